@@ -1,0 +1,8 @@
+//! The paywidget hosted checkout widget: Leptos components and the plain logic behind them.
+//!
+//! Logic lives in plain Rust types with native unit tests (`card_number_field`); the
+//! components in [`components`] only wire DOM events and signals to that logic.
+#![forbid(unsafe_code)]
+
+pub mod card_number_field;
+pub mod components;

@@ -1,0 +1,52 @@
+//! `cargo xtask`: developer tasks (bootstrap tools, test, demo, size), one idempotent command each.
+
+mod demo;
+mod size;
+mod test;
+mod tools;
+mod widget;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask <task>
+
+Tasks:
+  demo [--port N]   build the release widget and serve it on 127.0.0.1 (default port 8080) until Ctrl-C
+  test              fmt, clippy (native + wasm32), native tests, wasm tests in headless Chromium,
+                    the Trunk release build and end-to-end browser tests against it
+  size              build the release widget and print raw / gzip -9 / brotli sizes of what a browser downloads
+  setup             only install what is missing (wasm32 target, Trunk, wasm-bindgen-cli, wasm-opt, Chromium)
+
+Every task first installs what is missing and skips what is present.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo::run(&args[1..]),
+        Some("test") => test::run(),
+        Some("size") => size::run(),
+        Some("setup") => tools::Tools::ensure().map(|_| ()),
+        Some("-h" | "--help" | "help") | None => {
+            println!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown task `{other}`\n\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of `xtask/`).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}

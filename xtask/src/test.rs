@@ -1,0 +1,125 @@
+//! `cargo xtask test`: every check CI runs, stage by stage, with a timed summary.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::tools::{run, Tools, CHROMEDRIVER};
+use crate::widget;
+
+/// A stage's name and how long it took (or how far it got before failing).
+struct Summary {
+    rows: Vec<(&'static str, Duration, bool)>,
+}
+
+impl Summary {
+    fn stage(&mut self, name: &'static str, f: impl FnOnce() -> Result<()>) -> Result<()> {
+        println!("\n==> {name}");
+        let start = Instant::now();
+        let result = f();
+        let took = start.elapsed();
+        self.rows.push((name, took, result.is_ok()));
+        println!("<== {name}: {} in {:.1}s", if result.is_ok() { "ok" } else { "FAILED" }, took.as_secs_f64());
+        result.with_context(|| format!("stage `{name}` failed"))
+    }
+
+    fn print(&self, total: Duration) {
+        println!("\nxtask test summary");
+        for (name, took, ok) in &self.rows {
+            println!("  {:<8} {name:<28} {:>7.1}s", if *ok { "ok" } else { "FAILED" }, took.as_secs_f64());
+        }
+        println!("  {:<8} {:<28} {:>7.1}s", "", "total", total.as_secs_f64());
+    }
+}
+
+pub fn run() -> Result<()> {
+    let start = Instant::now();
+    let mut summary = Summary { rows: Vec::new() };
+    let result = stages(&mut summary);
+    summary.print(start.elapsed());
+    result
+}
+
+fn cargo(tools: &Tools, args: &[&str]) -> Command {
+    let mut cmd = tools.command("cargo");
+    cmd.args(args);
+    cmd
+}
+
+fn stages(summary: &mut Summary) -> Result<()> {
+    let mut tools = None;
+    summary.stage("tools", || {
+        tools = Some(Tools::ensure()?);
+        Ok(())
+    })?;
+    let tools = tools.expect("set by the tools stage");
+    let t = &tools;
+
+    summary.stage("fmt", || run(&mut cargo(t, &["fmt", "--all", "--", "--check"])))?;
+    summary.stage("clippy (native)", || {
+        run(&mut cargo(t, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+    })?;
+    summary.stage("clippy (wasm32)", || {
+        run(&mut cargo(
+            t,
+            &[
+                "clippy",
+                "-p",
+                "paywidget-widget",
+                "-p",
+                "paywidget-core",
+                "--all-targets",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ))
+    })?;
+    summary.stage("native tests", || {
+        // The widget's end-to-end tests need the release build: they run in their own stage.
+        run(&mut cargo(t, &["test", "--workspace", "--exclude", "paywidget-widget"]))?;
+        run(&mut cargo(t, &["test", "-p", "paywidget-widget", "--lib", "--bins"]))
+    })?;
+    summary.stage("wasm tests (headless Chromium)", || {
+        // The test runner leaves Chromium profiles in TMPDIR: give it a private one and remove it.
+        let tmp = private_tmp("wasm-tests")?;
+        let result = run(cargo(
+            t,
+            &[
+                "test",
+                "-p",
+                "paywidget-widget",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--test",
+                "components",
+            ],
+        )
+        .env("CHROMEDRIVER", CHROMEDRIVER)
+        .env("TMPDIR", &tmp));
+        let _ = std::fs::remove_dir_all(&tmp);
+        result
+    })?;
+    summary.stage("trunk release build", || widget::build_release(t).map(|_| ()))?;
+    summary.stage("e2e (release build, phone viewport)", || {
+        let tmp = private_tmp("e2e")?;
+        let result = run(cargo(t, &["test", "-p", "paywidget-widget", "--test", "e2e"])
+            .env("CHROMEDRIVER", CHROMEDRIVER)
+            .env("TMPDIR", &tmp));
+        let _ = std::fs::remove_dir_all(&tmp);
+        result
+    })?;
+    Ok(())
+}
+
+/// A fresh, empty temporary folder under `target/tmp/`.
+fn private_tmp(name: &str) -> Result<PathBuf> {
+    let dir = crate::root().join("target").join("tmp").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    Ok(dir)
+}

@@ -1,0 +1,175 @@
+//! Installs the build and test tools that are missing, skipping what is present.
+//!
+//! Versions are pinned here because of what ../shared/TOOLCHAIN.md verified on these machines:
+//! Trunk 0.22 needs a newer rustc; wasm-bindgen-cli must equal Cargo.lock's wasm-bindgen and
+//! installs only without `--locked`; Debian's wasm-opt (binaryen 108) breaks the module, so
+//! binaryen 132 comes from npm into a project-local folder put first on PATH.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+
+use crate::root;
+
+/// The Trunk release that builds with this project's stable Rust.
+pub const TRUNK_VERSION: &str = "0.21.14";
+/// The binaryen release whose wasm-opt produces working modules (and Trunk.toml's `version_132`).
+pub const BINARYEN_VERSION: &str = "132.0.0";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The tools, once present; `command` builds commands that see them first on PATH.
+pub struct Tools {
+    path: OsString,
+}
+
+impl Tools {
+    /// Installs whatever is missing, one line per tool, and returns the environment to use them.
+    pub fn ensure() -> Result<Tools> {
+        let root = root();
+        ensure_wasm_target()?;
+        ensure_trunk()?;
+        ensure_wasm_bindgen(&root)?;
+        let binaryen_bin = ensure_binaryen(&root)?;
+        ensure_chromium()?;
+        let mut paths = vec![binaryen_bin];
+        paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+        let path = std::env::join_paths(paths).context("build PATH")?;
+        Ok(Tools { path })
+    }
+
+    /// A command run in the workspace root with the project's tools first on PATH.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(root()).env("PATH", &self.path);
+        cmd
+    }
+}
+
+fn step(what: &str, status: &str) {
+    println!("  · {what:<34} {status}");
+}
+
+/// Runs a command, failing with its command line when it does not succeed.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let line = format!("{cmd:?}");
+    let status = cmd.status().with_context(|| format!("could not start {line}"))?;
+    if !status.success() {
+        bail!("{line} failed ({status})");
+    }
+    Ok(())
+}
+
+/// The first line a tool prints for `--version`, or None if it cannot be run.
+fn version_of(program: &Path, arg: &str) -> Option<String> {
+    let out = Command::new(program).arg(arg).stderr(Stdio::null()).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_owned())
+}
+
+fn cargo_bin(name: &str) -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"));
+    home.join("bin").join(name)
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(root())
+        .output()
+        .context("run rustup (install Rust with rustup first: https://rustup.rs)")?;
+    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        step("wasm32-unknown-unknown target", "present");
+        return Ok(());
+    }
+    step("wasm32-unknown-unknown target", "installing (rustup target add, seconds)");
+    run(Command::new("rustup")
+        .args(["target", "add", "wasm32-unknown-unknown"])
+        .current_dir(root()))
+}
+
+fn ensure_trunk() -> Result<()> {
+    let want = format!("trunk {TRUNK_VERSION}");
+    if version_of(&cargo_bin("trunk"), "--version").as_deref() == Some(want.as_str()) {
+        step(&format!("Trunk {TRUNK_VERSION}"), "present");
+        return Ok(());
+    }
+    step(&format!("Trunk {TRUNK_VERSION}"), "installing (cargo install, ~7 min once)");
+    run(Command::new("cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))
+}
+
+/// The wasm-bindgen version Cargo.lock resolved: the CLI must match it exactly.
+pub fn locked_wasm_bindgen_version(root: &Path) -> Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("read Cargo.lock")?;
+    let lock: toml::Value = lock.parse().context("parse Cargo.lock")?;
+    lock.get("package")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+        .find(|p| p.get("name").and_then(|n| n.as_str()) == Some("wasm-bindgen"))
+        .and_then(|p| p.get("version")?.as_str().map(str::to_owned))
+        .context("Cargo.lock has no wasm-bindgen package")
+}
+
+fn ensure_wasm_bindgen(root: &Path) -> Result<()> {
+    let version = locked_wasm_bindgen_version(root)?;
+    let what = format!("wasm-bindgen-cli {version}");
+    let want = format!("wasm-bindgen {version}");
+    let runner_ok = version_of(&cargo_bin("wasm-bindgen-test-runner"), "--version")
+        .is_some_and(|v| v.ends_with(&version));
+    if version_of(&cargo_bin("wasm-bindgen"), "--version").as_deref() == Some(want.as_str()) && runner_ok {
+        step(&what, "present");
+        return Ok(());
+    }
+    // Without --locked: with it the install fails (a pinned dependency is gone from the registry).
+    step(&what, "installing (cargo install, ~2.5 min once)");
+    run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &version, "--force"]))
+}
+
+/// Installs binaryen from npm into `.tools/binaryen` and returns its `bin` folder.
+fn ensure_binaryen(root: &Path) -> Result<PathBuf> {
+    let prefix = root.join(".tools").join("binaryen");
+    let bin = prefix.join("node_modules").join(".bin");
+    let major = BINARYEN_VERSION.split('.').next().unwrap_or(BINARYEN_VERSION);
+    let what = format!("wasm-opt (npm binaryen@{BINARYEN_VERSION})");
+    if version_of(&bin.join("wasm-opt"), "--version").is_some_and(|v| v.contains(&format!("version {major}"))) {
+        step(&what, "present");
+        return Ok(bin);
+    }
+    step(&what, "installing (npm, seconds)");
+    std::fs::create_dir_all(&prefix).context("create .tools/binaryen")?;
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .arg(&prefix)
+        .arg(format!("binaryen@{BINARYEN_VERSION}")))
+    .context("install binaryen with npm (is Node.js with npm installed?)")?;
+    Ok(bin)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn ensure_chromium() -> Result<()> {
+    let present = |p: &str| version_of(Path::new(p), "--version").is_some();
+    if present(CHROMIUM) && present(CHROMEDRIVER) {
+        step("Chromium + ChromeDriver (Debian)", "present");
+        return Ok(());
+    }
+    let install = "apt-get update && apt-get install -y chromium chromium-driver";
+    if !is_root() {
+        bail!("Chromium and ChromeDriver are missing: run `sudo sh -c '{install}'`, then this task again");
+    }
+    step("Chromium + ChromeDriver (Debian)", "installing (apt-get, ~30 s)");
+    run(Command::new("sh").args(["-c", install]).env("DEBIAN_FRONTEND", "noninteractive"))
+}
