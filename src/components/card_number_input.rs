@@ -84,7 +84,6 @@ pub fn CardNumberInput(
                     type="text"
                     inputmode="numeric"
                     autocomplete="cc-number"
-                    autocorrect="off"
                     spellcheck="false"
                     placeholder="1234 1234 1234 1234"
                     aria-describedby=described_by

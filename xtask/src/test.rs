@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::tools::{run, Tools, CHROMEDRIVER};
+use crate::tools::{self, Tools, CHROMEDRIVER};
 use crate::widget;
 
 /// A stage's name and how long it took (or how far it got before failing).
@@ -57,12 +57,12 @@ fn stages(summary: &mut Summary) -> Result<()> {
     let tools = tools.expect("set by the tools stage");
     let t = &tools;
 
-    summary.stage("fmt", || run(&mut cargo(t, &["fmt", "--all", "--", "--check"])))?;
+    summary.stage("fmt", || tools::run(&mut cargo(t, &["fmt", "--all", "--", "--check"])))?;
     summary.stage("clippy (native)", || {
-        run(&mut cargo(t, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+        tools::run(&mut cargo(t, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
     })?;
     summary.stage("clippy (wasm32)", || {
-        run(&mut cargo(
+        tools::run(&mut cargo(
             t,
             &[
                 "clippy",
@@ -81,13 +81,13 @@ fn stages(summary: &mut Summary) -> Result<()> {
     })?;
     summary.stage("native tests", || {
         // The widget's end-to-end tests need the release build: they run in their own stage.
-        run(&mut cargo(t, &["test", "--workspace", "--exclude", "paywidget-widget"]))?;
-        run(&mut cargo(t, &["test", "-p", "paywidget-widget", "--lib", "--bins"]))
+        tools::run(&mut cargo(t, &["test", "--workspace", "--exclude", "paywidget-widget"]))?;
+        tools::run(&mut cargo(t, &["test", "-p", "paywidget-widget", "--lib", "--bins"]))
     })?;
     summary.stage("wasm tests (headless Chromium)", || {
         // The test runner leaves Chromium profiles in TMPDIR: give it a private one and remove it.
         let tmp = private_tmp("wasm-tests")?;
-        let result = run(cargo(
+        let result = tools::run(cargo(
             t,
             &[
                 "test",
@@ -107,7 +107,7 @@ fn stages(summary: &mut Summary) -> Result<()> {
     summary.stage("trunk release build", || widget::build_release(t).map(|_| ()))?;
     summary.stage("e2e (release build, phone viewport)", || {
         let tmp = private_tmp("e2e")?;
-        let result = run(cargo(t, &["test", "-p", "paywidget-widget", "--test", "e2e"])
+        let result = tools::run(cargo(t, &["test", "-p", "paywidget-widget", "--test", "e2e"])
             .env("CHROMEDRIVER", CHROMEDRIVER)
             .env("TMPDIR", &tmp));
         let _ = std::fs::remove_dir_all(&tmp);
