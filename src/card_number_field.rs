@@ -70,7 +70,12 @@ impl CardNumberField {
 
     /// When a deletion removed only a separator (the digits are unchanged), removes the digit
     /// on the side the key points to instead; returns the input and caret to re-group.
-    fn undo_separator_only_delete(&self, raw: &str, caret: usize, kind: EditKind) -> (String, usize) {
+    fn undo_separator_only_delete(
+        &self,
+        raw: &str,
+        caret: usize,
+        kind: EditKind,
+    ) -> (String, usize) {
         let digits_now = card::digits_only(raw);
         if kind == EditKind::Other || digits_now != card::digits_only(&self.text) {
             return (raw.to_owned(), caret);
@@ -185,7 +190,10 @@ mod tests {
         let mut f = CardNumberField::new();
         typed(&mut f, "4242424242424242");
         assert_eq!(f.text(), "4242 4242 4242 4242");
-        assert_eq!(f.number().map(|n| n.last4().to_owned()), Some("4242".into()));
+        assert_eq!(
+            f.number().map(|n| n.last4().to_owned()),
+            Some("4242".into())
+        );
         f.on_blur();
         assert_eq!(f.visible_error(), None);
     }
@@ -194,7 +202,10 @@ mod tests {
     fn complete_number_failing_checksum_errors_before_blur() {
         let mut f = CardNumberField::new();
         typed(&mut f, "4242424242424241");
-        assert_eq!(f.error_message().as_deref(), Some("Your card number is invalid."));
+        assert_eq!(
+            f.error_message().as_deref(),
+            Some("Your card number is invalid.")
+        );
     }
 
     #[test]
@@ -278,9 +289,18 @@ mod tests {
 
     #[test]
     fn edit_kind_from_input_type() {
-        assert_eq!(EditKind::from_input_type("deleteContentBackward"), EditKind::DeleteBackward);
-        assert_eq!(EditKind::from_input_type("deleteContentForward"), EditKind::DeleteForward);
-        assert_eq!(EditKind::from_input_type("insertFromPaste"), EditKind::Other);
+        assert_eq!(
+            EditKind::from_input_type("deleteContentBackward"),
+            EditKind::DeleteBackward
+        );
+        assert_eq!(
+            EditKind::from_input_type("deleteContentForward"),
+            EditKind::DeleteForward
+        );
+        assert_eq!(
+            EditKind::from_input_type("insertFromPaste"),
+            EditKind::Other
+        );
     }
 
     #[test]

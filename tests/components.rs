@@ -69,8 +69,14 @@ fn caret(input: &HtmlInputElement) -> u32 {
 async fn renders_an_accessible_numeric_input() {
     let input = mount("t-render");
     assert_eq!(input.get_attribute("inputmode").as_deref(), Some("numeric"));
-    assert_eq!(input.get_attribute("autocomplete").as_deref(), Some("cc-number"));
-    assert_eq!(input.get_attribute("aria-invalid").as_deref(), Some("false"));
+    assert_eq!(
+        input.get_attribute("autocomplete").as_deref(),
+        Some("cc-number")
+    );
+    assert_eq!(
+        input.get_attribute("aria-invalid").as_deref(),
+        Some("false")
+    );
     let label = document()
         .query_selector("label[for='t-render']")
         .unwrap()
@@ -94,7 +100,10 @@ async fn typing_groups_digits_and_shows_the_brand() {
     type_text(&input, "24242").await;
     assert_eq!(input.value(), "4242 4242 4242 4242");
     assert_eq!(text_of("t-typing-error"), "");
-    assert_eq!(input.get_attribute("aria-invalid").as_deref(), Some("false"));
+    assert_eq!(
+        input.get_attribute("aria-invalid").as_deref(),
+        Some("false")
+    );
 }
 
 #[wasm_bindgen_test]
@@ -123,7 +132,10 @@ async fn incomplete_number_is_announced_only_after_blur() {
     let input = mount("t-blur");
     type_text(&input, "424242").await;
     assert_eq!(text_of("t-blur-error"), "");
-    assert_eq!(input.get_attribute("aria-invalid").as_deref(), Some("false"));
+    assert_eq!(
+        input.get_attribute("aria-invalid").as_deref(),
+        Some("false")
+    );
     blur(&input).await;
     assert_eq!(text_of("t-blur-error"), "Your card number is incomplete.");
     assert_eq!(input.get_attribute("aria-invalid").as_deref(), Some("true"));
@@ -139,5 +151,8 @@ async fn complete_number_with_a_bad_checksum_is_announced_at_once() {
     edit(&input, "4242 4242 4242 424", 18, "deleteContentBackward").await;
     type_text(&input, "2").await;
     assert_eq!(text_of("t-luhn-error"), "");
-    assert_eq!(input.get_attribute("aria-invalid").as_deref(), Some("false"));
+    assert_eq!(
+        input.get_attribute("aria-invalid").as_deref(),
+        Some("false")
+    );
 }

@@ -13,7 +13,11 @@ pub fn App() -> impl IntoView {
     let status = move || {
         number.with(|n| match n {
             // `CardNumber`'s Display shows only the last four digits.
-            Some(n) => format!("Ready: {} {}", n.brand().map(|b| b.name()).unwrap_or("Card"), n),
+            Some(n) => format!(
+                "Ready: {} {}",
+                n.brand().map(|b| b.name()).unwrap_or("Card"),
+                n
+            ),
             None => "Enter your card number.".to_owned(),
         })
     };

@@ -73,7 +73,8 @@ fn free_port() -> u16 {
 }
 
 fn start_driver() -> Driver {
-    let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let chromedriver =
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
     let port = free_port();
     let profile = std::env::temp_dir().join(format!("paywidget-e2e-{}-{port}", std::process::id()));
     let child = Command::new(&chromedriver)
@@ -81,7 +82,9 @@ fn start_driver() -> Driver {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("start {chromedriver}: {e} (run `cargo xtask test` to install it)"));
+        .unwrap_or_else(|e| {
+            panic!("start {chromedriver}: {e} (run `cargo xtask test` to install it)")
+        });
     let driver = Driver {
         child,
         url: format!("http://127.0.0.1:{port}"),
@@ -91,7 +94,10 @@ fn start_driver() -> Driver {
     let deadline = Instant::now() + Duration::from_secs(20);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     driver
@@ -134,7 +140,9 @@ where
         .connect(&driver.url)
         .await
         .expect("start a Chromium session through chromedriver");
-    let outcome = AssertUnwindSafe(scenario(client.clone())).catch_unwind().await;
+    let outcome = AssertUnwindSafe(scenario(client.clone()))
+        .catch_unwind()
+        .await;
     let _ = client.close().await;
     drop(driver);
     if let Err(panic) = outcome {

@@ -22,7 +22,9 @@ pub fn run(args: &[String]) -> Result<()> {
 fn parse_port(args: &[String]) -> Result<u16> {
     match args {
         [] => Ok(DEFAULT_PORT),
-        [flag, value] if flag == "--port" => value.parse().with_context(|| format!("--port {value}: not a port number")),
+        [flag, value] if flag == "--port" => value
+            .parse()
+            .with_context(|| format!("--port {value}: not a port number")),
         _ => bail!("usage: cargo xtask demo [--port N]"),
     }
 }

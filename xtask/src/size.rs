@@ -12,17 +12,32 @@ pub fn run() -> Result<()> {
     let tools = Tools::ensure()?;
     let dist = widget::build_release(&tools)?;
     let files = page_files(&dist)?;
-    println!("\n{:<44} {:>10} {:>10} {:>10}", "file (dist/)", "raw", "gzip -9", "brotli");
+    println!(
+        "\n{:<44} {:>10} {:>10} {:>10}",
+        "file (dist/)", "raw", "gzip -9", "brotli"
+    );
     let mut total = Sizes::default();
     for name in &files {
         let bytes = std::fs::read(dist.join(name)).with_context(|| format!("read dist/{name}"))?;
         let sizes = Sizes::of(&bytes)?;
-        println!("{:<44} {:>10} {:>10} {:>10}", name, kb(sizes.raw), kb(sizes.gzip), kb(sizes.brotli));
+        println!(
+            "{:<44} {:>10} {:>10} {:>10}",
+            name,
+            kb(sizes.raw),
+            kb(sizes.gzip),
+            kb(sizes.brotli)
+        );
         total.raw += sizes.raw;
         total.gzip += sizes.gzip;
         total.brotli += sizes.brotli;
     }
-    println!("{:<44} {:>10} {:>10} {:>10}", "total", kb(total.raw), kb(total.gzip), kb(total.brotli));
+    println!(
+        "{:<44} {:>10} {:>10} {:>10}",
+        "total",
+        kb(total.raw),
+        kb(total.gzip),
+        kb(total.brotli)
+    );
     Ok(())
 }
 
@@ -94,7 +109,8 @@ mod tests {
 
     #[test]
     fn finds_quoted_paths_in_attributes_and_scripts() {
-        let html = r#"<link href="/a.css"><script>import init from '/b.js'; init('/c_bg.wasm')</script>"#;
+        let html =
+            r#"<link href="/a.css"><script>import init from '/b.js'; init('/c_bg.wasm')</script>"#;
         let paths = quoted_paths(html);
         assert!(paths.contains(&"/a.css"));
         assert!(paths.contains(&"/b.js"));
@@ -105,6 +121,11 @@ mod tests {
     fn compressed_sizes_are_smaller_for_repetitive_input() {
         let s = Sizes::of(&[b'a'; 10_000]).unwrap();
         assert_eq!(s.raw, 10_000);
-        assert!(s.gzip < 200 && s.brotli < 200, "gzip {} brotli {}", s.gzip, s.brotli);
+        assert!(
+            s.gzip < 200 && s.brotli < 200,
+            "gzip {} brotli {}",
+            s.gzip,
+            s.brotli
+        );
     }
 }

@@ -21,14 +21,22 @@ impl Summary {
         let result = f();
         let took = start.elapsed();
         self.rows.push((name, took, result.is_ok()));
-        println!("<== {name}: {} in {:.1}s", if result.is_ok() { "ok" } else { "FAILED" }, took.as_secs_f64());
+        println!(
+            "<== {name}: {} in {:.1}s",
+            if result.is_ok() { "ok" } else { "FAILED" },
+            took.as_secs_f64()
+        );
         result.with_context(|| format!("stage `{name}` failed"))
     }
 
     fn print(&self, total: Duration) {
         println!("\nxtask test summary");
         for (name, took, ok) in &self.rows {
-            println!("  {:<8} {name:<28} {:>7.1}s", if *ok { "ok" } else { "FAILED" }, took.as_secs_f64());
+            println!(
+                "  {:<8} {name:<28} {:>7.1}s",
+                if *ok { "ok" } else { "FAILED" },
+                took.as_secs_f64()
+            );
         }
         println!("  {:<8} {:<28} {:>7.1}s", "", "total", total.as_secs_f64());
     }
@@ -57,9 +65,21 @@ fn stages(summary: &mut Summary) -> Result<()> {
     let tools = tools.expect("set by the tools stage");
     let t = &tools;
 
-    summary.stage("fmt", || tools::run(&mut cargo(t, &["fmt", "--all", "--", "--check"])))?;
+    summary.stage("fmt", || {
+        tools::run(&mut cargo(t, &["fmt", "--all", "--", "--check"]))
+    })?;
     summary.stage("clippy (native)", || {
-        tools::run(&mut cargo(t, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+        tools::run(&mut cargo(
+            t,
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ))
     })?;
     summary.stage("clippy (wasm32)", || {
         tools::run(&mut cargo(
@@ -81,35 +101,47 @@ fn stages(summary: &mut Summary) -> Result<()> {
     })?;
     summary.stage("native tests", || {
         // The widget's end-to-end tests need the release build: they run in their own stage.
-        tools::run(&mut cargo(t, &["test", "--workspace", "--exclude", "paywidget-widget"]))?;
-        tools::run(&mut cargo(t, &["test", "-p", "paywidget-widget", "--lib", "--bins"]))
+        tools::run(&mut cargo(
+            t,
+            &["test", "--workspace", "--exclude", "paywidget-widget"],
+        ))?;
+        tools::run(&mut cargo(
+            t,
+            &["test", "-p", "paywidget-widget", "--lib", "--bins"],
+        ))
     })?;
     summary.stage("wasm tests (headless Chromium)", || {
         // The test runner leaves Chromium profiles in TMPDIR: give it a private one and remove it.
         let tmp = private_tmp("wasm-tests")?;
-        let result = tools::run(cargo(
-            t,
-            &[
-                "test",
-                "-p",
-                "paywidget-widget",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--test",
-                "components",
-            ],
-        )
-        .env("CHROMEDRIVER", CHROMEDRIVER)
-        .env("TMPDIR", &tmp));
+        let result = tools::run(
+            cargo(
+                t,
+                &[
+                    "test",
+                    "-p",
+                    "paywidget-widget",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--test",
+                    "components",
+                ],
+            )
+            .env("CHROMEDRIVER", CHROMEDRIVER)
+            .env("TMPDIR", &tmp),
+        );
         let _ = std::fs::remove_dir_all(&tmp);
         result
     })?;
-    summary.stage("trunk release build", || widget::build_release(t).map(|_| ()))?;
+    summary.stage("trunk release build", || {
+        widget::build_release(t).map(|_| ())
+    })?;
     summary.stage("e2e (release build, phone viewport)", || {
         let tmp = private_tmp("e2e")?;
-        let result = tools::run(cargo(t, &["test", "-p", "paywidget-widget", "--test", "e2e"])
-            .env("CHROMEDRIVER", CHROMEDRIVER)
-            .env("TMPDIR", &tmp));
+        let result = tools::run(
+            cargo(t, &["test", "-p", "paywidget-widget", "--test", "e2e"])
+                .env("CHROMEDRIVER", CHROMEDRIVER)
+                .env("TMPDIR", &tmp),
+        );
         let _ = std::fs::remove_dir_all(&tmp);
         result
     })?;

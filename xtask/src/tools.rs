@@ -35,7 +35,9 @@ impl Tools {
         let binaryen_bin = ensure_binaryen(&root)?;
         ensure_chromium()?;
         let mut paths = vec![binaryen_bin];
-        paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+        paths.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
         let path = std::env::join_paths(paths).context("build PATH")?;
         Ok(Tools { path })
     }
@@ -55,7 +57,9 @@ fn step(what: &str, status: &str) {
 /// Runs a command, failing with its command line when it does not succeed.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let line = format!("{cmd:?}");
-    let status = cmd.status().with_context(|| format!("could not start {line}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {line}"))?;
     if !status.success() {
         bail!("{line} failed ({status})");
     }
@@ -64,10 +68,19 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 
 /// The first line a tool prints for `--version`, or None if it cannot be run.
 fn version_of(program: &Path, arg: &str) -> Option<String> {
-    let out = Command::new(program).arg(arg).stderr(Stdio::null()).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_owned())
+    let out = Command::new(program)
+        .arg(arg)
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then(|| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    })
 }
 
 fn cargo_bin(name: &str) -> PathBuf {
@@ -84,11 +97,17 @@ fn ensure_wasm_target() -> Result<()> {
         .current_dir(root())
         .output()
         .context("run rustup (install Rust with rustup first: https://rustup.rs)")?;
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         step("wasm32-unknown-unknown target", "present");
         return Ok(());
     }
-    step("wasm32-unknown-unknown target", "installing (rustup target add, seconds)");
+    step(
+        "wasm32-unknown-unknown target",
+        "installing (rustup target add, seconds)",
+    );
     run(Command::new("rustup")
         .args(["target", "add", "wasm32-unknown-unknown"])
         .current_dir(root()))
@@ -100,7 +119,10 @@ fn ensure_trunk() -> Result<()> {
         step(&format!("Trunk {TRUNK_VERSION}"), "present");
         return Ok(());
     }
-    step(&format!("Trunk {TRUNK_VERSION}"), "installing (cargo install, ~7 min once)");
+    step(
+        &format!("Trunk {TRUNK_VERSION}"),
+        "installing (cargo install, ~7 min once)",
+    );
     run(Command::new("cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))
 }
 
@@ -123,22 +145,35 @@ fn ensure_wasm_bindgen(root: &Path) -> Result<()> {
     let want = format!("wasm-bindgen {version}");
     let runner_ok = version_of(&cargo_bin("wasm-bindgen-test-runner"), "--version")
         .is_some_and(|v| v.ends_with(&version));
-    if version_of(&cargo_bin("wasm-bindgen"), "--version").as_deref() == Some(want.as_str()) && runner_ok {
+    if version_of(&cargo_bin("wasm-bindgen"), "--version").as_deref() == Some(want.as_str())
+        && runner_ok
+    {
         step(&what, "present");
         return Ok(());
     }
     // Without --locked: with it the install fails (a pinned dependency is gone from the registry).
     step(&what, "installing (cargo install, ~2.5 min once)");
-    run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &version, "--force"]))
+    run(Command::new("cargo").args([
+        "install",
+        "wasm-bindgen-cli",
+        "--version",
+        &version,
+        "--force",
+    ]))
 }
 
 /// Installs binaryen from npm into `.tools/binaryen` and returns its `bin` folder.
 fn ensure_binaryen(root: &Path) -> Result<PathBuf> {
     let prefix = root.join(".tools").join("binaryen");
     let bin = prefix.join("node_modules").join(".bin");
-    let major = BINARYEN_VERSION.split('.').next().unwrap_or(BINARYEN_VERSION);
+    let major = BINARYEN_VERSION
+        .split('.')
+        .next()
+        .unwrap_or(BINARYEN_VERSION);
     let what = format!("wasm-opt (npm binaryen@{BINARYEN_VERSION})");
-    if version_of(&bin.join("wasm-opt"), "--version").is_some_and(|v| v.contains(&format!("version {major}"))) {
+    if version_of(&bin.join("wasm-opt"), "--version")
+        .is_some_and(|v| v.contains(&format!("version {major}")))
+    {
         step(&what, "present");
         return Ok(bin);
     }
@@ -170,6 +205,11 @@ fn ensure_chromium() -> Result<()> {
     if !is_root() {
         bail!("Chromium and ChromeDriver are missing: run `sudo sh -c '{install}'`, then this task again");
     }
-    step("Chromium + ChromeDriver (Debian)", "installing (apt-get, ~30 s)");
-    run(Command::new("sh").args(["-c", install]).env("DEBIAN_FRONTEND", "noninteractive"))
+    step(
+        "Chromium + ChromeDriver (Debian)",
+        "installing (apt-get, ~30 s)",
+    );
+    run(Command::new("sh")
+        .args(["-c", install])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }

@@ -11,6 +11,9 @@ pub fn build_release(tools: &Tools) -> Result<PathBuf> {
     run(tools.command("trunk").args(["build", "--release"]))
         .context("Trunk release build of the widget")?;
     let dist = crate::root().join("dist");
-    anyhow::ensure!(dist.join("index.html").is_file(), "Trunk produced no dist/index.html");
+    anyhow::ensure!(
+        dist.join("index.html").is_file(),
+        "Trunk produced no dist/index.html"
+    );
     Ok(dist)
 }

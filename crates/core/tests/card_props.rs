@@ -61,8 +61,12 @@ fn valid_card_number() -> impl Strategy<Value = String> {
         Just("676770"),
         Just("9"),
     ];
-    (prefixes, proptest::collection::vec(0u8..10, 19), any::<prop::sample::Index>()).prop_map(
-        |(prefix, filler, pick)| {
+    (
+        prefixes,
+        proptest::collection::vec(0u8..10, 19),
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(prefix, filler, pick)| {
             let lengths = Brand::detect(prefix).map_or(&[12usize, 16, 19][..], Brand::lengths);
             let len = *pick.get(lengths);
             let mut payload = prefix.to_string();
@@ -71,8 +75,7 @@ fn valid_card_number() -> impl Strategy<Value = String> {
             }
             let check = luhn_check_digit(&payload).expect("payload is digits");
             format!("{payload}{check}")
-        },
-    )
+        })
 }
 
 proptest! {

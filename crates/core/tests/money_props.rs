@@ -18,7 +18,9 @@ fn group_thousands(plain: &str, sep: char) -> String {
     let (sign, rest) = plain
         .strip_prefix('-')
         .map_or(("", plain), |rest| ("-", rest));
-    let (whole, frac) = rest.split_once('.').map_or((rest, None), |(w, f)| (w, Some(f)));
+    let (whole, frac) = rest
+        .split_once('.')
+        .map_or((rest, None), |(w, f)| (w, Some(f)));
     let mut grouped = String::new();
     for (i, ch) in whole.chars().enumerate() {
         if i > 0 && (whole.len() - i) % 3 == 0 {

@@ -75,7 +75,10 @@ fn test_cards_format_by_brand() {
     assert_eq!(format_number("378282246310005"), "3782 822463 10005");
     assert_eq!(format_number("36227206271667"), "3622 720627 1667");
     assert_eq!(format_number("3056930009020004"), "3056 9300 0902 0004");
-    assert_eq!(format_number("6205500000000000004"), "6205 5000 0000 0000 004");
+    assert_eq!(
+        format_number("6205500000000000004"),
+        "6205 5000 0000 0000 004"
+    );
 }
 
 #[test]
@@ -85,7 +88,10 @@ fn mistyped_test_cards_are_rejected() {
         let last = number.as_bytes()[number.len() - 1] - b'0';
         let wrong = format!("{}{}", &number[..number.len() - 1], (last + 1) % 10);
         let err = CardNumber::parse(&wrong).unwrap_err();
-        assert!(matches!(err, NumberError::Invalid { .. }), "{wrong}: {err:?}");
+        assert!(
+            matches!(err, NumberError::Invalid { .. }),
+            "{wrong}: {err:?}"
+        );
         assert!(err.is_final(), "{wrong}");
         // Dropping the last digit leaves a number the shopper may still be typing, unless
         // that is already past the typical length (the 19-digit UnionPay card).

@@ -396,7 +396,10 @@ mod tests {
         assert_eq!(Brand::Jcb.lengths(), &[16, 17, 18, 19]);
         assert_eq!(Brand::DinersClub.lengths(), &[14, 16, 19]);
         assert_eq!(Brand::UnionPay.lengths(), &[16, 17, 18, 19]);
-        assert_eq!(Brand::Maestro.lengths(), (12..=19).collect::<Vec<_>>().as_slice());
+        assert_eq!(
+            Brand::Maestro.lengths(),
+            (12..=19).collect::<Vec<_>>().as_slice()
+        );
         for &brand in Brand::ALL {
             let lengths = brand.lengths();
             assert!(lengths.windows(2).all(|w| w[0] < w[1]), "{brand:?}");

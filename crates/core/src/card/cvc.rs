@@ -80,8 +80,14 @@ mod tests {
 
     #[test]
     fn lengths_by_brand() {
-        assert_eq!(Cvc::parse("123", Some(Brand::Visa)).unwrap().expose(), "123");
-        assert_eq!(Cvc::parse("1234", Some(Brand::Amex)).unwrap().expose(), "1234");
+        assert_eq!(
+            Cvc::parse("123", Some(Brand::Visa)).unwrap().expose(),
+            "123"
+        );
+        assert_eq!(
+            Cvc::parse("1234", Some(Brand::Amex)).unwrap().expose(),
+            "1234"
+        );
         assert_eq!(Cvc::parse(" 123 ", None).unwrap().expose(), "123");
         assert_eq!(
             Cvc::parse("123", Some(Brand::Amex)),

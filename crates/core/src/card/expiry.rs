@@ -260,10 +260,10 @@ pub fn format_expiry_input(input: &str) -> String {
     let Ok(parts) = split(input, true) else {
         return String::new();
     };
-    // A month the shopper ended with a separator is kept as typed. Without a year it is
-    // shown without the separator, so it must read back the same way as plain digits
-    // would: "20/" stays "20" only if "20" alone also means month 20, which it does not
-    // (it reads as "02 / 0"), so that case falls through to the plain-digits reading.
+    // A month the shopper ended with a separator is kept as typed ("1/" is "01"). With no
+    // year yet it is shown without the separator, so it must mean what those plain digits
+    // mean; "20/" would not ("20" reads as "02 / 0"), so it gets the plain-digits reading
+    // and formatting stays idempotent.
     let explicit_month = match parts.groups.as_slice() {
         [first, rest @ ..] if first.len() <= 2 => {
             !rest.is_empty()
@@ -317,8 +317,8 @@ mod tests {
     #[test]
     fn parses_all_accepted_formats() {
         for input in [
-            "12/25", "12 / 25", "12/2025", "122025", "1225", "12-25", "12 25", " 12/25 ",
-            "12 /25", "12/ 2025",
+            "12/25", "12 / 25", "12/2025", "122025", "1225", "12-25", "12 25", " 12/25 ", "12 /25",
+            "12/ 2025",
         ] {
             assert_eq!(Expiry::parse(input), ok(12, 2025), "{input:?}");
         }
@@ -368,7 +368,14 @@ mod tests {
                 "{input:?}"
             );
         }
-        for input in ["12.25", "ab", "12/25 x", "1/2/25", "12 / 25 / 2025", "١٢/٢٥"] {
+        for input in [
+            "12.25",
+            "ab",
+            "12/25 x",
+            "1/2/25",
+            "12 / 25 / 2025",
+            "١٢/٢٥",
+        ] {
             assert_eq!(
                 Expiry::parse(input),
                 Err(ExpiryError::InvalidCharacter),
@@ -385,10 +392,19 @@ mod tests {
         // Same month as today: still valid (valid through the end of the month).
         assert_eq!(june_2025.check(2025, 6), Ok(june_2025));
         // Previous month: expired.
-        assert_eq!(ok(5, 2025).unwrap().check(2025, 6), Err(ExpiryError::Expired));
+        assert_eq!(
+            ok(5, 2025).unwrap().check(2025, 6),
+            Err(ExpiryError::Expired)
+        );
         // December of last year, checked in January: expired; January this year: valid.
-        assert_eq!(ok(12, 2025).unwrap().check(2026, 1), Err(ExpiryError::Expired));
-        assert_eq!(ok(1, 2026).unwrap().check(2026, 1), Ok(ok(1, 2026).unwrap()));
+        assert_eq!(
+            ok(12, 2025).unwrap().check(2026, 1),
+            Err(ExpiryError::Expired)
+        );
+        assert_eq!(
+            ok(1, 2026).unwrap().check(2026, 1),
+            Ok(ok(1, 2026).unwrap())
+        );
         // December checked in December, then the year rolls over.
         assert!(ok(12, 2025).unwrap().check(2025, 12).is_ok());
         // +20 years is fine (any month), +21 is too far.
@@ -501,14 +517,17 @@ mod tests {
     #[test]
     fn formatted_output_parses_like_the_input() {
         for input in [
-            "12/25", "1/30", "525", "122025", "12 / 2025", "0130", "12-25", "12 25",
+            "12/25",
+            "1/30",
+            "525",
+            "122025",
+            "12 / 2025",
+            "0130",
+            "12-25",
+            "12 25",
         ] {
             let formatted = format_expiry_input(input);
-            assert_eq!(
-                Expiry::parse(&formatted),
-                Expiry::parse(input),
-                "{input:?}"
-            );
+            assert_eq!(Expiry::parse(&formatted), Expiry::parse(input), "{input:?}");
             assert_eq!(format_expiry_input(&formatted), formatted, "{input:?}");
         }
     }

@@ -137,7 +137,10 @@ mod tests {
         assert_eq!(format_number("4242424242424242"), "4242 4242 4242 4242");
         assert_eq!(format_number("378282246310005"), "3782 822463 10005");
         assert_eq!(format_number("36227206271667"), "3622 720627 1667");
-        assert_eq!(format_number("6205500000000000004"), "6205 5000 0000 0000 004");
+        assert_eq!(
+            format_number("6205500000000000004"),
+            "6205 5000 0000 0000 004"
+        );
         assert_eq!(format_number("4242"), "4242");
         assert_eq!(format_number("42424"), "4242 4");
         assert_eq!(format_number("3782822"), "3782 822");
@@ -147,7 +150,10 @@ mod tests {
 
     #[test]
     fn formatting_drops_non_digits_and_truncates() {
-        assert_eq!(format_number("4242-4242 4242\u{a0}4242"), "4242 4242 4242 4242");
+        assert_eq!(
+            format_number("4242-4242 4242\u{a0}4242"),
+            "4242 4242 4242 4242"
+        );
         assert_eq!(format_number("a4b2c4d2"), "4242");
         // Amex stops at 15, Mastercard at 16, unknown and Visa at 19.
         assert_eq!(format_number("3782822463100059999"), "3782 822463 10005");

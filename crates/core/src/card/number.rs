@@ -212,9 +212,7 @@ mod tests {
         assert_eq!(at_typical, NumberError::Invalid { final_: true });
         assert!(at_typical.is_final());
         // Amex's typical length is 15; Diners 36 is 14.
-        assert!(CardNumber::parse("378282246310006")
-            .unwrap_err()
-            .is_final());
+        assert!(CardNumber::parse("378282246310006").unwrap_err().is_final());
         assert!(CardNumber::parse("36227206271668").unwrap_err().is_final());
         // Unknown brand at 12 digits: not yet final.
         assert_eq!(

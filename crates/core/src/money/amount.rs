@@ -156,9 +156,15 @@ mod tests {
         assert_eq!(usd(-5).format_plain(), "-0.05");
         assert_eq!(usd(0).format_plain(), "0.00");
         assert_eq!(usd(100).format_plain(), "1.00");
-        assert_eq!(Amount::from_minor(1000, Currency::Jpy).format_plain(), "1000");
+        assert_eq!(
+            Amount::from_minor(1000, Currency::Jpy).format_plain(),
+            "1000"
+        );
         assert_eq!(Amount::from_minor(-7, Currency::Jpy).format_plain(), "-7");
-        assert_eq!(Amount::from_minor(1234, Currency::Kwd).format_plain(), "1.234");
+        assert_eq!(
+            Amount::from_minor(1234, Currency::Kwd).format_plain(),
+            "1.234"
+        );
         assert_eq!(Amount::from_minor(5, Currency::Kwd).format_plain(), "0.005");
         assert_eq!(usd(i64::MIN).format_plain(), "-92233720368547758.08");
         assert_eq!(usd(i64::MAX).format_plain(), "92233720368547758.07");
@@ -167,8 +173,14 @@ mod tests {
     #[test]
     fn display_appends_the_code() {
         assert_eq!(usd(1250).to_string(), "12.50 USD");
-        assert_eq!(Amount::from_minor(500, Currency::Jpy).to_string(), "500 JPY");
-        assert_eq!(Amount::from_minor(1500, Currency::Kwd).to_string(), "1.500 KWD");
+        assert_eq!(
+            Amount::from_minor(500, Currency::Jpy).to_string(),
+            "500 JPY"
+        );
+        assert_eq!(
+            Amount::from_minor(1500, Currency::Kwd).to_string(),
+            "1.500 KWD"
+        );
     }
 
     #[test]

@@ -75,7 +75,10 @@ mod tests {
             currency: Currency::Usd,
             max: 2,
         };
-        assert_eq!(usd.to_string(), "USD amounts have at most 2 decimal places.");
+        assert_eq!(
+            usd.to_string(),
+            "USD amounts have at most 2 decimal places."
+        );
         let jpy = MoneyError::TooManyDecimals {
             currency: Currency::Jpy,
             max: 0,

@@ -250,7 +250,9 @@ mod tests {
         assert_eq!(usd("", DOT), Err(MoneyError::Empty));
         assert_eq!(usd("   ", DOT), Err(MoneyError::Empty));
         assert_eq!(usd("-", DOT), Err(MoneyError::Empty));
-        for input in ["$12", "12 USD", "12€", "1e3", "twelve", "12..", "١٢", "--1", "+-1"] {
+        for input in [
+            "$12", "12 USD", "12€", "1e3", "twelve", "12..", "١٢", "--1", "+-1",
+        ] {
             let err = usd(input, DOT).unwrap_err();
             assert!(
                 matches!(
@@ -338,7 +340,10 @@ mod tests {
         // Leading zeros do not count towards overflow.
         assert_eq!(any(&format!("{}1", "0".repeat(1000))), Ok(100));
         // Without negatives allowed, a huge negative number is reported as negative.
-        assert_eq!(usd(&format!("-{}", "9".repeat(30)), DOT), Err(MoneyError::Negative));
+        assert_eq!(
+            usd(&format!("-{}", "9".repeat(30)), DOT),
+            Err(MoneyError::Negative)
+        );
     }
 
     #[test]
