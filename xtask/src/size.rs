@@ -71,36 +71,23 @@ impl Sizes {
     }
 }
 
-/// `index.html` and every file of `dist/` it references (wasm, JS glue, CSS…), in page order.
+/// `index.html` and every file of `dist/` it references (CSS, JS glue, wasm…), in page order.
+///
+/// Trunk's minified HTML has unquoted attributes and names the wasm inside its inline loader
+/// script, so a file counts when its `/name` appears anywhere in the page.
 fn page_files(dist: &Path) -> Result<Vec<String>> {
     let html = std::fs::read_to_string(dist.join("index.html")).context("read dist/index.html")?;
+    let mut referenced = Vec::new();
+    for entry in std::fs::read_dir(dist).context("list dist/")? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if let Some(at) = html.find(&format!("/{name}")) {
+            referenced.push((at, name));
+        }
+    }
+    referenced.sort();
     let mut files = vec!["index.html".to_owned()];
-    for candidate in quoted_paths(&html) {
-        let name = candidate.trim_start_matches('/');
-        if !name.is_empty() && dist.join(name).is_file() && !files.iter().any(|f| f == name) {
-            files.push(name.to_owned());
-        }
-    }
+    files.extend(referenced.into_iter().map(|(_, name)| name));
     Ok(files)
-}
-
-/// Every string between single or double quotes in `html` (attribute values and the paths in
-/// Trunk's inline loader script alike).
-fn quoted_paths(html: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = html;
-    while let Some(start) = rest.find(['"', '\'']) {
-        let quote = rest.as_bytes()[start] as char;
-        let after = &rest[start + 1..];
-        match after.find(quote) {
-            Some(end) => {
-                out.push(&after[..end]);
-                rest = &after[end + 1..];
-            }
-            None => break,
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -108,13 +95,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_quoted_paths_in_attributes_and_scripts() {
-        let html =
-            r#"<link href="/a.css"><script>import init from '/b.js'; init('/c_bg.wasm')</script>"#;
-        let paths = quoted_paths(html);
-        assert!(paths.contains(&"/a.css"));
-        assert!(paths.contains(&"/b.js"));
-        assert!(paths.contains(&"/c_bg.wasm"));
+    fn finds_referenced_files_quoted_unquoted_and_in_scripts() {
+        let dist = std::env::temp_dir().join(format!("xtask-size-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dist).unwrap();
+        let html = "<link href=/a.css rel=stylesheet><script>import init from '/b.js'; \
+                    init({ module_or_path: '/c_bg.wasm' })</script>";
+        let files = [
+            ("index.html", html),
+            ("a.css", ""),
+            ("b.js", ""),
+            ("c_bg.wasm", ""),
+            ("unused.txt", ""),
+        ];
+        for (name, body) in files {
+            std::fs::write(dist.join(name), body).unwrap();
+        }
+        let found = page_files(&dist).unwrap();
+        std::fs::remove_dir_all(&dist).unwrap();
+        assert_eq!(found, ["index.html", "a.css", "b.js", "c_bg.wasm"]);
     }
 
     #[test]

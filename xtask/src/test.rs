@@ -38,7 +38,7 @@ impl Summary {
                 took.as_secs_f64()
             );
         }
-        println!("  {:<8} {:<28} {:>7.1}s", "", "total", total.as_secs_f64());
+        println!("  {:<8} {:<38} {:>7.1}s", "", "total", total.as_secs_f64());
     }
 }
 

@@ -34,7 +34,9 @@ impl Tools {
         ensure_wasm_bindgen(&root)?;
         let binaryen_bin = ensure_binaryen(&root)?;
         ensure_chromium()?;
-        let mut paths = vec![binaryen_bin];
+        // binaryen first (never Debian's wasm-opt), then cargo's bin folder, where Trunk and
+        // wasm-bindgen were installed, even if the shell's PATH lacks it.
+        let mut paths = vec![binaryen_bin, cargo_bin("")];
         paths.extend(std::env::split_paths(
             &std::env::var_os("PATH").unwrap_or_default(),
         ));
