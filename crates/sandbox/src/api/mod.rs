@@ -1,0 +1,74 @@
+//! The HTTP API: one router per feature, thin handlers that parse Stripe's parameters and call
+//! [`crate::payments`].
+
+mod control;
+mod payment_intents;
+mod payment_methods;
+mod refunds;
+mod reporting;
+mod three_d_secure;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderName, Method};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde::Serialize;
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::error::ApiError;
+use crate::params::Params;
+use crate::{faults, idempotency, SharedState};
+
+/// Every route, with idempotency and fault injection on `/v1`.
+pub fn router(state: SharedState) -> Router {
+    // Browsers tokenize cards straight from the checkout page: CORS is open for that endpoint.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("stripe-version"),
+        ]);
+    let v1 = Router::new()
+        .merge(payment_methods::router(cors))
+        .merge(payment_intents::router())
+        .merge(refunds::router())
+        .merge(reporting::router())
+        .layer(from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(from_fn_with_state(state.clone(), faults::layer));
+    Router::new()
+        .merge(v1)
+        .merge(three_d_secure::router())
+        .merge(control::router())
+        .fallback(unknown_route)
+        .with_state(state)
+}
+
+async fn unknown_route(req: Request) -> Response {
+    ApiError::unknown_route(req.method().as_str(), req.uri().path()).into_response()
+}
+
+/// A JSON response of a Stripe object.
+pub(crate) fn ok<T: Serialize>(object: &T) -> Result<Response, ApiError> {
+    Ok(axum::Json(serde_json::to_value(object)?).into_response())
+}
+
+/// The `limit` and `starting_after` of a list request (limit 1–100, default 10).
+pub(crate) fn paging(p: &mut Params) -> Result<(i64, Option<String>), ApiError> {
+    let limit = p.take_i64("limit")?.unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid_param("limit", "Limit must be between 1 and 100."));
+    }
+    // Accepted and ignored like Stripe's other list filters we do not implement.
+    let _ = p.take("ending_before");
+    let _ = p.take_list("expand");
+    Ok((limit, p.take("starting_after")))
+}
+
+/// Takes `expand[]` (accepted; objects are returned unexpanded except where noted).
+pub(crate) fn take_expand(p: &mut Params) -> Vec<String> {
+    p.take_list("expand")
+}

@@ -1,0 +1,141 @@
+//! `/v1/payment_intents`: create, confirm, capture, cancel, retrieve, list.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use paywidget_core::money::Currency;
+
+use super::{ok, paging, take_expand};
+use crate::auth::SecretKey;
+use crate::error::ApiError;
+use crate::model::{list, PaymentIntent};
+use crate::params::Params;
+use crate::payments::{self, ConfirmParams, NewPaymentIntent};
+use crate::SharedState;
+
+pub(super) fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/v1/payment_intents", post(create).get(list_all))
+        .route("/v1/payment_intents/{id}", get(retrieve))
+        .route("/v1/payment_intents/{id}/confirm", post(confirm))
+        .route("/v1/payment_intents/{id}/capture", post(capture))
+        .route("/v1/payment_intents/{id}/cancel", post(cancel))
+}
+
+fn take_confirm(p: &mut Params) -> Result<ConfirmParams, ApiError> {
+    Ok(ConfirmParams {
+        payment_method: p.take("payment_method"),
+        return_url: p.take("return_url"),
+        off_session: p.take_bool("off_session")?.unwrap_or(false),
+        receipt_email: p.take("receipt_email"),
+        setup_future_usage: p.take_enum("setup_future_usage", &["off_session", "on_session"])?,
+    })
+}
+
+/// Parameters clients commonly send that the sandbox accepts with their default meaning.
+fn take_accepted(p: &mut Params) -> Result<(), ApiError> {
+    let types = p.take_list("payment_method_types");
+    if types.iter().any(|t| t != "card") {
+        return Err(ApiError::invalid_param("payment_method_types", "The sandbox supports only `card`."));
+    }
+    p.take_bool("automatic_payment_methods[enabled]")?;
+    p.take_enum("automatic_payment_methods[allow_redirects]", &["always", "never"])?;
+    p.take_enum("confirmation_method", &["automatic", "manual"])?;
+    p.take("statement_descriptor");
+    p.take("statement_descriptor_suffix");
+    take_expand(p);
+    Ok(())
+}
+
+async fn create(State(state): State<SharedState>, _: SecretKey, body: Bytes) -> Result<Response, ApiError> {
+    let mut p = Params::parse(&body);
+    let amount = p.take_i64("amount")?.ok_or_else(|| ApiError::missing_param("amount"))?;
+    let currency = p.require("currency")?;
+    let currency = Currency::from_code(&currency)
+        .map_err(|_| ApiError::invalid_param("currency", format!("Invalid currency: {currency}.")))?;
+    if amount < 1 {
+        let mut e = ApiError::invalid_request("amount_too_small", "Amount must be at least 1 minor unit.");
+        e.param = Some("amount".into());
+        return Err(e);
+    }
+    if amount > 99_999_999 {
+        let mut e = ApiError::invalid_request("amount_too_large", "Amount must be no more than 99,999,999 minor units.");
+        e.param = Some("amount".into());
+        return Err(e);
+    }
+    let confirm = p.take_bool("confirm")?.unwrap_or(false);
+    let capture_method = p
+        .take_enum("capture_method", &["automatic", "automatic_async", "manual"])?
+        .map(|m| if m == "manual" { m } else { "automatic".into() })
+        .unwrap_or_else(|| "automatic".into());
+    let customer = p.take("customer");
+    let description = p.take("description");
+    let metadata = p.take_map("metadata");
+    let mut confirm_params = take_confirm(&mut p)?;
+    take_accepted(&mut p)?;
+    p.finish()?;
+    if confirm_params.off_session && !confirm {
+        return Err(ApiError::invalid_param("off_session", "off_session can only be used with confirm=true."));
+    }
+    let new = NewPaymentIntent {
+        amount,
+        currency: currency.stripe_code().to_owned(),
+        capture_method,
+        customer,
+        description,
+        metadata,
+        receipt_email: confirm_params.receipt_email.take(),
+        setup_future_usage: confirm_params.setup_future_usage.take(),
+        payment_method: confirm_params.payment_method.take(),
+        return_url: confirm_params.return_url.take(),
+        confirm: confirm.then_some(confirm_params),
+    };
+    ok(&payments::create_payment_intent(&state, new).await?)
+}
+
+async fn retrieve(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
+    take_expand(&mut p);
+    p.take("client_secret");
+    p.finish()?;
+    ok(&payments::get::<PaymentIntent>(&state, "payment_intent", &id).await?)
+}
+
+async fn confirm(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    let mut p = Params::parse(&body);
+    let params = take_confirm(&mut p)?;
+    take_accepted(&mut p)?;
+    p.finish()?;
+    ok(&payments::confirm(&state, &id, params).await?)
+}
+
+async fn capture(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    let mut p = Params::parse(&body);
+    let amount = p.take_i64("amount_to_capture")?;
+    take_expand(&mut p);
+    p.finish()?;
+    ok(&payments::capture(&state, &id, amount).await?)
+}
+
+async fn cancel(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    let mut p = Params::parse(&body);
+    let reason = p.take_enum(
+        "cancellation_reason",
+        &["duplicate", "fraudulent", "requested_by_customer", "abandoned"],
+    )?;
+    take_expand(&mut p);
+    p.finish()?;
+    ok(&payments::cancel(&state, &id, reason).await?)
+}
+
+async fn list_all(State(state): State<SharedState>, _: SecretKey, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
+    let (limit, after) = paging(&mut p)?;
+    let customer = p.take("customer");
+    p.finish()?;
+    let filter = customer.as_deref().map(|c| ("customer", c));
+    let (items, more) = state.store.list("payment_intent", limit, after.as_deref(), filter).await?;
+    ok(&list("/v1/payment_intents", items, more))
+}

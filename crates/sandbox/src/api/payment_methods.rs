@@ -1,0 +1,109 @@
+//! `/v1/payment_methods` (card tokenization, the one endpoint open to the publishable key) and
+//! `/v1/customers`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::cors::CorsLayer;
+
+use super::{ok, take_expand};
+use crate::auth::{AnyKey, SecretKey};
+use crate::error::ApiError;
+use crate::model::{Address, BillingDetails};
+use crate::params::Params;
+use crate::payments::{self, NewPaymentMethod};
+use crate::{cards, SharedState};
+
+pub(super) fn router(cors: CorsLayer) -> Router<SharedState> {
+    Router::new()
+        .route("/v1/payment_methods", post(create).layer(cors))
+        .route("/v1/payment_methods/{id}", get(retrieve))
+        .route("/v1/payment_methods/{id}/attach", post(attach))
+        .route("/v1/customers", post(create_customer))
+        .route("/v1/customers/{id}", get(retrieve_customer))
+}
+
+async fn create(State(state): State<SharedState>, AnyKey(_): AnyKey, body: Bytes) -> Result<Response, ApiError> {
+    let mut p = Params::parse(&body);
+    p.take_enum("type", &["card"])?.ok_or_else(|| ApiError::missing_param("type"))?;
+    let now = state.clock.now();
+    let (year, month) = civil_year_month(now);
+    // Card data is read here, validated, and dropped with `p`: never logged or stored.
+    let card = cards::validate(
+        p.take("card[number]").as_deref(),
+        p.take("card[exp_month]").as_deref(),
+        p.take("card[exp_year]").as_deref(),
+        p.take("card[cvc]").as_deref(),
+        (year, month),
+    )?;
+    let billing_details = BillingDetails {
+        address: Address {
+            city: p.take("billing_details[address][city]"),
+            country: p.take("billing_details[address][country]"),
+            line1: p.take("billing_details[address][line1]"),
+            line2: p.take("billing_details[address][line2]"),
+            postal_code: p.take("billing_details[address][postal_code]"),
+            state: p.take("billing_details[address][state]"),
+        },
+        email: p.take("billing_details[email]"),
+        name: p.take("billing_details[name]"),
+        phone: p.take("billing_details[phone]"),
+    };
+    let metadata = p.take_map("metadata");
+    take_expand(&mut p);
+    p.finish()?;
+    ok(&payments::create_payment_method(&state, NewPaymentMethod { card, billing_details, metadata }).await?)
+}
+
+async fn retrieve(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>) -> Result<Response, ApiError> {
+    ok(&payments::get::<crate::model::PaymentMethod>(&state, "payment_method", &id).await?)
+}
+
+async fn attach(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let mut p = Params::parse(&body);
+    let customer = p.require("customer")?;
+    take_expand(&mut p);
+    p.finish()?;
+    ok(&payments::attach_payment_method(&state, &id, &customer).await?)
+}
+
+async fn create_customer(State(state): State<SharedState>, _: SecretKey, body: Bytes) -> Result<Response, ApiError> {
+    let mut p = Params::parse(&body);
+    let email = p.take("email");
+    let name = p.take("name");
+    let description = p.take("description");
+    let metadata = p.take_map("metadata");
+    take_expand(&mut p);
+    p.finish()?;
+    ok(&payments::create_customer(&state, email, name, description, metadata).await?)
+}
+
+async fn retrieve_customer(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>) -> Result<Response, ApiError> {
+    ok(&payments::get::<crate::model::Customer>(&state, "customer", &id).await?)
+}
+
+/// The UTC (year, month) of a unix time.
+pub(crate) fn civil_year_month(unix: i64) -> (u16, u8) {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    (u16::try_from(t.year()).unwrap_or(0), u8::from(t.month()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::civil_year_month;
+
+    #[test]
+    fn year_month_of_unix_times() {
+        assert_eq!(civil_year_month(0), (1970, 1));
+        assert_eq!(civil_year_month(1_795_478_400), (2026, 11)); // 2026-11-23
+        assert_eq!(civil_year_month(1_798_761_599), (2026, 12)); // 2026-12-31 23:59:59
+        assert_eq!(civil_year_month(1_798_761_600), (2027, 1));
+    }
+}

@@ -1,0 +1,52 @@
+//! `/v1/refunds` and `/v1/disputes/:id`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::{ok, paging, take_expand};
+use crate::auth::SecretKey;
+use crate::error::ApiError;
+use crate::model::{list, Dispute, Refund};
+use crate::params::Params;
+use crate::payments;
+use crate::SharedState;
+
+pub(super) fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/v1/refunds", post(create).get(list_all))
+        .route("/v1/refunds/{id}", get(retrieve))
+        .route("/v1/disputes/{id}", get(retrieve_dispute))
+}
+
+async fn create(State(state): State<SharedState>, _: SecretKey, body: Bytes) -> Result<Response, ApiError> {
+    let mut p = Params::parse(&body);
+    let payment_intent = p.take("payment_intent");
+    let charge = p.take("charge");
+    let amount = p.take_i64("amount")?;
+    let reason = p.take_enum("reason", &["duplicate", "fraudulent", "requested_by_customer"])?;
+    let metadata = p.take_map("metadata");
+    take_expand(&mut p);
+    p.finish()?;
+    ok(&payments::refund(&state, payment_intent, charge, amount, reason, metadata).await?)
+}
+
+async fn retrieve(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>) -> Result<Response, ApiError> {
+    ok(&payments::get::<Refund>(&state, "refund", &id).await?)
+}
+
+async fn retrieve_dispute(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>) -> Result<Response, ApiError> {
+    ok(&payments::get::<Dispute>(&state, "dispute", &id).await?)
+}
+
+async fn list_all(State(state): State<SharedState>, _: SecretKey, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
+    let (limit, after) = paging(&mut p)?;
+    let pi = p.take("payment_intent");
+    p.finish()?;
+    let filter = pi.as_deref().map(|v| ("payment_intent", v));
+    let (items, more) = state.store.list("refund", limit, after.as_deref(), filter).await?;
+    ok(&list("/v1/refunds", items, more))
+}

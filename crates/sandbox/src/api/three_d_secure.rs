@@ -1,0 +1,80 @@
+//! The sandbox's 3-D Secure challenge page: "Complete" or "Fail" authentication, then back to
+//! the payment's `return_url` with Stripe's query parameters.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::model::PaymentIntent;
+use crate::params::Params;
+use crate::payments;
+use crate::SharedState;
+
+pub(super) fn router() -> Router<SharedState> {
+    Router::new().route("/sandbox/3ds/{id}", get(page).post(decide))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+async fn page(State(state): State<SharedState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
+    let secret = p.require("client_secret")?;
+    let pi: PaymentIntent = payments::get(&state, "payment_intent", &id).await?;
+    if pi.client_secret != secret {
+        return Err(ApiError::not_found("payment_intent", &id));
+    }
+    let amount = paywidget_core::money::Currency::from_code(&pi.currency)
+        .map(|c| paywidget_core::money::Amount::from_minor(pi.amount, c).to_string())
+        .unwrap_or_else(|_| format!("{} {}", pi.amount, pi.currency));
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>3D Secure test authentication</title></head>
+<body>
+<main>
+<h1>3D Secure test authentication</h1>
+<p>This is the sandbox's stand-in for the card issuer's page. Payment {id} of {amount}.</p>
+<form method="post" action="/sandbox/3ds/{id}">
+<input type="hidden" name="client_secret" value="{secret}">
+<button type="submit" name="outcome" value="complete" id="complete">Complete authentication</button>
+<button type="submit" name="outcome" value="fail" id="fail">Fail authentication</button>
+</form>
+</main>
+</body></html>"#,
+        id = escape(&id),
+        amount = escape(&amount),
+        secret = escape(&secret),
+    );
+    Ok(Html(html).into_response())
+}
+
+async fn decide(State(state): State<SharedState>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    let mut p = Params::parse(&body);
+    let secret = p.require("client_secret")?;
+    let outcome = p.take_enum("outcome", &["complete", "fail"])?.ok_or_else(|| ApiError::missing_param("outcome"))?;
+    p.finish()?;
+    let pi = payments::finish_three_d_secure(&state, &id, &secret, outcome == "complete").await?;
+    let status = if pi.status == "succeeded" || pi.status == "requires_capture" { "succeeded" } else { "failed" };
+    match pi.return_url.as_deref() {
+        Some(url) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("payment_intent", &pi.id)
+                .append_pair("payment_intent_client_secret", &pi.client_secret)
+                .append_pair("redirect_status", status)
+                .finish();
+            Ok((StatusCode::SEE_OTHER, [(header::LOCATION, format!("{url}{sep}{query}"))]).into_response())
+        }
+        None => Ok(Html(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Authentication {status}</title></head>\
+             <body><main><h1>Authentication {status}</h1><p>You can close this window.</p></main></body></html>"
+        ))
+        .into_response()),
+    }
+}

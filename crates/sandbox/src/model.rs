@@ -1,0 +1,212 @@
+//! Stripe's object shapes (the subset the sandbox serves), as clients see them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `metadata`: string keys to string values.
+pub type Metadata = BTreeMap<String, String>;
+
+/// A tokenized card (`pm_…`). Never holds the number or CVC: only what Stripe shows.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PaymentMethod {
+    pub id: String,
+    pub object: String,
+    pub billing_details: BillingDetails,
+    pub card: CardDetails,
+    pub created: i64,
+    pub customer: Option<String>,
+    pub livemode: bool,
+    pub metadata: Metadata,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// `payment_method.billing_details`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct BillingDetails {
+    pub address: Address,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A postal address (only `postal_code` and `country` are collected by the checkout).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Address {
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub postal_code: Option<String>,
+    pub state: Option<String>,
+}
+
+/// `payment_method.card`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CardDetails {
+    pub brand: String,
+    pub checks: Value,
+    pub country: String,
+    pub exp_month: u8,
+    pub exp_year: u16,
+    pub fingerprint: String,
+    pub funding: String,
+    pub last4: String,
+    pub networks: Value,
+    pub three_d_secure_usage: Value,
+    pub wallet: Option<Value>,
+}
+
+/// A customer (`cus_…`), minimal.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: String,
+    pub object: String,
+    pub created: i64,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub livemode: bool,
+    pub metadata: Metadata,
+}
+
+/// A payment intent (`pi_…`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PaymentIntent {
+    pub id: String,
+    pub object: String,
+    pub amount: i64,
+    pub amount_capturable: i64,
+    pub amount_received: i64,
+    pub canceled_at: Option<i64>,
+    pub cancellation_reason: Option<String>,
+    pub capture_method: String,
+    pub client_secret: String,
+    pub confirmation_method: String,
+    pub created: i64,
+    pub currency: String,
+    pub customer: Option<String>,
+    pub description: Option<String>,
+    pub last_payment_error: Option<Value>,
+    pub latest_charge: Option<String>,
+    pub livemode: bool,
+    pub metadata: Metadata,
+    pub next_action: Option<Value>,
+    pub payment_method: Option<String>,
+    pub payment_method_types: Vec<String>,
+    pub receipt_email: Option<String>,
+    pub return_url: Option<String>,
+    pub setup_future_usage: Option<String>,
+    pub status: String,
+}
+
+/// A charge (`ch_…`): one attempt to move money for a payment intent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Charge {
+    pub id: String,
+    pub object: String,
+    pub amount: i64,
+    pub amount_captured: i64,
+    pub amount_refunded: i64,
+    pub balance_transaction: Option<String>,
+    pub billing_details: BillingDetails,
+    pub captured: bool,
+    pub created: i64,
+    pub currency: String,
+    pub customer: Option<String>,
+    pub description: Option<String>,
+    pub disputed: bool,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub livemode: bool,
+    pub metadata: Metadata,
+    pub outcome: Value,
+    pub paid: bool,
+    pub payment_intent: String,
+    pub payment_method: String,
+    pub payment_method_details: Value,
+    pub receipt_email: Option<String>,
+    pub refunded: bool,
+    pub status: String,
+}
+
+/// A refund (`re_…`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Refund {
+    pub id: String,
+    pub object: String,
+    pub amount: i64,
+    pub balance_transaction: Option<String>,
+    pub charge: String,
+    pub created: i64,
+    pub currency: String,
+    pub metadata: Metadata,
+    pub payment_intent: String,
+    pub reason: Option<String>,
+    pub status: String,
+}
+
+/// A dispute (`dp_…`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Dispute {
+    pub id: String,
+    pub object: String,
+    pub amount: i64,
+    pub balance_transactions: Vec<String>,
+    pub charge: String,
+    pub created: i64,
+    pub currency: String,
+    pub livemode: bool,
+    pub metadata: Metadata,
+    pub payment_intent: String,
+    pub reason: String,
+    pub status: String,
+}
+
+/// A balance transaction (`txn_…`): money in or out of the sandbox account's balance.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BalanceTransaction {
+    pub id: String,
+    pub object: String,
+    pub amount: i64,
+    pub available_on: i64,
+    pub created: i64,
+    pub currency: String,
+    pub description: Option<String>,
+    pub fee: i64,
+    pub fee_details: Vec<Value>,
+    pub net: i64,
+    pub reporting_category: String,
+    pub source: String,
+    pub status: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// An event (`evt_…`), delivered to webhooks and listed at `/v1/events`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub object: String,
+    pub api_version: String,
+    pub created: i64,
+    pub data: EventData,
+    pub livemode: bool,
+    pub pending_webhooks: i64,
+    pub request: Value,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// `event.data`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EventData {
+    pub object: Value,
+}
+
+/// A Stripe list object.
+pub fn list(url: &str, data: Vec<Value>, has_more: bool) -> Value {
+    serde_json::json!({ "object": "list", "data": data, "has_more": has_more, "url": url })
+}

@@ -1,0 +1,813 @@
+//! The gateway's domain: tokenizing cards, the payment-intent state machine, charges, refunds,
+//! disputes, balance transactions and the events they emit.
+//!
+//! Each operation runs in one SQLite transaction and updates objects optimistically (on their
+//! version), so concurrent requests never charge twice; events and their webhook deliveries are
+//! written in the same transaction as the change they describe.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use sqlx::SqliteConnection;
+
+use crate::cards::{self, Behaviour};
+use crate::error::ApiError;
+use crate::model::*;
+use crate::store::Store;
+use crate::{AppState, API_VERSION};
+
+/// Stripe's processing fee rule used by the sandbox: 2.9 % (rounded half up) + 30 minor units.
+pub fn processing_fee(amount: i64) -> i64 {
+    (amount * 29 + 500) / 1000 + 30
+}
+
+/// The sandbox's dispute fee, in minor units (like Stripe's $15).
+pub const DISPUTE_FEE: i64 = 1500;
+
+/// When funds from a transaction created at `created` become available: midnight UTC two days
+/// later. All transactions available on one day form that day's payout.
+pub fn available_on(created: i64) -> i64 {
+    (created.div_euclid(86_400) + 2) * 86_400
+}
+
+/// A card to tokenize, already validated.
+pub struct NewPaymentMethod {
+    pub card: cards::CardInput,
+    pub billing_details: BillingDetails,
+    pub metadata: Metadata,
+}
+
+/// `POST /v1/payment_methods`: stores what Stripe shows of a card and its scripted behaviour;
+/// the number and CVC go no further than this function.
+pub async fn create_payment_method(state: &AppState, new: NewPaymentMethod) -> Result<PaymentMethod, ApiError> {
+    let number = &new.card.number;
+    let pm = PaymentMethod {
+        id: state.ids.new_id("pm"),
+        object: "payment_method".into(),
+        billing_details: new.billing_details,
+        card: CardDetails {
+            brand: cards::brand_code(number).into(),
+            checks: json!({ "address_line1_check": null, "address_postal_code_check": null, "cvc_check": "pass" }),
+            country: cards::country(number).into(),
+            exp_month: new.card.expiry.month(),
+            exp_year: new.card.expiry.year(),
+            fingerprint: cards::fingerprint(number, &state.config.secret_key),
+            funding: cards::funding(number).into(),
+            last4: number.last4().into(),
+            networks: json!({ "available": [cards::brand_code(number)], "preferred": null }),
+            three_d_secure_usage: json!({ "supported": true }),
+            wallet: None,
+        },
+        created: state.clock.now(),
+        customer: None,
+        livemode: false,
+        metadata: new.metadata,
+        kind: "card".into(),
+    };
+    let internal = serde_json::to_value(cards::behaviour(number))?;
+    let mut tx = state.store.begin().await?;
+    Store::insert(&mut tx, &pm.id, "payment_method", pm.created, &pm, Some(&internal)).await?;
+    tx.commit().await?;
+    Ok(pm)
+}
+
+/// `POST /v1/customers`.
+pub async fn create_customer(
+    state: &AppState,
+    email: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    metadata: Metadata,
+) -> Result<Customer, ApiError> {
+    let customer = Customer {
+        id: state.ids.new_id("cus"),
+        object: "customer".into(),
+        created: state.clock.now(),
+        email,
+        name,
+        description,
+        livemode: false,
+        metadata,
+    };
+    let mut tx = state.store.begin().await?;
+    Store::insert(&mut tx, &customer.id, "customer", customer.created, &customer, None).await?;
+    tx.commit().await?;
+    Ok(customer)
+}
+
+async fn require_customer(conn: &mut SqliteConnection, id: &str) -> Result<(), ApiError> {
+    Store::get_in::<Customer>(conn, "customer", id)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("customer", id))
+}
+
+/// `POST /v1/payment_methods/:id/attach`.
+pub async fn attach_payment_method(state: &AppState, pm_id: &str, customer: &str) -> Result<PaymentMethod, ApiError> {
+    let mut tx = state.store.begin().await?;
+    require_customer(&mut tx, customer).await?;
+    let mut pm = Store::get_in::<PaymentMethod>(&mut tx, "payment_method", pm_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment_method", pm_id))?;
+    if pm.object.customer.as_deref().is_some_and(|c| c != customer) {
+        return Err(ApiError::invalid_request(
+            "payment_method_unexpected_state",
+            "The payment method you provided has already been attached to a customer.",
+        ));
+    }
+    pm.object.customer = Some(customer.to_owned());
+    if !Store::update(&mut tx, pm_id, pm.version, &pm.object).await? {
+        return Err(ApiError::lock_timeout());
+    }
+    tx.commit().await?;
+    Ok(pm.object)
+}
+
+/// The parameters of `POST /v1/payment_intents`.
+#[derive(Default)]
+pub struct NewPaymentIntent {
+    pub amount: i64,
+    pub currency: String,
+    pub capture_method: String,
+    pub customer: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+    pub receipt_email: Option<String>,
+    pub setup_future_usage: Option<String>,
+    pub confirm: Option<ConfirmParams>,
+    pub payment_method: Option<String>,
+    pub return_url: Option<String>,
+}
+
+/// The parameters of a confirmation (also accepted on create with `confirm=true`).
+#[derive(Default)]
+pub struct ConfirmParams {
+    pub payment_method: Option<String>,
+    pub return_url: Option<String>,
+    pub off_session: bool,
+    pub receipt_email: Option<String>,
+    pub setup_future_usage: Option<String>,
+}
+
+/// `POST /v1/payment_intents`.
+pub async fn create_payment_intent(state: &AppState, new: NewPaymentIntent) -> Result<PaymentIntent, ApiError> {
+    let id = state.ids.new_id("pi");
+    let secret = format!("{id}_secret_{}", state.ids.new_id("s").trim_start_matches("s_"));
+    let pi = PaymentIntent {
+        id: id.clone(),
+        object: "payment_intent".into(),
+        amount: new.amount,
+        amount_capturable: 0,
+        amount_received: 0,
+        canceled_at: None,
+        cancellation_reason: None,
+        capture_method: new.capture_method,
+        client_secret: secret,
+        confirmation_method: "automatic".into(),
+        created: state.clock.now(),
+        currency: new.currency,
+        customer: new.customer,
+        description: new.description,
+        last_payment_error: None,
+        latest_charge: None,
+        livemode: false,
+        metadata: new.metadata,
+        next_action: None,
+        payment_method: new.payment_method.clone(),
+        payment_method_types: vec!["card".into()],
+        receipt_email: new.receipt_email,
+        return_url: new.return_url,
+        setup_future_usage: new.setup_future_usage,
+        status: if new.payment_method.is_some() { "requires_confirmation" } else { "requires_payment_method" }.into(),
+    };
+    let mut tx = state.store.begin().await?;
+    if let Some(c) = &pi.customer {
+        require_customer(&mut tx, c).await?;
+    }
+    if let Some(pm) = &pi.payment_method {
+        if Store::get_in::<PaymentMethod>(&mut tx, "payment_method", pm).await?.is_none() {
+            return Err(ApiError::not_found("payment_method", pm));
+        }
+    }
+    Store::insert(&mut tx, &pi.id, "payment_intent", pi.created, &pi, None).await?;
+    tx.commit().await?;
+    match new.confirm {
+        Some(params) => confirm(state, &id, params).await,
+        None => Ok(pi),
+    }
+}
+
+fn unexpected_state(pi: &PaymentIntent, action: &str) -> ApiError {
+    ApiError::unexpected_state(format!(
+        "This PaymentIntent's {action} could not be performed because it has a status of {}.",
+        pi.status
+    ))
+}
+
+/// `POST /v1/payment_intents/:id/confirm`: charges the card, or asks for 3-D Secure, or
+/// records the decline (and answers 402 with Stripe's card error).
+pub async fn confirm(state: &AppState, pi_id: &str, params: ConfirmParams) -> Result<PaymentIntent, ApiError> {
+    let mut tx = state.store.begin().await?;
+    let current = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment_intent", pi_id))?;
+    let version = current.version;
+    let mut pi = current.object;
+    if !matches!(pi.status.as_str(), "requires_payment_method" | "requires_confirmation") {
+        return Err(unexpected_state(&pi, "confirm"));
+    }
+    if let Some(pm) = params.payment_method {
+        pi.payment_method = Some(pm);
+    }
+    if params.return_url.is_some() {
+        pi.return_url = params.return_url;
+    }
+    if params.receipt_email.is_some() {
+        pi.receipt_email = params.receipt_email;
+    }
+    if params.setup_future_usage.is_some() {
+        pi.setup_future_usage = params.setup_future_usage;
+    }
+    let pm_id = pi.payment_method.clone().ok_or_else(|| {
+        ApiError::unexpected_state(
+            "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the \
+             PaymentIntent with a payment method, pass it as payment_method.",
+        )
+    })?;
+    let pm = Store::get_in::<PaymentMethod>(&mut tx, "payment_method", &pm_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment_method", &pm_id))?;
+    if let (Some(owner), Some(customer)) = (&pm.object.customer, &pi.customer) {
+        if owner != customer {
+            return Err(ApiError::invalid_param(
+                "payment_method",
+                "The provided PaymentMethod belongs to another customer.",
+            ));
+        }
+    }
+    let behaviour: Behaviour = pm
+        .internal
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()?
+        .unwrap_or(Behaviour::Succeed);
+    let now = state.clock.now();
+    let dispute_later = behaviour == Behaviour::SucceedThenDispute;
+
+    let decline = match behaviour {
+        Behaviour::ThreeDSecure if params.off_session => Some((
+            "authentication_required".to_owned(),
+            "authentication_required".to_owned(),
+            "Your card was declined. This transaction requires authentication.".to_owned(),
+        )),
+        Behaviour::ThreeDSecure => {
+            pi.status = "requires_action".into();
+            pi.last_payment_error = None;
+            pi.next_action = Some(json!({
+                "type": "redirect_to_url",
+                "redirect_to_url": {
+                    "url": format!("{}/sandbox/3ds/{}?client_secret={}", state.base_url, pi.id, pi.client_secret),
+                    "return_url": pi.return_url,
+                }
+            }));
+            save_pi(&mut tx, &pi, version).await?;
+            emit(&mut tx, state, "payment_intent.requires_action", &pi).await?;
+            tx.commit().await?;
+            state.deliveries_queued.notify_one();
+            return Ok(pi);
+        }
+        Behaviour::Decline { code, decline_code, message } => Some((code, decline_code, message)),
+        Behaviour::Succeed | Behaviour::SucceedThenDispute => None,
+    };
+
+    if let Some((code, decline_code, message)) = decline {
+        let charge = new_charge(state, &pi, &pm.object, now, Some((&code, &message)));
+        Store::insert(&mut tx, &charge.id, "charge", now, &charge, None).await?;
+        let pm_json = serde_json::to_value(&pm.object)?;
+        pi.status = "requires_payment_method".into();
+        pi.latest_charge = Some(charge.id.clone());
+        pi.payment_method = None;
+        pi.next_action = None;
+        pi.last_payment_error = Some(json!({
+            "type": "card_error",
+            "code": code,
+            "decline_code": decline_code,
+            "message": message,
+            "charge": charge.id,
+            "payment_method": pm_json,
+        }));
+        save_pi(&mut tx, &pi, version).await?;
+        emit(&mut tx, state, "payment_intent.payment_failed", &pi).await?;
+        tx.commit().await?;
+        state.deliveries_queued.notify_one();
+        let mut err = ApiError::card(&code, Some(&decline_code), message, None);
+        err.charge = Some(charge.id);
+        err.payment_method = Some(pm_json);
+        err.payment_intent = Some(serde_json::to_value(&pi)?);
+        return Err(err);
+    }
+
+    succeed(&mut tx, state, &mut pi, &pm.object, dispute_later, now).await?;
+    save_pi(&mut tx, &pi, version).await?;
+    tx.commit().await?;
+    state.deliveries_queued.notify_one();
+    Ok(pi)
+}
+
+/// Authorises (and, for automatic capture, captures) the payment.
+async fn succeed(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    pi: &mut PaymentIntent,
+    pm: &PaymentMethod,
+    dispute_later: bool,
+    now: i64,
+) -> Result<(), ApiError> {
+    let mut charge = new_charge(state, pi, pm, now, None);
+    pi.latest_charge = Some(charge.id.clone());
+    pi.next_action = None;
+    pi.last_payment_error = None;
+    if pi.setup_future_usage.as_deref() == Some("off_session") {
+        if let Some(customer) = pi.customer.clone() {
+            attach_in(conn, &pm.id, &customer).await?;
+        }
+    }
+    if pi.capture_method == "manual" {
+        pi.status = "requires_capture".into();
+        pi.amount_capturable = pi.amount;
+        // Remembered beside the charge so that capturing it later opens the dispute.
+        let internal = dispute_later.then(|| json!({ "dispute_on_capture": true }));
+        Store::insert(conn, &charge.id, "charge", now, &charge, internal.as_ref()).await?;
+        emit(conn, state, "payment_intent.amount_capturable_updated", pi).await?;
+        return Ok(());
+    }
+    capture_charge(conn, state, pi, &mut charge, pi.amount, now).await?;
+    Store::insert(conn, &charge.id, "charge", now, &charge, None).await?;
+    emit(conn, state, "payment_intent.succeeded", pi).await?;
+    if dispute_later {
+        open_dispute(conn, state, pi, &mut charge, now).await?;
+        let version = Store::get_in::<Charge>(conn, "charge", &charge.id).await?.map_or(0, |c| c.version);
+        Store::update(conn, &charge.id, version, &charge).await?;
+    }
+    Ok(())
+}
+
+async fn attach_in(conn: &mut SqliteConnection, pm_id: &str, customer: &str) -> Result<(), ApiError> {
+    if let Some(mut pm) = Store::get_in::<PaymentMethod>(conn, "payment_method", pm_id).await? {
+        if pm.object.customer.is_none() {
+            pm.object.customer = Some(customer.to_owned());
+            Store::update(conn, pm_id, pm.version, &pm.object).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks `amount` of the charge captured, records its balance transaction and settles the
+/// payment intent as succeeded.
+async fn capture_charge(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    pi: &mut PaymentIntent,
+    charge: &mut Charge,
+    amount: i64,
+    now: i64,
+) -> Result<(), ApiError> {
+    let fee = processing_fee(amount);
+    let txn = balance_transaction(state, now, amount, fee, &pi.currency, &charge.id, "charge", "charge", pi.description.clone());
+    Store::insert(conn, &txn.id, "balance_transaction", now, &txn, None).await?;
+    charge.captured = true;
+    charge.amount_captured = amount;
+    charge.balance_transaction = Some(txn.id);
+    pi.status = "succeeded".into();
+    pi.amount_received = amount;
+    pi.amount_capturable = 0;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn balance_transaction(
+    state: &AppState,
+    now: i64,
+    amount: i64,
+    fee: i64,
+    currency: &str,
+    source: &str,
+    kind: &str,
+    category: &str,
+    description: Option<String>,
+) -> BalanceTransaction {
+    BalanceTransaction {
+        id: state.ids.new_id("txn"),
+        object: "balance_transaction".into(),
+        amount,
+        available_on: available_on(now),
+        created: now,
+        currency: currency.into(),
+        description,
+        fee,
+        fee_details: if fee == 0 {
+            vec![]
+        } else {
+            vec![json!({ "amount": fee, "application": null, "currency": currency,
+                          "description": "Stripe processing fees", "type": "stripe_fee" })]
+        },
+        net: amount - fee,
+        reporting_category: category.into(),
+        source: source.into(),
+        status: "pending".into(),
+        kind: kind.into(),
+    }
+}
+
+fn new_charge(state: &AppState, pi: &PaymentIntent, pm: &PaymentMethod, now: i64, failure: Option<(&str, &str)>) -> Charge {
+    let failed = failure.is_some();
+    Charge {
+        id: state.ids.new_id("ch"),
+        object: "charge".into(),
+        amount: pi.amount,
+        amount_captured: 0,
+        amount_refunded: 0,
+        balance_transaction: None,
+        billing_details: pm.billing_details.clone(),
+        captured: false,
+        created: now,
+        currency: pi.currency.clone(),
+        customer: pi.customer.clone(),
+        description: pi.description.clone(),
+        disputed: false,
+        failure_code: failure.map(|f| f.0.to_owned()),
+        failure_message: failure.map(|f| f.1.to_owned()),
+        livemode: false,
+        metadata: pi.metadata.clone(),
+        outcome: json!({
+            "network_status": if failed { "declined_by_network" } else { "approved_by_network" },
+            "risk_level": "normal",
+            "seller_message": if failed { "The bank did not return any further details with this decline." } else { "Payment complete." },
+            "type": if failed { "issuer_declined" } else { "authorized" },
+        }),
+        paid: !failed,
+        payment_intent: pi.id.clone(),
+        payment_method: pm.id.clone(),
+        payment_method_details: json!({ "type": "card", "card": {
+            "brand": pm.card.brand, "country": pm.card.country, "exp_month": pm.card.exp_month,
+            "exp_year": pm.card.exp_year, "fingerprint": pm.card.fingerprint, "funding": pm.card.funding,
+            "last4": pm.card.last4,
+        }}),
+        receipt_email: pi.receipt_email.clone(),
+        refunded: false,
+        status: if failed { "failed" } else { "succeeded" }.into(),
+    }
+}
+
+async fn save_pi(conn: &mut SqliteConnection, pi: &PaymentIntent, version: i64) -> Result<(), ApiError> {
+    if Store::update(conn, &pi.id, version, pi).await? {
+        Ok(())
+    } else {
+        Err(ApiError::lock_timeout())
+    }
+}
+
+/// `GET /v1/payment_intents/:id` and friends.
+pub async fn get<T: serde::de::DeserializeOwned>(state: &AppState, kind: &str, id: &str) -> Result<T, ApiError> {
+    state
+        .store
+        .get::<T>(kind, id)
+        .await?
+        .map(|v| v.object)
+        .ok_or_else(|| ApiError::not_found(kind, id))
+}
+
+/// `POST /v1/payment_intents/:id/capture`.
+pub async fn capture(state: &AppState, pi_id: &str, amount_to_capture: Option<i64>) -> Result<PaymentIntent, ApiError> {
+    let mut tx = state.store.begin().await?;
+    let current = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment_intent", pi_id))?;
+    let mut pi = current.object;
+    if pi.status != "requires_capture" {
+        return Err(unexpected_state(&pi, "capture"));
+    }
+    let amount = amount_to_capture.unwrap_or(pi.amount_capturable);
+    if amount <= 0 || amount > pi.amount_capturable {
+        return Err(ApiError::invalid_param(
+            "amount_to_capture",
+            format!("amount_to_capture must be between 1 and {}.", pi.amount_capturable),
+        ));
+    }
+    let charge_id = pi.latest_charge.clone().ok_or_else(|| ApiError::internal("requires_capture without a charge"))?;
+    let ch = Store::get_in::<Charge>(&mut tx, "charge", &charge_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("missing charge"))?;
+    let mut charge = ch.object;
+    let now = state.clock.now();
+    capture_charge(&mut tx, state, &mut pi, &mut charge, amount, now).await?;
+    emit(&mut tx, state, "payment_intent.succeeded", &pi).await?;
+    let dispute_on_capture = ch.internal.as_ref().and_then(|i| i.get("dispute_on_capture")).is_some();
+    if dispute_on_capture {
+        open_dispute(&mut tx, state, &pi, &mut charge, now).await?;
+    }
+    if !Store::update(&mut tx, &charge.id, ch.version, &charge).await? {
+        return Err(ApiError::lock_timeout());
+    }
+    save_pi(&mut tx, &pi, current.version).await?;
+    tx.commit().await?;
+    state.deliveries_queued.notify_one();
+    Ok(pi)
+}
+
+/// `POST /v1/payment_intents/:id/cancel`.
+pub async fn cancel(state: &AppState, pi_id: &str, reason: Option<String>) -> Result<PaymentIntent, ApiError> {
+    let mut tx = state.store.begin().await?;
+    let current = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment_intent", pi_id))?;
+    let mut pi = current.object;
+    if !matches!(
+        pi.status.as_str(),
+        "requires_payment_method" | "requires_confirmation" | "requires_action" | "requires_capture"
+    ) {
+        return Err(ApiError::unexpected_state(format!(
+            "You cannot cancel this PaymentIntent because it has a status of {}. Only a PaymentIntent with one of \
+             the following statuses may be canceled: requires_payment_method, requires_capture, \
+             requires_confirmation, requires_action, processing.",
+            pi.status
+        )));
+    }
+    pi.status = "canceled".into();
+    pi.canceled_at = Some(state.clock.now());
+    pi.cancellation_reason = reason;
+    pi.next_action = None;
+    pi.amount_capturable = 0;
+    save_pi(&mut tx, &pi, current.version).await?;
+    emit(&mut tx, state, "payment_intent.canceled", &pi).await?;
+    tx.commit().await?;
+    state.deliveries_queued.notify_one();
+    Ok(pi)
+}
+
+/// Completes or fails 3-D Secure for a payment intent in `requires_action` (the challenge page).
+pub async fn finish_three_d_secure(state: &AppState, pi_id: &str, client_secret: &str, complete: bool) -> Result<PaymentIntent, ApiError> {
+    let mut tx = state.store.begin().await?;
+    let current = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment_intent", pi_id))?;
+    let mut pi = current.object;
+    if pi.client_secret != client_secret {
+        return Err(ApiError::not_found("payment_intent", pi_id));
+    }
+    if pi.status != "requires_action" {
+        return Err(unexpected_state(&pi, "authentication"));
+    }
+    let now = state.clock.now();
+    let pm_id = pi.payment_method.clone().ok_or_else(|| ApiError::internal("requires_action without pm"))?;
+    let pm = Store::get_in::<PaymentMethod>(&mut tx, "payment_method", &pm_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment_method", &pm_id))?;
+    if complete {
+        succeed(&mut tx, state, &mut pi, &pm.object, false, now).await?;
+    } else {
+        pi.status = "requires_payment_method".into();
+        pi.next_action = None;
+        pi.payment_method = None;
+        pi.last_payment_error = Some(json!({
+            "type": "invalid_request_error",
+            "code": "payment_intent_authentication_failure",
+            "message": "The provided PaymentMethod has failed authentication. You can provide payment_method_data \
+                        or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
+            "payment_method": serde_json::to_value(&pm.object)?,
+        }));
+        emit(&mut tx, state, "payment_intent.payment_failed", &pi).await?;
+    }
+    save_pi(&mut tx, &pi, current.version).await?;
+    tx.commit().await?;
+    state.deliveries_queued.notify_one();
+    Ok(pi)
+}
+
+/// `POST /v1/refunds`: refunds `amount` (default: what is left) of a payment intent's charge.
+pub async fn refund(
+    state: &AppState,
+    payment_intent: Option<String>,
+    charge: Option<String>,
+    amount: Option<i64>,
+    reason: Option<String>,
+    metadata: Metadata,
+) -> Result<Refund, ApiError> {
+    let mut tx = state.store.begin().await?;
+    let charge_id = match (payment_intent, charge) {
+        (_, Some(ch)) => ch,
+        (Some(pi_id), None) => {
+            let pi = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", &pi_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("payment_intent", &pi_id))?;
+            if pi.object.status != "succeeded" {
+                return Err(ApiError::invalid_request(
+                    "charge_not_refundable",
+                    format!("This PaymentIntent ({pi_id}) does not have a successful charge to refund."),
+                ));
+            }
+            pi.object.latest_charge.ok_or_else(|| ApiError::internal("succeeded without charge"))?
+        }
+        (None, None) => return Err(ApiError::missing_param("payment_intent")),
+    };
+    let ch = Store::get_in::<Charge>(&mut tx, "charge", &charge_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("charge", &charge_id))?;
+    let mut charge = ch.object;
+    let remaining = charge.amount_captured - charge.amount_refunded;
+    if remaining <= 0 {
+        return Err(ApiError::invalid_request(
+            "charge_already_refunded",
+            format!("Charge {charge_id} has already been refunded."),
+        ));
+    }
+    let amount = amount.unwrap_or(remaining);
+    if amount <= 0 {
+        return Err(ApiError::invalid_param("amount", "Refund amount must be positive."));
+    }
+    if amount > remaining {
+        let mut e = ApiError::invalid_request(
+            "amount_too_large",
+            format!("Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})"),
+        );
+        e.param = Some("amount".into());
+        return Err(e);
+    }
+    let now = state.clock.now();
+    let id = state.ids.new_id("re");
+    let txn = balance_transaction(state, now, -amount, 0, &charge.currency, &id, "refund", "refund", Some("REFUND FOR CHARGE".into()));
+    Store::insert(&mut tx, &txn.id, "balance_transaction", now, &txn, None).await?;
+    let refund = Refund {
+        id,
+        object: "refund".into(),
+        amount,
+        balance_transaction: Some(txn.id),
+        charge: charge.id.clone(),
+        created: now,
+        currency: charge.currency.clone(),
+        metadata,
+        payment_intent: charge.payment_intent.clone(),
+        reason,
+        status: "succeeded".into(),
+    };
+    Store::insert(&mut tx, &refund.id, "refund", now, &refund, None).await?;
+    charge.amount_refunded += amount;
+    charge.refunded = charge.amount_refunded == charge.amount_captured;
+    if !Store::update(&mut tx, &charge.id, ch.version, &charge).await? {
+        return Err(ApiError::lock_timeout());
+    }
+    emit(&mut tx, state, "charge.refunded", &charge).await?;
+    tx.commit().await?;
+    state.deliveries_queued.notify_one();
+    Ok(refund)
+}
+
+/// Opens a dispute on a succeeded payment intent (the test card 4000000000000259 does this by
+/// itself; `paywidget sandbox dispute <pi>` for any other).
+pub async fn dispute(state: &AppState, pi_id: &str) -> Result<Dispute, ApiError> {
+    let mut tx = state.store.begin().await?;
+    let pi = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment_intent", pi_id))?
+        .object;
+    if pi.status != "succeeded" {
+        return Err(unexpected_state(&pi, "dispute"));
+    }
+    let charge_id = pi.latest_charge.clone().ok_or_else(|| ApiError::internal("succeeded without charge"))?;
+    let ch = Store::get_in::<Charge>(&mut tx, "charge", &charge_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("missing charge"))?;
+    let mut charge = ch.object;
+    if charge.disputed {
+        return Err(ApiError::invalid_request("charge_disputed", format!("Charge {charge_id} is already disputed.")));
+    }
+    let dispute = open_dispute(&mut tx, state, &pi, &mut charge, state.clock.now()).await?;
+    if !Store::update(&mut tx, &charge.id, ch.version, &charge).await? {
+        return Err(ApiError::lock_timeout());
+    }
+    tx.commit().await?;
+    state.deliveries_queued.notify_one();
+    Ok(dispute)
+}
+
+async fn open_dispute(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    pi: &PaymentIntent,
+    charge: &mut Charge,
+    now: i64,
+) -> Result<Dispute, ApiError> {
+    let id = state.ids.new_id("dp");
+    let txn = balance_transaction(state, now, -charge.amount_captured, DISPUTE_FEE, &charge.currency, &id, "adjustment", "dispute", Some("Chargeback withdrawal".into()));
+    Store::insert(conn, &txn.id, "balance_transaction", now, &txn, None).await?;
+    let dispute = Dispute {
+        id,
+        object: "dispute".into(),
+        amount: charge.amount_captured,
+        balance_transactions: vec![txn.id],
+        charge: charge.id.clone(),
+        created: now,
+        currency: charge.currency.clone(),
+        livemode: false,
+        metadata: Metadata::new(),
+        payment_intent: pi.id.clone(),
+        reason: "fraudulent".into(),
+        status: "needs_response".into(),
+    };
+    Store::insert(conn, &dispute.id, "dispute", now, &dispute, None).await?;
+    charge.disputed = true;
+    emit(conn, state, "charge.dispute.created", &dispute).await?;
+    Ok(dispute)
+}
+
+/// Records an event about `object` and queues it for every webhook endpoint.
+pub async fn emit<T: Serialize>(conn: &mut SqliteConnection, state: &AppState, kind: &str, object: &T) -> Result<String, ApiError> {
+    let now = state.clock.now();
+    let event = Event {
+        id: state.ids.new_id("evt"),
+        object: "event".into(),
+        api_version: API_VERSION.into(),
+        created: now,
+        data: EventData { object: serde_json::to_value(object)? },
+        livemode: false,
+        pending_webhooks: state.config.webhooks.len() as i64,
+        request: json!({ "id": null, "idempotency_key": null }),
+        kind: kind.into(),
+    };
+    Store::insert(conn, &event.id, "event", now, &event, None).await?;
+    for endpoint in &state.config.webhooks {
+        Store::enqueue_delivery(conn, &event.id, kind, &endpoint.url, &endpoint.secret, state.clock.now_ms()).await?;
+    }
+    Ok(event.id)
+}
+
+/// `GET /v1/balance_transactions` items with `status` as of now.
+pub fn with_status(mut txn: Value, now: i64) -> Value {
+    let available = txn.get("available_on").and_then(Value::as_i64).is_some_and(|t| t <= now);
+    txn["status"] = json!(if available { "available" } else { "pending" });
+    txn
+}
+
+/// Payout-like daily batches: every balance transaction available on the same day (and in the
+/// same currency) is paid out together; newest first.
+pub fn payouts(txns: &[Value], now: i64) -> Vec<Value> {
+    use std::collections::BTreeMap;
+    let mut batches: BTreeMap<(i64, String), (i64, usize)> = BTreeMap::new();
+    for t in txns {
+        let day = t["available_on"].as_i64().unwrap_or(0);
+        let currency = t["currency"].as_str().unwrap_or("").to_owned();
+        let entry = batches.entry((day, currency)).or_default();
+        entry.0 += t["net"].as_i64().unwrap_or(0);
+        entry.1 += 1;
+    }
+    batches
+        .into_iter()
+        .rev()
+        .map(|((day, currency), (amount, count))| {
+            json!({
+                "id": format!("po_sandbox_{currency}_{day}"),
+                "object": "payout",
+                "amount": amount,
+                "arrival_date": day,
+                "automatic": true,
+                "balance_transaction_count": count,
+                "created": day,
+                "currency": currency,
+                "livemode": false,
+                "method": "standard",
+                "status": if day <= now { "paid" } else { "pending" },
+                "type": "bank_account",
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fee_rule() {
+        assert_eq!(processing_fee(1000), 59); // 29 + 30
+        assert_eq!(processing_fee(2000), 88); // 58 + 30
+        assert_eq!(processing_fee(50), 31); // 1.45 rounds to 1
+        assert_eq!(processing_fee(17), 30); // 0.493 rounds to 0
+    }
+
+    #[test]
+    fn available_two_days_later_at_midnight() {
+        let created = 1_763_900_000; // 2025-11-23 12:13:20 UTC
+        assert_eq!(available_on(created), 1_764_028_800); // 2025-11-25 00:00 UTC
+    }
+
+    #[test]
+    fn payouts_group_by_day_and_currency() {
+        let t = |day: i64, cur: &str, net: i64| json!({ "available_on": day, "currency": cur, "net": net });
+        let p = payouts(&[t(86_400, "usd", 100), t(86_400, "usd", -30), t(86_400, "eur", 5), t(172_800, "usd", 7)], 100_000);
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[0]["amount"], 7);
+        assert_eq!(p[0]["status"], "pending");
+        let usd_day1 = p.iter().find(|x| x["currency"] == "usd" && x["arrival_date"] == 86_400).unwrap();
+        assert_eq!(usd_day1["amount"], 70);
+        assert_eq!(usd_day1["status"], "paid");
+    }
+}
