@@ -112,25 +112,44 @@ struct FileConfig {
 pub async fn run(args: SandboxArgs) -> Result<()> {
     match args.command {
         None => serve(args.serve).await,
-        Some(SandboxCommand::Refund { payment_intent, amount, remote }) => {
+        Some(SandboxCommand::Refund {
+            payment_intent,
+            amount,
+            remote,
+        }) => {
             let mut form = vec![("payment_intent", payment_intent)];
             if let Some(a) = amount {
                 form.push(("amount", a.to_string()));
             }
             let body = call(&remote, reqwest::Method::POST, "/v1/refunds", Some(&form)).await?;
-            println!("refunded {} {} ({})", body["amount"], body["currency"].as_str().unwrap_or(""), body["id"].as_str().unwrap_or(""));
+            println!(
+                "refunded {} {} ({})",
+                body["amount"],
+                body["currency"].as_str().unwrap_or(""),
+                body["id"].as_str().unwrap_or("")
+            );
             Ok(())
         }
-        Some(SandboxCommand::Dispute { payment_intent, remote }) => {
+        Some(SandboxCommand::Dispute {
+            payment_intent,
+            remote,
+        }) => {
             let path = format!("/_sandbox/payment_intents/{payment_intent}/dispute");
             let body = call(&remote, reqwest::Method::POST, &path, Some(&[])).await?;
-            println!("opened dispute {} on {}", body["id"].as_str().unwrap_or(""), body["charge"].as_str().unwrap_or(""));
+            println!(
+                "opened dispute {} on {}",
+                body["id"].as_str().unwrap_or(""),
+                body["charge"].as_str().unwrap_or("")
+            );
             Ok(())
         }
         Some(SandboxCommand::Deliveries { remote }) => {
             let body = call(&remote, reqwest::Method::GET, "/_sandbox/deliveries", None).await?;
             let rows = body["data"].as_array().cloned().unwrap_or_default();
-            println!("{:<6} {:<32} {:<34} {:<10} {:>8} {:>6}  url / last error", "id", "event", "type", "status", "attempts", "last");
+            println!(
+                "{:<6} {:<32} {:<34} {:<10} {:>8} {:>6}  url / last error",
+                "id", "event", "type", "status", "attempts", "last"
+            );
             for r in &rows {
                 println!(
                     "{:<6} {:<32} {:<34} {:<10} {:>8} {:>6}  {} {}",
@@ -139,7 +158,10 @@ pub async fn run(args: SandboxArgs) -> Result<()> {
                     r["event_type"].as_str().unwrap_or(""),
                     r["status"].as_str().unwrap_or(""),
                     r["attempts"],
-                    r["last_status"].as_i64().map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                    r["last_status"]
+                        .as_i64()
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
                     r["url"].as_str().unwrap_or(""),
                     r["last_error"].as_str().unwrap_or(""),
                 );
@@ -157,15 +179,23 @@ async fn call(
     form: Option<&[(&str, String)]>,
 ) -> Result<serde_json::Value> {
     let url = format!("{}{path}", remote.url.trim_end_matches('/'));
-    let mut req = reqwest::Client::new().request(method, &url).bearer_auth(&remote.secret_key);
+    let mut req = reqwest::Client::new()
+        .request(method, &url)
+        .bearer_auth(&remote.secret_key);
     if let Some(form) = form {
         req = req.form(form);
     }
-    let resp = req.send().await.with_context(|| format!("reach the sandbox at {url} (is it running?)"))?;
+    let resp = req
+        .send()
+        .await
+        .with_context(|| format!("reach the sandbox at {url} (is it running?)"))?;
     let status = resp.status();
     let body: serde_json::Value = resp.json().await.context("read the sandbox's answer")?;
     if !status.is_success() {
-        bail!("{status}: {}", body["error"]["message"].as_str().unwrap_or("unknown error"));
+        bail!(
+            "{status}: {}",
+            body["error"]["message"].as_str().unwrap_or("unknown error")
+        );
     }
     Ok(body)
 }
@@ -173,22 +203,31 @@ async fn call(
 async fn serve(args: ServeArgs) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
     let file: FileConfig = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("read {}", path.display()))?;
             toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?
         }
         None => FileConfig::default(),
     };
     if args.webhooks.len() != args.webhook_secrets.len() {
-        bail!("give one --webhook-secret for each --webhook (got {} and {})", args.webhooks.len(), args.webhook_secrets.len());
+        bail!(
+            "give one --webhook-secret for each --webhook (got {} and {})",
+            args.webhooks.len(),
+            args.webhook_secrets.len()
+        );
     }
     let mut webhooks = file.webhooks;
     webhooks.extend(
-        args.webhooks.into_iter().zip(args.webhook_secrets).map(|(url, secret)| WebhookEndpoint { url, secret }),
+        args.webhooks
+            .into_iter()
+            .zip(args.webhook_secrets)
+            .map(|(url, secret)| WebhookEndpoint { url, secret }),
     );
     let mut retry = file.retry.unwrap_or_default();
     if let Some(scale) = args.retry_scale {
@@ -206,7 +245,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     faults.validate().map_err(anyhow::Error::msg)?;
     let config = Config {
-        secret_key: args.secret_key.or(file.secret_key).unwrap_or_else(|| paywidget_sandbox::DEFAULT_SECRET_KEY.into()),
+        secret_key: args
+            .secret_key
+            .or(file.secret_key)
+            .unwrap_or_else(|| paywidget_sandbox::DEFAULT_SECRET_KEY.into()),
         publishable_key: args
             .publishable_key
             .or(file.publishable_key)
@@ -215,13 +257,24 @@ async fn serve(args: ServeArgs) -> Result<()> {
         retry,
         faults,
     };
-    if !config.secret_key.starts_with("sk_test_") || !config.publishable_key.starts_with("pk_test_") {
+    if !config.secret_key.starts_with("sk_test_") || !config.publishable_key.starts_with("pk_test_")
+    {
         bail!("the sandbox is test mode only: keys must start with sk_test_ and pk_test_");
     }
-    let addr = args.addr.or(file.addr).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 12111)));
-    let db = args.db.or(file.db).unwrap_or_else(|| "sandbox.sqlite".into());
-    let store = Store::open(&db).await.with_context(|| format!("open the database {db}"))?;
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listen on {addr}"))?;
+    let addr = args
+        .addr
+        .or(file.addr)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 12111)));
+    let db = args
+        .db
+        .or(file.db)
+        .unwrap_or_else(|| "sandbox.sqlite".into());
+    let store = Store::open(&db)
+        .await
+        .with_context(|| format!("open the database {db}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listen on {addr}"))?;
     let local = listener.local_addr()?;
     let base_url = format!("http://{local}");
     println!("paywidget sandbox listening on {base_url}");

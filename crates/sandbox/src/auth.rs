@@ -1,9 +1,9 @@
 //! API keys: `Authorization: Bearer <key>` or HTTP basic with the key as user (stripe-python).
 
 use axum::extract::FromRequestParts;
-use base64::Engine;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
+use base64::Engine;
 
 use crate::error::ApiError;
 use crate::SharedState;
@@ -24,7 +24,9 @@ pub fn key_from_headers(headers: &HeaderMap) -> Option<String> {
         return Some(token.trim().to_owned());
     }
     let basic = value.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(basic.trim())
+        .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     // `user:password`, the key being the user and the password empty.
     Some(decoded.split(':').next().unwrap_or("").to_owned())
@@ -43,9 +45,18 @@ pub fn authenticate(headers: &HeaderMap, state: &SharedState) -> Result<KeyKind,
     } else if key == state.config.publishable_key {
         Ok(KeyKind::Publishable)
     } else {
-        let tail: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: String = key
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         let prefix: String = key.chars().take(8).collect();
-        Err(ApiError::unauthorized(format!("Invalid API Key provided: {prefix}****{tail}")))
+        Err(ApiError::unauthorized(format!(
+            "Invalid API Key provided: {prefix}****{tail}"
+        )))
     }
 }
 
@@ -88,7 +99,10 @@ mod tests {
         h.insert(header::AUTHORIZATION, "Bearer sk_test_abc".parse().unwrap());
         assert_eq!(key_from_headers(&h).as_deref(), Some("sk_test_abc"));
         // "sk_test_abc:" in base64, as stripe-python sends it.
-        h.insert(header::AUTHORIZATION, "Basic c2tfdGVzdF9hYmM6".parse().unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            "Basic c2tfdGVzdF9hYmM6".parse().unwrap(),
+        );
         assert_eq!(key_from_headers(&h).as_deref(), Some("sk_test_abc"));
     }
 }

@@ -42,7 +42,12 @@ pub struct TestCard {
     pub special: Option<Behaviour>,
 }
 
-const fn decline(number: &'static str, code: &'static str, decline_code: &'static str, message: &'static str) -> TestCard {
+const fn decline(
+    number: &'static str,
+    code: &'static str,
+    decline_code: &'static str,
+    message: &'static str,
+) -> TestCard {
     TestCard {
         number,
         decline: Some((code, decline_code, message)),
@@ -52,22 +57,69 @@ const fn decline(number: &'static str, code: &'static str, decline_code: &'stati
 
 /// Stripe's test numbers with scripted outcomes; any other valid number succeeds.
 pub const SCRIPTED: &[TestCard] = &[
-    decline("4000000000000002", "card_declined", "generic_decline", "Your card was declined."),
-    decline("4000000000009995", "card_declined", "insufficient_funds", "Your card has insufficient funds."),
-    decline("4000000000009987", "card_declined", "lost_card", "Your card was declined."),
-    decline("4000000000009979", "card_declined", "stolen_card", "Your card was declined."),
-    decline("4000000000000069", "expired_card", "expired_card", "Your card has expired."),
-    decline("4000000000000127", "incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."),
+    decline(
+        "4000000000000002",
+        "card_declined",
+        "generic_decline",
+        "Your card was declined.",
+    ),
+    decline(
+        "4000000000009995",
+        "card_declined",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    ),
+    decline(
+        "4000000000009987",
+        "card_declined",
+        "lost_card",
+        "Your card was declined.",
+    ),
+    decline(
+        "4000000000009979",
+        "card_declined",
+        "stolen_card",
+        "Your card was declined.",
+    ),
+    decline(
+        "4000000000000069",
+        "expired_card",
+        "expired_card",
+        "Your card has expired.",
+    ),
+    decline(
+        "4000000000000127",
+        "incorrect_cvc",
+        "incorrect_cvc",
+        "Your card's security code is incorrect.",
+    ),
     decline(
         "4000000000000119",
         "processing_error",
         "processing_error",
         "An error occurred while processing your card. Try again in a little bit.",
     ),
-    decline("4100000000000019", "card_declined", "fraudulent", "Your card was declined."),
-    TestCard { number: "4000002500003155", decline: None, special: Some(Behaviour::ThreeDSecure) },
-    TestCard { number: "4000002760003184", decline: None, special: Some(Behaviour::ThreeDSecure) },
-    TestCard { number: "4000000000000259", decline: None, special: Some(Behaviour::SucceedThenDispute) },
+    decline(
+        "4100000000000019",
+        "card_declined",
+        "fraudulent",
+        "Your card was declined.",
+    ),
+    TestCard {
+        number: "4000002500003155",
+        decline: None,
+        special: Some(Behaviour::ThreeDSecure),
+    },
+    TestCard {
+        number: "4000002760003184",
+        decline: None,
+        special: Some(Behaviour::ThreeDSecure),
+    },
+    TestCard {
+        number: "4000000000000259",
+        decline: None,
+        special: Some(Behaviour::SucceedThenDispute),
+    },
 ];
 
 /// The scripted behaviour of a card number.
@@ -90,7 +142,9 @@ pub fn behaviour(number: &CardNumber) -> Behaviour {
 /// `card.funding` for Stripe's debit and prepaid test numbers; credit otherwise.
 pub fn funding(number: &CardNumber) -> &'static str {
     match number.expose() {
-        "4000056655665556" | "5200828282828210" | "6011981111111113" | "6200000000000047" => "debit",
+        "4000056655665556" | "5200828282828210" | "6011981111111113" | "6200000000000047" => {
+            "debit"
+        }
         "5105105105105100" => "prepaid",
         _ => "credit",
     }
@@ -108,8 +162,9 @@ pub fn country(number: &CardNumber) -> &'static str {
 /// `card.fingerprint`: the same for the same number in this sandbox, and not reversible (a
 /// keyed HMAC, so the small space of card numbers cannot be searched without the key).
 pub fn fingerprint(number: &CardNumber, key: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(format!("paywidget-sandbox-fingerprint:{key}").as_bytes())
-        .expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(format!("paywidget-sandbox-fingerprint:{key}").as_bytes())
+            .expect("HMAC takes any key length");
     mac.update(number.expose().as_bytes());
     let digest = mac.finalize().into_bytes();
     hex::encode(&digest[..8])
@@ -186,8 +241,14 @@ pub fn validate(
             _ => year_err(),
         })?;
     if let Some(cvc) = cvc {
-        Cvc::parse(cvc, number.brand())
-            .map_err(|_| ApiError::card("invalid_cvc", None, "Your card's security code is invalid.", Some("card[cvc]")))?;
+        Cvc::parse(cvc, number.brand()).map_err(|_| {
+            ApiError::card(
+                "invalid_cvc",
+                None,
+                "Your card's security code is invalid.",
+                Some("card[cvc]"),
+            )
+        })?;
     }
     Ok(CardInput { number, expiry })
 }
@@ -208,16 +269,31 @@ mod tests {
     #[test]
     fn scripted_numbers_have_their_outcomes() {
         assert_eq!(behaviour(&card("4242424242424242")), Behaviour::Succeed);
-        assert_eq!(behaviour(&card("4000002500003155")), Behaviour::ThreeDSecure);
-        assert_eq!(behaviour(&card("4000000000000259")), Behaviour::SucceedThenDispute);
+        assert_eq!(
+            behaviour(&card("4000002500003155")),
+            Behaviour::ThreeDSecure
+        );
+        assert_eq!(
+            behaviour(&card("4000000000000259")),
+            Behaviour::SucceedThenDispute
+        );
         match behaviour(&card("4000000000009995")) {
-            Behaviour::Decline { code, decline_code, .. } => {
-                assert_eq!((code.as_str(), decline_code.as_str()), ("card_declined", "insufficient_funds"))
+            Behaviour::Decline {
+                code, decline_code, ..
+            } => {
+                assert_eq!(
+                    (code.as_str(), decline_code.as_str()),
+                    ("card_declined", "insufficient_funds")
+                )
             }
             other => panic!("{other:?}"),
         }
         for c in SCRIPTED {
-            assert!(CardNumber::parse(c.number).is_ok(), "{} is a valid number", c.number);
+            assert!(
+                CardNumber::parse(c.number).is_ok(),
+                "{} is a valid number",
+                c.number
+            );
         }
     }
 
@@ -233,15 +309,39 @@ mod tests {
     #[test]
     fn validation_codes_match_stripe() {
         let today = (2026, 11);
-        let code = |n, m, y, c| validate(Some(n), Some(m), Some(y), Some(c), today).unwrap_err().code.unwrap();
-        assert_eq!(code("4242424242424241", "12", "2030", "123"), "incorrect_number");
+        let code = |n, m, y, c| {
+            validate(Some(n), Some(m), Some(y), Some(c), today)
+                .unwrap_err()
+                .code
+                .unwrap()
+        };
+        assert_eq!(
+            code("4242424242424241", "12", "2030", "123"),
+            "incorrect_number"
+        );
         assert_eq!(code("4242", "12", "2030", "123"), "invalid_number");
-        assert_eq!(code("4242424242424242", "13", "2030", "123"), "invalid_expiry_month");
-        assert_eq!(code("4242424242424242", "10", "2026", "123"), "invalid_expiry_year");
-        assert_eq!(code("4242424242424242", "12", "2099", "123"), "invalid_expiry_year");
+        assert_eq!(
+            code("4242424242424242", "13", "2030", "123"),
+            "invalid_expiry_month"
+        );
+        assert_eq!(
+            code("4242424242424242", "10", "2026", "123"),
+            "invalid_expiry_year"
+        );
+        assert_eq!(
+            code("4242424242424242", "12", "2099", "123"),
+            "invalid_expiry_year"
+        );
         assert_eq!(code("4242424242424242", "12", "2030", "12"), "invalid_cvc");
         assert_eq!(code("378282246310005", "12", "2030", "123"), "invalid_cvc");
-        let ok = validate(Some("4242 4242 4242 4242"), Some("11"), Some("26"), Some("123"), today).unwrap();
+        let ok = validate(
+            Some("4242 4242 4242 4242"),
+            Some("11"),
+            Some("26"),
+            Some("123"),
+            today,
+        )
+        .unwrap();
         assert_eq!((ok.expiry.month(), ok.expiry.year()), (11, 2026));
     }
 }

@@ -57,7 +57,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, kind: ErrorType, code: Option<&str>, message: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        kind: ErrorType,
+        code: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             kind,
@@ -74,7 +79,12 @@ impl ApiError {
 
     /// 400 `invalid_request_error` about a parameter.
     pub fn invalid_param(param: &str, message: impl Into<String>) -> Self {
-        let mut e = Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequestError, None, message);
+        let mut e = Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequestError,
+            None,
+            message,
+        );
         e.param = Some(param.to_owned());
         e
     }
@@ -88,7 +98,12 @@ impl ApiError {
 
     /// 400 `invalid_request_error` with a code.
     pub fn invalid_request(code: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequestError, Some(code), message)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequestError,
+            Some(code),
+            message,
+        )
     }
 
     /// 404 `resource_missing`.
@@ -115,12 +130,27 @@ impl ApiError {
 
     /// 401: no key, or a key this sandbox does not know.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, ErrorType::InvalidRequestError, None, message)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorType::InvalidRequestError,
+            None,
+            message,
+        )
     }
 
     /// 402 `card_error`.
-    pub fn card(code: &str, decline_code: Option<&str>, message: impl Into<String>, param: Option<&str>) -> Self {
-        let mut e = Self::new(StatusCode::PAYMENT_REQUIRED, ErrorType::CardError, Some(code), message);
+    pub fn card(
+        code: &str,
+        decline_code: Option<&str>,
+        message: impl Into<String>,
+        param: Option<&str>,
+    ) -> Self {
+        let mut e = Self::new(
+            StatusCode::PAYMENT_REQUIRED,
+            ErrorType::CardError,
+            Some(code),
+            message,
+        );
         e.decline_code = decline_code.map(str::to_owned);
         e.param = param.map(str::to_owned);
         e

@@ -33,7 +33,10 @@ pub struct FaultSettings {
 impl FaultSettings {
     /// Checks the fractions are within 0–1.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, v) in [("error_rate", self.error_rate), ("lost_response_rate", self.lost_response_rate)] {
+        for (name, v) in [
+            ("error_rate", self.error_rate),
+            ("lost_response_rate", self.lost_response_rate),
+        ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("{name} must be between 0 and 1, got {v}"));
             }
@@ -53,7 +56,11 @@ pub struct FaultState {
 impl FaultState {
     /// Starts with `settings`.
     pub fn new(settings: FaultSettings) -> Self {
-        FaultState { settings: Mutex::new(settings), errors: AtomicU64::new(0), losses: AtomicU64::new(0) }
+        FaultState {
+            settings: Mutex::new(settings),
+            errors: AtomicU64::new(0),
+            losses: AtomicU64::new(0),
+        }
     }
 
     /// The current settings.
@@ -92,7 +99,9 @@ pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -
         tracing::info!("fault injection: effect committed, dropping the response");
         let (parts, _) = response.into_parts();
         let broken = futures_util::stream::once(async {
-            Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("injected fault: response lost"))
+            Err::<bytes::Bytes, std::io::Error>(std::io::Error::other(
+                "injected fault: response lost",
+            ))
         });
         return Response::from_parts(parts, Body::from_stream(broken));
     }

@@ -11,7 +11,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use crate::error::ApiError;
 use crate::store::IdempotencyBegin;
@@ -41,20 +42,23 @@ pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -
     };
     let (parts, body) = req.into_parts();
     let Ok(body) = to_bytes(body, MAX_BODY).await else {
-        return ApiError::invalid_request("body_too_large", "The request body is too large.").into_response();
+        return ApiError::invalid_request("body_too_large", "The request body is too large.")
+            .into_response();
     };
-    // Same key, same request: method, path and query, key used and body.
-    let mut hash = Sha256::new();
-    hash.update(parts.method.as_str());
-    hash.update([0]);
-    hash.update(parts.uri.to_string());
-    hash.update([0]);
-    hash.update(crate::auth::key_from_headers(&parts.headers).unwrap_or_default());
-    hash.update([0]);
-    hash.update(&body);
-    let fingerprint = hex::encode(hash.finalize());
+    let api_key = crate::auth::key_from_headers(&parts.headers).unwrap_or_default();
+    let fingerprint = fingerprint(
+        &state.config.secret_key,
+        parts.method.as_str(),
+        &parts.uri.to_string(),
+        &api_key,
+        &body,
+    );
 
-    let begin = match state.store.idempotency_begin(&key, &fingerprint, state.clock.now()).await {
+    let begin = match state
+        .store
+        .idempotency_begin(&key, &fingerprint, state.clock.now())
+        .await
+    {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
@@ -64,15 +68,18 @@ pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -
         IdempotencyBegin::Replay { status, body } => {
             let mut r = Response::new(Body::from(body));
             *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
-            r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            r.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            r.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             r
         }
         IdempotencyBegin::New => {
             let req = Request::from_parts(parts, Body::from(body));
             let task_state = state.clone();
             let task_key = key.clone();
-            let task = tokio::spawn(async move { run_and_store(task_state, task_key, req, next).await });
+            let task =
+                tokio::spawn(async move { run_and_store(task_state, task_key, req, next).await });
             match task.await {
                 Ok(r) => r,
                 Err(e) => {
@@ -88,6 +95,20 @@ pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -
     response
 }
 
+/// What makes two requests "the same" for a key: method, path and query, API key and body.
+///
+/// Keyed with the sandbox's secret (HMAC), because a tokenization body holds a card number:
+/// a plain hash of it could be searched; this one cannot without the key.
+pub fn fingerprint(secret: &str, method: &str, uri: &str, api_key: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    for part in [method.as_bytes(), uri.as_bytes(), api_key.as_bytes(), body] {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
 async fn run_and_store(state: SharedState, key: String, req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let (parts, body) = response.into_parts();
@@ -101,7 +122,10 @@ async fn run_and_store(state: SharedState, key: String, req: Request, next: Next
     // Successes and card errors had an effect and are replayed; other errors had none, so
     // the key stays free for a corrected request.
     let stored = if parts.status.is_success() || parts.status == StatusCode::PAYMENT_REQUIRED {
-        state.store.idempotency_finish(&key, parts.status.as_u16(), &body).await
+        state
+            .store
+            .idempotency_finish(&key, parts.status.as_u16(), &body)
+            .await
     } else {
         state.store.idempotency_abandon(&key).await
     };

@@ -127,7 +127,9 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("base_url", &self.base_url).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,7 +139,13 @@ pub type SharedState = Arc<AppState>;
 impl AppState {
     /// State with the system clock and random ids.
     pub fn new(config: Config, store: Store, base_url: String) -> SharedState {
-        Self::with_sources(config, store, base_url, Arc::new(SystemClock), Arc::new(RandomIds))
+        Self::with_sources(
+            config,
+            store,
+            base_url,
+            Arc::new(SystemClock),
+            Arc::new(RandomIds),
+        )
     }
 
     /// State with injected clock and id sources (tests).
@@ -181,7 +189,12 @@ mod tests {
 
     #[test]
     fn retry_delays_double_and_scale() {
-        let p = RetryPolicy { first_delay_ms: 1000, scale: 0.01, max_attempts: 5, timeout_ms: 1000 };
+        let p = RetryPolicy {
+            first_delay_ms: 1000,
+            scale: 0.01,
+            max_attempts: 5,
+            timeout_ms: 1000,
+        };
         assert_eq!(p.delay_ms(1), 10);
         assert_eq!(p.delay_ms(2), 20);
         assert_eq!(p.delay_ms(3), 40);

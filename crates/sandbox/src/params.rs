@@ -19,7 +19,10 @@ impl Params {
     pub fn parse(raw: &[u8]) -> Params {
         let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (k, v) in form_urlencoded::parse(raw) {
-            values.entry(k.into_owned()).or_default().push(v.into_owned());
+            values
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
         }
         Params { values }
     }
@@ -53,7 +56,10 @@ impl Params {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
-            Some(v) => Err(ApiError::invalid_param(key, format!("Invalid boolean: {v}"))),
+            Some(v) => Err(ApiError::invalid_param(
+                key,
+                format!("Invalid boolean: {v}"),
+            )),
         }
     }
 
@@ -64,7 +70,10 @@ impl Params {
             Some(v) if allowed.contains(&v.as_str()) => Ok(Some(v)),
             Some(v) => Err(ApiError::invalid_param(
                 key,
-                format!("Invalid {key}: must be one of {}; got {v}", allowed.join(", ")),
+                format!(
+                    "Invalid {key}: must be one of {}; got {v}",
+                    allowed.join(", ")
+                ),
             )),
         }
     }
@@ -75,7 +84,11 @@ impl Params {
         let keys: Vec<String> = self
             .values
             .keys()
-            .filter(|k| k.starts_with(&open) && k.ends_with(']') && !k[open.len()..k.len() - 1].contains('['))
+            .filter(|k| {
+                k.starts_with(&open)
+                    && k.ends_with(']')
+                    && !k[open.len()..k.len() - 1].contains('[')
+            })
             .cloned()
             .collect();
         keys.into_iter()
@@ -90,8 +103,10 @@ impl Params {
     pub fn take_list(&mut self, key: &str) -> Vec<String> {
         let mut out = self.values.remove(&format!("{key}[]")).unwrap_or_default();
         let indexed = self.take_map(key);
-        let mut indexed: Vec<(usize, String)> =
-            indexed.into_iter().filter_map(|(k, v)| k.parse().ok().map(|i| (i, v))).collect();
+        let mut indexed: Vec<(usize, String)> = indexed
+            .into_iter()
+            .filter_map(|(k, v)| k.parse().ok().map(|i| (i, v)))
+            .collect();
         indexed.sort();
         out.extend(indexed.into_iter().map(|(_, v)| v));
         out
@@ -101,7 +116,10 @@ impl Params {
     pub fn finish(self) -> Result<(), ApiError> {
         match self.values.into_keys().next() {
             None => Ok(()),
-            Some(key) => Err(ApiError::invalid_param(&key, format!("Received unknown parameter: {key}"))),
+            Some(key) => Err(ApiError::invalid_param(
+                &key,
+                format!("Received unknown parameter: {key}"),
+            )),
         }
     }
 }
@@ -129,8 +147,13 @@ mod tests {
     #[test]
     fn bad_integer_and_enum_name_the_param() {
         let mut p = Params::parse(b"amount=ten&capture_method=later");
-        assert_eq!(p.take_i64("amount").unwrap_err().param.as_deref(), Some("amount"));
-        let e = p.take_enum("capture_method", &["automatic", "manual"]).unwrap_err();
+        assert_eq!(
+            p.take_i64("amount").unwrap_err().param.as_deref(),
+            Some("amount")
+        );
+        let e = p
+            .take_enum("capture_method", &["automatic", "manual"])
+            .unwrap_err();
         assert_eq!(e.param.as_deref(), Some("capture_method"));
     }
 

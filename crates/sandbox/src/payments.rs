@@ -38,7 +38,10 @@ pub struct NewPaymentMethod {
 
 /// `POST /v1/payment_methods`: stores what Stripe shows of a card and its scripted behaviour;
 /// the number and CVC go no further than this function.
-pub async fn create_payment_method(state: &AppState, new: NewPaymentMethod) -> Result<PaymentMethod, ApiError> {
+pub async fn create_payment_method(
+    state: &AppState,
+    new: NewPaymentMethod,
+) -> Result<PaymentMethod, ApiError> {
     let number = &new.card.number;
     let pm = PaymentMethod {
         id: state.ids.new_id("pm"),
@@ -65,7 +68,15 @@ pub async fn create_payment_method(state: &AppState, new: NewPaymentMethod) -> R
     };
     let internal = serde_json::to_value(cards::behaviour(number))?;
     let mut tx = state.store.begin().await?;
-    Store::insert(&mut tx, &pm.id, "payment_method", pm.created, &pm, Some(&internal)).await?;
+    Store::insert(
+        &mut tx,
+        &pm.id,
+        "payment_method",
+        pm.created,
+        &pm,
+        Some(&internal),
+    )
+    .await?;
     tx.commit().await?;
     Ok(pm)
 }
@@ -89,7 +100,15 @@ pub async fn create_customer(
         metadata,
     };
     let mut tx = state.store.begin().await?;
-    Store::insert(&mut tx, &customer.id, "customer", customer.created, &customer, None).await?;
+    Store::insert(
+        &mut tx,
+        &customer.id,
+        "customer",
+        customer.created,
+        &customer,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(customer)
 }
@@ -102,7 +121,11 @@ async fn require_customer(conn: &mut SqliteConnection, id: &str) -> Result<(), A
 }
 
 /// `POST /v1/payment_methods/:id/attach`.
-pub async fn attach_payment_method(state: &AppState, pm_id: &str, customer: &str) -> Result<PaymentMethod, ApiError> {
+pub async fn attach_payment_method(
+    state: &AppState,
+    pm_id: &str,
+    customer: &str,
+) -> Result<PaymentMethod, ApiError> {
     let mut tx = state.store.begin().await?;
     require_customer(&mut tx, customer).await?;
     let mut pm = Store::get_in::<PaymentMethod>(&mut tx, "payment_method", pm_id)
@@ -149,9 +172,15 @@ pub struct ConfirmParams {
 }
 
 /// `POST /v1/payment_intents`.
-pub async fn create_payment_intent(state: &AppState, new: NewPaymentIntent) -> Result<PaymentIntent, ApiError> {
+pub async fn create_payment_intent(
+    state: &AppState,
+    new: NewPaymentIntent,
+) -> Result<PaymentIntent, ApiError> {
     let id = state.ids.new_id("pi");
-    let secret = format!("{id}_secret_{}", state.ids.new_id("s").trim_start_matches("s_"));
+    let secret = format!(
+        "{id}_secret_{}",
+        state.ids.new_id("s").trim_start_matches("s_")
+    );
     let pi = PaymentIntent {
         id: id.clone(),
         object: "payment_intent".into(),
@@ -177,14 +206,22 @@ pub async fn create_payment_intent(state: &AppState, new: NewPaymentIntent) -> R
         receipt_email: new.receipt_email,
         return_url: new.return_url,
         setup_future_usage: new.setup_future_usage,
-        status: if new.payment_method.is_some() { "requires_confirmation" } else { "requires_payment_method" }.into(),
+        status: if new.payment_method.is_some() {
+            "requires_confirmation"
+        } else {
+            "requires_payment_method"
+        }
+        .into(),
     };
     let mut tx = state.store.begin().await?;
     if let Some(c) = &pi.customer {
         require_customer(&mut tx, c).await?;
     }
     if let Some(pm) = &pi.payment_method {
-        if Store::get_in::<PaymentMethod>(&mut tx, "payment_method", pm).await?.is_none() {
+        if Store::get_in::<PaymentMethod>(&mut tx, "payment_method", pm)
+            .await?
+            .is_none()
+        {
             return Err(ApiError::not_found("payment_method", pm));
         }
     }
@@ -205,14 +242,21 @@ fn unexpected_state(pi: &PaymentIntent, action: &str) -> ApiError {
 
 /// `POST /v1/payment_intents/:id/confirm`: charges the card, or asks for 3-D Secure, or
 /// records the decline (and answers 402 with Stripe's card error).
-pub async fn confirm(state: &AppState, pi_id: &str, params: ConfirmParams) -> Result<PaymentIntent, ApiError> {
+pub async fn confirm(
+    state: &AppState,
+    pi_id: &str,
+    params: ConfirmParams,
+) -> Result<PaymentIntent, ApiError> {
     let mut tx = state.store.begin().await?;
     let current = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
         .await?
         .ok_or_else(|| ApiError::not_found("payment_intent", pi_id))?;
     let version = current.version;
     let mut pi = current.object;
-    if !matches!(pi.status.as_str(), "requires_payment_method" | "requires_confirmation") {
+    if !matches!(
+        pi.status.as_str(),
+        "requires_payment_method" | "requires_confirmation"
+    ) {
         return Err(unexpected_state(&pi, "confirm"));
     }
     if let Some(pm) = params.payment_method {
@@ -275,7 +319,11 @@ pub async fn confirm(state: &AppState, pi_id: &str, params: ConfirmParams) -> Re
             state.deliveries_queued.notify_one();
             return Ok(pi);
         }
-        Behaviour::Decline { code, decline_code, message } => Some((code, decline_code, message)),
+        Behaviour::Decline {
+            code,
+            decline_code,
+            message,
+        } => Some((code, decline_code, message)),
         Behaviour::Succeed | Behaviour::SucceedThenDispute => None,
     };
 
@@ -345,13 +393,19 @@ async fn succeed(
     emit(conn, state, "payment_intent.succeeded", pi).await?;
     if dispute_later {
         open_dispute(conn, state, pi, &mut charge, now).await?;
-        let version = Store::get_in::<Charge>(conn, "charge", &charge.id).await?.map_or(0, |c| c.version);
+        let version = Store::get_in::<Charge>(conn, "charge", &charge.id)
+            .await?
+            .map_or(0, |c| c.version);
         Store::update(conn, &charge.id, version, &charge).await?;
     }
     Ok(())
 }
 
-async fn attach_in(conn: &mut SqliteConnection, pm_id: &str, customer: &str) -> Result<(), ApiError> {
+async fn attach_in(
+    conn: &mut SqliteConnection,
+    pm_id: &str,
+    customer: &str,
+) -> Result<(), ApiError> {
     if let Some(mut pm) = Store::get_in::<PaymentMethod>(conn, "payment_method", pm_id).await? {
         if pm.object.customer.is_none() {
             pm.object.customer = Some(customer.to_owned());
@@ -372,7 +426,17 @@ async fn capture_charge(
     now: i64,
 ) -> Result<(), ApiError> {
     let fee = processing_fee(amount);
-    let txn = balance_transaction(state, now, amount, fee, &pi.currency, &charge.id, "charge", "charge", pi.description.clone());
+    let txn = balance_transaction(
+        state,
+        now,
+        amount,
+        fee,
+        &pi.currency,
+        &charge.id,
+        "charge",
+        "charge",
+        pi.description.clone(),
+    );
     Store::insert(conn, &txn.id, "balance_transaction", now, &txn, None).await?;
     charge.captured = true;
     charge.amount_captured = amount;
@@ -407,8 +471,10 @@ fn balance_transaction(
         fee_details: if fee == 0 {
             vec![]
         } else {
-            vec![json!({ "amount": fee, "application": null, "currency": currency,
-                          "description": "Stripe processing fees", "type": "stripe_fee" })]
+            vec![
+                json!({ "amount": fee, "application": null, "currency": currency,
+                          "description": "Stripe processing fees", "type": "stripe_fee" }),
+            ]
         },
         net: amount - fee,
         reporting_category: category.into(),
@@ -418,7 +484,13 @@ fn balance_transaction(
     }
 }
 
-fn new_charge(state: &AppState, pi: &PaymentIntent, pm: &PaymentMethod, now: i64, failure: Option<(&str, &str)>) -> Charge {
+fn new_charge(
+    state: &AppState,
+    pi: &PaymentIntent,
+    pm: &PaymentMethod,
+    now: i64,
+    failure: Option<(&str, &str)>,
+) -> Charge {
     let failed = failure.is_some();
     Charge {
         id: state.ids.new_id("ch"),
@@ -458,7 +530,11 @@ fn new_charge(state: &AppState, pi: &PaymentIntent, pm: &PaymentMethod, now: i64
     }
 }
 
-async fn save_pi(conn: &mut SqliteConnection, pi: &PaymentIntent, version: i64) -> Result<(), ApiError> {
+async fn save_pi(
+    conn: &mut SqliteConnection,
+    pi: &PaymentIntent,
+    version: i64,
+) -> Result<(), ApiError> {
     if Store::update(conn, &pi.id, version, pi).await? {
         Ok(())
     } else {
@@ -467,7 +543,11 @@ async fn save_pi(conn: &mut SqliteConnection, pi: &PaymentIntent, version: i64) 
 }
 
 /// `GET /v1/payment_intents/:id` and friends.
-pub async fn get<T: serde::de::DeserializeOwned>(state: &AppState, kind: &str, id: &str) -> Result<T, ApiError> {
+pub async fn get<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    kind: &str,
+    id: &str,
+) -> Result<T, ApiError> {
     state
         .store
         .get::<T>(kind, id)
@@ -477,7 +557,11 @@ pub async fn get<T: serde::de::DeserializeOwned>(state: &AppState, kind: &str, i
 }
 
 /// `POST /v1/payment_intents/:id/capture`.
-pub async fn capture(state: &AppState, pi_id: &str, amount_to_capture: Option<i64>) -> Result<PaymentIntent, ApiError> {
+pub async fn capture(
+    state: &AppState,
+    pi_id: &str,
+    amount_to_capture: Option<i64>,
+) -> Result<PaymentIntent, ApiError> {
     let mut tx = state.store.begin().await?;
     let current = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
         .await?
@@ -490,10 +574,16 @@ pub async fn capture(state: &AppState, pi_id: &str, amount_to_capture: Option<i6
     if amount <= 0 || amount > pi.amount_capturable {
         return Err(ApiError::invalid_param(
             "amount_to_capture",
-            format!("amount_to_capture must be between 1 and {}.", pi.amount_capturable),
+            format!(
+                "amount_to_capture must be between 1 and {}.",
+                pi.amount_capturable
+            ),
         ));
     }
-    let charge_id = pi.latest_charge.clone().ok_or_else(|| ApiError::internal("requires_capture without a charge"))?;
+    let charge_id = pi
+        .latest_charge
+        .clone()
+        .ok_or_else(|| ApiError::internal("requires_capture without a charge"))?;
     let ch = Store::get_in::<Charge>(&mut tx, "charge", &charge_id)
         .await?
         .ok_or_else(|| ApiError::internal("missing charge"))?;
@@ -501,7 +591,11 @@ pub async fn capture(state: &AppState, pi_id: &str, amount_to_capture: Option<i6
     let now = state.clock.now();
     capture_charge(&mut tx, state, &mut pi, &mut charge, amount, now).await?;
     emit(&mut tx, state, "payment_intent.succeeded", &pi).await?;
-    let dispute_on_capture = ch.internal.as_ref().and_then(|i| i.get("dispute_on_capture")).is_some();
+    let dispute_on_capture = ch
+        .internal
+        .as_ref()
+        .and_then(|i| i.get("dispute_on_capture"))
+        .is_some();
     if dispute_on_capture {
         open_dispute(&mut tx, state, &pi, &mut charge, now).await?;
     }
@@ -515,7 +609,11 @@ pub async fn capture(state: &AppState, pi_id: &str, amount_to_capture: Option<i6
 }
 
 /// `POST /v1/payment_intents/:id/cancel`.
-pub async fn cancel(state: &AppState, pi_id: &str, reason: Option<String>) -> Result<PaymentIntent, ApiError> {
+pub async fn cancel(
+    state: &AppState,
+    pi_id: &str,
+    reason: Option<String>,
+) -> Result<PaymentIntent, ApiError> {
     let mut tx = state.store.begin().await?;
     let current = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
         .await?
@@ -523,7 +621,10 @@ pub async fn cancel(state: &AppState, pi_id: &str, reason: Option<String>) -> Re
     let mut pi = current.object;
     if !matches!(
         pi.status.as_str(),
-        "requires_payment_method" | "requires_confirmation" | "requires_action" | "requires_capture"
+        "requires_payment_method"
+            | "requires_confirmation"
+            | "requires_action"
+            | "requires_capture"
     ) {
         return Err(ApiError::unexpected_state(format!(
             "You cannot cancel this PaymentIntent because it has a status of {}. Only a PaymentIntent with one of \
@@ -545,7 +646,12 @@ pub async fn cancel(state: &AppState, pi_id: &str, reason: Option<String>) -> Re
 }
 
 /// Completes or fails 3-D Secure for a payment intent in `requires_action` (the challenge page).
-pub async fn finish_three_d_secure(state: &AppState, pi_id: &str, client_secret: &str, complete: bool) -> Result<PaymentIntent, ApiError> {
+pub async fn finish_three_d_secure(
+    state: &AppState,
+    pi_id: &str,
+    client_secret: &str,
+    complete: bool,
+) -> Result<PaymentIntent, ApiError> {
     let mut tx = state.store.begin().await?;
     let current = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
         .await?
@@ -558,7 +664,10 @@ pub async fn finish_three_d_secure(state: &AppState, pi_id: &str, client_secret:
         return Err(unexpected_state(&pi, "authentication"));
     }
     let now = state.clock.now();
-    let pm_id = pi.payment_method.clone().ok_or_else(|| ApiError::internal("requires_action without pm"))?;
+    let pm_id = pi
+        .payment_method
+        .clone()
+        .ok_or_else(|| ApiError::internal("requires_action without pm"))?;
     let pm = Store::get_in::<PaymentMethod>(&mut tx, "payment_method", &pm_id)
         .await?
         .ok_or_else(|| ApiError::not_found("payment_method", &pm_id))?;
@@ -602,10 +711,14 @@ pub async fn refund(
             if pi.object.status != "succeeded" {
                 return Err(ApiError::invalid_request(
                     "charge_not_refundable",
-                    format!("This PaymentIntent ({pi_id}) does not have a successful charge to refund."),
+                    format!(
+                        "This PaymentIntent ({pi_id}) does not have a successful charge to refund."
+                    ),
                 ));
             }
-            pi.object.latest_charge.ok_or_else(|| ApiError::internal("succeeded without charge"))?
+            pi.object
+                .latest_charge
+                .ok_or_else(|| ApiError::internal("succeeded without charge"))?
         }
         (None, None) => return Err(ApiError::missing_param("payment_intent")),
     };
@@ -622,7 +735,10 @@ pub async fn refund(
     }
     let amount = amount.unwrap_or(remaining);
     if amount <= 0 {
-        return Err(ApiError::invalid_param("amount", "Refund amount must be positive."));
+        return Err(ApiError::invalid_param(
+            "amount",
+            "Refund amount must be positive.",
+        ));
     }
     if amount > remaining {
         let mut e = ApiError::invalid_request(
@@ -634,7 +750,17 @@ pub async fn refund(
     }
     let now = state.clock.now();
     let id = state.ids.new_id("re");
-    let txn = balance_transaction(state, now, -amount, 0, &charge.currency, &id, "refund", "refund", Some("REFUND FOR CHARGE".into()));
+    let txn = balance_transaction(
+        state,
+        now,
+        -amount,
+        0,
+        &charge.currency,
+        &id,
+        "refund",
+        "refund",
+        Some("REFUND FOR CHARGE".into()),
+    );
     Store::insert(&mut tx, &txn.id, "balance_transaction", now, &txn, None).await?;
     let refund = Refund {
         id,
@@ -672,13 +798,19 @@ pub async fn dispute(state: &AppState, pi_id: &str) -> Result<Dispute, ApiError>
     if pi.status != "succeeded" {
         return Err(unexpected_state(&pi, "dispute"));
     }
-    let charge_id = pi.latest_charge.clone().ok_or_else(|| ApiError::internal("succeeded without charge"))?;
+    let charge_id = pi
+        .latest_charge
+        .clone()
+        .ok_or_else(|| ApiError::internal("succeeded without charge"))?;
     let ch = Store::get_in::<Charge>(&mut tx, "charge", &charge_id)
         .await?
         .ok_or_else(|| ApiError::internal("missing charge"))?;
     let mut charge = ch.object;
     if charge.disputed {
-        return Err(ApiError::invalid_request("charge_disputed", format!("Charge {charge_id} is already disputed.")));
+        return Err(ApiError::invalid_request(
+            "charge_disputed",
+            format!("Charge {charge_id} is already disputed."),
+        ));
     }
     let dispute = open_dispute(&mut tx, state, &pi, &mut charge, state.clock.now()).await?;
     if !Store::update(&mut tx, &charge.id, ch.version, &charge).await? {
@@ -697,7 +829,17 @@ async fn open_dispute(
     now: i64,
 ) -> Result<Dispute, ApiError> {
     let id = state.ids.new_id("dp");
-    let txn = balance_transaction(state, now, -charge.amount_captured, DISPUTE_FEE, &charge.currency, &id, "adjustment", "dispute", Some("Chargeback withdrawal".into()));
+    let txn = balance_transaction(
+        state,
+        now,
+        -charge.amount_captured,
+        DISPUTE_FEE,
+        &charge.currency,
+        &id,
+        "adjustment",
+        "dispute",
+        Some("Chargeback withdrawal".into()),
+    );
     Store::insert(conn, &txn.id, "balance_transaction", now, &txn, None).await?;
     let dispute = Dispute {
         id,
@@ -720,14 +862,21 @@ async fn open_dispute(
 }
 
 /// Records an event about `object` and queues it for every webhook endpoint.
-pub async fn emit<T: Serialize>(conn: &mut SqliteConnection, state: &AppState, kind: &str, object: &T) -> Result<String, ApiError> {
+pub async fn emit<T: Serialize>(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    kind: &str,
+    object: &T,
+) -> Result<String, ApiError> {
     let now = state.clock.now();
     let event = Event {
         id: state.ids.new_id("evt"),
         object: "event".into(),
         api_version: API_VERSION.into(),
         created: now,
-        data: EventData { object: serde_json::to_value(object)? },
+        data: EventData {
+            object: serde_json::to_value(object)?,
+        },
         livemode: false,
         pending_webhooks: state.config.webhooks.len() as i64,
         request: json!({ "id": null, "idempotency_key": null }),
@@ -735,14 +884,25 @@ pub async fn emit<T: Serialize>(conn: &mut SqliteConnection, state: &AppState, k
     };
     Store::insert(conn, &event.id, "event", now, &event, None).await?;
     for endpoint in &state.config.webhooks {
-        Store::enqueue_delivery(conn, &event.id, kind, &endpoint.url, &endpoint.secret, state.clock.now_ms()).await?;
+        Store::enqueue_delivery(
+            conn,
+            &event.id,
+            kind,
+            &endpoint.url,
+            &endpoint.secret,
+            state.clock.now_ms(),
+        )
+        .await?;
     }
     Ok(event.id)
 }
 
 /// `GET /v1/balance_transactions` items with `status` as of now.
 pub fn with_status(mut txn: Value, now: i64) -> Value {
-    let available = txn.get("available_on").and_then(Value::as_i64).is_some_and(|t| t <= now);
+    let available = txn
+        .get("available_on")
+        .and_then(Value::as_i64)
+        .is_some_and(|t| t <= now);
     txn["status"] = json!(if available { "available" } else { "pending" });
     txn
 }
@@ -802,11 +962,22 @@ mod tests {
     #[test]
     fn payouts_group_by_day_and_currency() {
         let t = |day: i64, cur: &str, net: i64| json!({ "available_on": day, "currency": cur, "net": net });
-        let p = payouts(&[t(86_400, "usd", 100), t(86_400, "usd", -30), t(86_400, "eur", 5), t(172_800, "usd", 7)], 100_000);
+        let p = payouts(
+            &[
+                t(86_400, "usd", 100),
+                t(86_400, "usd", -30),
+                t(86_400, "eur", 5),
+                t(172_800, "usd", 7),
+            ],
+            100_000,
+        );
         assert_eq!(p.len(), 3);
         assert_eq!(p[0]["amount"], 7);
         assert_eq!(p[0]["status"], "pending");
-        let usd_day1 = p.iter().find(|x| x["currency"] == "usd" && x["arrival_date"] == 86_400).unwrap();
+        let usd_day1 = p
+            .iter()
+            .find(|x| x["currency"] == "usd" && x["arrival_date"] == 86_400)
+            .unwrap();
         assert_eq!(usd_day1["amount"], 70);
         assert_eq!(usd_day1["status"], "paid");
     }

@@ -158,14 +158,16 @@ impl Store {
         object: &T,
         internal: Option<&Value>,
     ) -> Result<(), ApiError> {
-        sqlx::query("INSERT INTO objects (id, kind, created, json, internal) VALUES (?, ?, ?, ?, ?)")
-            .bind(id)
-            .bind(kind)
-            .bind(created)
-            .bind(serde_json::to_string(object)?)
-            .bind(internal.map(Value::to_string))
-            .execute(conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO objects (id, kind, created, json, internal) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(created)
+        .bind(serde_json::to_string(object)?)
+        .bind(internal.map(Value::to_string))
+        .execute(conn)
+        .await?;
         Ok(())
     }
 
@@ -176,17 +178,23 @@ impl Store {
         version: i64,
         object: &T,
     ) -> Result<bool, ApiError> {
-        let done = sqlx::query("UPDATE objects SET json = ?, version = version + 1 WHERE id = ? AND version = ?")
-            .bind(serde_json::to_string(object)?)
-            .bind(id)
-            .bind(version)
-            .execute(conn)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE objects SET json = ?, version = version + 1 WHERE id = ? AND version = ?",
+        )
+        .bind(serde_json::to_string(object)?)
+        .bind(id)
+        .bind(version)
+        .execute(conn)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Reads an object of `kind` by id.
-    pub async fn get<T: DeserializeOwned>(&self, kind: &str, id: &str) -> Result<Option<Versioned<T>>, ApiError> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<Versioned<T>>, ApiError> {
         let mut conn = self.pool.acquire().await?;
         Self::get_in(&mut conn, kind, id).await
     }
@@ -197,11 +205,12 @@ impl Store {
         kind: &str,
         id: &str,
     ) -> Result<Option<Versioned<T>>, ApiError> {
-        let row = sqlx::query("SELECT json, internal, version FROM objects WHERE id = ? AND kind = ?")
-            .bind(id)
-            .bind(kind)
-            .fetch_optional(conn)
-            .await?;
+        let row =
+            sqlx::query("SELECT json, internal, version FROM objects WHERE id = ? AND kind = ?")
+                .bind(id)
+                .bind(kind)
+                .fetch_optional(conn)
+                .await?;
         let Some(row) = row else { return Ok(None) };
         let json: String = row.get("json");
         let internal: Option<String> = row.get("internal");
@@ -266,7 +275,12 @@ impl Store {
 
     /// Claims an idempotency key for a request with `fingerprint`, atomically: of many
     /// concurrent requests with one key exactly one gets [`IdempotencyBegin::New`].
-    pub async fn idempotency_begin(&self, key: &str, fingerprint: &str, now: i64) -> Result<IdempotencyBegin, ApiError> {
+    pub async fn idempotency_begin(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        now: i64,
+    ) -> Result<IdempotencyBegin, ApiError> {
         // A record older than the TTL is forgotten: the key is new again.
         sqlx::query("DELETE FROM idempotency WHERE key = ? AND created <= ?")
             .bind(key)
@@ -289,7 +303,9 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         // Abandoned between our insert and this read: treat as in use; the client retries.
-        let Some(row) = row else { return Ok(IdempotencyBegin::InUse) };
+        let Some(row) = row else {
+            return Ok(IdempotencyBegin::InUse);
+        };
         if row.get::<&str, _>("fingerprint") != fingerprint {
             return Ok(IdempotencyBegin::Mismatch);
         }
@@ -303,7 +319,12 @@ impl Store {
     }
 
     /// Stores the response of the request that claimed `key`.
-    pub async fn idempotency_finish(&self, key: &str, status: u16, body: &[u8]) -> Result<(), ApiError> {
+    pub async fn idempotency_finish(
+        &self,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(), ApiError> {
         sqlx::query("UPDATE idempotency SET status = ?, body = ? WHERE key = ?")
             .bind(i64::from(status))
             .bind(body)
@@ -395,10 +416,12 @@ impl Store {
 
     /// The stored JSON of an event (the exact bytes every attempt delivers).
     pub async fn event_json(&self, id: &str) -> Result<Option<String>, ApiError> {
-        Ok(sqlx::query_scalar("SELECT json FROM objects WHERE id = ? AND kind = 'event'")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT json FROM objects WHERE id = ? AND kind = 'event'")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 }
 

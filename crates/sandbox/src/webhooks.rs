@@ -14,7 +14,8 @@ use crate::SharedState;
 /// `Stripe-Signature` for `body` sent at unix time `t`: HMAC-SHA256 over `"{t}.{body}"` keyed
 /// with the whole `whsec_…` secret, hex-encoded.
 pub fn signature_header(secret: &str, t: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(t.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -46,7 +47,8 @@ pub async fn run_worker(state: SharedState) {
             continue;
         }
         // Sleep until woken by a new event, or poll for retries that came due.
-        let poll = Duration::from_millis((state.config.retry.delay_ms(1) as u64 / 4).clamp(5, 1000));
+        let poll =
+            Duration::from_millis((state.config.retry.delay_ms(1) as u64 / 4).clamp(5, 1000));
         tokio::select! {
             _ = state.deliveries_queued.notified() => {}
             _ = tokio::time::sleep(poll) => {}
@@ -58,7 +60,10 @@ async fn attempt(state: &SharedState, client: &reqwest::Client, d: Delivery) {
     let body = match state.store.event_json(&d.event_id).await {
         Ok(Some(b)) => b,
         _ => {
-            let _ = state.store.record_attempt(d.id, "failed", 0, None, Some("event not found"), None).await;
+            let _ = state
+                .store
+                .record_attempt(d.id, "failed", 0, None, Some("event not found"), None)
+                .await;
             return;
         }
     };
@@ -67,7 +72,10 @@ async fn attempt(state: &SharedState, client: &reqwest::Client, d: Delivery) {
     let sent = client
         .post(&d.url)
         .header("content-type", "application/json; charset=utf-8")
-        .header("user-agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
+        .header(
+            "user-agent",
+            "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        )
         .header("stripe-signature", signature)
         .body(body)
         .send()
@@ -78,11 +86,21 @@ async fn attempt(state: &SharedState, client: &reqwest::Client, d: Delivery) {
             tracing::info!(event = %d.event_id, url = %d.url, "webhook delivered");
             let _ = state
                 .store
-                .record_attempt(d.id, "delivered", done, Some(r.status().as_u16()), None, Some(done))
+                .record_attempt(
+                    d.id,
+                    "delivered",
+                    done,
+                    Some(r.status().as_u16()),
+                    None,
+                    Some(done),
+                )
                 .await;
             return;
         }
-        Ok(r) => (Some(r.status().as_u16()), format!("endpoint answered {}", r.status())),
+        Ok(r) => (
+            Some(r.status().as_u16()),
+            format!("endpoint answered {}", r.status()),
+        ),
         Err(e) if e.is_timeout() => (None, "timed out".to_owned()),
         Err(e) => (None, format!("could not connect: {e}")),
     };
@@ -94,7 +112,10 @@ async fn attempt(state: &SharedState, client: &reqwest::Client, d: Delivery) {
         ("pending", SystemClock.now_ms() + policy.delay_ms(attempts))
     };
     tracing::warn!(event = %d.event_id, url = %d.url, attempts, %error, "webhook attempt failed");
-    let _ = state.store.record_attempt(d.id, next_status, next_ms, status, Some(&error), None).await;
+    let _ = state
+        .store
+        .record_attempt(d.id, next_status, next_ms, status, Some(&error), None)
+        .await;
 }
 
 #[cfg(test)]

@@ -23,12 +23,19 @@ pub(super) fn router() -> Router<SharedState> {
         .route("/_sandbox/payment_intents/{id}/dispute", post(dispute))
 }
 
-async fn deliveries(State(state): State<SharedState>, _: SecretKey, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn deliveries(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
     let limit = p.take_i64("limit")?.unwrap_or(100).clamp(1, 1000);
     p.finish()?;
     let rows = state.store.deliveries(limit).await?;
-    let rows = rows.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?;
+    let rows = rows
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
     ok(&list("/_sandbox/deliveries", rows, false))
 }
 
@@ -36,12 +43,18 @@ async fn get_faults(State(state): State<SharedState>, _: SecretKey) -> Result<Re
     ok(&state.faults.get())
 }
 
-async fn set_faults(State(state): State<SharedState>, _: SecretKey, body: Bytes) -> Result<Response, ApiError> {
+async fn set_faults(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
     let rate = |p: &mut Params, key: &str| -> Result<f64, ApiError> {
         match p.take(key) {
             None => Ok(0.0),
-            Some(v) => v.parse().map_err(|_| ApiError::invalid_param(key, format!("Invalid number: {v}"))),
+            Some(v) => v
+                .parse()
+                .map_err(|_| ApiError::invalid_param(key, format!("Invalid number: {v}"))),
         }
     };
     let settings = FaultSettings {
@@ -50,11 +63,17 @@ async fn set_faults(State(state): State<SharedState>, _: SecretKey, body: Bytes)
         lost_response_rate: rate(&mut p, "lost_response_rate")?,
     };
     p.finish()?;
-    settings.validate().map_err(|m| ApiError::invalid_param("error_rate", m))?;
+    settings
+        .validate()
+        .map_err(|m| ApiError::invalid_param("error_rate", m))?;
     state.faults.set(settings);
     ok(&settings)
 }
 
-async fn dispute(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn dispute(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ok(&payments::dispute(&state, &id).await?)
 }

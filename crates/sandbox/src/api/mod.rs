@@ -60,7 +60,10 @@ pub(crate) fn ok<T: Serialize>(object: &T) -> Result<Response, ApiError> {
 pub(crate) fn paging(p: &mut Params) -> Result<(i64, Option<String>), ApiError> {
     let limit = p.take_i64("limit")?.unwrap_or(10);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::invalid_param("limit", "Limit must be between 1 and 100."));
+        return Err(ApiError::invalid_param(
+            "limit",
+            "Limit must be between 1 and 100.",
+        ));
     }
     // Accepted and ignored like Stripe's other list filters we do not implement.
     let _ = p.take("ending_before");

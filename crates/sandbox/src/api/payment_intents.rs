@@ -38,10 +38,16 @@ fn take_confirm(p: &mut Params) -> Result<ConfirmParams, ApiError> {
 fn take_accepted(p: &mut Params) -> Result<(), ApiError> {
     let types = p.take_list("payment_method_types");
     if types.iter().any(|t| t != "card") {
-        return Err(ApiError::invalid_param("payment_method_types", "The sandbox supports only `card`."));
+        return Err(ApiError::invalid_param(
+            "payment_method_types",
+            "The sandbox supports only `card`.",
+        ));
     }
     p.take_bool("automatic_payment_methods[enabled]")?;
-    p.take_enum("automatic_payment_methods[allow_redirects]", &["always", "never"])?;
+    p.take_enum(
+        "automatic_payment_methods[allow_redirects]",
+        &["always", "never"],
+    )?;
     p.take_enum("confirmation_method", &["automatic", "manual"])?;
     p.take("statement_descriptor");
     p.take("statement_descriptor_suffix");
@@ -49,25 +55,39 @@ fn take_accepted(p: &mut Params) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn create(State(state): State<SharedState>, _: SecretKey, body: Bytes) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
-    let amount = p.take_i64("amount")?.ok_or_else(|| ApiError::missing_param("amount"))?;
+    let amount = p
+        .take_i64("amount")?
+        .ok_or_else(|| ApiError::missing_param("amount"))?;
     let currency = p.require("currency")?;
-    let currency = Currency::from_code(&currency)
-        .map_err(|_| ApiError::invalid_param("currency", format!("Invalid currency: {currency}.")))?;
+    let currency = Currency::from_code(&currency).map_err(|_| {
+        ApiError::invalid_param("currency", format!("Invalid currency: {currency}."))
+    })?;
     if amount < 1 {
-        let mut e = ApiError::invalid_request("amount_too_small", "Amount must be at least 1 minor unit.");
+        let mut e =
+            ApiError::invalid_request("amount_too_small", "Amount must be at least 1 minor unit.");
         e.param = Some("amount".into());
         return Err(e);
     }
     if amount > 99_999_999 {
-        let mut e = ApiError::invalid_request("amount_too_large", "Amount must be no more than 99,999,999 minor units.");
+        let mut e = ApiError::invalid_request(
+            "amount_too_large",
+            "Amount must be no more than 99,999,999 minor units.",
+        );
         e.param = Some("amount".into());
         return Err(e);
     }
     let confirm = p.take_bool("confirm")?.unwrap_or(false);
     let capture_method = p
-        .take_enum("capture_method", &["automatic", "automatic_async", "manual"])?
+        .take_enum(
+            "capture_method",
+            &["automatic", "automatic_async", "manual"],
+        )?
         .map(|m| if m == "manual" { m } else { "automatic".into() })
         .unwrap_or_else(|| "automatic".into());
     let customer = p.take("customer");
@@ -77,7 +97,10 @@ async fn create(State(state): State<SharedState>, _: SecretKey, body: Bytes) -> 
     take_accepted(&mut p)?;
     p.finish()?;
     if confirm_params.off_session && !confirm {
-        return Err(ApiError::invalid_param("off_session", "off_session can only be used with confirm=true."));
+        return Err(ApiError::invalid_param(
+            "off_session",
+            "off_session can only be used with confirm=true.",
+        ));
     }
     let new = NewPaymentIntent {
         amount,
@@ -95,7 +118,12 @@ async fn create(State(state): State<SharedState>, _: SecretKey, body: Bytes) -> 
     ok(&payments::create_payment_intent(&state, new).await?)
 }
 
-async fn retrieve(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn retrieve(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
     take_expand(&mut p);
     p.take("client_secret");
@@ -103,7 +131,12 @@ async fn retrieve(State(state): State<SharedState>, _: SecretKey, Path(id): Path
     ok(&payments::get::<PaymentIntent>(&state, "payment_intent", &id).await?)
 }
 
-async fn confirm(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn confirm(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
     let params = take_confirm(&mut p)?;
     take_accepted(&mut p)?;
@@ -111,7 +144,12 @@ async fn confirm(State(state): State<SharedState>, _: SecretKey, Path(id): Path<
     ok(&payments::confirm(&state, &id, params).await?)
 }
 
-async fn capture(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn capture(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
     let amount = p.take_i64("amount_to_capture")?;
     take_expand(&mut p);
@@ -119,23 +157,40 @@ async fn capture(State(state): State<SharedState>, _: SecretKey, Path(id): Path<
     ok(&payments::capture(&state, &id, amount).await?)
 }
 
-async fn cancel(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn cancel(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
     let reason = p.take_enum(
         "cancellation_reason",
-        &["duplicate", "fraudulent", "requested_by_customer", "abandoned"],
+        &[
+            "duplicate",
+            "fraudulent",
+            "requested_by_customer",
+            "abandoned",
+        ],
     )?;
     take_expand(&mut p);
     p.finish()?;
     ok(&payments::cancel(&state, &id, reason).await?)
 }
 
-async fn list_all(State(state): State<SharedState>, _: SecretKey, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn list_all(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
     let (limit, after) = paging(&mut p)?;
     let customer = p.take("customer");
     p.finish()?;
     let filter = customer.as_deref().map(|c| ("customer", c));
-    let (items, more) = state.store.list("payment_intent", limit, after.as_deref(), filter).await?;
+    let (items, more) = state
+        .store
+        .list("payment_intent", limit, after.as_deref(), filter)
+        .await?;
     ok(&list("/v1/payment_intents", items, more))
 }

@@ -25,9 +25,14 @@ pub(super) fn router(cors: CorsLayer) -> Router<SharedState> {
         .route("/v1/customers/{id}", get(retrieve_customer))
 }
 
-async fn create(State(state): State<SharedState>, AnyKey(_): AnyKey, body: Bytes) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<SharedState>,
+    AnyKey(_): AnyKey,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
-    p.take_enum("type", &["card"])?.ok_or_else(|| ApiError::missing_param("type"))?;
+    p.take_enum("type", &["card"])?
+        .ok_or_else(|| ApiError::missing_param("type"))?;
     let now = state.clock.now();
     let (year, month) = civil_year_month(now);
     // Card data is read here, validated, and dropped with `p`: never logged or stored.
@@ -54,10 +59,22 @@ async fn create(State(state): State<SharedState>, AnyKey(_): AnyKey, body: Bytes
     let metadata = p.take_map("metadata");
     take_expand(&mut p);
     p.finish()?;
-    ok(&payments::create_payment_method(&state, NewPaymentMethod { card, billing_details, metadata }).await?)
+    ok(&payments::create_payment_method(
+        &state,
+        NewPaymentMethod {
+            card,
+            billing_details,
+            metadata,
+        },
+    )
+    .await?)
 }
 
-async fn retrieve(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn retrieve(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ok(&payments::get::<crate::model::PaymentMethod>(&state, "payment_method", &id).await?)
 }
 
@@ -74,7 +91,11 @@ async fn attach(
     ok(&payments::attach_payment_method(&state, &id, &customer).await?)
 }
 
-async fn create_customer(State(state): State<SharedState>, _: SecretKey, body: Bytes) -> Result<Response, ApiError> {
+async fn create_customer(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
     let email = p.take("email");
     let name = p.take("name");
@@ -85,13 +106,18 @@ async fn create_customer(State(state): State<SharedState>, _: SecretKey, body: B
     ok(&payments::create_customer(&state, email, name, description, metadata).await?)
 }
 
-async fn retrieve_customer(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn retrieve_customer(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ok(&payments::get::<crate::model::Customer>(&state, "customer", &id).await?)
 }
 
 /// The UTC (year, month) of a unix time.
 pub(crate) fn civil_year_month(unix: i64) -> (u16, u8) {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     (u16::try_from(t.year()).unwrap_or(0), u8::from(t.month()))
 }
 

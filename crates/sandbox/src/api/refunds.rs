@@ -21,32 +21,54 @@ pub(super) fn router() -> Router<SharedState> {
         .route("/v1/disputes/{id}", get(retrieve_dispute))
 }
 
-async fn create(State(state): State<SharedState>, _: SecretKey, body: Bytes) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
     let payment_intent = p.take("payment_intent");
     let charge = p.take("charge");
     let amount = p.take_i64("amount")?;
-    let reason = p.take_enum("reason", &["duplicate", "fraudulent", "requested_by_customer"])?;
+    let reason = p.take_enum(
+        "reason",
+        &["duplicate", "fraudulent", "requested_by_customer"],
+    )?;
     let metadata = p.take_map("metadata");
     take_expand(&mut p);
     p.finish()?;
     ok(&payments::refund(&state, payment_intent, charge, amount, reason, metadata).await?)
 }
 
-async fn retrieve(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn retrieve(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ok(&payments::get::<Refund>(&state, "refund", &id).await?)
 }
 
-async fn retrieve_dispute(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn retrieve_dispute(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ok(&payments::get::<Dispute>(&state, "dispute", &id).await?)
 }
 
-async fn list_all(State(state): State<SharedState>, _: SecretKey, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn list_all(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
     let (limit, after) = paging(&mut p)?;
     let pi = p.take("payment_intent");
     p.finish()?;
     let filter = pi.as_deref().map(|v| ("payment_intent", v));
-    let (items, more) = state.store.list("refund", limit, after.as_deref(), filter).await?;
+    let (items, more) = state
+        .store
+        .list("refund", limit, after.as_deref(), filter)
+        .await?;
     ok(&list("/v1/refunds", items, more))
 }

@@ -22,37 +22,66 @@ pub(super) fn router() -> Router<SharedState> {
         .route("/v1/payouts", get(list_payouts))
 }
 
-async fn list_events(State(state): State<SharedState>, _: SecretKey, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn list_events(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
     let (limit, after) = paging(&mut p)?;
     let kind = p.take("type");
     p.finish()?;
     let filter = kind.as_deref().map(|t| ("type", t));
-    let (items, more) = state.store.list("event", limit, after.as_deref(), filter).await?;
+    let (items, more) = state
+        .store
+        .list("event", limit, after.as_deref(), filter)
+        .await?;
     ok(&list("/v1/events", items, more))
 }
 
-async fn retrieve_event(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn retrieve_event(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ok(&payments::get::<Event>(&state, "event", &id).await?)
 }
 
-async fn retrieve_charge(State(state): State<SharedState>, _: SecretKey, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn retrieve_charge(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ok(&payments::get::<Charge>(&state, "charge", &id).await?)
 }
 
-async fn list_balance(State(state): State<SharedState>, _: SecretKey, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn list_balance(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
     let (limit, after) = paging(&mut p)?;
     let kind = p.take("type");
     p.finish()?;
     let filter = kind.as_deref().map(|t| ("type", t));
-    let (items, more) = state.store.list("balance_transaction", limit, after.as_deref(), filter).await?;
+    let (items, more) = state
+        .store
+        .list("balance_transaction", limit, after.as_deref(), filter)
+        .await?;
     let now = state.clock.now();
-    let items = items.into_iter().map(|t| payments::with_status(t, now)).collect();
+    let items = items
+        .into_iter()
+        .map(|t| payments::with_status(t, now))
+        .collect();
     ok(&list("/v1/balance_transactions", items, more))
 }
 
-async fn list_payouts(State(state): State<SharedState>, _: SecretKey, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn list_payouts(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
     let limit = p.take_i64("limit")?.unwrap_or(10).clamp(1, 100) as usize;
     p.finish()?;

@@ -19,10 +19,18 @@ pub(super) fn router() -> Router<SharedState> {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
-async fn page(State(state): State<SharedState>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn page(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
     let secret = p.require("client_secret")?;
     let pi: PaymentIntent = payments::get(&state, "payment_intent", &id).await?;
@@ -54,13 +62,23 @@ async fn page(State(state): State<SharedState>, Path(id): Path<String>, RawQuery
     Ok(Html(html).into_response())
 }
 
-async fn decide(State(state): State<SharedState>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn decide(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
     let secret = p.require("client_secret")?;
-    let outcome = p.take_enum("outcome", &["complete", "fail"])?.ok_or_else(|| ApiError::missing_param("outcome"))?;
+    let outcome = p
+        .take_enum("outcome", &["complete", "fail"])?
+        .ok_or_else(|| ApiError::missing_param("outcome"))?;
     p.finish()?;
     let pi = payments::finish_three_d_secure(&state, &id, &secret, outcome == "complete").await?;
-    let status = if pi.status == "succeeded" || pi.status == "requires_capture" { "succeeded" } else { "failed" };
+    let status = if pi.status == "succeeded" || pi.status == "requires_capture" {
+        "succeeded"
+    } else {
+        "failed"
+    };
     match pi.return_url.as_deref() {
         Some(url) => {
             let sep = if url.contains('?') { '&' } else { '?' };

@@ -1,0 +1,212 @@
+//! Starts sandboxes on 127.0.0.1:0 and makes Stripe-style requests to them.
+
+use std::sync::Arc;
+
+use paywidget_sandbox::clock::{Clock, IdSource, ManualClock, RandomIds};
+use paywidget_sandbox::store::Store;
+use paywidget_sandbox::{
+    AppState, Config, SharedState, DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY,
+};
+use serde_json::Value;
+
+/// 2026-11-23 12:00:00 UTC: the tests' "now".
+pub const NOW: i64 = 1_795_521_600;
+
+pub const SK: &str = DEFAULT_SECRET_KEY;
+pub const PK: &str = DEFAULT_PUBLISHABLE_KEY;
+
+/// A running sandbox.
+pub struct Sandbox {
+    pub base: String,
+    pub state: SharedState,
+    pub clock: ManualClock,
+    pub http: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A response: status, headers and the raw body (for byte-for-byte comparisons).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.bytes)))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> Value {
+        assert_eq!(
+            self.status,
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.bytes)
+        );
+        self.json()
+    }
+}
+
+pub async fn start() -> Sandbox {
+    start_with(Config::default(), ":memory:", Arc::new(RandomIds)).await
+}
+
+pub async fn start_with(config: Config, db: &str, ids: Arc<dyn IdSource>) -> Sandbox {
+    let clock = ManualClock::at(NOW);
+    start_with_clock(config, db, ids, Arc::new(clock.clone()), clock).await
+}
+
+pub async fn start_with_clock(
+    config: Config,
+    db: &str,
+    ids: Arc<dyn IdSource>,
+    clock: Arc<dyn Clock>,
+    manual: ManualClock,
+) -> Sandbox {
+    let store = Store::open(db).await.expect("open store");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::with_sources(config, store, base.clone(), clock, ids);
+    let task = tokio::spawn({
+        let state = state.clone();
+        async move {
+            let _ = paywidget_sandbox::serve(listener, state).await;
+        }
+    });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Sandbox {
+        base,
+        state,
+        clock: manual,
+        http,
+        task,
+    }
+}
+
+impl Sandbox {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        form: &[(&str, &str)],
+        idem: Option<&str>,
+    ) -> Reply {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("Stripe-Version", "2024-06-20");
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(i) = idem {
+            req = req.header("Idempotency-Key", i);
+        }
+        if method == reqwest::Method::GET {
+            req = req.query(form);
+        } else {
+            req = req.form(form);
+        }
+        let resp = req.send().await.expect("request");
+        Reply {
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            bytes: resp.bytes().await.expect("body").to_vec(),
+        }
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        self.send(reqwest::Method::POST, path, Some(SK), form, None)
+            .await
+    }
+
+    pub async fn post_idem(&self, path: &str, form: &[(&str, &str)], key: &str) -> Reply {
+        self.send(reqwest::Method::POST, path, Some(SK), form, Some(key))
+            .await
+    }
+
+    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Reply {
+        self.send(reqwest::Method::GET, path, Some(SK), query, None)
+            .await
+    }
+
+    /// Tokenizes a card with the publishable key, as the checkout page does; returns `pm_…`.
+    pub async fn card(&self, number: &str) -> String {
+        let r = self
+            .send(
+                reqwest::Method::POST,
+                "/v1/payment_methods",
+                Some(PK),
+                &[
+                    ("type", "card"),
+                    ("card[number]", number),
+                    ("card[exp_month]", "12"),
+                    ("card[exp_year]", "2030"),
+                    (
+                        "card[cvc]",
+                        if number.starts_with("37") {
+                            "7391"
+                        } else {
+                            "739"
+                        },
+                    ),
+                ],
+                None,
+            )
+            .await;
+        r.expect(200)["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates and confirms a payment of `amount` USD cents with `number`.
+    pub async fn pay(&self, number: &str, amount: &str) -> Reply {
+        let pm = self.card(number).await;
+        self.post(
+            "/v1/payment_intents",
+            &[
+                ("amount", amount),
+                ("currency", "usd"),
+                ("payment_method", &pm),
+                ("confirm", "true"),
+                ("return_url", "https://merchant.test/done"),
+            ],
+        )
+        .await
+    }
+
+    /// Events of one type about one object id, oldest first.
+    pub async fn events(&self, kind: &str, object_id: &str) -> Vec<Value> {
+        let all = self
+            .get("/v1/events", &[("type", kind), ("limit", "100")])
+            .await
+            .expect(200);
+        let mut found: Vec<Value> = all["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e["data"]["object"]["id"] == object_id
+                    || e["data"]["object"]["payment_intent"] == object_id
+            })
+            .cloned()
+            .collect();
+        found.reverse();
+        found
+    }
+}

@@ -1,0 +1,10 @@
+//! HTTP integration tests of the sandbox gateway: the real router on 127.0.0.1:0, driven the way
+//! Stripe clients drive Stripe (form-encoded bodies, bearer/basic auth, idempotency keys).
+
+mod harness;
+
+mod api;
+mod card_data;
+mod faults;
+mod idempotency;
+mod webhooks;
