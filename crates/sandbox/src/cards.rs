@@ -313,6 +313,7 @@ mod tests {
             validate(Some(n), Some(m), Some(y), Some(c), today)
                 .unwrap_err()
                 .code
+                .clone()
                 .unwrap()
         };
         assert_eq!(

@@ -22,9 +22,26 @@ pub enum ErrorType {
     ApiError,
 }
 
-/// An error answered to a client.
+/// An error answered to a client (boxed: it travels through every `Result` of a request).
+#[derive(Clone, Debug)]
+pub struct ApiError(Box<ErrorBody>);
+
+impl std::ops::Deref for ApiError {
+    type Target = ErrorBody;
+    fn deref(&self) -> &ErrorBody {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorBody {
+        &mut self.0
+    }
+}
+
+/// What an error says: Stripe's `error` object plus the HTTP status.
 #[derive(Clone, Debug, Serialize)]
-pub struct ApiError {
+pub struct ErrorBody {
     /// The HTTP status.
     #[serde(skip)]
     pub status: StatusCode,
@@ -63,7 +80,7 @@ impl ApiError {
         code: Option<&str>,
         message: impl Into<String>,
     ) -> Self {
-        ApiError {
+        ApiError(Box::new(ErrorBody {
             status,
             kind,
             code: code.map(str::to_owned),
@@ -74,7 +91,7 @@ impl ApiError {
             payment_method: None,
             charge: None,
             doc_url: None,
-        }
+        }))
     }
 
     /// 400 `invalid_request_error` about a parameter.
@@ -233,7 +250,7 @@ impl From<serde_json::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
-        let body = serde_json::json!({ "error": self });
+        let body = serde_json::json!({ "error": *self.0 });
         (status, axum::Json(body)).into_response()
     }
 }

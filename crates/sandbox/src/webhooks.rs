@@ -37,10 +37,12 @@ pub async fn run_worker(state: SharedState) {
     };
     loop {
         let now = SystemClock.now_ms();
-        let due = match state.store.due_deliveries(now, 32).await {
-            Ok(d) => d,
-            Err(_) => Vec::new(),
-        };
+        // A database hiccup is logged by the store's error conversion; try again next round.
+        let due = state
+            .store
+            .due_deliveries(now, 32)
+            .await
+            .unwrap_or_default();
         let busy = !due.is_empty();
         futures_util::future::join_all(due.into_iter().map(|d| attempt(&state, &client, d))).await;
         if busy {

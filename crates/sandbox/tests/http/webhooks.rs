@@ -71,10 +71,13 @@ fn from_scratch_hmac_matches_rfc_4231_case_2() {
     );
 }
 
+/// What a receiver got: the `Stripe-Signature` header and the body of each request.
+type Hits = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A receiver that answers 500 to its first `fail_first` requests, then 200.
 #[derive(Clone, Default)]
 struct Receiver {
-    hits: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    hits: Hits,
     fail_first: usize,
 }
 
