@@ -33,7 +33,7 @@ impl Summary {
         println!("\nxtask test summary");
         for (name, took, ok) in &self.rows {
             println!(
-                "  {:<8} {name:<28} {:>7.1}s",
+                "  {:<8} {name:<38} {:>7.1}s",
                 if *ok { "ok" } else { "FAILED" },
                 took.as_secs_f64()
             );
@@ -109,6 +109,17 @@ fn stages(summary: &mut Summary) -> Result<()> {
             t,
             &["test", "-p", "paywidget-widget", "--lib", "--bins"],
         ))
+    })?;
+    summary.stage("stripe-python drives the sandbox", || {
+        tools::run(&mut cargo(t, &["build", "--quiet", "-p", "paywidget-cli"]))?;
+        let root = crate::root();
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        tools::run(
+            t.command(&t.python.to_string_lossy())
+                .arg(root.join("crates/sandbox/tests/compat/stripe_python.py"))
+                .arg(target.join("debug").join("paywidget")),
+        )
     })?;
     summary.stage("wasm tests (headless Chromium)", || {
         // The test runner leaves Chromium profiles in TMPDIR: give it a private one and remove it.

@@ -17,12 +17,16 @@ use crate::root;
 pub const TRUNK_VERSION: &str = "0.21.14";
 /// The binaryen release whose wasm-opt produces working modules (and Trunk.toml's `version_132`).
 pub const BINARYEN_VERSION: &str = "132.0.0";
+/// The stripe-python release the sandbox's compatibility test drives it with.
+pub const STRIPE_PYTHON_VERSION: &str = "16.1.0";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// The tools, once present; `command` builds commands that see them first on PATH.
 pub struct Tools {
     path: OsString,
+    /// The Python of the project's venv with stripe-python installed.
+    pub python: PathBuf,
 }
 
 impl Tools {
@@ -34,6 +38,7 @@ impl Tools {
         ensure_wasm_bindgen(&root)?;
         let binaryen_bin = ensure_binaryen(&root)?;
         ensure_chromium()?;
+        let python = ensure_stripe_python(&root)?;
         // binaryen first (never Debian's wasm-opt), then cargo's bin folder, where Trunk and
         // wasm-bindgen were installed, even if the shell's PATH lacks it.
         let mut paths = vec![binaryen_bin, cargo_bin("")];
@@ -41,7 +46,7 @@ impl Tools {
             &std::env::var_os("PATH").unwrap_or_default(),
         ));
         let path = std::env::join_paths(paths).context("build PATH")?;
-        Ok(Tools { path })
+        Ok(Tools { path, python })
     }
 
     /// A command run in the workspace root with the project's tools first on PATH.
@@ -214,4 +219,33 @@ fn ensure_chromium() -> Result<()> {
     run(Command::new("sh")
         .args(["-c", install])
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// A venv in `.tools/venv` with the pinned stripe-python; returns its `python`.
+fn ensure_stripe_python(root: &Path) -> Result<PathBuf> {
+    let venv = root.join(".tools").join("venv");
+    let python = venv.join("bin").join("python");
+    let what = format!("stripe-python {STRIPE_PYTHON_VERSION} (PyPI, venv)");
+    let installed = Command::new(&python)
+        .args(["-c", "import stripe; print(stripe.VERSION)"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == STRIPE_PYTHON_VERSION)
+        .unwrap_or(false);
+    if installed {
+        step(&what, "present");
+        return Ok(python);
+    }
+    step(&what, "installing (python3 -m venv + pip, ~10 s)");
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+        .context("create a Python venv (needs python3 with the venv module)")?;
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("stripe=={STRIPE_PYTHON_VERSION}"),
+    ]))
+    .context("install stripe-python from PyPI")?;
+    Ok(python)
 }

@@ -1,0 +1,212 @@
+"""Drives the sandbox with the official stripe-python library, unmodified: the compatibility bar.
+
+Usage: python stripe_python.py <path to the paywidget binary>
+Starts `paywidget sandbox` on 127.0.0.1 (a free port, in-memory database) with a webhook
+endpoint served by this script, runs the scenarios, verifies the webhook signature with
+stripe.Webhook.construct_event, and stops the sandbox by its PID. Prints "N passed, 0 failed".
+"""
+
+import http.server
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+import stripe
+
+SECRET = "whsec_paywidget_python_compat"
+received = []
+
+
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        received.append((body, self.headers.get("Stripe-Signature")))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def main():
+    binary = sys.argv[1]
+    hook = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    hook_url = f"http://127.0.0.1:{hook.server_port}/hook"
+    proc = subprocess.Popen(
+        [binary, "sandbox", "--addr", "127.0.0.1:0", "--db", ":memory:",
+         "--webhook", hook_url, "--webhook-secret", SECRET, "--retry-scale", "0.001"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        first = proc.stdout.readline().strip()
+        assert first.startswith("paywidget sandbox listening on "), first
+        base = first.rsplit(" ", 1)[1]
+        keys = {}
+        for _ in range(2):
+            name, _, value = proc.stdout.readline().strip().rpartition(" ")
+            keys[name.strip()] = value
+        stripe.api_key = keys["secret key"]
+        stripe.api_base = base
+        stripe.max_network_retries = 2
+        return run(keys["publishable key"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        hook.shutdown()
+
+
+def check(name, fn, results):
+    try:
+        fn()
+        results.append((name, None))
+        print(f"ok      {name}")
+    except Exception as e:  # report every failure, then fail the run
+        results.append((name, e))
+        print(f"FAILED  {name}: {e!r}")
+        traceback.print_exc()
+
+
+def card(number, cvc="123"):
+    return stripe.PaymentMethod.create(
+        type="card",
+        card={"number": number, "exp_month": 12, "exp_year": 2030, "cvc": cvc},
+        billing_details={"email": "donor@example.org", "address": {"postal_code": "94107"}},
+    )
+
+
+def run(publishable_key):
+    results = []
+
+    def succeed():
+        pm = card("4242424242424242")
+        assert pm.card.brand == "visa" and pm.card.last4 == "4242", pm
+        pi = stripe.PaymentIntent.create(amount=2000, currency="usd", payment_method=pm.id, confirm=True,
+                                         metadata={"order_id": "o-1"}, receipt_email="donor@example.org")
+        assert pi.status == "succeeded", pi.status
+        assert pi.metadata["order_id"] == "o-1"
+        again = stripe.PaymentIntent.retrieve(pi.id)
+        assert again.latest_charge == pi.latest_charge
+
+    def decline():
+        pm = card("4000000000009995")
+        try:
+            stripe.PaymentIntent.create(amount=2000, currency="usd", payment_method=pm.id, confirm=True)
+        except stripe.CardError as e:
+            assert e.code == "card_declined", e.code
+            assert e.error.decline_code == "insufficient_funds"
+            assert e.http_status == 402
+            return
+        raise AssertionError("expected a CardError")
+
+    def invalid_card():
+        try:
+            card("4242424242424241")
+        except stripe.CardError as e:
+            assert e.code == "incorrect_number"
+            return
+        raise AssertionError("expected a CardError")
+
+    def unknown_param():
+        try:
+            stripe.PaymentIntent.create(amount=100, currency="usd", colour="blue")
+        except stripe.InvalidRequestError as e:
+            assert e.param == "colour", e.param
+            return
+        raise AssertionError("expected InvalidRequestError")
+
+    def idempotency():
+        a = stripe.PaymentIntent.create(amount=500, currency="eur", idempotency_key="py-key-1")
+        b = stripe.PaymentIntent.create(amount=500, currency="eur", idempotency_key="py-key-1")
+        assert a.id == b.id
+        try:
+            stripe.PaymentIntent.create(amount=600, currency="eur", idempotency_key="py-key-1")
+        except stripe.IdempotencyError:
+            return
+        raise AssertionError("expected IdempotencyError")
+
+    def manual_capture_and_refund():
+        pm = card("5555555555554444")
+        pi = stripe.PaymentIntent.create(amount=3000, currency="usd", payment_method=pm.id,
+                                         capture_method="manual", confirm=True)
+        assert pi.status == "requires_capture"
+        pi = stripe.PaymentIntent.capture(pi.id, amount_to_capture=2500)
+        assert pi.status == "succeeded" and pi.amount_received == 2500
+        r = stripe.Refund.create(payment_intent=pi.id, amount=1000)
+        assert r.status == "succeeded" and r.amount == 1000
+        assert stripe.Refund.retrieve(r.id).amount == 1000
+
+    def three_d_secure():
+        pm = card("4000002500003155")
+        pi = stripe.PaymentIntent.create(amount=100, currency="usd", payment_method=pm.id, confirm=True,
+                                         return_url="https://merchant.test/back")
+        assert pi.status == "requires_action"
+        assert pi.next_action.type == "redirect_to_url"
+        canceled = stripe.PaymentIntent.cancel(pi.id)
+        assert canceled.status == "canceled"
+
+    def customers_off_session():
+        cus = stripe.Customer.create(email="regular@example.org")
+        pm = card("4242424242424242")
+        stripe.PaymentMethod.attach(pm.id, customer=cus.id)
+        pi = stripe.PaymentIntent.create(amount=700, currency="usd", customer=cus.id, payment_method=pm.id,
+                                         off_session=True, confirm=True)
+        assert pi.status == "succeeded"
+
+    def lists_and_paging():
+        ids = [p.id for p in stripe.PaymentIntent.list(limit=2).auto_paging_iter()]
+        assert len(ids) == len(set(ids)) and len(ids) >= 5, ids
+        events = stripe.Event.list(limit=3)
+        assert events.object == "list" and len(events.data) == 3
+        assert stripe.Event.retrieve(events.data[0].id).id == events.data[0].id
+        txns = stripe.BalanceTransaction.list(limit=5)
+        assert all(t.net == t.amount - t.fee for t in txns.data)
+
+    def publishable_key_tokenizes_only():
+        pm = stripe.PaymentMethod.create(type="card", card={"number": "378282246310005", "exp_month": 1,
+                                         "exp_year": 2031, "cvc": "1234"}, api_key=publishable_key)
+        assert pm.card.brand == "amex"
+        try:
+            stripe.PaymentIntent.list(api_key=publishable_key)
+        except stripe.AuthenticationError:
+            return
+        raise AssertionError("expected AuthenticationError")
+
+    def webhook_signature():
+        deadline = time.time() + 10
+        while not received and time.time() < deadline:
+            time.sleep(0.05)
+        assert received, "no webhook received"
+        for body, sig in received:
+            event = stripe.Webhook.construct_event(body, sig, SECRET)
+            assert event.type.startswith(("payment_intent.", "charge.")), event.type
+        try:
+            stripe.Webhook.construct_event(received[0][0] + b" ", received[0][1], SECRET)
+        except stripe.SignatureVerificationError:
+            return
+        raise AssertionError("a tampered payload must not verify")
+
+    for name, fn in [
+        ("succeed", succeed),
+        ("decline", decline),
+        ("invalid_card", invalid_card),
+        ("unknown_param", unknown_param),
+        ("idempotency", idempotency),
+        ("manual_capture_and_refund", manual_capture_and_refund),
+        ("three_d_secure", three_d_secure),
+        ("customers_off_session", customers_off_session),
+        ("lists_and_paging", lists_and_paging),
+        ("publishable_key_tokenizes_only", publishable_key_tokenizes_only),
+        ("webhook_signature", webhook_signature),
+    ]:
+        check(name, fn, results)
+    failed = sum(1 for _, e in results if e is not None)
+    print(f"stripe-python {stripe.VERSION}: {len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
