@@ -1,4 +1,5 @@
-//! `cargo xtask demo`: builds the release widget and serves it on 127.0.0.1 until Ctrl-C.
+//! `cargo xtask demo`: builds the release widget, serves it and runs the sandbox gateway on
+//! 127.0.0.1 until Ctrl-C.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -9,6 +10,8 @@ use crate::tools::Tools;
 use crate::widget;
 
 const DEFAULT_PORT: u16 = 8080;
+/// Where the demo's sandbox gateway listens (the port `paywidget sandbox` uses by default).
+const SANDBOX_PORT: u16 = 12111;
 
 pub fn run(args: &[String]) -> Result<()> {
     let port = parse_port(args)?;
@@ -31,12 +34,32 @@ fn parse_port(args: &[String]) -> Result<u16> {
 
 async fn serve(dist: std::path::PathBuf, port: u16) -> Result<()> {
     let app = axum::Router::new().fallback_service(ServeDir::new(&dist));
+    // The sandbox gateway, with its state in target/demo/ so it survives restarts of the demo.
+    let demo_dir = crate::root().join("target").join("demo");
+    std::fs::create_dir_all(&demo_dir).context("create target/demo")?;
+    let db = demo_dir.join("sandbox.sqlite");
+    let store = paywidget_sandbox::store::Store::open(&db.to_string_lossy())
+        .await
+        .with_context(|| format!("open {}", db.display()))?;
+    let sandbox_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, SANDBOX_PORT));
+    let sandbox_listener = tokio::net::TcpListener::bind(sandbox_addr)
+        .await
+        .with_context(|| {
+            format!("bind {sandbox_addr} for the sandbox gateway (is another sandbox running?)")
+        })?;
+    let config = paywidget_sandbox::Config::default();
+    let (sk, pk) = (config.secret_key.clone(), config.publishable_key.clone());
+    let state = paywidget_sandbox::AppState::new(config, store, format!("http://{sandbox_addr}"));
+    tokio::spawn(paywidget_sandbox::serve(sandbox_listener, state));
+
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("bind {addr} (in use? try `cargo xtask demo --port 8081`)"))?;
     println!("\npaywidget demo is running:");
-    println!("  checkout page  http://{addr}/");
+    println!("  checkout page    http://{addr}/");
+    println!("  sandbox gateway  http://{sandbox_addr}  (secret key {sk}, publishable key {pk})");
+    println!("                   state in {}", db.display());
     println!("\nPress Ctrl-C to stop.");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

@@ -93,6 +93,9 @@ struct ServeArgs {
     /// Fault injection: fraction of API requests whose effect is committed but response lost.
     #[arg(long)]
     fault_lost_response_rate: Option<f64>,
+    /// Fault injection: fraction of API requests answered 429 (rate_limit) without effect.
+    #[arg(long)]
+    fault_rate_limit_rate: Option<f64>,
 }
 
 /// The TOML config file.
@@ -242,6 +245,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     if let Some(v) = args.fault_lost_response_rate {
         faults.lost_response_rate = v;
+    }
+    if let Some(v) = args.fault_rate_limit_rate {
+        faults.rate_limit_rate = v;
     }
     faults.validate().map_err(anyhow::Error::msg)?;
     let config = Config {

@@ -1,5 +1,5 @@
 //! Fault injection for testing clients' retry logic (off by default): added latency, a fraction
-//! of requests answered 500 without effect, and a fraction whose effect is committed but whose
+//! of requests answered 429 or 500 without effect, and a fraction whose effect is committed but whose
 //! response is lost (the connection is dropped mid-response).
 //!
 //! Fractions are applied deterministically (request n fails when ⌊n·f⌋ > ⌊(n−1)·f⌋), so a test
@@ -28,6 +28,8 @@ pub struct FaultSettings {
     pub error_rate: f64,
     /// Fraction (0–1) of requests that take effect but whose response is lost.
     pub lost_response_rate: f64,
+    /// Fraction (0–1) of requests answered 429 `rate_limit` before they have any effect.
+    pub rate_limit_rate: f64,
 }
 
 impl FaultSettings {
@@ -51,6 +53,7 @@ pub struct FaultState {
     settings: Mutex<FaultSettings>,
     errors: AtomicU64,
     losses: AtomicU64,
+    limits: AtomicU64,
 }
 
 impl FaultState {
@@ -60,6 +63,7 @@ impl FaultState {
             settings: Mutex::new(settings),
             errors: AtomicU64::new(0),
             losses: AtomicU64::new(0),
+            limits: AtomicU64::new(0),
         }
     }
 
@@ -73,6 +77,7 @@ impl FaultState {
         *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = settings;
         self.errors.store(0, Ordering::SeqCst);
         self.losses.store(0, Ordering::SeqCst);
+        self.limits.store(0, Ordering::SeqCst);
     }
 }
 
@@ -89,6 +94,9 @@ pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -
     let settings = state.faults.get();
     if settings.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(settings.latency_ms)).await;
+    }
+    if hit(&state.faults.limits, settings.rate_limit_rate) {
+        return ApiError::rate_limited().into_response();
     }
     if hit(&state.faults.errors, settings.error_rate) {
         tracing::info!("fault injection: answering 500 without effect");

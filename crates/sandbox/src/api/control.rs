@@ -61,6 +61,7 @@ async fn set_faults(
         latency_ms: p.take_i64("latency_ms")?.unwrap_or(0).max(0) as u64,
         error_rate: rate(&mut p, "error_rate")?,
         lost_response_rate: rate(&mut p, "lost_response_rate")?,
+        rate_limit_rate: rate(&mut p, "rate_limit_rate")?,
     };
     p.finish()?;
     settings

@@ -88,6 +88,25 @@ async fn lost_response_then_retry_with_the_same_key_charges_once() {
 }
 
 #[tokio::test]
+async fn rate_limit_answers_429_without_effect() {
+    let s = start().await;
+    s.post("/_sandbox/faults", &[("rate_limit_rate", "1")])
+        .await
+        .expect(200);
+    let e = s
+        .post(
+            "/v1/payment_intents",
+            &[("amount", "100"), ("currency", "usd")],
+        )
+        .await
+        .expect(429);
+    assert_eq!(e["error"]["code"], "rate_limit");
+    s.post("/_sandbox/faults", &[]).await.expect(200);
+    let list = s.get("/v1/payment_intents", &[]).await.expect(200);
+    assert!(list["data"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn latency_is_added() {
     let s = start().await;
     s.post("/_sandbox/faults", &[("latency_ms", "150")])
