@@ -1,0 +1,219 @@
+//! A small typed client for the Stripe-compatible API (the sandbox in tests and the demo, Stripe
+//! in production): timeouts, retries with the same idempotency key on network errors, 5xx, 409
+//! and 429, and reconciliation by `GET` when an outcome stays unknown.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A payment intent as far as the host cares.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct PaymentIntent {
+    pub id: String,
+    pub status: String,
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub next_action: Option<serde_json::Value>,
+    #[serde(default)]
+    pub last_payment_error: Option<serde_json::Value>,
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+impl PaymentIntent {
+    /// The 3-D Secure page to send the shopper to, when `requires_action`.
+    pub fn redirect_url(&self) -> Option<String> {
+        self.next_action
+            .as_ref()?
+            .get("redirect_to_url")?
+            .get("url")?
+            .as_str()
+            .map(str::to_owned)
+    }
+}
+
+/// A card decline as the gateway reported it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decline {
+    /// `decline_code` if given, else `code` (e.g. `insufficient_funds`, `incorrect_cvc`).
+    pub code: String,
+}
+
+/// What a gateway call came to.
+#[derive(Debug)]
+pub enum GatewayError {
+    /// The card was declined (402).
+    Declined(Decline, Option<PaymentIntent>),
+    /// The gateway refused the request (4xx other than 402): our bug or bad input.
+    Rejected(String),
+    /// No definite answer after the retries: the outcome is unknown.
+    Unavailable(String),
+}
+
+/// A client for one merchant's gateway account.
+#[derive(Clone, Debug)]
+pub struct Gateway {
+    http: reqwest::Client,
+    base: String,
+    secret_key: String,
+    attempts: u32,
+}
+
+impl Gateway {
+    /// A client for `base` (e.g. `https://api.stripe.com`) with the merchant's secret key.
+    pub fn new(http: reqwest::Client, base: &str, secret_key: &str) -> Self {
+        Gateway {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            secret_key: secret_key.to_owned(),
+            attempts: 4,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(&str, String)],
+        idempotency_key: Option<&str>,
+    ) -> Result<serde_json::Value, GatewayError> {
+        let url = format!("{}{path}", self.base);
+        let mut last = String::new();
+        for attempt in 0..self.attempts {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(&self.secret_key)
+                .header("Stripe-Version", "2024-06-20")
+                .timeout(Duration::from_secs(20));
+            if let Some(key) = idempotency_key {
+                req = req.header("Idempotency-Key", key);
+            }
+            if method == reqwest::Method::POST {
+                req = req.form(form);
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    last = format!("network: {e}");
+                    continue;
+                }
+            };
+            let status = resp.status();
+            let body: serde_json::Value = match resp.json().await {
+                Ok(b) => b,
+                Err(e) => {
+                    // The response was lost mid-way: same as a network error (retry, same key).
+                    last = format!("reading the response: {e}");
+                    continue;
+                }
+            };
+            if status.is_success() {
+                return Ok(body);
+            }
+            if status.as_u16() == 402 {
+                let e = &body["error"];
+                let code = e["decline_code"]
+                    .as_str()
+                    .or(e["code"].as_str())
+                    .unwrap_or("card_declined")
+                    .to_owned();
+                let pi = serde_json::from_value(e["payment_intent"].clone()).ok();
+                return Err(GatewayError::Declined(Decline { code }, pi));
+            }
+            if status.is_server_error() || status.as_u16() == 409 || status.as_u16() == 429 {
+                last = format!(
+                    "{status}: {}",
+                    body["error"]["message"].as_str().unwrap_or("")
+                );
+                continue;
+            }
+            return Err(GatewayError::Rejected(format!(
+                "{status}: {}",
+                body["error"]["message"].as_str().unwrap_or("")
+            )));
+        }
+        Err(GatewayError::Unavailable(last))
+    }
+
+    /// Creates an unconfirmed payment intent for a checkout session (idempotent on `key`).
+    pub async fn create_payment_intent(
+        &self,
+        amount: i64,
+        currency: &str,
+        session_id: &str,
+        description: &str,
+        receipt_email: Option<&str>,
+        key: &str,
+    ) -> Result<PaymentIntent, GatewayError> {
+        let mut form = vec![
+            ("amount", amount.to_string()),
+            ("currency", currency.to_ascii_lowercase()),
+            ("description", description.to_owned()),
+            ("metadata[session_id]", session_id.to_owned()),
+        ];
+        if let Some(email) = receipt_email {
+            form.push(("receipt_email", email.to_owned()));
+        }
+        let body = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/payment_intents",
+                &form,
+                Some(key),
+            )
+            .await?;
+        serde_json::from_value(body)
+            .map_err(|e| GatewayError::Unavailable(format!("unexpected answer: {e}")))
+    }
+
+    /// Confirms it with the shopper's tokenized card (idempotent on `key`); when the outcome is
+    /// unknown after retries, asks the gateway for the payment's state.
+    pub async fn confirm(
+        &self,
+        pi: &str,
+        payment_method: &str,
+        return_url: &str,
+        key: &str,
+    ) -> Result<PaymentIntent, GatewayError> {
+        let form = [
+            ("payment_method", payment_method.to_owned()),
+            ("return_url", return_url.to_owned()),
+        ];
+        match self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/payment_intents/{pi}/confirm"),
+                &form,
+                Some(key),
+            )
+            .await
+        {
+            Ok(body) => serde_json::from_value(body)
+                .map_err(|e| GatewayError::Unavailable(format!("unexpected answer: {e}"))),
+            Err(GatewayError::Unavailable(why)) => {
+                tracing::warn!(payment_intent = pi, %why, "confirm outcome unknown; reconciling by GET");
+                self.retrieve(pi).await
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The payment intent's current state.
+    pub async fn retrieve(&self, pi: &str) -> Result<PaymentIntent, GatewayError> {
+        let body = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/payment_intents/{pi}"),
+                &[],
+                None,
+            )
+            .await?;
+        serde_json::from_value(body)
+            .map_err(|e| GatewayError::Unavailable(format!("unexpected answer: {e}")))
+    }
+}

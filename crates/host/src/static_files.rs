@@ -1,0 +1,123 @@
+//! The hosted checkout pages: the widget's Trunk `dist/`, with a strict CSP, long caching for
+//! hashed assets and precompressed files when present.
+
+use std::path::Path;
+
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::config::HostConfig;
+
+/// The Content-Security-Policy of the hosted pages: scripts from this origin (plus the hash of
+/// Trunk's inline loader), wasm compilation, connections to this origin and the merchants'
+/// gateways, framing only by the merchants' allowed origins, and no inline styles.
+pub fn csp(config: &HostConfig, index_html: &str) -> String {
+    let mut script = vec!["'self'".to_owned(), "'wasm-unsafe-eval'".to_owned()];
+    for inline in inline_scripts(index_html) {
+        let digest = Sha256::digest(inline.as_bytes());
+        script.push(format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        ));
+    }
+    let mut connect = vec!["'self'".to_owned()];
+    let mut ancestors = Vec::new();
+    for m in &config.merchants {
+        if !connect.contains(&m.gateway_url) {
+            connect.push(m.gateway_url.clone());
+        }
+        for o in &m.allowed_origins {
+            if !ancestors.contains(o) {
+                ancestors.push(o.clone());
+            }
+        }
+    }
+    let ancestors = if ancestors.is_empty() {
+        "'none'".to_owned()
+    } else {
+        ancestors.join(" ")
+    };
+    format!(
+        "default-src 'self'; script-src {}; style-src 'self'; img-src 'self' data:; connect-src {}; \
+         frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'; object-src 'none'",
+        script.join(" "),
+        connect.join(" ")
+    )
+}
+
+/// The bodies of `<script>` elements without `src` (Trunk writes one to start the wasm).
+fn inline_scripts(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let Some(open_end) = rest[start..].find('>') else {
+            break;
+        };
+        let tag = &rest[start..start + open_end];
+        let body_start = start + open_end + 1;
+        let Some(close) = rest[body_start..].find("</script>") else {
+            break;
+        };
+        if !tag.contains(" src=") && !tag.contains(" src =") {
+            out.push(&rest[body_start..body_start + close]);
+        }
+        rest = &rest[body_start + close..];
+    }
+    out
+}
+
+/// Serves `dist` at `/` with the CSP and caching headers.
+pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path) -> Router<S> {
+    let index = std::fs::read_to_string(dist.join("index.html")).unwrap_or_default();
+    let csp = HeaderValue::from_str(&csp(config, &index))
+        .unwrap_or(HeaderValue::from_static("default-src 'self'"));
+    let files = ServeDir::new(dist).precompressed_br().precompressed_gzip();
+    Router::new()
+        .fallback_service(files)
+        .layer(axum::middleware::map_response(cache_headers))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            csp,
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+}
+
+/// Trunk names assets by content hash: cache them for a year; the HTML must always revalidate.
+async fn cache_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let value = if is_html {
+        "no-cache"
+    } else {
+        "public, max-age=31536000, immutable"
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inline_scripts;
+
+    #[test]
+    fn finds_inline_scripts_only() {
+        let html = "<script src=/a.js></script><script type=module>import x from '/b.js';</script>";
+        assert_eq!(inline_scripts(html), ["import x from '/b.js';"]);
+    }
+}
