@@ -1,0 +1,739 @@
+//! Integration tests of the checkout host against the real sandbox gateway, both in-process on
+//! 127.0.0.1:0: charging, webhooks, exactly-once fulfilment, licences, receipts and restarts.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use paywidget_host::config::HostConfig;
+use paywidget_host::HostState;
+use paywidget_sandbox::store::Store;
+use paywidget_sandbox::{
+    AppState, Config, RetryPolicy, WebhookEndpoint, DEFAULT_PUBLISHABLE_KEY as PK,
+    DEFAULT_SECRET_KEY as SK,
+};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+const WHSEC: &str = "whsec_host_tests";
+
+struct World {
+    gateway: String,
+    host: String,
+    state: Arc<HostState>,
+    http: reqwest::Client,
+    dir: tempfile::TempDir,
+    host_task: tokio::task::JoinHandle<()>,
+    _gateway_task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.host_task.abort();
+        self._gateway_task.abort();
+    }
+}
+
+fn host_toml(gateway: &str, dir: &std::path::Path) -> String {
+    format!(
+        r#"
+[server]
+db = "{db}"
+outbox = "{outbox}"
+dist = "{dist}"
+
+[[merchants]]
+id = "hope"
+name = "Hope Shelter"
+gateway_url = "{gateway}"
+secret_key = "{SK}"
+publishable_key = "{PK}"
+webhook_secret = "{WHSEC}"
+allowed_origins = ["https://hope.example"]
+tax_statement = "No goods or services were provided in exchange for this gift."
+
+[[campaigns]]
+id = "winter"
+merchant = "hope"
+kind = "donation"
+title = "Winter appeal"
+currency = "usd"
+suggested_amounts = [1000, 2500]
+min_amount = 500
+max_amount = 100000
+fee_coverage = {{ percent = 2.9, fixed = 30 }}
+
+[[campaigns]]
+id = "pro"
+merchant = "hope"
+kind = "license"
+title = "Acme Pro"
+currency = "usd"
+price = 4900
+license = {{ product = "Acme Pro", seats = 2, validity_days = 365 }}
+instructions = {{ linux = "1. Install\n2. Run `acme activate KEY`", macos = "<script>x</script> Open **Acme**" }}
+"#,
+        db = dir.join("host.sqlite").display(),
+        outbox = dir.join("outbox").display(),
+        dist = dir.join("dist").display(),
+    )
+}
+
+async fn start_host(
+    config: HostConfig,
+    listener: tokio::net::TcpListener,
+) -> (Arc<HostState>, String, tokio::task::JoinHandle<()>) {
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = paywidget_host::open(config, base.clone(), paywidget_host::system_now())
+        .await
+        .expect("open host");
+    let s = state.clone();
+    let task = tokio::spawn(async move {
+        let _ = paywidget_host::serve(listener, s).await;
+    });
+    (state, base, task)
+}
+
+/// Sandbox + host. `webhooks`: whether the sandbox delivers its events to the host, and where.
+async fn world(webhook_target: WebhookTarget) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let gw_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway = format!("http://{}", gw_listener.local_addr().unwrap());
+    let host_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host_url = format!("http://{}", host_listener.local_addr().unwrap());
+    let webhooks = match &webhook_target {
+        WebhookTarget::None => vec![],
+        WebhookTarget::Host => vec![WebhookEndpoint {
+            url: format!("{host_url}/webhooks/gateway"),
+            secret: WHSEC.into(),
+        }],
+        WebhookTarget::Url(u) => vec![WebhookEndpoint {
+            url: u.clone(),
+            secret: WHSEC.into(),
+        }],
+    };
+    let config = Config {
+        webhooks,
+        retry: RetryPolicy {
+            first_delay_ms: 60_000,
+            scale: 0.001,
+            max_attempts: 200,
+            timeout_ms: 2_000,
+        },
+        ..Config::default()
+    };
+    let gw_state = AppState::new(
+        config,
+        Store::open(":memory:").await.unwrap(),
+        gateway.clone(),
+    );
+    let gateway_task = tokio::spawn(async move {
+        let _ = paywidget_sandbox::serve(gw_listener, gw_state).await;
+    });
+    let config = HostConfig::parse(&host_toml(&gateway, dir.path()), |_| None).expect("config");
+    let (state, host, host_task) = start_host(config, host_listener).await;
+    World {
+        gateway,
+        host,
+        state,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        dir,
+        host_task,
+        _gateway_task: gateway_task,
+    }
+}
+
+enum WebhookTarget {
+    None,
+    Host,
+    Url(String),
+}
+
+impl World {
+    async fn tokenize(&self, number: &str) -> String {
+        let r: Value = self
+            .http
+            .post(format!("{}/v1/payment_methods", self.gateway))
+            .bearer_auth(PK)
+            .form(&[
+                ("type", "card"),
+                ("card[number]", number),
+                ("card[exp_month]", "12"),
+                ("card[exp_year]", "2030"),
+                ("card[cvc]", "123"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.host));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn session(&self, campaign: &str, amount: Option<i64>) -> String {
+        let (s, body) = self
+            .api(reqwest::Method::POST, "/api/sessions", Some(json!({ "campaign": campaign, "amount": amount, "email": "buyer@example.org", "name": "Ada" })))
+            .await;
+        assert_eq!(s, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn pay(&self, session: &str, pm: &str, key: &str) -> (u16, Value) {
+        self.api(
+            reqwest::Method::POST,
+            &format!("/api/sessions/{session}/pay"),
+            Some(json!({ "payment_method": pm, "idempotency_key": key })),
+        )
+        .await
+    }
+
+    async fn status(&self, session: &str) -> Value {
+        self.api(
+            reqwest::Method::GET,
+            &format!("/api/sessions/{session}"),
+            None,
+        )
+        .await
+        .1
+    }
+
+    async fn wait_status(&self, session: &str, want: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.status(session).await;
+            if s["status"] == want {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "session stuck at {s}, wanted {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn gateway_get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.gateway))
+            .bearer_auth(SK)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn charges(&self) -> usize {
+        self.gateway_get("/v1/balance_transactions?limit=100&type=charge")
+            .await["data"]
+            .as_array()
+            .unwrap()
+            .len()
+    }
+
+    fn outbox(&self) -> Vec<String> {
+        let dir = self.dir.path().join("outbox");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    /// Posts an event to the host's webhook, signed as the gateway signs (or not).
+    async fn post_event(&self, body: &str, signature: Option<String>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}/webhooks/gateway", self.host))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(sig) = signature {
+            req = req.header("Stripe-Signature", sig);
+        }
+        let r = req.send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn sign(body: &str, t: i64, secret: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn licence_purchase_is_fulfilled_once_and_verifies_offline() {
+    let w = world(WebhookTarget::Host).await;
+    let s = w.session("pro", Some(1)).await;
+    let pm = w.tokenize("4242424242424242").await;
+    let (code, outcome) = w.pay(&s, &pm, "attempt-1").await;
+    assert_eq!(
+        (code, outcome["status"].as_str()),
+        (200, Some("succeeded")),
+        "{outcome}"
+    );
+    let done = w.wait_status(&s, "fulfilled").await;
+    assert_eq!(
+        done["total"], 4900,
+        "the price is the price, whatever the page sent"
+    );
+    let key = done["license"]["key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("PW1-"));
+    let linux = done["license"]["instructions_html"]["linux"]
+        .as_str()
+        .unwrap();
+    assert!(linux.contains("<code>acme activate KEY</code>"), "{linux}");
+    let macos = done["license"]["instructions_html"]["macos"]
+        .as_str()
+        .unwrap();
+    assert!(!macos.contains("<script"), "sanitized: {macos}");
+    // Offline verification with only the published public key.
+    let (_, pk) = w
+        .api(reqwest::Method::GET, "/api/licenses/public-key", None)
+        .await;
+    let bytes: [u8; 32] = hex::decode(pk["public_key_hex"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let public = ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap();
+    let l = paywidget_host::licence::verify(&public, &key).expect("valid offline");
+    assert_eq!(
+        (l.product.as_str(), l.seats, l.order.as_str()),
+        ("Acme Pro", 2, s.as_str())
+    );
+    assert_eq!(l.expires_day, Some(l.issued_day + 365));
+    // Online check.
+    let (_, v) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/licenses/verify",
+            Some(json!({ "key": key })),
+        )
+        .await;
+    assert_eq!(v["valid"], true, "{v}");
+    // One email with the key; one charge.
+    let mails = w.outbox();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains(&key) && mails[0].contains("To: buyer@example.org"));
+    assert_eq!(w.charges().await, 1);
+    // Paying again changes nothing.
+    let (_, again) = w.pay(&s, &pm, "attempt-2").await;
+    assert_eq!(again["status"], "succeeded");
+    assert_eq!(w.charges().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn donations_get_numbered_receipts_and_amounts_are_checked_server_side() {
+    let w = world(WebhookTarget::Host).await;
+    let (code, e) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "winter", "amount": 100 })),
+        )
+        .await;
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (400, Some("amount_too_small"))
+    );
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("5.00 USD"),
+        "{e}"
+    );
+    let (code, e) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "nope", "amount": 1000 })),
+        )
+        .await;
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (code, created) = w
+        .api(reqwest::Method::POST, "/api/sessions", Some(json!({ "campaign": "winter", "amount": 2500, "cover_fee": true, "email": "d@example.org" })))
+        .await;
+    assert_eq!(code, 201);
+    // 2.9 % of 2500 = 72.5 → 73, + 30.
+    assert_eq!(
+        (created["fee"].as_i64(), created["total"].as_i64()),
+        (Some(103), Some(2603))
+    );
+    let s1 = created["id"].as_str().unwrap().to_owned();
+    let pm = w.tokenize("5555555555554444").await;
+    w.pay(&s1, &pm, "k").await;
+    let r1 = w.wait_status(&s1, "fulfilled").await;
+    assert_eq!(r1["receipt"]["number"], "HOPE-000001");
+    assert!(r1["receipt"]["tax_statement"]
+        .as_str()
+        .unwrap()
+        .contains("No goods"));
+    let s2 = w.session("winter", Some(1000)).await;
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&s2, &pm, "k").await;
+    assert_eq!(
+        w.wait_status(&s2, "fulfilled").await["receipt"]["number"],
+        "HOPE-000002"
+    );
+    let paid = w
+        .gateway_get("/v1/balance_transactions?limit=100&type=charge")
+        .await;
+    let mut amounts: Vec<i64> = paid["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["amount"].as_i64().unwrap())
+        .collect();
+    amounts.sort();
+    assert_eq!(amounts, [1000, 2603]);
+    let (_, campaign) = w
+        .api(reqwest::Method::GET, "/api/campaigns/winter", None)
+        .await;
+    assert_eq!(campaign["publishable_key"], PK);
+    assert_eq!(campaign["gateway_url"], w.gateway.as_str());
+    assert!(campaign.get("secret_key").is_none() && !campaign.to_string().contains(SK));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declines_are_specific_retries_are_stable_and_a_new_key_can_succeed() {
+    let w = world(WebhookTarget::Host).await;
+    let s = w.session("winter", Some(1000)).await;
+    let bad = w.tokenize("4000000000009995").await;
+    let (_, first) = w.pay(&s, &bad, "try-1").await;
+    assert_eq!(first["status"], "declined");
+    assert_eq!(first["code"], "insufficient_funds");
+    assert!(first["message"]
+        .as_str()
+        .unwrap()
+        .contains("insufficient funds"));
+    let (_, again) = w.pay(&s, &bad, "try-1").await;
+    assert_eq!(again, first, "same key, same outcome");
+    assert_eq!(w.status(&s).await["decline"]["code"], "insufficient_funds");
+    let good = w.tokenize("4242424242424242").await;
+    let (_, second) = w.pay(&s, &good, "try-2").await;
+    assert_eq!(second["status"], "succeeded");
+    w.wait_status(&s, "fulfilled").await;
+    assert_eq!(w.charges().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_d_secure_redirect_and_return() {
+    let w = world(WebhookTarget::Host).await;
+    let s = w.session("pro", None).await;
+    let pm = w.tokenize("4000002500003155").await;
+    let (_, outcome) = w.pay(&s, &pm, "3ds").await;
+    assert_eq!(outcome["status"], "requires_action");
+    let url = outcome["redirect_url"].as_str().unwrap();
+    assert!(url.starts_with(&w.gateway), "{url}");
+    assert_eq!(w.status(&s).await["status"], "requires_action");
+    // The shopper completes the challenge on the gateway's page…
+    let secret = url.split("client_secret=").nth(1).unwrap();
+    let pi = url
+        .split("/sandbox/3ds/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    let r = w
+        .http
+        .post(format!("{}/sandbox/3ds/{pi}", w.gateway))
+        .form(&[("client_secret", secret), ("outcome", "complete")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let back = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        back.starts_with(&format!("{}/checkout/return?session={s}", w.host)),
+        "{back}"
+    );
+    // …and comes back to the host, which asks the gateway rather than trusting the URL.
+    let r = w.http.get(&back).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("/?session={s}")
+    );
+    let done = w.wait_status(&s, "fulfilled").await;
+    assert!(done["license"]["key"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_retries_of_one_pay_charge_once() {
+    let w = Arc::new(world(WebhookTarget::Host).await);
+    let s = w.session("winter", Some(1500)).await;
+    let pm = w.tokenize("4242424242424242").await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (w, s, pm) = (w.clone(), s.clone(), pm.clone());
+            tokio::spawn(async move { w.pay(&s, &pm, "same-attempt").await })
+        })
+        .collect();
+    for t in tasks {
+        let (code, body) = t.await.unwrap();
+        assert_eq!(
+            (code, body["status"].as_str()),
+            (200, Some("succeeded")),
+            "{body}"
+        );
+    }
+    w.wait_status(&s, "fulfilled").await;
+    assert_eq!(w.charges().await, 1, "exactly one charge");
+    assert_eq!(w.outbox().len(), 1, "exactly one receipt");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_out_of_order_and_forged_webhooks() {
+    // The sandbox sends nothing here: the test delivers its events by hand.
+    let w = world(WebhookTarget::None).await;
+    let s = w.session("winter", Some(1000)).await;
+    let pm = w.tokenize("4242424242424242").await;
+    assert_eq!(w.pay(&s, &pm, "k").await.1["status"], "succeeded");
+    assert_eq!(
+        w.status(&s).await["status"],
+        "paid",
+        "paid, but not fulfilled before the webhook"
+    );
+    let events = w
+        .gateway_get("/v1/events?type=payment_intent.succeeded")
+        .await;
+    let event = events["data"][0].to_string();
+
+    // Forged, stale and unsigned deliveries change nothing.
+    let forged = sign(&event, now(), "whsec_attacker");
+    assert_eq!(w.post_event(&event, Some(forged)).await.0, 400);
+    let stale = sign(&event, now() - 301, WHSEC);
+    assert_eq!(w.post_event(&event, Some(stale)).await.0, 400);
+    assert_eq!(w.post_event(&event, None).await.0, 400);
+    let tampered = event.replace("\"amount\":1000", "\"amount\":1");
+    assert_eq!(
+        w.post_event(&tampered, Some(sign(&event, now(), WHSEC)))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(w.status(&s).await["status"], "paid");
+    assert!(w.outbox().is_empty());
+
+    // A late failure event first (out of order), then the success twice.
+    let failed = json!({
+        "id": "evt_late_failure", "object": "event", "type": "payment_intent.payment_failed",
+        "data": { "object": { "id": "pi_other", "metadata": { "session_id": s }, "last_payment_error": { "code": "card_declined" } } }
+    })
+    .to_string();
+    let (code, _) = w.post_event(&event, Some(sign(&event, now(), WHSEC))).await;
+    assert_eq!(code, 200);
+    let (code, dup) = w.post_event(&event, Some(sign(&event, now(), WHSEC))).await;
+    assert_eq!((code, dup["duplicate"].as_bool()), (200, Some(true)));
+    assert_eq!(
+        w.post_event(&failed, Some(sign(&failed, now(), WHSEC)))
+            .await
+            .0,
+        200
+    );
+    let done = w.status(&s).await;
+    assert_eq!(
+        done["status"], "fulfilled",
+        "a late failure never undoes a success"
+    );
+    assert_eq!(done["receipt"]["number"], "HOPE-000001");
+    assert_eq!(w.outbox().len(), 1, "one fulfilment, one receipt");
+    // Several v1 signatures (secret rotation): any match is enough.
+    let evt2 = json!({ "id": "evt_unrelated", "type": "customer.created", "data": { "object": { "id": "cus_1" } } }).to_string();
+    let t = now();
+    let two = format!(
+        "{},v1={}",
+        sign(&evt2, t, "whsec_old"),
+        sign(&evt2, t, WHSEC).split("v1=").nth(1).unwrap()
+    );
+    assert_eq!(w.post_event(&evt2, Some(two)).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refund_revokes_the_licence() {
+    let w = world(WebhookTarget::Host).await;
+    let s = w.session("pro", None).await;
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&s, &pm, "k").await;
+    let key = w.wait_status(&s, "fulfilled").await["license"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pi = w.state.db.clone();
+    let pi: String = sqlx::query_scalar("SELECT payment_intent FROM sessions WHERE id = ?")
+        .bind(&s)
+        .fetch_one(&pi)
+        .await
+        .unwrap();
+    let r = w
+        .http
+        .post(format!("{}/v1/refunds", w.gateway))
+        .bearer_auth(SK)
+        .form(&[("payment_intent", pi.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let after = w.wait_status(&s, "refunded").await;
+    assert_eq!(after["license"]["revoked"], true);
+    let (_, v) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/licenses/verify",
+            Some(json!({ "key": key })),
+        )
+        .await;
+    assert_eq!(
+        (v["valid"].as_bool(), v["revoked"].as_bool()),
+        (Some(false), Some(true)),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_restarted_between_charge_and_webhook_fulfils_exactly_once() {
+    // The gateway's webhook points at a port where the *restarted* host will listen.
+    let later = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let later_port = later.local_addr().unwrap().port();
+    drop(later);
+    let mut w = world(WebhookTarget::Url(format!(
+        "http://127.0.0.1:{later_port}/webhooks/gateway"
+    )))
+    .await;
+    let s = w.session("pro", None).await;
+    let pm = w.tokenize("4242424242424242").await;
+    assert_eq!(w.pay(&s, &pm, "k").await.1["status"], "succeeded");
+    // The host goes down after the charge, before any webhook reached it.
+    w.host_task.abort();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A new host process: same config and database, on the port the gateway is retrying.
+    let config = HostConfig::parse(&host_toml(&w.gateway, w.dir.path()), |_| None).unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", later_port))
+        .await
+        .unwrap();
+    let (state, base, task) = start_host(config, listener).await;
+    w.host = base;
+    w.state = state;
+    w.host_task = task;
+    let done = w.wait_status(&s, "fulfilled").await;
+    assert!(done["license"]["key"].is_string());
+    // Replays of the event after the restart change nothing.
+    let events = w
+        .gateway_get("/v1/events?type=payment_intent.succeeded")
+        .await;
+    let event = events["data"][0].to_string();
+    assert_eq!(
+        w.post_event(&event, Some(sign(&event, now(), WHSEC)))
+            .await
+            .1["duplicate"],
+        true
+    );
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM fulfilments")
+        .fetch_one(&w.state.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(w.outbox().len(), 1);
+    assert_eq!(w.charges().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn card_data_is_refused_and_pages_carry_a_strict_csp() {
+    let w = world(WebhookTarget::None).await;
+    let s = w.session("winter", Some(1000)).await;
+    let (code, e) = w
+        .api(reqwest::Method::POST, &format!("/api/sessions/{s}/pay"), Some(json!({ "payment_method": "pm_1", "idempotency_key": "k", "card": { "number": "4242424242424242" } })))
+        .await;
+    assert_eq!(
+        (code, e["error"]["code"].as_str()),
+        (400, Some("card_data_not_accepted"))
+    );
+    assert!(!e.to_string().contains("4242424242424242"));
+    let (code, _) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "winter", "amount": 1000, "note": "4000 0566 5566 5556" })),
+        )
+        .await;
+    assert_eq!(code, 400);
+    // Oversized bodies are refused.
+    let big = json!({ "campaign": "winter", "amount": 1000, "name": "x".repeat(20_000) });
+    assert_eq!(
+        w.api(reqwest::Method::POST, "/api/sessions", Some(big))
+            .await
+            .0,
+        413
+    );
+
+    // Hosted pages: a dist/ with Trunk's inline loader.
+    let dist = w.dir.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        "<!doctype html><script type=module>import init from '/app.js';await init();</script>",
+    )
+    .unwrap();
+    std::fs::write(dist.join("app-1234.js"), "export default 1").unwrap();
+    let config = HostConfig::parse(&host_toml(&w.gateway, w.dir.path()), |_| None).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (_state, base, _task) = start_host(config, listener).await;
+    let page = w.http.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains(&format!("connect-src 'self' {}", w.gateway)),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("frame-ancestors https://hope.example"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(page.headers()["cache-control"], "no-cache");
+    let asset = w
+        .http
+        .get(format!("{base}/app-1234.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        asset.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+}
