@@ -1,6 +1,8 @@
-//! The `paywidget` command line: `paywidget sandbox` runs the Stripe-compatible test gateway;
-//! `paywidget sandbox refund|dispute|deliveries` script a running one.
+//! The `paywidget` command line: `paywidget sandbox` runs the Stripe-compatible test gateway
+//! (`paywidget sandbox refund|dispute|deliveries` script a running one); `paywidget host` runs
+//! the checkout host.
 
+mod host;
 mod sandbox;
 
 use clap::{Parser, Subcommand};
@@ -16,7 +18,9 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the sandbox gateway (a stateful, Stripe-compatible test-mode API), or script one.
-    Sandbox(sandbox::SandboxArgs),
+    Sandbox(Box<sandbox::SandboxArgs>),
+    /// Run the checkout host (campaigns, sessions, charging, webhooks, fulfilment).
+    Host(host::HostArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -30,7 +34,8 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Sandbox(args) => sandbox::run(args).await,
+            Command::Sandbox(args) => sandbox::run(*args).await,
+            Command::Host(args) => host::run(args).await,
         }
     });
     match result {

@@ -184,3 +184,184 @@ fn bad_settings_are_refused_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is it running?"));
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn get_json(url: &str) -> serde_json::Value {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        reqwest::get(url)
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    })
+}
+
+fn post_json(url: &str, body: serde_json::Value) -> serde_json::Value {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        reqwest::Client::new()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    })
+}
+
+/// The two binaries together, as a newcomer runs them from the README: the licence seller's
+/// example config against `paywidget sandbox`, one purchase, one licence key.
+#[test]
+fn host_and_sandbox_binaries_sell_a_licence() {
+    let dir = tempfile::tempdir().unwrap();
+    let host_port = free_port();
+    let sandbox = Command::new(BIN)
+        .args([
+            "sandbox",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            ":memory:",
+            "--retry-scale",
+            "0.001",
+        ])
+        .args([
+            "--webhook",
+            &format!("http://127.0.0.1:{host_port}/webhooks/gateway"),
+        ])
+        .args(["--webhook-secret", "whsec_paywidget_demo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut sandbox = Running(sandbox);
+    let mut out = BufReader::new(sandbox.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let gateway = line.trim().rsplit(' ').next().unwrap().to_owned();
+    std::thread::spawn(move || for _ in out.lines() {});
+
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/licence-seller/paywidget.toml"
+    ))
+    .unwrap();
+    let config = example
+        .replace("http://127.0.0.1:12111", &gateway)
+        .replace(
+            "db = \"paywidget.sqlite\"",
+            &format!(
+                "db = {:?}",
+                dir.path().join("host.sqlite").to_str().unwrap()
+            ),
+        )
+        .replace(
+            "outbox = \"outbox\"",
+            &format!("outbox = {:?}", dir.path().join("outbox").to_str().unwrap()),
+        );
+    let config_path = dir.path().join("paywidget.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let host = Command::new(BIN)
+        .args(["host", "--config"])
+        .arg(&config_path)
+        .args(["--addr", &format!("127.0.0.1:{host_port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut host = Running(host);
+    let mut out = BufReader::new(host.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.starts_with("paywidget host listening on "), "{line}");
+    std::thread::spawn(move || for _ in out.lines() {});
+    let base = format!("http://127.0.0.1:{host_port}");
+
+    let campaign = get_json(&format!("{base}/api/campaigns/acme-pro"));
+    assert_eq!(campaign["price"], 4900);
+    let session = post_json(
+        &format!("{base}/api/sessions"),
+        serde_json::json!({ "campaign": "acme-pro", "email": "dev@example.org" }),
+    );
+    let id = session["id"].as_str().unwrap().to_owned();
+    let pm = post_form(
+        &format!("{gateway}/v1/payment_methods"),
+        campaign["publishable_key"].as_str().unwrap(),
+        &[
+            ("type", "card"),
+            ("card[number]", "4242424242424242"),
+            ("card[exp_month]", "12"),
+            ("card[exp_year]", "2030"),
+            ("card[cvc]", "123"),
+        ],
+    );
+    let paid = post_json(
+        &format!("{base}/api/sessions/{id}/pay"),
+        serde_json::json!({ "payment_method": pm["id"], "idempotency_key": "first-try" }),
+    );
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let s = get_json(&format!("{base}/api/sessions/{id}"));
+        if s["status"] == "fulfilled" {
+            assert!(s["license"]["key"].as_str().unwrap().starts_with("PW1-"));
+            assert!(s["license"]["instructions_html"]["macos"]
+                .as_str()
+                .unwrap()
+                .contains("<strong>Acme</strong>"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{s}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mails = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .count();
+    assert_eq!(mails, 1);
+    drop(host);
+    drop(sandbox);
+}
+
+#[test]
+fn host_refuses_a_bad_config_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/nonprofit/paywidget.toml"
+    ))
+    .unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        example.replace("currency = \"usd\"", "currency = \"usx\""),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["host", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("campaigns[0].currency") && err.contains("usx"),
+        "{err}"
+    );
+}

@@ -348,6 +348,18 @@ min_amount = 500
     }
 
     #[test]
+    fn the_example_configs_are_valid() {
+        for file in ["nonprofit", "licence-seller"] {
+            let path = format!(
+                "{}/../../examples/{file}/paywidget.toml",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let text = std::fs::read_to_string(&path).unwrap();
+            HostConfig::parse(&text, |_| None).unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let bad = BASE.replace("currency = \"usd\"", "currency = \"usx\"");
         let e = HostConfig::parse(&bad, |_| None).unwrap_err();

@@ -1,0 +1,60 @@
+//! `paywidget host --config paywidget.toml`: runs the checkout host.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use paywidget_host::config::HostConfig;
+
+/// `paywidget host …`
+#[derive(Args, Debug)]
+pub struct HostArgs {
+    /// The configuration file (see examples/nonprofit/paywidget.toml).
+    #[arg(long, default_value = "paywidget.toml")]
+    config: PathBuf,
+    /// Overrides `server.addr`.
+    #[arg(long)]
+    addr: Option<SocketAddr>,
+}
+
+pub async fn run(args: HostArgs) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("read {}", args.config.display()))?;
+    let config = HostConfig::parse(&text, |k| std::env::var(k).ok())
+        .with_context(|| format!("invalid configuration in {}", args.config.display()))?;
+    let addr = args.addr.unwrap_or(config.server.addr);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let public_url = config
+        .server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+    let campaigns: Vec<String> = config.campaigns.iter().map(|c| c.id.clone()).collect();
+    let dist = config.server.dist.clone();
+    let state =
+        paywidget_host::open(config, public_url.clone(), paywidget_host::system_now()).await?;
+    println!("paywidget host listening on {public_url}");
+    println!("  campaigns        {}", campaigns.join(", "));
+    println!("  webhook endpoint {public_url}/webhooks/gateway");
+    if !dist.join("index.html").is_file() {
+        println!(
+            "  note: no checkout pages at {} (run `trunk build --release`)",
+            dist.display()
+        );
+    }
+    tokio::select! {
+        r = paywidget_host::serve(listener, state) => r.context("serve")?,
+        _ = tokio::signal::ctrl_c() => println!("stopping."),
+    }
+    Ok(())
+}
