@@ -24,13 +24,46 @@ use crate::{licence, markdown, sessions, static_files, webhooks, HostState};
 /// Request bodies are small JSON documents; anything bigger is refused.
 const MAX_BODY: usize = 16 * 1024;
 
+/// A rate limiter keyed by client IP address.
+pub type IpLimiter = Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>;
+
+/// `per_minute` requests per IP, allowed in a burst of the same size.
+pub fn ip_limiter(per_minute: u32) -> IpLimiter {
+    let n = std::num::NonZeroU32::new(per_minute.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+    Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(n)))
+}
+
+/// Refuses a client IP over its quota with 429 (only where the connection's address is known).
+async fn rate_limit(
+    State(state): State<Arc<HostState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = ip {
+        if state.limiter.check_key(&ip).is_err() {
+            return HostError::RateLimited.into_response();
+        }
+    }
+    next.run(req).await
+}
+
 /// Every route.
 pub fn router(state: Arc<HostState>) -> Router {
-    let api = Router::new()
-        .route("/api/campaigns/{id}", get(campaign))
+    let limited = Router::new()
         .route("/api/sessions", post(create_session))
-        .route("/api/sessions/{id}", get(session_status))
         .route("/api/sessions/{id}/pay", post(pay))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit,
+        ));
+    let api = Router::new()
+        .merge(limited)
+        .route("/api/campaigns/{id}", get(campaign))
+        .route("/api/sessions/{id}", get(session_status))
         .route("/api/licenses/public-key", get(public_key))
         .route("/api/licenses/verify", post(verify_licence))
         .route("/webhooks/gateway", post(webhook))

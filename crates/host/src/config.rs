@@ -38,6 +38,8 @@ pub struct ServerConfig {
     /// Ed25519 seed (32 bytes, base64) signing licence keys; env `PAYWIDGET_LICENSE_SIGNING_KEY`.
     /// When absent, one is generated on first start and kept in the database.
     pub license_signing_key: Option<String>,
+    /// Requests per minute one IP address may make to the session and pay endpoints.
+    pub rate_limit_per_minute: u32,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +51,7 @@ impl Default for ServerConfig {
             dist: "dist".into(),
             outbox: "outbox".into(),
             license_signing_key: None,
+            rate_limit_per_minute: 120,
         }
     }
 }
@@ -209,6 +212,9 @@ impl HostConfig {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        if self.server.rate_limit_per_minute == 0 {
+            return Err(err("server.rate_limit_per_minute", "must be at least 1"));
+        }
         if self.merchants.is_empty() {
             return Err(err("merchants", "at least one [[merchants]] is needed"));
         }

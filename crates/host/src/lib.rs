@@ -46,6 +46,8 @@ pub struct HostState {
     pub now: Now,
     /// Delivers receipt and licence emails.
     pub mailer: Arc<dyn fulfil::Mailer>,
+    /// Per-IP limits on the session and pay endpoints.
+    pub limiter: api::IpLimiter,
 }
 
 impl std::fmt::Debug for HostState {
@@ -112,6 +114,7 @@ pub async fn open(
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| StartError::Config(e.to_string()))?;
+    let limiter = api::ip_limiter(config.server.rate_limit_per_minute);
     let state = Arc::new(HostState {
         config,
         db,
@@ -120,6 +123,7 @@ pub async fn open(
         public_url,
         now,
         mailer,
+        limiter,
     });
     // Messages queued before a restart go out now.
     fulfil::send_mail(&state).await;

@@ -737,3 +737,43 @@ async fn card_data_is_refused_and_pages_carry_a_strict_csp() {
         "public, max-age=31536000, immutable"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_and_pay_endpoints_are_rate_limited_per_ip_and_not_cors_open() {
+    let w = world(WebhookTarget::None).await;
+    let text = host_toml(&w.gateway, w.dir.path())
+        .replace("[server]\n", "[server]\nrate_limit_per_minute = 5\n");
+    let config = HostConfig::parse(&text, |_| None).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (_state, base, _task) = start_host(config, listener).await;
+    let mut codes = Vec::new();
+    for _ in 0..7 {
+        let r = w
+            .http
+            .post(format!("{base}/api/sessions"))
+            .json(&json!({ "campaign": "winter", "amount": 1000 }))
+            .send()
+            .await
+            .unwrap();
+        codes.push(r.status().as_u16());
+    }
+    assert_eq!(codes, [201, 201, 201, 201, 201, 429, 429]);
+    // Reading is not limited.
+    let r = w
+        .http
+        .get(format!("{base}/api/campaigns/winter"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The API is same-origin only: no CORS grant for other origins.
+    let pre = w
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{base}/api/sessions"))
+        .header("Origin", "https://evil.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(pre.headers().get("access-control-allow-origin").is_none());
+}
