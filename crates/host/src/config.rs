@@ -19,6 +19,61 @@ pub struct HostConfig {
     pub merchants: Vec<Merchant>,
     /// Their campaigns (donations) and products (licences).
     pub campaigns: Vec<Campaign>,
+    /// How receipt and licence emails are sent.
+    #[serde(default)]
+    pub mail: MailConfig,
+}
+
+/// `[mail]`: the sender, and SMTP if configured (else `.eml` files in `server.outbox`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// The `From:` of every message.
+    pub from: String,
+    /// Send through this SMTP server instead of writing files.
+    pub smtp: Option<SmtpConfig>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            from: "paywidget <no-reply@localhost>".into(),
+            smtp: None,
+        }
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the start (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same machine.
+    None,
+}
+
+/// `[mail.smtp]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Server name.
+    pub host: String,
+    /// Port (default by `security`: 587, 465 or 25).
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    #[serde(default = "starttls")]
+    pub security: SmtpSecurity,
+    /// Login user.
+    pub username: Option<String>,
+    /// Login password; env `PAYWIDGET_SMTP_PASSWORD`.
+    pub password: Option<String>,
+}
+
+fn starttls() -> SmtpSecurity {
+    SmtpSecurity::Starttls
 }
 
 /// `[server]`.
@@ -195,6 +250,9 @@ impl HostConfig {
                 e.message().to_owned(),
             )
         })?;
+        if let (Some(smtp), Some(p)) = (config.mail.smtp.as_mut(), env("PAYWIDGET_SMTP_PASSWORD")) {
+            smtp.password = Some(p);
+        }
         if let Some(k) = env("PAYWIDGET_LICENSE_SIGNING_KEY") {
             config.server.license_signing_key = Some(k);
         }
@@ -212,6 +270,12 @@ impl HostConfig {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(err(
+                "mail.from",
+                format!("not an email address: {:?}", self.mail.from),
+            ));
+        }
         if self.server.rate_limit_per_minute == 0 {
             return Err(err("server.rate_limit_per_minute", "must be at least 1"));
         }

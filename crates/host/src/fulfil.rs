@@ -3,19 +3,38 @@
 
 use std::path::PathBuf;
 
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{SmtpTransport, Transport};
+
 use paywidget_core::money::{Amount, Currency};
 use sqlx::{Row, Sqlite, Transaction};
 
-use crate::config::Kind;
+use crate::config::{Kind, SmtpConfig, SmtpSecurity};
 use crate::error::HostError;
 use crate::licence::{self, Licence};
 use crate::sessions::{self, Session};
 use crate::HostState;
 
+#[cfg(test)]
+mod tests {
+    use super::wrap_key;
+
+    #[test]
+    fn wrapped_keys_rejoin_exactly() {
+        let key = format!("PW1-{}", vec!["ABCDE"; 30].join("-"));
+        let wrapped = wrap_key(&key);
+        assert!(wrapped.lines().all(|l| l.len() <= 71), "{wrapped}");
+        assert!(wrapped.lines().count() > 1);
+        assert_eq!(wrapped.replace('\n', ""), key);
+    }
+}
+
 /// Sends the messages the host writes (receipts, licence keys).
 pub trait Mailer: Send + Sync {
-    /// Delivers one message; an error leaves it in the outbox for the next round.
-    fn send(&self, id: i64, to: &str, subject: &str, body: &str) -> std::io::Result<()>;
+    /// Delivers one message (`id` is its outbox row); an error leaves it queued for the next round.
+    fn send(&self, id: i64, message: &Message) -> Result<(), String>;
 }
 
 /// Development mailer: one RFC 5322 `.eml` file per message in a folder.
@@ -23,17 +42,50 @@ pub trait Mailer: Send + Sync {
 pub struct FolderMailer(pub PathBuf);
 
 impl Mailer for FolderMailer {
-    fn send(&self, id: i64, to: &str, subject: &str, body: &str) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.0)?;
-        let eml = format!(
-            "To: {to}\r\nFrom: paywidget <no-reply@paywidget.invalid>\r\nSubject: {subject}\r\n\
-             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
-            body.replace('\n', "\r\n")
-        );
-        // Write then rename, so a reader never sees half a message.
-        let tmp = self.0.join(format!(".{id:06}.eml.tmp"));
-        std::fs::write(&tmp, eml)?;
-        std::fs::rename(tmp, self.0.join(format!("{id:06}.eml")))
+    fn send(&self, id: i64, message: &Message) -> Result<(), String> {
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(&self.0)?;
+            // Write then rename, so a reader never sees half a message.
+            let tmp = self.0.join(format!(".{id:06}.eml.tmp"));
+            std::fs::write(&tmp, message.formatted())?;
+            std::fs::rename(tmp, self.0.join(format!("{id:06}.eml")))
+        };
+        write().map_err(|e| e.to_string())
+    }
+}
+
+/// Production mailer: SMTP through lettre (STARTTLS, TLS, or plain for a local relay).
+pub struct SmtpMailer(SmtpTransport);
+
+impl SmtpMailer {
+    /// A mailer for `[mail.smtp]`.
+    pub fn new(c: &SmtpConfig) -> Result<SmtpMailer, String> {
+        let builder = match c.security {
+            SmtpSecurity::Starttls => SmtpTransport::starttls_relay(&c.host)
+                .map_err(|e| e.to_string())?
+                .port(c.port.unwrap_or(587)),
+            SmtpSecurity::Tls => SmtpTransport::relay(&c.host)
+                .map_err(|e| e.to_string())?
+                .port(c.port.unwrap_or(465)),
+            SmtpSecurity::None => {
+                SmtpTransport::builder_dangerous(&c.host).port(c.port.unwrap_or(25))
+            }
+        };
+        let builder = match (&c.username, &c.password) {
+            (Some(u), Some(p)) => builder.credentials(Credentials::new(u.clone(), p.clone())),
+            _ => builder,
+        };
+        Ok(SmtpMailer(
+            builder
+                .timeout(Some(std::time::Duration::from_secs(20)))
+                .build(),
+        ))
+    }
+}
+
+impl Mailer for SmtpMailer {
+    fn send(&self, _id: i64, message: &Message) -> Result<(), String> {
+        self.0.send(message).map(|_| ()).map_err(|e| e.to_string())
     }
 }
 
@@ -95,8 +147,9 @@ pub async fn fulfil(
                 .execute(&mut **tx)
                 .await?;
             let mut body = format!(
-                "Thank you for buying {}.\n\nYour licence key:\n\n{key}\n",
-                settings.product
+                "Thank you for buying {}.\n\nYour licence key (line breaks do not matter when you paste it):\n\n{}\n",
+                settings.product,
+                wrap_key(&key)
             );
             for (platform, steps) in &campaign.instructions {
                 body.push_str(&format!("\nSetup on {platform}:\n{steps}\n"));
@@ -152,6 +205,27 @@ pub async fn fulfil(
     Ok(())
 }
 
+/// Breaks a licence key after a dash every ≤ 70 characters, so mail stays plain text (no
+/// quoted-printable) and removing the line breaks gives the key back exactly.
+pub fn wrap_key(key: &str) -> String {
+    let mut lines: Vec<String> = vec![String::new()];
+    for (i, group) in key.split('-').enumerate() {
+        let piece = if i == 0 {
+            group.to_owned()
+        } else {
+            format!("-{group}")
+        };
+        let current = lines.last_mut().expect("one line");
+        if current.len() + piece.len() > 70 && !current.is_empty() {
+            current.push('-');
+            lines.push(group.to_owned());
+        } else {
+            current.push_str(&piece);
+        }
+    }
+    lines.join("\n")
+}
+
 /// Revokes a fulfilment (refund, dispute); the licence then fails online verification.
 pub async fn revoke(
     tx: &mut Transaction<'static, Sqlite>,
@@ -182,17 +256,48 @@ pub async fn send_mail(state: &HostState) {
     };
     for r in rows {
         let id: i64 = r.get("id");
-        let sent = state
-            .mailer
-            .send(id, r.get("to_addr"), r.get("subject"), r.get("body"));
+        let to: String = r.get("to_addr");
+        let message = match build(
+            &state.config.mail.from,
+            &to,
+            r.get("subject"),
+            r.get("body"),
+        ) {
+            Ok(m) => m,
+            Err(e) => {
+                // An address that cannot be written will never be: give up on it, loudly.
+                tracing::error!(error = %e, id, "undeliverable message dropped from the outbox");
+                let _ = sqlx::query("UPDATE mail_outbox SET sent = -1 WHERE id = ?")
+                    .bind(id)
+                    .execute(&state.db)
+                    .await;
+                continue;
+            }
+        };
+        let mailer = state.mailer.clone();
+        // SMTP and file writes block: keep them off the async workers.
+        let sent = tokio::task::spawn_blocking(move || mailer.send(id, &message)).await;
         match sent {
-            Ok(()) => {
+            Ok(Ok(())) => {
                 let _ = sqlx::query("UPDATE mail_outbox SET sent = 1 WHERE id = ?")
                     .bind(id)
                     .execute(&state.db)
                     .await;
             }
-            Err(e) => tracing::warn!(error = %e, id, "mail not sent; will retry"),
+            Ok(Err(e)) => tracing::warn!(error = %e, id, "mail not sent; will retry"),
+            Err(e) => tracing::warn!(error = %e, id, "mail task failed; will retry"),
         }
     }
+}
+
+fn build(from: &str, to: &str, subject: &str, body: &str) -> Result<Message, String> {
+    let from: Mailbox = from.parse().map_err(|e| format!("from: {e}"))?;
+    let to: Mailbox = to.parse().map_err(|e| format!("to: {e}"))?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(body.to_owned())
+        .map_err(|e| e.to_string())
 }

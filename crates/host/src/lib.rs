@@ -109,7 +109,13 @@ pub async fn open(
         .await
         .map_err(|e| StartError::Database(e.to_string()))?;
     let signing_key = signing_key(&config, &db).await?;
-    let mailer = Arc::new(fulfil::FolderMailer(config.server.outbox.clone()));
+    let mailer: Arc<dyn fulfil::Mailer> = match &config.mail.smtp {
+        Some(smtp) => Arc::new(
+            fulfil::SmtpMailer::new(smtp)
+                .map_err(|e| StartError::Config(format!("mail.smtp: {e}")))?,
+        ),
+        None => Arc::new(fulfil::FolderMailer(config.server.outbox.clone())),
+    };
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

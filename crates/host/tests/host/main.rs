@@ -340,7 +340,13 @@ async fn licence_purchase_is_fulfilled_once_and_verifies_offline() {
     // One email with the key; one charge.
     let mails = w.outbox();
     assert_eq!(mails.len(), 1);
-    assert!(mails[0].contains(&key) && mails[0].contains("To: buyer@example.org"));
+    assert!(mails[0].contains("To: buyer@example.org"));
+    assert!(
+        mails[0].replace("\r\n", "").contains(&key),
+        "the key, wrapped at dashes: {}",
+        mails[0]
+    );
+    assert!(!mails[0].contains("quoted-printable"), "plain text mail");
     assert_eq!(w.charges().await, 1);
     // Paying again changes nothing.
     let (_, again) = w.pay(&s, &pm, "attempt-2").await;
@@ -776,4 +782,126 @@ async fn session_and_pay_endpoints_are_rate_limited_per_ip_and_not_cors_open() {
         .await
         .unwrap();
     assert!(pre.headers().get("access-control-allow-origin").is_none());
+}
+
+/// A minimal SMTP server on 127.0.0.1:0 that records the DATA of every message.
+async fn fake_smtp() -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let sink = got.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = stream.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(d) = data.as_mut() {
+                        if line == "." {
+                            sink.lock().unwrap().push(data.take().unwrap());
+                            w.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            d.push_str(&line);
+                            d.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250-fake\r\n250 8BITMIME\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = w.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    w.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn licence_email_goes_out_by_smtp_when_configured() {
+    let w = world(WebhookTarget::None).await;
+    let (port, got) = fake_smtp().await;
+    let text = format!(
+        "{}\n[mail]\nfrom = \"Acme <sales@acme.example>\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n",
+        host_toml(&w.gateway, w.dir.path()).replace("host.sqlite", "smtp-host.sqlite")
+    );
+    let config = HostConfig::parse(&text, |_| None).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (_state, base, _task) = start_host(config, listener).await;
+    let session: Value = w
+        .http
+        .post(format!("{base}/api/sessions"))
+        .json(&json!({ "campaign": "pro", "email": "buyer@example.org" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = session["id"].as_str().unwrap();
+    let pm = w.tokenize("4242424242424242").await;
+    let paid: Value = w
+        .http
+        .post(format!("{base}/api/sessions/{id}/pay"))
+        .json(&json!({ "payment_method": pm, "idempotency_key": "k" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["status"], "succeeded");
+    let events = w
+        .gateway_get("/v1/events?type=payment_intent.succeeded")
+        .await;
+    let event = events["data"][0].to_string();
+    let r = w
+        .http
+        .post(format!("{base}/webhooks/gateway"))
+        .header("Stripe-Signature", sign(&event, now(), WHSEC))
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "no SMTP message");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status: Value = w
+        .http
+        .get(format!("{base}/api/sessions/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = status["license"]["key"].as_str().unwrap();
+    let message = got.lock().unwrap()[0].clone();
+    assert!(
+        message.contains("From: Acme <sales@acme.example>"),
+        "{message}"
+    );
+    assert!(message.contains("To: buyer@example.org"), "{message}");
+    assert!(message.replace('\n', "").contains(key), "{message}");
 }
