@@ -39,9 +39,25 @@ pub fn artifacts_dir() -> PathBuf {
     dir
 }
 
-/// Serves `dir` as static files on 127.0.0.1 at a free port; returns the base URL.
+/// Serves `dir` on 127.0.0.1 at a free port exactly as the checkout host serves the hosted
+/// pages — with its strict Content-Security-Policy — and returns the base URL.
 pub async fn serve_dir(dir: &Path) -> String {
-    let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(dir));
+    let config = paywidget_host::config::HostConfig::parse(
+        r#"
+campaigns = []
+
+[[merchants]]
+id = "e2e"
+name = "E2E"
+gateway_url = "http://127.0.0.1:9"
+secret_key = "sk_test_e2e"
+publishable_key = "pk_test_e2e"
+webhook_secret = "whsec_e2e"
+"#,
+        |_| None,
+    )
+    .expect("e2e host config");
+    let app: axum::Router = paywidget_host::static_files::router(&config, dir);
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .expect("bind 127.0.0.1:0");
