@@ -4,7 +4,6 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use anyhow::{bail, Context, Result};
-use tower_http::services::ServeDir;
 
 use crate::tools::Tools;
 use crate::widget;
@@ -33,10 +32,13 @@ fn parse_port(args: &[String]) -> Result<u16> {
 }
 
 async fn serve(dist: std::path::PathBuf, port: u16) -> Result<()> {
-    let app = axum::Router::new().fallback_service(ServeDir::new(&dist));
-    // The sandbox gateway, with its state in target/demo/ so it survives restarts of the demo.
-    let demo_dir = crate::root().join("target").join("demo");
+    let root = crate::root();
+    let demo_dir = root.join("target").join("demo");
     std::fs::create_dir_all(&demo_dir).context("create target/demo")?;
+    let host_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let host_url = format!("http://{host_addr}");
+
+    // The sandbox gateway, delivering its webhooks to the host; state survives demo restarts.
     let db = demo_dir.join("sandbox.sqlite");
     let store = paywidget_sandbox::store::Store::open(&db.to_string_lossy())
         .await
@@ -47,25 +49,62 @@ async fn serve(dist: std::path::PathBuf, port: u16) -> Result<()> {
         .with_context(|| {
             format!("bind {sandbox_addr} for the sandbox gateway (is another sandbox running?)")
         })?;
-    let config = paywidget_sandbox::Config::default();
+    let config = paywidget_sandbox::Config {
+        webhooks: vec![paywidget_sandbox::WebhookEndpoint {
+            url: format!("{host_url}/webhooks/gateway"),
+            secret: "whsec_paywidget_demo".into(),
+        }],
+        // Retries in seconds rather than minutes, so a demo host restart catches up quickly.
+        retry: paywidget_sandbox::RetryPolicy {
+            scale: 0.02,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     let (sk, pk) = (config.secret_key.clone(), config.publishable_key.clone());
-    let state = paywidget_sandbox::AppState::new(config, store, format!("http://{sandbox_addr}"));
-    tokio::spawn(paywidget_sandbox::serve(sandbox_listener, state));
+    let sandbox = paywidget_sandbox::AppState::new(config, store, format!("http://{sandbox_addr}"));
+    tokio::spawn(paywidget_sandbox::serve(sandbox_listener, sandbox));
 
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let listener = tokio::net::TcpListener::bind(addr)
+    // The checkout host with the demo campaigns, serving the release widget under its CSP.
+    let text = std::fs::read_to_string(root.join("examples/demo/paywidget.toml"))
+        .context("read examples/demo/paywidget.toml")?;
+    let mut config = paywidget_host::config::HostConfig::parse(&text, |k| std::env::var(k).ok())
+        .context("examples/demo/paywidget.toml")?;
+    config.server.addr = host_addr;
+    config.server.db = demo_dir.join("host.sqlite").to_string_lossy().into_owned();
+    config.server.outbox = demo_dir.join("outbox");
+    config.server.dist = dist;
+    let campaigns: Vec<String> = config.campaigns.iter().map(|c| c.id.clone()).collect();
+    let outbox = config.server.outbox.clone();
+    let listener = tokio::net::TcpListener::bind(host_addr)
         .await
-        .with_context(|| format!("bind {addr} (in use? try `cargo xtask demo --port 8081`)"))?;
-    println!("\npaywidget demo is running:");
-    println!("  checkout page    http://{addr}/");
+        .with_context(|| {
+            format!("bind {host_addr} (in use? try `cargo xtask demo --port 8081`)")
+        })?;
+    let host = paywidget_host::open(config, host_url.clone(), paywidget_host::system_now())
+        .await
+        .context("start the checkout host")?;
+
+    println!("\npaywidget demo is running (loopback only):");
+    println!("  checkout page    {host_url}/");
+    for c in &campaigns {
+        println!("  campaign         {host_url}/api/campaigns/{c}");
+    }
     println!("  sandbox gateway  http://{sandbox_addr}  (secret key {sk}, publishable key {pk})");
-    println!("                   state in {}", db.display());
+    println!(
+        "  state            {}  (emails in {})",
+        demo_dir.display(),
+        outbox.display()
+    );
     println!("\nPress Ctrl-C to stop.");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            println!("\nstopping.");
-        })
-        .await
-        .context("serve the demo")
+    axum::serve(
+        listener,
+        paywidget_host::router(host).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+        println!("\nstopping.");
+    })
+    .await
+    .context("serve the demo")
 }

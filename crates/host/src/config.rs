@@ -419,7 +419,7 @@ min_amount = 500
 
     #[test]
     fn the_example_configs_are_valid() {
-        for file in ["nonprofit", "licence-seller"] {
+        for file in ["nonprofit", "licence-seller", "demo"] {
             let path = format!(
                 "{}/../../examples/{file}/paywidget.toml",
                 env!("CARGO_MANIFEST_DIR")
