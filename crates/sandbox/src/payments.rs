@@ -248,9 +248,7 @@ pub async fn confirm(
     params: ConfirmParams,
 ) -> Result<PaymentIntent, ApiError> {
     let mut tx = state.store.begin().await?;
-    let current = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("payment_intent", pi_id))?;
+    let current = load_pi(&mut tx, pi_id).await?;
     let version = current.version;
     let mut pi = current.object;
     if !matches!(
@@ -530,6 +528,16 @@ fn new_charge(
     }
 }
 
+/// The payment intent `id` with its version, or Stripe's 404.
+async fn load_pi(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<crate::store::Versioned<PaymentIntent>, ApiError> {
+    Store::get_in::<PaymentIntent>(conn, "payment_intent", id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment_intent", id))
+}
+
 async fn save_pi(
     conn: &mut SqliteConnection,
     pi: &PaymentIntent,
@@ -563,9 +571,7 @@ pub async fn capture(
     amount_to_capture: Option<i64>,
 ) -> Result<PaymentIntent, ApiError> {
     let mut tx = state.store.begin().await?;
-    let current = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("payment_intent", pi_id))?;
+    let current = load_pi(&mut tx, pi_id).await?;
     let mut pi = current.object;
     if pi.status != "requires_capture" {
         return Err(unexpected_state(&pi, "capture"));
@@ -615,9 +621,7 @@ pub async fn cancel(
     reason: Option<String>,
 ) -> Result<PaymentIntent, ApiError> {
     let mut tx = state.store.begin().await?;
-    let current = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("payment_intent", pi_id))?;
+    let current = load_pi(&mut tx, pi_id).await?;
     let mut pi = current.object;
     if !matches!(
         pi.status.as_str(),
@@ -653,9 +657,7 @@ pub async fn finish_three_d_secure(
     complete: bool,
 ) -> Result<PaymentIntent, ApiError> {
     let mut tx = state.store.begin().await?;
-    let current = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("payment_intent", pi_id))?;
+    let current = load_pi(&mut tx, pi_id).await?;
     let mut pi = current.object;
     if pi.client_secret != client_secret {
         return Err(ApiError::not_found("payment_intent", pi_id));
@@ -705,9 +707,7 @@ pub async fn refund(
     let charge_id = match (payment_intent, charge) {
         (_, Some(ch)) => ch,
         (Some(pi_id), None) => {
-            let pi = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", &pi_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("payment_intent", &pi_id))?;
+            let pi = load_pi(&mut tx, &pi_id).await?;
             if pi.object.status != "succeeded" {
                 return Err(ApiError::invalid_request(
                     "charge_not_refundable",
@@ -791,10 +791,7 @@ pub async fn refund(
 /// itself; `paywidget sandbox dispute <pi>` for any other).
 pub async fn dispute(state: &AppState, pi_id: &str) -> Result<Dispute, ApiError> {
     let mut tx = state.store.begin().await?;
-    let pi = Store::get_in::<PaymentIntent>(&mut tx, "payment_intent", pi_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("payment_intent", pi_id))?
-        .object;
+    let pi = load_pi(&mut tx, pi_id).await?.object;
     if pi.status != "succeeded" {
         return Err(unexpected_state(&pi, "dispute"));
     }

@@ -71,6 +71,32 @@ pub(crate) fn paging(p: &mut Params) -> Result<(i64, Option<String>), ApiError> 
     Ok((limit, p.take("starting_after")))
 }
 
+/// A list endpoint: `limit`, `starting_after` and one optional filter parameter (a top-level
+/// field of the objects, e.g. `type`), answered as Stripe's list object after `map`.
+pub(crate) async fn list_objects(
+    state: &SharedState,
+    query: Option<String>,
+    kind: &str,
+    url: &str,
+    filter: Option<&str>,
+    map: impl Fn(serde_json::Value) -> serde_json::Value,
+) -> Result<Response, ApiError> {
+    let mut p = Params::parse(query.unwrap_or_default().as_bytes());
+    let (limit, after) = paging(&mut p)?;
+    let value = filter.and_then(|f| p.take(f));
+    p.finish()?;
+    let filter = filter.zip(value.as_deref());
+    let (items, more) = state
+        .store
+        .list(kind, limit, after.as_deref(), filter)
+        .await?;
+    ok(&crate::model::list(
+        url,
+        items.into_iter().map(map).collect(),
+        more,
+    ))
+}
+
 /// Takes `expand[]` (accepted; objects are returned unexpanded except where noted).
 pub(crate) fn take_expand(p: &mut Params) -> Vec<String> {
     p.take_list("expand")

@@ -7,10 +7,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use paywidget_core::money::Currency;
 
-use super::{ok, paging, take_expand};
+use super::{list_objects, ok, take_expand};
 use crate::auth::SecretKey;
 use crate::error::ApiError;
-use crate::model::{list, PaymentIntent};
+use crate::model::PaymentIntent;
 use crate::params::Params;
 use crate::payments::{self, ConfirmParams, NewPaymentIntent};
 use crate::SharedState;
@@ -183,14 +183,13 @@ async fn list_all(
     _: SecretKey,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
-    let (limit, after) = paging(&mut p)?;
-    let customer = p.take("customer");
-    p.finish()?;
-    let filter = customer.as_deref().map(|c| ("customer", c));
-    let (items, more) = state
-        .store
-        .list("payment_intent", limit, after.as_deref(), filter)
-        .await?;
-    ok(&list("/v1/payment_intents", items, more))
+    list_objects(
+        &state,
+        q,
+        "payment_intent",
+        "/v1/payment_intents",
+        Some("customer"),
+        |v| v,
+    )
+    .await
 }

@@ -6,10 +6,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::{ok, paging, take_expand};
+use super::{list_objects, ok, take_expand};
 use crate::auth::SecretKey;
 use crate::error::ApiError;
-use crate::model::{list, Dispute, Refund};
+use crate::model::{Dispute, Refund};
 use crate::params::Params;
 use crate::payments;
 use crate::SharedState;
@@ -61,14 +61,13 @@ async fn list_all(
     _: SecretKey,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
-    let (limit, after) = paging(&mut p)?;
-    let pi = p.take("payment_intent");
-    p.finish()?;
-    let filter = pi.as_deref().map(|v| ("payment_intent", v));
-    let (items, more) = state
-        .store
-        .list("refund", limit, after.as_deref(), filter)
-        .await?;
-    ok(&list("/v1/refunds", items, more))
+    list_objects(
+        &state,
+        q,
+        "refund",
+        "/v1/refunds",
+        Some("payment_intent"),
+        |v| v,
+    )
+    .await
 }

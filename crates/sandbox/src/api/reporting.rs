@@ -5,7 +5,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use super::{ok, paging};
+use super::{list_objects, ok};
 use crate::auth::SecretKey;
 use crate::error::ApiError;
 use crate::model::{list, Charge, Event};
@@ -27,16 +27,7 @@ async fn list_events(
     _: SecretKey,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
-    let (limit, after) = paging(&mut p)?;
-    let kind = p.take("type");
-    p.finish()?;
-    let filter = kind.as_deref().map(|t| ("type", t));
-    let (items, more) = state
-        .store
-        .list("event", limit, after.as_deref(), filter)
-        .await?;
-    ok(&list("/v1/events", items, more))
+    list_objects(&state, q, "event", "/v1/events", Some("type"), |v| v).await
 }
 
 async fn retrieve_event(
@@ -60,21 +51,16 @@ async fn list_balance(
     _: SecretKey,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
-    let (limit, after) = paging(&mut p)?;
-    let kind = p.take("type");
-    p.finish()?;
-    let filter = kind.as_deref().map(|t| ("type", t));
-    let (items, more) = state
-        .store
-        .list("balance_transaction", limit, after.as_deref(), filter)
-        .await?;
     let now = state.clock.now();
-    let items = items
-        .into_iter()
-        .map(|t| payments::with_status(t, now))
-        .collect();
-    ok(&list("/v1/balance_transactions", items, more))
+    list_objects(
+        &state,
+        q,
+        "balance_transaction",
+        "/v1/balance_transactions",
+        Some("type"),
+        |t| payments::with_status(t, now),
+    )
+    .await
 }
 
 async fn list_payouts(
