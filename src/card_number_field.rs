@@ -126,6 +126,12 @@ impl CardNumberField {
         }
     }
 
+    /// The error to show once the form was submitted: as [`Self::visible_error`], and also
+    /// for an empty or incomplete number.
+    pub fn error_on_submit(&self) -> Option<NumberError> {
+        CardNumber::parse(&self.text).err()
+    }
+
     /// The message for [`Self::visible_error`], as shown and announced to screen readers.
     pub fn error_message(&self) -> Option<String> {
         self.visible_error().map(|e| e.to_string())
@@ -218,6 +224,15 @@ mod tests {
         // Typing on to a valid number clears it.
         typed(&mut f, "4242424242");
         assert_eq!(f.visible_error(), None);
+    }
+
+    #[test]
+    fn submit_shows_even_empty_and_incomplete_numbers() {
+        let mut f = CardNumberField::new();
+        assert_eq!(f.error_on_submit(), Some(NumberError::Empty));
+        typed(&mut f, "4242");
+        assert_eq!(f.visible_error(), None);
+        assert_eq!(f.error_on_submit(), Some(NumberError::Incomplete));
     }
 
     #[test]

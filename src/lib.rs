@@ -4,5 +4,9 @@
 //! components in [`components`] only wire DOM events and signals to that logic.
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod browser;
 pub mod card_number_field;
+pub mod checkout_form;
 pub mod components;
+pub mod route;

@@ -1,14 +1,31 @@
-//! `App`: the checkout page the widget mounts (for now: the card-number field and its status).
+//! `App`: picks the page from the URL (`/c/:campaign`, `/c/:campaign/return`, `/thanks/:session`)
+//! and, at `/`, shows the card-number field on its own.
 
 use leptos::prelude::*;
 use paywidget_core::card::CardNumber;
 
-use super::CardNumberInput;
+use super::{CardNumberInput, CheckoutPage, ReturnPage, ThanksPage};
+use crate::route::Route;
 
-/// The hosted checkout page. Shows the card-number field and, below it, a status line that
-/// names the brand and last four digits once the number is valid.
+/// The hosted checkout: one page per URL.
 #[component]
 pub fn App() -> impl IntoView {
+    match Route::parse(&crate::browser::path()) {
+        Route::Checkout(c) => view! { <CheckoutPage campaign=c /> }.into_any(),
+        Route::Return(c) => view! { <ReturnPage campaign=c /> }.into_any(),
+        Route::Thanks(s) => view! { <ThanksPage session=s /> }.into_any(),
+        Route::Home => view! { <CardShowcase /> }.into_any(),
+        Route::NotFound => view! {
+            <main class="pw-page"><h1 class="pw-title">"Page not found"</h1></main>
+        }
+        .into_any(),
+    }
+}
+
+/// The card-number field alone, with a status line naming the brand and last four digits once
+/// the number is valid.
+#[component]
+fn CardShowcase() -> impl IntoView {
     let number = RwSignal::new(None::<CardNumber>);
     let status = move || {
         number.with(|n| match n {

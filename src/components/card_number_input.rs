@@ -32,6 +32,12 @@ pub fn CardNumberInput(
     /// and valid, `None` otherwise.
     #[prop(optional, into)]
     on_change: Option<Callback<Option<CardNumber>>>,
+    /// True once the form was submitted: then an empty or incomplete number is an error too.
+    #[prop(optional, into)]
+    submitted: Signal<bool>,
+    /// An error from elsewhere (the gateway refused the number); cleared when the shopper edits.
+    #[prop(optional)]
+    external_error: Option<RwSignal<Option<String>>>,
 ) -> impl IntoView {
     let field = RwSignal::new(CardNumberField::new());
     let input_ref = NodeRef::<html::Input>::new();
@@ -62,6 +68,9 @@ pub fn CardNumberInput(
         input.set_value(&edit.text);
         let caret = u32::try_from(edit.caret).unwrap_or(u32::MAX);
         let _ = input.set_selection_range(caret, caret);
+        if let Some(external) = external_error {
+            external.set(None);
+        }
         if let Some(cb) = on_change {
             cb.run(field.with_untracked(|f| f.number()));
         }
@@ -70,7 +79,19 @@ pub fn CardNumberInput(
     let on_blur = move |_: ev::FocusEvent| field.update(|f| f.on_blur());
 
     let brand_name = move || field.with(|f| f.brand().map(|b| b.name()).unwrap_or(""));
-    let error = move || field.with(|f| f.error_message());
+    let error = move || {
+        if let Some(message) = external_error.and_then(|e| e.get()) {
+            return Some(message);
+        }
+        field.with(|f| {
+            if submitted.get() {
+                f.error_on_submit()
+            } else {
+                f.visible_error()
+            }
+            .map(|e| e.to_string())
+        })
+    };
     let invalid = move || if error().is_some() { "true" } else { "false" };
 
     view! {

@@ -320,7 +320,11 @@ async fn three_d_secure_return(
             }
         }
     }
-    let mut r = Redirect::to(&format!("/?session={}", session.id)).into_response();
+    let mut r = Redirect::to(&format!(
+        "/c/{}/return?session={}",
+        session.campaign, session.id
+    ))
+    .into_response();
     r.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),

@@ -1,7 +1,7 @@
 //! Checkout sessions: amounts computed on the server, paying exactly once per attempt key, and
 //! session states that only move forward.
 
-use paywidget_core::money::{Amount, Currency};
+use paywidget_core::money::{Amount, Currency, FeeRule};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -56,8 +56,7 @@ pub struct SessionCreated {
 /// The donor's fee coverage on `amount`: `percent` (rounded up) plus `fixed`.
 pub fn fee_for(campaign: &Campaign, amount: i64) -> i64 {
     campaign.fee_coverage.map_or(0, |f| {
-        let bp = (f.percent * 100.0).round() as i64;
-        (amount * bp + 9_999) / 10_000 + f.fixed
+        FeeRule::from_percent(f.percent, f.fixed).fee_on(amount)
     })
 }
 

@@ -75,7 +75,13 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
     let index = std::fs::read_to_string(dist.join("index.html")).unwrap_or_default();
     let csp = HeaderValue::from_str(&csp(config, &index))
         .unwrap_or(HeaderValue::from_static("default-src 'self'"));
-    let files = ServeDir::new(dist).precompressed_br().precompressed_gzip();
+    // The checkout's pages (/c/…, /thanks/…) are routed in the browser: unknown paths get the
+    // app's index.html, which shows its own "not found".
+    let index_file = tower_http::services::ServeFile::new(dist.join("index.html"));
+    let files = ServeDir::new(dist)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(index_file);
     Router::new()
         .fallback_service(files)
         .layer(axum::middleware::map_response(cache_headers))

@@ -1,0 +1,122 @@
+//! Small wrappers over the browser: location, query parameters, sessionStorage, focus, timers
+//! and today's date. Kept in one place so components stay about wiring.
+
+use wasm_bindgen::JsCast;
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("a browser window")
+}
+
+/// `location.pathname`.
+pub fn path() -> String {
+    window().location().pathname().unwrap_or_default()
+}
+
+/// A query parameter of the current URL.
+pub fn query(name: &str) -> Option<String> {
+    let search = window().location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
+/// Navigates to `url` (a full page load).
+pub fn go(url: &str) {
+    let _ = window().location().assign(url);
+}
+
+/// Replaces the current page with `url` (no history entry).
+pub fn replace(url: &str) {
+    let _ = window().location().replace(url);
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    window().session_storage().ok().flatten()
+}
+
+/// `sessionStorage[key]`. Holds only ids and attempt keys — never card data.
+pub fn stored(key: &str) -> Option<String> {
+    storage()?.get_item(key).ok().flatten()
+}
+
+/// Sets `sessionStorage[key]`.
+pub fn store(key: &str, value: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(key, value);
+    }
+}
+
+/// Removes `sessionStorage[key]`.
+pub fn forget(key: &str) {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(key);
+    }
+}
+
+/// Moves keyboard focus to the element with `id`.
+pub fn focus(id: &str) {
+    if let Some(el) = window().document().and_then(|d| d.get_element_by_id(id)) {
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            let _ = el.focus();
+        }
+    }
+}
+
+/// The value of the input with `id`.
+pub fn input_value(id: &str) -> String {
+    window()
+        .document()
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .map(|i| i.value())
+        .unwrap_or_default()
+}
+
+/// Sets the value of the input with `id`.
+pub fn set_input_value(id: &str, value: &str) {
+    if let Some(i) = window()
+        .document()
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        i.set_value(value);
+    }
+}
+
+/// Waits `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Today's (year, month) in the shopper's time zone, for card expiry checks.
+pub fn today() -> (u16, u8) {
+    let d = js_sys::Date::new_0();
+    (d.get_full_year() as u16, (d.get_month() + 1) as u8)
+}
+
+/// Copies `text` to the clipboard; false if the browser refused.
+pub async fn copy(text: &str) -> bool {
+    let clipboard = window().navigator().clipboard();
+    wasm_bindgen_futures::JsFuture::from(clipboard.write_text(text))
+        .await
+        .is_ok()
+}
+
+/// The shopper's platform, guessed from the user agent, to pick the instructions tab.
+pub fn platform() -> &'static str {
+    let ua = window()
+        .navigator()
+        .user_agent()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if ua.contains("windows") {
+        "windows"
+    } else if ua.contains("mac os") || ua.contains("iphone") || ua.contains("ipad") {
+        "macos"
+    } else {
+        "linux"
+    }
+}

@@ -1,0 +1,281 @@
+//! The checkout form's rules in plain Rust: the amount (chips, custom input, URL prefill, fee
+//! coverage), field checks on submit, which field to focus, and what a decline means.
+
+use paywidget_core::card::{CardNumber, Cvc, Expiry, ExpiryError};
+use paywidget_core::money::{Amount, Currency, DecimalSeparator, FeeRule, MoneyError, ParseRules};
+
+/// A form field, in the order the page shows them (focus goes to the first invalid one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Field {
+    /// The donation amount.
+    Amount,
+    /// Email for the receipt or licence.
+    Email,
+    /// Card number.
+    Number,
+    /// Expiry.
+    Expiry,
+    /// CVC.
+    Cvc,
+}
+
+impl Field {
+    /// The input's element id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Field::Amount => "pw-amount",
+            Field::Email => "pw-email",
+            Field::Number => "pw-card-number",
+            Field::Expiry => "pw-expiry",
+            Field::Cvc => "pw-cvc",
+        }
+    }
+}
+
+/// The amount a donor chose: a suggested chip or their own figure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AmountChoice {
+    /// A suggested amount, in minor units.
+    Chip(i64),
+    /// Text typed into the custom field.
+    Custom(String),
+}
+
+/// Parses the donor's amount for `currency` within `min..=max` minor units.
+pub fn donation_amount(
+    choice: &AmountChoice,
+    currency: Currency,
+    min: i64,
+    max: i64,
+) -> Result<Amount, String> {
+    let amount = match choice {
+        AmountChoice::Chip(minor) => Amount::from_minor(*minor, currency),
+        AmountChoice::Custom(text) => {
+            Amount::parse(text, currency, DecimalSeparator::Dot, ParseRules::default()).map_err(
+                |e| match e {
+                    MoneyError::Empty => "Choose or enter an amount.".to_owned(),
+                    other => other.to_string(),
+                },
+            )?
+        }
+    };
+    if amount.minor() < min {
+        return Err(format!(
+            "The smallest amount is {}.",
+            Amount::from_minor(min, currency).format_plain()
+        ));
+    }
+    if amount.minor() > max {
+        return Err(format!(
+            "The largest amount is {}.",
+            Amount::from_minor(max, currency).format_plain()
+        ));
+    }
+    Ok(amount)
+}
+
+/// `?amount=25` (major units, as a person writes it) → the initial choice: a chip if it
+/// matches one, else the custom field pre-filled.
+pub fn prefill(
+    query_amount: Option<&str>,
+    chips: &[i64],
+    currency: Currency,
+) -> Option<AmountChoice> {
+    let text = query_amount?.trim();
+    let amount =
+        Amount::parse(text, currency, DecimalSeparator::Dot, ParseRules::default()).ok()?;
+    Some(if chips.contains(&amount.minor()) {
+        AmountChoice::Chip(amount.minor())
+    } else {
+        AmountChoice::Custom(text.to_owned())
+    })
+}
+
+/// The fee a donor adds when they tick "cover the fees".
+pub fn fee(rule: Option<FeeRule>, amount: Amount, cover: bool) -> i64 {
+    match (rule, cover) {
+        (Some(r), true) => r.fee_on(amount.minor()),
+        _ => 0,
+    }
+}
+
+/// A plausible email: something@something.tld, no spaces (the host checks again).
+pub fn email_ok(email: &str) -> bool {
+    let email = email.trim();
+    match email.split_once('@') {
+        Some((user, domain)) => {
+            !user.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.contains(' ')
+        }
+        None => false,
+    }
+}
+
+/// What the shopper entered, as text.
+#[derive(Clone, Debug, Default)]
+pub struct Entries {
+    pub email: String,
+    pub number: String,
+    pub expiry: String,
+    pub cvc: String,
+}
+
+/// The card, checked and ready to tokenize.
+#[derive(Debug)]
+pub struct CardEntries {
+    pub number: CardNumber,
+    pub expiry: Expiry,
+    pub cvc: Cvc,
+}
+
+/// Checks every card and contact field on submit; returns the card or each field's message,
+/// in page order.
+pub fn check(entries: &Entries, today: (u16, u8)) -> Result<CardEntries, Vec<(Field, String)>> {
+    let mut errors = Vec::new();
+    if !email_ok(&entries.email) {
+        errors.push((
+            Field::Email,
+            "Enter your email address, so we can send your receipt.".to_owned(),
+        ));
+    }
+    let number = CardNumber::parse(&entries.number)
+        .map_err(|e| errors.push((Field::Number, e.to_string())))
+        .ok();
+    let expiry = Expiry::parse_and_check(&entries.expiry, today.0, today.1)
+        .map_err(|e| {
+            let msg = if e == ExpiryError::Empty {
+                "Enter your card's expiry date.".to_owned()
+            } else {
+                e.to_string()
+            };
+            errors.push((Field::Expiry, msg))
+        })
+        .ok();
+    let cvc = Cvc::parse(&entries.cvc, number.as_ref().and_then(CardNumber::brand))
+        .map_err(|e| errors.push((Field::Cvc, e.to_string())))
+        .ok();
+    match (number, expiry, cvc) {
+        (Some(number), Some(expiry), Some(cvc)) if errors.is_empty() => Ok(CardEntries {
+            number,
+            expiry,
+            cvc,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Which field a decline is about (focus goes there), and whether the CVC must be re-entered.
+pub fn decline_field(code: &str) -> Option<Field> {
+    match code {
+        "incorrect_cvc" | "invalid_cvc" => Some(Field::Cvc),
+        "expired_card" | "invalid_expiry_month" | "invalid_expiry_year" => Some(Field::Expiry),
+        "incorrect_number" | "invalid_number" => Some(Field::Number),
+        _ => None,
+    }
+}
+
+/// The Pay button's words: "Donate 25.00 USD" / "Pay 49.00 EUR".
+pub fn pay_label(donation: bool, total: Option<Amount>) -> String {
+    let verb = if donation { "Donate" } else { "Pay" };
+    match total {
+        Some(t) => format!("{verb} {t}"),
+        None => verb.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_from_chips_custom_and_prefill() {
+        let usd = Currency::Usd;
+        assert_eq!(
+            donation_amount(&AmountChoice::Chip(2500), usd, 500, 100_000)
+                .unwrap()
+                .minor(),
+            2500
+        );
+        assert_eq!(
+            donation_amount(&AmountChoice::Custom("12.5".into()), usd, 500, 100_000)
+                .unwrap()
+                .minor(),
+            1250
+        );
+        assert!(
+            donation_amount(&AmountChoice::Custom("2".into()), usd, 500, 100_000)
+                .unwrap_err()
+                .contains("5.00")
+        );
+        assert!(
+            donation_amount(&AmountChoice::Custom("".into()), usd, 500, 100_000)
+                .unwrap_err()
+                .contains("amount")
+        );
+        assert!(donation_amount(&AmountChoice::Custom("1.234".into()), usd, 1, 100_000).is_err());
+        assert_eq!(
+            prefill(Some("25"), &[1000, 2500], usd),
+            Some(AmountChoice::Chip(2500))
+        );
+        assert_eq!(
+            prefill(Some("30"), &[1000, 2500], usd),
+            Some(AmountChoice::Custom("30".into()))
+        );
+        assert_eq!(prefill(Some("abc"), &[1000], usd), None);
+    }
+
+    #[test]
+    fn fee_only_when_ticked() {
+        let rule = Some(FeeRule::from_percent(2.9, 30));
+        let a = Amount::from_minor(2500, Currency::Usd);
+        assert_eq!(fee(rule, a, true), 103);
+        assert_eq!(fee(rule, a, false), 0);
+        assert_eq!(fee(None, a, true), 0);
+    }
+
+    #[test]
+    fn submit_checks_every_field_in_order() {
+        let e = check(&Entries::default(), (2026, 11)).unwrap_err();
+        let fields: Vec<Field> = e.iter().map(|(f, _)| *f).collect();
+        assert_eq!(
+            fields,
+            [Field::Email, Field::Number, Field::Expiry, Field::Cvc]
+        );
+        let ok = Entries {
+            email: "a@b.org".into(),
+            number: "4242 4242 4242 4242".into(),
+            expiry: "12 / 30".into(),
+            cvc: "123".into(),
+        };
+        let card = check(&ok, (2026, 11)).unwrap();
+        assert_eq!(card.number.last4(), "4242");
+        let amex_short_cvc = Entries {
+            number: "378282246310005".into(),
+            ..ok.clone()
+        };
+        assert_eq!(
+            check(&amex_short_cvc, (2026, 11)).unwrap_err()[0].0,
+            Field::Cvc
+        );
+        let expired = Entries {
+            expiry: "10 / 26".into(),
+            ..ok
+        };
+        assert_eq!(check(&expired, (2026, 11)).unwrap_err()[0].0, Field::Expiry);
+    }
+
+    #[test]
+    fn declines_point_at_a_field() {
+        assert_eq!(decline_field("incorrect_cvc"), Some(Field::Cvc));
+        assert_eq!(decline_field("expired_card"), Some(Field::Expiry));
+        assert_eq!(decline_field("insufficient_funds"), None);
+        assert!(email_ok("a@b.org") && !email_ok("a@b") && !email_ok("a b@c.org"));
+        assert_eq!(
+            pay_label(true, Some(Amount::from_minor(2500, Currency::Usd))),
+            "Donate 25.00 USD"
+        );
+    }
+}

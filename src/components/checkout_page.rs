@@ -1,0 +1,34 @@
+//! `CheckoutPage`: `/c/:campaign` — loads the campaign, then shows the form (a reserved skeleton
+//! meanwhile, so nothing jumps).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::Checkout;
+use crate::api::{self, Campaign};
+
+/// The checkout page for `campaign`.
+#[component]
+pub fn CheckoutPage(
+    /// The campaign id from the URL.
+    campaign: String,
+) -> impl IntoView {
+    let loaded = RwSignal::new(None::<Result<Campaign, String>>);
+    spawn_local(async move {
+        let result = api::campaign(&campaign).await.map_err(|e| match e {
+            api::FetchError::Api { status: 404, .. } => "This checkout does not exist.".to_owned(),
+            _ => "We couldn't load this checkout. Check your connection and reload the page."
+                .to_owned(),
+        });
+        loaded.set(Some(result));
+    });
+    view! {
+        <main class="pw-page">
+            {move || match loaded.get() {
+                None => view! { <div class="pw-skeleton" aria-busy="true" aria-label="Loading the checkout"></div> }.into_any(),
+                Some(Ok(c)) => view! { <Checkout campaign=c /> }.into_any(),
+                Some(Err(m)) => view! { <p class="pw-problem" role="alert">{m}</p> }.into_any(),
+            }}
+        </main>
+    }
+}

@@ -1,0 +1,173 @@
+//! `ThanksPage`: `/thanks/:session` — waits for the host to confirm the payment, then shows the
+//! licence key (with Copy and setup tabs) or the receipt.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::Value;
+
+use crate::{api, browser};
+
+/// The confirmation page. It never says "paid" before the host does.
+#[component]
+pub fn ThanksPage(
+    /// The checkout session id from the URL.
+    session: String,
+) -> impl IntoView {
+    let state = RwSignal::new(None::<Value>);
+    let gave_up = RwSignal::new(false);
+    let id = session.clone();
+    spawn_local(async move {
+        for _ in 0..60 {
+            if let Ok(s) = api::session(&id).await {
+                let status = s["status"].as_str().unwrap_or("").to_owned();
+                state.set(Some(s));
+                if matches!(
+                    status.as_str(),
+                    "fulfilled" | "refunded" | "disputed" | "declined" | "canceled"
+                ) {
+                    return;
+                }
+            }
+            browser::sleep(1000).await;
+        }
+        gave_up.set(true);
+    });
+    view! {
+        <main class="pw-page pw-thanks">
+            {move || {
+                let s = state.get();
+                let status = s.as_ref().and_then(|s| s["status"].as_str()).unwrap_or("").to_owned();
+                match status.as_str() {
+                    "fulfilled" | "refunded" | "disputed" => confirmation(s.unwrap_or_default()).into_any(),
+                    "declined" | "canceled" => view! {
+                        <h1 class="pw-title">"Payment not completed"</h1>
+                        <p id="pw-thanks-status" role="alert">"Your card was not charged."</p>
+                    }.into_any(),
+                    _ => view! {
+                        <h1 class="pw-title">"Confirming your payment"</h1>
+                        <p id="pw-thanks-status" role="status" aria-live="polite" class="pw-working">
+                            {move || if gave_up.get() {
+                                "This is taking longer than usual. We will email you as soon as it is confirmed; you can reload this page."
+                            } else {
+                                "Waiting for the payment processor's confirmation…"
+                            }}
+                        </p>
+                    }.into_any(),
+                }
+            }}
+        </main>
+    }
+}
+
+fn confirmation(s: Value) -> impl IntoView {
+    let total = paywidget_core::money::Currency::from_code(s["currency"].as_str().unwrap_or(""))
+        .map(|c| {
+            paywidget_core::money::Amount::from_minor(s["total"].as_i64().unwrap_or(0), c)
+                .to_string()
+        })
+        .unwrap_or_default();
+    if let Some(key) = s["license"]["key"].as_str().map(str::to_owned) {
+        let tabs: Vec<(String, String)> = s["license"]["instructions_html"]
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        return view! {
+            <h1 class="pw-title">"Thank you! Here is your licence key"</h1>
+            <LicenceKey key=key />
+            <Instructions tabs=tabs />
+        }
+        .into_any();
+    }
+    let r = &s["receipt"];
+    let number = r["number"].as_str().unwrap_or("").to_owned();
+    let org = r["org_name"].as_str().unwrap_or("").to_owned();
+    let tax = r["tax_statement"].as_str().unwrap_or("").to_owned();
+    view! {
+        <h1 class="pw-title">"Thank you for your donation"</h1>
+        <section class="pw-receipt" aria-labelledby="pw-receipt-title">
+            <h2 id="pw-receipt-title">"Receipt"</h2>
+            <dl>
+                <dt>"Receipt number"</dt><dd id="pw-receipt-number">{number}</dd>
+                <dt>"Amount"</dt><dd>{total}</dd>
+                <dt>"Organisation"</dt><dd>{org}</dd>
+            </dl>
+            <p class="pw-tax">{tax}</p>
+        </section>
+    }
+    .into_any()
+}
+
+/// The key in a large monospace block with a Copy button that announces "Copied".
+#[component]
+fn LicenceKey(key: String) -> impl IntoView {
+    let copied = RwSignal::new(String::new());
+    let to_copy = key.clone();
+    view! {
+        <pre class="pw-key" id="pw-licence-key">{key}</pre>
+        <button type="button" class="pw-pay" id="pw-copy" on:click=move |_| {
+            let text = to_copy.clone();
+            spawn_local(async move {
+                let ok = browser::copy(&text).await;
+                copied.set(if ok { "Copied".into() } else { "Select the key and copy it".into() });
+            });
+        }>"Copy key"</button>
+        <p role="status" aria-live="polite" id="pw-copied">{move || copied.get()}</p>
+    }
+}
+
+/// Setup instructions with one tab per platform (the shopper's own selected first); the tabs
+/// follow the ARIA tabs pattern (arrow keys move between them).
+#[component]
+fn Instructions(tabs: Vec<(String, String)>) -> impl IntoView {
+    if tabs.is_empty() {
+        return ().into_any();
+    }
+    let mine = browser::platform();
+    let selected = RwSignal::new(tabs.iter().position(|(k, _)| k == mine).unwrap_or(0));
+    let count = tabs.len();
+    let names: Vec<String> = tabs.iter().map(|(k, _)| k.clone()).collect();
+    let buttons = tabs
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            let name = name.clone();
+            let names = names.clone();
+            view! {
+                <button type="button" role="tab" class="pw-tab" id=format!("pw-tab-{name}")
+                    aria-selected=move || (selected.get() == i).to_string()
+                    tabindex=move || if selected.get() == i { "0" } else { "-1" }
+                    on:click=move |_| selected.set(i)
+                    on:keydown=move |e: leptos::ev::KeyboardEvent| {
+                        let next = match e.key().as_str() {
+                            "ArrowRight" => Some((i + 1) % count),
+                            "ArrowLeft" => Some((i + count - 1) % count),
+                            _ => None,
+                        };
+                        if let Some(n) = next {
+                            selected.set(n);
+                            browser::focus(&format!("pw-tab-{}", names[n]));
+                        }
+                    }>
+                    {name.clone()}
+                </button>
+            }
+        })
+        .collect_view();
+    let panels = tabs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, html))| view! { <div role="tabpanel" class="pw-panel" hidden=move || selected.get() != i inner_html=html></div> })
+        .collect_view();
+    view! {
+        <section class="pw-instructions">
+            <h2>"Setup"</h2>
+            <div role="tablist" aria-label="Platform">{buttons}</div>
+            {panels}
+        </section>
+    }
+    .into_any()
+}

@@ -1,0 +1,70 @@
+//! The hosted checkout's pages, parsed from the URL path (each is a full page load, so no
+//! router crate is needed in the wasm).
+
+/// A page of the hosted checkout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `/c/:campaign`: the form.
+    Checkout(String),
+    /// `/c/:campaign/return`: back from 3-D Secure.
+    Return(String),
+    /// `/thanks/:session`: the confirmation.
+    Thanks(String),
+    /// `/`: the card-field showcase.
+    Home,
+    /// Anything else.
+    NotFound,
+}
+
+fn segment_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 100
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl Route {
+    /// Parses `location.pathname`.
+    pub fn parse(path: &str) -> Route {
+        let parts: Vec<&str> = path
+            .trim_matches('/')
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        match parts.as_slice() {
+            [] => Route::Home,
+            ["c", id] if segment_ok(id) => Route::Checkout((*id).to_owned()),
+            ["c", id, "return"] if segment_ok(id) => Route::Return((*id).to_owned()),
+            ["thanks", id] if segment_ok(id) => Route::Thanks((*id).to_owned()),
+            _ => Route::NotFound,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Route;
+
+    #[test]
+    fn parses_the_pages() {
+        assert_eq!(Route::parse("/"), Route::Home);
+        assert_eq!(
+            Route::parse("/c/winter-appeal"),
+            Route::Checkout("winter-appeal".into())
+        );
+        assert_eq!(
+            Route::parse("/c/winter-appeal/"),
+            Route::Checkout("winter-appeal".into())
+        );
+        assert_eq!(
+            Route::parse("/c/acme-pro/return"),
+            Route::Return("acme-pro".into())
+        );
+        assert_eq!(
+            Route::parse("/thanks/cs_123"),
+            Route::Thanks("cs_123".into())
+        );
+        assert_eq!(Route::parse("/c/<script>"), Route::NotFound);
+        assert_eq!(Route::parse("/admin"), Route::NotFound);
+    }
+}
