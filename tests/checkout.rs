@@ -20,10 +20,77 @@ struct Servers {
     host: String,
     gateway: String,
     state: Arc<paywidget_host::HostState>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+/// Everything the servers of this test binary log (one global subscriber: the servers' tasks
+/// run on any worker thread).
+fn logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> =
+        std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer: &'static std::sync::Mutex<Vec<u8>> = Box::leak(Box::default());
+        struct W(&'static std::sync::Mutex<Vec<u8>>);
+        impl std::io::Write for W {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .without_time()
+            .with_ansi(false)
+            .with_writer(move || W(buffer))
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buffer
+    })
+}
+
+/// Card numbers and CVCs typed in these tests: none may reach the host's database or logs.
+const CARD_DATA: &[&str] = &[
+    "4242424242424242",
+    "4000000000009995",
+    "4000000000000127",
+    "5555555555554444",
+    "4000002500003155",
+    "cvc=123",
+    "cvc=321",
+];
+
+impl Servers {
+    /// Scans the host's SQLite files and everything logged for card data.
+    fn assert_no_card_data(&self) {
+        let mut stored = Vec::new();
+        for entry in std::fs::read_dir(self.dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                stored.extend(std::fs::read(&path).unwrap());
+            }
+        }
+        assert!(!stored.is_empty(), "the host wrote its database");
+        let stored = String::from_utf8_lossy(&stored);
+        let logged = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+        assert!(
+            logged.contains("webhook delivered"),
+            "the servers' logs were captured"
+        );
+        for needle in CARD_DATA {
+            assert!(
+                !stored.contains(needle),
+                "{needle} found in the host's database"
+            );
+            assert!(!logged.contains(needle), "{needle} found in the logs");
+        }
+    }
 }
 
 async fn servers() -> Servers {
+    logs();
     let dir = tempfile::tempdir().unwrap();
     let gw = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gateway = format!("http://{}", gw.local_addr().unwrap());
@@ -99,7 +166,7 @@ instructions = {{ linux = "Run `acme activate KEY`", macos = "Open **Acme**", wi
         host,
         gateway,
         state,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -265,6 +332,7 @@ async fn donation_decline_then_success_and_receipt() {
     })
     .await;
     assert_eq!(s.charges().await, 1, "exactly one charge at the gateway");
+    s.assert_no_card_data();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,6 +409,7 @@ async fn licence_purchase_key_verifies_and_wrong_cvc_focuses_cvc() {
     let licence = paywidget_host::licence::verify(&public, &key).expect("the key shown verifies");
     assert_eq!(licence.product, "Acme Pro");
     assert_eq!(s.charges().await, 1);
+    s.assert_no_card_data();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,4 +459,174 @@ async fn three_d_secure_complete_and_fail() {
     })
     .await;
     assert_eq!(s.charges().await, 1);
+}
+
+/// A proxy in front of the host that forwards everything, but drops the connection after the
+/// first `/pay` request has reached the host (the charge happens, the page never hears back).
+async fn flaky_proxy(upstream: String) -> (String, Arc<std::sync::atomic::AtomicBool>) {
+    use axum::body::Body;
+    use axum::response::Response;
+    let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = dropped.clone();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (dropped, http, upstream) = (dropped.clone(), http.clone(), upstream.clone());
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+            let url = format!(
+                "{upstream}{}",
+                parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/")
+            );
+            let mut forward = http.request(parts.method.clone(), url).body(body.to_vec());
+            if let Some(ct) = parts.headers.get("content-type") {
+                forward = forward.header("content-type", ct.to_str().unwrap());
+            }
+            let resp = forward.send().await.unwrap();
+            let mut out = Response::builder().status(resp.status().as_u16());
+            for (k, v) in resp.headers() {
+                if k != "transfer-encoding" && k != "content-length" {
+                    out = out.header(k.as_str(), v.as_bytes());
+                }
+            }
+            let bytes = resp.bytes().await.unwrap();
+            if parts.uri.path().ends_with("/pay")
+                && !dropped.swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
+                let broken = futures_util::stream::once(async {
+                    Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("network cut"))
+                });
+                return out.body(Body::from_stream(broken)).unwrap();
+            }
+            out.body(Body::from(bytes)).unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, flag)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_cut_during_pay_recovers_with_one_charge() {
+    let s = servers().await;
+    let (proxy, cut) = flaky_proxy(s.host.clone()).await;
+    with_phone_browser(|client| async move {
+        open_form(&client, &format!("{proxy}/c/winter?amount=10")).await;
+        client
+            .find(Locator::Css("#pw-email"))
+            .await
+            .unwrap()
+            .send_keys("d@example.org")
+            .await
+            .unwrap();
+        fill_card(&client, "4242424242424242", "1230", "123").await;
+        client
+            .find(Locator::Css("#pw-pay"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        // The first answer is lost; the page retries with the same key and gets the outcome.
+        wait_for(&client, "#pw-receipt-number").await;
+        wait_text(
+            &client,
+            "document.querySelector('#pw-receipt-number').textContent",
+            "HOPE-",
+        )
+        .await;
+        screenshot(&client, "checkout-network-cut-recovered").await;
+    })
+    .await;
+    assert!(
+        cut.load(std::sync::atomic::Ordering::SeqCst),
+        "a /pay response was really dropped"
+    );
+    assert_eq!(s.charges().await, 1, "the retry did not charge again");
+    s.assert_no_card_data();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyboard_only_donation() {
+    use fantoccini::key::Key;
+    let s = servers().await;
+    let host = s.host.clone();
+    with_phone_browser(|client| async move {
+        open_form(&client, &format!("{host}/c/winter")).await;
+        client
+            .execute("document.activeElement.blur(); window.focus();", vec![])
+            .await
+            .unwrap();
+        let press = |keys: String| {
+            let client = client.clone();
+            async move {
+                client
+                    .active_element()
+                    .await
+                    .unwrap()
+                    .send_keys(&keys)
+                    .await
+                    .unwrap();
+            }
+        };
+        // Tab into the amount chips; arrow keys choose within the radio group.
+        client
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .send_keys(&Key::Tab.to_string())
+            .await
+            .unwrap();
+        assert_eq!(
+            js_string(&client, "document.activeElement.id").await,
+            "pw-chip-1000"
+        );
+        press(Key::Right.to_string()).await;
+        assert_eq!(
+            js_string(&client, "document.querySelector('#pw-chip-2500').checked").await,
+            "true"
+        );
+        press(Key::Tab.to_string()).await; // other amount
+        press(Key::Tab.to_string()).await; // cover fees
+        assert_eq!(
+            js_string(&client, "document.activeElement.id").await,
+            "pw-cover-fee"
+        );
+        press(Key::Space.to_string()).await;
+        press(Key::Tab.to_string()).await;
+        press("donor@example.org".to_owned()).await;
+        press(Key::Tab.to_string()).await;
+        assert_eq!(
+            js_string(&client, "document.activeElement.id").await,
+            "pw-card-number"
+        );
+        press("4242424242424242".to_owned()).await;
+        press(Key::Tab.to_string()).await;
+        press("1230".to_owned()).await;
+        press(Key::Tab.to_string()).await;
+        press("123".to_owned()).await;
+        press(Key::Enter.to_string()).await;
+        wait_for(&client, "#pw-receipt-number").await;
+        let receipt = wait_text(
+            &client,
+            "document.querySelector('.pw-receipt').textContent",
+            "HOPE-",
+        )
+        .await;
+        assert!(receipt.contains("26.03 USD"), "{receipt}");
+        screenshot(&client, "checkout-keyboard-only").await;
+    })
+    .await;
+    assert_eq!(s.charges().await, 1);
+    s.assert_no_card_data();
 }
