@@ -9,4 +9,5 @@ pub mod browser;
 pub mod card_number_field;
 pub mod checkout_form;
 pub mod components;
+pub mod json;
 pub mod route;

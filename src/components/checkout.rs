@@ -9,7 +9,7 @@ use paywidget_core::card::{format_expiry_input, Cvc, Expiry};
 use paywidget_core::money::{Amount, Currency, FeeRule};
 
 use super::{AmountPicker, CardNumberInput, TextField};
-use crate::api::{self, Campaign, FetchError, NewSession};
+use crate::api::{self, Campaign, FetchError, NewSession, Outcome};
 use crate::browser;
 use crate::checkout_form::{self, Entries, Field};
 
@@ -292,7 +292,7 @@ async fn pay_flow(
                 },
                 FetchError::Network => Failure::Message("We couldn't reach the payment processor. Check your connection and try again.".into()),
             })?;
-            let key = uuid::Uuid::new_v4().to_string();
+            let key = api::new_key();
             browser::store(&attempt_key, &format!("{key}|{pm}"));
             (key, pm)
         }
@@ -305,28 +305,22 @@ async fn pay_flow(
         }
         Err(FetchError::Network) => resolve_by_polling(&session, status).await?,
     };
-    match outcome["status"].as_str().unwrap_or("") {
-        "succeeded" | "processing" | "paid" | "fulfilled" => {
+    match outcome {
+        Outcome::Succeeded => {
             browser::forget(&attempt_key);
             browser::forget(&session_key);
             browser::go(&format!("/thanks/{session}"));
             Ok(())
         }
-        "requires_action" => {
-            let url = outcome["redirect_url"].as_str().unwrap_or_default();
+        Outcome::RequiresAction(url) => {
             status.set(Status::Working("Opening your bank's verification…".into()));
-            browser::go(url);
+            browser::go(&url);
             Ok(())
         }
-        _ => {
+        Outcome::Declined { code, message } => {
             // Declined: the next try is a new attempt with a new key.
             browser::forget(&attempt_key);
-            let code = outcome["code"].as_str().unwrap_or("card_declined");
-            let message = outcome["message"]
-                .as_str()
-                .unwrap_or("Your card was declined.")
-                .to_owned();
-            Err(match checkout_form::decline_field(code) {
+            Err(match checkout_form::decline_field(&code) {
                 Some(field) => Failure::Field(field, message),
                 None => Failure::Message(message),
             })
@@ -362,28 +356,27 @@ where
 
 /// The outcome is unknown (the network failed after sending): ask the host what happened to
 /// the session instead of paying again.
-async fn resolve_by_polling(
-    session: &str,
-    status: RwSignal<Status>,
-) -> Result<serde_json::Value, Failure> {
+async fn resolve_by_polling(session: &str, status: RwSignal<Status>) -> Result<Outcome, Failure> {
     status.set(Status::Working(
         "Checking whether your payment went through…".into(),
     ));
     for _ in 0..20 {
         if let Ok(s) = api::session(session).await {
-            match s["status"].as_str().unwrap_or("") {
-                "paid" | "fulfilled" | "processing" => {
-                    return Ok(serde_json::json!({ "status": "succeeded" }))
-                }
+            match s.str("status").as_deref().unwrap_or("") {
+                "paid" | "fulfilled" | "processing" => return Ok(Outcome::Succeeded),
                 "requires_action" => {
-                    return Ok(
-                        serde_json::json!({ "status": "requires_action", "redirect_url": s["redirect_url"] }),
-                    )
+                    return Ok(Outcome::RequiresAction(
+                        s.str("redirect_url").unwrap_or_default(),
+                    ))
                 }
                 "declined" => {
-                    return Ok(
-                        serde_json::json!({ "status": "declined", "code": s["decline"]["code"], "message": s["decline"]["message"] }),
-                    )
+                    let d = s.get("decline");
+                    return Ok(Outcome::Declined {
+                        code: d.str("code").unwrap_or_else(|| "card_declined".into()),
+                        message: d
+                            .str("message")
+                            .unwrap_or_else(|| "Your card was declined.".into()),
+                    });
                 }
                 _ => {}
             }

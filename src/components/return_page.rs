@@ -19,7 +19,7 @@ pub fn ReturnPage(
     spawn_local(async move {
         for _ in 0..30 {
             if let Ok(s) = api::session(&session).await {
-                match s["status"].as_str().unwrap_or("") {
+                match s.str("status").as_deref().unwrap_or("") {
                     "paid" | "fulfilled" | "processing" => {
                         browser::forget(&format!("pw-attempt-{session}"));
                         browser::replace(&format!("/thanks/{session}"));
@@ -27,9 +27,10 @@ pub fn ReturnPage(
                     }
                     "declined" | "canceled" => {
                         browser::forget(&format!("pw-attempt-{session}"));
-                        let reason = s["decline"]["message"]
-                            .as_str()
-                            .unwrap_or("Your bank could not confirm it's you.");
+                        let reason = s
+                            .get("decline")
+                            .str("message")
+                            .unwrap_or_else(|| "Your bank could not confirm it's you.".into());
                         message.set(format!("{reason} You have not been charged."));
                         failed.set(true);
                         return;

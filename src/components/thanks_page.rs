@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::Value;
 
+use crate::json::Json;
 use crate::{api, browser};
 
 /// The confirmation page. It never says "paid" before the host does.
@@ -13,13 +13,14 @@ pub fn ThanksPage(
     /// The checkout session id from the URL.
     session: String,
 ) -> impl IntoView {
-    let state = RwSignal::new(None::<Value>);
+    // Browser values are not Send: a thread-local signal.
+    let state = RwSignal::new_local(None::<Json>);
     let gave_up = RwSignal::new(false);
     let id = session.clone();
     spawn_local(async move {
         for _ in 0..60 {
             if let Ok(s) = api::session(&id).await {
-                let status = s["status"].as_str().unwrap_or("").to_owned();
+                let status = s.str("status").unwrap_or_default();
                 state.set(Some(s));
                 if matches!(
                     status.as_str(),
@@ -36,7 +37,7 @@ pub fn ThanksPage(
         <main class="pw-page pw-thanks">
             {move || {
                 let s = state.get();
-                let status = s.as_ref().and_then(|s| s["status"].as_str()).unwrap_or("").to_owned();
+                let status = s.as_ref().and_then(|s| s.str("status")).unwrap_or_default();
                 match status.as_str() {
                     "fulfilled" | "refunded" | "disputed" => confirmation(s.unwrap_or_default()).into_any(),
                     "declined" | "canceled" => view! {
@@ -59,22 +60,14 @@ pub fn ThanksPage(
     }
 }
 
-fn confirmation(s: Value) -> impl IntoView {
-    let total = paywidget_core::money::Currency::from_code(s["currency"].as_str().unwrap_or(""))
+fn confirmation(s: Json) -> impl IntoView {
+    let total = paywidget_core::money::Currency::from_code(&s.str("currency").unwrap_or_default())
         .map(|c| {
-            paywidget_core::money::Amount::from_minor(s["total"].as_i64().unwrap_or(0), c)
-                .to_string()
+            paywidget_core::money::Amount::from_minor(s.i64("total").unwrap_or(0), c).to_string()
         })
         .unwrap_or_default();
-    if let Some(key) = s["license"]["key"].as_str().map(str::to_owned) {
-        let tabs: Vec<(String, String)> = s["license"]["instructions_html"]
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
+    if let Some(key) = s.get("license").str("key") {
+        let tabs = s.get("license").string_entries("instructions_html");
         return view! {
             <h1 class="pw-title">"Thank you! Here is your licence key"</h1>
             <LicenceKey key=key />
@@ -82,10 +75,10 @@ fn confirmation(s: Value) -> impl IntoView {
         }
         .into_any();
     }
-    let r = &s["receipt"];
-    let number = r["number"].as_str().unwrap_or("").to_owned();
-    let org = r["org_name"].as_str().unwrap_or("").to_owned();
-    let tax = r["tax_statement"].as_str().unwrap_or("").to_owned();
+    let r = s.get("receipt");
+    let number = r.str("number").unwrap_or_default();
+    let org = r.str("org_name").unwrap_or_default();
+    let tax = r.str("tax_statement").unwrap_or_default();
     view! {
         <h1 class="pw-title">"Thank you for your donation"</h1>
         <section class="pw-receipt" aria-labelledby="pw-receipt-title">
