@@ -47,7 +47,7 @@ pub enum MoneyError {
     #[error("That amount is too large.")]
     Overflow,
     /// The currency code is not one of [`Currency::ALL`].
-    #[error("The currency {0:?} is not supported.")]
+    #[error("The currency \"{0}\" is not supported.")]
     UnknownCurrency(String),
     /// Two amounts in different currencies were combined.
     #[error("Amounts in {left} and {right} can't be combined.")]
