@@ -486,7 +486,7 @@ async fn three_d_secure_redirect_and_return() {
     assert_eq!(r.status(), 303);
     assert_eq!(
         r.headers()["location"].to_str().unwrap(),
-        format!("/?session={s}")
+        format!("/c/pro/return?session={s}")
     );
     let done = w.wait_status(&s, "fulfilled").await;
     assert!(done["license"]["key"].is_string());
