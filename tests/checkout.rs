@@ -325,6 +325,16 @@ async fn donation_decline_then_success_and_receipt() {
         )
         .await;
         assert_eq!(number, "HOPE-000001");
+        assert!(!js_string(
+            &client,
+            "document.querySelector('#pw-receipt-date').textContent"
+        )
+        .await
+        .is_empty());
+        assert_eq!(
+            js_string(&client, "document.querySelector('#pw-emailed').textContent").await,
+            "We also emailed it to d•••@example.org."
+        );
         assert!(js_string(&client, "location.pathname")
             .await
             .starts_with("/thanks/cs_"));

@@ -206,7 +206,8 @@ pub fn Checkout(
             <p class="pw-merchant">{campaign.merchant_name.clone()}</p>
             <h1 class="pw-title">{campaign.title.clone()}</h1>
             {amount_section}
-            <TextField id="pw-email" label="Email (for your receipt)" kind="email" autocomplete="email"
+            <TextField id="pw-email" label=if donation { "Email (for your receipt)" } else { "Email (for your licence key)" }
+                kind="email" autocomplete="email"
                 inputmode="email" check=check_email error=email_error value=email />
             <CardNumberInput submitted=submitted external_error=number_error />
             <div class="pw-row">

@@ -66,11 +66,15 @@ fn confirmation(s: Json) -> impl IntoView {
             paywidget_core::money::Amount::from_minor(s.i64("total").unwrap_or(0), c).to_string()
         })
         .unwrap_or_default();
+    let emailed = s
+        .str("emailed_to")
+        .map(|to| view! { <p id="pw-emailed">"We also emailed it to " {to} "."</p> });
     if let Some(key) = s.get("license").str("key") {
         let tabs = s.get("license").string_entries("instructions_html");
         return view! {
             <h1 class="pw-title">"Thank you! Here is your licence key"</h1>
             <LicenceKey key=key />
+            {emailed}
             <Instructions tabs=tabs />
         }
         .into_any();
@@ -79,6 +83,16 @@ fn confirmation(s: Json) -> impl IntoView {
     let number = r.str("number").unwrap_or_default();
     let org = r.str("org_name").unwrap_or_default();
     let tax = r.str("tax_statement").unwrap_or_default();
+    // The shopper's own date format, from the confirmation time.
+    let date = s
+        .i64("confirmed_at")
+        .map(|t| {
+            String::from(
+                js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t as f64 * 1000.0))
+                    .to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED),
+            )
+        })
+        .unwrap_or_default();
     view! {
         <h1 class="pw-title">"Thank you for your donation"</h1>
         <section class="pw-receipt" aria-labelledby="pw-receipt-title">
@@ -86,10 +100,12 @@ fn confirmation(s: Json) -> impl IntoView {
             <dl>
                 <dt>"Receipt number"</dt><dd id="pw-receipt-number">{number}</dd>
                 <dt>"Amount"</dt><dd>{total}</dd>
+                <dt>"Date"</dt><dd id="pw-receipt-date">{date}</dd>
                 <dt>"Organisation"</dt><dd>{org}</dd>
             </dl>
             <p class="pw-tax">{tax}</p>
         </section>
+        {emailed}
     }
     .into_any()
 }

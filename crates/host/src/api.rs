@@ -200,6 +200,11 @@ async fn session_status(
         let campaign = state.config.campaign(&s.campaign);
         let merchant = state.config.merchant(&s.merchant);
         let revoked: bool = f.get::<i64, _>("revoked") != 0;
+        // When it was confirmed, and where the email went (masked: the page only reminds).
+        out["confirmed_at"] = json!(f.get::<i64, _>("created"));
+        if let Some(email) = &s.email {
+            out["emailed_to"] = json!(mask_email(email));
+        }
         if let Some(key) = f.get::<Option<String>, _>("license_key") {
             let instructions: serde_json::Map<String, Value> = campaign
                 .map(|c| {
@@ -332,9 +337,23 @@ async fn three_d_secure_return(
     Ok(r)
 }
 
+/// `donor@example.org` → `d•••@example.org`.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((user, domain)) => format!("{}•••@{domain}", user.chars().next().unwrap_or('•')),
+        None => "•••".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::contains_card_data;
+    use super::{contains_card_data, mask_email};
+
+    #[test]
+    fn emails_are_masked() {
+        assert_eq!(mask_email("donor@example.org"), "d•••@example.org");
+        assert_eq!(mask_email("nonsense"), "•••");
+    }
     use serde_json::json;
 
     #[test]
