@@ -410,6 +410,26 @@ async fn licence_purchase_key_verifies_and_wrong_cvc_focuses_cvc() {
         )
         .await
         .contains("linux"));
+        // Copy announces its result (headless Chromium may refuse the clipboard: then it says how).
+        client
+            .find(Locator::Css("#pw-copy"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let mut said = String::new();
+        for _ in 0..50 {
+            said = js_string(&client, "document.querySelector('#pw-copied').textContent").await;
+            if !said.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            said == "Copied" || said == "Select the key and copy it",
+            "announced: {said:?}"
+        );
         screenshot(&client, "checkout-licence-key").await;
         *got.lock().unwrap() = k;
     })
