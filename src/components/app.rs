@@ -1,5 +1,6 @@
-//! `App`: picks the page from the URL (`/c/:campaign`, `/c/:campaign/return`, `/thanks/:session`)
-//! and, at `/`, shows the card-number field on its own.
+//! The two page roots. The checkout form (`/c/:campaign`) is its own wasm binary, so a shopper
+//! downloads only the form; `Pages` is the other binary: the 3-D Secure return, the confirmation
+//! and, at `/`, the card-number field on its own.
 
 use leptos::prelude::*;
 use paywidget_core::card::CardNumber;
@@ -7,18 +8,27 @@ use paywidget_core::card::CardNumber;
 use super::{CardNumberInput, CheckoutPage, ReturnPage, ThanksPage};
 use crate::route::Route;
 
-/// The hosted checkout: one page per URL.
+/// The checkout form's binary (`src/main.rs`): `/c/:campaign`, else "not found".
 #[component]
 pub fn App() -> impl IntoView {
     match Route::parse(&crate::browser::path()) {
         Route::Checkout(c) => view! { <CheckoutPage campaign=c /> }.into_any(),
+        _ => not_found().into_any(),
+    }
+}
+
+fn not_found() -> impl IntoView {
+    view! { <main class="pw-page"><h1 class="pw-title">"Page not found"</h1></main> }
+}
+
+/// The other pages' binary (`src/pages.rs`): 3-D Secure return, confirmation, card showcase.
+#[component]
+pub fn Pages() -> impl IntoView {
+    match Route::parse(&crate::browser::path()) {
         Route::Return(c) => view! { <ReturnPage campaign=c /> }.into_any(),
         Route::Thanks(s) => view! { <ThanksPage session=s /> }.into_any(),
         Route::Home => view! { <CardShowcase /> }.into_any(),
-        Route::NotFound => view! {
-            <main class="pw-page"><h1 class="pw-title">"Page not found"</h1></main>
-        }
-        .into_any(),
+        Route::Checkout(_) | Route::NotFound => not_found().into_any(),
     }
 }
 

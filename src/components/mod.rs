@@ -10,7 +10,7 @@ mod text_field;
 mod thanks_page;
 
 pub use amount_picker::AmountPicker;
-pub use app::App;
+pub use app::{App, Pages};
 pub use card_number_input::CardNumberInput;
 pub use checkout::Checkout;
 pub use checkout_page::CheckoutPage;

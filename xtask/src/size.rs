@@ -8,12 +8,47 @@ use anyhow::{Context, Result};
 use crate::tools::Tools;
 use crate::widget;
 
+/// Issue 5's budget for the checkout form page (everything it downloads, brotli).
+pub const CHECKOUT_BUDGET_BROTLI: usize = 80_000;
+
 pub fn run() -> Result<()> {
     let tools = Tools::ensure()?;
     let dist = widget::build_release(&tools)?;
-    let files = page_files(&dist)?;
+    report(&dist)
+}
+
+/// Prints both pages' downloads and fails when the checkout form is over its budget.
+pub fn report(dist: &Path) -> Result<()> {
+    let mut checkout = 0;
+    for (page, what) in [
+        ("index.html", "the checkout form, /c/:campaign"),
+        ("pages.html", "3-D Secure return and confirmation"),
+    ] {
+        let total = page_table(dist, page, what)?;
+        if page == "index.html" {
+            checkout = total;
+        }
+    }
+    anyhow::ensure!(
+        checkout <= CHECKOUT_BUDGET_BROTLI,
+        "the checkout form page is {} brotli, over its budget of {}",
+        kb(checkout),
+        kb(CHECKOUT_BUDGET_BROTLI)
+    );
     println!(
-        "\n{:<44} {:>10} {:>10} {:>10}",
+        "checkout form: {} brotli, within the {} budget",
+        kb(checkout),
+        kb(CHECKOUT_BUDGET_BROTLI)
+    );
+    Ok(())
+}
+
+/// One page's table; returns its brotli total.
+fn page_table(dist: &Path, page: &str, what: &str) -> Result<usize> {
+    let files = page_files(dist, page)?;
+    println!("\n{page}: {what}");
+    println!(
+        "{:<44} {:>10} {:>10} {:>10}",
         "file (dist/)", "raw", "gzip -9", "brotli"
     );
     let mut total = Sizes::default();
@@ -38,7 +73,7 @@ pub fn run() -> Result<()> {
         kb(total.gzip),
         kb(total.brotli)
     );
-    Ok(())
+    Ok(total.brotli)
 }
 
 fn kb(bytes: usize) -> String {
@@ -71,12 +106,13 @@ impl Sizes {
     }
 }
 
-/// `index.html` and every file of `dist/` it references (CSS, JS glue, wasm…), in page order.
+/// A page and every file of `dist/` it references (CSS, JS glue, wasm…), in page order.
 ///
 /// Trunk's minified HTML has unquoted attributes and names the wasm inside its inline loader
 /// script, so a file counts when its `/name` appears anywhere in the page.
-fn page_files(dist: &Path) -> Result<Vec<String>> {
-    let html = std::fs::read_to_string(dist.join("index.html")).context("read dist/index.html")?;
+fn page_files(dist: &Path, page: &str) -> Result<Vec<String>> {
+    let html =
+        std::fs::read_to_string(dist.join(page)).with_context(|| format!("read dist/{page}"))?;
     let mut referenced = Vec::new();
     for entry in std::fs::read_dir(dist).context("list dist/")? {
         let name = entry?.file_name().to_string_lossy().into_owned();
@@ -85,7 +121,7 @@ fn page_files(dist: &Path) -> Result<Vec<String>> {
         }
     }
     referenced.sort();
-    let mut files = vec!["index.html".to_owned()];
+    let mut files = vec![page.to_owned()];
     files.extend(referenced.into_iter().map(|(_, name)| name));
     Ok(files)
 }
@@ -110,7 +146,7 @@ mod tests {
         for (name, body) in files {
             std::fs::write(dist.join(name), body).unwrap();
         }
-        let found = page_files(&dist).unwrap();
+        let found = page_files(&dist, "index.html").unwrap();
         std::fs::remove_dir_all(&dist).unwrap();
         assert_eq!(found, ["index.html", "a.css", "b.js", "c_bg.wasm"]);
     }

@@ -143,8 +143,9 @@ fn stages(summary: &mut Summary) -> Result<()> {
         let _ = std::fs::remove_dir_all(&tmp);
         result
     })?;
-    summary.stage("trunk release build", || {
-        widget::build_release(t).map(|_| ())
+    summary.stage("release build + size budget", || {
+        let dist = widget::build_release(t)?;
+        crate::size::report(&dist)
     })?;
     summary.stage("e2e (release build, phone viewport)", || {
         let tmp = private_tmp("e2e")?;

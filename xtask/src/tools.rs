@@ -17,6 +17,12 @@ use crate::root;
 pub const TRUNK_VERSION: &str = "0.21.14";
 /// The binaryen release whose wasm-opt produces working modules (and Trunk.toml's `version_132`).
 pub const BINARYEN_VERSION: &str = "132.0.0";
+/// The nightly Rust the release wasm is built with: `-Zbuild-std` with `panic=immediate-abort`
+/// rebuilds std for size, which stable cannot (85.8 instead of 101.6 kB brotli for the page).
+/// Pinned so a release build is reproducible; everything else uses `rust-toolchain.toml`'s stable.
+pub const WASM_NIGHTLY: &str = "nightly-2026-05-19";
+/// The terser release that minifies wasm-bindgen's JS glue (Trunk 0.21's minifier leaves it as is).
+pub const TERSER_VERSION: &str = "5.36.0";
 /// The stripe-python release the sandbox's compatibility test drives it with.
 pub const STRIPE_PYTHON_VERSION: &str = "16.1.0";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -27,6 +33,8 @@ pub struct Tools {
     path: OsString,
     /// The Python of the project's venv with stripe-python installed.
     pub python: PathBuf,
+    /// terser's CLI, for the release JS glue.
+    pub terser: PathBuf,
 }
 
 impl Tools {
@@ -37,6 +45,8 @@ impl Tools {
         ensure_trunk()?;
         ensure_wasm_bindgen(&root)?;
         let binaryen_bin = ensure_binaryen(&root)?;
+        ensure_wasm_nightly()?;
+        let terser = ensure_terser(&root)?;
         ensure_chromium()?;
         let python = ensure_stripe_python(&root)?;
         // binaryen first (never Debian's wasm-opt), then cargo's bin folder, where Trunk and
@@ -46,7 +56,11 @@ impl Tools {
             &std::env::var_os("PATH").unwrap_or_default(),
         ));
         let path = std::env::join_paths(paths).context("build PATH")?;
-        Ok(Tools { path, python })
+        Ok(Tools {
+            path,
+            python,
+            terser,
+        })
     }
 
     /// A command run in the workspace root with the project's tools first on PATH.
@@ -191,6 +205,55 @@ fn ensure_binaryen(root: &Path) -> Result<PathBuf> {
         .arg(&prefix)
         .arg(format!("binaryen@{BINARYEN_VERSION}")))
     .context("install binaryen with npm (is Node.js with npm installed?)")?;
+    Ok(bin)
+}
+
+/// The pinned nightly with `rust-src` (for `-Zbuild-std`), minimal profile.
+fn ensure_wasm_nightly() -> Result<()> {
+    let what = format!("Rust {WASM_NIGHTLY} + rust-src");
+    let has_src = Command::new("rustup")
+        .args([
+            "component",
+            "list",
+            "--installed",
+            "--toolchain",
+            WASM_NIGHTLY,
+        ])
+        .output()
+        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("rust-src"))
+        .unwrap_or(false);
+    if has_src {
+        step(&what, "present");
+        return Ok(());
+    }
+    step(&what, "installing (rustup, ~10 s)");
+    run(Command::new("rustup").args([
+        "toolchain",
+        "install",
+        WASM_NIGHTLY,
+        "--profile",
+        "minimal",
+        "--component",
+        "rust-src",
+    ]))
+}
+
+/// Installs terser from npm into `.tools/terser` and returns its CLI.
+fn ensure_terser(root: &Path) -> Result<PathBuf> {
+    let prefix = root.join(".tools").join("terser");
+    let bin = prefix.join("node_modules").join(".bin").join("terser");
+    let what = format!("terser {TERSER_VERSION} (npm)");
+    if version_of(&bin, "--version").is_some_and(|v| v.ends_with(TERSER_VERSION)) {
+        step(&what, "present");
+        return Ok(bin);
+    }
+    step(&what, "installing (npm, seconds)");
+    std::fs::create_dir_all(&prefix).context("create .tools/terser")?;
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .arg(&prefix)
+        .arg(format!("terser@{TERSER_VERSION}")))
+    .context("install terser with npm (is Node.js with npm installed?)")?;
     Ok(bin)
 }
 

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue};
 use axum::Router;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::HostConfig;
@@ -72,17 +72,26 @@ fn inline_scripts(html: &str) -> Vec<&str> {
 
 /// Serves `dist` at `/` with the CSP and caching headers.
 pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path) -> Router<S> {
-    let index = std::fs::read_to_string(dist.join("index.html")).unwrap_or_default();
-    let csp = HeaderValue::from_str(&csp(config, &index))
+    // Both pages' inline loaders must be allowed by the one CSP.
+    let html: String = ["index.html", "pages.html"]
+        .iter()
+        .map(|p| std::fs::read_to_string(dist.join(p)).unwrap_or_default())
+        .collect();
+    let csp = HeaderValue::from_str(&csp(config, &html))
         .unwrap_or(HeaderValue::from_static("default-src 'self'"));
-    // The checkout's pages (/c/…, /thanks/…) are routed in the browser: unknown paths get the
-    // app's index.html, which shows its own "not found".
-    let index_file = tower_http::services::ServeFile::new(dist.join("index.html"));
+    // Two wasm binaries: `index.html` is the checkout form alone (`/c/:campaign`, what a
+    // shopper waits for); `pages.html` is every other page, routed in the browser (3-D Secure
+    // return, confirmation, and its own "not found").
+    let pages_file = ServeFile::new(dist.join("pages.html"));
     let files = ServeDir::new(dist)
         .precompressed_br()
         .precompressed_gzip()
-        .fallback(index_file);
+        .fallback(pages_file.clone());
+    let form = ServeFile::new(dist.join("index.html"));
     Router::new()
+        .route_service("/", pages_file.clone())
+        .route_service("/c/{campaign}", form.clone())
+        .route_service("/c/{campaign}/", form)
         .fallback_service(files)
         .layer(axum::middleware::map_response(cache_headers))
         .layer(SetResponseHeaderLayer::overriding(

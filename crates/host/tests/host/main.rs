@@ -708,6 +708,11 @@ async fn card_data_is_refused_and_pages_carry_a_strict_csp() {
         "<!doctype html><script type=module>import init from '/app.js';await init();</script>",
     )
     .unwrap();
+    std::fs::write(
+        dist.join("pages.html"),
+        "<!doctype html><script type=module>import init from '/pages.js';await init();</script>",
+    )
+    .unwrap();
     std::fs::write(dist.join("app-1234.js"), "export default 1").unwrap();
     let config = HostConfig::parse(&host_toml(&w.gateway, w.dir.path()), |_| None).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -731,7 +736,26 @@ async fn card_data_is_refused_and_pages_carry_a_strict_csp() {
         "{csp}"
     );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(
+        csp.matches("'sha256-").count(),
+        2,
+        "both pages' loaders: {csp}"
+    );
     assert_eq!(page.headers()["cache-control"], "no-cache");
+    // The form is its own page (its own wasm); every other path gets the other pages' app.
+    let body = |path: &'static str| {
+        let (http, base) = (w.http.clone(), base.clone());
+        async move {
+            let r = http.get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.text().await.unwrap()
+        }
+    };
+    assert!(body("/c/winter").await.contains("/app.js"));
+    assert!(body("/c/winter/").await.contains("/app.js"));
+    for path in ["/", "/c/winter/return", "/thanks/cs_1", "/nope"] {
+        assert!(body(path).await.contains("/pages.js"), "{path}");
+    }
     let asset = w
         .http
         .get(format!("{base}/app-1234.js"))

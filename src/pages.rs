@@ -1,0 +1,6 @@
+//! Entry point of the second wasm binary: the 3-D Secure return, the confirmation and the card
+//! showcase (kept out of the checkout form's download).
+
+fn main() {
+    leptos::mount::mount_to_body(paywidget_widget::components::Pages);
+}
