@@ -43,6 +43,12 @@ pub struct Campaign {
     pub fee_coverage: Option<FeeCoverage>,
     pub gateway_url: String,
     pub publishable_key: String,
+    /// Shown above the title, 48×48.
+    pub logo_url: Option<String>,
+    /// Ask for the billing postal code.
+    pub collect_postal_code: bool,
+    /// Merchant origins allowed to embed this checkout (the overlay's postMessage partners).
+    pub allowed_origins: Vec<String>,
 }
 
 /// What `POST /api/sessions/:id/pay` (or the session, when the answer was lost) says.
@@ -140,6 +146,9 @@ pub async fn campaign(id: &str) -> Result<Campaign, FetchError> {
         }),
         gateway_url: c.str("gateway_url").unwrap_or_default(),
         publishable_key: c.str("publishable_key").unwrap_or_default(),
+        logo_url: c.str("logo_url"),
+        collect_postal_code: c.bool("collect_postal_code"),
+        allowed_origins: c.strs("allowed_origins"),
     })
 }
 
@@ -181,8 +190,12 @@ pub async fn tokenize(
         ("card[exp_year]", year.as_str()),
         ("card[cvc]", card.cvc.expose()),
         ("billing_details[email]", email),
+        ("billing_details[name]", card.name.as_str()),
     ] {
         form.append(k, v);
+    }
+    if let Some(postal) = &card.postal {
+        form.append("billing_details[address][postal_code]", postal);
     }
     let url = format!(
         "{}/v1/payment_methods",

@@ -11,12 +11,16 @@ pub enum Field {
     Amount,
     /// Email for the receipt or licence.
     Email,
+    /// Name on the card.
+    Name,
     /// Card number.
     Number,
     /// Expiry.
     Expiry,
     /// CVC.
     Cvc,
+    /// Billing postal code (when the merchant asks for it).
+    Postal,
 }
 
 impl Field {
@@ -25,9 +29,11 @@ impl Field {
         match self {
             Field::Amount => "pw-amount",
             Field::Email => "pw-email",
+            Field::Name => "pw-name",
             Field::Number => "pw-card-number",
             Field::Expiry => "pw-expiry",
             Field::Cvc => "pw-cvc",
+            Field::Postal => "pw-postal",
         }
     }
 }
@@ -118,9 +124,12 @@ pub fn email_ok(email: &str) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Entries {
     pub email: String,
+    pub name: String,
     pub number: String,
     pub expiry: String,
     pub cvc: String,
+    /// `None` when the form does not ask for it.
+    pub postal: Option<String>,
 }
 
 /// The card, checked and ready to tokenize.
@@ -129,6 +138,10 @@ pub struct CardEntries {
     pub number: CardNumber,
     pub expiry: Expiry,
     pub cvc: Cvc,
+    /// The cardholder's name, trimmed.
+    pub name: String,
+    /// The billing postal code, trimmed, when asked.
+    pub postal: Option<String>,
 }
 
 /// Checks every card and contact field on submit; returns the card or each field's message,
@@ -140,6 +153,9 @@ pub fn check(entries: &Entries, today: (u16, u8)) -> Result<CardEntries, Vec<(Fi
             Field::Email,
             "Enter your email address, so we can send your receipt.".to_owned(),
         ));
+    }
+    if let Some(m) = name_problem(&entries.name) {
+        errors.push((Field::Name, m.to_owned()));
     }
     let number = CardNumber::parse(&entries.number)
         .map_err(|e| errors.push((Field::Number, e.to_string())))
@@ -157,13 +173,48 @@ pub fn check(entries: &Entries, today: (u16, u8)) -> Result<CardEntries, Vec<(Fi
     let cvc = Cvc::parse(&entries.cvc, number.as_ref().and_then(CardNumber::brand))
         .map_err(|e| errors.push((Field::Cvc, e.to_string())))
         .ok();
+    if let Some(m) = entries.postal.as_deref().and_then(postal_problem) {
+        errors.push((Field::Postal, m.to_owned()));
+    }
     match (number, expiry, cvc) {
         (Some(number), Some(expiry), Some(cvc)) if errors.is_empty() => Ok(CardEntries {
             number,
             expiry,
             cvc,
+            name: entries.name.trim().to_owned(),
+            postal: entries.postal.as_deref().map(|p| p.trim().to_uppercase()),
         }),
         _ => Err(errors),
+    }
+}
+
+/// What is wrong with the name on the card, if anything.
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    let name = name.trim();
+    if name.is_empty() {
+        Some("Enter the name on your card.")
+    } else if name.chars().count() > 100 {
+        Some("That name is too long (100 characters at most).")
+    } else {
+        None
+    }
+}
+
+/// What is wrong with a postal code, if anything: 2–10 letters, digits, spaces or hyphens
+/// (formats differ by country; the gateway checks it against the card).
+pub fn postal_problem(code: &str) -> Option<&'static str> {
+    let code = code.trim();
+    if code.is_empty() {
+        Some("Enter your billing postal code.")
+    } else if code.len() < 2
+        || code.len() > 10
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+    {
+        Some("Enter a postal code like 94103 or SW1A 1AA.")
+    } else {
+        None
     }
 }
 
@@ -173,6 +224,7 @@ pub fn decline_field(code: &str) -> Option<Field> {
         "incorrect_cvc" | "invalid_cvc" => Some(Field::Cvc),
         "expired_card" | "invalid_expiry_month" | "invalid_expiry_year" => Some(Field::Expiry),
         "incorrect_number" | "invalid_number" => Some(Field::Number),
+        "incorrect_zip" => Some(Field::Postal),
         _ => None,
     }
 }
@@ -242,16 +294,43 @@ mod tests {
         let fields: Vec<Field> = e.iter().map(|(f, _)| *f).collect();
         assert_eq!(
             fields,
-            [Field::Email, Field::Number, Field::Expiry, Field::Cvc]
+            [
+                Field::Email,
+                Field::Name,
+                Field::Number,
+                Field::Expiry,
+                Field::Cvc
+            ]
+        );
+        let asked = Entries {
+            postal: Some(String::new()),
+            ..Entries::default()
+        };
+        assert_eq!(
+            check(&asked, (2026, 11)).unwrap_err().last().unwrap().0,
+            Field::Postal
         );
         let ok = Entries {
             email: "a@b.org".into(),
+            name: " Ada Lovelace ".into(),
             number: "4242 4242 4242 4242".into(),
             expiry: "12 / 30".into(),
             cvc: "123".into(),
+            postal: Some(" sw1a 1aa".into()),
         };
         let card = check(&ok, (2026, 11)).unwrap();
         assert_eq!(card.number.last4(), "4242");
+        assert_eq!(card.name, "Ada Lovelace");
+        assert_eq!(card.postal.as_deref(), Some("SW1A 1AA"));
+        assert_eq!(
+            postal_problem("9"),
+            Some("Enter a postal code like 94103 or SW1A 1AA.")
+        );
+        assert_eq!(
+            postal_problem("94103<"),
+            Some("Enter a postal code like 94103 or SW1A 1AA.")
+        );
+        assert_eq!(postal_problem("94103"), None);
         let amex_short_cvc = Entries {
             number: "378282246310005".into(),
             ..ok.clone()
@@ -272,6 +351,7 @@ mod tests {
         assert_eq!(decline_field("incorrect_cvc"), Some(Field::Cvc));
         assert_eq!(decline_field("expired_card"), Some(Field::Expiry));
         assert_eq!(decline_field("insufficient_funds"), None);
+        assert_eq!(decline_field("incorrect_zip"), Some(Field::Postal));
         assert!(email_ok("a@b.org") && !email_ok("a@b") && !email_ok("a b@c.org"));
         assert_eq!(
             pay_label(true, Some(Amount::from_minor(2500, Currency::Usd))),

@@ -38,6 +38,11 @@ impl Json {
         self.get(key).0.as_f64().map(|f| f as i64)
     }
 
+    /// The boolean at `key` (false when absent).
+    pub fn bool(&self, key: &str) -> bool {
+        self.get(key).0.as_bool().unwrap_or(false)
+    }
+
     /// The number at `key`.
     pub fn f64(&self, key: &str) -> Option<f64> {
         self.get(key).0.as_f64()
@@ -57,6 +62,18 @@ impl Json {
         Array::from(&v)
             .iter()
             .filter_map(|x| x.as_f64().map(|f| f as i64))
+            .collect()
+    }
+
+    /// The strings of the array at `key`.
+    pub fn strs(&self, key: &str) -> Vec<String> {
+        let v = self.get(key).0;
+        if !Array::is_array(&v) {
+            return Vec::new();
+        }
+        Array::from(&v)
+            .iter()
+            .filter_map(|x| x.as_string())
             .collect()
     }
 

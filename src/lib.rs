@@ -9,5 +9,6 @@ pub mod browser;
 pub mod card_number_field;
 pub mod checkout_form;
 pub mod components;
+pub mod embed;
 pub mod json;
 pub mod route;

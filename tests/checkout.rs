@@ -131,6 +131,15 @@ publishable_key = "{pk}"
 webhook_secret = "{WHSEC}"
 tax_statement = "No goods or services were provided."
 
+[[merchants]]
+id = "acme"
+name = "Acme Software"
+gateway_url = "{gateway}"
+secret_key = "{sk}"
+publishable_key = "{pk}"
+webhook_secret = "{WHSEC}"
+collect_postal_code = true
+
 [[campaigns]]
 id = "winter"
 merchant = "hope"
@@ -143,7 +152,8 @@ fee_coverage = {{ percent = 2.9, fixed = 30 }}
 
 [[campaigns]]
 id = "pro"
-merchant = "hope"
+merchant = "acme"
+logo_url = "/acme-logo.png"
 kind = "license"
 title = "Acme Pro"
 currency = "eur"
@@ -221,6 +231,7 @@ async fn wait_text(client: &Client, expression: &str, want: &str) -> String {
 /// (WebDriver's own `clear` fires no `input` event, which no keyboard user can do.)
 async fn fill_card(client: &Client, number: &str, expiry: &str, cvc: &str) {
     for (css, text) in [
+        ("#pw-name", "Ada Lovelace"),
         ("#pw-card-number", number),
         ("#pw-expiry", expiry),
         ("#pw-cvc", cvc),
@@ -364,7 +375,44 @@ async fn licence_purchase_key_verifies_and_wrong_cvc_focuses_cvc() {
             .send_keys("dev@example.org")
             .await
             .unwrap();
+        // This merchant shows its logo, reserved at 48×48, and asks for the postal code.
+        assert_eq!(
+            js_string(
+                &client,
+                "document.querySelector('.pw-logo').getAttribute('width')"
+            )
+            .await,
+            "48"
+        );
+        assert_eq!(
+            js_string(&client, "document.querySelector('#pw-postal').autocomplete").await,
+            "postal-code"
+        );
         fill_card(&client, "4000000000000127", "1230", "123").await;
+        client
+            .find(Locator::Css("#pw-pay"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(
+            &client,
+            "document.querySelector('#pw-postal-error').textContent",
+            "postal code",
+        )
+        .await;
+        assert_eq!(
+            js_string(&client, "document.activeElement.id").await,
+            "pw-postal"
+        );
+        client
+            .find(Locator::Css("#pw-postal"))
+            .await
+            .unwrap()
+            .send_keys("sw1a 1aa")
+            .await
+            .unwrap();
         client
             .find(Locator::Css("#pw-pay"))
             .await
@@ -439,6 +487,37 @@ async fn licence_purchase_key_verifies_and_wrong_cvc_focuses_cvc() {
     let licence = paywidget_host::licence::verify(&public, &key).expect("the key shown verifies");
     assert_eq!(licence.product, "Acme Pro");
     assert_eq!(s.charges().await, 1);
+    // The name and postal code went to the gateway with the card (and nowhere else).
+    let get = |path: String| {
+        let url = format!("{}{path}", s.gateway);
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(paywidget_sandbox::DEFAULT_SECRET_KEY)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let events = get("/v1/events?limit=100".into()).await;
+    let succeeded = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "payment_intent.succeeded")
+        .expect("a payment_intent.succeeded event");
+    let charge = succeeded["data"]["object"]["latest_charge"]
+        .as_str()
+        .expect("latest_charge");
+    let paid = get(format!("/v1/charges/{charge}")).await;
+    assert_eq!(paid["billing_details"]["name"], "Ada Lovelace");
+    assert_eq!(
+        paid["billing_details"]["address"]["postal_code"],
+        "SW1A 1AA"
+    );
     s.assert_no_card_data();
 }
 
@@ -635,6 +714,12 @@ async fn keyboard_only_donation() {
         press(Key::Space.to_string()).await;
         press(Key::Tab.to_string()).await;
         press("donor@example.org".to_owned()).await;
+        press(Key::Tab.to_string()).await;
+        assert_eq!(
+            js_string(&client, "document.activeElement.id").await,
+            "pw-name"
+        );
+        press("Dana Donor".to_owned()).await;
         press(Key::Tab.to_string()).await;
         assert_eq!(
             js_string(&client, "document.activeElement.id").await,

@@ -47,6 +47,11 @@ pub fn Checkout(
     let amount_error = RwSignal::new(None::<String>);
     let email = RwSignal::new(String::new());
     let email_error = RwSignal::new(None::<String>);
+    let name = RwSignal::new(String::new());
+    let name_error = RwSignal::new(None::<String>);
+    let postal = RwSignal::new(String::new());
+    let postal_error = RwSignal::new(None::<String>);
+    let ask_postal = campaign.collect_postal_code;
     let expiry = RwSignal::new(String::new());
     let expiry_error = RwSignal::new(None::<String>);
     let cvc = RwSignal::new(String::new());
@@ -83,11 +88,17 @@ pub fn Checkout(
         ));
         Cvc::parse(&text, brand).err().map(|e| e.to_string())
     });
+    let check_name =
+        Callback::new(|text: String| checkout_form::name_problem(&text).map(str::to_owned));
+    let check_postal =
+        Callback::new(|text: String| checkout_form::postal_problem(&text).map(str::to_owned));
     let check_email = Callback::new(|text: String| {
         (!checkout_form::email_ok(&text))
             .then(|| "Enter a valid email address, like name@example.org.".to_owned())
     });
 
+    // In the merchant page's overlay: report readiness and height to it (allowed origins only).
+    crate::embed::start(campaign.allowed_origins.clone());
     let campaign_for_submit = campaign.clone();
     let on_submit = move |e: ev::SubmitEvent| {
         e.prevent_default();
@@ -109,9 +120,11 @@ pub fn Checkout(
         }
         let entries = Entries {
             email: email.get_untracked(),
+            name: name.get_untracked(),
             number: browser::input_value("pw-card-number"),
             expiry: expiry.get_untracked(),
             cvc: cvc.get_untracked(),
+            postal: ask_postal.then(|| postal.get_untracked()),
         };
         let card = checkout_form::check(&entries, browser::today())
             .map_err(|e| errors.extend(e))
@@ -121,8 +134,10 @@ pub fn Checkout(
             match field {
                 Field::Amount => amount_error.set(Some(message.clone())),
                 Field::Email => email_error.set(Some(message.clone())),
+                Field::Name => name_error.set(Some(message.clone())),
                 Field::Expiry => expiry_error.set(Some(message.clone())),
                 Field::Cvc => cvc_error.set(Some(message.clone())),
+                Field::Postal => postal_error.set(Some(message.clone())),
                 Field::Number => {}
             }
         }
@@ -147,6 +162,7 @@ pub fn Checkout(
                     match field {
                         Field::Number => number_error.set(Some(message.clone())),
                         Field::Expiry => expiry_error.set(Some(message.clone())),
+                        Field::Postal => postal_error.set(Some(message.clone())),
                         Field::Cvc => {
                             // The CVC must be typed again; the other card fields keep their values.
                             cvc.set(String::new());
@@ -203,12 +219,19 @@ pub fn Checkout(
 
     view! {
         <form class="pw-form" novalidate on:submit=on_submit>
-            <p class="pw-merchant">{campaign.merchant_name.clone()}</p>
+            <div class="pw-brand">
+                {campaign.logo_url.clone().map(|src| view! {
+                    <img class="pw-logo" src=src alt="" width="48" height="48" />
+                })}
+                <p class="pw-merchant">{campaign.merchant_name.clone()}</p>
+            </div>
             <h1 class="pw-title">{campaign.title.clone()}</h1>
             {amount_section}
             <TextField id="pw-email" label=if donation { "Email (for your receipt)" } else { "Email (for your licence key)" }
                 kind="email" autocomplete="email"
                 inputmode="email" check=check_email error=email_error value=email />
+            <TextField id="pw-name" label="Name on card" autocomplete="cc-name"
+                check=check_name error=name_error value=name />
             <CardNumberInput submitted=submitted external_error=number_error />
             <div class="pw-row">
                 <TextField id="pw-expiry" label="Expiry (MM / YY)" autocomplete="cc-exp" inputmode="numeric"
@@ -216,6 +239,10 @@ pub fn Checkout(
                 <TextField id="pw-cvc" label="Security code" autocomplete="cc-csc" inputmode="numeric"
                     placeholder="CVC" format=cvc_digits check=check_cvc error=cvc_error value=cvc />
             </div>
+            {ask_postal.then(|| view! {
+                <TextField id="pw-postal" label="Billing postal code" autocomplete="postal-code"
+                    check=check_postal error=postal_error value=postal />
+            })}
             <p class="pw-status" id="pw-status" role="status" aria-live="polite">{status_view}</p>
             <button type="submit" class="pw-pay" id="pw-pay" aria-disabled=move || paying.get().to_string()>
                 {move || if paying.get() { "Processing…".to_owned() } else { pay_label() }}
@@ -310,7 +337,7 @@ async fn pay_flow(
         Outcome::Succeeded => {
             browser::forget(&attempt_key);
             browser::forget(&session_key);
-            browser::go(&format!("/thanks/{session}"));
+            crate::embed::finish(&format!("/thanks/{session}"));
             Ok(())
         }
         Outcome::RequiresAction(url) => {

@@ -22,7 +22,7 @@ pub fn ReturnPage(
                 match s.str("status").as_deref().unwrap_or("") {
                     "paid" | "fulfilled" | "processing" => {
                         browser::forget(&format!("pw-attempt-{session}"));
-                        browser::replace(&format!("/thanks/{session}"));
+                        crate::embed::finish(&format!("/thanks/{session}"));
                         return;
                     }
                     "declined" | "canceled" => {

@@ -115,7 +115,11 @@ fn page_files(dist: &Path, page: &str) -> Result<Vec<String>> {
         std::fs::read_to_string(dist.join(page)).with_context(|| format!("read dist/{page}"))?;
     let mut referenced = Vec::new();
     for entry in std::fs::read_dir(dist).context("list dist/")? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
         if let Some(at) = html.find(&format!("/{name}")) {
             referenced.push((at, name));
         }
@@ -123,6 +127,21 @@ fn page_files(dist: &Path, page: &str) -> Result<Vec<String>> {
     referenced.sort();
     let mut files = vec![page.to_owned()];
     files.extend(referenced.into_iter().map(|(_, name)| name));
+    // wasm-bindgen snippets the glue imports (`./snippets/…/x.js`), counted too.
+    let mut snippets = Vec::new();
+    for js in files.iter().filter(|f| f.ends_with(".js")) {
+        let glue = std::fs::read_to_string(dist.join(js)).unwrap_or_default();
+        for (at, _) in glue.match_indices("snippets/") {
+            let path: String = glue[at..]
+                .chars()
+                .take_while(|c| !matches!(c, '"' | '\'' | '`'))
+                .collect();
+            if dist.join(&path).is_file() && !snippets.contains(&path) {
+                snippets.push(path);
+            }
+        }
+    }
+    files.extend(snippets);
     Ok(files)
 }
 

@@ -58,19 +58,7 @@ pub fn build_release(tools: &Tools) -> Result<PathBuf> {
     .context("Trunk release build of the other pages")?;
     // Trunk replaces its dist folder on each build and always names the page index.html:
     // merge the second build in, its page as pages.html.
-    for entry in std::fs::read_dir(&pages).context("read target/trunk-pages")? {
-        let entry = entry?;
-        if entry.file_type()?.is_file() {
-            let name = entry.file_name();
-            let to = if name == "index.html" {
-                dist.join("pages.html")
-            } else {
-                dist.join(&name)
-            };
-            std::fs::copy(entry.path(), &to)
-                .with_context(|| format!("copy {} into dist/", entry.path().display()))?;
-        }
-    }
+    copy_tree(&pages, &dist, true)?;
     minify_js(tools, &dist)?;
     for page in ["index.html", "pages.html"] {
         anyhow::ensure!(
@@ -81,12 +69,38 @@ pub fn build_release(tools: &Tools) -> Result<PathBuf> {
     Ok(dist)
 }
 
+/// Copies `from` into `to` recursively (wasm-bindgen's `snippets/` are folders); at the top
+/// level, `index.html` becomes `pages.html`.
+fn copy_tree(from: &Path, to: &Path, top: bool) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("create {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("read {}", from.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &to.join(&name), false)?;
+        } else {
+            let target = if top && name == "index.html" {
+                to.join("pages.html")
+            } else {
+                to.join(&name)
+            };
+            std::fs::copy(entry.path(), &target).with_context(|| {
+                format!("copy {} to {}", entry.path().display(), target.display())
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Minifies wasm-bindgen's glue in place (42 → 19 kB raw). The pages load it without an
 /// `integrity` attribute (`data-integrity="none"`): it is same-origin, and CSP allows only 'self'.
 fn minify_js(tools: &Tools, dist: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dist).context("read dist/")? {
+    for entry in std::fs::read_dir(dist).with_context(|| format!("read {}", dist.display()))? {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "js") {
+        if path.is_dir() {
+            // wasm-bindgen's snippets/
+            minify_js(tools, &path)?;
+        } else if path.extension().is_some_and(|e| e == "js") {
             run(tools
                 .command(&tools.terser.to_string_lossy())
                 .arg(&path)

@@ -153,6 +153,9 @@ async fn campaign(
         "fee_coverage": c.fee_coverage.map(|f| json!({ "percent": f.percent, "fixed": f.fixed })),
         "gateway_url": m.gateway_url,
         "publishable_key": m.publishable_key,
+        "logo_url": c.logo_url,
+        "collect_postal_code": m.collect_postal_code,
+        "allowed_origins": m.allowed_origins,
     })))
 }
 

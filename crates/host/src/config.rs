@@ -138,6 +138,9 @@ pub struct Merchant {
     pub tax_statement: Option<String>,
     /// Prefix of receipt numbers (default: the id upper-cased).
     pub receipt_prefix: Option<String>,
+    /// Ask for the billing postal code (when the gateway account's rules check it).
+    #[serde(default)]
+    pub collect_postal_code: bool,
 }
 
 /// What a campaign sells.
@@ -211,6 +214,9 @@ pub struct Campaign {
     pub receipt_text: Option<String>,
     /// Where to send the shopper after payment instead of the host's confirmation page.
     pub success_url: Option<String>,
+    /// The logo shown above the title: an `https://` URL or a path on the host; square,
+    /// shown at 48×48 px.
+    pub logo_url: Option<String>,
 }
 
 /// A configuration error naming the key at fault.
@@ -327,6 +333,18 @@ impl HostConfig {
                     k("merchant"),
                     format!("no merchant with id {:?}", c.merchant),
                 ));
+            }
+            if let Some(logo) = &c.logo_url {
+                if !(logo.starts_with("https://")
+                    || logo.starts_with("http://")
+                    || logo.starts_with('/'))
+                    || logo.contains(['"', '\'', ' ', ';'])
+                {
+                    return Err(err(
+                        k("logo_url"),
+                        "must be an http(s) URL or a path starting with /",
+                    ));
+                }
             }
             if self.campaigns.iter().filter(|o| o.id == c.id).count() > 1 {
                 return Err(err(k("id"), format!("duplicate campaign id {:?}", c.id)));

@@ -25,6 +25,15 @@ pub fn csp(config: &HostConfig, index_html: &str) -> String {
         ));
     }
     let mut connect = vec!["'self'".to_owned()];
+    // Campaign logos on other origins (paths on the host are 'self').
+    let mut img = vec!["'self'".to_owned(), "data:".to_owned()];
+    for c in &config.campaigns {
+        if let Some(origin) = c.logo_url.as_deref().and_then(origin_of) {
+            if !img.contains(&origin) {
+                img.push(origin);
+            }
+        }
+    }
     let mut ancestors = Vec::new();
     for m in &config.merchants {
         if !connect.contains(&m.gateway_url) {
@@ -42,11 +51,22 @@ pub fn csp(config: &HostConfig, index_html: &str) -> String {
         ancestors.join(" ")
     };
     format!(
-        "default-src 'self'; script-src {}; style-src 'self'; img-src 'self' data:; connect-src {}; \
+        "default-src 'self'; script-src {}; style-src 'self'; img-src {}; connect-src {}; \
          frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'; object-src 'none'",
         script.join(" "),
+        img.join(" "),
         connect.join(" ")
     )
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "https" && scheme != "http" {
+        return None;
+    }
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
 /// The bodies of `<script>` elements without `src` (Trunk writes one to start the wasm).
@@ -129,6 +149,16 @@ async fn cache_headers(mut response: axum::response::Response) -> axum::response
 #[cfg(test)]
 mod tests {
     use super::inline_scripts;
+
+    #[test]
+    fn origins_of_logo_urls() {
+        assert_eq!(
+            super::origin_of("https://cdn.example.org:8443/a/logo.png?v=1").as_deref(),
+            Some("https://cdn.example.org:8443")
+        );
+        assert_eq!(super::origin_of("/logo.png"), None);
+        assert_eq!(super::origin_of("javascript://x"), None);
+    }
 
     #[test]
     fn finds_inline_scripts_only() {
