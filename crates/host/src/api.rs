@@ -69,6 +69,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/webhooks/gateway", post(webhook))
         .route("/checkout/return", get(three_d_secure_return))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::embed::router())
         .layer(DefaultBodyLimit::max(MAX_BODY));
     let dist = state.config.server.dist.clone();
     let pages = if dist.join("index.html").is_file() {

@@ -313,6 +313,18 @@ impl HostConfig {
                     ),
                 ));
             }
+            for (j, o) in m.allowed_origins.iter().enumerate() {
+                let rest = o
+                    .strip_prefix("https://")
+                    .or_else(|| o.strip_prefix("http://"))
+                    .unwrap_or("");
+                if rest.is_empty() || rest.contains(['/', ' ', ';', '*', '\'', '"']) {
+                    return Err(err(
+                        k(&format!("allowed_origins[{j}]")),
+                        format!("{o:?} is not an origin like https://www.example.org (no path, no trailing slash)"),
+                    ));
+                }
+            }
             if !m.publishable_key.starts_with("pk_") {
                 return Err(err(k("publishable_key"), "must start with pk_"));
             }
@@ -464,6 +476,17 @@ min_amount = 500
         let e = HostConfig::parse(&bad, |_| None).unwrap_err();
         assert_eq!(e.key, "merchants[0].webhook_secret");
         assert!(e.message.contains("PAYWIDGET_HOPE_WEBHOOK_SECRET"));
+        let bad = BASE.replace(
+            "webhook_secret = \"whsec_x\"",
+            "webhook_secret = \"whsec_x\"\nallowed_origins = [\"https://ok.example\", \"https://x.example/shop/\"]",
+        );
+        let e = HostConfig::parse(&bad, |_| None).unwrap_err();
+        assert_eq!(e.key, "merchants[0].allowed_origins[1]", "{e}");
+        let bad = BASE.replace("title =", "logo_url = \"javascript:alert(1)\"\ntitle =");
+        assert_eq!(
+            HostConfig::parse(&bad, |_| None).unwrap_err().key,
+            "campaigns[0].logo_url"
+        );
         let bad = BASE.replace("title =", "colour = \"red\"\ntitle =");
         let e = HostConfig::parse(&bad, |_| None).unwrap_err();
         assert!(e.message.contains("colour"), "{e}");

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod config;
+pub mod embed;
 pub mod error;
 pub mod fulfil;
 pub mod gateway;

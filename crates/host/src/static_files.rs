@@ -1,7 +1,9 @@
 //! The hosted checkout pages: the widget's Trunk `dist/`, with a strict CSP, long caching for
 //! hashed assets and precompressed files when present.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
@@ -14,10 +16,11 @@ use crate::config::HostConfig;
 
 /// The Content-Security-Policy of the hosted pages: scripts from this origin (plus the hash of
 /// Trunk's inline loader), wasm compilation, connections to this origin and the merchants'
-/// gateways, framing only by the merchants' allowed origins, and no inline styles.
-pub fn csp(config: &HostConfig, index_html: &str) -> String {
+/// gateways, no inline styles, and framing by `ancestors` (this origin, for the snippet page's
+/// preview, and the merchants' allowed origins).
+pub fn csp(config: &HostConfig, html: &str, ancestors: &[String]) -> String {
     let mut script = vec!["'self'".to_owned(), "'wasm-unsafe-eval'".to_owned()];
-    for inline in inline_scripts(index_html) {
+    for inline in inline_scripts(html) {
         let digest = Sha256::digest(inline.as_bytes());
         script.push(format!(
             "'sha256-{}'",
@@ -34,29 +37,32 @@ pub fn csp(config: &HostConfig, index_html: &str) -> String {
             }
         }
     }
-    let mut ancestors = Vec::new();
     for m in &config.merchants {
         if !connect.contains(&m.gateway_url) {
             connect.push(m.gateway_url.clone());
         }
-        for o in &m.allowed_origins {
-            if !ancestors.contains(o) {
-                ancestors.push(o.clone());
-            }
-        }
     }
-    let ancestors = if ancestors.is_empty() {
-        "'none'".to_owned()
-    } else {
-        ancestors.join(" ")
-    };
+    let mut frame_ancestors = vec!["'self'".to_owned()];
+    frame_ancestors.extend(ancestors.iter().cloned());
     format!(
         "default-src 'self'; script-src {}; style-src 'self'; img-src {}; connect-src {}; \
-         frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'; object-src 'none'",
+         frame-ancestors {}; base-uri 'none'; form-action 'self'; object-src 'none'",
         script.join(" "),
         img.join(" "),
-        connect.join(" ")
+        connect.join(" "),
+        frame_ancestors.join(" ")
     )
+}
+
+/// Every merchant's allowed origins (pages not tied to one campaign, like the confirmation).
+fn all_origins(config: &HostConfig) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for o in config.merchants.iter().flat_map(|m| &m.allowed_origins) {
+        if !all.contains(o) {
+            all.push(o.clone());
+        }
+    }
+    all
 }
 
 /// `scheme://host[:port]` of an absolute http(s) URL.
@@ -92,13 +98,31 @@ fn inline_scripts(html: &str) -> Vec<&str> {
 
 /// Serves `dist` at `/` with the CSP and caching headers.
 pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path) -> Router<S> {
-    // Both pages' inline loaders must be allowed by the one CSP.
+    // Both pages' inline loaders are allowed by each page's CSP.
     let html: String = ["index.html", "pages.html"]
         .iter()
         .map(|p| std::fs::read_to_string(dist.join(p)).unwrap_or_default())
         .collect();
-    let csp = HeaderValue::from_str(&csp(config, &html))
-        .unwrap_or(HeaderValue::from_static("default-src 'self'"));
+    // `frame-ancestors` per merchant: `/c/:campaign…` may be framed only by that campaign's
+    // merchant's sites; other pages by any merchant's.
+    let header = |ancestors: &[String]| {
+        HeaderValue::from_str(&csp(config, &html, ancestors))
+            .unwrap_or(HeaderValue::from_static("default-src 'self'"))
+    };
+    let by_campaign: Arc<HashMap<String, HeaderValue>> = Arc::new(
+        config
+            .campaigns
+            .iter()
+            .map(|c| {
+                let origins = config
+                    .merchant(&c.merchant)
+                    .map(|m| m.allowed_origins.clone())
+                    .unwrap_or_default();
+                (c.id.clone(), header(&origins))
+            })
+            .collect(),
+    );
+    let default_csp = header(&all_origins(config));
     // Two wasm binaries: `index.html` is the checkout form alone (`/c/:campaign`, what a
     // shopper waits for); `pages.html` is every other page, routed in the browser (3-D Secure
     // return, confirmation, and its own "not found").
@@ -114,9 +138,19 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
         .route_service("/c/{campaign}/", form)
         .fallback_service(files)
         .layer(axum::middleware::map_response(cache_headers))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            csp,
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let value = campaign_of(request.uri().path())
+                    .and_then(|c| by_campaign.get(c).cloned())
+                    .unwrap_or_else(|| default_csp.clone());
+                async move {
+                    let mut response = next.run(request).await;
+                    response
+                        .headers_mut()
+                        .insert(header::CONTENT_SECURITY_POLICY, value);
+                    response
+                }
+            },
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -126,6 +160,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+}
+
+/// The campaign id of `/c/:campaign` and `/c/:campaign/…`.
+fn campaign_of(path: &str) -> Option<&str> {
+    path.strip_prefix("/c/")?
+        .split('/')
+        .next()
+        .filter(|c| !c.is_empty())
 }
 
 /// Trunk names assets by content hash: cache them for a year; the HTML must always revalidate.

@@ -732,7 +732,7 @@ async fn card_data_is_refused_and_pages_carry_a_strict_csp() {
         "{csp}"
     );
     assert!(
-        csp.contains("frame-ancestors https://hope.example"),
+        csp.contains("frame-ancestors 'self' https://hope.example;"),
         "{csp}"
     );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
@@ -928,4 +928,98 @@ async fn licence_email_goes_out_by_smtp_when_configured() {
     );
     assert!(message.contains("To: buyer@example.org"), "{message}");
     assert!(message.replace('\n', "").contains(key), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embed_loader_snippet_page_and_frame_ancestors_per_merchant() {
+    let w = world(WebhookTarget::None).await;
+    // A second merchant with its own site and campaign.
+    let text = host_toml(&w.gateway, w.dir.path()).replace(
+        "[[campaigns]]\nid = \"winter\"",
+        &format!(
+            "[[merchants]]\nid = \"acme\"\nname = \"Acme\"\ngateway_url = \"{}\"\nsecret_key = \"{SK}\"\n\
+             publishable_key = \"{PK}\"\nwebhook_secret = \"{WHSEC}\"\nallowed_origins = [\"https://acme.example\"]\n\n\
+             [[campaigns]]\nid = \"acme-pro\"\nmerchant = \"acme\"\nkind = \"license\"\ntitle = \"Pro\"\ncurrency = \"usd\"\n\
+             price = 900\nlicense = {{ product = \"Pro\", seats = 1, validity_days = 30 }}\n\n[[campaigns]]\nid = \"winter\"",
+            w.gateway
+        ),
+    );
+    let dist = w.dir.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    for page in ["index.html", "pages.html"] {
+        std::fs::write(dist.join(page), "<!doctype html><p>app</p>").unwrap();
+    }
+    let config = HostConfig::parse(&text, |_| None).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (_state, base, _task) = start_host(config, listener).await;
+    let get = |path: &str| w.http.get(format!("{base}{path}")).send();
+
+    // The loader: immutable, CORS-open (SRI needs it), and its hash is the snippet's.
+    let js = get("/v1/embed.js").await.unwrap();
+    assert_eq!(js.status(), 200);
+    assert_eq!(js.headers()["content-type"], "text/javascript");
+    assert_eq!(js.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        js.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let body = js.text().await.unwrap();
+    let sri = paywidget_host::embed::sri(&body);
+    let css = get("/v1/embed.css").await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css");
+
+    // The snippet page: the two lines, escaped in the code block and live in the preview.
+    let page = get("/c/winter/embed").await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    let html = page.text().await.unwrap();
+    let link =
+        format!("<a href=\"{base}/c/winter\" class=\"paywidget-button\" data-paywidget>Donate</a>");
+    assert!(html.contains(&link), "{html}");
+    assert!(html.contains(&format!("integrity=\"{sri}\"")), "{html}");
+    assert!(html.contains("&lt;a href="), "escaped copy: {html}");
+    assert!(html.contains("https://hope.example"));
+    assert!(get("/c/acme-pro/embed")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains(">Buy</a>"));
+    assert_eq!(get("/c/nope/embed").await.unwrap().status(), 404);
+
+    // Each campaign's pages may be framed only by its own merchant's sites (and this host).
+    let ancestors = |path: &'static str| {
+        let r = get(path);
+        async move {
+            let r = r.await.unwrap();
+            let csp = r.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            csp.split("; ")
+                .find(|d| d.starts_with("frame-ancestors"))
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(
+        ancestors("/c/winter").await,
+        "frame-ancestors 'self' https://hope.example"
+    );
+    assert_eq!(
+        ancestors("/c/winter/return").await,
+        "frame-ancestors 'self' https://hope.example"
+    );
+    assert_eq!(
+        ancestors("/c/acme-pro").await,
+        "frame-ancestors 'self' https://acme.example"
+    );
+    assert_eq!(
+        ancestors("/thanks/cs_1").await,
+        "frame-ancestors 'self' https://hope.example https://acme.example"
+    );
 }
