@@ -13,7 +13,9 @@ const HELP: &str = "\
 cargo xtask <task>
 
 Tasks:
-  demo [--port N]   build the release widget and serve it on 127.0.0.1 (default port 8080) until Ctrl-C
+  demo              build the release widget, then run on 127.0.0.1 until Ctrl-C: the sandbox gateway
+                    (12111), the checkout host (8080) and the demo merchant sites (8081, 8082);
+                    --host-port, --sandbox-port, --nonprofit-port, --licence-port N override
   test              fmt, clippy (native + wasm32), native tests, wasm tests in headless Chromium,
                     the Trunk release build and end-to-end browser tests against it
   size              build the release widget and print raw / gzip -9 / brotli sizes of what a browser downloads

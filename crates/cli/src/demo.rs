@@ -1,0 +1,169 @@
+//! The whole system on 127.0.0.1: the sandbox gateway, the checkout host (a nonprofit and a
+//! licence seller, SQLite files in a state folder) and the two merchants' demo sites, each on
+//! its own origin, until Ctrl-C.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::site::{self, Site};
+
+/// Ports and folders of a demo run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The checkout host (default 8080).
+    pub host_port: u16,
+    /// The sandbox gateway (default 12111, `paywidget sandbox`'s).
+    pub sandbox_port: u16,
+    /// The nonprofit's site (default 8081).
+    pub nonprofit_port: u16,
+    /// The licence seller's site (default 8082).
+    pub licence_port: u16,
+    /// The release widget (`dist/`).
+    pub dist: PathBuf,
+    /// The host configuration (`examples/demo/paywidget.toml`).
+    pub config: PathBuf,
+    /// The folder holding `nonprofit/site/` and `licence-seller/site/` (`examples/`).
+    pub examples: PathBuf,
+    /// Where the SQLite files and the mail outbox go (git-ignored).
+    pub state: PathBuf,
+}
+
+impl Options {
+    /// The fixed defaults (bookmarks and docs stay valid), relative to `root`.
+    pub fn defaults(root: &std::path::Path) -> Options {
+        Options {
+            host_port: 8080,
+            sandbox_port: 12111,
+            nonprofit_port: 8081,
+            licence_port: 8082,
+            dist: root.join("dist"),
+            config: root.join("examples/demo/paywidget.toml"),
+            examples: root.join("examples"),
+            state: root.join("target/demo"),
+        }
+    }
+}
+
+const DEMO_WHSEC: &str = "whsec_paywidget_demo";
+
+async fn bind(port: u16, what: &str, flag: &str) -> Result<tokio::net::TcpListener> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("bind {addr} for the {what} (port in use? choose another with {flag} N)")
+    })
+}
+
+/// Runs the demo until Ctrl-C.
+pub async fn run(o: Options) -> Result<()> {
+    anyhow::ensure!(
+        o.dist.join("index.html").is_file(),
+        "{} has no release widget: build it first (`cargo xtask demo` does)",
+        o.dist.display()
+    );
+    std::fs::create_dir_all(&o.state).with_context(|| format!("create {}", o.state.display()))?;
+    // Bind everything first, so a busy port fails before anything starts.
+    let sandbox_listener = bind(o.sandbox_port, "sandbox gateway", "--sandbox-port").await?;
+    let host_listener = bind(o.host_port, "checkout host", "--host-port").await?;
+    let nonprofit_listener = bind(o.nonprofit_port, "nonprofit's site", "--nonprofit-port").await?;
+    let licence_listener = bind(o.licence_port, "licence seller's site", "--licence-port").await?;
+    let host_url = format!("http://127.0.0.1:{}", o.host_port);
+    let sandbox_url = format!("http://127.0.0.1:{}", o.sandbox_port);
+    let nonprofit_url = format!("http://127.0.0.1:{}", o.nonprofit_port);
+    let licence_url = format!("http://127.0.0.1:{}", o.licence_port);
+
+    // The sandbox gateway, delivering its webhooks to the host; state survives demo restarts.
+    let db = o.state.join("sandbox.sqlite");
+    let store = paywidget_sandbox::store::Store::open(&db.to_string_lossy())
+        .await
+        .with_context(|| format!("open {}", db.display()))?;
+    let config = paywidget_sandbox::Config {
+        webhooks: vec![paywidget_sandbox::WebhookEndpoint {
+            url: format!("{host_url}/webhooks/gateway"),
+            secret: DEMO_WHSEC.into(),
+        }],
+        // Retries in seconds rather than minutes, so a demo host restart catches up quickly.
+        retry: paywidget_sandbox::RetryPolicy {
+            scale: 0.02,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let sandbox = paywidget_sandbox::AppState::new(config, store, sandbox_url.clone());
+    let sandbox_task = tokio::spawn(paywidget_sandbox::serve(sandbox_listener, sandbox));
+
+    // The checkout host: the demo config, pointed at this run's ports and folders.
+    let text = std::fs::read_to_string(&o.config)
+        .with_context(|| format!("read {}", o.config.display()))?;
+    let mut config = paywidget_host::config::HostConfig::parse(&text, |k| std::env::var(k).ok())
+        .with_context(|| format!("invalid configuration in {}", o.config.display()))?;
+    config.server.addr = SocketAddr::from((Ipv4Addr::LOCALHOST, o.host_port));
+    config.server.db = o.state.join("host.sqlite").to_string_lossy().into_owned();
+    config.server.outbox = o.state.join("outbox");
+    config.server.dist = o.dist.clone();
+    for m in &mut config.merchants {
+        m.gateway_url = sandbox_url.clone();
+        // Each demo merchant's site is the origin allowed to frame its checkout.
+        m.allowed_origins = vec![match m.id.as_str() {
+            "hope" => nonprofit_url.clone(),
+            _ => licence_url.clone(),
+        }];
+    }
+    let campaigns: Vec<String> = config.campaigns.iter().map(|c| c.id.clone()).collect();
+    let host = paywidget_host::open(config, host_url.clone(), paywidget_host::system_now())
+        .await
+        .context("start the checkout host")?;
+    let host_task = tokio::spawn(paywidget_host::serve(host_listener, host));
+
+    // The merchants' sites, on their own origins, with the CSP the README tells merchants to add.
+    let site = |folder: &str| Site {
+        dir: o.examples.join(folder).join("site"),
+        host_url: host_url.clone(),
+        csp: Some(site::documented_csp(&host_url)),
+    };
+    let nonprofit = axum::serve(nonprofit_listener, site::router(site("nonprofit")));
+    let licence = axum::serve(licence_listener, site::router(site("licence-seller")));
+    let sites_task = tokio::spawn(async move {
+        let _ = tokio::join!(nonprofit, licence);
+    });
+
+    println!("\npaywidget demo is running (127.0.0.1 only):");
+    println!("  nonprofit site       {nonprofit_url}/   (Donate button)");
+    println!("  licence seller site  {licence_url}/   (Buy button)");
+    println!("  checkout host        {host_url}");
+    for c in &campaigns {
+        println!("    checkout           {host_url}/c/{c}   (snippet: {host_url}/c/{c}/embed)");
+    }
+    println!(
+        "  sandbox gateway      {sandbox_url}   (keys {} / {})",
+        paywidget_sandbox::DEFAULT_SECRET_KEY,
+        paywidget_sandbox::DEFAULT_PUBLISHABLE_KEY
+    );
+    println!(
+        "  state                {}   (emails in {})",
+        o.state.display(),
+        o.state.join("outbox").display()
+    );
+    println!("\nTest cards (any future expiry, any CVC, any name):");
+    for (card, what) in [
+        ("4242 4242 4242 4242", "succeeds"),
+        ("4000 0000 0000 9995", "declined: insufficient funds"),
+        ("4000 0000 0000 0127", "declined: incorrect CVC"),
+        (
+            "4000 0027 6000 3184",
+            "3-D Secure: complete or fail it on the challenge page",
+        ),
+        ("4000 0000 0000 0002", "declined: generic"),
+    ] {
+        println!("  {card}  {what}");
+    }
+    println!("\nPress Ctrl-C to stop.");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => println!("\nstopping."),
+        r = host_task => println!("the host stopped: {r:?}"),
+        r = sandbox_task => println!("the sandbox stopped: {r:?}"),
+        r = sites_task => println!("the demo sites stopped: {r:?}"),
+    }
+    Ok(())
+}
