@@ -126,10 +126,28 @@ where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = ()>,
 {
+    with_browser(true, scenario).await
+}
+
+/// Like [`with_phone_browser`], at a desktop window (1280×800, mouse, no touch).
+#[allow(dead_code)] // not every test binary uses both
+pub async fn with_desktop_browser<F, Fut>(scenario: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    with_browser(false, scenario).await
+}
+
+async fn with_browser<F, Fut>(phone: bool, scenario: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let driver = start_driver();
-    let (width, height) = PHONE;
+    let (width, height) = if phone { PHONE } else { (1280, 800) };
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let caps = json!({
+    let mut caps = json!({
         "goog:chromeOptions": {
             "binary": chromium,
             "args": [
@@ -145,11 +163,13 @@ where
                 format!("--user-data-dir={}", driver.profile.display()),
                 format!("--window-size={width},{height}"),
             ],
-            "mobileEmulation": {
-                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 2.0, "touch": true, "mobile": true }
-            }
         }
     });
+    if phone {
+        caps["goog:chromeOptions"]["mobileEmulation"] = json!({
+            "deviceMetrics": { "width": width, "height": height, "pixelRatio": 2.0, "touch": true, "mobile": true }
+        });
+    }
     let caps = caps.as_object().expect("object").clone();
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)

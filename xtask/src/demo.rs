@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use crate::tools::Tools;
 use crate::widget;
 
-const USAGE: &str = "usage: cargo xtask demo [--host-port N] [--sandbox-port N] [--nonprofit-port N] [--licence-port N]";
+const USAGE: &str = "usage: cargo xtask demo [--host-port N] [--sandbox-port N] [--nonprofit-port N] [--licence-port N] [--allow-origin URL]…";
 
 pub fn run(args: &[String]) -> Result<()> {
     let options = parse(args)?;
@@ -21,6 +21,13 @@ fn parse(args: &[String]) -> Result<paywidget_cli::demo::Options> {
     let mut o = paywidget_cli::demo::Options::defaults(&crate::root());
     let mut it = args.iter();
     while let Some(flag) = it.next() {
+        if flag == "--allow-origin" {
+            let origin = it
+                .next()
+                .with_context(|| format!("{flag} needs an origin\n{USAGE}"))?;
+            o.extra_origins.push(origin.clone());
+            continue;
+        }
         let slot = match flag.as_str() {
             "--host-port" | "--port" => &mut o.host_port,
             "--sandbox-port" => &mut o.sandbox_port,

@@ -10,6 +10,8 @@ use crate::widget;
 
 /// Issue 5's budget for the checkout form page (everything it downloads, brotli).
 pub const CHECKOUT_BUDGET_BROTLI: usize = 80_000;
+/// Issue 6's budget for the loader and its stylesheet on the merchant's page (brotli).
+pub const LOADER_BUDGET_BROTLI: usize = 2_048;
 
 pub fn run() -> Result<()> {
     let tools = Tools::ensure()?;
@@ -29,6 +31,31 @@ pub fn report(dist: &Path) -> Result<()> {
             checkout = total;
         }
     }
+    // The merchant page's share: the loader and its stylesheet (served by the host, not dist/).
+    let loader = [
+        ("embed.js", paywidget_host::embed::EMBED_JS),
+        ("embed.css", paywidget_host::embed::EMBED_CSS),
+    ];
+    println!(
+        "\nmerchant page: /v1/embed.js + /v1/embed.css (what a visitor who never taps downloads)"
+    );
+    let mut loader_total = 0;
+    for (name, body) in loader {
+        let sizes = Sizes::of(body.as_bytes())?;
+        println!(
+            "{:<44} {:>10} {:>10} {:>10}",
+            name,
+            kb(sizes.raw),
+            kb(sizes.gzip),
+            kb(sizes.brotli)
+        );
+        loader_total += sizes.brotli;
+    }
+    println!("{:<44} {:>32}", "total", format!("{loader_total} B brotli"));
+    anyhow::ensure!(
+        loader_total <= LOADER_BUDGET_BROTLI,
+        "embed.js + embed.css are {loader_total} B brotli, over their budget of {LOADER_BUDGET_BROTLI} B"
+    );
     anyhow::ensure!(
         checkout <= CHECKOUT_BUDGET_BROTLI,
         "the checkout form page is {} brotli, over its budget of {}",

@@ -160,6 +160,8 @@ fn stages(summary: &mut Summary) -> Result<()> {
                     "e2e",
                     "--test",
                     "checkout",
+                    "--test",
+                    "embed",
                 ],
             )
             .env("CHROMEDRIVER", CHROMEDRIVER)

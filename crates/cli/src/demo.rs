@@ -28,6 +28,9 @@ pub struct Options {
     pub examples: PathBuf,
     /// Where the SQLite files and the mail outbox go (git-ignored).
     pub state: PathBuf,
+    /// More origins allowed to frame both merchants' checkouts (try the snippet on your own
+    /// local page: `--allow-origin http://localhost:3000`).
+    pub extra_origins: Vec<String>,
 }
 
 impl Options {
@@ -42,6 +45,7 @@ impl Options {
             config: root.join("examples/demo/paywidget.toml"),
             examples: root.join("examples"),
             state: root.join("target/demo"),
+            extra_origins: Vec::new(),
         }
     }
 }
@@ -55,23 +59,51 @@ async fn bind(port: u16, what: &str, flag: &str) -> Result<tokio::net::TcpListen
     })
 }
 
-/// Runs the demo until Ctrl-C.
-pub async fn run(o: Options) -> Result<()> {
+/// Where a started demo answers.
+#[derive(Clone, Debug)]
+pub struct Urls {
+    pub host: String,
+    pub sandbox: String,
+    pub nonprofit: String,
+    pub licence: String,
+    /// The demo config's campaign ids.
+    pub campaigns: Vec<String>,
+}
+
+/// The four listeners of a demo (fixed ports for `run`, port 0 in tests).
+pub struct Listeners {
+    pub sandbox: tokio::net::TcpListener,
+    pub host: tokio::net::TcpListener,
+    pub nonprofit: tokio::net::TcpListener,
+    pub licence: tokio::net::TcpListener,
+}
+
+fn url_of(l: &tokio::net::TcpListener) -> Result<String> {
+    Ok(format!(
+        "http://{}",
+        l.local_addr().context("local address")?
+    ))
+}
+
+/// Starts the sandbox, the host and both sites on `listeners` (folders from `o`, ports ignored);
+/// returns their URLs and a task that ends if any server stops.
+pub async fn start(
+    o: &Options,
+    listeners: Listeners,
+) -> Result<(Urls, tokio::task::JoinHandle<()>)> {
     anyhow::ensure!(
         o.dist.join("index.html").is_file(),
         "{} has no release widget: build it first (`cargo xtask demo` does)",
         o.dist.display()
     );
     std::fs::create_dir_all(&o.state).with_context(|| format!("create {}", o.state.display()))?;
-    // Bind everything first, so a busy port fails before anything starts.
-    let sandbox_listener = bind(o.sandbox_port, "sandbox gateway", "--sandbox-port").await?;
-    let host_listener = bind(o.host_port, "checkout host", "--host-port").await?;
-    let nonprofit_listener = bind(o.nonprofit_port, "nonprofit's site", "--nonprofit-port").await?;
-    let licence_listener = bind(o.licence_port, "licence seller's site", "--licence-port").await?;
-    let host_url = format!("http://127.0.0.1:{}", o.host_port);
-    let sandbox_url = format!("http://127.0.0.1:{}", o.sandbox_port);
-    let nonprofit_url = format!("http://127.0.0.1:{}", o.nonprofit_port);
-    let licence_url = format!("http://127.0.0.1:{}", o.licence_port);
+    let mut urls = Urls {
+        host: url_of(&listeners.host)?,
+        sandbox: url_of(&listeners.sandbox)?,
+        nonprofit: url_of(&listeners.nonprofit)?,
+        licence: url_of(&listeners.licence)?,
+        campaigns: Vec::new(),
+    };
 
     // The sandbox gateway, delivering its webhooks to the host; state survives demo restarts.
     let db = o.state.join("sandbox.sqlite");
@@ -80,7 +112,7 @@ pub async fn run(o: Options) -> Result<()> {
         .with_context(|| format!("open {}", db.display()))?;
     let config = paywidget_sandbox::Config {
         webhooks: vec![paywidget_sandbox::WebhookEndpoint {
-            url: format!("{host_url}/webhooks/gateway"),
+            url: format!("{}/webhooks/gateway", urls.host),
             secret: DEMO_WHSEC.into(),
         }],
         // Retries in seconds rather than minutes, so a demo host restart catches up quickly.
@@ -90,44 +122,71 @@ pub async fn run(o: Options) -> Result<()> {
         },
         ..Default::default()
     };
-    let sandbox = paywidget_sandbox::AppState::new(config, store, sandbox_url.clone());
-    let sandbox_task = tokio::spawn(paywidget_sandbox::serve(sandbox_listener, sandbox));
+    let sandbox = paywidget_sandbox::AppState::new(config, store, urls.sandbox.clone());
+    let sandbox_task = tokio::spawn(paywidget_sandbox::serve(listeners.sandbox, sandbox));
 
-    // The checkout host: the demo config, pointed at this run's ports and folders.
+    // The checkout host: the demo config, pointed at this run's servers and folders.
     let text = std::fs::read_to_string(&o.config)
         .with_context(|| format!("read {}", o.config.display()))?;
     let mut config = paywidget_host::config::HostConfig::parse(&text, |k| std::env::var(k).ok())
         .with_context(|| format!("invalid configuration in {}", o.config.display()))?;
-    config.server.addr = SocketAddr::from((Ipv4Addr::LOCALHOST, o.host_port));
+    config.server.addr = listeners.host.local_addr()?;
     config.server.db = o.state.join("host.sqlite").to_string_lossy().into_owned();
     config.server.outbox = o.state.join("outbox");
     config.server.dist = o.dist.clone();
     for m in &mut config.merchants {
-        m.gateway_url = sandbox_url.clone();
+        m.gateway_url = urls.sandbox.clone();
         // Each demo merchant's site is the origin allowed to frame its checkout.
         m.allowed_origins = vec![match m.id.as_str() {
-            "hope" => nonprofit_url.clone(),
-            _ => licence_url.clone(),
+            "hope" => urls.nonprofit.clone(),
+            _ => urls.licence.clone(),
         }];
+        m.allowed_origins.extend(o.extra_origins.iter().cloned());
     }
-    let campaigns: Vec<String> = config.campaigns.iter().map(|c| c.id.clone()).collect();
-    let host = paywidget_host::open(config, host_url.clone(), paywidget_host::system_now())
+    urls.campaigns = config.campaigns.iter().map(|c| c.id.clone()).collect();
+    let host = paywidget_host::open(config, urls.host.clone(), paywidget_host::system_now())
         .await
         .context("start the checkout host")?;
-    let host_task = tokio::spawn(paywidget_host::serve(host_listener, host));
+    let host_task = tokio::spawn(paywidget_host::serve(listeners.host, host));
 
     // The merchants' sites, on their own origins, with the CSP the README tells merchants to add.
     let site = |folder: &str| Site {
         dir: o.examples.join(folder).join("site"),
-        host_url: host_url.clone(),
-        csp: Some(site::documented_csp(&host_url)),
+        host_url: urls.host.clone(),
+        csp: Some(site::documented_csp(&urls.host)),
     };
-    let nonprofit = axum::serve(nonprofit_listener, site::router(site("nonprofit")));
-    let licence = axum::serve(licence_listener, site::router(site("licence-seller")));
+    let nonprofit = axum::serve(listeners.nonprofit, site::router(site("nonprofit")));
+    let licence = axum::serve(listeners.licence, site::router(site("licence-seller")));
     let sites_task = tokio::spawn(async move {
         let _ = tokio::join!(nonprofit, licence);
     });
+    let any_stopped = tokio::spawn(async move {
+        tokio::select! {
+            r = host_task => eprintln!("the checkout host stopped: {r:?}"),
+            r = sandbox_task => eprintln!("the sandbox gateway stopped: {r:?}"),
+            r = sites_task => eprintln!("the demo sites stopped: {r:?}"),
+        }
+    });
+    Ok((urls, any_stopped))
+}
 
+/// Runs the demo on its fixed ports until Ctrl-C.
+pub async fn run(o: Options) -> Result<()> {
+    // Bind everything first, so a busy port fails before anything starts.
+    let listeners = Listeners {
+        sandbox: bind(o.sandbox_port, "sandbox gateway", "--sandbox-port").await?,
+        host: bind(o.host_port, "checkout host", "--host-port").await?,
+        nonprofit: bind(o.nonprofit_port, "nonprofit's site", "--nonprofit-port").await?,
+        licence: bind(o.licence_port, "licence seller's site", "--licence-port").await?,
+    };
+    let (urls, stopped) = start(&o, listeners).await?;
+    let Urls {
+        host: host_url,
+        sandbox: sandbox_url,
+        nonprofit: nonprofit_url,
+        licence: licence_url,
+        campaigns,
+    } = urls;
     println!("\npaywidget demo is running (127.0.0.1 only):");
     println!("  nonprofit site       {nonprofit_url}/   (Donate button)");
     println!("  licence seller site  {licence_url}/   (Buy button)");
@@ -161,9 +220,7 @@ pub async fn run(o: Options) -> Result<()> {
     println!("\nPress Ctrl-C to stop.");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => println!("\nstopping."),
-        r = host_task => println!("the host stopped: {r:?}"),
-        r = sandbox_task => println!("the sandbox stopped: {r:?}"),
-        r = sites_task => println!("the demo sites stopped: {r:?}"),
+        _ = stopped => anyhow::bail!("a demo server stopped"),
     }
     Ok(())
 }

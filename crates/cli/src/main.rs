@@ -40,6 +40,10 @@ struct DemoArgs {
     /// The licence seller demo site's port.
     #[arg(long, default_value_t = 8082)]
     licence_port: u16,
+    /// Also allow this origin to show the checkouts in an overlay (repeatable), e.g. your own
+    /// page on http://localhost:3000 with the snippet pasted in.
+    #[arg(long = "allow-origin")]
+    allow_origins: Vec<String>,
     /// The repository root (dist/, examples/, target/demo/).
     #[arg(long, default_value = ".")]
     root: std::path::PathBuf,
@@ -64,6 +68,7 @@ fn main() -> std::process::ExitCode {
                     sandbox_port: a.sandbox_port,
                     nonprofit_port: a.nonprofit_port,
                     licence_port: a.licence_port,
+                    extra_origins: a.allow_origins,
                     ..paywidget_cli::demo::Options::defaults(&a.root)
                 };
                 paywidget_cli::demo::run(options).await
