@@ -156,3 +156,45 @@ async fn complete_number_with_a_bad_checksum_is_announced_at_once() {
         Some("false")
     );
 }
+
+/// `PayButton` renders the snippet's link (which works alone) and adds the loader once, however
+/// many buttons the page has.
+#[wasm_bindgen_test]
+async fn pay_button_renders_the_link_and_loads_the_loader_once() {
+    use paywidget_widget::components::PayButton;
+    let document = document();
+    let container: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    container.set_id("pw-test-buttons");
+    document.body().unwrap().append_child(&container).unwrap();
+    leptos::mount::mount_to(container, move || {
+        view! {
+            <PayButton host="https://pay.example.org/" campaign="winter" label="Donate" amount="25"
+                integrity="sha384-test" />
+            <PayButton host="https://pay.example.org" campaign="pro" label="Buy" theme_color="#0a7c42" />
+        }
+    })
+    .forget();
+    leptos::task::tick().await;
+    let links = document
+        .query_selector_all("#pw-test-buttons a[data-paywidget]")
+        .unwrap();
+    assert_eq!(links.length(), 2);
+    let first: web_sys::Element = links.item(0).unwrap().unchecked_into();
+    assert_eq!(
+        first.get_attribute("href").unwrap(),
+        "https://pay.example.org/c/winter"
+    );
+    assert_eq!(first.get_attribute("class").unwrap(), "paywidget-button");
+    assert_eq!(first.get_attribute("data-amount").unwrap(), "25");
+    assert_eq!(first.text_content().unwrap(), "Donate");
+    let second: web_sys::Element = links.item(1).unwrap().unchecked_into();
+    assert_eq!(second.get_attribute("data-theme-color").unwrap(), "#0a7c42");
+    assert!(second.get_attribute("data-amount").is_none());
+    let scripts = document
+        .query_selector_all("script[src='https://pay.example.org/v1/embed.js']")
+        .unwrap();
+    assert_eq!(scripts.length(), 1, "one loader for both buttons");
+    let script: web_sys::Element = scripts.item(0).unwrap().unchecked_into();
+    assert_eq!(script.get_attribute("integrity").unwrap(), "sha384-test");
+    assert_eq!(script.get_attribute("crossorigin").unwrap(), "anonymous");
+}

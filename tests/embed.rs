@@ -4,6 +4,8 @@
 //! return, the link without our script, a page whose CSP forbids our frame, hostile messages,
 //! and no wasm before a tap.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod support;
 
 use std::time::Duration;

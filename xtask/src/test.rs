@@ -90,6 +90,8 @@ fn stages(summary: &mut Summary) -> Result<()> {
                 "paywidget-widget",
                 "-p",
                 "paywidget-core",
+                "-p",
+                "paywidget-example-leptos-site",
                 "--all-targets",
                 "--target",
                 "wasm32-unknown-unknown",
