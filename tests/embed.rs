@@ -227,6 +227,10 @@ async fn nonprofit_phone_donate_full_screen_to_receipt() {
         let receipt = wait_js(&client, "document.querySelector('.pw-receipt')?.textContent", "HOPE-").await;
         assert!(receipt.contains("USD"), "{receipt}");
         screenshot(&client, "embed-nonprofit-receipt").await;
+        // The campaign's success_url: a way back to the nonprofit's own thank-you page.
+        client.find(Locator::Css("#pw-back")).await.unwrap().click().await.unwrap();
+        wait_js(&client, "location.href", &format!("{site}/thanks.html")).await;
+        wait_js(&client, "document.querySelector('#site-thanks')?.textContent", "Thank you").await;
     })
     .await;
     d.assert_no_card_data();
@@ -444,6 +448,42 @@ async fn hostile_messages_do_nothing() {
         assert_eq!(
             js_string(&client, "document.querySelector('.paywidget-frame').style.height").await,
             height
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_not_in_allowed_origins_gets_the_full_page_checkout() {
+    let d = start_demo().await;
+    // The snippet pasted on a site the merchant did not allow: the host refuses to be framed
+    // there (frame-ancestors) and the checkout would not answer it; the loader gives up on the
+    // frame after 10 s and navigates instead.
+    let site = d.nonprofit_variant(None).await;
+    let host = d.urls.host.clone();
+    with_desktop_browser(|client| async move {
+        client.goto(&format!("{site}/")).await.unwrap();
+        wait_js(&client, "String(!!window.paywidget)", "true").await;
+        client
+            .find(Locator::Css("a[data-paywidget]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(!js_string(
+            &client,
+            "document.querySelector('.paywidget-dialog')?.className"
+        )
+        .await
+        .contains("paywidget-loaded"));
+        wait_js(&client, "location.href", &format!("{host}/c/winter-appeal")).await;
+        assert!(
+            started.elapsed() >= Duration::from_secs(9),
+            "{:?}",
+            started.elapsed()
         );
     })
     .await;

@@ -69,6 +69,11 @@ fn confirmation(s: Json) -> impl IntoView {
     let emailed = s
         .str("emailed_to")
         .map(|to| view! { <p id="pw-emailed">"We also emailed it to " {to} "."</p> });
+    // The merchant's own success page, when configured (`success_url`): a way back to them.
+    let back = s.str("success_url").map(|url| {
+        let name = s.str("merchant_name").unwrap_or_else(|| "the site".into());
+        view! { <p class="pw-back"><a id="pw-back" href=url>"Back to " {name}</a></p> }
+    });
     if let Some(key) = s.get("license").str("key") {
         let tabs = s.get("license").string_entries("instructions_html");
         return view! {
@@ -76,6 +81,7 @@ fn confirmation(s: Json) -> impl IntoView {
             <LicenceKey key=key />
             {emailed}
             <Instructions tabs=tabs />
+            {back}
         }
         .into_any();
     }
@@ -106,6 +112,7 @@ fn confirmation(s: Json) -> impl IntoView {
             <p class="pw-tax">{tax}</p>
         </section>
         {emailed}
+        {back}
     }
     .into_any()
 }

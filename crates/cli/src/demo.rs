@@ -143,6 +143,19 @@ pub async fn start(
         }];
         m.allowed_origins.extend(o.extra_origins.iter().cloned());
     }
+    // Success pages on the demo sites follow the sites' actual ports.
+    for c in &mut config.campaigns {
+        if let Some(url) = &mut c.success_url {
+            for (default, actual) in [
+                ("http://127.0.0.1:8081", &urls.nonprofit),
+                ("http://127.0.0.1:8082", &urls.licence),
+            ] {
+                if let Some(rest) = url.strip_prefix(default) {
+                    *url = format!("{actual}{rest}");
+                }
+            }
+        }
+    }
     urls.campaigns = config.campaigns.iter().map(|c| c.id.clone()).collect();
     let host = paywidget_host::open(config, urls.host.clone(), paywidget_host::system_now())
         .await

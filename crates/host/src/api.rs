@@ -232,6 +232,7 @@ async fn session_status(
         }
         if let Some(url) = campaign.and_then(|c| c.success_url.clone()) {
             out["success_url"] = json!(url);
+            out["merchant_name"] = json!(merchant.map(|m| m.name.clone()));
         }
     }
     Ok(Json(out))

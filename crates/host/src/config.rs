@@ -346,6 +346,11 @@ impl HostConfig {
                     format!("no merchant with id {:?}", c.merchant),
                 ));
             }
+            if let Some(url) = &c.success_url {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(err(k("success_url"), "must be an http(s) URL"));
+                }
+            }
             if let Some(logo) = &c.logo_url {
                 if !(logo.starts_with("https://")
                     || logo.starts_with("http://")
