@@ -27,6 +27,7 @@ export function embed_start(allowed) {
   const locale = q.get('locale');
   if (locale && /^[a-z]{2}(-[A-Z]{2})?$/.test(locale)) document.documentElement.lang = locale;
   if (window.parent === window) return;
+  document.documentElement.classList.add('pw-embedded');
   const ok = new Set(allowed.concat([location.origin]));
   window.addEventListener('message', (e) => {
     const d = e.data;

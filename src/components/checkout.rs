@@ -184,14 +184,15 @@ pub fn Checkout(
         });
     };
 
-    let fee_text = move || {
-        base().map(|b| {
+    let fee_text = move || match base() {
+        Some(b) => {
             let f = fee_rule.map_or(0, |r| r.fee_on(b.minor()));
             format!(
                 "Add {} to cover the processing fees",
                 Amount::from_minor(f, currency)
             )
-        })
+        }
+        None => "Add the processing fees to my gift".to_owned(),
     };
     let amount_section = if donation {
         view! {
@@ -219,7 +220,7 @@ pub fn Checkout(
 
     view! {
         <form class="pw-form" novalidate on:submit=on_submit>
-            <div class="pw-brand">
+            <div class="pw-org">
                 {campaign.logo_url.clone().map(|src| view! {
                     <img class="pw-logo" src=src alt="" width="48" height="48" />
                 })}
