@@ -417,6 +417,7 @@ async fn hostile_messages_do_nothing() {
             axum::response::Html(
                 "<script>for (const t of ['done', 'fallback', 'close', 'resize']) \
                  parent.postMessage({pw: 1, type: t, url: 'http://127.0.0.1:9/stolen', height: 5}, '*');\
+                 parent.frames[0].postMessage({pw: 1, type: 'hello'}, '*');\
                  </script>",
             )
         }),
@@ -449,6 +450,15 @@ async fn hostile_messages_do_nothing() {
             js_string(&client, "document.querySelector('.paywidget-frame').style.height").await,
             height
         );
+        // The checkout, greeted by the hostile frame, still talks only to the merchant's page.
+        client
+            .find(Locator::Css("iframe.paywidget-frame"))
+            .await
+            .unwrap()
+            .enter_frame()
+            .await
+            .unwrap();
+        assert_eq!(js_string(&client, "sessionStorage.getItem('pw-parent')").await, site);
     })
     .await;
 }

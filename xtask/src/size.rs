@@ -42,13 +42,7 @@ pub fn report(dist: &Path) -> Result<()> {
     let mut loader_total = 0;
     for (name, body) in loader {
         let sizes = Sizes::of(body.as_bytes())?;
-        println!(
-            "{:<44} {:>10} {:>10} {:>10}",
-            name,
-            kb(sizes.raw),
-            kb(sizes.gzip),
-            kb(sizes.brotli)
-        );
+        row(name, &sizes);
         loader_total += sizes.brotli;
     }
     println!("{:<44} {:>32}", "total", format!("{loader_total} B brotli"));
@@ -82,25 +76,23 @@ fn page_table(dist: &Path, page: &str, what: &str) -> Result<usize> {
     for name in &files {
         let bytes = std::fs::read(dist.join(name)).with_context(|| format!("read dist/{name}"))?;
         let sizes = Sizes::of(&bytes)?;
-        println!(
-            "{:<44} {:>10} {:>10} {:>10}",
-            name,
-            kb(sizes.raw),
-            kb(sizes.gzip),
-            kb(sizes.brotli)
-        );
+        row(name, &sizes);
         total.raw += sizes.raw;
         total.gzip += sizes.gzip;
         total.brotli += sizes.brotli;
     }
+    row("total", &total);
+    Ok(total.brotli)
+}
+
+fn row(name: &str, sizes: &Sizes) {
     println!(
         "{:<44} {:>10} {:>10} {:>10}",
-        "total",
-        kb(total.raw),
-        kb(total.gzip),
-        kb(total.brotli)
+        name,
+        kb(sizes.raw),
+        kb(sizes.gzip),
+        kb(sizes.brotli)
     );
-    Ok(total.brotli)
 }
 
 fn kb(bytes: usize) -> String {

@@ -199,12 +199,7 @@ fn ensure_binaryen(root: &Path) -> Result<PathBuf> {
         return Ok(bin);
     }
     step(&what, "installing (npm, seconds)");
-    std::fs::create_dir_all(&prefix).context("create .tools/binaryen")?;
-    run(Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
-        .arg(&prefix)
-        .arg(format!("binaryen@{BINARYEN_VERSION}")))
-    .context("install binaryen with npm (is Node.js with npm installed?)")?;
+    npm_install(&prefix, &format!("binaryen@{BINARYEN_VERSION}"))?;
     Ok(bin)
 }
 
@@ -248,13 +243,18 @@ fn ensure_terser(root: &Path) -> Result<PathBuf> {
         return Ok(bin);
     }
     step(&what, "installing (npm, seconds)");
-    std::fs::create_dir_all(&prefix).context("create .tools/terser")?;
+    npm_install(&prefix, &format!("terser@{TERSER_VERSION}"))?;
+    Ok(bin)
+}
+
+/// `npm install <package>` into a project-local folder (never global).
+fn npm_install(prefix: &Path, package: &str) -> Result<()> {
+    std::fs::create_dir_all(prefix).with_context(|| format!("create {}", prefix.display()))?;
     run(Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
-        .arg(&prefix)
-        .arg(format!("terser@{TERSER_VERSION}")))
-    .context("install terser with npm (is Node.js with npm installed?)")?;
-    Ok(bin)
+        .arg(prefix)
+        .arg(package))
+    .with_context(|| format!("install {package} with npm (is Node.js with npm installed?)"))
 }
 
 fn is_root() -> bool {

@@ -91,11 +91,7 @@ pub async fn start(
     o: &Options,
     listeners: Listeners,
 ) -> Result<(Urls, tokio::task::JoinHandle<()>)> {
-    anyhow::ensure!(
-        o.dist.join("index.html").is_file(),
-        "{} has no release widget: build it first (`cargo xtask demo` does)",
-        o.dist.display()
-    );
+    check_dist(o)?;
     std::fs::create_dir_all(&o.state).with_context(|| format!("create {}", o.state.display()))?;
     let mut urls = Urls {
         host: url_of(&listeners.host)?,
@@ -183,8 +179,18 @@ pub async fn start(
     Ok((urls, any_stopped))
 }
 
+fn check_dist(o: &Options) -> Result<()> {
+    anyhow::ensure!(
+        o.dist.join("index.html").is_file(),
+        "{} has no release widget: build it first (`cargo xtask demo` does)",
+        o.dist.display()
+    );
+    Ok(())
+}
+
 /// Runs the demo on its fixed ports until Ctrl-C.
 pub async fn run(o: Options) -> Result<()> {
+    check_dist(&o)?;
     // Bind everything first, so a busy port fails before anything starts.
     let listeners = Listeners {
         sandbox: bind(o.sandbox_port, "sandbox gateway", "--sandbox-port").await?,

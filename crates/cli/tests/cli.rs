@@ -365,3 +365,45 @@ fn host_refuses_a_bad_config_naming_the_key() {
         "{err}"
     );
 }
+
+#[test]
+fn demo_without_a_release_build_says_how_to_get_one() {
+    let root = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["demo", "--host-port", "0", "--root"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("has no release widget"), "{err}");
+    assert!(err.contains("cargo xtask demo"), "{err}");
+}
+
+#[test]
+fn demo_refuses_a_busy_port_naming_the_flag() {
+    // Occupy a port, then ask the demo to use it for the nonprofit's site.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("dist")).unwrap();
+    std::fs::write(dir.path().join("dist/index.html"), "<!doctype html>").unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "demo",
+            "--sandbox-port",
+            "0",
+            "--host-port",
+            "0",
+            "--licence-port",
+            "0",
+        ])
+        .args(["--nonprofit-port", &port, "--root"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--nonprofit-port"), "{err}");
+    drop(busy);
+}
