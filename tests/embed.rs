@@ -114,14 +114,22 @@ async fn wait_js(client: &Client, expression: &str, want: &str) -> String {
     }
 }
 
-/// Types into a field as a person does: select what is there, delete it, type.
-async fn type_into(client: &Client, css: &str, text: &str) {
-    let el = client
+async fn click(client: &Client, css: &str) {
+    wait_el(client, css).await.click().await.unwrap();
+}
+
+async fn wait_el(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
         .wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
+        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+}
+
+/// Types into a field as a person does: select what is there, delete it, type.
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let el = wait_el(client, css).await;
     el.click().await.unwrap();
     el.send_keys(text).await.unwrap();
 }
@@ -129,13 +137,7 @@ async fn type_into(client: &Client, css: &str, text: &str) {
 /// Inside the checkout (top page or frame): fills the form with a test card and pays.
 async fn pay(client: &Client, email: &str, card: &str) {
     if js_string(client, "document.querySelector('#pw-chip-2500') !== null").await == "true" {
-        client
-            .find(Locator::Css("label[for='pw-chip-2500']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(client, "label[for='pw-chip-2500']").await;
     }
     type_into(client, "#pw-email", email).await;
     type_into(client, "#pw-name", "Ada Lovelace").await;
@@ -145,13 +147,7 @@ async fn pay(client: &Client, email: &str, card: &str) {
     if js_string(client, "document.querySelector('#pw-postal') !== null").await == "true" {
         type_into(client, "#pw-postal", "94103").await;
     }
-    client
-        .find(Locator::Css("#pw-pay"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, "#pw-pay").await;
 }
 
 /// The page's resources so far (what the browser downloaded).
@@ -177,12 +173,7 @@ async fn enter_checkout_frame(client: &Client) {
         .enter_frame()
         .await
         .unwrap();
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#pw-email"))
-        .await
-        .unwrap();
+    wait_el(client, "#pw-email").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,13 +191,7 @@ async fn nonprofit_phone_donate_full_screen_to_receipt() {
         assert_eq!(js_string(&client, "document.querySelectorAll('iframe').length").await, "0");
         screenshot(&client, "embed-nonprofit-page").await;
 
-        client
-            .find(Locator::Css("a[data-paywidget]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "a[data-paywidget]").await;
         wait_js(&client, "document.querySelector('.paywidget-overlay')?.className", "paywidget-open").await;
         // A full-screen sheet on a phone, the page behind it locked.
         let rect = js_string(
@@ -228,7 +213,7 @@ async fn nonprofit_phone_donate_full_screen_to_receipt() {
         assert!(receipt.contains("USD"), "{receipt}");
         screenshot(&client, "embed-nonprofit-receipt").await;
         // The campaign's success_url: a way back to the nonprofit's own thank-you page.
-        client.find(Locator::Css("#pw-back")).await.unwrap().click().await.unwrap();
+        click(&client, "#pw-back").await;
         wait_js(&client, "location.href", &format!("{site}/thanks.html")).await;
         wait_js(&client, "document.querySelector('#site-thanks')?.textContent", "Thank you").await;
     })
@@ -340,20 +325,9 @@ async fn without_our_script_the_link_is_a_full_page_checkout() {
             js_string(&client, "String(!!window.paywidget)").await,
             "false"
         );
-        client
-            .find(Locator::Css("a[data-paywidget]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "a[data-paywidget]").await;
         wait_js(&client, "location.href", &format!("{host}/c/winter-appeal")).await;
-        client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("#pw-email"))
-            .await
-            .unwrap();
+        wait_el(&client, "#pw-email").await;
         pay(&client, "donor@example.org", "4242424242424242").await;
         wait_js(
             &client,
@@ -377,13 +351,7 @@ async fn a_page_that_forbids_our_frame_falls_back_to_redirect() {
     with_desktop_browser(|client| async move {
         client.goto(&format!("{site}/")).await.unwrap();
         wait_js(&client, "String(!!window.paywidget)", "true").await;
-        client
-            .find(Locator::Css("a[data-paywidget]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "a[data-paywidget]").await;
         // Redirected at once on the CSP violation (well before the 10 s timeout).
         let started = std::time::Instant::now();
         wait_js(&client, "location.href", &format!("{host}/c/winter-appeal")).await;
@@ -392,12 +360,7 @@ async fn a_page_that_forbids_our_frame_falls_back_to_redirect() {
             "{:?}",
             started.elapsed()
         );
-        client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css("#pw-email"))
-            .await
-            .unwrap();
+        wait_el(&client, "#pw-email").await;
         screenshot(&client, "embed-frame-blocked-redirect").await;
     })
     .await;
@@ -426,7 +389,7 @@ async fn hostile_messages_do_nothing() {
     with_desktop_browser(|client| async move {
         client.goto(&format!("{site}/")).await.unwrap();
         wait_js(&client, "String(!!window.paywidget)", "true").await;
-        client.find(Locator::Css("a[data-paywidget]")).await.unwrap().click().await.unwrap();
+        click(&client, "a[data-paywidget]").await;
         wait_js(&client, "document.querySelector('.paywidget-dialog')?.className", "paywidget-loaded").await;
         let height = js_string(&client, "document.querySelector('.paywidget-frame').style.height").await;
         // Forged messages from the page itself and from a third-party frame.
@@ -474,13 +437,7 @@ async fn a_site_not_in_allowed_origins_gets_the_full_page_checkout() {
     with_desktop_browser(|client| async move {
         client.goto(&format!("{site}/")).await.unwrap();
         wait_js(&client, "String(!!window.paywidget)", "true").await;
-        client
-            .find(Locator::Css("a[data-paywidget]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "a[data-paywidget]").await;
         let started = std::time::Instant::now();
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert!(!js_string(
