@@ -1,4 +1,4 @@
-//! Pure shared logic of paywidget (card rules, money), used by the wasm widget and the servers.
+//! Pure shared logic of paywidget (card rules, money, the wire contract [`api`]), used by the wasm widget and the servers.
 //!
 //! Everything here is deterministic and free of I/O so that the browser widget and the
 //! servers agree byte for byte on what a valid card number or amount is. Inputs are parsed
@@ -8,5 +8,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod card;
 pub mod money;
+#[cfg(feature = "signature")]
+pub mod signature;

@@ -1,0 +1,353 @@
+//! The wire contract: every JSON request and answer between the checkout page and the host
+//! (and the two gateway answers the page reads), used by both sides. With the `serde` feature
+//! the types (de)serialize; the host encodes with serde_json, the page decodes with
+//! [`decode`] (small, and never formats error text, to keep the wasm light).
+//!
+//! Amounts are integer minor units next to the `currency` they are in.
+
+mod codes;
+#[cfg(feature = "serde")]
+pub mod decode;
+
+use std::collections::BTreeMap;
+
+pub use codes::{CampaignKind, CardField, DeclineCode, ErrorCode, SessionStatus};
+
+use crate::money::{Amount, Currency};
+
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
+
+/// The gateway API version the host pins (`Stripe-Version`) and the sandbox speaks.
+pub const STRIPE_API_VERSION: &str = "2024-06-20";
+
+/// Donor fee coverage: `percent` of the amount (rounded up) plus `fixed` minor units.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(deny_unknown_fields))]
+pub struct FeeCoverage {
+    /// Percent of the amount, e.g. 2.9.
+    pub percent: f64,
+    /// Fixed minor units, e.g. 30.
+    pub fixed: i64,
+}
+
+/// `GET /api/campaigns/:id`: what the form needs to know about a campaign.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct CampaignView {
+    /// The campaign id.
+    pub id: String,
+    /// Donation or licence.
+    pub kind: CampaignKind,
+    /// Heading.
+    pub title: String,
+    /// The merchant's display name.
+    pub merchant_name: String,
+    /// The campaign's currency.
+    pub currency: Currency,
+    /// Donation: suggested amounts (minor units).
+    pub suggested_amounts: Vec<i64>,
+    /// Donation: smallest amount (minor units).
+    pub min_amount: Option<i64>,
+    /// Donation: largest amount (minor units).
+    pub max_amount: Option<i64>,
+    /// Licence: the price (minor units).
+    pub price: Option<i64>,
+    /// Fee coverage offered to donors.
+    pub fee_coverage: Option<FeeCoverage>,
+    /// Where the page tokenizes cards.
+    pub gateway_url: String,
+    /// The merchant's publishable key (`pk_…`).
+    pub publishable_key: String,
+    /// Logo shown above the title, 48×48.
+    pub logo_url: Option<String>,
+    /// Ask for the billing postal code.
+    pub collect_postal_code: bool,
+    /// Merchant origins allowed to embed this checkout (the overlay's postMessage partners).
+    pub allowed_origins: Vec<String>,
+}
+
+/// `POST /api/sessions`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(deny_unknown_fields))]
+pub struct NewSession {
+    /// The campaign id.
+    pub campaign: String,
+    /// Donation amount in minor units (ignored for licences: the price is the price).
+    pub amount: Option<i64>,
+    /// The donor chose to cover the fees.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub cover_fee: bool,
+    /// For the receipt or licence email.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub email: Option<String>,
+    /// For the receipt.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub name: Option<String>,
+}
+
+/// The answer to `POST /api/sessions`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct SessionCreated {
+    /// `cs_…`.
+    pub id: String,
+    /// The amount decided by the host (minor units).
+    pub amount: i64,
+    /// Fee coverage added (minor units).
+    pub fee: i64,
+    /// `amount + fee`.
+    pub total: i64,
+    /// Their currency.
+    pub currency: Currency,
+    /// The total as text, e.g. `26.03 USD`.
+    pub display_total: String,
+}
+
+/// `POST /api/sessions/:id/pay`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(deny_unknown_fields))]
+pub struct PayRequest {
+    /// The token from the gateway (`pm_…`): never card data.
+    pub payment_method: String,
+    /// One key per attempt, chosen by the page; retries of the attempt reuse it.
+    pub idempotency_key: String,
+}
+
+/// What a pay attempt came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(tag = "status", rename_all = "snake_case")
+)]
+pub enum PayOutcome {
+    /// The gateway charged the card; fulfilment follows its webhook.
+    Succeeded,
+    /// 3-D Secure: send the shopper to `redirect_url`.
+    RequiresAction {
+        /// The bank's page.
+        redirect_url: String,
+    },
+    /// Declined: `code` from the gateway and a message for the shopper.
+    Declined {
+        /// Why.
+        code: DeclineCode,
+        /// What to tell the shopper.
+        message: String,
+    },
+    /// The gateway has not decided yet; poll the session.
+    Processing,
+    /// An outcome this build does not know: treated as "not decided yet", never as success.
+    #[cfg_attr(feature = "serde", serde(other))]
+    Unknown,
+}
+
+/// A decline as the session remembers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct DeclineView {
+    /// Why.
+    pub code: DeclineCode,
+    /// What to tell the shopper.
+    pub message: String,
+}
+
+/// A licence as the confirmation page shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct LicenceView {
+    /// The signed key.
+    pub key: String,
+    /// Revoked after a refund or dispute: it no longer verifies.
+    pub revoked: bool,
+    /// Setup steps per platform, as sanitized HTML.
+    pub instructions_html: BTreeMap<String, String>,
+}
+
+/// A donation receipt as the confirmation page shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct ReceiptView {
+    /// Gapless per merchant, e.g. `HOPE-000042`.
+    pub number: String,
+    /// The organisation named on the receipt.
+    pub org_name: Option<String>,
+    /// The tax statement.
+    pub tax_statement: Option<String>,
+    /// The campaign's extra receipt text.
+    pub text: Option<String>,
+    /// The donation was refunded (the receipt no longer stands).
+    pub refunded: bool,
+}
+
+/// `GET /api/sessions/:id`: the session as the pages see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct SessionView {
+    /// `cs_…`.
+    pub id: String,
+    /// Where it is.
+    pub status: SessionStatus,
+    /// Minor units.
+    pub amount: i64,
+    /// Minor units.
+    pub fee: i64,
+    /// `amount + fee`.
+    pub total: i64,
+    /// Their currency.
+    pub currency: Currency,
+    /// Donation or licence.
+    pub kind: CampaignKind,
+    /// When `declined`.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub decline: Option<DeclineView>,
+    /// When `requires_action`: the bank's page.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub redirect_url: Option<String>,
+    /// Unix seconds the fulfilment happened.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub confirmed_at: Option<i64>,
+    /// Where the email went, masked (`d•••@example.org`).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub emailed_to: Option<String>,
+    /// The licence, for licence campaigns once fulfilled.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub license: Option<LicenceView>,
+    /// The receipt, for donations once fulfilled.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub receipt: Option<ReceiptView>,
+    /// The merchant's own page to go back to.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub success_url: Option<String>,
+    /// The merchant's name, for "Back to …".
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub merchant_name: Option<String>,
+}
+
+impl SessionView {
+    /// The total as money.
+    pub fn total_amount(&self) -> Amount {
+        Amount::from_minor(self.total, self.currency)
+    }
+}
+
+/// `GET /api/licenses/public-key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct PublicKeyView {
+    /// Always `Ed25519`.
+    pub algorithm: String,
+    /// The 32-byte key, hex.
+    pub public_key_hex: String,
+    /// The 32-byte key, base64.
+    pub public_key_base64: String,
+}
+
+/// `POST /api/licenses/verify`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(deny_unknown_fields))]
+pub struct VerifyRequest {
+    /// The licence key as the customer pasted it.
+    pub key: String,
+}
+
+/// What a licence grants (the claims signed into its key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct LicenceClaims {
+    /// Product name.
+    pub product: String,
+    /// Seats.
+    pub seats: u16,
+    /// Issue day (days since 1970-01-01, UTC).
+    pub issued_day: u32,
+    /// Last valid day, or `None` for perpetual.
+    pub expires_day: Option<u32>,
+    /// The order (checkout session) it was issued for.
+    pub order: String,
+}
+
+/// The answer to `POST /api/licenses/verify`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(untagged))]
+pub enum VerifyAnswer {
+    /// The key is ours: whether it is still good.
+    Checked {
+        /// Signed by us, not revoked, not expired.
+        valid: bool,
+        /// Revoked (refund, dispute) or unknown order.
+        revoked: bool,
+        /// Past its last day.
+        expired: bool,
+        /// What it grants.
+        licence: LicenceClaims,
+    },
+    /// Not a key we signed.
+    Invalid {
+        /// Always false.
+        valid: bool,
+        /// Why, fit to show.
+        reason: String,
+    },
+}
+
+/// `POST /webhooks/gateway`'s answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct WebhookAck {
+    /// Always true (else the answer is an error).
+    pub received: bool,
+    /// The event had been applied before.
+    pub duplicate: bool,
+}
+
+/// The body of every error answer: `{"error": {"code", "message"}}`. The gateway's errors
+/// have the same outer shape (with more, optional fields).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ApiError,
+}
+
+/// An error: a stable code and a message fit to show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct ApiError {
+    /// Stable code (`amount_too_small`; at the gateway `incorrect_number`, `card_declined`…).
+    pub code: ErrorCode,
+    /// Safe to show.
+    pub message: String,
+    /// The gateway's decline reason, when it has one.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub decline_code: Option<DeclineCode>,
+}
+
+/// The gateway's answer to the page's `POST /v1/payment_methods` (only the token is read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct PaymentMethodCreated {
+    /// `pm_…`.
+    pub id: String,
+}
+
+#[cfg(feature = "serde")]
+mod currency_serde {
+    //! Currencies travel as their ISO code (`"USD"`); Stripe's lowercase spelling is accepted.
+    use crate::money::Currency;
+
+    impl serde::Serialize for Currency {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(self.code())
+        }
+    }
+
+    impl<'de> serde::Deserialize<'de> for Currency {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let code = <String as serde::Deserialize>::deserialize(d)?;
+            Currency::from_code(&code)
+                .map_err(|_| serde::de::Error::custom("unknown currency"))
+        }
+    }
+}
