@@ -1,180 +1,149 @@
-//! The checkout page's HTTP calls: the host's JSON API and card tokenization at the gateway
-//! (the only request that carries card data, straight to the gateway with the publishable key).
-//! Uses the browser's `fetch` and `JSON` directly to keep the wasm small.
+//! The checkout page's HTTP calls, on gloo-net: the host's JSON API (the shared contract types
+//! of `paywidget_core::api`) and card tokenization at the gateway (the only request that
+//! carries card data, straight to the gateway with the publishable key).
+//!
+//! Answers are parsed by the browser's `JSON.parse` and decoded by the contract's own decoder
+//! (`paywidget_core::api::decode`), which never formats error text: the bundle budget.
 
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use js_sys::{Array, Object};
+use paywidget_core::api::decode::{from_node, Kind, Node};
+use paywidget_core::api::{
+    CampaignView, ErrorBody, ErrorCode, NewSession, PayOutcome, PayRequest, PaymentMethodCreated,
+    SessionCreated, SessionView,
+};
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
 
 use crate::checkout_form::CardEntries;
-use crate::json::Json;
 
 /// A failed call.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FetchError {
-    /// No answer (offline, timeout, connection dropped): the outcome is unknown.
+    /// No answer (offline, timeout, connection dropped, or an answer we cannot read): the
+    /// outcome is unknown.
     Network,
     /// An answer with an error: status, stable code and a message fit to show.
     Api {
+        /// The HTTP status.
         status: u16,
-        code: String,
+        /// The stable code (host) or Stripe's `decline_code`/`code` (gateway).
+        code: ErrorCode,
+        /// Safe to show.
         message: String,
     },
 }
 
-/// Fee coverage offered by a campaign.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FeeCoverage {
-    pub percent: f64,
-    pub fixed: i64,
-}
-
-/// What the form needs to know about a campaign.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Campaign {
-    pub id: String,
-    pub kind: String,
-    pub title: String,
-    pub merchant_name: String,
-    pub currency: String,
-    pub suggested_amounts: Vec<i64>,
-    pub min_amount: Option<i64>,
-    pub max_amount: Option<i64>,
-    pub price: Option<i64>,
-    pub fee_coverage: Option<FeeCoverage>,
-    pub gateway_url: String,
-    pub publishable_key: String,
-    /// Shown above the title, 48×48.
-    pub logo_url: Option<String>,
-    /// Ask for the billing postal code.
-    pub collect_postal_code: bool,
-    /// Merchant origins allowed to embed this checkout (the overlay's postMessage partners).
-    pub allowed_origins: Vec<String>,
-}
-
-/// What `POST /api/sessions/:id/pay` (or the session, when the answer was lost) says.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    /// Charged (fulfilment follows).
-    Succeeded,
-    /// 3-D Secure: go to this URL.
-    RequiresAction(String),
-    /// Declined, with the gateway's code and a message for the shopper.
-    Declined { code: String, message: String },
-}
-
-/// The body of `POST /api/sessions`.
+/// A value `JSON.parse` returned, walked by the contract's decoder.
 #[derive(Clone, Debug)]
-pub struct NewSession {
-    pub campaign: String,
-    pub amount: Option<i64>,
-    pub cover_fee: bool,
-    pub email: String,
+pub struct JsNode(pub JsValue);
+
+impl Node for JsNode {
+    fn kind(&self) -> Kind {
+        let v = &self.0;
+        if v.is_null() || v.is_undefined() {
+            Kind::Null
+        } else if let Some(b) = v.as_bool() {
+            Kind::Bool(b)
+        } else if let Some(n) = v.as_f64() {
+            Kind::Number(n)
+        } else if v.is_string() {
+            Kind::String
+        } else if Array::is_array(v) {
+            Kind::Array
+        } else {
+            Kind::Object
+        }
+    }
+
+    fn string(&self) -> Option<String> {
+        self.0.as_string()
+    }
+
+    fn elements(&self) -> Vec<Self> {
+        Array::from(&self.0).iter().map(JsNode).collect()
+    }
+
+    fn entries(&self) -> Vec<(String, Self)> {
+        Object::entries(&Object::from(self.0.clone()))
+            .iter()
+            .filter_map(|pair| {
+                let pair = Array::from(&pair);
+                Some((pair.get(0).as_string()?, JsNode(pair.get(1))))
+            })
+            .collect()
+    }
 }
 
-/// A JSON string literal (for the few request bodies the page writes).
-fn quote(s: &str) -> String {
-    js_sys::JSON::stringify(&JsValue::from_str(s))
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_else(|| "\"\"".into())
+/// Decodes JSON text with the contract decoder.
+pub fn decode<T: DeserializeOwned>(text: &str) -> Option<T> {
+    let value = js_sys::JSON::parse(text).ok()?;
+    from_node(JsNode(value)).ok()
 }
 
-async fn fetch(
-    method: &str,
-    url: &str,
-    body: Option<(&str, String)>,
-    auth: Option<&str>,
-) -> Result<Json, FetchError> {
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    let headers = web_sys::Headers::new().map_err(|_| FetchError::Network)?;
-    if let Some((content_type, text)) = body {
-        headers
-            .set("Content-Type", content_type)
-            .map_err(|_| FetchError::Network)?;
-        init.set_body(&JsValue::from_str(&text));
-    }
-    if let Some(key) = auth {
-        headers
-            .set("Authorization", &format!("Bearer {key}"))
-            .map_err(|_| FetchError::Network)?;
-    }
-    init.set_headers(&headers);
-    let window = web_sys::window().ok_or(FetchError::Network)?;
-    let resp = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+/// JSON text of a request (serde_json's serializer: small, and it formats nothing).
+fn encode<T: serde::Serialize>(value: &T) -> Result<String, FetchError> {
+    serde_json::to_string(value).map_err(|_| FetchError::Network)
+}
+
+/// Sends `request`; a 2xx answer decodes as `T`, any other as the contract's error body.
+async fn send<T: DeserializeOwned>(
+    request: Result<gloo_net::http::Request, gloo_net::Error>,
+) -> Result<T, FetchError> {
+    let response = request
+        .map_err(|_| FetchError::Network)?
+        .send()
         .await
         .map_err(|_| FetchError::Network)?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| FetchError::Network)?;
-    let status = resp.status();
-    let text = JsFuture::from(resp.text().map_err(|_| FetchError::Network)?)
-        .await
-        .map_err(|_| FetchError::Network)?;
-    let json = text
-        .as_string()
-        .and_then(|t| Json::parse(&t))
-        .ok_or(FetchError::Network)?;
+    let status = response.status();
+    let text = response.text().await.map_err(|_| FetchError::Network)?;
     if (200..300).contains(&status) {
-        return Ok(json);
+        return decode(&text).ok_or(FetchError::Network);
     }
-    let e = json.get("error");
-    Err(FetchError::Api {
-        status,
-        code: e.str("code").unwrap_or_else(|| "error".into()),
-        message: e
-            .str("message")
-            .unwrap_or_else(|| "Something went wrong.".into()),
+    Err(match decode::<ErrorBody>(&text) {
+        Some(body) => FetchError::Api {
+            status,
+            // The gateway's decline reason is the more precise code when it has one.
+            code: body
+                .error
+                .decline_code
+                .map_or(body.error.code, |d| ErrorCode::parse(d.as_str())),
+            message: body.error.message,
+        },
+        // An error page we cannot read (a proxy's 502, say): the outcome is unknown.
+        None if status >= 500 || status == 409 || status == 429 => FetchError::Network,
+        None => FetchError::Api {
+            status,
+            code: ErrorCode::Other("error".into()),
+            message: "Something went wrong.".into(),
+        },
     })
+}
+
+/// A JSON POST to the host.
+fn post_json<B: serde::Serialize>(
+    url: &str,
+    body: &B,
+) -> Result<Result<gloo_net::http::Request, gloo_net::Error>, FetchError> {
+    let text = encode(body)?;
+    Ok(gloo_net::http::Request::post(url)
+        .header("Content-Type", "application/json")
+        .body(text))
 }
 
 /// `GET /api/campaigns/:id`.
-pub async fn campaign(id: &str) -> Result<Campaign, FetchError> {
-    let c = fetch("GET", &format!("/api/campaigns/{id}"), None, None).await?;
-    let fee = c.get("fee_coverage");
-    Ok(Campaign {
-        id: c.str("id").unwrap_or_default(),
-        kind: c.str("kind").unwrap_or_default(),
-        title: c.str("title").unwrap_or_default(),
-        merchant_name: c.str("merchant_name").unwrap_or_default(),
-        currency: c.str("currency").unwrap_or_default(),
-        suggested_amounts: c.i64s("suggested_amounts"),
-        min_amount: c.i64("min_amount"),
-        max_amount: c.i64("max_amount"),
-        price: c.i64("price"),
-        fee_coverage: fee.is_object().then(|| FeeCoverage {
-            percent: fee.f64("percent").unwrap_or(0.0),
-            fixed: fee.i64("fixed").unwrap_or(0),
-        }),
-        gateway_url: c.str("gateway_url").unwrap_or_default(),
-        publishable_key: c.str("publishable_key").unwrap_or_default(),
-        logo_url: c.str("logo_url"),
-        collect_postal_code: c.bool("collect_postal_code"),
-        allowed_origins: c.strs("allowed_origins"),
-    })
+pub async fn campaign(id: &str) -> Result<CampaignView, FetchError> {
+    send(gloo_net::http::Request::get(&format!("/api/campaigns/{id}")).build()).await
 }
 
-/// `POST /api/sessions` → the session id.
-pub async fn create_session(new: &NewSession) -> Result<String, FetchError> {
-    let amount = new.amount.map_or("null".to_owned(), |a| a.to_string());
-    let body = format!(
-        r#"{{"campaign":{},"amount":{amount},"cover_fee":{},"email":{}}}"#,
-        quote(&new.campaign),
-        new.cover_fee,
-        quote(&new.email)
-    );
-    let v = fetch(
-        "POST",
-        "/api/sessions",
-        Some(("application/json", body)),
-        None,
-    )
-    .await?;
-    Ok(v.str("id").unwrap_or_default())
+/// `POST /api/sessions`.
+pub async fn create_session(new: &NewSession) -> Result<SessionCreated, FetchError> {
+    send(post_json("/api/sessions", new)?).await
 }
 
 /// Tokenizes the card at the gateway → `pm_…`. Card errors come back as `Api` with Stripe's
 /// code (`incorrect_number`, `invalid_cvc`, …).
 pub async fn tokenize(
-    campaign: &Campaign,
+    campaign: &CampaignView,
     card: &CardEntries,
     email: &str,
 ) -> Result<String, FetchError> {
@@ -201,70 +170,59 @@ pub async fn tokenize(
         "{}/v1/payment_methods",
         campaign.gateway_url.trim_end_matches('/')
     );
-    let body = String::from(form.to_string());
-    match fetch(
-        "POST",
-        &url,
-        Some(("application/x-www-form-urlencoded", body)),
-        Some(&campaign.publishable_key),
-    )
-    .await
-    {
-        Ok(v) => Ok(v.str("id").unwrap_or_default()),
-        Err(FetchError::Api {
-            status,
-            code,
-            message,
-        }) => Err(FetchError::Api {
-            status,
-            code,
-            message,
-        }),
-        Err(e) => Err(e),
-    }
+    let request = gloo_net::http::Request::post(&url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header(
+            "Authorization",
+            &format!("Bearer {}", campaign.publishable_key),
+        )
+        .body(String::from(form.to_string()));
+    send::<PaymentMethodCreated>(request).await.map(|pm| pm.id)
 }
 
 /// `POST /api/sessions/:id/pay`.
-pub async fn pay(
-    session: &str,
-    payment_method: &str,
-    idempotency_key: &str,
-) -> Result<Outcome, FetchError> {
-    let body = format!(
-        r#"{{"payment_method":{},"idempotency_key":{}}}"#,
-        quote(payment_method),
-        quote(idempotency_key)
-    );
-    let v = fetch(
-        "POST",
-        &format!("/api/sessions/{session}/pay"),
-        Some(("application/json", body)),
-        None,
-    )
-    .await?;
-    Ok(match v.str("status").as_deref() {
-        Some("requires_action") => {
-            Outcome::RequiresAction(v.str("redirect_url").unwrap_or_default())
-        }
-        Some("declined") => Outcome::Declined {
-            code: v.str("code").unwrap_or_else(|| "card_declined".into()),
-            message: v
-                .str("message")
-                .unwrap_or_else(|| "Your card was declined.".into()),
-        },
-        _ => Outcome::Succeeded,
-    })
+pub async fn pay(session: &str, request: &PayRequest) -> Result<PayOutcome, FetchError> {
+    send(post_json(&format!("/api/sessions/{session}/pay"), request)?).await
 }
 
 /// `GET /api/sessions/:id`.
-pub async fn session(id: &str) -> Result<Json, FetchError> {
-    fetch("GET", &format!("/api/sessions/{id}"), None, None).await
+pub async fn session(id: &str) -> Result<SessionView, FetchError> {
+    send(gloo_net::http::Request::get(&format!("/api/sessions/{id}")).build()).await
 }
 
-/// A new idempotency key (UUID v4 from the browser's CSPRNG).
+/// A new idempotency key: a UUID v4 from the browser's CSPRNG.
 pub fn new_key() -> String {
-    web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .map(|c| c.random_uuid())
-        .unwrap_or_default()
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The pay flow's calls in the browser, for one campaign.
+#[derive(Clone, Debug)]
+pub struct BrowserApi {
+    /// Where to tokenize, with which key (`None` on pages that only read sessions).
+    pub campaign: Option<CampaignView>,
+}
+
+impl crate::pay_flow::Api for BrowserApi {
+    async fn create_session(&self, new: &NewSession) -> Result<SessionCreated, FetchError> {
+        create_session(new).await
+    }
+
+    async fn tokenize(&self, card: &CardEntries, email: &str) -> Result<String, FetchError> {
+        match &self.campaign {
+            Some(c) => tokenize(c, card, email).await,
+            None => Err(FetchError::Network),
+        }
+    }
+
+    async fn pay(&self, session: &str, request: &PayRequest) -> Result<PayOutcome, FetchError> {
+        pay(session, request).await
+    }
+
+    async fn session(&self, id: &str) -> Result<SessionView, FetchError> {
+        session(id).await
+    }
+
+    fn new_key(&self) -> String {
+        new_key()
+    }
 }

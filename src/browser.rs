@@ -120,3 +120,29 @@ pub fn platform() -> &'static str {
         "linux"
     }
 }
+
+/// The pay flow's storage: sessionStorage.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SessionStore;
+
+impl crate::pay_flow::Storage for SessionStore {
+    fn get(&self, key: &str) -> Option<String> {
+        stored(key)
+    }
+    fn set(&self, key: &str, value: &str) {
+        store(key, value);
+    }
+    fn remove(&self, key: &str) {
+        forget(key);
+    }
+}
+
+/// The pay flow's timers: `setTimeout`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timers;
+
+impl crate::pay_flow::Sleeper for Timers {
+    async fn sleep(&self, ms: u32) {
+        sleep(i32::try_from(ms).unwrap_or(i32::MAX)).await;
+    }
+}

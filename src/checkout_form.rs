@@ -1,6 +1,7 @@
 //! The checkout form's rules in plain Rust: the amount (chips, custom input, URL prefill, fee
 //! coverage), field checks on submit, which field to focus, and what a decline means.
 
+use paywidget_core::api::{CardField, DeclineCode};
 use paywidget_core::card::{CardNumber, Cvc, Expiry, ExpiryError};
 use paywidget_core::money::{Amount, Currency, DecimalSeparator, FeeRule, MoneyError, ParseRules};
 
@@ -219,14 +220,14 @@ pub fn postal_problem(code: &str) -> Option<&'static str> {
 }
 
 /// Which field a decline is about (focus goes there), and whether the CVC must be re-entered.
+/// The mapping itself is the contract's ([`DeclineCode::field`]).
 pub fn decline_field(code: &str) -> Option<Field> {
-    match code {
-        "incorrect_cvc" | "invalid_cvc" => Some(Field::Cvc),
-        "expired_card" | "invalid_expiry_month" | "invalid_expiry_year" => Some(Field::Expiry),
-        "incorrect_number" | "invalid_number" => Some(Field::Number),
-        "incorrect_zip" => Some(Field::Postal),
-        _ => None,
-    }
+    DeclineCode::parse(code).field().map(|f| match f {
+        CardField::Number => Field::Number,
+        CardField::Expiry => Field::Expiry,
+        CardField::Cvc => Field::Cvc,
+        CardField::Postal => Field::Postal,
+    })
 }
 
 /// The Pay button's words: "Donate 25.00 USD" / "Pay 49.00 EUR".

@@ -10,5 +10,5 @@ pub mod card_number_field;
 pub mod checkout_form;
 pub mod components;
 pub mod embed;
-pub mod json;
+pub mod pay_flow;
 pub mod route;

@@ -1,6 +1,5 @@
-//! `Checkout`: the donate/buy form — amount, email, card — and the pay flow: tokenize at the
-//! gateway, pay through the host with one idempotency key per attempt, recover from network
-//! failures without ever charging twice.
+//! `Checkout`: the donate/buy form — amount, email, card. Paying is [`crate::pay_flow`]'s job;
+//! this component only wires the form's signals to it.
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -9,9 +8,12 @@ use paywidget_core::card::{format_expiry_input, Cvc, Expiry};
 use paywidget_core::money::{Amount, Currency, FeeRule};
 
 use super::{AmountPicker, CardNumberInput, TextField};
-use crate::api::{self, Campaign, FetchError, NewSession, Outcome};
+use paywidget_core::api::{CampaignKind, CampaignView};
+
+use crate::api::BrowserApi;
 use crate::browser;
 use crate::checkout_form::{self, Entries, Field};
+use crate::pay_flow::{Failure, Next, Order, PayFlow};
 
 /// What the form is telling the shopper.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,10 +27,10 @@ enum Status {
 #[component]
 pub fn Checkout(
     /// The campaign, as `GET /api/campaigns/:id` describes it.
-    campaign: Campaign,
+    campaign: CampaignView,
 ) -> impl IntoView {
-    let currency = Currency::from_code(&campaign.currency).unwrap_or(Currency::Usd);
-    let donation = campaign.kind == "donation";
+    let currency: Currency = campaign.currency;
+    let donation = campaign.kind == CampaignKind::Donation;
     let fee_rule = campaign
         .fee_coverage
         .as_ref()
@@ -151,18 +153,33 @@ pub fn Checkout(
             return;
         };
         paying.set(true);
-        status.set(Status::Working("Processing your payment…".into()));
-        let campaign = campaign_for_submit.clone();
-        let cover = cover_fee.get_untracked();
+        let order = Order {
+            campaign: campaign_for_submit.id.clone(),
+            donation,
+            amount,
+            cover_fee: cover_fee.get_untracked(),
+            email: entries.email.trim().to_owned(),
+        };
+        let flow = PayFlow {
+            api: BrowserApi {
+                campaign: Some(campaign_for_submit.clone()),
+            },
+            storage: browser::SessionStore,
+            sleeper: browser::Timers,
+        };
         spawn_local(async move {
-            let result = pay_flow(&campaign, amount, cover, &entries.email, card, status).await;
-            match result {
-                Ok(()) => {} // navigating away
+            let report = |p: crate::pay_flow::Progress| status.set(Status::Working(p.message()));
+            match flow.pay(&order, &card, &report).await {
+                Ok(Next::Confirmation(session)) => {
+                    crate::embed::finish(&format!("/thanks/{session}"));
+                }
+                Ok(Next::Verify(url)) => browser::go(&url),
                 Err(Failure::Field(field, message)) => {
                     match field {
                         Field::Number => number_error.set(Some(message.clone())),
                         Field::Expiry => expiry_error.set(Some(message.clone())),
                         Field::Postal => postal_error.set(Some(message.clone())),
+                        Field::Amount => amount_error.set(Some(message.clone())),
                         Field::Cvc => {
                             // The CVC must be typed again; the other card fields keep their values.
                             cvc.set(String::new());
@@ -256,163 +273,4 @@ pub fn Checkout(
 /// Digits only, at most 4.
 fn cvc_digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).take(4).collect()
-}
-
-/// Why paying stopped on this page.
-enum Failure {
-    /// About one field (focus it).
-    Field(Field, String),
-    /// About the payment as a whole.
-    Message(String),
-}
-
-/// Creates (or reuses) the session, tokenizes the card, pays with one idempotency key per
-/// attempt — kept in sessionStorage until the attempt has a definite outcome — and moves on.
-async fn pay_flow(
-    campaign: &Campaign,
-    amount: Amount,
-    cover_fee: bool,
-    email: &str,
-    card: checkout_form::CardEntries,
-    status: RwSignal<Status>,
-) -> Result<(), Failure> {
-    let session_key = format!(
-        "pw-session-{}-{}-{}",
-        campaign.id,
-        amount.minor(),
-        cover_fee
-    );
-    let session = match browser::stored(&session_key) {
-        Some(s) => s,
-        None => {
-            let new = NewSession {
-                campaign: campaign.id.clone(),
-                amount: (campaign.kind == "donation").then_some(amount.minor()),
-                cover_fee,
-                email: email.trim().to_owned(),
-            };
-            let id = with_retries(status, || api::create_session(&new))
-                .await
-                .map_err(|e| match e {
-                    FetchError::Api { code, message, .. } if code.starts_with("amount") => {
-                        Failure::Field(Field::Amount, message)
-                    }
-                    FetchError::Api { message, .. } => Failure::Message(message),
-                    FetchError::Network => Failure::Message(
-                        "We couldn't reach the server. Check your connection and try again.".into(),
-                    ),
-                })?;
-            browser::store(&session_key, &id);
-            id
-        }
-    };
-    // An unfinished attempt (reload, network error) is retried with its key and token, so it
-    // can never become a second charge.
-    let attempt_key = format!("pw-attempt-{session}");
-    let (key, pm) = match browser::stored(&attempt_key)
-        .and_then(|v| v.split_once('|').map(|(k, p)| (k.to_owned(), p.to_owned())))
-    {
-        Some(pair) => pair,
-        None => {
-            let pm = api::tokenize(campaign, &card, email.trim()).await.map_err(|e| match e {
-                FetchError::Api { code, message, .. } => match checkout_form::decline_field(&code) {
-                    Some(field) => Failure::Field(field, message),
-                    None => Failure::Message(message),
-                },
-                FetchError::Network => Failure::Message("We couldn't reach the payment processor. Check your connection and try again.".into()),
-            })?;
-            let key = api::new_key();
-            browser::store(&attempt_key, &format!("{key}|{pm}"));
-            (key, pm)
-        }
-    };
-    let outcome = match with_retries(status, || api::pay(&session, &pm, &key)).await {
-        Ok(o) => o,
-        Err(FetchError::Api { message, .. }) => {
-            browser::forget(&attempt_key);
-            return Err(Failure::Message(message));
-        }
-        Err(FetchError::Network) => resolve_by_polling(&session, status).await?,
-    };
-    match outcome {
-        Outcome::Succeeded => {
-            browser::forget(&attempt_key);
-            browser::forget(&session_key);
-            crate::embed::finish(&format!("/thanks/{session}"));
-            Ok(())
-        }
-        Outcome::RequiresAction(url) => {
-            status.set(Status::Working("Opening your bank's verification…".into()));
-            browser::go(&url);
-            Ok(())
-        }
-        Outcome::Declined { code, message } => {
-            // Declined: the next try is a new attempt with a new key.
-            browser::forget(&attempt_key);
-            Err(match checkout_form::decline_field(&code) {
-                Some(field) => Failure::Field(field, message),
-                None => Failure::Message(message),
-            })
-        }
-    }
-}
-
-/// Calls `f`, retrying network failures and "still in progress" answers with backoff
-/// (0.5, 1, 2, 4 s) and saying so.
-async fn with_retries<T, F, Fut>(status: RwSignal<Status>, f: F) -> Result<T, FetchError>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<T, FetchError>>,
-{
-    let mut last = FetchError::Network;
-    for attempt in 0..5 {
-        if attempt > 0 {
-            status.set(Status::Working(format!(
-                "Connection problem — retrying ({attempt} of 4)…"
-            )));
-            browser::sleep(500 << (attempt - 1)).await;
-        }
-        match f().await {
-            Ok(v) => return Ok(v),
-            Err(FetchError::Api { status: 409, .. }) | Err(FetchError::Network) => {
-                last = FetchError::Network
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last)
-}
-
-/// The outcome is unknown (the network failed after sending): ask the host what happened to
-/// the session instead of paying again.
-async fn resolve_by_polling(session: &str, status: RwSignal<Status>) -> Result<Outcome, Failure> {
-    status.set(Status::Working(
-        "Checking whether your payment went through…".into(),
-    ));
-    for _ in 0..20 {
-        if let Ok(s) = api::session(session).await {
-            match s.str("status").as_deref().unwrap_or("") {
-                "paid" | "fulfilled" | "processing" => return Ok(Outcome::Succeeded),
-                "requires_action" => {
-                    return Ok(Outcome::RequiresAction(
-                        s.str("redirect_url").unwrap_or_default(),
-                    ))
-                }
-                "declined" => {
-                    let d = s.get("decline");
-                    return Ok(Outcome::Declined {
-                        code: d.str("code").unwrap_or_else(|| "card_declined".into()),
-                        message: d
-                            .str("message")
-                            .unwrap_or_else(|| "Your card was declined.".into()),
-                    });
-                }
-                _ => {}
-            }
-        }
-        browser::sleep(1000).await;
-    }
-    Err(Failure::Message(
-        "We couldn't reach the server to finish your payment. You have not been charged twice: press Pay again when you are back online.".into(),
-    ))
 }

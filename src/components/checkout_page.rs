@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::Checkout;
-use crate::api::{self, Campaign};
+use paywidget_core::api::CampaignView;
+
+use crate::api;
 
 /// The checkout page for `campaign`.
 #[component]
@@ -13,7 +15,7 @@ pub fn CheckoutPage(
     /// The campaign id from the URL.
     campaign: String,
 ) -> impl IntoView {
-    let loaded = RwSignal::new(None::<Result<Campaign, String>>);
+    let loaded = RwSignal::new(None::<Result<CampaignView, String>>);
     spawn_local(async move {
         let result = api::campaign(&campaign).await.map_err(|e| match e {
             api::FetchError::Api { status: 404, .. } => "This checkout does not exist.".to_owned(),

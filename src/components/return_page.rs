@@ -3,10 +3,13 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::{api, browser};
+use crate::api::BrowserApi;
+use crate::browser;
+use crate::pay_flow::{Failure, Next, PayFlow};
 
 /// Resolves the payment after the bank's verification and moves on: to the confirmation when
-/// it went through, back to the form (with the reason) when it did not.
+/// it went through, back to the form (with the reason) when it did not. Only the host's view
+/// of the session counts (a `processing` payment is waited for, never taken as paid).
 #[component]
 pub fn ReturnPage(
     /// The campaign id from the URL.
@@ -17,30 +20,23 @@ pub fn ReturnPage(
     let session = browser::query("session").unwrap_or_default();
     let back = format!("/c/{campaign}");
     spawn_local(async move {
-        for _ in 0..30 {
-            if let Ok(s) = api::session(&session).await {
-                match s.str("status").as_deref().unwrap_or("") {
-                    "paid" | "fulfilled" | "processing" => {
-                        browser::forget(&format!("pw-attempt-{session}"));
-                        crate::embed::finish(&format!("/thanks/{session}"));
-                        return;
-                    }
-                    "declined" | "canceled" => {
-                        browser::forget(&format!("pw-attempt-{session}"));
-                        let reason = s
-                            .get("decline")
-                            .str("message")
-                            .unwrap_or_else(|| "Your bank could not confirm it's you.".into());
-                        message.set(format!("{reason} You have not been charged."));
-                        failed.set(true);
-                        return;
-                    }
-                    _ => {}
-                }
+        let flow = PayFlow {
+            // This page only reads the session: it never tokenizes.
+            api: BrowserApi { campaign: None },
+            storage: browser::SessionStore,
+            sleeper: browser::Timers,
+        };
+        match flow.after_verification(&session).await {
+            Ok(Some(Next::Confirmation(s))) => crate::embed::finish(&format!("/thanks/{s}")),
+            Ok(Some(Next::Verify(url))) => browser::go(&url),
+            Ok(None) => message.set(
+                "We are still waiting for your bank. You can safely reload this page.".into(),
+            ),
+            Err(Failure::Message(reason) | Failure::Field(_, reason)) => {
+                message.set(format!("{reason} You have not been charged."));
+                failed.set(true);
             }
-            browser::sleep(1000).await;
         }
-        message.set("We are still waiting for your bank. You can safely reload this page.".into());
     });
     view! {
         <main class="pw-page">

@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use paywidget_core::api::{SessionStatus, SessionView};
 
-use crate::json::Json;
 use crate::{api, browser};
 
 /// The confirmation page. It never says "paid" before the host does.
@@ -13,19 +13,15 @@ pub fn ThanksPage(
     /// The checkout session id from the URL.
     session: String,
 ) -> impl IntoView {
-    // Browser values are not Send: a thread-local signal.
-    let state = RwSignal::new_local(None::<Json>);
+    let state = RwSignal::new(None::<SessionView>);
     let gave_up = RwSignal::new(false);
     let id = session.clone();
     spawn_local(async move {
         for _ in 0..60 {
             if let Ok(s) = api::session(&id).await {
-                let status = s.str("status").unwrap_or_default();
+                let settled = s.status.is_settled();
                 state.set(Some(s));
-                if matches!(
-                    status.as_str(),
-                    "fulfilled" | "refunded" | "disputed" | "declined" | "canceled"
-                ) {
+                if settled {
                     return;
                 }
             }
@@ -35,63 +31,67 @@ pub fn ThanksPage(
     });
     view! {
         <main class="pw-page pw-thanks">
-            {move || {
-                let s = state.get();
-                let status = s.as_ref().and_then(|s| s.str("status")).unwrap_or_default();
-                match status.as_str() {
-                    "fulfilled" | "refunded" | "disputed" => confirmation(s.unwrap_or_default()).into_any(),
-                    "declined" | "canceled" => view! {
-                        <h1 class="pw-title">"Payment not completed"</h1>
-                        <p id="pw-thanks-status" role="alert">"Your card was not charged."</p>
-                    }.into_any(),
-                    _ => view! {
-                        <h1 class="pw-title">"Confirming your payment"</h1>
-                        <p id="pw-thanks-status" role="status" aria-live="polite" class="pw-working">
-                            {move || if gave_up.get() {
-                                "This is taking longer than usual. We will email you as soon as it is confirmed; you can reload this page."
-                            } else {
-                                "Waiting for the payment processor's confirmation…"
-                            }}
-                        </p>
-                    }.into_any(),
-                }
+            {move || match state.get() {
+                Some(s) if s.status.is_confirmed() => confirmation(s).into_any(),
+                Some(s) if matches!(s.status, SessionStatus::Declined | SessionStatus::Canceled) => view! {
+                    <h1 class="pw-title">"Payment not completed"</h1>
+                    <p id="pw-thanks-status" role="alert">"Your card was not charged."</p>
+                }.into_any(),
+                // Open, processing, paid but not yet fulfilled, or a status this build does not
+                // know: keep waiting, visibly.
+                _ => view! {
+                    <h1 class="pw-title">"Confirming your payment"</h1>
+                    <p id="pw-thanks-status" role="status" aria-live="polite" class="pw-working">
+                        {move || if gave_up.get() {
+                            "This is taking longer than usual. We will email you as soon as it is confirmed; you can reload this page."
+                        } else {
+                            "Waiting for the payment processor's confirmation…"
+                        }}
+                    </p>
+                }.into_any(),
             }}
         </main>
     }
 }
 
-fn confirmation(s: Json) -> impl IntoView {
-    let total = paywidget_core::money::Currency::from_code(&s.str("currency").unwrap_or_default())
-        .map(|c| {
-            paywidget_core::money::Amount::from_minor(s.i64("total").unwrap_or(0), c).to_string()
-        })
-        .unwrap_or_default();
+fn confirmation(s: SessionView) -> impl IntoView {
+    let total = s.total_amount().to_string();
     let emailed = s
-        .str("emailed_to")
+        .emailed_to
+        .clone()
         .map(|to| view! { <p id="pw-emailed">"We also emailed it to " {to} "."</p> });
     // The merchant's own success page, when configured (`success_url`): a way back to them.
-    let back = s.str("success_url").map(|url| {
-        let name = s.str("merchant_name").unwrap_or_else(|| "the site".into());
+    let back = s.success_url.clone().map(|url| {
+        let name = s.merchant_name.clone().unwrap_or_else(|| "the site".into());
         view! { <p class="pw-back"><a id="pw-back" href=url>"Back to " {name}</a></p> }
     });
-    if let Some(key) = s.get("license").str("key") {
-        let tabs = s.get("license").string_entries("instructions_html");
+    if let Some(licence) = s.license {
+        let tabs: Vec<(String, String)> = licence.instructions_html.into_iter().collect();
+        let revoked = licence.revoked.then(|| view! {
+            <p class="pw-problem" id="pw-revoked" role="alert">
+                "This licence has been revoked (the payment was refunded or disputed); it no longer activates."
+            </p>
+        });
         return view! {
             <h1 class="pw-title">"Thank you! Here is your licence key"</h1>
-            <LicenceKey key=key />
+            {revoked}
+            <LicenceKey key=licence.key />
             {emailed}
             <Instructions tabs=tabs />
             {back}
         }
         .into_any();
     }
-    let r = s.get("receipt");
-    let number = r.str("number").unwrap_or_default();
-    let org = r.str("org_name").unwrap_or_default();
-    let tax = r.str("tax_statement").unwrap_or_default();
+    let r = s.receipt.unwrap_or(paywidget_core::api::ReceiptView {
+        number: String::new(),
+        org_name: None,
+        tax_statement: None,
+        text: None,
+        refunded: false,
+    });
     // The shopper's own date format, from the confirmation time.
     let date = s
-        .i64("confirmed_at")
+        .confirmed_at
         .map(|t| {
             String::from(
                 js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(t as f64 * 1000.0))
@@ -99,17 +99,30 @@ fn confirmation(s: Json) -> impl IntoView {
             )
         })
         .unwrap_or_default();
+    let disputed = s.status == SessionStatus::Disputed;
+    let refunded = r.refunded.then(|| view! {
+        <p class="pw-problem" id="pw-refunded" role="alert">
+            {if disputed {
+                "This donation is disputed with the card issuer; the receipt no longer stands."
+            } else {
+                "This donation was refunded; the receipt no longer stands."
+            }}
+        </p>
+    });
+    let text = r.text.map(|t| view! { <p class="pw-receipt-text" id="pw-receipt-text">{t}</p> });
     view! {
-        <h1 class="pw-title">"Thank you for your donation"</h1>
+        <h1 class="pw-title">{if r.refunded { "Donation refunded" } else { "Thank you for your donation" }}</h1>
+        {refunded}
         <section class="pw-receipt" aria-labelledby="pw-receipt-title">
             <h2 id="pw-receipt-title">"Receipt"</h2>
             <dl>
-                <dt>"Receipt number"</dt><dd id="pw-receipt-number">{number}</dd>
+                <dt>"Receipt number"</dt><dd id="pw-receipt-number">{r.number}</dd>
                 <dt>"Amount"</dt><dd>{total}</dd>
                 <dt>"Date"</dt><dd id="pw-receipt-date">{date}</dd>
-                <dt>"Organisation"</dt><dd>{org}</dd>
+                <dt>"Organisation"</dt><dd>{r.org_name.unwrap_or_default()}</dd>
             </dl>
-            <p class="pw-tax">{tax}</p>
+            <p class="pw-tax">{r.tax_statement.unwrap_or_default()}</p>
+            {text}
         </section>
         {emailed}
         {back}

@@ -1,0 +1,769 @@
+//! The pay flow as a plain type: create (or reuse) the session, tokenize at the gateway, pay
+//! through the host with one idempotency key per attempt, and recover from every failure
+//! without ever charging twice. The browser is behind three small traits ([`Api`],
+//! [`Storage`], [`Sleeper`]) so the whole flow has native unit tests; the `Checkout` component
+//! only wires its outcome to signals.
+//!
+//! The rules:
+//! - an attempt's key and token are stored (sessionStorage) *before* paying and kept until the
+//!   attempt has a definite outcome: a reload or a retry after a network error reuses them;
+//! - a decline ends the attempt: the next try tokenizes again under a new key;
+//! - network errors and "in progress" answers are retried with backoff under the same key;
+//!   when the answer stays lost, the session says what happened (never a second pay call);
+//! - `processing` (or any outcome or status this build does not know) means "wait", never
+//!   success: the page asks the session until the gateway decides.
+
+use paywidget_core::api::{
+    DeclineCode, ErrorCode, NewSession, PayOutcome, PayRequest, SessionCreated, SessionStatus,
+    SessionView,
+};
+use paywidget_core::money::Amount;
+
+use crate::api::FetchError;
+use crate::checkout_form::{decline_field, CardEntries, Field};
+
+/// The calls the flow makes.
+// The widget is single-threaded wasm: no `Send` bounds are wanted on these futures.
+#[allow(async_fn_in_trait)]
+pub trait Api {
+    /// `POST /api/sessions`.
+    async fn create_session(&self, new: &NewSession) -> Result<SessionCreated, FetchError>;
+    /// Tokenizes the card at the gateway → `pm_…`.
+    async fn tokenize(&self, card: &CardEntries, email: &str) -> Result<String, FetchError>;
+    /// `POST /api/sessions/:id/pay`.
+    async fn pay(&self, session: &str, request: &PayRequest) -> Result<PayOutcome, FetchError>;
+    /// `GET /api/sessions/:id`.
+    async fn session(&self, id: &str) -> Result<SessionView, FetchError>;
+    /// A fresh idempotency key.
+    fn new_key(&self) -> String;
+}
+
+/// Where unfinished work survives a reload (sessionStorage): ids and keys, never card data.
+pub trait Storage {
+    /// The value at `key`.
+    fn get(&self, key: &str) -> Option<String>;
+    /// Sets `key`.
+    fn set(&self, key: &str, value: &str);
+    /// Removes `key`.
+    fn remove(&self, key: &str);
+}
+
+/// Waiting between tries.
+#[allow(async_fn_in_trait)]
+pub trait Sleeper {
+    /// Resolves after `ms` milliseconds.
+    async fn sleep(&self, ms: u32);
+}
+
+/// What the shopper is told while the flow runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Paying.
+    Processing,
+    /// A connection problem; trying again (`attempt` of `of`).
+    Retrying {
+        /// This retry's number, from 1.
+        attempt: u32,
+        /// How many retries there will be.
+        of: u32,
+    },
+    /// The answer was lost: asking the host what happened.
+    Checking,
+    /// The gateway has not decided yet.
+    Waiting,
+    /// Off to the bank's 3-D Secure page.
+    Verifying,
+}
+
+impl Progress {
+    /// The words on the page.
+    pub fn message(&self) -> String {
+        match self {
+            Progress::Processing => "Processing your payment…".into(),
+            Progress::Retrying { attempt, of } => {
+                format!("Connection problem — retrying ({attempt} of {of})…")
+            }
+            Progress::Checking => "Checking whether your payment went through…".into(),
+            Progress::Waiting => "Waiting for the payment processor to confirm…".into(),
+            Progress::Verifying => "Opening your bank's verification…".into(),
+        }
+    }
+}
+
+/// Where the page goes next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// The confirmation page of this session (which shows nothing as paid before the host does).
+    Confirmation(String),
+    /// The bank's 3-D Secure page.
+    Verify(String),
+}
+
+/// Why paying stopped on this page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// About one field (focus it).
+    Field(Field, String),
+    /// About the payment as a whole.
+    Message(String),
+}
+
+/// What the shopper ordered, as the form checked it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order {
+    /// The campaign id.
+    pub campaign: String,
+    /// A donation (the amount is sent) or a licence (the host knows the price).
+    pub donation: bool,
+    /// The amount chosen (or the price).
+    pub amount: Amount,
+    /// The donor covers the fees.
+    pub cover_fee: bool,
+    /// For the receipt or licence, trimmed.
+    pub email: String,
+}
+
+/// How often network failures are retried, and how long a lost answer is looked for.
+const RETRIES: u32 = 4;
+const POLLS: u32 = 20;
+
+const UNREACHABLE_HOST: &str = "We couldn't reach the server. Check your connection and try again.";
+const UNREACHABLE_GATEWAY: &str =
+    "We couldn't reach the payment processor. Check your connection and try again.";
+const STILL_LOST: &str = "We couldn't reach the server to finish your payment. You have not been charged twice: press Pay again when you are back online.";
+
+/// The session kept for an order (the same order after a reload reuses it).
+pub fn session_key(order: &Order) -> String {
+    format!(
+        "pw-session-{}-{}-{}",
+        order.campaign,
+        order.amount.minor(),
+        order.cover_fee
+    )
+}
+
+/// The unfinished attempt of a session: `key|token`.
+pub fn attempt_key(session: &str) -> String {
+    format!("pw-attempt-{session}")
+}
+
+/// The pay flow over an API, a storage and a sleeper.
+#[derive(Debug)]
+pub struct PayFlow<A, S, Z> {
+    /// The calls.
+    pub api: A,
+    /// sessionStorage.
+    pub storage: S,
+    /// Timers.
+    pub sleeper: Z,
+}
+
+impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
+    /// Pays for `order` with `card`, reporting progress; ends with where to go next, or why
+    /// it stopped.
+    pub async fn pay(
+        &self,
+        order: &Order,
+        card: &CardEntries,
+        report: &dyn Fn(Progress),
+    ) -> Result<Next, Failure> {
+        report(Progress::Processing);
+        let session_key = session_key(order);
+        let session = match self.storage.get(&session_key) {
+            Some(s) => s,
+            None => {
+                let new = NewSession {
+                    campaign: order.campaign.clone(),
+                    amount: order.donation.then_some(order.amount.minor()),
+                    cover_fee: order.cover_fee,
+                    email: Some(order.email.clone()),
+                    name: None,
+                };
+                let created = self
+                    .with_retries(report, || self.api.create_session(&new))
+                    .await
+                    .map_err(|e| match e {
+                        FetchError::Api { code, message, .. } if code.is_about_amount() => {
+                            Failure::Field(Field::Amount, message)
+                        }
+                        FetchError::Api { message, .. } => Failure::Message(message),
+                        FetchError::Network => Failure::Message(UNREACHABLE_HOST.into()),
+                    })?;
+                self.storage.set(&session_key, &created.id);
+                created.id
+            }
+        };
+        // An unfinished attempt (reload, network error) is retried with its key and token, so
+        // it can never become a second charge.
+        let attempt = attempt_key(&session);
+        let stored = self.storage.get(&attempt).and_then(|v| {
+            v.split_once('|')
+                .map(|(k, p)| (k.to_owned(), p.to_owned()))
+        });
+        let (key, token) = match stored {
+            Some(pair) => pair,
+            None => {
+                let token = self
+                    .api
+                    .tokenize(card, &order.email)
+                    .await
+                    .map_err(|e| match e {
+                        FetchError::Api { code, message, .. } => {
+                            about_field(code.as_str(), message)
+                        }
+                        FetchError::Network => Failure::Message(UNREACHABLE_GATEWAY.into()),
+                    })?;
+                let key = self.api.new_key();
+                self.storage.set(&attempt, &format!("{key}|{token}"));
+                (key, token)
+            }
+        };
+        let request = PayRequest {
+            payment_method: token,
+            idempotency_key: key,
+        };
+        let outcome = self
+            .with_retries(report, || self.api.pay(&session, &request))
+            .await;
+        match outcome {
+            Ok(PayOutcome::Succeeded) => Ok(self.confirmed(&session, &session_key)),
+            Ok(PayOutcome::RequiresAction { redirect_url }) => {
+                report(Progress::Verifying);
+                Ok(Next::Verify(redirect_url))
+            }
+            Ok(PayOutcome::Declined { code, message }) => {
+                Err(self.declined(&session, &code, message))
+            }
+            Ok(PayOutcome::Processing | PayOutcome::Unknown) => {
+                report(Progress::Waiting);
+                self.settle(&session, &session_key, true).await
+            }
+            Err(FetchError::Api { message, .. }) => {
+                // A definite refusal of this attempt: the next try starts afresh.
+                self.storage.remove(&attempt);
+                Err(Failure::Message(message))
+            }
+            Err(FetchError::Network) => {
+                report(Progress::Checking);
+                self.settle(&session, &session_key, false).await
+            }
+        }
+    }
+
+    /// Back from 3-D Secure: waits for the host's view of the session. `Ok(None)`: still
+    /// undecided after the polls (the page says so; reloading is safe).
+    pub async fn after_verification(&self, session: &str) -> Result<Option<Next>, Failure> {
+        for _ in 0..POLLS {
+            if let Ok(s) = self.api.session(session).await {
+                if s.status.is_charged() {
+                    self.storage.remove(&attempt_key(session));
+                    return Ok(Some(Next::Confirmation(session.to_owned())));
+                }
+                if let Some(failure) = self.failed(session, &s) {
+                    return Err(failure);
+                }
+            }
+            self.sleeper.sleep(1000).await;
+        }
+        Ok(None)
+    }
+
+    /// Polls the session until the gateway decides. `waiting`: the host answered
+    /// `processing` (after the polls, the confirmation page takes over the waiting); else
+    /// the answer was lost (after the polls, the shopper may press Pay again: same attempt).
+    async fn settle(
+        &self,
+        session: &str,
+        session_key: &str,
+        waiting: bool,
+    ) -> Result<Next, Failure> {
+        for _ in 0..POLLS {
+            if let Ok(s) = self.api.session(session).await {
+                if s.status.is_charged() {
+                    return Ok(self.confirmed(session, session_key));
+                }
+                if s.status == SessionStatus::RequiresAction {
+                    if let Some(url) = s.redirect_url.clone() {
+                        return Ok(Next::Verify(url));
+                    }
+                }
+                if let Some(failure) = self.failed(session, &s) {
+                    return Err(failure);
+                }
+                // open, processing, or a status this build does not know: keep waiting.
+            }
+            self.sleeper.sleep(1000).await;
+        }
+        if waiting {
+            // The attempt stays stored: coming back to the form re-asks with the same key.
+            Ok(Next::Confirmation(session.to_owned()))
+        } else {
+            Err(Failure::Message(STILL_LOST.into()))
+        }
+    }
+
+    /// A declined or canceled session ends the attempt.
+    fn failed(&self, session: &str, s: &SessionView) -> Option<Failure> {
+        match s.status {
+            SessionStatus::Declined => {
+                let (code, message) = s.decline.clone().map_or_else(
+                    || {
+                        (
+                            DeclineCode::CardDeclined,
+                            DeclineCode::CardDeclined.message().to_owned(),
+                        )
+                    },
+                    |d| (d.code, d.message),
+                );
+                Some(self.declined(session, &code, message))
+            }
+            SessionStatus::Canceled => {
+                self.storage.remove(&attempt_key(session));
+                Some(Failure::Message(
+                    "The payment was canceled. You have not been charged.".into(),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    fn confirmed(&self, session: &str, session_key: &str) -> Next {
+        self.storage.remove(&attempt_key(session));
+        self.storage.remove(session_key);
+        Next::Confirmation(session.to_owned())
+    }
+
+    fn declined(&self, session: &str, code: &DeclineCode, message: String) -> Failure {
+        // Declined: the next try is a new attempt with a new key.
+        self.storage.remove(&attempt_key(session));
+        about_field(code.as_str(), message)
+    }
+
+    /// Calls `f`, retrying network failures and "still in progress" answers with backoff
+    /// (0.5, 1, 2, 4 s) and saying so.
+    async fn with_retries<T, F, Fut>(
+        &self,
+        report: &dyn Fn(Progress),
+        f: F,
+    ) -> Result<T, FetchError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, FetchError>>,
+    {
+        for attempt in 0..=RETRIES {
+            if attempt > 0 {
+                report(Progress::Retrying {
+                    attempt,
+                    of: RETRIES,
+                });
+                self.sleeper.sleep(500 << (attempt - 1)).await;
+            }
+            match f().await {
+                Ok(v) => return Ok(v),
+                Err(FetchError::Network) => {}
+                Err(FetchError::Api {
+                    code: ErrorCode::InProgress,
+                    ..
+                }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(FetchError::Network)
+    }
+}
+
+fn about_field(code: &str, message: String) -> Failure {
+    match decline_field(code) {
+        Some(field) => Failure::Field(field, message),
+        None => Failure::Message(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::collections::{HashMap, VecDeque};
+    use std::future::Future;
+
+    use paywidget_core::api::{CampaignKind, DeclineView};
+    use paywidget_core::money::Currency;
+
+    use super::*;
+    use crate::checkout_form::{check, Entries};
+
+    /// Runs a future whose fakes never pend.
+    fn run<F: Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeApi {
+        created: Cell<u32>,
+        tokenized: Cell<u32>,
+        keys: Cell<u32>,
+        pays: RefCell<Vec<PayRequest>>,
+        pay_answers: RefCell<VecDeque<Result<PayOutcome, FetchError>>>,
+        session_answers: RefCell<VecDeque<Result<SessionView, FetchError>>>,
+        tokenize_answer: RefCell<Option<FetchError>>,
+    }
+
+    impl Api for FakeApi {
+        async fn create_session(&self, new: &NewSession) -> Result<SessionCreated, FetchError> {
+            self.created.set(self.created.get() + 1);
+            Ok(SessionCreated {
+                id: "cs_1".into(),
+                amount: new.amount.unwrap_or(4900),
+                fee: 0,
+                total: new.amount.unwrap_or(4900),
+                currency: Currency::Usd,
+                display_total: String::new(),
+            })
+        }
+        async fn tokenize(&self, _: &CardEntries, _: &str) -> Result<String, FetchError> {
+            self.tokenized.set(self.tokenized.get() + 1);
+            match self.tokenize_answer.borrow_mut().take() {
+                Some(e) => Err(e),
+                None => Ok(format!("pm_{}", self.tokenized.get())),
+            }
+        }
+        async fn pay(&self, _: &str, request: &PayRequest) -> Result<PayOutcome, FetchError> {
+            self.pays.borrow_mut().push(request.clone());
+            self.pay_answers
+                .borrow_mut()
+                .pop_front()
+                .unwrap_or(Err(FetchError::Network))
+        }
+        async fn session(&self, _: &str) -> Result<SessionView, FetchError> {
+            self.session_answers
+                .borrow_mut()
+                .pop_front()
+                .unwrap_or(Err(FetchError::Network))
+        }
+        fn new_key(&self) -> String {
+            self.keys.set(self.keys.get() + 1);
+            format!("key-{}", self.keys.get())
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeStorage(RefCell<HashMap<String, String>>);
+
+    impl Storage for FakeStorage {
+        fn get(&self, key: &str) -> Option<String> {
+            self.0.borrow().get(key).cloned()
+        }
+        fn set(&self, key: &str, value: &str) {
+            self.0.borrow_mut().insert(key.into(), value.into());
+        }
+        fn remove(&self, key: &str) {
+            self.0.borrow_mut().remove(key);
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeSleep(RefCell<Vec<u32>>);
+
+    impl Sleeper for FakeSleep {
+        async fn sleep(&self, ms: u32) {
+            self.0.borrow_mut().push(ms);
+        }
+    }
+
+    type Flow = PayFlow<FakeApi, FakeStorage, FakeSleep>;
+
+    fn flow() -> Flow {
+        PayFlow {
+            api: FakeApi::default(),
+            storage: FakeStorage::default(),
+            sleeper: FakeSleep::default(),
+        }
+    }
+
+    fn order() -> Order {
+        Order {
+            campaign: "winter".into(),
+            donation: true,
+            amount: Amount::from_minor(2500, Currency::Usd),
+            cover_fee: false,
+            email: "donor@example.org".into(),
+        }
+    }
+
+    fn card() -> CardEntries {
+        check(
+            &Entries {
+                email: "donor@example.org".into(),
+                name: "Ada Lovelace".into(),
+                number: "4242 4242 4242 4242".into(),
+                expiry: "12 / 30".into(),
+                cvc: "123".into(),
+                postal: None,
+            },
+            (2026, 1),
+        )
+        .expect("a valid card")
+    }
+
+    fn view(status: SessionStatus) -> SessionView {
+        SessionView {
+            id: "cs_1".into(),
+            status,
+            amount: 2500,
+            fee: 0,
+            total: 2500,
+            currency: Currency::Usd,
+            kind: CampaignKind::Donation,
+            decline: None,
+            redirect_url: None,
+            confirmed_at: None,
+            emailed_to: None,
+            license: None,
+            receipt: None,
+            success_url: None,
+            merchant_name: None,
+        }
+    }
+
+    fn pay(f: &Flow) -> (Result<Next, Failure>, Vec<Progress>) {
+        let seen = RefCell::new(Vec::new());
+        let result = run(f.pay(&order(), &card(), &|p| seen.borrow_mut().push(p)));
+        (result, seen.into_inner())
+    }
+
+    fn answer(f: &Flow, a: Result<PayOutcome, FetchError>) {
+        f.api.pay_answers.borrow_mut().push_back(a);
+    }
+
+    fn session_answer(f: &Flow, a: Result<SessionView, FetchError>) {
+        f.api.session_answers.borrow_mut().push_back(a);
+    }
+
+    #[test]
+    fn success_goes_to_the_confirmation_and_clears_the_attempt() {
+        let f = flow();
+        answer(&f, Ok(PayOutcome::Succeeded));
+        let (result, _) = pay(&f);
+        assert_eq!(result, Ok(Next::Confirmation("cs_1".into())));
+        assert!(f.storage.0.borrow().is_empty(), "nothing left to resume");
+    }
+
+    #[test]
+    fn a_network_error_is_retried_with_the_same_key() {
+        let f = flow();
+        answer(&f, Err(FetchError::Network));
+        answer(
+            &f,
+            Err(FetchError::Api {
+                status: 409,
+                code: ErrorCode::InProgress,
+                message: String::new(),
+            }),
+        );
+        answer(&f, Ok(PayOutcome::Succeeded));
+        let (result, progress) = pay(&f);
+        assert_eq!(result, Ok(Next::Confirmation("cs_1".into())));
+        let pays = f.api.pays.borrow();
+        assert_eq!(pays.len(), 3);
+        assert!(pays.iter().all(|p| p == &pays[0]), "one key, one token");
+        assert_eq!(f.api.tokenized.get(), 1);
+        assert_eq!(*f.sleeper.0.borrow(), vec![500, 1000], "backoff");
+        assert!(progress.contains(&Progress::Retrying { attempt: 2, of: 4 }));
+    }
+
+    #[test]
+    fn a_decline_ends_the_attempt_and_the_next_try_has_a_new_key() {
+        let f = flow();
+        answer(
+            &f,
+            Ok(PayOutcome::Declined {
+                code: DeclineCode::IncorrectCvc,
+                message: "Your card's security code is incorrect.".into(),
+            }),
+        );
+        let (result, _) = pay(&f);
+        assert_eq!(
+            result,
+            Err(Failure::Field(
+                Field::Cvc,
+                "Your card's security code is incorrect.".into()
+            ))
+        );
+        answer(&f, Ok(PayOutcome::Succeeded));
+        let (result, _) = pay(&f);
+        assert!(result.is_ok());
+        let pays = f.api.pays.borrow();
+        assert_ne!(pays[0].idempotency_key, pays[1].idempotency_key);
+        assert_ne!(pays[0].payment_method, pays[1].payment_method);
+        assert_eq!(f.api.created.get(), 1, "the session is reused");
+    }
+
+    #[test]
+    fn processing_waits_for_the_gateway_and_is_never_success_by_itself() {
+        let f = flow();
+        answer(&f, Ok(PayOutcome::Processing));
+        session_answer(&f, Ok(view(SessionStatus::Processing)));
+        session_answer(&f, Ok(view(SessionStatus::Unknown)));
+        let mut declined = view(SessionStatus::Declined);
+        declined.decline = Some(DeclineView {
+            code: DeclineCode::InsufficientFunds,
+            message: "Your card has insufficient funds.".into(),
+        });
+        session_answer(&f, Ok(declined));
+        let (result, progress) = pay(&f);
+        assert_eq!(
+            result,
+            Err(Failure::Message("Your card has insufficient funds.".into()))
+        );
+        assert!(progress.contains(&Progress::Waiting));
+        assert_eq!(f.api.pays.borrow().len(), 1, "waiting never pays again");
+    }
+
+    #[test]
+    fn an_unknown_outcome_that_stays_undecided_hands_over_to_the_confirmation_page() {
+        let f = flow();
+        answer(&f, Ok(PayOutcome::Unknown));
+        for _ in 0..POLLS {
+            session_answer(&f, Ok(view(SessionStatus::Processing)));
+        }
+        let (result, _) = pay(&f);
+        assert_eq!(result, Ok(Next::Confirmation("cs_1".into())));
+        assert!(
+            f.storage.get(&attempt_key("cs_1")).is_some(),
+            "the attempt is kept: coming back re-asks with the same key"
+        );
+    }
+
+    #[test]
+    fn a_lost_answer_is_resolved_from_the_session() {
+        let f = flow();
+        for _ in 0..=RETRIES {
+            answer(&f, Err(FetchError::Network));
+        }
+        session_answer(&f, Err(FetchError::Network));
+        session_answer(&f, Ok(view(SessionStatus::Open)));
+        session_answer(&f, Ok(view(SessionStatus::Paid)));
+        let (result, progress) = pay(&f);
+        assert_eq!(result, Ok(Next::Confirmation("cs_1".into())));
+        assert_eq!(f.api.pays.borrow().len(), 5, "retries, then only asking");
+        assert!(progress.contains(&Progress::Checking));
+    }
+
+    #[test]
+    fn an_answer_lost_for_good_keeps_the_attempt_for_the_next_press() {
+        let f = flow();
+        let (result, _) = pay(&f);
+        assert_eq!(result, Err(Failure::Message(STILL_LOST.into())));
+        let stored = f.storage.get(&attempt_key("cs_1")).expect("kept");
+        answer(&f, Ok(PayOutcome::Succeeded));
+        let (result, _) = pay(&f);
+        assert!(result.is_ok());
+        let pays = f.api.pays.borrow();
+        assert_eq!(
+            format!(
+                "{}|{}",
+                pays.last().unwrap().idempotency_key,
+                pays.last().unwrap().payment_method
+            ),
+            stored
+        );
+        assert_eq!(f.api.tokenized.get(), 1);
+    }
+
+    #[test]
+    fn a_reload_resumes_the_stored_attempt() {
+        let f = flow();
+        f.storage.set(&session_key(&order()), "cs_1");
+        f.storage.set(&attempt_key("cs_1"), "key-from-before|pm_before");
+        answer(&f, Ok(PayOutcome::Succeeded));
+        let (result, _) = pay(&f);
+        assert!(result.is_ok());
+        assert_eq!(f.api.created.get(), 0, "the stored session is used");
+        assert_eq!(f.api.tokenized.get(), 0, "the stored token is used");
+        assert_eq!(
+            f.api.pays.borrow()[0],
+            PayRequest {
+                payment_method: "pm_before".into(),
+                idempotency_key: "key-from-before".into()
+            }
+        );
+    }
+
+    #[test]
+    fn three_d_secure_redirects_then_resolves_on_return() {
+        let f = flow();
+        answer(
+            &f,
+            Ok(PayOutcome::RequiresAction {
+                redirect_url: "http://gw/3ds".into(),
+            }),
+        );
+        let (result, progress) = pay(&f);
+        assert_eq!(result, Ok(Next::Verify("http://gw/3ds".into())));
+        assert_eq!(progress.last(), Some(&Progress::Verifying));
+        assert!(f.storage.get(&attempt_key("cs_1")).is_some());
+        // Back from the bank: waiting, then confirmed.
+        session_answer(&f, Ok(view(SessionStatus::RequiresAction)));
+        session_answer(&f, Ok(view(SessionStatus::Fulfilled)));
+        assert_eq!(
+            run(f.after_verification("cs_1")),
+            Ok(Some(Next::Confirmation("cs_1".into())))
+        );
+        assert!(f.storage.get(&attempt_key("cs_1")).is_none());
+        // A failed verification says why.
+        let mut failed = view(SessionStatus::Declined);
+        failed.decline = Some(DeclineView {
+            code: DeclineCode::AuthenticationFailure,
+            message: "Your bank could not confirm it's you.".into(),
+        });
+        session_answer(&f, Ok(failed));
+        assert_eq!(
+            run(f.after_verification("cs_1")),
+            Err(Failure::Message(
+                "Your bank could not confirm it's you.".into()
+            ))
+        );
+        // Undecided for long: the page says so (Ok(None)).
+        assert_eq!(run(f.after_verification("cs_1")), Ok(None));
+    }
+
+    #[test]
+    fn amount_and_card_errors_point_at_their_fields() {
+        let f = flow();
+        *f.api.tokenize_answer.borrow_mut() = Some(FetchError::Api {
+            status: 402,
+            code: ErrorCode::parse("incorrect_number"),
+            message: "Your card number is incorrect.".into(),
+        });
+        let (result, _) = pay(&f);
+        assert_eq!(
+            result,
+            Err(Failure::Field(
+                Field::Number,
+                "Your card number is incorrect.".into()
+            ))
+        );
+        assert!(f.api.pays.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_refused_pay_call_ends_the_attempt() {
+        let f = flow();
+        answer(
+            &f,
+            Err(FetchError::Api {
+                status: 400,
+                code: ErrorCode::InvalidPaymentMethod,
+                message: "bad token".into(),
+            }),
+        );
+        let (result, _) = pay(&f);
+        assert_eq!(result, Err(Failure::Message("bad token".into())));
+        assert!(f.storage.get(&attempt_key("cs_1")).is_none());
+    }
+}
