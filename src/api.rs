@@ -9,7 +9,7 @@ use js_sys::{Array, Object};
 use paywidget_core::api::decode::{from_node, Kind, Node};
 use paywidget_core::api::{
     CampaignView, ErrorBody, ErrorCode, NewSession, PayOutcome, PayRequest, PaymentMethodCreated,
-    SessionCreated, SessionView,
+    SessionCreated, SessionProgress, SessionView,
 };
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
@@ -74,12 +74,6 @@ impl Node for JsNode {
     }
 }
 
-/// Decodes JSON text with the contract decoder.
-pub fn decode<T: DeserializeOwned>(text: &str) -> Option<T> {
-    let value = js_sys::JSON::parse(text).ok()?;
-    from_node(JsNode(value)).ok()
-}
-
 /// JSON text of a request (serde_json's serializer: small, and it formats nothing).
 fn encode<T: serde::Serialize>(value: &T) -> Result<String, FetchError> {
     serde_json::to_string(value).map_err(|_| FetchError::Network)
@@ -89,6 +83,15 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String, FetchError> {
 async fn send<T: DeserializeOwned>(
     request: Result<gloo_net::http::Request, gloo_net::Error>,
 ) -> Result<T, FetchError> {
+    // Only the decoding is generic: the exchange itself exists once in the wasm.
+    let value = exchange(request).await?;
+    from_node(JsNode(value)).map_err(|_| FetchError::Network)
+}
+
+/// Sends `request` and parses the answer: the JSON value of a 2xx, else the error it carries.
+async fn exchange(
+    request: Result<gloo_net::http::Request, gloo_net::Error>,
+) -> Result<JsValue, FetchError> {
     let response = request
         .map_err(|_| FetchError::Network)?
         .send()
@@ -96,27 +99,30 @@ async fn send<T: DeserializeOwned>(
         .map_err(|_| FetchError::Network)?;
     let status = response.status();
     let text = response.text().await.map_err(|_| FetchError::Network)?;
+    let value = js_sys::JSON::parse(&text).ok();
     if (200..300).contains(&status) {
-        return decode(&text).ok_or(FetchError::Network);
+        return value.ok_or(FetchError::Network);
     }
-    Err(match decode::<ErrorBody>(&text) {
-        Some(body) => FetchError::Api {
-            status,
-            // The gateway's decline reason is the more precise code when it has one.
-            code: body
-                .error
-                .decline_code
-                .map_or(body.error.code, |d| ErrorCode::parse(d.as_str())),
-            message: body.error.message,
+    Err(
+        match value.and_then(|v| from_node::<ErrorBody, _>(JsNode(v)).ok()) {
+            Some(body) => FetchError::Api {
+                status,
+                // The gateway's decline reason is the more precise code when it has one.
+                code: body
+                    .error
+                    .decline_code
+                    .map_or(body.error.code, |d| ErrorCode::parse(d.as_str())),
+                message: body.error.message,
+            },
+            // An error page we cannot read (a proxy's 502, say): the outcome is unknown.
+            None if status >= 500 || status == 409 || status == 429 => FetchError::Network,
+            None => FetchError::Api {
+                status,
+                code: ErrorCode::Other("error".into()),
+                message: "Something went wrong.".into(),
+            },
         },
-        // An error page we cannot read (a proxy's 502, say): the outcome is unknown.
-        None if status >= 500 || status == 409 || status == 429 => FetchError::Network,
-        None => FetchError::Api {
-            status,
-            code: ErrorCode::Other("error".into()),
-            message: "Something went wrong.".into(),
-        },
-    })
+    )
 }
 
 /// A JSON POST to the host.
@@ -185,14 +191,22 @@ pub async fn pay(session: &str, request: &PayRequest) -> Result<PayOutcome, Fetc
     send(post_json(&format!("/api/sessions/{session}/pay"), request)?).await
 }
 
-/// `GET /api/sessions/:id`.
-pub async fn session(id: &str) -> Result<SessionView, FetchError> {
+/// `GET /api/sessions/:id`, with its licence and receipt parts decoded as `L` and `R` (or
+/// skipped: [`paywidget_core::api::SessionProgress`]).
+pub async fn session<L: DeserializeOwned, R: DeserializeOwned>(
+    id: &str,
+) -> Result<SessionView<L, R>, FetchError> {
     send(gloo_net::http::Request::get(&format!("/api/sessions/{id}")).build()).await
 }
 
 /// A new idempotency key: a UUID v4 from the browser's CSPRNG.
 pub fn new_key() -> String {
-    uuid::Uuid::new_v4().to_string()
+    let mut buffer = uuid::Uuid::encode_buffer();
+    // Encoded without `fmt`: the release build keeps formatting code out where it can.
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut buffer)
+        .to_owned()
 }
 
 /// The pay flow's calls in the browser, for one campaign.
@@ -218,7 +232,7 @@ impl crate::pay_flow::Api for BrowserApi {
         pay(session, request).await
     }
 
-    async fn session(&self, id: &str) -> Result<SessionView, FetchError> {
+    async fn session(&self, id: &str) -> Result<SessionProgress, FetchError> {
         session(id).await
     }
 

@@ -14,8 +14,8 @@
 //!   success: the page asks the session until the gateway decides.
 
 use paywidget_core::api::{
-    DeclineCode, ErrorCode, NewSession, PayOutcome, PayRequest, SessionCreated, SessionStatus,
-    SessionView,
+    DeclineCode, ErrorCode, NewSession, PayOutcome, PayRequest, SessionCreated, SessionProgress,
+    SessionStatus,
 };
 use paywidget_core::money::Amount;
 
@@ -33,7 +33,7 @@ pub trait Api {
     /// `POST /api/sessions/:id/pay`.
     async fn pay(&self, session: &str, request: &PayRequest) -> Result<PayOutcome, FetchError>;
     /// `GET /api/sessions/:id`.
-    async fn session(&self, id: &str) -> Result<SessionView, FetchError>;
+    async fn session(&self, id: &str) -> Result<SessionProgress, FetchError>;
     /// A fresh idempotency key.
     fn new_key(&self) -> String;
 }
@@ -196,10 +196,10 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
         // An unfinished attempt (reload, network error) is retried with its key and token, so
         // it can never become a second charge.
         let attempt = attempt_key(&session);
-        let stored = self.storage.get(&attempt).and_then(|v| {
-            v.split_once('|')
-                .map(|(k, p)| (k.to_owned(), p.to_owned()))
-        });
+        let stored = self
+            .storage
+            .get(&attempt)
+            .and_then(|v| v.split_once('|').map(|(k, p)| (k.to_owned(), p.to_owned())));
         let (key, token) = match stored {
             Some(pair) => pair,
             None => {
@@ -225,29 +225,30 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
         let outcome = self
             .with_retries(report, || self.api.pay(&session, &request))
             .await;
-        match outcome {
-            Ok(PayOutcome::Succeeded) => Ok(self.confirmed(&session, &session_key)),
+        // Every way of waiting for the gateway ends in the one `settle` below.
+        let waiting = match outcome {
+            Ok(PayOutcome::Succeeded) => return Ok(self.confirmed(&session, &session_key)),
             Ok(PayOutcome::RequiresAction { redirect_url }) => {
                 report(Progress::Verifying);
-                Ok(Next::Verify(redirect_url))
+                return Ok(Next::Verify(redirect_url));
             }
             Ok(PayOutcome::Declined { code, message }) => {
-                Err(self.declined(&session, &code, message))
-            }
-            Ok(PayOutcome::Processing | PayOutcome::Unknown) => {
-                report(Progress::Waiting);
-                self.settle(&session, &session_key, true).await
+                return Err(self.declined(&session, &code, message))
             }
             Err(FetchError::Api { message, .. }) => {
                 // A definite refusal of this attempt: the next try starts afresh.
                 self.storage.remove(&attempt);
-                Err(Failure::Message(message))
+                return Err(Failure::Message(message));
             }
-            Err(FetchError::Network) => {
-                report(Progress::Checking);
-                self.settle(&session, &session_key, false).await
-            }
-        }
+            Ok(PayOutcome::Processing | PayOutcome::Unknown) => true,
+            Err(FetchError::Network) => false,
+        };
+        report(if waiting {
+            Progress::Waiting
+        } else {
+            Progress::Checking
+        });
+        self.settle(&session, &session_key, waiting).await
     }
 
     /// Back from 3-D Secure: waits for the host's view of the session. `Ok(None)`: still
@@ -303,7 +304,7 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
     }
 
     /// A declined or canceled session ends the attempt.
-    fn failed(&self, session: &str, s: &SessionView) -> Option<Failure> {
+    fn failed(&self, session: &str, s: &SessionProgress) -> Option<Failure> {
         match s.status {
             SessionStatus::Declined => {
                 let (code, message) = s.decline.clone().map_or_else(
@@ -409,7 +410,7 @@ mod tests {
         keys: Cell<u32>,
         pays: RefCell<Vec<PayRequest>>,
         pay_answers: RefCell<VecDeque<Result<PayOutcome, FetchError>>>,
-        session_answers: RefCell<VecDeque<Result<SessionView, FetchError>>>,
+        session_answers: RefCell<VecDeque<Result<SessionProgress, FetchError>>>,
         tokenize_answer: RefCell<Option<FetchError>>,
     }
 
@@ -439,7 +440,7 @@ mod tests {
                 .pop_front()
                 .unwrap_or(Err(FetchError::Network))
         }
-        async fn session(&self, _: &str) -> Result<SessionView, FetchError> {
+        async fn session(&self, _: &str) -> Result<SessionProgress, FetchError> {
             self.session_answers
                 .borrow_mut()
                 .pop_front()
@@ -510,8 +511,8 @@ mod tests {
         .expect("a valid card")
     }
 
-    fn view(status: SessionStatus) -> SessionView {
-        SessionView {
+    fn view(status: SessionStatus) -> SessionProgress {
+        SessionProgress {
             id: "cs_1".into(),
             status,
             amount: 2500,
@@ -540,7 +541,7 @@ mod tests {
         f.api.pay_answers.borrow_mut().push_back(a);
     }
 
-    fn session_answer(f: &Flow, a: Result<SessionView, FetchError>) {
+    fn session_answer(f: &Flow, a: Result<SessionProgress, FetchError>) {
         f.api.session_answers.borrow_mut().push_back(a);
     }
 
@@ -679,7 +680,8 @@ mod tests {
     fn a_reload_resumes_the_stored_attempt() {
         let f = flow();
         f.storage.set(&session_key(&order()), "cs_1");
-        f.storage.set(&attempt_key("cs_1"), "key-from-before|pm_before");
+        f.storage
+            .set(&attempt_key("cs_1"), "key-from-before|pm_before");
         answer(&f, Ok(PayOutcome::Succeeded));
         let (result, _) = pay(&f);
         assert!(result.is_ok());

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use paywidget_core::api::{SessionStatus, SessionView};
+use paywidget_core::api::{LicenceView, ReceiptView, SessionStatus, SessionView};
 
 use crate::{api, browser};
 
@@ -18,7 +18,7 @@ pub fn ThanksPage(
     let id = session.clone();
     spawn_local(async move {
         for _ in 0..60 {
-            if let Ok(s) = api::session(&id).await {
+            if let Ok(s) = api::session::<LicenceView, ReceiptView>(&id).await {
                 let settled = s.status.is_settled();
                 state.set(Some(s));
                 if settled {
@@ -100,16 +100,20 @@ fn confirmation(s: SessionView) -> impl IntoView {
         })
         .unwrap_or_default();
     let disputed = s.status == SessionStatus::Disputed;
-    let refunded = r.refunded.then(|| view! {
-        <p class="pw-problem" id="pw-refunded" role="alert">
-            {if disputed {
-                "This donation is disputed with the card issuer; the receipt no longer stands."
-            } else {
-                "This donation was refunded; the receipt no longer stands."
-            }}
-        </p>
+    let refunded = r.refunded.then(|| {
+        view! {
+            <p class="pw-problem" id="pw-refunded" role="alert">
+                {if disputed {
+                    "This donation is disputed with the card issuer; the receipt no longer stands."
+                } else {
+                    "This donation was refunded; the receipt no longer stands."
+                }}
+            </p>
+        }
     });
-    let text = r.text.map(|t| view! { <p class="pw-receipt-text" id="pw-receipt-text">{t}</p> });
+    let text = r
+        .text
+        .map(|t| view! { <p class="pw-receipt-text" id="pw-receipt-text">{t}</p> });
     view! {
         <h1 class="pw-title">{if r.refunded { "Donation refunded" } else { "Thank you for your donation" }}</h1>
         {refunded}

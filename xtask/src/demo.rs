@@ -1,12 +1,21 @@
 //! `cargo xtask demo`: builds the release widget, then runs the whole system on 127.0.0.1
 //! (`paywidget_cli::demo`, the same code as `paywidget demo`) until Ctrl-C.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::tools::Tools;
 use crate::widget;
 
-const USAGE: &str = "usage: cargo xtask demo [--host-port N] [--sandbox-port N] [--nonprofit-port N] [--licence-port N] [--allow-origin URL]…";
+/// `cargo xtask demo`'s command line: exactly `paywidget demo`'s flags (one definition).
+#[derive(clap::Parser, Debug)]
+#[command(
+    name = "cargo xtask demo",
+    about = "Build the release widget, then run the demo on 127.0.0.1"
+)]
+struct DemoCommand {
+    #[command(flatten)]
+    flags: paywidget_cli::demo::DemoFlags,
+}
 
 pub fn run(args: &[String]) -> Result<()> {
     let options = parse(args)?;
@@ -18,31 +27,16 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 fn parse(args: &[String]) -> Result<paywidget_cli::demo::Options> {
-    let mut o = paywidget_cli::demo::Options::defaults(&crate::root());
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        if flag == "--allow-origin" {
-            let origin = it
-                .next()
-                .with_context(|| format!("{flag} needs an origin\n{USAGE}"))?;
-            o.extra_origins.push(origin.clone());
-            continue;
-        }
-        let slot = match flag.as_str() {
-            "--host-port" | "--port" => &mut o.host_port,
-            "--sandbox-port" => &mut o.sandbox_port,
-            "--nonprofit-port" => &mut o.nonprofit_port,
-            "--licence-port" => &mut o.licence_port,
-            _ => bail!("unknown flag {flag:?}\n{USAGE}"),
-        };
-        let value = it
-            .next()
-            .with_context(|| format!("{flag} needs a port\n{USAGE}"))?;
-        *slot = value
-            .parse()
-            .with_context(|| format!("{flag} {value}: not a port number"))?;
-    }
-    Ok(o)
+    use clap::Parser;
+    let command = match DemoCommand::try_parse_from(
+        std::iter::once("cargo xtask demo".to_owned()).chain(args.iter().cloned()),
+    ) {
+        Ok(c) => c,
+        // `--help` prints the flags and stops, as any command's does.
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.exit(),
+        Err(e) => return Err(anyhow::anyhow!("{e}")),
+    };
+    Ok(command.flags.options(&crate::root()))
 }
 
 #[cfg(test)]

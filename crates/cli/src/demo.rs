@@ -50,6 +50,41 @@ impl Options {
     }
 }
 
+/// The demo's flags, shared by `paywidget demo` and `cargo xtask demo` (parsed once, by clap).
+#[derive(clap::Args, Clone, Debug, PartialEq, Eq)]
+pub struct DemoFlags {
+    /// The checkout host's port.
+    #[arg(long, alias = "port", default_value_t = 8080)]
+    pub host_port: u16,
+    /// The sandbox gateway's port.
+    #[arg(long, default_value_t = 12111)]
+    pub sandbox_port: u16,
+    /// The nonprofit demo site's port.
+    #[arg(long, default_value_t = 8081)]
+    pub nonprofit_port: u16,
+    /// The licence seller demo site's port.
+    #[arg(long, default_value_t = 8082)]
+    pub licence_port: u16,
+    /// Also allow this origin to show the checkouts in an overlay (repeatable), e.g. your own
+    /// page on http://localhost:3000 with the snippet pasted in.
+    #[arg(long = "allow-origin", value_name = "URL")]
+    pub allow_origins: Vec<String>,
+}
+
+impl DemoFlags {
+    /// The run's options, with folders relative to the repository `root`.
+    pub fn options(&self, root: &std::path::Path) -> Options {
+        Options {
+            host_port: self.host_port,
+            sandbox_port: self.sandbox_port,
+            nonprofit_port: self.nonprofit_port,
+            licence_port: self.licence_port,
+            extra_origins: self.allow_origins.clone(),
+            ..Options::defaults(root)
+        }
+    }
+}
+
 const DEMO_WHSEC: &str = "whsec_paywidget_demo";
 
 async fn bind(port: u16, what: &str, flag: &str) -> Result<tokio::net::TcpListener> {

@@ -28,22 +28,8 @@ enum Command {
 /// `paywidget demo …` (run from the repository root, after `cargo xtask demo` or a release build).
 #[derive(clap::Args, Debug)]
 struct DemoArgs {
-    /// The checkout host's port.
-    #[arg(long, default_value_t = 8080)]
-    host_port: u16,
-    /// The sandbox gateway's port.
-    #[arg(long, default_value_t = 12111)]
-    sandbox_port: u16,
-    /// The nonprofit demo site's port.
-    #[arg(long, default_value_t = 8081)]
-    nonprofit_port: u16,
-    /// The licence seller demo site's port.
-    #[arg(long, default_value_t = 8082)]
-    licence_port: u16,
-    /// Also allow this origin to show the checkouts in an overlay (repeatable), e.g. your own
-    /// page on http://localhost:3000 with the snippet pasted in.
-    #[arg(long = "allow-origin")]
-    allow_origins: Vec<String>,
+    #[command(flatten)]
+    flags: paywidget_cli::demo::DemoFlags,
     /// The repository root (dist/, examples/, target/demo/).
     #[arg(long, default_value = ".")]
     root: std::path::PathBuf,
@@ -62,17 +48,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Sandbox(args) => sandbox::run(*args).await,
             Command::Host(args) => host::run(args).await,
-            Command::Demo(a) => {
-                let options = paywidget_cli::demo::Options {
-                    host_port: a.host_port,
-                    sandbox_port: a.sandbox_port,
-                    nonprofit_port: a.nonprofit_port,
-                    licence_port: a.licence_port,
-                    extra_origins: a.allow_origins,
-                    ..paywidget_cli::demo::Options::defaults(&a.root)
-                };
-                paywidget_cli::demo::run(options).await
-            }
+            Command::Demo(a) => paywidget_cli::demo::run(a.flags.options(&a.root)).await,
         }
     });
     match result {

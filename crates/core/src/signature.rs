@@ -88,7 +88,10 @@ mod tests {
         let h = sign("whsec_test", 1_700_000_000, b"{}");
         assert!(h.starts_with("t=1700000000,v1="));
         assert_eq!(h.len(), "t=1700000000,v1=".len() + 64);
-        assert_eq!(verify(Some(&h), b"{}", &["whsec_test"], 1_700_000_100), Ok(1_700_000_000));
+        assert_eq!(
+            verify(Some(&h), b"{}", &["whsec_test"], 1_700_000_100),
+            Ok(1_700_000_000)
+        );
     }
 
     #[test]
@@ -104,7 +107,10 @@ mod tests {
     fn rejects_missing_stale_wrong_and_tampered() {
         let body = br#"{"id":"evt_1"}"#;
         let good = sign("whsec_a", 1000, body);
-        assert_eq!(verify(None, body, &["whsec_a"], 1000), Err(SignatureError::Missing));
+        assert_eq!(
+            verify(None, body, &["whsec_a"], 1000),
+            Err(SignatureError::Missing)
+        );
         assert_eq!(
             verify(Some(&good), body, &["whsec_a"], 1000 + 301),
             Err(SignatureError::Stale)

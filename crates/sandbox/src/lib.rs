@@ -34,7 +34,7 @@ pub const DEFAULT_SECRET_KEY: &str = "sk_test_paywidgetSandboxSecretKey000000000
 /// The documented default publishable key.
 pub const DEFAULT_PUBLISHABLE_KEY: &str = "pk_test_paywidgetSandboxPublishableKey00000";
 /// The Stripe API version the sandbox reports in events.
-pub const API_VERSION: &str = "2024-06-20";
+pub const API_VERSION: &str = paywidget_core::api::STRIPE_API_VERSION;
 
 /// A webhook endpoint: where events go and the secret that signs them.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]

@@ -4,22 +4,14 @@
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 use crate::clock::{Clock, SystemClock};
 use crate::store::Delivery;
 use crate::SharedState;
 
-/// `Stripe-Signature` for `body` sent at unix time `t`: HMAC-SHA256 over `"{t}.{body}"` keyed
-/// with the whole `whsec_…` secret, hex-encoded.
+/// `Stripe-Signature` for `body` sent at unix time `t`: the shared scheme of
+/// [`paywidget_core::signature`] (HMAC-SHA256 over `"{t}.{body}"`, keyed with the whole secret).
 pub fn signature_header(secret: &str, t: i64, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+    paywidget_core::signature::sign(secret, t, body)
 }
 
 /// Delivers due events until the task is aborted. Delivery times are real time (the retry

@@ -49,8 +49,32 @@ impl core::fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+// Every provided method is overridden: their defaults build `format_args!` over serde's
+// `Unexpected`/`Expected`, which keeps float and integer formatting in the wasm even though the
+// message is dropped.
 impl de::Error for DecodeError {
     fn custom<T: core::fmt::Display>(_msg: T) -> Self {
+        DecodeError
+    }
+    fn invalid_type(_: de::Unexpected<'_>, _: &dyn de::Expected) -> Self {
+        DecodeError
+    }
+    fn invalid_value(_: de::Unexpected<'_>, _: &dyn de::Expected) -> Self {
+        DecodeError
+    }
+    fn invalid_length(_: usize, _: &dyn de::Expected) -> Self {
+        DecodeError
+    }
+    fn unknown_variant(_: &str, _: &'static [&'static str]) -> Self {
+        DecodeError
+    }
+    fn unknown_field(_: &str, _: &'static [&'static str]) -> Self {
+        DecodeError
+    }
+    fn missing_field(_: &'static str) -> Self {
+        DecodeError
+    }
+    fn duplicate_field(_: &'static str) -> Self {
         DecodeError
     }
 }
@@ -95,6 +119,140 @@ impl<'de, N: Node> de::Deserializer<'de> for NodeDeserializer<N> {
         }
     }
 
+    // Each typed entry point calls exactly one `visit_*`: a visitor's other methods are then
+    // never referenced and stay out of the wasm (`deserialize_any` would reach all of them).
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0.kind() {
+            Kind::Bool(b) => visitor.visit_bool(b),
+            _ => Err(DecodeError),
+        }
+    }
+
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0.kind() {
+            Kind::Number(n) if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 => {
+                visitor.visit_i64(n as i64)
+            }
+            _ => Err(DecodeError),
+        }
+    }
+
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_i64(visitor)
+    }
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_i64(visitor)
+    }
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_i64(visitor)
+    }
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_i64(visitor)
+    }
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_i64(visitor)
+    }
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_i64(visitor)
+    }
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_i64(visitor)
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0.kind() {
+            Kind::Number(n) => visitor.visit_f64(n),
+            _ => Err(DecodeError),
+        }
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_f64(visitor)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        visitor.visit_string(self.0.string().ok_or(DecodeError)?)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_string(visitor)
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_string(visitor)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_string(visitor)
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0.kind() {
+            Kind::Null => visitor.visit_unit(),
+            _ => Err(DecodeError),
+        }
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0.kind() {
+            Kind::Array => visitor.visit_seq(Items(self.0.elements().into_iter())),
+            _ => Err(DecodeError),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0.kind() {
+            Kind::Object => visitor.visit_map(Members {
+                entries: self.0.entries().into_iter(),
+                value: None,
+            }),
+            _ => Err(DecodeError),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.deserialize_map(visitor)
+    }
+
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         _name: &'static str,
@@ -106,19 +264,20 @@ impl<'de, N: Node> de::Deserializer<'de> for NodeDeserializer<N> {
         visitor.visit_enum(s.into_deserializer())
     }
 
-    fn deserialize_ignored_any<V: Visitor<'de>>(
-        self,
-        visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         // Unknown members are skipped without walking them.
         visitor.visit_unit()
     }
 
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct identifier
+    fn deserialize_bytes<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, DecodeError> {
+        Err(DecodeError)
     }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, DecodeError> {
+        Err(DecodeError)
+    }
+
+    serde::forward_to_deserialize_any! { i128 u128 }
 }
 
 struct Items<I>(I);
@@ -223,10 +382,15 @@ mod tests {
         assert_eq!(c.max_amount, None);
         assert!(c.collect_postal_code);
 
-        let o: PayOutcome = decode(json!({ "status": "declined", "code": "incorrect_cvc", "message": "m" })).unwrap();
+        let o: PayOutcome =
+            decode(json!({ "status": "declined", "code": "incorrect_cvc", "message": "m" }))
+                .unwrap();
         assert_eq!(
             o,
-            PayOutcome::Declined { code: DeclineCode::IncorrectCvc, message: "m".into() }
+            PayOutcome::Declined {
+                code: DeclineCode::IncorrectCvc,
+                message: "m".into()
+            }
         );
         let o: PayOutcome = decode(json!({ "status": "teleported" })).unwrap();
         assert_eq!(o, PayOutcome::Unknown, "unknown outcomes are never success");

@@ -23,7 +23,11 @@ pub const STRIPE_API_VERSION: &str = "2024-06-20";
 
 /// Donor fee coverage: `percent` of the amount (rounded up) plus `fixed` minor units.
 #[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(deny_unknown_fields))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct FeeCoverage {
     /// Percent of the amount, e.g. 2.9.
     pub percent: f64,
@@ -69,7 +73,11 @@ pub struct CampaignView {
 
 /// `POST /api/sessions`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(deny_unknown_fields))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct NewSession {
     /// The campaign id.
     pub campaign: String,
@@ -82,7 +90,10 @@ pub struct NewSession {
     #[cfg_attr(feature = "serde", serde(default))]
     pub email: Option<String>,
     /// For the receipt.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub name: Option<String>,
 }
 
@@ -106,7 +117,11 @@ pub struct SessionCreated {
 
 /// `POST /api/sessions/:id/pay`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(deny_unknown_fields))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct PayRequest {
     /// The token from the gateway (`pm_…`): never card data.
     pub payment_method: String,
@@ -114,11 +129,11 @@ pub struct PayRequest {
     pub idempotency_key: String,
 }
 
-/// What a pay attempt came to.
+/// What a pay attempt came to. On the wire: `{"status": "declined", "code": …, "message": …}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(
     feature = "serde",
-    derive(Serialize, Deserialize),
+    derive(Serialize),
     serde(tag = "status", rename_all = "snake_case")
 )]
 pub enum PayOutcome {
@@ -139,8 +154,41 @@ pub enum PayOutcome {
     /// The gateway has not decided yet; poll the session.
     Processing,
     /// An outcome this build does not know: treated as "not decided yet", never as success.
-    #[cfg_attr(feature = "serde", serde(other))]
     Unknown,
+}
+
+/// `PayOutcome` as it travels, flat: decoding it this way (instead of serde's internally
+/// tagged enums, which buffer the whole object) keeps the page's decoder small.
+#[cfg(feature = "serde")]
+#[derive(Deserialize)]
+struct PayOutcomeWire {
+    status: String,
+    #[serde(default)]
+    redirect_url: Option<String>,
+    #[serde(default)]
+    code: Option<DeclineCode>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[cfg(feature = "serde")]
+impl<'de> Deserialize<'de> for PayOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = PayOutcomeWire::deserialize(d)?;
+        let missing = || serde::de::Error::custom("pay outcome without its fields");
+        Ok(match w.status.as_str() {
+            "succeeded" => PayOutcome::Succeeded,
+            "processing" => PayOutcome::Processing,
+            "requires_action" => PayOutcome::RequiresAction {
+                redirect_url: w.redirect_url.ok_or_else(missing)?,
+            },
+            "declined" => PayOutcome::Declined {
+                code: w.code.ok_or_else(missing)?,
+                message: w.message.ok_or_else(missing)?,
+            },
+            _ => PayOutcome::Unknown,
+        })
+    }
 }
 
 /// A decline as the session remembers it.
@@ -181,10 +229,16 @@ pub struct ReceiptView {
     pub refunded: bool,
 }
 
-/// `GET /api/sessions/:id`: the session as the pages see it.
+/// `GET /api/sessions/:id`: the session as the pages see it. `L` and `R` are the licence and
+/// receipt parts: a page that never shows them decodes [`SessionProgress`] instead, skipping
+/// them (the form's wasm then carries no code to decode them).
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
-pub struct SessionView {
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(bound(deserialize = "L: Deserialize<'de>, R: Deserialize<'de>"))
+)]
+pub struct SessionView<L = LicenceView, R = ReceiptView> {
     /// `cs_…`.
     pub id: String,
     /// Where it is.
@@ -200,32 +254,70 @@ pub struct SessionView {
     /// Donation or licence.
     pub kind: CampaignKind,
     /// When `declined`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub decline: Option<DeclineView>,
     /// When `requires_action`: the bank's page.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub redirect_url: Option<String>,
     /// Unix seconds the fulfilment happened.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub confirmed_at: Option<i64>,
     /// Where the email went, masked (`d•••@example.org`).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub emailed_to: Option<String>,
     /// The licence, for licence campaigns once fulfilled.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
-    pub license: Option<LicenceView>,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub license: Option<L>,
     /// The receipt, for donations once fulfilled.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
-    pub receipt: Option<ReceiptView>,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub receipt: Option<R>,
     /// The merchant's own page to go back to.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub success_url: Option<String>,
     /// The merchant's name, for "Back to …".
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub merchant_name: Option<String>,
 }
 
-impl SessionView {
+/// A part of an answer this page reads past without decoding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Skipped;
+
+#[cfg(feature = "serde")]
+impl<'de> Deserialize<'de> for Skipped {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| Skipped)
+    }
+}
+
+/// The session as the pay flow needs it: status, decline, 3-D Secure; no receipt or licence.
+pub type SessionProgress = SessionView<Skipped, Skipped>;
+
+impl<L, R> SessionView<L, R> {
     /// The total as money.
     pub fn total_amount(&self) -> Amount {
         Amount::from_minor(self.total, self.currency)
@@ -246,7 +338,11 @@ pub struct PublicKeyView {
 
 /// `POST /api/licenses/verify`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(deny_unknown_fields))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct VerifyRequest {
     /// The licence key as the customer pasted it.
     pub key: String,
@@ -320,7 +416,10 @@ pub struct ApiError {
     /// Safe to show.
     pub message: String,
     /// The gateway's decline reason, when it has one.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub decline_code: Option<DeclineCode>,
 }
 
@@ -346,8 +445,7 @@ mod currency_serde {
     impl<'de> serde::Deserialize<'de> for Currency {
         fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let code = <String as serde::Deserialize>::deserialize(d)?;
-            Currency::from_code(&code)
-                .map_err(|_| serde::de::Error::custom("unknown currency"))
+            Currency::from_code(&code).map_err(|_| serde::de::Error::custom("unknown currency"))
         }
     }
 }

@@ -112,7 +112,7 @@ impl Sandbox {
         let mut req = self
             .http
             .request(method.clone(), format!("{}{path}", self.base))
-            .header("Stripe-Version", "2024-06-20");
+            .header("Stripe-Version", paywidget_core::api::STRIPE_API_VERSION);
         if let Some(k) = key {
             req = req.bearer_auth(k);
         }
