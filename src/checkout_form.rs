@@ -124,10 +124,15 @@ pub fn email_ok(email: &str) -> bool {
 /// What the shopper entered, as text.
 #[derive(Clone, Debug, Default)]
 pub struct Entries {
+    /// Email for the receipt or licence.
     pub email: String,
+    /// Name on the card.
     pub name: String,
+    /// The card number as typed (grouped).
     pub number: String,
+    /// `MM / YY` as typed.
     pub expiry: String,
+    /// The security code as typed.
     pub cvc: String,
     /// `None` when the form does not ask for it.
     pub postal: Option<String>,
@@ -136,8 +141,11 @@ pub struct Entries {
 /// The card, checked and ready to tokenize.
 #[derive(Debug)]
 pub struct CardEntries {
+    /// The card number (prints only its last four digits).
     pub number: CardNumber,
+    /// The expiry, not in the past.
     pub expiry: Expiry,
+    /// The security code, of the brand's length.
     pub cvc: Cvc,
     /// The cardholder's name, trimmed.
     pub name: String,

@@ -3,25 +3,12 @@
 //! Screenshots of each final state go to `target/e2e/`.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod support;
-
-use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use paywidget_host::config::HostConfig;
-use paywidget_sandbox::{AppState, Config, RetryPolicy, WebhookEndpoint};
-use support::{js_string, screenshot, with_phone_browser};
-
-const WHSEC: &str = "whsec_checkout_e2e";
-
-/// The sandbox and the host, in-process on 127.0.0.1:0; the host serves the release `dist/`.
-struct Servers {
-    host: String,
-    gateway: String,
-    state: Arc<paywidget_host::HostState>,
-    dir: tempfile::TempDir,
-}
+use paywidget_testkit::browser::{self as support, js_string, screenshot, with_phone_browser};
+use paywidget_testkit::world::{world_with, WebhookTarget, World};
+use paywidget_testkit::{cards, fixtures};
 
 /// Everything the servers of this test binary log (one global subscriber: the servers' tasks
 /// run on any worker thread).
@@ -62,11 +49,11 @@ const CARD_DATA: &[&str] = &[
     "cvc=321",
 ];
 
-impl Servers {
-    /// Scans the host's SQLite files and everything logged for card data.
-    fn assert_no_card_data(&self) {
+/// Scans the host's SQLite files and everything logged for card data.
+fn assert_no_card_data(world: &World) {
+    {
         let mut stored = Vec::new();
-        for entry in std::fs::read_dir(self.dir.path()).unwrap() {
+        for entry in std::fs::read_dir(world.dir.path()).unwrap() {
             let path = entry.unwrap().path();
             if path.is_file() {
                 stored.extend(std::fs::read(&path).unwrap());
@@ -89,113 +76,13 @@ impl Servers {
     }
 }
 
-async fn servers() -> Servers {
+/// The sandbox and the host, in-process on 127.0.0.1:0; the host serves the release `dist/`.
+async fn servers() -> World {
     logs();
-    let dir = tempfile::tempdir().unwrap();
-    let gw = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gateway = format!("http://{}", gw.local_addr().unwrap());
-    let hl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let host = format!("http://{}", hl.local_addr().unwrap());
-    let config = Config {
-        webhooks: vec![WebhookEndpoint {
-            url: format!("{host}/webhooks/gateway"),
-            secret: WHSEC.into(),
-        }],
-        retry: RetryPolicy {
-            scale: 0.001,
-            ..RetryPolicy::default()
-        },
-        ..Config::default()
-    };
-    let sandbox = AppState::new(
-        config,
-        paywidget_sandbox::store::Store::open(":memory:")
-            .await
-            .unwrap(),
-        gateway.clone(),
-    );
-    tokio::spawn(paywidget_sandbox::serve(gw, sandbox));
-    let toml = format!(
-        r#"
-[server]
-db = "{db}"
-outbox = "{outbox}"
-dist = "{dist}"
-
-[[merchants]]
-id = "hope"
-name = "Hope Shelter"
-gateway_url = "{gateway}"
-secret_key = "{sk}"
-publishable_key = "{pk}"
-webhook_secret = "{WHSEC}"
-tax_statement = "No goods or services were provided."
-
-[[merchants]]
-id = "acme"
-name = "Acme Software"
-gateway_url = "{gateway}"
-secret_key = "{sk}"
-publishable_key = "{pk}"
-webhook_secret = "{WHSEC}"
-collect_postal_code = true
-
-[[campaigns]]
-id = "winter"
-merchant = "hope"
-kind = "donation"
-title = "Winter appeal"
-currency = "usd"
-suggested_amounts = [1000, 2500, 5000]
-min_amount = 500
-fee_coverage = {{ percent = 2.9, fixed = 30 }}
-
-[[campaigns]]
-id = "pro"
-merchant = "acme"
-logo_url = "/acme-logo.png"
-kind = "license"
-title = "Acme Pro"
-currency = "eur"
-price = 4900
-license = {{ product = "Acme Pro", seats = 1, validity_days = 365 }}
-instructions = {{ linux = "Run `acme activate KEY`", macos = "Open **Acme**", windows = "Run the installer" }}
-"#,
-        db = dir.path().join("host.sqlite").display(),
-        outbox = dir.path().join("outbox").display(),
-        dist = support::dist_dir().display(),
-        sk = paywidget_sandbox::DEFAULT_SECRET_KEY,
-        pk = paywidget_sandbox::DEFAULT_PUBLISHABLE_KEY,
-    );
-    let config = HostConfig::parse(&toml, |_| None).unwrap();
-    let state = paywidget_host::open(config, host.clone(), paywidget_host::system_now())
-        .await
-        .unwrap();
-    tokio::spawn(paywidget_host::serve(hl, state.clone()));
-    Servers {
-        host,
-        gateway,
-        state,
-        dir,
-    }
-}
-
-impl Servers {
-    async fn charges(&self) -> usize {
-        let v: serde_json::Value = reqwest::Client::new()
-            .get(format!(
-                "{}/v1/balance_transactions?limit=100&type=charge",
-                self.gateway
-            ))
-            .bearer_auth(paywidget_sandbox::DEFAULT_SECRET_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["data"].as_array().unwrap().len()
-    }
+    world_with(WebhookTarget::Host, |gateway, dir| {
+        fixtures::checkout(gateway, dir, &support::dist_dir())
+    })
+    .await
 }
 
 async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
@@ -300,7 +187,7 @@ async fn donation_decline_then_success_and_receipt() {
             .await
             .unwrap();
         // Insufficient funds: a specific message, no charge, card fields kept.
-        fill_card(&client, "4000000000009995", "1230", "123").await;
+        fill_card(&client, "4000000000009995", &cards::expiry_typed(), "123").await;
         client
             .find(Locator::Css("#pw-pay"))
             .await
@@ -320,7 +207,7 @@ async fn donation_decline_then_success_and_receipt() {
         );
         screenshot(&client, "checkout-declined-insufficient-funds").await;
         // Another card: success, then the receipt.
-        fill_card(&client, "4242424242424242", "1230", "123").await;
+        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
         client
             .find(Locator::Css("#pw-pay"))
             .await
@@ -353,7 +240,7 @@ async fn donation_decline_then_success_and_receipt() {
     })
     .await;
     assert_eq!(s.charges().await, 1, "exactly one charge at the gateway");
-    s.assert_no_card_data();
+    assert_no_card_data(&s);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -388,7 +275,7 @@ async fn licence_purchase_key_verifies_and_wrong_cvc_focuses_cvc() {
             js_string(&client, "document.querySelector('#pw-postal').autocomplete").await,
             "postal-code"
         );
-        fill_card(&client, "4000000000000127", "1230", "123").await;
+        fill_card(&client, "4000000000000127", &cards::expiry_typed(), "123").await;
         client
             .find(Locator::Css("#pw-pay"))
             .await
@@ -437,7 +324,7 @@ async fn licence_purchase_key_verifies_and_wrong_cvc_focuses_cvc() {
             "the CVC is asked again"
         );
         screenshot(&client, "checkout-incorrect-cvc").await;
-        fill_card(&client, "5555555555554444", "1230", "321").await;
+        fill_card(&client, "5555555555554444", &cards::expiry_typed(), "321").await;
         client
             .find(Locator::Css("#pw-pay"))
             .await
@@ -518,7 +405,7 @@ async fn licence_purchase_key_verifies_and_wrong_cvc_focuses_cvc() {
         paid["billing_details"]["address"]["postal_code"],
         "SW1A 1AA"
     );
-    s.assert_no_card_data();
+    assert_no_card_data(&s);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -542,7 +429,7 @@ async fn three_d_secure_complete_and_fail() {
                 .send_keys("d@example.org")
                 .await
                 .unwrap();
-            fill_card(&client, "4000002500003155", "1230", "123").await;
+            fill_card(&client, "4000002500003155", &cards::expiry_typed(), "123").await;
             client
                 .find(Locator::Css("#pw-pay"))
                 .await
@@ -638,7 +525,7 @@ async fn network_cut_during_pay_recovers_with_one_charge() {
             .send_keys("d@example.org")
             .await
             .unwrap();
-        fill_card(&client, "4242424242424242", "1230", "123").await;
+        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
         client
             .find(Locator::Css("#pw-pay"))
             .await
@@ -662,7 +549,7 @@ async fn network_cut_during_pay_recovers_with_one_charge() {
         "a /pay response was really dropped"
     );
     assert_eq!(s.charges().await, 1, "the retry did not charge again");
-    s.assert_no_card_data();
+    assert_no_card_data(&s);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -727,7 +614,7 @@ async fn keyboard_only_donation() {
         );
         press("4242424242424242".to_owned()).await;
         press(Key::Tab.to_string()).await;
-        press("1230".to_owned()).await;
+        press(&cards::expiry_typed().to_owned()).await;
         press(Key::Tab.to_string()).await;
         press("123".to_owned()).await;
         press(Key::Enter.to_string()).await;
@@ -743,5 +630,5 @@ async fn keyboard_only_donation() {
     })
     .await;
     assert_eq!(s.charges().await, 1);
-    s.assert_no_card_data();
+    assert_no_card_data(&s);
 }

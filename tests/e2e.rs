@@ -4,11 +4,9 @@
 //! `trunk build --release && cargo test -p paywidget-widget --test e2e`.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod support;
-
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
-use support::{js_string, screenshot, with_phone_browser};
+use paywidget_testkit::browser::{self as support, js_string, screenshot, with_phone_browser};
 
 const INPUT: &str = "#pw-card-number";
 

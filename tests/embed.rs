@@ -6,20 +6,17 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod support;
-
 use std::time::Duration;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
-use paywidget_cli::demo::{self, Listeners, Urls};
 use paywidget_cli::site::{self, Site};
-use support::{js_string, screenshot, with_desktop_browser, with_phone_browser};
-
-struct Demo {
-    urls: Urls,
-    state: tempfile::TempDir,
-}
+use paywidget_testkit::browser::{
+    self as support, click, js_string, screenshot, type_into, wait_el, wait_js,
+    with_desktop_browser, with_phone_browser,
+};
+use paywidget_testkit::cards;
+use paywidget_testkit::demo::Demo;
 
 async fn listener() -> tokio::net::TcpListener {
     tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
@@ -31,25 +28,20 @@ async fn start_demo() -> Demo {
 }
 
 async fn start_demo_allowing(extra_origins: Vec<String>) -> Demo {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let state = tempfile::tempdir().unwrap();
-    let options = demo::Options {
-        dist: support::dist_dir(),
-        state: state.path().to_path_buf(),
-        extra_origins,
-        ..demo::Options::defaults(root)
-    };
-    let listeners = Listeners {
-        sandbox: listener().await,
-        host: listener().await,
-        nonprofit: listener().await,
-        licence: listener().await,
-    };
-    let (urls, _stopped) = demo::start(&options, listeners).await.unwrap();
-    Demo { urls, state }
+    paywidget_testkit::demo::start_demo(support::dist_dir(), extra_origins).await
 }
 
-impl Demo {
+/// The demo's extra pages.
+trait DemoPages {
+    /// The nonprofit's page on another origin, with its own CSP (or none).
+    async fn nonprofit_variant(&self, csp: Option<String>) -> String;
+    /// The same on a given listener.
+    async fn nonprofit_variant_on(&self, l: tokio::net::TcpListener, csp: Option<String>) -> String;
+    /// No card number or CVC in the host's database or outbox.
+    fn assert_no_card_data(&self);
+}
+
+impl DemoPages for Demo {
     /// The nonprofit's page on another origin, with its own CSP (or none).
     async fn nonprofit_variant(&self, csp: Option<String>) -> String {
         self.nonprofit_variant_on(listener().await, csp).await
@@ -99,40 +91,9 @@ impl Demo {
     }
 }
 
-async fn wait_js(client: &Client, expression: &str, want: &str) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let got = js_string(client, expression).await;
-        if got.contains(want) {
-            return got;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "`{expression}` never contained {want:?}; last: {got:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
-async fn click(client: &Client, css: &str) {
-    wait_el(client, css).await.click().await.unwrap();
-}
 
-async fn wait_el(client: &Client, css: &str) -> fantoccini::elements::Element {
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
-}
 
-/// Types into a field as a person does: select what is there, delete it, type.
-async fn type_into(client: &Client, css: &str, text: &str) {
-    let el = wait_el(client, css).await;
-    el.click().await.unwrap();
-    el.send_keys(text).await.unwrap();
-}
 
 /// Inside the checkout (top page or frame): fills the form with a test card and pays.
 async fn pay(client: &Client, email: &str, card: &str) {
@@ -142,7 +103,7 @@ async fn pay(client: &Client, email: &str, card: &str) {
     type_into(client, "#pw-email", email).await;
     type_into(client, "#pw-name", "Ada Lovelace").await;
     type_into(client, "#pw-card-number", card).await;
-    type_into(client, "#pw-expiry", "1230").await;
+    type_into(client, "#pw-expiry", &cards::expiry_typed()).await;
     type_into(client, "#pw-cvc", "123").await;
     if js_string(client, "document.querySelector('#pw-postal') !== null").await == "true" {
         type_into(client, "#pw-postal", "94103").await;

@@ -1,4 +1,7 @@
 //! The widget's Leptos components, one per file.
+// `#[component]` re-emits each function as an inner item this lint flags as unreachable; every
+// component and its props are re-exported below.
+#![allow(unreachable_pub)]
 
 mod amount_picker;
 mod app;
@@ -10,12 +13,13 @@ mod return_page;
 mod text_field;
 mod thanks_page;
 
-pub use amount_picker::AmountPicker;
-pub use app::{App, Pages};
-pub use card_number_input::CardNumberInput;
-pub use checkout::Checkout;
-pub use checkout_page::CheckoutPage;
-pub use pay_button::{loader_url, PayButton};
-pub use return_page::ReturnPage;
-pub use text_field::TextField;
-pub use thanks_page::ThanksPage;
+// Each component with its props type (what `view!` builds).
+pub use amount_picker::{AmountPicker, AmountPickerProps};
+pub use app::{App, AppProps, Pages, PagesProps};
+pub use card_number_input::{CardNumberInput, CardNumberInputProps};
+pub use checkout::{Checkout, CheckoutProps};
+pub use checkout_page::{CheckoutPage, CheckoutPageProps};
+pub use pay_button::{loader_url, PayButton, PayButtonProps};
+pub use return_page::{ReturnPage, ReturnPageProps};
+pub use text_field::{TextField, TextFieldProps};
+pub use thanks_page::{ThanksPage, ThanksPageProps};

@@ -1,4 +1,6 @@
 //! Stripe's object shapes (the subset the sandbox serves), as clients see them.
+// The fields are Stripe's, one-to-one and named as in its API reference, which documents them.
+#![allow(missing_docs)]
 
 use std::collections::BTreeMap;
 

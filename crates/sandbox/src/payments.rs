@@ -31,8 +31,11 @@ pub fn available_on(created: i64) -> i64 {
 
 /// A card to tokenize, already validated.
 pub struct NewPaymentMethod {
+    /// The card, checked.
     pub card: cards::CardInput,
+    /// Name, email, address as sent.
     pub billing_details: BillingDetails,
+    /// The client's metadata.
     pub metadata: Metadata,
 }
 
@@ -146,6 +149,8 @@ pub async fn attach_payment_method(
 }
 
 /// The parameters of `POST /v1/payment_intents`.
+// Fields are Stripe's parameters of the same names (its API reference documents them).
+#[allow(missing_docs)]
 #[derive(Default)]
 pub struct NewPaymentIntent {
     pub amount: i64,
@@ -162,6 +167,7 @@ pub struct NewPaymentIntent {
 }
 
 /// The parameters of a confirmation (also accepted on create with `confirm=true`).
+#[allow(missing_docs)] // Stripe's parameters of the same names.
 #[derive(Default)]
 pub struct ConfirmParams {
     pub payment_method: Option<String>,

@@ -10,13 +10,13 @@ use paywidget_sandbox::{
 use serde_json::Value;
 
 /// 2026-11-23 12:00:00 UTC: the tests' "now".
-pub const NOW: i64 = 1_795_521_600;
+pub(crate) const NOW: i64 = 1_795_521_600;
 
-pub const SK: &str = DEFAULT_SECRET_KEY;
-pub const PK: &str = DEFAULT_PUBLISHABLE_KEY;
+pub(crate) const SK: &str = DEFAULT_SECRET_KEY;
+pub(crate) const PK: &str = DEFAULT_PUBLISHABLE_KEY;
 
 /// A running sandbox.
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     pub base: String,
     pub state: SharedState,
     pub clock: ManualClock,
@@ -32,23 +32,23 @@ impl Drop for Sandbox {
 
 /// A response: status, headers and the raw body (for byte-for-byte comparisons).
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub bytes: Vec<u8>,
 }
 
 impl Reply {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.bytes)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.bytes)))
     }
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
-    pub fn expect(&self, status: u16) -> Value {
+    pub(crate) fn expect(&self, status: u16) -> Value {
         assert_eq!(
             self.status,
             status,
@@ -59,16 +59,16 @@ impl Reply {
     }
 }
 
-pub async fn start() -> Sandbox {
+pub(crate) async fn start() -> Sandbox {
     start_with(Config::default(), ":memory:", Arc::new(RandomIds)).await
 }
 
-pub async fn start_with(config: Config, db: &str, ids: Arc<dyn IdSource>) -> Sandbox {
+pub(crate) async fn start_with(config: Config, db: &str, ids: Arc<dyn IdSource>) -> Sandbox {
     let clock = ManualClock::at(NOW);
     start_with_clock(config, db, ids, Arc::new(clock.clone()), clock).await
 }
 
-pub async fn start_with_clock(
+pub(crate) async fn start_with_clock(
     config: Config,
     db: &str,
     ids: Arc<dyn IdSource>,
@@ -101,7 +101,7 @@ pub async fn start_with_clock(
 }
 
 impl Sandbox {
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -132,23 +132,23 @@ impl Sandbox {
         }
     }
 
-    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
         self.send(reqwest::Method::POST, path, Some(SK), form, None)
             .await
     }
 
-    pub async fn post_idem(&self, path: &str, form: &[(&str, &str)], key: &str) -> Reply {
+    pub(crate) async fn post_idem(&self, path: &str, form: &[(&str, &str)], key: &str) -> Reply {
         self.send(reqwest::Method::POST, path, Some(SK), form, Some(key))
             .await
     }
 
-    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn get(&self, path: &str, query: &[(&str, &str)]) -> Reply {
         self.send(reqwest::Method::GET, path, Some(SK), query, None)
             .await
     }
 
     /// Tokenizes a card with the publishable key, as the checkout page does; returns `pm_…`.
-    pub async fn card(&self, number: &str) -> String {
+    pub(crate) async fn card(&self, number: &str) -> String {
         let r = self
             .send(
                 reqwest::Method::POST,
@@ -175,7 +175,7 @@ impl Sandbox {
     }
 
     /// Creates and confirms a payment of `amount` USD cents with `number`.
-    pub async fn pay(&self, number: &str, amount: &str) -> Reply {
+    pub(crate) async fn pay(&self, number: &str, amount: &str) -> Reply {
         let pm = self.card(number).await;
         self.post(
             "/v1/payment_intents",
@@ -191,7 +191,7 @@ impl Sandbox {
     }
 
     /// Events of one type about one object id, oldest first.
-    pub async fn events(&self, kind: &str, object_id: &str) -> Vec<Value> {
+    pub(crate) async fn events(&self, kind: &str, object_id: &str) -> Vec<Value> {
         let all = self
             .get("/v1/events", &[("type", kind), ("limit", "100")])
             .await

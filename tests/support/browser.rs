@@ -1,6 +1,5 @@
-//! Shared harness for end-to-end tests: serves the release `dist/` on 127.0.0.1:0 and drives
-//! headless Chromium at a phone viewport through ChromeDriver (fantoccini).
-#![allow(dead_code)] // Each test file uses the part of the harness it needs.
+//! The WebDriver helpers of the end-to-end tests: serves the release `dist/` on 127.0.0.1:0
+//! and drives headless Chromium (phone or desktop) through ChromeDriver (fantoccini).
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener};
@@ -20,7 +19,7 @@ pub const PHONE: (u32, u32) = (390, 844);
 pub fn dist_dir() -> PathBuf {
     let dist = std::env::var_os("PAYWIDGET_DIST")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("dist"));
+        .unwrap_or_else(|| crate::workspace_root().join("dist"));
     assert!(
         dist.join("index.html").is_file(),
         "no release build at {}: run `cargo xtask test` (or `trunk build --release`) first",
@@ -33,7 +32,7 @@ pub fn dist_dir() -> PathBuf {
 pub fn artifacts_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+        .unwrap_or_else(|| crate::workspace_root().join("target"));
     let dir = target.join("e2e");
     std::fs::create_dir_all(&dir).expect("create target/e2e");
     dir
@@ -43,17 +42,7 @@ pub fn artifacts_dir() -> PathBuf {
 /// pages — with its strict Content-Security-Policy — and returns the base URL.
 pub async fn serve_dir(dir: &Path) -> String {
     let config = paywidget_host::config::HostConfig::parse(
-        r#"
-campaigns = []
-
-[[merchants]]
-id = "e2e"
-name = "E2E"
-gateway_url = "http://127.0.0.1:9"
-secret_key = "sk_test_e2e"
-publishable_key = "pk_test_e2e"
-webhook_secret = "whsec_e2e"
-"#,
+        crate::fixtures::STATIC_ONLY,
         |_| None,
     )
     .expect("e2e host config");
@@ -130,7 +119,6 @@ where
 }
 
 /// Like [`with_phone_browser`], at a desktop window (1280×800, mouse, no touch).
-#[allow(dead_code)] // not every test binary uses both
 pub async fn with_desktop_browser<F, Fut>(scenario: F)
 where
     F: FnOnce(Client) -> Fut,
@@ -201,4 +189,42 @@ pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
     let path = artifacts_dir().join(format!("{name}.png"));
     std::fs::write(&path, png).expect("write screenshot");
     path
+}
+
+/// Waits (20 s at most) until the JavaScript `expression` contains `want`; returns its value.
+pub async fn wait_js(client: &Client, expression: &str, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = js_string(client, expression).await;
+        if got.contains(want) {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`{expression}` never contained {want:?}; last: {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits for the element matching `css` and clicks it.
+pub async fn click(client: &Client, css: &str) {
+    wait_el(client, css).await.click().await.unwrap();
+}
+
+/// Waits (20 s at most) for the element matching `css`.
+pub async fn wait_el(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+}
+
+/// Types into a field as a person does: click it, then type.
+pub async fn type_into(client: &Client, css: &str, text: &str) {
+    let el = wait_el(client, css).await;
+    el.click().await.unwrap();
+    el.send_keys(text).await.unwrap();
 }

@@ -1,0 +1,127 @@
+//! The hosts' TOML configurations the suites run, each written once.
+
+use std::path::Path;
+
+use paywidget_sandbox::{DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY};
+
+/// The webhook secret every fixture's merchants share with the sandbox.
+pub const WHSEC: &str = "whsec_host_tests";
+
+/// The host tests' merchant (Hope Shelter) with a donation (`winter`, fee coverage) and a
+/// licence (`pro`, 2 seats, Markdown instructions with a script to strip), state in `dir`.
+pub fn host(gateway: &str, dir: &Path) -> String {
+    format!(
+        r#"
+[server]
+db = "{db}"
+outbox = "{outbox}"
+dist = "{dist}"
+
+[[merchants]]
+id = "hope"
+name = "Hope Shelter"
+gateway_url = "{gateway}"
+secret_key = "{sk}"
+publishable_key = "{pk}"
+webhook_secret = "{WHSEC}"
+allowed_origins = ["https://hope.example"]
+tax_statement = "No goods or services were provided in exchange for this gift."
+
+[[campaigns]]
+id = "winter"
+merchant = "hope"
+kind = "donation"
+title = "Winter appeal"
+currency = "usd"
+suggested_amounts = [1000, 2500]
+min_amount = 500
+max_amount = 100000
+fee_coverage = {{ percent = 2.9, fixed = 30 }}
+
+[[campaigns]]
+id = "pro"
+merchant = "hope"
+kind = "license"
+title = "Acme Pro"
+currency = "usd"
+price = 4900
+license = {{ product = "Acme Pro", seats = 2, validity_days = 365 }}
+instructions = {{ linux = "1. Install\n2. Run `acme activate KEY`", macos = "<script>x</script> Open **Acme**" }}
+"#,
+        db = dir.join("host.sqlite").display(),
+        outbox = dir.join("outbox").display(),
+        dist = dir.join("dist").display(),
+        sk = DEFAULT_SECRET_KEY,
+        pk = DEFAULT_PUBLISHABLE_KEY,
+    )
+}
+
+/// The browser suites' host: Hope Shelter (donation `winter`, USD) and Acme Software (licence
+/// `pro`, EUR, logo, postal code asked), serving the release widget from `dist`.
+pub fn checkout(gateway: &str, dir: &Path, dist: &Path) -> String {
+    format!(
+        r#"
+[server]
+db = "{db}"
+outbox = "{outbox}"
+dist = "{dist}"
+
+[[merchants]]
+id = "hope"
+name = "Hope Shelter"
+gateway_url = "{gateway}"
+secret_key = "{sk}"
+publishable_key = "{pk}"
+webhook_secret = "{WHSEC}"
+tax_statement = "No goods or services were provided."
+
+[[merchants]]
+id = "acme"
+name = "Acme Software"
+gateway_url = "{gateway}"
+secret_key = "{sk}"
+publishable_key = "{pk}"
+webhook_secret = "{WHSEC}"
+collect_postal_code = true
+
+[[campaigns]]
+id = "winter"
+merchant = "hope"
+kind = "donation"
+title = "Winter appeal"
+currency = "usd"
+suggested_amounts = [1000, 2500, 5000]
+min_amount = 500
+fee_coverage = {{ percent = 2.9, fixed = 30 }}
+
+[[campaigns]]
+id = "pro"
+merchant = "acme"
+logo_url = "/acme-logo.png"
+kind = "license"
+title = "Acme Pro"
+currency = "eur"
+price = 4900
+license = {{ product = "Acme Pro", seats = 1, validity_days = 365 }}
+instructions = {{ linux = "Run `acme activate KEY`", macos = "Open **Acme**", windows = "Run the installer" }}
+"#,
+        db = dir.join("host.sqlite").display(),
+        outbox = dir.join("outbox").display(),
+        dist = dist.display(),
+        sk = DEFAULT_SECRET_KEY,
+        pk = DEFAULT_PUBLISHABLE_KEY,
+    )
+}
+
+/// A host with one merchant and no campaigns: for serving the static pages alone.
+pub const STATIC_ONLY: &str = r#"
+campaigns = []
+
+[[merchants]]
+id = "e2e"
+name = "E2E"
+gateway_url = "http://127.0.0.1:9"
+secret_key = "sk_test_e2e"
+publishable_key = "pk_test_e2e"
+webhook_secret = "whsec_e2e"
+"#;

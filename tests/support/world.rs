@@ -1,0 +1,267 @@
+//! The world most tests run in: the sandbox gateway and the checkout host, both in-process on
+//! 127.0.0.1:0, the gateway delivering its webhooks to the host (or elsewhere), with helpers
+//! to drive the host's API and read the gateway's state.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use paywidget_host::config::HostConfig;
+use paywidget_host::HostState;
+use paywidget_sandbox::store::Store;
+use paywidget_sandbox::{
+    AppState, Config, RetryPolicy, WebhookEndpoint, DEFAULT_PUBLISHABLE_KEY as PK,
+    DEFAULT_SECRET_KEY as SK,
+};
+use serde_json::{json, Value};
+
+use crate::fixtures::WHSEC;
+
+/// A running sandbox + host; both stop when it is dropped.
+pub struct World {
+    /// The sandbox's base URL.
+    pub gateway: String,
+    /// The host's base URL.
+    pub host: String,
+    /// The host's state (its store, config, clock).
+    pub state: Arc<HostState>,
+    /// A client that does not follow redirects.
+    pub http: reqwest::Client,
+    /// The host's state folder (database, outbox).
+    pub dir: tempfile::TempDir,
+    /// The host's server task.
+    pub host_task: tokio::task::JoinHandle<()>,
+    _gateway_task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.host_task.abort();
+        self._gateway_task.abort();
+    }
+}
+
+/// Opens a host with `config` and serves it on `listener`.
+pub async fn start_host(
+    config: HostConfig,
+    listener: tokio::net::TcpListener,
+) -> (Arc<HostState>, String, tokio::task::JoinHandle<()>) {
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = paywidget_host::open(config, base.clone(), paywidget_host::system_now())
+        .await
+        .expect("open host");
+    let s = state.clone();
+    let task = tokio::spawn(async move {
+        let _ = paywidget_host::serve(listener, s).await;
+    });
+    (state, base, task)
+}
+
+/// Sandbox + host. `webhooks`: whether the sandbox delivers its events to the host, and where.
+/// Sandbox + host with the host tests' fixture ([`crate::fixtures::host`]).
+pub async fn world(webhook_target: WebhookTarget) -> World {
+    world_with(webhook_target, |gateway, dir| crate::fixtures::host(gateway, dir)).await
+}
+
+/// Sandbox + host with the host configuration `toml(gateway_url, state_dir)`.
+pub async fn world_with(
+    webhook_target: WebhookTarget,
+    toml: impl FnOnce(&str, &Path) -> String,
+) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let gw_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway = format!("http://{}", gw_listener.local_addr().unwrap());
+    let host_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host_url = format!("http://{}", host_listener.local_addr().unwrap());
+    let webhooks = match &webhook_target {
+        WebhookTarget::None => vec![],
+        WebhookTarget::Host => vec![WebhookEndpoint {
+            url: format!("{host_url}/webhooks/gateway"),
+            secret: WHSEC.into(),
+        }],
+        WebhookTarget::Url(u) => vec![WebhookEndpoint {
+            url: u.clone(),
+            secret: WHSEC.into(),
+        }],
+    };
+    let config = Config {
+        webhooks,
+        retry: RetryPolicy {
+            first_delay_ms: 60_000,
+            scale: 0.001,
+            max_attempts: 200,
+            timeout_ms: 2_000,
+        },
+        ..Config::default()
+    };
+    let gw_state = AppState::new(
+        config,
+        Store::open(":memory:").await.unwrap(),
+        gateway.clone(),
+    );
+    let gateway_task = tokio::spawn(async move {
+        let _ = paywidget_sandbox::serve(gw_listener, gw_state).await;
+    });
+    let config = HostConfig::parse(&toml(&gateway, dir.path()), |_| None).expect("config");
+    let (state, host, host_task) = start_host(config, host_listener).await;
+    World {
+        gateway,
+        host,
+        state,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        dir,
+        host_task,
+        _gateway_task: gateway_task,
+    }
+}
+
+/// Where the sandbox delivers its webhooks.
+pub enum WebhookTarget {
+    /// The sandbox delivers no webhooks (tests post events by hand).
+    None,
+    /// To this world's host.
+    Host,
+    /// To this URL (e.g. where a restarted host will listen).
+    Url(String),
+}
+
+impl World {
+    /// Tokenizes a test card at the gateway (expiry from the clock) → `pm_…`.
+    pub async fn tokenize(&self, number: &str) -> String {
+        let (month, year) = crate::cards::expiry_fields();
+        let r: Value = self
+            .http
+            .post(format!("{}/v1/payment_methods", self.gateway))
+            .bearer_auth(PK)
+            .form(&[
+                ("type", "card"),
+                ("card[number]", number),
+                ("card[exp_month]", month.as_str()),
+                ("card[exp_year]", year.as_str()),
+                ("card[cvc]", "123"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Calls the host's API: (status, JSON body or null).
+    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.host));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates a session for `campaign` (a donation of `amount`, or the licence) → its id.
+    pub async fn session(&self, campaign: &str, amount: Option<i64>) -> String {
+        let (s, body) = self
+            .api(reqwest::Method::POST, "/api/sessions", Some(json!({ "campaign": campaign, "amount": amount, "email": "buyer@example.org", "name": "Ada" })))
+            .await;
+        assert_eq!(s, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /api/sessions/:id/pay` with a token and an idempotency key.
+    pub async fn pay(&self, session: &str, pm: &str, key: &str) -> (u16, Value) {
+        self.api(
+            reqwest::Method::POST,
+            &format!("/api/sessions/{session}/pay"),
+            Some(json!({ "payment_method": pm, "idempotency_key": key })),
+        )
+        .await
+    }
+
+    /// `GET /api/sessions/:id`.
+    pub async fn status(&self, session: &str) -> Value {
+        self.api(
+            reqwest::Method::GET,
+            &format!("/api/sessions/{session}"),
+            None,
+        )
+        .await
+        .1
+    }
+
+    /// Polls the session until its status is `want` (10 s at most).
+    pub async fn wait_status(&self, session: &str, want: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.status(session).await;
+            if s["status"] == want {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "session stuck at {s}, wanted {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// `GET` from the sandbox with the secret key.
+    pub async fn gateway_get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.gateway))
+            .bearer_auth(SK)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// How many charges the sandbox has made.
+    pub async fn charges(&self) -> usize {
+        self.gateway_get("/v1/balance_transactions?limit=100&type=charge")
+            .await["data"]
+            .as_array()
+            .unwrap()
+            .len()
+    }
+
+    /// The emails the host wrote, oldest first.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self.dir.path().join("outbox");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    /// Posts an event to the host's webhook, signed as the gateway signs (or not).
+    pub async fn post_event(&self, body: &str, signature: Option<String>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}/webhooks/gateway", self.host))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(sig) = signature {
+            req = req.header("Stripe-Signature", sig);
+        }
+        let r = req.send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+
+/// Signs `body` as the gateway signs webhooks.
+pub fn sign(body: &str, t: i64, secret: &str) -> String {
+    paywidget_core::signature::sign(secret, t, body.as_bytes())
+}
