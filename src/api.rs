@@ -213,7 +213,7 @@ pub fn new_key() -> String {
 #[derive(Clone, Debug)]
 pub struct BrowserApi {
     /// Where to tokenize, with which key (`None` on pages that only read sessions).
-    pub campaign: Option<CampaignView>,
+    pub campaign: Option<std::rc::Rc<CampaignView>>,
 }
 
 impl crate::pay_flow::Api for BrowserApi {

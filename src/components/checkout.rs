@@ -101,7 +101,8 @@ pub fn Checkout(
 
     // In the merchant page's overlay: report readiness and height to it (allowed origins only).
     crate::embed::start(campaign.allowed_origins.clone());
-    let campaign_for_submit = campaign.clone();
+    // Shared with every pay attempt without copying it.
+    let campaign_for_submit = std::rc::Rc::new(campaign.clone());
     let on_submit = move |e: ev::SubmitEvent| {
         e.prevent_default();
         // A second tap while paying does nothing.
@@ -162,7 +163,7 @@ pub fn Checkout(
         };
         let flow = PayFlow {
             api: BrowserApi {
-                campaign: Some(campaign_for_submit.clone()),
+                campaign: Some(std::rc::Rc::clone(&campaign_for_submit)),
             },
             storage: browser::SessionStore,
             sleeper: browser::Timers,
