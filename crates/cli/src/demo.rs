@@ -166,13 +166,17 @@ pub async fn start(
     config.server.outbox = o.state.join("outbox");
     config.server.dist = o.dist.clone();
     for m in &mut config.merchants {
-        m.gateway_url = urls.sandbox.clone();
+        m.gateway_url = urls.sandbox.parse().context("sandbox URL")?;
         // Each demo merchant's site is the origin allowed to frame its checkout.
-        m.allowed_origins = vec![match m.id.as_str() {
-            "hope" => urls.nonprofit.clone(),
-            _ => urls.licence.clone(),
-        }];
-        m.allowed_origins.extend(o.extra_origins.iter().cloned());
+        let site = match m.id.as_str() {
+            "hope" => &urls.nonprofit,
+            _ => &urls.licence,
+        };
+        m.allowed_origins = std::iter::once(site)
+            .chain(&o.extra_origins)
+            .map(|origin| origin.parse().map_err(anyhow::Error::msg))
+            .collect::<Result<_>>()
+            .context("--allow-origin")?;
     }
     // Success pages on the demo sites follow the sites' actual ports.
     for c in &mut config.campaigns {
@@ -181,8 +185,12 @@ pub async fn start(
                 ("http://127.0.0.1:8081", &urls.nonprofit),
                 ("http://127.0.0.1:8082", &urls.licence),
             ] {
-                if let Some(rest) = url.strip_prefix(default) {
-                    *url = format!("{actual}{rest}");
+                let moved = url
+                    .as_str()
+                    .strip_prefix(default)
+                    .map(|rest| format!("{actual}{rest}"));
+                if let Some(moved) = moved {
+                    *url = moved.parse().context("success_url")?;
                 }
             }
         }

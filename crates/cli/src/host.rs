@@ -37,7 +37,8 @@ pub async fn run(args: HostArgs) -> Result<()> {
     let public_url = config
         .server
         .public_url
-        .clone()
+        .as_ref()
+        .map(|u| u.as_str().trim_end_matches('/').to_owned())
         .unwrap_or_else(|| format!("http://{local}"));
     let campaigns: Vec<String> = config.campaigns.iter().map(|c| c.id.clone()).collect();
     let dist = config.server.dist.clone();

@@ -12,8 +12,10 @@ use axum::Router;
 use base64::Engine;
 use sha2::{Digest, Sha384};
 
-use crate::config::Kind;
+use paywidget_core::api::CampaignKind;
+
 use crate::error::HostError;
+use crate::html::escape;
 use crate::HostState;
 
 /// The loader merchants include. Frozen once published under `/v1/`: merchants pin it with SRI,
@@ -50,18 +52,11 @@ pub fn snippet(public_url: &str, campaign: &str, label: &str) -> String {
 }
 
 /// The button's default words for a campaign.
-pub fn default_label(kind: Kind) -> &'static str {
+pub fn default_label(kind: CampaignKind) -> &'static str {
     match kind {
-        Kind::Donation => "Donate",
-        Kind::License => "Buy",
+        CampaignKind::Donation => "Donate",
+        CampaignKind::License => "Buy",
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// `/v1/embed.js`, `/v1/embed.css`, the snippet page and its two assets.
@@ -130,7 +125,13 @@ async fn snippet_page(
     let label = default_label(c.kind);
     let code = snippet(&state.public_url, &c.id, label);
     let origins = m
-        .map(|m| m.allowed_origins.join(" "))
+        .map(|m| {
+            m.allowed_origins
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .filter(|o| !o.is_empty())
         .unwrap_or_else(|| "(none yet: add your site's origin to allowed_origins)".into());
     let host = state.public_url.trim_end_matches('/');

@@ -1,8 +1,51 @@
-//! The host's error type: each variant maps to a status, a stable code and a safe message.
+//! The host's error types, one per boundary: [`StoreError`](crate::store::StoreError) under the
+//! store, [`DomainError`] from the domain (sessions, webhooks, fulfilment, licences), and
+//! [`HostError`] at HTTP, which maps each to a status, a stable [`ErrorCode`] and a safe message.
 //! Causes of internal errors are logged, never sent.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use paywidget_core::api::{ApiError, ErrorBody, ErrorCode};
+
+use crate::store::StoreError;
+
+/// What a domain operation refused or failed at.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The request is wrong in a way the shopper or page can correct.
+    #[error("{message}")]
+    Invalid {
+        /// Stable code, e.g. `amount_too_small`.
+        code: ErrorCode,
+        /// Safe message.
+        message: String,
+    },
+    /// Unknown id (what kind of thing).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The same pay attempt is still running.
+    #[error("this payment attempt is still in progress; retry shortly")]
+    InProgress,
+    /// The gateway gave no definite answer.
+    #[error("gateway unavailable: {0}")]
+    GatewayUnavailable(String),
+    /// A broken invariant (a campaign gone from the config, a gateway answer we cannot use).
+    #[error("{0}")]
+    Internal(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl DomainError {
+    /// An [`DomainError::Invalid`].
+    pub fn invalid(code: ErrorCode, message: impl Into<String>) -> Self {
+        DomainError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+}
 
 /// An error answered by the host's API.
 #[derive(Debug, thiserror::Error)]
@@ -11,7 +54,7 @@ pub enum HostError {
     #[error("{message}")]
     BadRequest {
         /// Stable code, e.g. `amount_too_small`.
-        code: &'static str,
+        code: ErrorCode,
         /// Safe message.
         message: String,
     },
@@ -24,7 +67,7 @@ pub enum HostError {
     /// Too many requests from one address (429).
     #[error("too many requests; slow down")]
     RateLimited,
-    /// The gateway could not be reached or answered unexpectedly (502).
+    /// The gateway could not be reached or answered unexpectedly (502); the cause is logged.
     #[error("the payment gateway is unavailable; please try again")]
     Gateway(String),
     /// Our fault (500); the cause is logged.
@@ -34,46 +77,86 @@ pub enum HostError {
 
 impl HostError {
     /// A 400 with a code and message.
-    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad(code: ErrorCode, message: impl Into<String>) -> Self {
         HostError::BadRequest {
             code,
             message: message.into(),
         }
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    /// The HTTP status and the stable code.
+    pub fn status_and_code(&self) -> (StatusCode, ErrorCode) {
         match self {
-            HostError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
-            HostError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            HostError::InProgress => (StatusCode::CONFLICT, "in_progress"),
-            HostError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            HostError::Gateway(_) => (StatusCode::BAD_GATEWAY, "gateway_unavailable"),
-            HostError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            HostError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code.clone()),
+            HostError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            HostError::InProgress => (StatusCode::CONFLICT, ErrorCode::InProgress),
+            HostError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
+            HostError::Gateway(_) => (StatusCode::BAD_GATEWAY, ErrorCode::GatewayUnavailable),
+            HostError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+        }
+    }
+
+    /// The answer's body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ApiError {
+                code: self.status_and_code().1,
+                message: self.to_string(),
+                decline_code: None,
+            },
         }
     }
 }
 
-impl From<sqlx::Error> for HostError {
-    fn from(e: sqlx::Error) -> Self {
-        HostError::Internal(format!("database: {e}"))
+impl From<DomainError> for HostError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid { code, message } => HostError::BadRequest { code, message },
+            DomainError::NotFound(what) => HostError::NotFound(what),
+            DomainError::InProgress => HostError::InProgress,
+            DomainError::GatewayUnavailable(why) => HostError::Gateway(why),
+            DomainError::Internal(why) => HostError::Internal(why),
+            DomainError::Store(e) => HostError::Internal(e.to_string()),
+        }
     }
 }
 
-impl From<serde_json::Error> for HostError {
-    fn from(e: serde_json::Error) -> Self {
-        HostError::Internal(format!("json: {e}"))
+impl From<StoreError> for HostError {
+    fn from(e: StoreError) -> Self {
+        HostError::Internal(e.to_string())
     }
 }
 
 impl IntoResponse for HostError {
     fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
         match &self {
             HostError::Internal(cause) => tracing::error!(%cause, "internal error"),
             HostError::Gateway(cause) => tracing::warn!(%cause, "gateway error"),
             _ => {}
         }
-        let body = serde_json::json!({ "error": { "code": code, "message": self.to_string() } });
-        (status, axum::Json(body)).into_response()
+        (self.status_and_code().0, axum::Json(self.body())).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_stay_in_the_log() {
+        let e = HostError::from(DomainError::Store(StoreError::Corrupt(
+            "secret detail".into(),
+        )));
+        let body = serde_json::to_string(&e.body()).unwrap();
+        assert_eq!(
+            body,
+            r#"{"error":{"code":"internal","message":"internal error"}}"#
+        );
+        let e = HostError::from(DomainError::invalid(
+            ErrorCode::AmountTooSmall,
+            "Too small.",
+        ));
+        assert_eq!(e.status_and_code().0, StatusCode::BAD_REQUEST);
+        assert_eq!(e.body().error.code, ErrorCode::AmountTooSmall);
     }
 }

@@ -4,32 +4,82 @@
 
 use std::time::Duration;
 
+use paywidget_core::api::{DeclineCode, ErrorBody, STRIPE_API_VERSION};
 use serde::Deserialize;
+use url::Url;
+
+use crate::config::url_text;
+use crate::secret::Secret;
 
 /// A payment intent as far as the host cares.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct PaymentIntent {
+    /// `pi_…`.
     pub id: String,
+    /// The gateway's status (`succeeded`, `requires_action`, …).
     pub status: String,
+    /// Minor units.
     pub amount: i64,
+    /// Lowercase ISO code, as Stripe writes it.
     pub currency: String,
+    /// What the shopper must do next (3-D Secure).
     #[serde(default)]
-    pub next_action: Option<serde_json::Value>,
+    pub next_action: Option<NextAction>,
+    /// Why the last confirmation failed.
     #[serde(default)]
-    pub last_payment_error: Option<serde_json::Value>,
+    pub last_payment_error: Option<LastPaymentError>,
+    /// Our `session_id`.
     #[serde(default)]
     pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// `next_action`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct NextAction {
+    /// `redirect_to_url`.
+    #[serde(default)]
+    pub redirect_to_url: Option<RedirectToUrl>,
+}
+
+/// `next_action.redirect_to_url`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct RedirectToUrl {
+    /// The bank's page.
+    pub url: String,
+}
+
+/// `last_payment_error` (of a payment intent or a webhook's object).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct LastPaymentError {
+    /// Stripe's `code`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Stripe's `decline_code`.
+    #[serde(default)]
+    pub decline_code: Option<String>,
+}
+
+impl LastPaymentError {
+    /// `decline_code` if given, else `code`, else a generic decline.
+    pub fn decline(&self) -> DeclineCode {
+        self.decline_code
+            .as_deref()
+            .or(self.code.as_deref())
+            .map_or(DeclineCode::CardDeclined, DeclineCode::parse)
+    }
 }
 
 impl PaymentIntent {
     /// The 3-D Secure page to send the shopper to, when `requires_action`.
     pub fn redirect_url(&self) -> Option<String> {
-        self.next_action
-            .as_ref()?
-            .get("redirect_to_url")?
-            .get("url")?
-            .as_str()
-            .map(str::to_owned)
+        Some(
+            self.next_action
+                .as_ref()?
+                .redirect_to_url
+                .as_ref()?
+                .url
+                .clone(),
+        )
     }
 }
 
@@ -37,7 +87,25 @@ impl PaymentIntent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decline {
     /// `decline_code` if given, else `code` (e.g. `insufficient_funds`, `incorrect_cvc`).
-    pub code: String,
+    pub code: DeclineCode,
+}
+
+/// The decline in a gateway's error body: `decline_code`, else `code`.
+fn decline_of(body: &serde_json::Value) -> DeclineCode {
+    match ErrorBody::deserialize(body) {
+        Ok(b) => b
+            .error
+            .decline_code
+            .unwrap_or_else(|| DeclineCode::parse(b.error.code.as_str())),
+        Err(_) => DeclineCode::CardDeclined,
+    }
+}
+
+/// The message in a gateway's error body, for the log.
+fn message_of(body: &serde_json::Value) -> String {
+    ErrorBody::deserialize(body)
+        .map(|b| b.error.message)
+        .unwrap_or_default()
 }
 
 /// What a gateway call came to.
@@ -56,17 +124,17 @@ pub enum GatewayError {
 pub struct Gateway {
     http: reqwest::Client,
     base: String,
-    secret_key: String,
+    secret_key: Secret,
     attempts: u32,
 }
 
 impl Gateway {
     /// A client for `base` (e.g. `https://api.stripe.com`) with the merchant's secret key.
-    pub fn new(http: reqwest::Client, base: &str, secret_key: &str) -> Self {
+    pub fn new(http: reqwest::Client, base: &Url, secret_key: &Secret) -> Self {
         Gateway {
             http,
-            base: base.trim_end_matches('/').to_owned(),
-            secret_key: secret_key.to_owned(),
+            base: url_text(base).trim_end_matches('/').to_owned(),
+            secret_key: secret_key.clone(),
             attempts: 4,
         }
     }
@@ -87,8 +155,8 @@ impl Gateway {
             let mut req = self
                 .http
                 .request(method.clone(), &url)
-                .bearer_auth(&self.secret_key)
-                .header("Stripe-Version", "2024-06-20")
+                .bearer_auth(self.secret_key.expose())
+                .header("Stripe-Version", STRIPE_API_VERSION)
                 .timeout(Duration::from_secs(20));
             if let Some(key) = idempotency_key {
                 req = req.header("Idempotency-Key", key);
@@ -116,25 +184,17 @@ impl Gateway {
                 return Ok(body);
             }
             if status.as_u16() == 402 {
-                let e = &body["error"];
-                let code = e["decline_code"]
-                    .as_str()
-                    .or(e["code"].as_str())
-                    .unwrap_or("card_declined")
-                    .to_owned();
-                let pi = serde_json::from_value(e["payment_intent"].clone()).ok();
+                let code = decline_of(&body);
+                let pi = PaymentIntent::deserialize(&body["error"]["payment_intent"]).ok();
                 return Err(GatewayError::Declined(Decline { code }, pi));
             }
             if status.is_server_error() || status.as_u16() == 409 || status.as_u16() == 429 {
-                last = format!(
-                    "{status}: {}",
-                    body["error"]["message"].as_str().unwrap_or("")
-                );
+                last = format!("{status}: {}", message_of(&body));
                 continue;
             }
             return Err(GatewayError::Rejected(format!(
                 "{status}: {}",
-                body["error"]["message"].as_str().unwrap_or("")
+                message_of(&body)
             )));
         }
         Err(GatewayError::Unavailable(last))
@@ -144,7 +204,7 @@ impl Gateway {
     pub async fn create_payment_intent(
         &self,
         amount: i64,
-        currency: &str,
+        currency: paywidget_core::money::Currency,
         session_id: &str,
         description: &str,
         receipt_email: Option<&str>,
@@ -152,7 +212,7 @@ impl Gateway {
     ) -> Result<PaymentIntent, GatewayError> {
         let mut form = vec![
             ("amount", amount.to_string()),
-            ("currency", currency.to_ascii_lowercase()),
+            ("currency", currency.code().to_ascii_lowercase()),
             ("description", description.to_owned()),
             ("metadata[session_id]", session_id.to_owned()),
         ];
@@ -215,5 +275,32 @@ impl Gateway {
             .await?;
         serde_json::from_value(body)
             .map_err(|e| GatewayError::Unavailable(format!("unexpected answer: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declines_read_decline_code_else_code() {
+        let body = serde_json::json!({ "error": { "type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds", "message": "no" } });
+        assert_eq!(decline_of(&body), DeclineCode::InsufficientFunds);
+        let body = serde_json::json!({ "error": { "code": "incorrect_cvc", "message": "cvc" } });
+        assert_eq!(decline_of(&body), DeclineCode::IncorrectCvc);
+        assert_eq!(message_of(&body), "cvc");
+        assert_eq!(
+            decline_of(&serde_json::json!({})),
+            DeclineCode::CardDeclined
+        );
+        let e = LastPaymentError {
+            code: Some("expired_card".into()),
+            decline_code: None,
+        };
+        assert_eq!(e.decline(), DeclineCode::ExpiredCard);
+        assert_eq!(
+            LastPaymentError::default().decline(),
+            DeclineCode::CardDeclined
+        );
     }
 }

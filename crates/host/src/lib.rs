@@ -1,52 +1,57 @@
 //! paywidget's checkout host: campaigns, checkout sessions, idempotent charging through the
 //! gateway, verified webhooks and exactly-once fulfilment (licence keys, receipts).
 //!
-//! Layers: [`router`] (routes in `api`) → thin handlers → domain ([`sessions`], [`webhooks`],
-//! [`fulfil`]) → SQLite through sqlx. The host never sees card data: the checkout page sends
-//! only the gateway's token.
+//! Layers, as in the sandbox: [`api`] (routes, one module of thin handlers per feature) →
+//! domain ([`sessions`], [`webhooks`], [`fulfil`], [`licence`], [`views`]) → [`store`] (all
+//! SQL, behind the `Store` trait), with [`clock`]'s `Clock`/`IdSource` injected. The host
+//! never sees card data: the checkout page sends only the gateway's token.
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod clock;
 pub mod config;
 pub mod embed;
 pub mod error;
 pub mod fulfil;
 pub mod gateway;
+pub mod html;
 pub mod licence;
+pub mod mail;
 pub mod markdown;
+pub mod secret;
 pub mod sessions;
 pub mod static_files;
+pub mod store;
+pub mod views;
 pub mod webhooks;
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
+use clock::{Clock, IdSource, RandomIds, SystemClock};
 use config::HostConfig;
 use ed25519_dalek::SigningKey;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::SqlitePool;
-
-/// The current unix time in seconds (injected so tests can move it).
-pub type Now = Arc<dyn Fn() -> i64 + Send + Sync>;
+use store::{SqliteStore, Store, StoreError};
 
 /// Everything a request can reach.
 pub struct HostState {
     /// The parsed configuration.
     pub config: HostConfig,
     /// The database.
-    pub db: SqlitePool,
+    pub store: Arc<dyn Store>,
     /// HTTP client for the gateway.
     pub http: reqwest::Client,
     /// Signs licence keys.
     pub signing_key: SigningKey,
-    /// The URL shoppers reach the host at.
+    /// The URL shoppers reach the host at, without a trailing slash.
     pub public_url: String,
-    /// The clock.
-    pub now: Now,
+    /// The clock (session times, webhook tolerance, receipt and licence dates).
+    pub clock: Arc<dyn Clock>,
+    /// Session ids.
+    pub ids: Arc<dyn IdSource>,
     /// Delivers receipt and licence emails.
-    pub mailer: Arc<dyn fulfil::Mailer>,
+    pub mailer: Arc<dyn mail::Mailer>,
     /// Per-IP limits on the session and pay endpoints.
     pub limiter: api::IpLimiter,
 }
@@ -64,58 +69,75 @@ impl std::fmt::Debug for HostState {
 pub enum StartError {
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
-    Database(String),
+    Database(#[from] StoreError),
     /// A setting is unusable.
     #[error("{0}")]
     Config(String),
 }
 
-/// The system clock.
-pub fn system_now() -> Now {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
-    })
+/// What the host is built with besides its configuration: injectable for tests.
+#[derive(Clone)]
+pub struct Deps {
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Session ids.
+    pub ids: Arc<dyn IdSource>,
 }
 
-/// Opens the database (running the embedded migrations) and builds the state.
+impl Deps {
+    /// The system clock and random ids.
+    pub fn system() -> Deps {
+        Deps {
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
+        }
+    }
+}
+
+impl Default for Deps {
+    fn default() -> Self {
+        Deps::system()
+    }
+}
+
+/// The system clock, for [`open`].
+pub fn system_now() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
+/// Opens the database (running the embedded migrations) and builds the state, with random ids.
 pub async fn open(
     config: HostConfig,
     public_url: String,
-    now: Now,
+    clock: Arc<dyn Clock>,
 ) -> Result<Arc<HostState>, StartError> {
-    let db_err = |e: sqlx::Error| StartError::Database(e.to_string());
-    let memory = config.server.db == ":memory:";
-    let options = if memory {
-        SqliteConnectOptions::from_str("sqlite::memory:").map_err(db_err)?
-    } else {
-        SqliteConnectOptions::new()
-            .filename(&config.server.db)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-    }
-    .busy_timeout(Duration::from_secs(10));
-    let db = SqlitePoolOptions::new()
-        .max_connections(if memory { 1 } else { 4 })
-        .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .connect_with(options)
-        .await
-        .map_err(db_err)?;
-    sqlx::migrate!("./migrations")
-        .run(&db)
-        .await
-        .map_err(|e| StartError::Database(e.to_string()))?;
-    let signing_key = signing_key(&config, &db).await?;
-    let mailer: Arc<dyn fulfil::Mailer> = match &config.mail.smtp {
+    open_with(
+        config,
+        public_url,
+        Deps {
+            clock,
+            ids: Arc::new(RandomIds),
+        },
+    )
+    .await
+}
+
+/// [`open`] with every dependency given.
+pub async fn open_with(
+    config: HostConfig,
+    public_url: String,
+    deps: Deps,
+) -> Result<Arc<HostState>, StartError> {
+    url::Url::parse(&public_url)
+        .map_err(|e| StartError::Config(format!("public URL {public_url:?}: {e}")))?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.server.db).await?);
+    let signing_key = signing_key(&config, store.as_ref()).await?;
+    let mailer: Arc<dyn mail::Mailer> = match &config.mail.smtp {
         Some(smtp) => Arc::new(
-            fulfil::SmtpMailer::new(smtp)
+            mail::SmtpMailer::new(smtp)
                 .map_err(|e| StartError::Config(format!("mail.smtp: {e}")))?,
         ),
-        None => Arc::new(fulfil::FolderMailer(config.server.outbox.clone())),
+        None => Arc::new(mail::FolderMailer(config.server.outbox.clone())),
     };
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -124,21 +146,22 @@ pub async fn open(
     let limiter = api::ip_limiter(config.server.rate_limit_per_minute);
     let state = Arc::new(HostState {
         config,
-        db,
+        store,
         http,
         signing_key,
-        public_url,
-        now,
+        public_url: public_url.trim_end_matches('/').to_owned(),
+        clock: deps.clock,
+        ids: deps.ids,
         mailer,
         limiter,
     });
     // Messages queued before a restart go out now.
-    fulfil::send_mail(&state).await;
+    mail::send_outbox(state.store.as_ref(), &state.mailer, &state.config.mail.from).await;
     Ok(state)
 }
 
 /// The licence signing key: from the config/env, else the one generated on first start.
-async fn signing_key(config: &HostConfig, db: &SqlitePool) -> Result<SigningKey, StartError> {
+async fn signing_key(config: &HostConfig, store: &dyn Store) -> Result<SigningKey, StartError> {
     let decode = |s: &str| -> Result<SigningKey, StartError> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(s.trim())
@@ -149,30 +172,14 @@ async fn signing_key(config: &HostConfig, db: &SqlitePool) -> Result<SigningKey,
         Ok(SigningKey::from_bytes(&seed))
     };
     if let Some(k) = &config.server.license_signing_key {
-        return decode(k);
+        return decode(k.expose());
     }
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'license_signing_key'")
-            .fetch_optional(db)
-            .await
-            .map_err(|e| StartError::Database(e.to_string()))?;
-    if let Some(k) = stored {
-        return decode(&k);
-    }
-    let key = licence::generate();
-    let encoded = base64::engine::general_purpose::STANDARD.encode(key.to_bytes());
-    sqlx::query("INSERT INTO settings (key, value) VALUES ('license_signing_key', ?) ON CONFLICT DO NOTHING")
-        .bind(encoded)
-        .execute(db)
-        .await
-        .map_err(|e| StartError::Database(e.to_string()))?;
-    // Re-read: a concurrent first start may have won the insert.
-    let k: String =
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'license_signing_key'")
-            .fetch_one(db)
-            .await
-            .map_err(|e| StartError::Database(e.to_string()))?;
-    decode(&k)
+    let fresh = base64::engine::general_purpose::STANDARD.encode(licence::generate().to_bytes());
+    // Kept only if none is stored yet: a concurrent first start may have won.
+    let stored = store
+        .setting_or_insert("license_signing_key", &fresh)
+        .await?;
+    decode(&stored)
 }
 
 /// The whole HTTP surface.

@@ -6,21 +6,12 @@
 
 use data_encoding::BASE32_NOPAD;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use paywidget_core::api::VerifyAnswer;
 
-/// What a licence grants.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Licence {
-    /// Product name.
-    pub product: String,
-    /// Seats.
-    pub seats: u16,
-    /// Issue day (days since 1970-01-01, UTC).
-    pub issued_day: u32,
-    /// Last valid day, or `None` for perpetual.
-    pub expires_day: Option<u32>,
-    /// The order (checkout session) it was issued for.
-    pub order: String,
-}
+use crate::error::DomainError;
+
+/// What a licence grants: the contract's claims, signed into the key as they are.
+pub type Licence = paywidget_core::api::LicenceClaims;
 
 /// Why a key does not verify.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -114,6 +105,32 @@ pub fn verify(public: &VerifyingKey, key: &str) -> Result<Licence, LicenceError>
         .verify(payload, &sig)
         .map_err(|_| LicenceError::BadSignature)?;
     decode_payload(payload).ok_or(LicenceError::Malformed)
+}
+
+/// `POST /api/licenses/verify`: whether `key` is one we signed, and if so whether it is still
+/// good (not revoked by a refund or dispute, not past its last day by the host's clock).
+pub async fn check(state: &crate::HostState, key: &str) -> Result<VerifyAnswer, DomainError> {
+    match verify(&state.signing_key.verifying_key(), key) {
+        Err(e) => Ok(VerifyAnswer::Invalid {
+            valid: false,
+            reason: e.to_string(),
+        }),
+        Ok(l) => {
+            // An order we have no fulfilment for is treated as revoked.
+            let revoked = state
+                .store
+                .fulfilment(&l.order)
+                .await?
+                .is_none_or(|f| f.revoked);
+            let expired = l.expires_day.is_some_and(|d| state.clock.today() > d);
+            Ok(VerifyAnswer::Checked {
+                valid: !revoked && !expired,
+                revoked,
+                expired,
+                licence: l,
+            })
+        }
+    }
 }
 
 /// A new random signing key.

@@ -1,16 +1,20 @@
-//! Setup instructions: Markdown rendered to HTML on the server and sanitized — raw HTML is shown
-//! as text and only http(s)/mailto links and relative paths survive.
+//! Setup instructions: merchant-written Markdown rendered to HTML on the server and sanitized
+//! with ammonia (an allow-list of tags, attributes and URL schemes). Raw HTML in the Markdown is
+//! shown as text, never markup; ammonia then guarantees what survives is safe.
 
-use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
+use std::sync::OnceLock;
 
-fn safe_url(url: &str) -> bool {
-    let lower = url.trim().to_ascii_lowercase();
-    lower.starts_with("https://")
-        || lower.starts_with("http://")
-        || lower.starts_with("mailto:")
-        || lower.starts_with('/')
-        || lower.starts_with('#')
-        || !lower.contains(':')
+use pulldown_cmark::{html, Event, Options, Parser};
+
+/// The sanitizer: ammonia's defaults (no scripts, styles, event handlers; http(s)/mailto and
+/// relative links), without the `rel` it adds to links (the page opens them itself).
+fn cleaner() -> &'static ammonia::Builder<'static> {
+    static CLEANER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    CLEANER.get_or_init(|| {
+        let mut b = ammonia::Builder::default();
+        b.link_rel(None);
+        b
+    })
 }
 
 /// Renders merchant-written Markdown to HTML safe to insert into the checkout.
@@ -20,35 +24,13 @@ pub fn render(markdown: &str) -> String {
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
     )
     .map(|event| match event {
-        // Raw HTML becomes visible text, never markup.
+        // Raw HTML becomes visible text: a merchant's `<b>` shows as written.
         Event::Html(s) | Event::InlineHtml(s) => Event::Text(s),
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) if !safe_url(&dest_url) => Event::Start(Tag::Link {
-            link_type,
-            dest_url: CowStr::from("#"),
-            title,
-            id,
-        }),
-        Event::Start(Tag::Image {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) if !safe_url(&dest_url) => Event::Start(Tag::Image {
-            link_type,
-            dest_url: CowStr::from(""),
-            title,
-            id,
-        }),
         other => other,
     });
     let mut out = String::new();
     html::push_html(&mut out, parser);
-    out
+    cleaner().clean(&out).to_string()
 }
 
 #[cfg(test)]
@@ -62,6 +44,7 @@ mod tests {
         );
         assert!(html.contains("<ol>") && html.contains("<code>acme --activate KEY</code>"));
         assert!(html.contains(r#"<a href="https://acme.example/docs">Docs</a>"#));
+        assert!(render("**bold** and ~~gone~~").contains("<strong>bold</strong>"));
     }
 
     #[test]
@@ -73,5 +56,10 @@ mod tests {
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");
+        let image = render("![x](javascript:alert(1)) [y](data:text/html,hi)");
+        assert!(
+            !image.contains("javascript:") && !image.contains("data:"),
+            "{image}"
+        );
     }
 }

@@ -1,57 +1,21 @@
 //! Checkout sessions: amounts computed on the server, paying exactly once per attempt key, and
-//! session states that only move forward.
+//! session states that only move forward (the rank check lives in the store's `UPDATE`).
 
-use paywidget_core::money::{Amount, Currency, FeeRule};
-use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+use paywidget_core::api::{
+    CampaignKind, DeclineCode, ErrorCode, NewSession, PayOutcome, PayRequest, SessionCreated,
+    SessionStatus, SessionView,
+};
+use paywidget_core::money::{Amount, FeeRule};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
-use crate::config::{Campaign, Kind};
-use crate::error::HostError;
+use crate::config::Campaign;
+use crate::error::DomainError;
 use crate::gateway::{Gateway, GatewayError, PaymentIntent};
-use crate::HostState;
-
-/// How far a session has got. States only move to a higher rank (a late `payment_failed` never
-/// undoes `paid`); `declined` and `requires_action` share a rank so a shopper can retry.
-pub fn rank(status: &str) -> u8 {
-    match status {
-        "open" => 0,
-        "declined" | "requires_action" | "canceled" => 1,
-        "processing" => 2,
-        "paid" => 3,
-        "fulfilled" => 4,
-        "refunded" | "disputed" => 5,
-        _ => 0,
-    }
-}
-
-/// `POST /api/sessions`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewSession {
-    /// The campaign id.
-    pub campaign: String,
-    /// Donation amount in minor units (ignored for licences: the price is the price).
-    pub amount: Option<i64>,
-    /// The donor chose to cover the fees.
-    #[serde(default)]
-    pub cover_fee: bool,
-    /// For the receipt or licence email.
-    pub email: Option<String>,
-    /// For the receipt.
-    pub name: Option<String>,
-}
-
-/// The answer to `POST /api/sessions`.
-#[derive(Debug, Serialize)]
-pub struct SessionCreated {
-    pub id: String,
-    pub amount: i64,
-    pub fee: i64,
-    pub total: i64,
-    pub currency: String,
-    pub display_total: String,
-}
+use crate::mail::EmailAddress;
+use crate::store::{Attempt, SessionRow, Store};
+use crate::{views, HostState};
 
 /// The donor's fee coverage on `amount`: `percent` (rounded up) plus `fixed`.
 pub fn fee_for(campaign: &Campaign, amount: i64) -> i64 {
@@ -61,24 +25,23 @@ pub fn fee_for(campaign: &Campaign, amount: i64) -> i64 {
 }
 
 /// Creates a session; the amount is decided here, never taken on trust from the page.
-pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated, HostError> {
+pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated, DomainError> {
     let campaign = state
         .config
         .campaign(&new.campaign)
-        .ok_or(HostError::NotFound("campaign"))?;
-    let currency =
-        Currency::from_code(&campaign.currency).map_err(|e| HostError::Internal(e.to_string()))?;
+        .ok_or(DomainError::NotFound("campaign"))?;
+    let currency = campaign.currency;
     let amount = match campaign.kind {
-        Kind::License => campaign.price.unwrap_or(0),
-        Kind::Donation => {
-            let amount = new
-                .amount
-                .ok_or_else(|| HostError::bad("amount_required", "Choose an amount."))?;
+        CampaignKind::License => campaign.price.unwrap_or(0),
+        CampaignKind::Donation => {
+            let amount = new.amount.ok_or_else(|| {
+                DomainError::invalid(ErrorCode::AmountRequired, "Choose an amount.")
+            })?;
             let min = campaign.min_amount.unwrap_or(1);
             let max = campaign.max_amount.unwrap_or(99_999_999);
             if amount < min {
-                return Err(HostError::bad(
-                    "amount_too_small",
+                return Err(DomainError::invalid(
+                    ErrorCode::AmountTooSmall,
                     format!(
                         "The smallest amount is {}.",
                         Amount::from_minor(min, currency)
@@ -86,8 +49,8 @@ pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated
                 ));
             }
             if amount > max {
-                return Err(HostError::bad(
-                    "amount_too_large",
+                return Err(DomainError::invalid(
+                    ErrorCode::AmountTooLarge,
                     format!(
                         "The largest amount is {}.",
                         Amount::from_minor(max, currency)
@@ -97,154 +60,62 @@ pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated
             amount
         }
     };
-    let fee = if new.cover_fee && campaign.kind == Kind::Donation {
+    let fee = if new.cover_fee && campaign.kind == CampaignKind::Donation {
         fee_for(campaign, amount)
     } else {
         0
     };
-    if let Some(email) = &new.email {
-        if !email.contains('@') || email.len() > 254 {
-            return Err(HostError::bad(
-                "invalid_email",
-                "Enter a valid email address.",
-            ));
-        }
-    }
-    let id = format!("cs_{}", uuid::Uuid::new_v4().simple());
-    let now = (state.now)();
-    sqlx::query(
-        "INSERT INTO sessions (id, merchant, campaign, kind, amount, fee, currency, email, name, status, created, updated) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-    )
-    .bind(&id)
-    .bind(&campaign.merchant)
-    .bind(&campaign.id)
-    .bind(if campaign.kind == Kind::License { "license" } else { "donation" })
-    .bind(amount)
-    .bind(fee)
-    .bind(currency.code())
-    .bind(&new.email)
-    .bind(&new.name)
-    .bind(now)
-    .bind(now)
-    .execute(&state.db)
-    .await?;
-    Ok(SessionCreated {
-        id,
+    // Parsed once here with the mailer's own parser: an accepted address can be written.
+    let email = new
+        .email
+        .as_deref()
+        .map(|e| {
+            EmailAddress::parse(e).map_err(|_| {
+                DomainError::invalid(ErrorCode::InvalidEmail, "Enter a valid email address.")
+            })
+        })
+        .transpose()?;
+    let row = SessionRow {
+        id: state.ids.new_id("cs"),
+        merchant: campaign.merchant.clone(),
+        campaign: campaign.id.clone(),
+        kind: campaign.kind,
         amount,
         fee,
-        total: amount + fee,
-        currency: currency.code().into(),
-        display_total: Amount::from_minor(amount + fee, currency).to_string(),
+        currency,
+        email: email.map(|e| e.to_string()),
+        name: new.name,
+        status: SessionStatus::Open,
+        payment_intent: None,
+        redirect_url: None,
+        decline_code: None,
+        decline_message: None,
+        amount_refunded: 0,
+    };
+    state.store.insert_session(&row, state.clock.now()).await?;
+    Ok(SessionCreated {
+        display_total: Amount::from_minor(row.total(), currency).to_string(),
+        total: row.total(),
+        id: row.id,
+        amount,
+        fee,
+        currency,
     })
-}
-
-/// A session row.
-#[derive(Clone, Debug)]
-pub struct Session {
-    pub id: String,
-    pub merchant: String,
-    pub campaign: String,
-    pub kind: String,
-    pub amount: i64,
-    pub fee: i64,
-    pub currency: String,
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub status: String,
-    pub payment_intent: Option<String>,
-    pub redirect_url: Option<String>,
-    pub decline_code: Option<String>,
-    pub decline_message: Option<String>,
 }
 
 /// Loads a session.
-pub async fn load<'c, E: sqlx::Executor<'c, Database = sqlx::Sqlite>>(
-    db: E,
-    id: &str,
-) -> Result<Session, HostError> {
-    let r = sqlx::query("SELECT * FROM sessions WHERE id = ?")
-        .bind(id)
-        .fetch_optional(db)
+pub async fn load(store: &dyn Store, id: &str) -> Result<SessionRow, DomainError> {
+    store
+        .session(id)
         .await?
-        .ok_or(HostError::NotFound("session"))?;
-    Ok(Session {
-        id: r.get("id"),
-        merchant: r.get("merchant"),
-        campaign: r.get("campaign"),
-        kind: r.get("kind"),
-        amount: r.get("amount"),
-        fee: r.get("fee"),
-        currency: r.get("currency"),
-        email: r.get("email"),
-        name: r.get("name"),
-        status: r.get("status"),
-        payment_intent: r.get("payment_intent"),
-        redirect_url: r.get("redirect_url"),
-        decline_code: r.get("decline_code"),
-        decline_message: r.get("decline_message"),
-    })
+        .ok_or(DomainError::NotFound("session"))
 }
 
-/// Moves a session to `status` only if that is forward; returns whether it moved.
-pub async fn advance<'c, E: sqlx::Executor<'c, Database = sqlx::Sqlite>>(
-    db: E,
-    id: &str,
-    status: &str,
-    now: i64,
-) -> Result<bool, HostError> {
-    // The rank check is in SQL so concurrent updates cannot move a session backwards.
-    let done = sqlx::query(
-        "UPDATE sessions SET status = ?1, updated = ?2 WHERE id = ?3 AND \
-         (CASE status WHEN 'open' THEN 0 WHEN 'declined' THEN 1 WHEN 'requires_action' THEN 1 WHEN 'canceled' THEN 1 \
-          WHEN 'processing' THEN 2 WHEN 'paid' THEN 3 WHEN 'fulfilled' THEN 4 ELSE 5 END) <= ?4",
-    )
-    .bind(status)
-    .bind(now)
-    .bind(id)
-    .bind(i64::from(rank(status)))
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// `POST /api/sessions/:id/pay`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PayRequest {
-    /// The token from the gateway (`pm_…`): never card data.
-    pub payment_method: String,
-    /// One key per attempt, chosen by the page; retries of the attempt reuse it.
-    pub idempotency_key: String,
-}
-
-/// What a pay attempt came to.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum PayOutcome {
-    /// The gateway charged the card; fulfilment follows its webhook.
-    Succeeded,
-    /// 3-D Secure: send the shopper to `redirect_url`.
-    RequiresAction { redirect_url: String },
-    /// Declined: `code` from the gateway and a message for the shopper.
-    Declined { code: String, message: String },
-    /// The gateway has not decided yet; poll the session.
-    Processing,
-}
-
-/// A specific, safe message for a decline code (lost/stolen/fraud stay generic on purpose).
-pub fn decline_message(code: &str) -> &'static str {
-    match code {
-        "insufficient_funds" => "Your card has insufficient funds. Try another card.",
-        "expired_card" => "Your card has expired. Check the expiry date or use another card.",
-        "incorrect_cvc" => "Your card's security code is incorrect. Check it and try again.",
-        "processing_error" => "We couldn't process your card just now. Please try again.",
-        "authentication_required" | "payment_intent_authentication_failure" => {
-            "Your bank could not confirm it's you. Try again or use another card."
-        }
-        "incorrect_number" | "invalid_number" => "Your card number is incorrect.",
-        _ => "Your card was declined. Try another card or contact your bank.",
-    }
+/// The session as the pages see it.
+pub async fn view(state: &HostState, id: &str) -> Result<SessionView, DomainError> {
+    let s = load(state.store.as_ref(), id).await?;
+    let f = state.store.fulfilment(&s.id).await?;
+    Ok(views::session_view(&state.config, &s, f.as_ref()))
 }
 
 fn derived_key(parts: &[&str]) -> String {
@@ -259,36 +130,30 @@ fn derived_key(parts: &[&str]) -> String {
 /// Pays a session. The same `(session, idempotency_key)` always gives the same outcome and
 /// charges at most once, however many times and however concurrently it is retried.
 pub async fn pay(
-    state: &std::sync::Arc<HostState>,
+    state: &Arc<HostState>,
     session_id: &str,
     req: PayRequest,
-) -> Result<PayOutcome, HostError> {
+) -> Result<PayOutcome, DomainError> {
     if !req.payment_method.starts_with("pm_") || req.payment_method.len() > 255 {
-        return Err(HostError::bad(
-            "invalid_payment_method",
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidPaymentMethod,
             "payment_method must be a gateway token (pm_…).",
         ));
     }
     if req.idempotency_key.is_empty() || req.idempotency_key.len() > 200 {
-        return Err(HostError::bad(
-            "invalid_idempotency_key",
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidIdempotencyKey,
             "idempotency_key must be 1–200 characters.",
         ));
     }
-    let session = load(&state.db, session_id).await?;
-    if rank(&session.status) >= rank("paid") {
+    let session = load(state.store.as_ref(), session_id).await?;
+    if session.status.rank() >= SessionStatus::Paid.rank() {
         return Ok(PayOutcome::Succeeded);
     }
-    let claimed = sqlx::query(
-        "INSERT INTO pay_attempts (session_id, client_key, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-    )
-    .bind(session_id)
-    .bind(&req.idempotency_key)
-    .bind((state.now)())
-    .execute(&state.db)
-    .await?
-    .rows_affected()
-        == 1;
+    let claimed = state
+        .store
+        .claim_attempt(session_id, &req.idempotency_key, state.clock.now())
+        .await?;
     if !claimed {
         return wait_for_outcome(state, session_id, &req.idempotency_key).await;
     }
@@ -297,88 +162,81 @@ pub async fn pay(
     let sid = session_id.to_owned();
     let task = tokio::spawn(async move { attempt(&owned, &sid, req).await });
     task.await
-        .map_err(|e| HostError::Internal(format!("pay task: {e}")))?
+        .map_err(|e| DomainError::Internal(format!("pay task: {e}")))?
 }
 
 async fn wait_for_outcome(
     state: &HostState,
     session_id: &str,
     key: &str,
-) -> Result<PayOutcome, HostError> {
+) -> Result<PayOutcome, DomainError> {
     for _ in 0..300 {
-        let outcome: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT outcome FROM pay_attempts WHERE session_id = ? AND client_key = ?",
-        )
-        .bind(session_id)
-        .bind(key)
-        .fetch_optional(&state.db)
-        .await?;
-        match outcome {
-            Some(Some(json)) => return Ok(serde_json::from_str(&json)?),
+        match state.store.attempt(session_id, key).await? {
+            Attempt::Finished(outcome) => return Ok(outcome),
             // The first attempt failed without an outcome and released the key: let the client retry.
-            None => return Err(HostError::InProgress),
-            Some(None) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            Attempt::Free => return Err(DomainError::InProgress),
+            Attempt::Running => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
         }
     }
-    Err(HostError::InProgress)
+    Err(DomainError::InProgress)
 }
 
 async fn attempt(
     state: &HostState,
     session_id: &str,
     req: PayRequest,
-) -> Result<PayOutcome, HostError> {
+) -> Result<PayOutcome, DomainError> {
     let result = charge(state, session_id, &req).await;
     match &result {
         Ok(outcome) => {
-            sqlx::query(
-                "UPDATE pay_attempts SET outcome = ? WHERE session_id = ? AND client_key = ?",
-            )
-            .bind(serde_json::to_string(outcome)?)
-            .bind(session_id)
-            .bind(&req.idempotency_key)
-            .execute(&state.db)
-            .await?;
+            state
+                .store
+                .finish_attempt(session_id, &req.idempotency_key, outcome)
+                .await?
         }
+        // No definite outcome: free the key so the page can retry it (the gateway
+        // idempotency keys derived from it make the retry safe).
         Err(_) => {
-            // No definite outcome: free the key so the page can retry it (the gateway
-            // idempotency keys derived from it make the retry safe).
-            sqlx::query("DELETE FROM pay_attempts WHERE session_id = ? AND client_key = ? AND outcome IS NULL")
-                .bind(session_id)
-                .bind(&req.idempotency_key)
-                .execute(&state.db)
-                .await?;
+            state
+                .store
+                .release_attempt(session_id, &req.idempotency_key)
+                .await?
         }
     }
     result
+}
+
+/// The gateway client for a session's merchant.
+pub fn gateway_for(state: &HostState, session: &SessionRow) -> Result<Gateway, DomainError> {
+    let merchant = state
+        .config
+        .merchant(&session.merchant)
+        .ok_or_else(|| DomainError::Internal("merchant gone".into()))?;
+    Ok(Gateway::new(
+        state.http.clone(),
+        &merchant.gateway_url,
+        &merchant.secret_key,
+    ))
 }
 
 async fn charge(
     state: &HostState,
     session_id: &str,
     req: &PayRequest,
-) -> Result<PayOutcome, HostError> {
-    let session = load(&state.db, session_id).await?;
-    let merchant = state
-        .config
-        .merchant(&session.merchant)
-        .ok_or(HostError::Internal("merchant gone".into()))?;
+) -> Result<PayOutcome, DomainError> {
+    let session = load(state.store.as_ref(), session_id).await?;
     let campaign = state
         .config
         .campaign(&session.campaign)
-        .ok_or(HostError::Internal("campaign gone".into()))?;
-    let gateway = Gateway::new(
-        state.http.clone(),
-        &merchant.gateway_url,
-        &merchant.secret_key,
-    );
+        .ok_or_else(|| DomainError::Internal("campaign gone".into()))?;
+    let gateway = gateway_for(state, &session)?;
     let pi_id = match &session.payment_intent {
         Some(pi) => pi.clone(),
         None => {
             let pi = gateway
                 .create_payment_intent(
-                    session.amount + session.fee,
-                    &session.currency,
+                    session.total(),
+                    session.currency,
                     &session.id,
                     &campaign.title,
                     session.email.as_deref(),
@@ -386,13 +244,7 @@ async fn charge(
                 )
                 .await
                 .map_err(gateway_error)?;
-            sqlx::query(
-                "UPDATE sessions SET payment_intent = ? WHERE id = ? AND payment_intent IS NULL",
-            )
-            .bind(&pi.id)
-            .bind(&session.id)
-            .execute(&state.db)
-            .await?;
+            state.store.set_payment_intent(&session.id, &pi.id).await?;
             pi.id
         }
     };
@@ -401,38 +253,42 @@ async fn charge(
         state.public_url, session.id
     );
     let key = derived_key(&["confirm", &session.id, &req.idempotency_key]);
-    let now = (state.now)();
     match gateway
         .confirm(&pi_id, &req.payment_method, &return_url, &key)
         .await
     {
-        Ok(pi) => record(state, &session, &pi, now).await,
-        Err(GatewayError::Declined(d, _)) => {
-            let message = decline_message(&d.code);
-            if advance(&state.db, &session.id, "declined", now).await? {
-                sqlx::query(
-                    "UPDATE sessions SET decline_code = ?, decline_message = ? WHERE id = ?",
-                )
-                .bind(&d.code)
-                .bind(message)
-                .bind(&session.id)
-                .execute(&state.db)
-                .await?;
-            }
-            Ok(PayOutcome::Declined {
-                code: d.code,
-                message: message.into(),
-            })
-        }
+        Ok(pi) => record(state, &session, &pi).await,
+        Err(GatewayError::Declined(d, _)) => Ok(decline(state, &session, d.code).await?),
         Err(e) => Err(gateway_error(e)),
     }
 }
 
-fn gateway_error(e: GatewayError) -> HostError {
+/// Records a decline on the session (if it may still move there) and answers it.
+async fn decline(
+    state: &HostState,
+    session: &SessionRow,
+    code: DeclineCode,
+) -> Result<PayOutcome, DomainError> {
+    let message = code.message();
+    let now = state.clock.now();
+    if state
+        .store
+        .advance(&session.id, SessionStatus::Declined, now)
+        .await?
+    {
+        state.store.set_decline(&session.id, &code, message).await?;
+    }
+    Ok(PayOutcome::Declined {
+        code,
+        message: message.into(),
+    })
+}
+
+fn gateway_error(e: GatewayError) -> DomainError {
     match e {
-        GatewayError::Declined(d, _) => HostError::bad("declined", decline_message(&d.code)),
-        GatewayError::Rejected(why) => HostError::Internal(format!("gateway rejected: {why}")),
-        GatewayError::Unavailable(why) => HostError::Gateway(why),
+        GatewayError::Declined(d, _) => DomainError::invalid(ErrorCode::Declined, d.code.message()),
+        GatewayError::Rejected(why) => DomainError::Internal(format!("gateway rejected: {why}")),
+        GatewayError::Unavailable(why) => DomainError::GatewayUnavailable(why),
     }
 }
 
@@ -440,25 +296,25 @@ fn gateway_error(e: GatewayError) -> HostError {
 /// gateway said `succeeded`).
 pub async fn record(
     state: &HostState,
-    session: &Session,
+    session: &SessionRow,
     pi: &PaymentIntent,
-    now: i64,
-) -> Result<PayOutcome, HostError> {
+) -> Result<PayOutcome, DomainError> {
+    let now = state.clock.now();
+    let store = state.store.as_ref();
     let outcome = match pi.status.as_str() {
         "succeeded" => {
-            advance(&state.db, &session.id, "paid", now).await?;
+            store.advance(&session.id, SessionStatus::Paid, now).await?;
             PayOutcome::Succeeded
         }
         "requires_action" => {
             let url = pi
                 .redirect_url()
-                .ok_or_else(|| HostError::Internal("requires_action without a URL".into()))?;
-            if advance(&state.db, &session.id, "requires_action", now).await? {
-                sqlx::query("UPDATE sessions SET redirect_url = ? WHERE id = ?")
-                    .bind(&url)
-                    .bind(&session.id)
-                    .execute(&state.db)
-                    .await?;
+                .ok_or_else(|| DomainError::Internal("requires_action without a URL".into()))?;
+            if store
+                .advance(&session.id, SessionStatus::RequiresAction, now)
+                .await?
+            {
+                store.set_redirect_url(&session.id, &url).await?;
             }
             PayOutcome::RequiresAction { redirect_url: url }
         }
@@ -466,21 +322,34 @@ pub async fn record(
             let code = pi
                 .last_payment_error
                 .as_ref()
-                .and_then(|e| e["decline_code"].as_str().or(e["code"].as_str()))
-                .unwrap_or("card_declined")
-                .to_owned();
-            advance(&state.db, &session.id, "declined", now).await?;
-            PayOutcome::Declined {
-                message: decline_message(&code).into(),
-                code,
-            }
+                .map_or(DeclineCode::CardDeclined, |e| e.decline());
+            decline(state, session, code).await?
         }
         _ => {
-            advance(&state.db, &session.id, "processing", now).await?;
+            store
+                .advance(&session.id, SessionStatus::Processing, now)
+                .await?;
             PayOutcome::Processing
         }
     };
     Ok(outcome)
+}
+
+/// Reconciles a session with the gateway after 3-D Secure: the host asks for the payment's
+/// state (the query string the shopper comes back with is never trusted).
+pub async fn reconcile(state: &HostState, session_id: &str) -> Result<SessionRow, DomainError> {
+    let session = load(state.store.as_ref(), session_id).await?;
+    if let Some(pi) = &session.payment_intent {
+        match gateway_for(state, &session)?.retrieve(pi).await {
+            Ok(pi) => {
+                record(state, &session, &pi).await?;
+            }
+            Err(_) => {
+                tracing::warn!(session = %session.id, "could not reconcile after 3-D Secure; the webhook will")
+            }
+        }
+    }
+    Ok(session)
 }
 
 #[cfg(test)]
@@ -489,10 +358,11 @@ mod tests {
 
     #[test]
     fn ranks_only_move_forward() {
-        assert!(rank("paid") > rank("declined"));
-        assert!(rank("fulfilled") > rank("paid"));
-        assert_eq!(rank("declined"), rank("requires_action"));
-        assert!(rank("refunded") > rank("fulfilled"));
+        use SessionStatus::*;
+        assert!(Paid.rank() > Declined.rank());
+        assert!(Fulfilled.rank() > Paid.rank());
+        assert_eq!(Declined.rank(), RequiresAction.rank());
+        assert!(Refunded.rank() > Fulfilled.rank());
     }
 
     #[test]
@@ -510,10 +380,8 @@ mod tests {
 
     #[test]
     fn messages_are_specific_but_do_not_reveal_fraud_flags() {
-        assert!(decline_message("insufficient_funds").contains("insufficient funds"));
-        assert_eq!(
-            decline_message("stolen_card"),
-            decline_message("generic_decline")
-        );
+        let message = |c: &str| DeclineCode::parse(c).message();
+        assert!(message("insufficient_funds").contains("insufficient funds"));
+        assert_eq!(message("stolen_card"), message("generic_decline"));
     }
 }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::config::HostConfig;
+use crate::config::{url_text, HostConfig};
 
 /// The Content-Security-Policy of the hosted pages: scripts from this origin (plus the hash of
 /// Trunk's inline loader), wasm compilation, connections to this origin and the merchants'
@@ -31,15 +31,16 @@ pub fn csp(config: &HostConfig, html: &str, ancestors: &[String]) -> String {
     // Campaign logos on other origins (paths on the host are 'self').
     let mut img = vec!["'self'".to_owned(), "data:".to_owned()];
     for c in &config.campaigns {
-        if let Some(origin) = c.logo_url.as_deref().and_then(origin_of) {
+        if let Some(origin) = c.logo_url.as_ref().and_then(|l| l.origin()) {
             if !img.contains(&origin) {
                 img.push(origin);
             }
         }
     }
     for m in &config.merchants {
-        if !connect.contains(&m.gateway_url) {
-            connect.push(m.gateway_url.clone());
+        let gateway = url_text(&m.gateway_url).to_owned();
+        if !connect.contains(&gateway) {
+            connect.push(gateway);
         }
     }
     let mut frame_ancestors = vec!["'self'".to_owned()];
@@ -58,21 +59,17 @@ pub fn csp(config: &HostConfig, html: &str, ancestors: &[String]) -> String {
 fn all_origins(config: &HostConfig) -> Vec<String> {
     let mut all: Vec<String> = Vec::new();
     for o in config.merchants.iter().flat_map(|m| &m.allowed_origins) {
-        if !all.contains(o) {
-            all.push(o.clone());
+        if !all.iter().any(|a| a == o.as_str()) {
+            all.push(o.as_str().to_owned());
         }
     }
     all
 }
 
 /// `scheme://host[:port]` of an absolute http(s) URL.
+#[cfg(test)]
 fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    if scheme != "https" && scheme != "http" {
-        return None;
-    }
-    let host = rest.split(['/', '?', '#']).next()?;
-    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
+    crate::config::LogoUrl::parse(url).ok()?.origin()
 }
 
 /// The bodies of `<script>` elements without `src` (Trunk writes one to start the wasm).
@@ -116,7 +113,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
             .map(|c| {
                 let origins = config
                     .merchant(&c.merchant)
-                    .map(|m| m.allowed_origins.clone())
+                    .map(|m| {
+                        m.allowed_origins
+                            .iter()
+                            .map(|o| o.as_str().to_owned())
+                            .collect::<Vec<String>>()
+                    })
                     .unwrap_or_default();
                 (c.id.clone(), header(&origins))
             })

@@ -1,6 +1,8 @@
 //! Integration tests of the checkout host against the real sandbox gateway, both in-process on
 //! 127.0.0.1:0: charging, webhooks, exactly-once fulfilment, licences, receipts and restarts.
 
+mod contract;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -153,6 +155,14 @@ enum WebhookTarget {
 }
 
 impl World {
+    /// The host's database file, opened beside the host (for assertions on raw rows).
+    async fn db(&self) -> sqlx::SqlitePool {
+        let path = self.dir.path().join("host.sqlite");
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap()
+    }
+
     async fn tokenize(&self, number: &str) -> String {
         let r: Value = self
             .http
@@ -593,11 +603,13 @@ async fn refund_revokes_the_licence() {
         .as_str()
         .unwrap()
         .to_owned();
-    let pi = w.state.db.clone();
-    let pi: String = sqlx::query_scalar("SELECT payment_intent FROM sessions WHERE id = ?")
-        .bind(&s)
-        .fetch_one(&pi)
+    let pi: String = w
+        .state
+        .store
+        .session(&s)
         .await
+        .unwrap()
+        .and_then(|row| row.payment_intent)
         .unwrap();
     let r = w
         .http
@@ -663,7 +675,7 @@ async fn host_restarted_between_charge_and_webhook_fulfils_exactly_once() {
         true
     );
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM fulfilments")
-        .fetch_one(&w.state.db)
+        .fetch_one(&w.db().await)
         .await
         .unwrap();
     assert_eq!(n, 1);

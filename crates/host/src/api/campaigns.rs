@@ -1,0 +1,20 @@
+//! `GET /api/campaigns/:id`: what the checkout form needs to know about a campaign.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use paywidget_core::api::CampaignView;
+
+use crate::error::HostError;
+use crate::{views, HostState};
+
+/// The campaign's view.
+pub async fn campaign(
+    State(state): State<Arc<HostState>>,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignView>, HostError> {
+    views::campaign_view(&state.config, &id)
+        .map(Json)
+        .ok_or(HostError::NotFound("campaign"))
+}

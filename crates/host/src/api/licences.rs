@@ -1,0 +1,26 @@
+//! `GET /api/licenses/public-key` (for offline verification) and `POST /api/licenses/verify`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::Json;
+use paywidget_core::api::{PublicKeyView, VerifyAnswer, VerifyRequest};
+
+use super::parse;
+use crate::error::HostError;
+use crate::{licence, views, HostState};
+
+/// The Ed25519 key licence keys are signed with.
+pub async fn public_key(State(state): State<Arc<HostState>>) -> Json<PublicKeyView> {
+    Json(views::public_key_view(&state.signing_key.verifying_key()))
+}
+
+/// Whether a pasted key is good.
+pub async fn verify(
+    State(state): State<Arc<HostState>>,
+    body: Bytes,
+) -> Result<Json<VerifyAnswer>, HostError> {
+    let req: VerifyRequest = parse(&body)?;
+    Ok(Json(licence::check(&state, &req.key).await?))
+}

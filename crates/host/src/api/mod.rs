@@ -1,0 +1,182 @@
+//! The host's HTTP surface: the router, the JSON body parser (which refuses card data before
+//! anything else looks at a body) and the per-IP rate limiter. One module per feature holds its
+//! thin handlers: parse, call the domain, answer with the wire contract's types.
+
+mod campaigns;
+mod licences;
+mod sessions;
+mod three_d_secure;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use paywidget_core::api::ErrorCode;
+use paywidget_core::card::luhn_valid;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::HostError;
+use crate::{static_files, HostState};
+
+/// Request bodies are small JSON documents; anything bigger is refused.
+const MAX_BODY: usize = 16 * 1024;
+
+/// A rate limiter keyed by client IP address.
+pub type IpLimiter = Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>;
+
+/// `per_minute` requests per IP, allowed in a burst of the same size.
+pub fn ip_limiter(per_minute: u32) -> IpLimiter {
+    let n = std::num::NonZeroU32::new(per_minute.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+    Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(n)))
+}
+
+/// Refuses a client IP over its quota with 429 (only where the connection's address is known).
+async fn rate_limit(
+    State(state): State<Arc<HostState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = ip {
+        if state.limiter.check_key(&ip).is_err() {
+            return HostError::RateLimited.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Every route.
+pub fn router(state: Arc<HostState>) -> Router {
+    let limited = Router::new()
+        .route("/api/sessions", post(sessions::create))
+        .route("/api/sessions/{id}/pay", post(sessions::pay))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit,
+        ));
+    let api = Router::new()
+        .merge(limited)
+        .route("/api/campaigns/{id}", get(campaigns::campaign))
+        .route("/api/sessions/{id}", get(sessions::status))
+        .route("/api/licenses/public-key", get(licences::public_key))
+        .route("/api/licenses/verify", post(licences::verify))
+        .route("/webhooks/gateway", post(webhooks::gateway))
+        .route("/checkout/return", get(three_d_secure::back_from_bank))
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::embed::router())
+        .layer(DefaultBodyLimit::max(MAX_BODY));
+    let dist = state.config.server.dist.clone();
+    let pages = if dist.join("index.html").is_file() {
+        static_files::router(&state.config, &dist)
+    } else {
+        Router::new().fallback(|| async { HostError::NotFound("page") })
+    };
+    api.with_state(state).merge(pages)
+}
+
+/// Field names that mean card data; the host must never receive them.
+const CARD_FIELDS: &[&str] = &[
+    "number",
+    "card_number",
+    "cardnumber",
+    "pan",
+    "cvc",
+    "cvv",
+    "cvc2",
+    "card[number]",
+    "card[cvc]",
+    "exp_month",
+    "exp_year",
+];
+
+/// Whether a JSON document carries card data: a card field name, or a string or number that is
+/// a Luhn-valid 13–19 digit card number.
+pub fn contains_card_data(v: &Value) -> bool {
+    let looks_like_pan = |s: &str| {
+        let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        (13..=19).contains(&digits.len())
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && luhn_valid(&digits)
+    };
+    match v {
+        Value::Object(map) => map.iter().any(|(k, v)| {
+            CARD_FIELDS.contains(&k.to_ascii_lowercase().as_str()) || contains_card_data(v)
+        }),
+        Value::Array(items) => items.iter().any(contains_card_data),
+        Value::String(s) => looks_like_pan(s),
+        Value::Number(n) => looks_like_pan(&n.to_string()),
+        _ => false,
+    }
+}
+
+/// Parses a JSON body into a contract request type, refusing card data before anything else
+/// looks at it (so it is inspected as a raw JSON tree first, never logged).
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, HostError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        HostError::bad(
+            ErrorCode::InvalidJson,
+            format!("The body is not valid JSON: {e}"),
+        )
+    })?;
+    if contains_card_data(&value) {
+        tracing::warn!("refused a request carrying card data (not logged)");
+        return Err(HostError::bad(
+            ErrorCode::CardDataNotAccepted,
+            "Card details must go to the payment gateway, never to this server.",
+        ));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| HostError::bad(ErrorCode::InvalidRequest, e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{contains_card_data, parse};
+    use paywidget_core::api::{ErrorCode, PayRequest};
+    use serde_json::json;
+
+    #[test]
+    fn card_data_is_recognised() {
+        assert!(contains_card_data(&json!({ "card": { "number": "x" } })));
+        assert!(contains_card_data(&json!({ "cvc": "123" })));
+        assert!(contains_card_data(
+            &json!({ "note": "4242 4242 4242 4242" })
+        ));
+        assert!(contains_card_data(&json!({ "x": [4242424242424242u64] })));
+        assert!(!contains_card_data(
+            &json!({ "payment_method": "pm_123", "idempotency_key": "k1", "amount": 2500 })
+        ));
+        assert!(
+            !contains_card_data(&json!({ "note": "1234567890123" })),
+            "not Luhn-valid"
+        );
+    }
+
+    #[test]
+    fn parse_refuses_card_data_before_the_type_sees_it() {
+        let code = |body: &str| {
+            parse::<PayRequest>(body.as_bytes())
+                .unwrap_err()
+                .status_and_code()
+                .1
+        };
+        assert_eq!(code("{"), ErrorCode::InvalidJson);
+        assert_eq!(
+            code(r#"{"payment_method":"pm_1","idempotency_key":"k","cvc":"1"}"#),
+            ErrorCode::CardDataNotAccepted
+        );
+        assert_eq!(
+            code(r#"{"payment_method":"pm_1"}"#),
+            ErrorCode::InvalidRequest
+        );
+        let ok: PayRequest = parse(br#"{"payment_method":"pm_1","idempotency_key":"k"}"#).unwrap();
+        assert_eq!(ok.idempotency_key, "k");
+    }
+}

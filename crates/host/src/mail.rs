@@ -1,0 +1,298 @@
+//! Email: addresses (one parser for `mail.from`, shoppers' addresses and the mailer), the
+//! receipt and licence messages, the [`Mailer`]s (SMTP through lettre, or `.eml` files in a
+//! folder) and the outbox sender that delivers what fulfilment queued.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{SmtpTransport, Transport};
+
+use crate::config::{SmtpConfig, SmtpSecurity};
+use crate::store::{MailState, Store};
+
+/// An email address (optionally with a display name: `Acme <sales@acme.example>`), parsed the
+/// way the mailer will write it, so an accepted address is always deliverable.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmailAddress(Mailbox);
+
+/// Not an email address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not an email address")]
+pub struct InvalidEmail;
+
+impl EmailAddress {
+    /// Parses `a@b.example` or `Name <a@b.example>` (at most 254 characters).
+    pub fn parse(text: &str) -> Result<EmailAddress, InvalidEmail> {
+        let text = text.trim();
+        if text.len() > 254 {
+            return Err(InvalidEmail);
+        }
+        text.parse::<Mailbox>()
+            .map(EmailAddress)
+            .map_err(|_| InvalidEmail)
+    }
+
+    /// For lettre.
+    pub fn mailbox(&self) -> &Mailbox {
+        &self.0
+    }
+
+    /// `donor@example.org` → `d•••@example.org`: the confirmation page only reminds.
+    pub fn masked(&self) -> String {
+        let user = self.0.email.user();
+        format!(
+            "{}•••@{}",
+            user.chars().next().unwrap_or('•'),
+            self.0.email.domain()
+        )
+    }
+}
+
+impl std::str::FromStr for EmailAddress {
+    type Err = InvalidEmail;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EmailAddress::parse(s)
+    }
+}
+
+impl std::fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for EmailAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EmailAddress({})", self.0)
+    }
+}
+
+/// A message's subject and plain-text body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Letter {
+    /// Subject line.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+}
+
+/// The licence email: the key (wrapped at dashes) and the setup steps.
+pub fn licence_letter<'a>(
+    product: &str,
+    key: &str,
+    instructions: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Letter {
+    let mut body = format!(
+        "Thank you for buying {product}.\n\nYour licence key (line breaks do not matter when you paste it):\n\n{}\n",
+        wrap_key(key)
+    );
+    for (platform, steps) in instructions {
+        body.push_str(&format!("\nSetup on {platform}:\n{steps}\n"));
+    }
+    Letter {
+        subject: format!("Your {product} licence key"),
+        body,
+    }
+}
+
+/// What a donation receipt says.
+#[derive(Clone, Copy, Debug)]
+pub struct ReceiptText<'a> {
+    /// e.g. `25.00 USD`.
+    pub total: &'a str,
+    /// The organisation.
+    pub org: &'a str,
+    /// `HOPE-000042`.
+    pub number: &'a str,
+    /// The merchant's tax statement.
+    pub tax_statement: Option<&'a str>,
+    /// The campaign's extra text.
+    pub text: Option<&'a str>,
+}
+
+/// The receipt email.
+pub fn receipt_letter(r: ReceiptText<'_>) -> Letter {
+    let mut body = format!(
+        "Thank you for your donation of {} to {}.\n\nReceipt number: {}\n",
+        r.total, r.org, r.number
+    );
+    for extra in [r.tax_statement, r.text].into_iter().flatten() {
+        body.push_str(&format!("\n{extra}\n"));
+    }
+    Letter {
+        subject: format!("Your receipt {} from {}", r.number, r.org),
+        body,
+    }
+}
+
+/// Breaks a licence key after a dash every ≤ 70 characters, so mail stays plain text (no
+/// quoted-printable) and removing the line breaks gives the key back exactly.
+pub fn wrap_key(key: &str) -> String {
+    let mut lines: Vec<String> = vec![String::new()];
+    for (i, group) in key.split('-').enumerate() {
+        let piece = if i == 0 {
+            group.to_owned()
+        } else {
+            format!("-{group}")
+        };
+        let current = lines.last_mut().expect("one line");
+        if current.len() + piece.len() > 70 && !current.is_empty() {
+            current.push('-');
+            lines.push(group.to_owned());
+        } else {
+            current.push_str(&piece);
+        }
+    }
+    lines.join("\n")
+}
+
+/// Sends the messages the host writes (receipts, licence keys).
+pub trait Mailer: Send + Sync {
+    /// Delivers one message (`id` is its outbox row); an error leaves it queued for the next round.
+    fn send(&self, id: i64, message: &Message) -> Result<(), String>;
+}
+
+/// Development mailer: one RFC 5322 `.eml` file per message in a folder.
+#[derive(Debug)]
+pub struct FolderMailer(pub PathBuf);
+
+impl Mailer for FolderMailer {
+    fn send(&self, id: i64, message: &Message) -> Result<(), String> {
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(&self.0)?;
+            // Write then rename, so a reader never sees half a message.
+            let tmp = self.0.join(format!(".{id:06}.eml.tmp"));
+            std::fs::write(&tmp, message.formatted())?;
+            std::fs::rename(tmp, self.0.join(format!("{id:06}.eml")))
+        };
+        write().map_err(|e| e.to_string())
+    }
+}
+
+/// Production mailer: SMTP through lettre (STARTTLS, TLS, or plain for a local relay).
+pub struct SmtpMailer(SmtpTransport);
+
+impl SmtpMailer {
+    /// A mailer for `[mail.smtp]`.
+    pub fn new(c: &SmtpConfig) -> Result<SmtpMailer, String> {
+        let builder = match c.security {
+            SmtpSecurity::Starttls => SmtpTransport::starttls_relay(&c.host)
+                .map_err(|e| e.to_string())?
+                .port(c.port.unwrap_or(587)),
+            SmtpSecurity::Tls => SmtpTransport::relay(&c.host)
+                .map_err(|e| e.to_string())?
+                .port(c.port.unwrap_or(465)),
+            SmtpSecurity::None => {
+                SmtpTransport::builder_dangerous(&c.host).port(c.port.unwrap_or(25))
+            }
+        };
+        let builder = match (&c.username, &c.password) {
+            (Some(u), Some(p)) => {
+                builder.credentials(Credentials::new(u.clone(), p.expose().to_owned()))
+            }
+            _ => builder,
+        };
+        Ok(SmtpMailer(
+            builder
+                .timeout(Some(std::time::Duration::from_secs(20)))
+                .build(),
+        ))
+    }
+}
+
+impl Mailer for SmtpMailer {
+    fn send(&self, _id: i64, message: &Message) -> Result<(), String> {
+        self.0.send(message).map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// The RFC 5322 message.
+pub fn build(from: &EmailAddress, to: &str, subject: &str, body: &str) -> Result<Message, String> {
+    let to = EmailAddress::parse(to).map_err(|e| format!("to: {e}"))?;
+    Message::builder()
+        .from(from.mailbox().clone())
+        .to(to.mailbox().clone())
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(body.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+/// Sends what the outbox holds (after each fulfilment and at start-up); failures stay queued.
+pub async fn send_outbox(store: &dyn Store, mailer: &Arc<dyn Mailer>, from: &EmailAddress) {
+    let rows = match store.pending_mail(100).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "read the mail outbox");
+            return;
+        }
+    };
+    for r in rows {
+        let id = r.id;
+        let message = match build(from, &r.to, &r.subject, &r.body) {
+            Ok(m) => m,
+            Err(e) => {
+                // An address that cannot be written will never be: give up on it, loudly.
+                tracing::error!(error = %e, id, "undeliverable message dropped from the outbox");
+                let _ = store.mark_mail(id, MailState::Undeliverable).await;
+                continue;
+            }
+        };
+        let mailer = mailer.clone();
+        // SMTP and file writes block: keep them off the async workers.
+        let sent = tokio::task::spawn_blocking(move || mailer.send(id, &message)).await;
+        match sent {
+            Ok(Ok(())) => {
+                if let Err(e) = store.mark_mail(id, MailState::Sent).await {
+                    tracing::warn!(error = %e, id, "sent mail not marked; it may go out twice");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, id, "mail not sent; will retry"),
+            Err(e) => tracing::warn!(error = %e, id, "mail task failed; will retry"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapped_keys_rejoin_exactly() {
+        let key = format!("PW1-{}", vec!["ABCDE"; 30].join("-"));
+        let wrapped = wrap_key(&key);
+        assert!(wrapped.lines().all(|l| l.len() <= 71), "{wrapped}");
+        assert!(wrapped.lines().count() > 1);
+        assert_eq!(wrapped.replace('\n', ""), key);
+    }
+
+    #[test]
+    fn addresses_parse_once_and_mask() {
+        let a = EmailAddress::parse(" donor@example.org ").unwrap();
+        assert_eq!(a.to_string(), "donor@example.org");
+        assert_eq!(a.masked(), "d•••@example.org");
+        let named = EmailAddress::parse("Acme <sales@acme.example>").unwrap();
+        assert_eq!(named.masked(), "s•••@acme.example");
+        for bad in ["nonsense", "a@", "@b.example", "a b@c.example", ""] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
+        let long = format!("{}@example.org", "a".repeat(250));
+        assert!(EmailAddress::parse(&long).is_err());
+    }
+
+    #[test]
+    fn receipts_carry_the_statements() {
+        let l = receipt_letter(ReceiptText {
+            total: "25.00 USD",
+            org: "Hope",
+            number: "HOPE-000001",
+            tax_statement: Some("No goods."),
+            text: None,
+        });
+        assert_eq!(l.subject, "Your receipt HOPE-000001 from Hope");
+        assert!(l.body.contains("25.00 USD to Hope") && l.body.ends_with("\nNo goods.\n"));
+    }
+}
