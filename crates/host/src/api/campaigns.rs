@@ -10,7 +10,7 @@ use crate::error::HostError;
 use crate::{views, HostState};
 
 /// The campaign's view.
-pub async fn campaign(
+pub(super) async fn campaign(
     State(state): State<Arc<HostState>>,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignView>, HostError> {

@@ -12,12 +12,12 @@ use crate::error::HostError;
 use crate::{licence, views, HostState};
 
 /// The Ed25519 key licence keys are signed with.
-pub async fn public_key(State(state): State<Arc<HostState>>) -> Json<PublicKeyView> {
+pub(super) async fn public_key(State(state): State<Arc<HostState>>) -> Json<PublicKeyView> {
     Json(views::public_key_view(&state.signing_key.verifying_key()))
 }
 
 /// Whether a pasted key is good.
-pub async fn verify(
+pub(super) async fn verify(
     State(state): State<Arc<HostState>>,
     body: Bytes,
 ) -> Result<Json<VerifyAnswer>, HostError> {

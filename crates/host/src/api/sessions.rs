@@ -13,7 +13,7 @@ use crate::error::HostError;
 use crate::{sessions, HostState};
 
 /// Creates a session (201).
-pub async fn create(
+pub(super) async fn create(
     State(state): State<Arc<HostState>>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<SessionCreated>), HostError> {
@@ -22,7 +22,7 @@ pub async fn create(
 }
 
 /// Pays it with a gateway token.
-pub async fn pay(
+pub(super) async fn pay(
     State(state): State<Arc<HostState>>,
     Path(id): Path<String>,
     body: Bytes,
@@ -31,7 +31,7 @@ pub async fn pay(
 }
 
 /// Where it is (and its receipt or licence once fulfilled).
-pub async fn status(
+pub(super) async fn status(
     State(state): State<Arc<HostState>>,
     Path(id): Path<String>,
 ) -> Result<Json<SessionView>, HostError> {

@@ -12,12 +12,12 @@ use crate::{sessions, HostState};
 
 /// The query the gateway's `return_url` carries.
 #[derive(Deserialize)]
-pub struct ReturnQuery {
+pub(super) struct ReturnQuery {
     session: String,
 }
 
 /// Reconciles the payment with the gateway, then shows the checkout's return page.
-pub async fn back_from_bank(
+pub(super) async fn back_from_bank(
     State(state): State<Arc<HostState>>,
     Query(q): Query<ReturnQuery>,
 ) -> Result<Response, HostError> {

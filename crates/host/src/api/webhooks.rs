@@ -13,7 +13,7 @@ use crate::error::HostError;
 use crate::{webhooks, HostState};
 
 /// Verifies, then applies the event once.
-pub async fn gateway(
+pub(super) async fn gateway(
     State(state): State<Arc<HostState>>,
     headers: HeaderMap,
     body: Bytes,
