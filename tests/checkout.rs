@@ -3,6 +3,7 @@
 //! Screenshots of each final state go to `target/e2e/`.
 #![cfg(not(target_arch = "wasm32"))]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
@@ -614,7 +615,7 @@ async fn keyboard_only_donation() {
         );
         press("4242424242424242".to_owned()).await;
         press(Key::Tab.to_string()).await;
-        press(&cards::expiry_typed().to_owned()).await;
+        press(cards::expiry_typed()).await;
         press(Key::Tab.to_string()).await;
         press("123".to_owned()).await;
         press(Key::Enter.to_string()).await;

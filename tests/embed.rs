@@ -36,7 +36,8 @@ trait DemoPages {
     /// The nonprofit's page on another origin, with its own CSP (or none).
     async fn nonprofit_variant(&self, csp: Option<String>) -> String;
     /// The same on a given listener.
-    async fn nonprofit_variant_on(&self, l: tokio::net::TcpListener, csp: Option<String>) -> String;
+    async fn nonprofit_variant_on(&self, l: tokio::net::TcpListener, csp: Option<String>)
+        -> String;
     /// No card number or CVC in the host's database or outbox.
     fn assert_no_card_data(&self);
 }
@@ -90,10 +91,6 @@ impl DemoPages for Demo {
         }
     }
 }
-
-
-
-
 
 /// Inside the checkout (top page or frame): fills the form with a test card and pays.
 async fn pay(client: &Client, email: &str, card: &str) {

@@ -41,11 +41,8 @@ pub fn artifacts_dir() -> PathBuf {
 /// Serves `dir` on 127.0.0.1 at a free port exactly as the checkout host serves the hosted
 /// pages — with its strict Content-Security-Policy — and returns the base URL.
 pub async fn serve_dir(dir: &Path) -> String {
-    let config = paywidget_host::config::HostConfig::parse(
-        crate::fixtures::STATIC_ONLY,
-        |_| None,
-    )
-    .expect("e2e host config");
+    let config = paywidget_host::config::HostConfig::parse(crate::fixtures::STATIC_ONLY, |_| None)
+        .expect("e2e host config");
     let app: axum::Router = paywidget_host::static_files::router(&config, dir);
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await

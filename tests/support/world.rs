@@ -60,7 +60,7 @@ pub async fn start_host(
 /// Sandbox + host. `webhooks`: whether the sandbox delivers its events to the host, and where.
 /// Sandbox + host with the host tests' fixture ([`crate::fixtures::host`]).
 pub async fn world(webhook_target: WebhookTarget) -> World {
-    world_with(webhook_target, |gateway, dir| crate::fixtures::host(gateway, dir)).await
+    world_with(webhook_target, crate::fixtures::host).await
 }
 
 /// Sandbox + host with the host configuration `toml(gateway_url, state_dir)`.
@@ -153,7 +153,12 @@ impl World {
     }
 
     /// Calls the host's API: (status, JSON body or null).
-    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.host));
         if let Some(b) = body {
             req = req.json(&b);
@@ -259,7 +264,6 @@ impl World {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 }
-
 
 /// Signs `body` as the gateway signs webhooks.
 pub fn sign(body: &str, t: i64, secret: &str) -> String {

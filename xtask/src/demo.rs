@@ -17,7 +17,7 @@ struct DemoCommand {
     flags: paywidget_cli::demo::DemoFlags,
 }
 
-pub fn run(args: &[String]) -> Result<()> {
+pub(crate) fn run(args: &[String]) -> Result<()> {
     let options = parse(args)?;
     let tools = Tools::ensure()?;
     println!("building the release widget…");

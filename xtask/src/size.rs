@@ -9,18 +9,18 @@ use crate::tools::Tools;
 use crate::widget;
 
 /// Issue 5's budget for the checkout form page (everything it downloads, brotli).
-pub const CHECKOUT_BUDGET_BROTLI: usize = 80_000;
+pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 80_000;
 /// Issue 6's budget for the loader and its stylesheet on the merchant's page (brotli).
-pub const LOADER_BUDGET_BROTLI: usize = 2_048;
+pub(crate) const LOADER_BUDGET_BROTLI: usize = 2_048;
 
-pub fn run() -> Result<()> {
+pub(crate) fn run() -> Result<()> {
     let tools = Tools::ensure()?;
     let dist = widget::build_release(&tools)?;
     report(&dist)
 }
 
 /// Prints both pages' downloads and fails when the checkout form is over its budget.
-pub fn report(dist: &Path) -> Result<()> {
+pub(crate) fn report(dist: &Path) -> Result<()> {
     let mut checkout = 0;
     for (page, what) in [
         ("index.html", "the checkout form, /c/:campaign"),

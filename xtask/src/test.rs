@@ -42,7 +42,7 @@ impl Summary {
     }
 }
 
-pub fn run() -> Result<()> {
+pub(crate) fn run() -> Result<()> {
     let start = Instant::now();
     let mut summary = Summary { rows: Vec::new() };
     let result = stages(&mut summary);

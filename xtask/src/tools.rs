@@ -14,22 +14,22 @@ use anyhow::{bail, Context, Result};
 use crate::root;
 
 /// The Trunk release that builds with this project's stable Rust.
-pub const TRUNK_VERSION: &str = "0.21.14";
+pub(crate) const TRUNK_VERSION: &str = "0.21.14";
 /// The binaryen release whose wasm-opt produces working modules (and Trunk.toml's `version_132`).
-pub const BINARYEN_VERSION: &str = "132.0.0";
+pub(crate) const BINARYEN_VERSION: &str = "132.0.0";
 /// The nightly Rust the release wasm is built with: `-Zbuild-std` with `panic=immediate-abort`
 /// rebuilds std for size, which stable cannot (85.8 instead of 101.6 kB brotli for the page).
 /// Pinned so a release build is reproducible; everything else uses `rust-toolchain.toml`'s stable.
-pub const WASM_NIGHTLY: &str = "nightly-2026-05-19";
+pub(crate) const WASM_NIGHTLY: &str = "nightly-2026-05-19";
 /// The terser release that minifies wasm-bindgen's JS glue (Trunk 0.21's minifier leaves it as is).
-pub const TERSER_VERSION: &str = "5.36.0";
+pub(crate) const TERSER_VERSION: &str = "5.36.0";
 /// The stripe-python release the sandbox's compatibility test drives it with.
-pub const STRIPE_PYTHON_VERSION: &str = "16.1.0";
-pub const CHROMIUM: &str = "/usr/bin/chromium";
-pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub(crate) const STRIPE_PYTHON_VERSION: &str = "16.1.0";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// The tools, once present; `command` builds commands that see them first on PATH.
-pub struct Tools {
+pub(crate) struct Tools {
     path: OsString,
     /// The Python of the project's venv with stripe-python installed.
     pub python: PathBuf,
@@ -39,7 +39,7 @@ pub struct Tools {
 
 impl Tools {
     /// Installs whatever is missing, one line per tool, and returns the environment to use them.
-    pub fn ensure() -> Result<Tools> {
+    pub(crate) fn ensure() -> Result<Tools> {
         let root = root();
         ensure_wasm_target()?;
         ensure_trunk()?;
@@ -64,7 +64,7 @@ impl Tools {
     }
 
     /// A command run in the workspace root with the project's tools first on PATH.
-    pub fn command(&self, program: &str) -> Command {
+    pub(crate) fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
         cmd.current_dir(root()).env("PATH", &self.path);
         cmd
@@ -76,7 +76,7 @@ fn step(what: &str, status: &str) {
 }
 
 /// Runs a command, failing with its command line when it does not succeed.
-pub fn run(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     let line = format!("{cmd:?}");
     let status = cmd
         .status()
@@ -148,7 +148,7 @@ fn ensure_trunk() -> Result<()> {
 }
 
 /// The wasm-bindgen version Cargo.lock resolved: the CLI must match it exactly.
-pub fn locked_wasm_bindgen_version(root: &Path) -> Result<String> {
+pub(crate) fn locked_wasm_bindgen_version(root: &Path) -> Result<String> {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("read Cargo.lock")?;
     let lock: toml::Value = lock.parse().context("parse Cargo.lock")?;
     lock.get("package")

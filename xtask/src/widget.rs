@@ -30,7 +30,7 @@ fn wasm_release_env(cmd: &mut Command) -> &mut Command {
 
 /// Builds `dist/`: `index.html` (the checkout form) and `pages.html` (return, confirmation),
 /// each with its own wasm; returns the `dist/` path.
-pub fn build_release(tools: &Tools) -> Result<PathBuf> {
+pub(crate) fn build_release(tools: &Tools) -> Result<PathBuf> {
     let root = crate::root();
     // Cargo first, online: `-Zbuild-std` needs std's own dependencies, which Trunk's offline
     // cargo call would not fetch. Trunk's build is then a no-op for cargo.

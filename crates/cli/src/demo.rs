@@ -97,9 +97,13 @@ async fn bind(port: u16, what: &str, flag: &str) -> Result<tokio::net::TcpListen
 /// Where a started demo answers.
 #[derive(Clone, Debug)]
 pub struct Urls {
+    /// The checkout host.
     pub host: String,
+    /// The sandbox gateway.
     pub sandbox: String,
+    /// The nonprofit's site.
     pub nonprofit: String,
+    /// The licence seller's site.
     pub licence: String,
     /// The demo config's campaign ids.
     pub campaigns: Vec<String>,
@@ -107,9 +111,13 @@ pub struct Urls {
 
 /// The four listeners of a demo (fixed ports for `run`, port 0 in tests).
 pub struct Listeners {
+    /// For the sandbox gateway.
     pub sandbox: tokio::net::TcpListener,
+    /// For the checkout host.
     pub host: tokio::net::TcpListener,
+    /// For the nonprofit's site.
     pub nonprofit: tokio::net::TcpListener,
+    /// For the licence seller's site.
     pub licence: tokio::net::TcpListener,
 }
 

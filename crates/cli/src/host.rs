@@ -9,7 +9,7 @@ use paywidget_host::config::HostConfig;
 
 /// `paywidget host …`
 #[derive(Args, Debug)]
-pub struct HostArgs {
+pub(crate) struct HostArgs {
     /// The configuration file (see examples/nonprofit/paywidget.toml).
     #[arg(long, default_value = "paywidget.toml")]
     config: PathBuf,
@@ -18,7 +18,7 @@ pub struct HostArgs {
     addr: Option<SocketAddr>,
 }
 
-pub async fn run(args: HostArgs) -> Result<()> {
+pub(crate) async fn run(args: HostArgs) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

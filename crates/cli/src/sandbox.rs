@@ -13,7 +13,7 @@ use serde::Deserialize;
 /// `paywidget sandbox …`
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct SandboxArgs {
+pub(crate) struct SandboxArgs {
     #[command(subcommand)]
     command: Option<SandboxCommand>,
     #[command(flatten)]
@@ -112,7 +112,7 @@ struct FileConfig {
     faults: Option<FaultSettings>,
 }
 
-pub async fn run(args: SandboxArgs) -> Result<()> {
+pub(crate) async fn run(args: SandboxArgs) -> Result<()> {
     match args.command {
         None => serve(args.serve).await,
         Some(SandboxCommand::Refund {

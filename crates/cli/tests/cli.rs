@@ -90,14 +90,15 @@ fn sandbox_from_config_file_and_scripting_helpers() {
     .unwrap();
     let (_server, url) = start(&config);
 
+    let (exp_month, exp_year) = paywidget_testkit::cards::expiry_fields();
     let pm = post_form(
         &format!("{url}/v1/payment_methods"),
         "pk_test_cli",
         &[
             ("type", "card"),
             ("card[number]", "4242424242424242"),
-            ("card[exp_month]", "12"),
-            ("card[exp_year]", "2030"),
+            ("card[exp_month]", exp_month.as_str()),
+            ("card[exp_year]", exp_year.as_str()),
             ("card[cvc]", "123"),
         ],
     );
@@ -301,14 +302,15 @@ fn host_and_sandbox_binaries_sell_a_licence() {
         serde_json::json!({ "campaign": "acme-pro", "email": "dev@example.org" }),
     );
     let id = session["id"].as_str().unwrap().to_owned();
+    let (exp_month, exp_year) = paywidget_testkit::cards::expiry_fields();
     let pm = post_form(
         &format!("{gateway}/v1/payment_methods"),
         campaign["publishable_key"].as_str().unwrap(),
         &[
             ("type", "card"),
             ("card[number]", "4242424242424242"),
-            ("card[exp_month]", "12"),
-            ("card[exp_year]", "2030"),
+            ("card[exp_month]", exp_month.as_str()),
+            ("card[exp_year]", exp_year.as_str()),
             ("card[cvc]", "123"),
         ],
     );

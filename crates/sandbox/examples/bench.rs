@@ -31,6 +31,13 @@ async fn main() {
     let server = tokio::spawn(paywidget_sandbox::serve(listener, state));
 
     let http = reqwest::Client::new();
+    // A test card that expires three years from now (the sandbox checks expiry by its clock).
+    let exp_year = (1973
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            / 31_556_952)
+        .to_string();
     let pm: serde_json::Value = http
         .post(format!("{base}/v1/payment_methods"))
         .bearer_auth(DEFAULT_PUBLISHABLE_KEY)
@@ -38,7 +45,7 @@ async fn main() {
             ("type", "card"),
             ("card[number]", "4242424242424242"),
             ("card[exp_month]", "12"),
-            ("card[exp_year]", "2030"),
+            ("card[exp_year]", exp_year.as_str()),
             ("card[cvc]", "123"),
         ])
         .send()

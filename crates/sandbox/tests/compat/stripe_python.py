@@ -6,6 +6,7 @@ endpoint served by this script, runs the scenarios, verifies the webhook signatu
 stripe.Webhook.construct_event, and stops the sandbox by its PID. Prints "N passed, 0 failed".
 """
 
+import datetime
 import http.server
 import os
 import subprocess
@@ -70,10 +71,14 @@ def check(name, fn, results):
         traceback.print_exc()
 
 
+# Test cards expire three years from today: the sandbox checks expiry against its clock.
+EXP_YEAR = datetime.date.today().year + 3
+
+
 def card(number, cvc="123"):
     return stripe.PaymentMethod.create(
         type="card",
-        card={"number": number, "exp_month": 12, "exp_year": 2030, "cvc": cvc},
+        card={"number": number, "exp_month": 12, "exp_year": EXP_YEAR, "cvc": cvc},
         billing_details={"email": "donor@example.org", "address": {"postal_code": "94107"}},
     )
 
