@@ -8,8 +8,11 @@ use anyhow::{Context, Result};
 use crate::tools::Tools;
 use crate::widget;
 
-/// Issue 5's budget for the checkout form page (everything it downloads, brotli).
-pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 80_000;
+/// The budget for the checkout form page (everything it downloads, brotli). Issue 5 set 80 kB;
+/// issue 10 put the widget on gloo-net, serde and uuid and the shared wire contract, which
+/// measured 85.5 kB after the savings in ARCHITECTURE.md ("The wire contract") and 84.7 kB with
+/// binaryen's flatten/rereloop pipeline: issue 10 allows the measured size rounded up, ≤ 85 kB.
+pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 85_000;
 /// Issue 6's budget for the loader and its stylesheet on the merchant's page (brotli).
 pub(crate) const LOADER_BUDGET_BROTLI: usize = 2_048;
 
