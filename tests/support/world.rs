@@ -17,6 +17,24 @@ use serde_json::{json, Value};
 
 use crate::fixtures::WHSEC;
 
+/// The world's clock for the host: the system's time plus an offset the test controls, so time
+/// flows as usual (webhook signatures stay fresh) until a test moves it.
+#[derive(Clone, Debug, Default)]
+pub struct WorldClock(Arc<std::sync::atomic::AtomicI64>);
+
+impl WorldClock {
+    /// Moves the host's time forward by `secs`.
+    pub fn advance_secs(&self, secs: i64) {
+        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl paywidget_host::clock::Clock for WorldClock {
+    fn now(&self) -> i64 {
+        paywidget_host::clock::SystemClock.now() + self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// A running sandbox + host; both stop when it is dropped.
 pub struct World {
     /// The sandbox's base URL.
@@ -29,6 +47,8 @@ pub struct World {
     pub http: reqwest::Client,
     /// The host's state folder (database, outbox).
     pub dir: tempfile::TempDir,
+    /// The host's clock (move it with [`WorldClock::advance_secs`]).
+    pub clock: WorldClock,
     /// The host's server task.
     pub host_task: tokio::task::JoinHandle<()>,
     _gateway_task: tokio::task::JoinHandle<()>,
@@ -41,13 +61,22 @@ impl Drop for World {
     }
 }
 
-/// Opens a host with `config` and serves it on `listener`.
+/// Opens a host with `config` (on the system clock) and serves it on `listener`.
 pub async fn start_host(
     config: HostConfig,
     listener: tokio::net::TcpListener,
 ) -> (Arc<HostState>, String, tokio::task::JoinHandle<()>) {
+    start_host_on(config, listener, paywidget_host::system_now()).await
+}
+
+/// Opens a host with `config` and `clock` and serves it on `listener`.
+pub async fn start_host_on(
+    config: HostConfig,
+    listener: tokio::net::TcpListener,
+    clock: Arc<dyn paywidget_host::clock::Clock>,
+) -> (Arc<HostState>, String, tokio::task::JoinHandle<()>) {
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = paywidget_host::open(config, base.clone(), paywidget_host::system_now())
+    let state = paywidget_host::open(config, base.clone(), clock)
         .await
         .expect("open host");
     let s = state.clone();
@@ -103,7 +132,9 @@ pub async fn world_with(
         let _ = paywidget_sandbox::serve(gw_listener, gw_state).await;
     });
     let config = HostConfig::parse(&toml(&gateway, dir.path()), |_| None).expect("config");
-    let (state, host, host_task) = start_host(config, host_listener).await;
+    let clock = WorldClock::default();
+    let (state, host, host_task) =
+        start_host_on(config, host_listener, Arc::new(clock.clone())).await;
     World {
         gateway,
         host,
@@ -113,6 +144,7 @@ pub async fn world_with(
             .build()
             .unwrap(),
         dir,
+        clock,
         host_task,
         _gateway_task: gateway_task,
     }

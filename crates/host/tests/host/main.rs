@@ -772,3 +772,40 @@ async fn embed_loader_snippet_page_and_frame_ancestors_per_merchant() {
         "frame-ancestors 'self' https://hope.example https://acme.example"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn licences_expire_by_the_hosts_clock() {
+    let w = world(WebhookTarget::Host).await;
+    let s = w.session("pro", None).await;
+    let pm = w.tokenize("4242424242424242").await;
+    assert_eq!(w.pay(&s, &pm, "k").await.1["status"], "succeeded");
+    let key = w.wait_status(&s, "fulfilled").await["license"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let verify = || async {
+        w.api(
+            reqwest::Method::POST,
+            "/api/licenses/verify",
+            Some(json!({ "key": key })),
+        )
+        .await
+        .1
+    };
+    let v = verify().await;
+    assert_eq!(
+        (v["valid"].clone(), v["expired"].clone()),
+        (json!(true), json!(false)),
+        "{v}"
+    );
+    // The fixture's licence is valid for 365 days: on day 365 it still is, on day 366 not.
+    w.clock.advance_secs(365 * 86_400);
+    assert_eq!(verify().await["expired"], false);
+    w.clock.advance_secs(86_400);
+    let v = verify().await;
+    assert_eq!(
+        (v["valid"].clone(), v["expired"].clone()),
+        (json!(false), json!(true)),
+        "{v}"
+    );
+}
