@@ -103,26 +103,35 @@ async fn exchange(
     if (200..300).contains(&status) {
         return value.ok_or(FetchError::Network);
     }
-    Err(
-        match value.and_then(|v| from_node::<ErrorBody, _>(JsNode(v)).ok()) {
-            Some(body) => FetchError::Api {
-                status,
-                // The gateway's decline reason is the more precise code when it has one.
-                code: body
-                    .error
-                    .decline_code
-                    .map_or(body.error.code, |d| ErrorCode::parse(d.as_str())),
-                message: body.error.message,
-            },
-            // An error page we cannot read (a proxy's 502, say): the outcome is unknown.
-            None if status >= 500 || status == 409 || status == 429 => FetchError::Network,
-            None => FetchError::Api {
-                status,
-                code: ErrorCode::Other("error".into()),
-                message: "Something went wrong.".into(),
-            },
+    Err(refusal(
+        status,
+        value.and_then(|v| from_node::<ErrorBody, _>(JsNode(v)).ok()),
+    ))
+}
+
+/// What a non-2xx answer means for the pay flow. A 5xx, 409 or 429 leaves the outcome
+/// unknown (the host frees the attempt's key so it can be retried): it is a `Network` error
+/// whatever its body says, so the attempt keeps its key. Only a 4xx is a definite refusal.
+pub fn refusal(status: u16, body: Option<ErrorBody>) -> FetchError {
+    if status >= 500 || status == 409 || status == 429 {
+        return FetchError::Network;
+    }
+    match body {
+        Some(body) => FetchError::Api {
+            status,
+            // The gateway's decline reason is the more precise code when it has one.
+            code: body
+                .error
+                .decline_code
+                .map_or(body.error.code, |d| ErrorCode::parse(d.as_str())),
+            message: body.error.message,
         },
-    )
+        None => FetchError::Api {
+            status,
+            code: ErrorCode::Other("error".into()),
+            message: "Something went wrong.".into(),
+        },
+    }
 }
 
 /// A JSON POST to the host.
@@ -238,5 +247,52 @@ impl crate::pay_flow::Api for BrowserApi {
 
     fn new_key(&self) -> String {
         new_key()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use paywidget_core::api::{ApiError, DeclineCode};
+
+    use super::*;
+
+    fn body(code: ErrorCode, decline: Option<DeclineCode>) -> Option<ErrorBody> {
+        Some(ErrorBody {
+            error: ApiError {
+                code,
+                message: "m".into(),
+                decline_code: decline,
+            },
+        })
+    }
+
+    #[test]
+    fn unknown_outcomes_keep_the_attempt_and_refusals_end_it() {
+        for status in [500, 502, 503, 409, 429] {
+            assert_eq!(
+                refusal(status, body(ErrorCode::GatewayUnavailable, None)),
+                FetchError::Network,
+                "{status} with a readable body is still an unknown outcome"
+            );
+        }
+        assert_eq!(
+            refusal(
+                402,
+                body(
+                    ErrorCode::parse("card_declined"),
+                    Some(DeclineCode::IncorrectCvc)
+                )
+            ),
+            FetchError::Api {
+                status: 402,
+                code: ErrorCode::parse("incorrect_cvc"),
+                message: "m".into()
+            },
+            "the decline reason wins"
+        );
+        assert!(matches!(
+            refusal(400, None),
+            FetchError::Api { status: 400, .. }
+        ));
     }
 }

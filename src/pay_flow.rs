@@ -260,7 +260,7 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                     self.storage.remove(&attempt_key(session));
                     return Ok(Some(Next::Confirmation(session.to_owned())));
                 }
-                if let Some(failure) = self.failed(session, &s) {
+                if let Some(failure) = self.failed(session, None, &s) {
                     return Err(failure);
                 }
             }
@@ -288,7 +288,7 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                         return Ok(Next::Verify(url));
                     }
                 }
-                if let Some(failure) = self.failed(session, &s) {
+                if let Some(failure) = self.failed(session, Some(session_key), &s) {
                     return Err(failure);
                 }
                 // open, processing, or a status this build does not know: keep waiting.
@@ -303,8 +303,14 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
         }
     }
 
-    /// A declined or canceled session ends the attempt.
-    fn failed(&self, session: &str, s: &SessionProgress) -> Option<Failure> {
+    /// A declined or canceled session ends the attempt (and a canceled one the session, when
+    /// its storage key is known: the next press then starts a new one).
+    fn failed(
+        &self,
+        session: &str,
+        session_key: Option<&str>,
+        s: &SessionProgress,
+    ) -> Option<Failure> {
         match s.status {
             SessionStatus::Declined => {
                 let (code, message) = s.decline.clone().map_or_else(
@@ -319,7 +325,11 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                 Some(self.declined(session, &code, message))
             }
             SessionStatus::Canceled => {
+                // The payment behind this session is gone: the next press starts a new one.
                 self.storage.remove(&attempt_key(session));
+                if let Some(key) = session_key {
+                    self.storage.remove(key);
+                }
                 Some(Failure::Message(
                     "The payment was canceled. You have not been charged.".into(),
                 ))
@@ -751,6 +761,30 @@ mod tests {
             ))
         );
         assert!(f.api.pays.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_host_failure_keeps_the_attempt_and_a_canceled_session_is_left_behind() {
+        let f = flow();
+        // The host could not tell (5xx → Network): retried with the same key, then asked.
+        for _ in 0..=RETRIES {
+            answer(&f, Err(FetchError::Network));
+        }
+        session_answer(&f, Ok(view(SessionStatus::Canceled)));
+        let (result, _) = pay(&f);
+        assert_eq!(
+            result,
+            Err(Failure::Message(
+                "The payment was canceled. You have not been charged.".into()
+            ))
+        );
+        assert!(
+            f.storage.0.borrow().is_empty(),
+            "the next press starts afresh"
+        );
+        answer(&f, Ok(PayOutcome::Succeeded));
+        assert!(pay(&f).0.is_ok());
+        assert_eq!(f.api.created.get(), 2, "a new session for the new try");
     }
 
     #[test]

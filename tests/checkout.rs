@@ -633,3 +633,60 @@ async fn keyboard_only_donation() {
     assert_eq!(s.charges().await, 1);
     assert_no_card_data(&s);
 }
+
+/// The release build's files go out as the `.br` the build wrote (the bytes `cargo xtask size`
+/// counts), and the loader compressed on the fly to within 2 % of that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_release_build_goes_out_brotli_compressed() {
+    let s = servers().await;
+    let dist = support::dist_dir();
+    let index = std::fs::read_to_string(dist.join("index.html")).unwrap();
+    let wasm = index
+        .split(['\'', '"', ' ', '>'])
+        .find(|part| part.ends_with("_bg.wasm"))
+        .expect("the form page names its wasm")
+        .trim_start_matches('/')
+        .to_owned();
+    let http = reqwest::Client::new();
+    let fetch = |path: String| {
+        let req = http
+            .get(format!("{}/{path}", s.host))
+            .header("accept-encoding", "br");
+        async move {
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            let encoding = r
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (encoding, r.bytes().await.unwrap().len())
+        }
+    };
+    for path in [wasm, "c/winter".into()] {
+        let file = if path == "c/winter" {
+            "index.html.br".to_owned()
+        } else {
+            format!("{path}.br")
+        };
+        let built = std::fs::metadata(dist.join(&file)).unwrap().len() as usize;
+        assert_eq!(
+            fetch(path.clone()).await,
+            (Some("br".into()), built),
+            "{path}"
+        );
+    }
+    let (encoding, loader) = fetch("v1/embed.js".into()).await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    let mut best = Vec::new();
+    {
+        use std::io::Write;
+        let mut w = brotli::CompressorWriter::new(&mut best, 4096, 11, 22);
+        w.write_all(paywidget_host::embed::EMBED_JS.as_bytes())
+            .unwrap();
+    }
+    assert!(
+        loader.abs_diff(best.len()) * 50 <= best.len(),
+        "loader on the wire {loader} B, brotli 11 {} B",
+        best.len()
+    );
+}

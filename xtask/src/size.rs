@@ -109,21 +109,30 @@ struct Sizes {
     brotli: usize,
 }
 
+/// `bytes` gzip -9: what the release build writes as `.gz` and the report counts.
+pub(crate) fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes)?;
+    Ok(gz.finish()?)
+}
+
+/// `bytes` brotli at quality 11 with a 4 MiB window: what the release build writes as `.br`
+/// (the host serves those files as they are) and the report counts.
+pub(crate) fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut br = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
+        w.write_all(bytes)?;
+    }
+    Ok(br)
+}
+
 impl Sizes {
     fn of(bytes: &[u8]) -> Result<Sizes> {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gz.write_all(bytes)?;
-        let gzip = gz.finish()?.len();
-        let mut br = Vec::new();
-        {
-            // Quality 11, 4 MiB window: what a static server's precompressed `.br` would use.
-            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
-            w.write_all(bytes)?;
-        }
         Ok(Sizes {
             raw: bytes.len(),
-            gzip,
-            brotli: br.len(),
+            gzip: gzip(bytes)?.len(),
+            brotli: brotli(bytes)?.len(),
         })
     }
 }

@@ -60,6 +60,7 @@ pub(crate) fn build_release(tools: &Tools) -> Result<PathBuf> {
     // merge the second build in, its page as pages.html.
     copy_tree(&pages, &dist, true)?;
     minify_js(tools, &dist)?;
+    precompress(&dist)?;
     for page in ["index.html", "pages.html"] {
         anyhow::ensure!(
             dist.join(page).is_file(),
@@ -87,6 +88,38 @@ fn copy_tree(from: &Path, to: &Path, top: bool) -> Result<()> {
             std::fs::copy(entry.path(), &target).with_context(|| {
                 format!("copy {} to {}", entry.path().display(), target.display())
             })?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `name.br` (brotli 11) and `name.gz` (gzip -9) beside every page and asset of
+/// `dist/`, which the host serves by `Accept-Encoding`: the bytes on the wire are the bytes
+/// `cargo xtask size` reports.
+fn precompress(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            precompress(&path)?;
+            continue;
+        }
+        let compressible = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "html" | "js" | "css" | "wasm" | "svg" | "json"));
+        if !compressible {
+            continue;
+        }
+        let bytes = std::fs::read(&path).with_context(|| format!("read {}", path.display()))?;
+        for (suffix, packed) in [
+            ("br", crate::size::brotli(&bytes)?),
+            ("gz", crate::size::gzip(&bytes)?),
+        ] {
+            let mut name = path.clone().into_os_string();
+            name.push(".");
+            name.push(suffix);
+            std::fs::write(&name, packed)
+                .with_context(|| format!("write {}", PathBuf::from(&name).display()))?;
         }
     }
     Ok(())

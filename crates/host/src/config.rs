@@ -125,13 +125,22 @@ impl Origin {
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(refuse());
         }
-        let origin = url.origin().ascii_serialization();
-        // Only a text that *is* its own origin: anything the URL parser had to drop or
-        // normalise (a path, a slash, credentials) means the merchant meant something else.
-        if origin != text {
+        // Only a text that is an origin: a path (even a trailing slash), a query, a fragment or
+        // credentials mean the merchant meant something else. Case and a default port are only
+        // spelling: kept as the browser spells the origin.
+        let bare = text
+            .strip_prefix(url.scheme())
+            .and_then(|rest| rest.strip_prefix("://"))
+            .map_or(text, |rest| rest);
+        if bare.contains(['/', '?', '#', '@', ' ', ';', '*', '\'', '"'])
+            || url.path() != "/"
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+        {
             return Err(refuse());
         }
-        Ok(Origin(origin))
+        Ok(Origin(url.origin().ascii_serialization()))
     }
 
     /// As the browser spells it.
@@ -650,6 +659,32 @@ min_amount = 500
             );
             let text = std::fs::read_to_string(&path).unwrap();
             HostConfig::parse(&text, |_| None).unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+    }
+
+    #[test]
+    fn origins_are_normalised_but_paths_refused() {
+        assert_eq!(
+            Origin::parse("https://Shop.Example.org").unwrap().as_str(),
+            "https://shop.example.org"
+        );
+        assert_eq!(
+            Origin::parse("https://example.org:443").unwrap().as_str(),
+            "https://example.org"
+        );
+        assert_eq!(
+            Origin::parse("http://127.0.0.1:8081").unwrap().as_str(),
+            "http://127.0.0.1:8081"
+        );
+        for bad in [
+            "https://x.example/",
+            "https://x.example/shop",
+            "https://u:p@x.example",
+            "https://x.example?q",
+            "ftp://x.example",
+            "x.example",
+        ] {
+            assert!(Origin::parse(bad).is_err(), "{bad}");
         }
     }
 

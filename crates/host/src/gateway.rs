@@ -44,8 +44,9 @@ pub struct NextAction {
 /// `next_action.redirect_to_url`.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct RedirectToUrl {
-    /// The bank's page.
-    pub url: String,
+    /// The bank's page (Stripe documents it as nullable).
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// `last_payment_error` (of a payment intent or a webhook's object).
@@ -72,14 +73,12 @@ impl LastPaymentError {
 impl PaymentIntent {
     /// The 3-D Secure page to send the shopper to, when `requires_action`.
     pub fn redirect_url(&self) -> Option<String> {
-        Some(
-            self.next_action
-                .as_ref()?
-                .redirect_to_url
-                .as_ref()?
-                .url
-                .clone(),
-        )
+        self.next_action
+            .as_ref()?
+            .redirect_to_url
+            .as_ref()?
+            .url
+            .clone()
     }
 }
 

@@ -147,8 +147,13 @@ pub async fn pay(
         ));
     }
     let session = load(state.store.as_ref(), session_id).await?;
-    if session.status.rank() >= SessionStatus::Paid.rank() {
+    if session.status.is_charged() {
         return Ok(PayOutcome::Succeeded);
+    }
+    if session.status == SessionStatus::Unknown {
+        // A status this build cannot read (written by a newer one): never claim success, never
+        // pay again; the page waits on the session.
+        return Ok(PayOutcome::Processing);
     }
     let claimed = state
         .store

@@ -128,12 +128,16 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
     // Two wasm binaries: `index.html` is the checkout form alone (`/c/:campaign`, what a
     // shopper waits for); `pages.html` is every other page, routed in the browser (3-D Secure
     // return, confirmation, and its own "not found").
-    let pages_file = ServeFile::new(dist.join("pages.html"));
+    let pages_file = ServeFile::new(dist.join("pages.html"))
+        .precompressed_br()
+        .precompressed_gzip();
     let files = ServeDir::new(dist)
         .precompressed_br()
         .precompressed_gzip()
         .fallback(pages_file.clone());
-    let form = ServeFile::new(dist.join("index.html"));
+    let form = ServeFile::new(dist.join("index.html"))
+        .precompressed_br()
+        .precompressed_gzip();
     Router::new()
         .route_service("/", pages_file.clone())
         .route_service("/c/{campaign}", form.clone())
@@ -161,6 +165,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
+        ))
+        // The precompressed `.br`/`.gz` are chosen by `Accept-Encoding`: caches must key on it.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding"),
         ))
 }
 

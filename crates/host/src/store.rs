@@ -771,6 +771,20 @@ mod tests {
                 .unwrap(),
             "same rank"
         );
+        assert!(
+            store
+                .advance("cs_1", SessionStatus::Processing, 11)
+                .await
+                .unwrap(),
+            "an attempt may be undecided"
+        );
+        assert!(
+            store
+                .advance("cs_1", SessionStatus::Declined, 11)
+                .await
+                .unwrap(),
+            "and a processing payment may still fail"
+        );
         assert!(store
             .advance("cs_1", SessionStatus::Paid, 12)
             .await

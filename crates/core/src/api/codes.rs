@@ -202,9 +202,9 @@ impl ErrorCode {
 
 /// How far a checkout session has got.
 ///
-/// States only move to a higher [`rank`](SessionStatus::rank) (a late `payment_failed` never
-/// undoes `paid`); `declined`, `requires_action` and `canceled` share a rank so a shopper can
-/// retry. The host's SQL guard is built from [`SessionStatus::ALL`] and `rank`.
+/// States only move to a higher or equal [`rank`](SessionStatus::rank) (a late
+/// `payment_failed` never undoes `paid`); `declined`, `requires_action`, `canceled` and
+/// `processing` share a rank so a shopper can retry and an undecided payment can still fail. The host's SQL guard is built from [`SessionStatus::ALL`] and `rank`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "serde",
@@ -278,8 +278,12 @@ impl SessionStatus {
     pub fn rank(self) -> u8 {
         match self {
             SessionStatus::Open => 0,
-            SessionStatus::Declined | SessionStatus::RequiresAction | SessionStatus::Canceled => 1,
-            SessionStatus::Processing => 2,
+            // One rank for every undecided or failed attempt: a shopper may retry after a
+            // decline, and a payment that was `processing` may still fail or be canceled.
+            SessionStatus::Declined
+            | SessionStatus::RequiresAction
+            | SessionStatus::Canceled
+            | SessionStatus::Processing => 1,
             SessionStatus::Paid => 3,
             SessionStatus::Fulfilled => 4,
             SessionStatus::Refunded | SessionStatus::Disputed => 5,
@@ -364,6 +368,11 @@ mod tests {
         assert!(!SessionStatus::Unknown.is_charged());
         assert!(!SessionStatus::Unknown.is_settled());
         assert!(!SessionStatus::Processing.is_charged());
+        assert_eq!(
+            SessionStatus::Processing.rank(),
+            SessionStatus::Declined.rank(),
+            "a processing payment may still fail"
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@ use paywidget_core::api::ErrorCode;
 use paywidget_core::card::luhn_valid;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 use crate::error::HostError;
 use crate::{static_files, HostState};
@@ -78,7 +80,21 @@ pub fn router(state: Arc<HostState>) -> Router {
     } else {
         Router::new().fallback(|| async { HostError::NotFound("page") })
     };
-    api.with_state(state).merge(pages)
+    api.with_state(state).merge(pages).layer(compression())
+}
+
+/// Compresses, by `Accept-Encoding` (adding `Vary`), what the release build did not
+/// precompress: JSON answers, the loader and the snippet page's assets, HTML. Files served
+/// from their `.br`/`.gz` already carry `Content-Encoding` and pass untouched; wasm is never
+/// compressed per request (the release build ships it precompressed).
+fn compression() -> CompressionLayer<impl Predicate> {
+    CompressionLayer::new()
+        .no_deflate()
+        .no_zstd()
+        .quality(CompressionLevel::Best)
+        .compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new("application/wasm")),
+        )
 }
 
 /// Field names that mean card data; the host must never receive them.

@@ -809,3 +809,103 @@ async fn licences_expire_by_the_hosts_clock() {
         "{v}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assets_go_out_compressed_as_built_and_answers_on_the_fly() {
+    let w = world(WebhookTarget::None).await;
+    // A dist/ as the release build writes it: each file with its .br and .gz beside it.
+    let dist = w.dir.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    let page =
+        "<!doctype html><script type=module>import init from '/app.js';await init();</script>";
+    let wasm: Vec<u8> = (0..20_000u32).map(|i| (i % 7) as u8).collect();
+    for (name, bytes) in [
+        ("index.html", page.as_bytes().to_vec()),
+        ("pages.html", page.as_bytes().to_vec()),
+        ("app-1234_bg.wasm", wasm.clone()),
+    ] {
+        std::fs::write(dist.join(name), &bytes).unwrap();
+        std::fs::write(dist.join(format!("{name}.br")), format!("br of {name}")).unwrap();
+        std::fs::write(dist.join(format!("{name}.gz")), format!("gz of {name}")).unwrap();
+    }
+    let config = HostConfig::parse(&host_toml(&w.gateway, w.dir.path()), |_| None).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (_state, base, _task) = start_host(config, listener).await;
+    // No automatic decompression: these are the bytes on the wire.
+    let get = |path: &str, encoding: Option<&str>| {
+        let mut req = w.http.get(format!("{base}{path}"));
+        if let Some(e) = encoding {
+            req = req.header("accept-encoding", e);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            let header = |h: &str| {
+                r.headers()
+                    .get(h)
+                    .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+                    .unwrap_or_default()
+            };
+            let (encoding, vary) = (header("content-encoding"), header("vary"));
+            (encoding, vary, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    // The built files, by Accept-Encoding, with Vary.
+    let (enc, vary, body) = get("/c/winter", Some("gzip, br")).await;
+    assert_eq!(
+        (enc.as_str(), body.as_slice()),
+        ("br", b"br of index.html".as_slice())
+    );
+    assert!(vary.contains("accept-encoding"), "vary: {vary}");
+    let (enc, _, body) = get("/app-1234_bg.wasm", Some("gzip")).await;
+    assert_eq!(
+        (enc.as_str(), body.as_slice()),
+        ("gzip", b"gz of app-1234_bg.wasm".as_slice())
+    );
+    let (enc, _, body) = get("/app-1234_bg.wasm", None).await;
+    assert_eq!((enc.as_str(), body), ("", wasm), "identity when not asked");
+    // The loader: brotli on the fly, the same bytes once decoded.
+    let (enc, vary, body) = get("/v1/embed.js", Some("br")).await;
+    assert_eq!(enc, "br");
+    assert!(vary.contains("accept-encoding"), "vary: {vary}");
+    let mut js = Vec::new();
+    brotli::BrotliDecompress(&mut body.as_slice(), &mut js).unwrap();
+    let (_, _, plain) = get("/v1/embed.js", None).await;
+    assert_eq!(js, plain);
+    assert!(
+        body.len() * 2 < plain.len(),
+        "{} of {} bytes",
+        body.len(),
+        plain.len()
+    );
+    // JSON answers too.
+    let (enc, _, body) = get("/api/campaigns/winter", Some("gzip")).await;
+    assert_eq!(enc, "gzip");
+    let mut json = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(body.as_slice()),
+        &mut json,
+    )
+    .unwrap();
+    assert!(json.contains("\"id\":\"winter\""), "{json}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_this_build_cannot_read_is_neither_paid_nor_paid_again() {
+    let w = world(WebhookTarget::Host).await;
+    let s = w.session("winter", Some(1000)).await;
+    // As if a newer build had written a status this one does not know.
+    sqlx::query("UPDATE sessions SET status = 'teleported' WHERE id = ?")
+        .bind(&s)
+        .execute(&w.db().await)
+        .await
+        .unwrap();
+    let pm = w.tokenize("4242424242424242").await;
+    let (code, outcome) = w.pay(&s, &pm, "k").await;
+    assert_eq!(
+        (code, outcome["status"].as_str()),
+        (200, Some("processing")),
+        "{outcome}"
+    );
+    assert_eq!(w.charges().await, 0, "not charged");
+    assert_eq!(w.status(&s).await["status"], "unknown");
+}
