@@ -413,3 +413,46 @@ async fn a_site_not_in_allowed_origins_gets_the_full_page_checkout() {
     })
     .await;
 }
+
+/// Another script on the merchant's page (an accessibility checker, analytics) fetching our
+/// stylesheet under the page's `connect-src` causes a CSP violation naming our host: that is
+/// not our frame being forbidden, so the overlay opens, survives a second violation while
+/// open, and completes the payment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_blocked_fetch_of_our_files_does_not_abandon_the_overlay() {
+    let d = start_demo().await;
+    let (site, host) = (d.urls.nonprofit.clone(), d.urls.host.clone());
+    with_phone_browser(|client| async move {
+        client.goto(&format!("{site}/")).await.unwrap();
+        wait_js(&client, "String(!!window.paywidget)", "true").await;
+        let violate = format!(
+            "window.pwViolations = (window.pwViolations || 0); \
+             document.addEventListener('securitypolicyviolation', e => {{ if (e.effectiveDirective == 'connect-src') window.pwViolations++; }}); \
+             fetch('{host}/v1/embed.css').catch(() => 0); return 1;"
+        );
+        client.execute(&violate, vec![]).await.unwrap();
+        wait_js(&client, "String(window.pwViolations)", "1").await;
+        click(&client, "a[data-paywidget]").await;
+        wait_js(&client, "document.querySelector('.paywidget-overlay')?.className", "paywidget-open").await;
+        enter_checkout_frame(&client).await;
+        client.enter_parent_frame().await.unwrap();
+        // A second violation while the checkout is open.
+        client
+            .execute(&format!("fetch('{host}/v1/embed.css').catch(() => 0); return 1;"), vec![])
+            .await
+            .unwrap();
+        wait_js(&client, "String(window.pwViolations)", "2").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            js_string(&client, "location.href").await.starts_with(&site),
+            "still on the merchant's page"
+        );
+        enter_checkout_frame(&client).await;
+        pay(&client, "donor@example.org", "4242424242424242").await;
+        client.enter_parent_frame().await.unwrap();
+        wait_js(&client, "location.href", &format!("{host}/thanks/cs_")).await;
+        wait_js(&client, "document.querySelector('.pw-receipt')?.textContent", "HOPE-").await;
+        screenshot(&client, "embed-foreign-violation-receipt").await;
+    })
+    .await;
+}

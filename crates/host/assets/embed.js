@@ -1,4 +1,4 @@
-// paywidget embed loader for merchant pages
+// paywidget loader
 (() => {
 'use strict';
 const d = document;
@@ -6,15 +6,15 @@ if (window.paywidget) return;
 const HOST = new URL(d.currentScript.src).origin, css = HOST + '/v1/embed.css';
 let blocked, cur;
 
-const mk = (tag, parent, attrs) => {
-  const e = parent.appendChild(d.createElement(tag));
-  for (const k in attrs) e.setAttribute(k, attrs[k]);
+const mk = (t, p, a) => {
+  const e = p.appendChild(d.createElement(t));
+  for (const k in a) e.setAttribute(k, a[k]);
   return e;
 };
 if (!d.querySelector(`link[href="${css}"]`)) mk('link', d.head, { rel: 'stylesheet', href: css });
 
 d.addEventListener('securitypolicyviolation', e => {
-  if (e.blockedURI.startsWith(HOST)) blocked = cur ? cur.go() : 1;
+  if (e.blockedURI.startsWith(HOST) && e.effectiveDirective == 'frame-src') blocked = cur ? cur.go() : 1;
 });
 d.addEventListener('keydown', e => e.key == 'Escape' && cur && cur.close());
 
@@ -88,7 +88,7 @@ const enhance = a => {
     show(0);
     a.focus();
   };
-  const o = { go, close };
+  const o = { go: () => ready || go(), close };
 
   for (const t of ['pointerenter', 'focus', 'touchstart']) a.addEventListener(t, () => redirect() || build(), { passive: true });
   a.addEventListener('click', e => {
