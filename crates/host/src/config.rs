@@ -92,6 +92,9 @@ pub struct ServerConfig {
     pub license_signing_key: Option<Secret>,
     /// Requests per minute one IP address may make to the session and pay endpoints.
     pub rate_limit_per_minute: u32,
+    /// Extra certificate authorities (PEM) the gateway client trusts besides the public web
+    /// roots: for a private gateway or a test gateway with its own certificate.
+    pub gateway_ca_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -104,6 +107,7 @@ impl Default for ServerConfig {
             outbox: "outbox".into(),
             license_signing_key: None,
             rate_limit_per_minute: 120,
+            gateway_ca_file: None,
         }
     }
 }
@@ -221,6 +225,24 @@ fn http_url(text: &str) -> Result<Url, String> {
     let url = Url::parse(text).map_err(|_| "must be an http(s) URL".to_owned())?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err("must be an http(s) URL".into());
+    }
+    Ok(url)
+}
+
+/// A gateway's base URL: `https://`, or plain `http://` only on this machine (the sandbox) —
+/// card tokens and secret keys never cross a network in clear text.
+fn gateway_url(text: &str) -> Result<Url, String> {
+    let url = http_url(text)?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback {
+        return Err(format!(
+            "{text:?} is plain http to another machine: use https:// (plain http only for a gateway on 127.0.0.1, ::1 or localhost)"
+        ));
     }
     Ok(url)
 }
@@ -443,7 +465,7 @@ impl HostConfig {
         let mut merchants = Vec::with_capacity(raw.merchants.len());
         for (i, m) in raw.merchants.into_iter().enumerate() {
             let k = |f: &str| format!("merchants[{i}].{f}");
-            let gateway_url = http_url(&m.gateway_url).map_err(|e| err(k("gateway_url"), e))?;
+            let gateway_url = gateway_url(&m.gateway_url).map_err(|e| err(k("gateway_url"), e))?;
             let allowed_origins = m
                 .allowed_origins
                 .iter()
@@ -660,6 +682,23 @@ min_amount = 500
             let text = std::fs::read_to_string(&path).unwrap();
             HostConfig::parse(&text, |_| None).unwrap_or_else(|e| panic!("{path}: {e}"));
         }
+    }
+
+    #[test]
+    fn plain_http_gateways_only_on_this_machine() {
+        for ok in [
+            "http://127.0.0.1:12111",
+            "http://localhost:12111",
+            "http://[::1]:12111",
+            "https://api.stripe.com",
+        ] {
+            let text = BASE.replace("http://127.0.0.1:12111", ok);
+            HostConfig::parse(&text, |_| None).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        let text = BASE.replace("http://127.0.0.1:12111", "http://gateway.example.org");
+        let e = HostConfig::parse(&text, |_| None).unwrap_err();
+        assert_eq!(e.key, "merchants[0].gateway_url");
+        assert!(e.message.contains("use https://"), "{e}");
     }
 
     #[test]

@@ -139,10 +139,7 @@ pub async fn open_with(
         ),
         None => Arc::new(mail::FolderMailer(config.server.outbox.clone())),
     };
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| StartError::Config(e.to_string()))?;
+    let http = gateway_client(&config)?;
     let limiter = api::ip_limiter(config.server.rate_limit_per_minute);
     let state = Arc::new(HostState {
         config,
@@ -158,6 +155,34 @@ pub async fn open_with(
     // Messages queued before a restart go out now.
     mail::send_outbox(state.store.as_ref(), &state.mailer, &state.config.mail.from).await;
     Ok(state)
+}
+
+/// The HTTP client for the gateways: rustls, TLS 1.2 at least, the public web roots plus the
+/// CAs of `server.gateway_ca_file`.
+fn gateway_client(config: &HostConfig) -> Result<reqwest::Client, StartError> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .min_tls_version(reqwest::tls::Version::TLS_1_2)
+        .timeout(Duration::from_secs(30));
+    if let Some(path) = &config.server.gateway_ca_file {
+        let key = "server.gateway_ca_file";
+        let pem = std::fs::read(path)
+            .map_err(|e| StartError::Config(format!("{key}: {}: {e}", path.display())))?;
+        let cas = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| StartError::Config(format!("{key}: {}: {e}", path.display())))?;
+        if cas.is_empty() {
+            return Err(StartError::Config(format!(
+                "{key}: {}: no PEM certificate in it",
+                path.display()
+            )));
+        }
+        for ca in cas {
+            builder = builder.add_root_certificate(ca);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| StartError::Config(format!("the gateway client: {e}")))
 }
 
 /// The licence signing key: from the config/env, else the one generated on first start.

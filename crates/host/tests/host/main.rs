@@ -909,3 +909,128 @@ async fn a_status_this_build_cannot_read_is_neither_paid_nor_paid_again() {
     assert_eq!(w.charges().await, 0, "not charged");
     assert_eq!(w.status(&s).await["status"], "unknown");
 }
+
+/// The sandbox served over TLS with its own certificate: the host trusts it only through
+/// `server.gateway_ca_file`, and then charges over HTTPS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charges_through_an_https_gateway_trusted_by_an_extra_ca() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert_pem, key_pem) = (cert.cert.pem(), cert.key_pair.serialize_pem());
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("gateway-ca.pem");
+    std::fs::write(&ca, &cert_pem).unwrap();
+    // The sandbox behind TLS on 127.0.0.1:0, named `localhost` as its certificate is.
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    std_listener.set_nonblocking(true).unwrap();
+    let gateway = format!(
+        "https://localhost:{}",
+        std_listener.local_addr().unwrap().port()
+    );
+    let sandbox = paywidget_sandbox::AppState::new(
+        paywidget_sandbox::Config::default(),
+        paywidget_sandbox::store::Store::open(":memory:")
+            .await
+            .unwrap(),
+        gateway.clone(),
+    );
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
+        cert_pem.clone().into_bytes(),
+        key_pem.into_bytes(),
+    )
+    .await
+    .unwrap();
+    let server = axum_server::from_tcp_rustls(std_listener, tls)
+        .serve(paywidget_sandbox::router(sandbox).into_make_service());
+    let gateway_task = tokio::spawn(server);
+    let browser = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let (month, year) = paywidget_testkit::cards::expiry_fields();
+    let token = || async {
+        let pm: Value = browser
+            .post(format!("{gateway}/v1/payment_methods"))
+            .bearer_auth(PK)
+            .form(&[
+                ("type", "card"),
+                ("card[number]", "4242424242424242"),
+                ("card[exp_month]", month.as_str()),
+                ("card[exp_year]", year.as_str()),
+                ("card[cvc]", "123"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        pm["id"].as_str().unwrap().to_owned()
+    };
+    // A host that trusts the extra CA, and one that does not.
+    let trusting = host_toml(&gateway, dir.path()).replace(
+        "[server]\n",
+        &format!("[server]\ngateway_ca_file = \"{}\"\n", ca.display()),
+    );
+    let wary = host_toml(&gateway, dir.path()).replace("host.sqlite", "wary.sqlite");
+    let mut outcomes = Vec::new();
+    for toml in [trusting, wary] {
+        let config = HostConfig::parse(&toml, |_| None).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (_state, base, _task) = start_host(config, listener).await;
+        let http = reqwest::Client::new();
+        let session: Value = http
+            .post(format!("{base}/api/sessions"))
+            .json(&json!({ "campaign": "winter", "amount": 1000, "email": "d@example.org" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = session["id"].as_str().unwrap().to_owned();
+        let r = http
+            .post(format!("{base}/api/sessions/{id}/pay"))
+            .json(&json!({ "payment_method": token().await, "idempotency_key": "k1" }))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        outcomes.push((status, body));
+    }
+    assert_eq!(
+        (outcomes[0].0, outcomes[0].1["status"].as_str()),
+        (200, Some("succeeded")),
+        "charged over HTTPS: {:?}",
+        outcomes[0]
+    );
+    assert_eq!(
+        (outcomes[1].0, outcomes[1].1["error"]["code"].as_str()),
+        (502, Some("gateway_unavailable")),
+        "an unknown certificate is refused: {:?}",
+        outcomes[1]
+    );
+    gateway_task.abort();
+}
+
+#[tokio::test]
+async fn a_bad_gateway_ca_file_stops_the_host_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("not-a-ca.pem");
+    std::fs::write(&ca, "hello").unwrap();
+    let toml = host_toml("http://127.0.0.1:9", dir.path()).replace(
+        "[server]\n",
+        &format!("[server]\ngateway_ca_file = \"{}\"\n", ca.display()),
+    );
+    let config = HostConfig::parse(&toml, |_| None).unwrap();
+    let e = paywidget_host::open(
+        config,
+        "http://127.0.0.1:1".into(),
+        paywidget_host::system_now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("server.gateway_ca_file"), "{e}");
+}
