@@ -30,16 +30,17 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
     let config = HostConfig::parse(&text, |k| std::env::var(k).ok())
         .with_context(|| format!("invalid configuration in {}", args.config.display()))?;
     let addr = args.addr.unwrap_or(config.server.addr);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("listen on {addr}"))?;
+    let listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("listen on {addr}"))?;
     let local = listener.local_addr()?;
+    let tls = config.server.tls.clone();
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let public_url = config
         .server
         .public_url
         .as_ref()
         .map(|u| u.as_str().trim_end_matches('/').to_owned())
-        .unwrap_or_else(|| format!("http://{local}"));
+        .unwrap_or_else(|| format!("{scheme}://{local}"));
     let campaigns: Vec<String> = config.campaigns.iter().map(|c| c.id.clone()).collect();
     let dist = config.server.dist.clone();
     let state =
@@ -53,8 +54,18 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
             dist.display()
         );
     }
+    let serving = async {
+        match &tls {
+            Some(files) => paywidget_host::serve_tls(listener, state, files).await,
+            None => {
+                listener.set_nonblocking(true)?;
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                paywidget_host::serve(listener, state).await
+            }
+        }
+    };
     tokio::select! {
-        r = paywidget_host::serve(listener, state) => r.context("serve")?,
+        r = serving => r.context("serve")?,
         _ = tokio::signal::ctrl_c() => println!("stopping."),
     }
     Ok(())

@@ -95,6 +95,18 @@ pub struct ServerConfig {
     /// Extra certificate authorities (PEM) the gateway client trusts besides the public web
     /// roots: for a private gateway or a test gateway with its own certificate.
     pub gateway_ca_file: Option<PathBuf>,
+    /// `[server.tls]`: serve HTTPS with this certificate (TLS 1.2+, HSTS on every answer).
+    pub tls: Option<TlsFiles>,
+}
+
+/// `[server.tls]`: the host's certificate chain and private key, PEM files.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// The certificate chain (leaf first).
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -108,6 +120,7 @@ impl Default for ServerConfig {
             license_signing_key: None,
             rate_limit_per_minute: 120,
             gateway_ca_file: None,
+            tls: None,
         }
     }
 }

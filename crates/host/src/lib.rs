@@ -223,3 +223,34 @@ pub async fn serve(
     )
     .await
 }
+
+/// Serves HTTPS on `listener` with `[server.tls]`'s certificate until the listener closes:
+/// rustls, TLS 1.2 and 1.3 only; every answer carries `Strict-Transport-Security`.
+pub async fn serve_tls(
+    listener: std::net::TcpListener,
+    state: Arc<HostState>,
+    tls: &config::TlsFiles,
+) -> std::io::Result<()> {
+    // One process-wide crypto provider for rustls (ring); a second install is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "server.tls: {} / {}: {e}",
+                    tls.cert.display(),
+                    tls.key.display()
+                ),
+            )
+        })?;
+    listener.set_nonblocking(true)?;
+    let app = router(state).layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static("max-age=31536000"),
+    ));
+    axum_server::from_tcp_rustls(listener, rustls)
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .await
+}

@@ -1034,3 +1034,59 @@ async fn a_bad_gateway_ca_file_stops_the_host_naming_the_key() {
     .unwrap_err();
     assert!(e.to_string().contains("server.gateway_ca_file"), "{e}");
 }
+
+/// `[server.tls]`: the host itself on HTTPS (rustls), with HSTS on its answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_serves_https_with_hsts_when_configured() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (dir.path().join("host.crt"), dir.path().join("host.key"));
+    std::fs::write(&cert_file, cert.cert.pem()).unwrap();
+    std::fs::write(&key_file, cert.key_pair.serialize_pem()).unwrap();
+    // `[server.tls]` goes after `[server]`'s own keys, before the merchants.
+    let toml = host_toml("http://127.0.0.1:9", dir.path()).replacen(
+        "\n[[merchants]]",
+        &format!(
+            "\n[server.tls]\ncert = \"{}\"\nkey = \"{}\"\n\n[[merchants]]",
+            cert_file.display(),
+            key_file.display()
+        ),
+        1,
+    );
+    let config = HostConfig::parse(&toml, |_| None).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    let tls = config.server.tls.clone().expect("[server.tls] parsed");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!(
+        "https://localhost:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let state = paywidget_host::open(config, base.clone(), paywidget_host::system_now())
+        .await
+        .unwrap();
+    let server =
+        tokio::spawn(async move { paywidget_host::serve_tls(listener, state, &tls).await });
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("{base}/api/campaigns/winter"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["strict-transport-security"].to_str().unwrap(),
+        "max-age=31536000"
+    );
+    let campaign: Value = r.json().await.unwrap();
+    assert_eq!(campaign["id"], "winter");
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = reqwest::Client::new()
+        .get(base.replace("https://", "http://") + "/healthz")
+        .send()
+        .await;
+    assert!(plain.map_or(true, |r| !r.status().is_success()));
+    server.abort();
+}
