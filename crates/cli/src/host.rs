@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 use paywidget_host::config::HostConfig;
 
 /// `paywidget host …`
@@ -16,6 +16,44 @@ pub(crate) struct HostArgs {
     /// Overrides `server.addr`.
     #[arg(long)]
     addr: Option<SocketAddr>,
+    #[command(subcommand)]
+    command: Option<HostCommand>,
+}
+
+/// What else `paywidget host` does besides serving.
+#[derive(Subcommand, Debug)]
+enum HostCommand {
+    /// Call each merchant's gateway with the configured keys and say what is wrong.
+    CheckGateway {
+        /// Only this merchant (default: all).
+        #[arg(long)]
+        merchant: Option<String>,
+    },
+}
+
+/// `paywidget host check-gateway`: one line per finding; fails when any is a problem.
+async fn check_gateway(config: &HostConfig, only: Option<&str>) -> Result<()> {
+    let http = paywidget_host::gateway_client(config)?;
+    let merchants: Vec<_> = config
+        .merchants
+        .iter()
+        .filter(|m| only.is_none_or(|id| m.id == id))
+        .collect();
+    anyhow::ensure!(
+        !merchants.is_empty(),
+        "no merchant {:?} in the configuration",
+        only.unwrap_or_default()
+    );
+    let mut problems = 0;
+    for m in merchants {
+        println!("{} ({})", m.name, m.id);
+        for f in paywidget_host::check::check_merchant(&http, m).await {
+            println!("  {} {}", if f.ok { "ok     " } else { "PROBLEM" }, f.what);
+            problems += usize::from(!f.ok);
+        }
+    }
+    anyhow::ensure!(problems == 0, "{problems} problem(s) found");
+    Ok(())
 }
 
 pub(crate) async fn run(args: HostArgs) -> Result<()> {
@@ -29,6 +67,9 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
         .with_context(|| format!("read {}", args.config.display()))?;
     let config = HostConfig::parse(&text, |k| std::env::var(k).ok())
         .with_context(|| format!("invalid configuration in {}", args.config.display()))?;
+    if let Some(HostCommand::CheckGateway { merchant }) = &args.command {
+        return check_gateway(&config, merchant.as_deref()).await;
+    }
     let addr = args.addr.unwrap_or(config.server.addr);
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("listen on {addr}"))?;

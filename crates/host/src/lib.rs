@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod embed;
@@ -159,7 +160,7 @@ pub async fn open_with(
 
 /// The HTTP client for the gateways: rustls, TLS 1.2 at least, the public web roots plus the
 /// CAs of `server.gateway_ca_file`.
-fn gateway_client(config: &HostConfig) -> Result<reqwest::Client, StartError> {
+pub fn gateway_client(config: &HostConfig) -> Result<reqwest::Client, StartError> {
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
         .min_tls_version(reqwest::tls::Version::TLS_1_2)

@@ -1090,3 +1090,45 @@ async fn the_host_serves_https_with_hsts_when_configured() {
     assert!(plain.map_or(true, |r| !r.status().is_success()));
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_gateway_says_what_is_wrong_with_a_merchants_keys() {
+    let w = world(WebhookTarget::None).await;
+    let config = |env: &'static [(&'static str, &'static str)]| {
+        HostConfig::parse(&host_toml(&w.gateway, w.dir.path()), |k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap()
+    };
+    let check = |c: HostConfig| async move {
+        let http = paywidget_host::gateway_client(&c).unwrap();
+        paywidget_host::check::check_merchant(&http, &c.merchants[0]).await
+    };
+    let good = check(config(&[])).await;
+    assert!(good.iter().all(|f| f.ok), "{good:#?}");
+    let refused = check(config(&[(
+        "PAYWIDGET_HOPE_SECRET_KEY",
+        "sk_test_notTheRightKey",
+    )]))
+    .await;
+    let bad: Vec<_> = refused.iter().filter(|f| !f.ok).collect();
+    assert_eq!(bad.len(), 1, "{refused:#?}");
+    assert!(
+        bad[0].what.contains("refused the secret key sk_…tKey"),
+        "{:?}",
+        bad[0]
+    );
+    assert!(
+        !format!("{refused:?}").contains("notTheRightKey"),
+        "keys are never printed whole"
+    );
+    let mixed = check(config(&[("PAYWIDGET_HOPE_SECRET_KEY", "sk_live_xyz")])).await;
+    assert!(
+        mixed
+            .iter()
+            .any(|f| !f.ok && f.what.contains("test and live keys are mixed")),
+        "{mixed:#?}"
+    );
+}
