@@ -163,25 +163,7 @@ pub enum WebhookTarget {
 impl World {
     /// Tokenizes a test card at the gateway (expiry from the clock) → `pm_…`.
     pub async fn tokenize(&self, number: &str) -> String {
-        let (month, year) = crate::cards::expiry_fields();
-        let r: Value = self
-            .http
-            .post(format!("{}/v1/payment_methods", self.gateway))
-            .bearer_auth(PK)
-            .form(&[
-                ("type", "card"),
-                ("card[number]", number),
-                ("card[exp_month]", month.as_str()),
-                ("card[exp_year]", year.as_str()),
-                ("card[cvc]", "123"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        r["id"].as_str().unwrap().to_owned()
+        tokenize(&self.http, &self.gateway, number).await
     }
 
     /// Calls the host's API: (status, JSON body or null).
@@ -300,4 +282,27 @@ impl World {
 /// Signs `body` as the gateway signs webhooks.
 pub fn sign(body: &str, t: i64, secret: &str) -> String {
     paywidget_core::signature::sign(secret, t, body.as_bytes())
+}
+
+/// Tokenizes a test card at `gateway` with `http`, as the checkout page does (publishable key,
+/// expiry from the clock, CVC 123) → `pm_…`.
+pub async fn tokenize(http: &reqwest::Client, gateway: &str, number: &str) -> String {
+    let (month, year) = crate::cards::expiry_fields();
+    let r: Value = http
+        .post(format!("{gateway}/v1/payment_methods"))
+        .bearer_auth(PK)
+        .form(&[
+            ("type", "card"),
+            ("card[number]", number),
+            ("card[exp_month]", month.as_str()),
+            ("card[exp_year]", year.as_str()),
+            ("card[cvc]", "123"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["id"].as_str().unwrap().to_owned()
 }

@@ -948,26 +948,6 @@ async fn charges_through_an_https_gateway_trusted_by_an_extra_ca() {
         .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
         .build()
         .unwrap();
-    let (month, year) = paywidget_testkit::cards::expiry_fields();
-    let token = || async {
-        let pm: Value = browser
-            .post(format!("{gateway}/v1/payment_methods"))
-            .bearer_auth(PK)
-            .form(&[
-                ("type", "card"),
-                ("card[number]", "4242424242424242"),
-                ("card[exp_month]", month.as_str()),
-                ("card[exp_year]", year.as_str()),
-                ("card[cvc]", "123"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        pm["id"].as_str().unwrap().to_owned()
-    };
     // A host that trusts the extra CA, and one that does not.
     let trusting = host_toml(&gateway, dir.path()).replace(
         "[server]\n",
@@ -992,7 +972,7 @@ async fn charges_through_an_https_gateway_trusted_by_an_extra_ca() {
         let id = session["id"].as_str().unwrap().to_owned();
         let r = http
             .post(format!("{base}/api/sessions/{id}/pay"))
-            .json(&json!({ "payment_method": token().await, "idempotency_key": "k1" }))
+            .json(&json!({ "payment_method": paywidget_testkit::world::tokenize(&browser, &gateway, "4242424242424242").await, "idempotency_key": "k1" }))
             .send()
             .await
             .unwrap();
