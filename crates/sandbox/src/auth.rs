@@ -13,7 +13,8 @@ use crate::SharedState;
 pub enum KeyKind {
     /// `sk_test_…`: every endpoint.
     Secret,
-    /// `pk_test_…`: only tokenization.
+    /// `pk_test_…`: only what Stripe.js does (tokenization, confirmation tokens, reading an
+    /// intent with its client secret).
     Publishable,
 }
 

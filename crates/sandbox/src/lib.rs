@@ -13,6 +13,7 @@ pub mod api;
 pub mod auth;
 pub mod cards;
 pub mod clock;
+pub mod confirmation_tokens;
 pub mod error;
 pub mod faults;
 pub mod idempotency;
@@ -85,7 +86,8 @@ impl RetryPolicy {
 pub struct Config {
     /// The secret key (`sk_test_…`): every endpoint.
     pub secret_key: String,
-    /// The publishable key (`pk_test_…`): only `POST /v1/payment_methods`.
+    /// The publishable key (`pk_test_…`): what Stripe.js may do — `POST /v1/payment_methods`,
+    /// `POST /v1/confirmation_tokens`, `GET /v1/payment_intents/:id` with its client secret.
     pub publishable_key: String,
     /// Where events are delivered.
     pub webhooks: Vec<WebhookEndpoint>,

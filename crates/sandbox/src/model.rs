@@ -61,6 +61,44 @@ pub struct CardDetails {
     pub wallet: Option<Value>,
 }
 
+/// A confirmation token (`ctoken_…`): what Stripe.js collected (a card, billing details, a
+/// return URL), ready for the server to confirm one PaymentIntent with. Like a payment method it
+/// keeps only what Stripe shows of the card.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConfirmationToken {
+    pub id: String,
+    pub object: String,
+    pub created: i64,
+    pub expires_at: i64,
+    pub livemode: bool,
+    pub mandate_data: Option<Value>,
+    pub payment_intent: Option<String>,
+    pub payment_method_options: Option<Value>,
+    pub payment_method_preview: PaymentMethodPreview,
+    pub return_url: Option<String>,
+    pub setup_future_usage: Option<String>,
+    pub setup_intent: Option<String>,
+    pub shipping: Option<Shipping>,
+    pub use_stripe_sdk: bool,
+}
+
+/// `confirmation_token.payment_method_preview`: the payment method the token will create.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PaymentMethodPreview {
+    pub billing_details: BillingDetails,
+    pub card: CardDetails,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// `shipping` of a confirmation token (and Stripe's other objects).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Shipping {
+    pub address: Address,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
 /// A customer (`cus_…`), minimal.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Customer {

@@ -45,6 +45,26 @@ pub async fn create_payment_method(
     state: &AppState,
     new: NewPaymentMethod,
 ) -> Result<PaymentMethod, ApiError> {
+    let (pm, behaviour) = payment_method_of(state, new);
+    let internal = serde_json::to_value(behaviour)?;
+    let mut tx = state.store.begin().await?;
+    Store::insert(
+        &mut tx,
+        &pm.id,
+        "payment_method",
+        pm.created,
+        &pm,
+        Some(&internal),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(pm)
+}
+
+/// What a payment method shows of a validated card and the card's scripted behaviour (the
+/// number and CVC are dropped with `new`). Shared with confirmation tokens, whose preview is
+/// exactly this payment method.
+pub fn payment_method_of(state: &AppState, new: NewPaymentMethod) -> (PaymentMethod, Behaviour) {
     let number = &new.card.number;
     let pm = PaymentMethod {
         id: state.ids.new_id("pm"),
@@ -69,19 +89,8 @@ pub async fn create_payment_method(
         metadata: new.metadata,
         kind: "card".into(),
     };
-    let internal = serde_json::to_value(cards::behaviour(number))?;
-    let mut tx = state.store.begin().await?;
-    Store::insert(
-        &mut tx,
-        &pm.id,
-        "payment_method",
-        pm.created,
-        &pm,
-        Some(&internal),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(pm)
+    let behaviour = cards::behaviour(number);
+    (pm, behaviour)
 }
 
 /// `POST /v1/customers`.
@@ -171,6 +180,8 @@ pub struct NewPaymentIntent {
 #[derive(Default)]
 pub struct ConfirmParams {
     pub payment_method: Option<String>,
+    /// A `ctoken_…`: its card becomes the payment method (never together with `payment_method`).
+    pub confirmation_token: Option<String>,
     pub return_url: Option<String>,
     pub off_session: bool,
     pub receipt_email: Option<String>,
@@ -231,12 +242,28 @@ pub async fn create_payment_intent(
             return Err(ApiError::not_found("payment_method", pm));
         }
     }
+    // A bad token fails the whole request, as Stripe does, rather than leaving an intent behind.
+    if let Some(token) = new
+        .confirm
+        .as_ref()
+        .and_then(|c| c.confirmation_token.as_deref())
+    {
+        crate::confirmation_tokens::require_usable(&mut tx, state, token).await?;
+    }
     Store::insert(&mut tx, &pi.id, "payment_intent", pi.created, &pi, None).await?;
     tx.commit().await?;
     match new.confirm {
         Some(params) => confirm(state, &id, params).await,
         None => Ok(pi),
     }
+}
+
+/// Stripe's answer to `payment_method` and `confirmation_token` in one request.
+pub fn both_payment_method_and_token() -> ApiError {
+    ApiError::invalid_param(
+        "confirmation_token",
+        "You may only specify one of these parameters: confirmation_token, payment_method.",
+    )
 }
 
 fn unexpected_state(pi: &PaymentIntent, action: &str) -> ApiError {
@@ -262,6 +289,20 @@ pub async fn confirm(
         "requires_payment_method" | "requires_confirmation"
     ) {
         return Err(unexpected_state(&pi, "confirm"));
+    }
+    if params.payment_method.is_some() && params.confirmation_token.is_some() {
+        return Err(both_payment_method_and_token());
+    }
+    if let Some(token) = &params.confirmation_token {
+        // The token's values are written onto the intent; the confirmation's own win.
+        let used = crate::confirmation_tokens::redeem(&mut tx, state, token, &pi.id).await?;
+        pi.payment_method = Some(used.payment_method);
+        if used.return_url.is_some() {
+            pi.return_url = used.return_url;
+        }
+        if used.setup_future_usage.is_some() {
+            pi.setup_future_usage = used.setup_future_usage;
+        }
     }
     if let Some(pm) = params.payment_method {
         pi.payment_method = Some(pm);

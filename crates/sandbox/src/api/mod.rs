@@ -1,6 +1,7 @@
 //! The HTTP API: one router per feature, thin handlers that parse Stripe's parameters and call
 //! [`crate::payments`].
 
+mod confirmation_tokens;
 mod control;
 mod payment_intents;
 mod payment_methods;
@@ -22,10 +23,11 @@ use crate::{faults, idempotency, SharedState};
 
 /// Every route, with idempotency and fault injection on `/v1`.
 pub fn router(state: SharedState) -> Router {
-    // Browsers tokenize cards straight from the checkout page: CORS is open for that endpoint.
+    // What Stripe.js calls from the browser (tokenize a card, make a confirmation token, read an
+    // intent with its client secret) is open to any origin; nothing else is.
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::POST])
+        .allow_methods([Method::GET, Method::POST])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -33,8 +35,9 @@ pub fn router(state: SharedState) -> Router {
             HeaderName::from_static("stripe-version"),
         ]);
     let v1 = Router::new()
-        .merge(payment_methods::router(cors))
-        .merge(payment_intents::router())
+        .merge(payment_methods::router(cors.clone()))
+        .merge(confirmation_tokens::router(cors.clone()))
+        .merge(payment_intents::router(cors))
         .merge(refunds::router())
         .merge(reporting::router())
         .layer(from_fn_with_state(state.clone(), idempotency::layer))

@@ -6,27 +6,35 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use paywidget_core::money::Currency;
+use tower_http::cors::CorsLayer;
 
 use super::{list_objects, ok, take_expand};
-use crate::auth::SecretKey;
+use crate::auth::{AnyKey, KeyKind, SecretKey};
 use crate::error::ApiError;
 use crate::model::PaymentIntent;
 use crate::params::Params;
 use crate::payments::{self, ConfirmParams, NewPaymentIntent};
 use crate::SharedState;
 
-pub(super) fn router() -> Router<SharedState> {
+pub(super) fn router(cors: CorsLayer) -> Router<SharedState> {
     Router::new()
         .route("/v1/payment_intents", post(create).get(list_all))
-        .route("/v1/payment_intents/{id}", get(retrieve))
+        // Stripe.js reads the intent from the checkout page (publishable key + client secret).
+        .route("/v1/payment_intents/{id}", get(retrieve).layer(cors))
         .route("/v1/payment_intents/{id}/confirm", post(confirm))
         .route("/v1/payment_intents/{id}/capture", post(capture))
         .route("/v1/payment_intents/{id}/cancel", post(cancel))
 }
 
 fn take_confirm(p: &mut Params) -> Result<ConfirmParams, ApiError> {
+    let payment_method = p.take("payment_method");
+    let confirmation_token = p.take("confirmation_token");
+    if payment_method.is_some() && confirmation_token.is_some() {
+        return Err(payments::both_payment_method_and_token());
+    }
     Ok(ConfirmParams {
-        payment_method: p.take("payment_method"),
+        payment_method,
+        confirmation_token,
         return_url: p.take("return_url"),
         off_session: p.take_bool("off_session")?.unwrap_or(false),
         receipt_email: p.take("receipt_email"),
@@ -102,6 +110,15 @@ async fn create(
             "off_session can only be used with confirm=true.",
         ));
     }
+    if confirm_params.confirmation_token.is_some() && !confirm {
+        return Err(ApiError::invalid_param(
+            "confirmation_token",
+            "confirmation_token can only be used with confirm=true.",
+        ));
+    }
+    // With a token, the request's own return_url and setup_future_usage are the confirmation's,
+    // so they win over the token's (the token's are used only where the request has none).
+    let with_token = confirm_params.confirmation_token.is_some();
     let new = NewPaymentIntent {
         amount,
         currency: currency.stripe_code().to_owned(),
@@ -110,25 +127,43 @@ async fn create(
         description,
         metadata,
         receipt_email: confirm_params.receipt_email.take(),
-        setup_future_usage: confirm_params.setup_future_usage.take(),
+        setup_future_usage: if with_token {
+            None
+        } else {
+            confirm_params.setup_future_usage.take()
+        },
         payment_method: confirm_params.payment_method.take(),
-        return_url: confirm_params.return_url.take(),
+        return_url: if with_token {
+            None
+        } else {
+            confirm_params.return_url.take()
+        },
         confirm: confirm.then_some(confirm_params),
     };
     ok(&payments::create_payment_intent(&state, new).await?)
 }
 
+/// With the secret key, any intent; with the publishable key (Stripe.js's `retrievePaymentIntent`
+/// and `handleNextAction`), only with the intent's client secret, and 404 otherwise, as Stripe.
 async fn retrieve(
     State(state): State<SharedState>,
-    _: SecretKey,
+    AnyKey(key): AnyKey,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
     take_expand(&mut p);
-    p.take("client_secret");
+    let secret = p.take("client_secret");
     p.finish()?;
-    ok(&payments::get::<PaymentIntent>(&state, "payment_intent", &id).await?)
+    let pi = payments::get::<PaymentIntent>(&state, "payment_intent", &id).await;
+    if key == KeyKind::Publishable {
+        let secret = secret.ok_or_else(|| ApiError::missing_param("client_secret"))?;
+        match &pi {
+            Ok(pi) if pi.client_secret == secret => {}
+            _ => return Err(ApiError::not_found("payment_intent", &id)),
+        }
+    }
+    ok(&pi?)
 }
 
 async fn confirm(

@@ -1,5 +1,4 @@
-//! `/v1/payment_methods` (card tokenization, the one endpoint open to the publishable key) and
-//! `/v1/customers`.
+//! `/v1/payment_methods` (card tokenization, open to the publishable key) and `/v1/customers`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -31,43 +30,75 @@ async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
-    p.take_enum("type", &["card"])?
-        .ok_or_else(|| ApiError::missing_param("type"))?;
+    let new = take_card(&mut p, &state, "")?;
+    take_expand(&mut p);
+    p.finish()?;
+    ok(&payments::create_payment_method(&state, new).await?)
+}
+
+/// `key` (e.g. `card[number]`) under `prefix`: itself for `""`, else `prefix[card][number]`
+/// (how `payment_method_data[…]` nests the same parameters).
+fn nested(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        return key.to_owned();
+    }
+    match key.split_once('[') {
+        Some((head, rest)) => format!("{prefix}[{head}][{rest}"),
+        None => format!("{prefix}[{key}]"),
+    }
+}
+
+/// Reads a card payment method's parameters (`type`, `card[…]`, `billing_details[…]`,
+/// `metadata[…]`), under `prefix` when they are nested (`payment_method_data`), and validates
+/// the card as Stripe does; errors name the parameter as sent.
+pub(super) fn take_card(
+    p: &mut Params,
+    state: &SharedState,
+    prefix: &str,
+) -> Result<NewPaymentMethod, ApiError> {
+    let k = |key: &str| nested(prefix, key);
+    p.take_enum(&k("type"), &["card"])?
+        .ok_or_else(|| ApiError::missing_param(&k("type")))?;
     let now = state.clock.now();
     let (year, month) = civil_year_month(now);
     // Card data is read here, validated, and dropped with `p`: never logged or stored.
     let card = cards::validate(
-        p.take("card[number]").as_deref(),
-        p.take("card[exp_month]").as_deref(),
-        p.take("card[exp_year]").as_deref(),
-        p.take("card[cvc]").as_deref(),
+        p.take(&k("card[number]")).as_deref(),
+        p.take(&k("card[exp_month]")).as_deref(),
+        p.take(&k("card[exp_year]")).as_deref(),
+        p.take(&k("card[cvc]")).as_deref(),
         (year, month),
-    )?;
+    )
+    .map_err(|mut e| {
+        if let Some(param) = e.param.take() {
+            let param = k(&param);
+            if e.code.as_deref() == Some("parameter_missing") {
+                // Its message names the parameter too.
+                return ApiError::missing_param(&param);
+            }
+            e.param = Some(param);
+        }
+        e
+    })?;
     let billing_details = BillingDetails {
         address: Address {
-            city: p.take("billing_details[address][city]"),
-            country: p.take("billing_details[address][country]"),
-            line1: p.take("billing_details[address][line1]"),
-            line2: p.take("billing_details[address][line2]"),
-            postal_code: p.take("billing_details[address][postal_code]"),
-            state: p.take("billing_details[address][state]"),
+            city: p.take(&k("billing_details[address][city]")),
+            country: p.take(&k("billing_details[address][country]")),
+            line1: p.take(&k("billing_details[address][line1]")),
+            line2: p.take(&k("billing_details[address][line2]")),
+            postal_code: p.take(&k("billing_details[address][postal_code]")),
+            state: p.take(&k("billing_details[address][state]")),
         },
-        email: p.take("billing_details[email]"),
-        name: p.take("billing_details[name]"),
-        phone: p.take("billing_details[phone]"),
+        email: p.take(&k("billing_details[email]")),
+        name: p.take(&k("billing_details[name]")),
+        phone: p.take(&k("billing_details[phone]")),
     };
-    let metadata = p.take_map("metadata");
-    take_expand(&mut p);
-    p.finish()?;
-    ok(&payments::create_payment_method(
-        &state,
-        NewPaymentMethod {
-            card,
-            billing_details,
-            metadata,
-        },
-    )
-    .await?)
+    let metadata = p.take_map(&k("metadata"));
+    Ok(NewPaymentMethod {
+        card,
+        billing_details,
+        metadata,
+    })
 }
 
 async fn retrieve(

@@ -180,6 +180,25 @@ def run(publishable_key):
             return
         raise AssertionError("expected AuthenticationError")
 
+    def confirmation_token():
+        # stripe-python's test helper (POST /v1/test_helpers/confirmation_tokens).
+        pm = card("4242424242424242")
+        token = stripe.ConfirmationToken.TestHelpers.create(payment_method=pm.id,
+                                                            return_url="https://merchant.test/back")
+        assert token.object == "confirmation_token" and token.id.startswith("ctoken_"), token
+        assert token.payment_method_preview.card.last4 == "4242"
+        pi = stripe.PaymentIntent.create(amount=1200, currency="usd", confirm=True, confirmation_token=token.id)
+        assert pi.status == "succeeded", pi.status
+        assert pi.return_url == "https://merchant.test/back", pi.return_url
+        again = stripe.ConfirmationToken.retrieve(token.id)
+        assert again.payment_intent == pi.id, again.payment_intent
+        try:
+            stripe.PaymentIntent.create(amount=1200, currency="usd", confirm=True, confirmation_token=token.id)
+        except stripe.InvalidRequestError as e:
+            assert e.param == "confirmation_token", e.param
+            return
+        raise AssertionError("a used token must be refused")
+
     def webhook_signature():
         deadline = time.time() + 10
         while not received and time.time() < deadline:
@@ -205,6 +224,7 @@ def run(publishable_key):
         ("customers_off_session", customers_off_session),
         ("lists_and_paging", lists_and_paging),
         ("publishable_key_tokenizes_only", publishable_key_tokenizes_only),
+        ("confirmation_token", confirmation_token),
         ("webhook_signature", webhook_signature),
     ]:
         check(name, fn, results)

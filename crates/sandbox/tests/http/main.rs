@@ -5,6 +5,7 @@ mod harness;
 
 mod api;
 mod card_data;
+mod confirmation_tokens;
 mod faults;
 mod idempotency;
 mod webhooks;
