@@ -9,12 +9,13 @@ use js_sys::{Array, Object};
 use paywidget_core::api::decode::{from_node, Kind, Node};
 use paywidget_core::api::{
     CampaignView, ErrorBody, ErrorCode, NewSession, PayOutcome, PayRequest, PaymentMethodCreated,
-    SessionCreated, SessionProgress, SessionView,
+    PaymentToken, SessionCreated, SessionProgress, SessionView,
 };
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
-use crate::checkout_form::CardEntries;
+use crate::checkout_form::{CardEntries, CardInput};
+use crate::gateway_fields::FieldsAnswer;
 
 /// A failed call.
 #[derive(Clone, Debug, PartialEq)]
@@ -230,10 +231,36 @@ impl crate::pay_flow::Api for BrowserApi {
         create_session(new).await
     }
 
-    async fn tokenize(&self, card: &CardEntries, email: &str) -> Result<String, FetchError> {
-        match &self.campaign {
-            Some(c) => tokenize(c, card, email).await,
-            None => Err(FetchError::Network),
+    async fn tokenize(
+        &self,
+        session: &str,
+        card: &CardInput,
+        email: &str,
+    ) -> Result<PaymentToken, FetchError> {
+        match (&self.campaign, card) {
+            (Some(c), CardInput::Direct(card)) => tokenize(c, card, email)
+                .await
+                .map(PaymentToken::PaymentMethod),
+            (Some(_), CardInput::GatewayFields { name }) => {
+                // Where a redirecting payment method comes back to: the host's return URL,
+                // top-level, as for our own 3-D Secure.
+                let origin = web_sys::window()
+                    .and_then(|w| w.location().origin().ok())
+                    .unwrap_or_default();
+                let back = format!("{origin}/checkout/return?session={session}");
+                match crate::gateway_fields::token(name, email, &back).await {
+                    FieldsAnswer::Done(t) => PaymentToken::parse(&t).ok_or(FetchError::Network),
+                    FieldsAnswer::Problem { code, .. } if code == "network" => {
+                        Err(FetchError::Network)
+                    }
+                    FieldsAnswer::Problem { code, message } => Err(FetchError::Api {
+                        status: 402,
+                        code: ErrorCode::parse(&code),
+                        message,
+                    }),
+                }
+            }
+            (None, _) => Err(FetchError::Network),
         }
     }
 

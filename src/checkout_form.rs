@@ -153,10 +153,21 @@ pub struct CardEntries {
     pub postal: Option<String>,
 }
 
-/// Checks every card and contact field on submit; returns the card or each field's message,
-/// in page order.
-pub fn check(entries: &Entries, today: (u16, u8)) -> Result<CardEntries, Vec<(Field, String)>> {
-    let mut errors = Vec::new();
+/// The card as the pay flow gets it, in either capture mode.
+#[derive(Debug)]
+pub enum CardInput {
+    /// Our own fields, checked.
+    Direct(CardEntries),
+    /// The gateway's own fields (their contents never reach this page); `name` is the
+    /// cardholder's, from our form.
+    GatewayFields {
+        /// The name on the card, trimmed.
+        name: String,
+    },
+}
+
+/// The email and name checks both modes share.
+fn contact_errors(entries: &Entries, errors: &mut Vec<(Field, String)>) {
     if !email_ok(&entries.email) {
         errors.push((
             Field::Email,
@@ -166,6 +177,25 @@ pub fn check(entries: &Entries, today: (u16, u8)) -> Result<CardEntries, Vec<(Fi
     if let Some(m) = name_problem(&entries.name) {
         errors.push((Field::Name, m.to_owned()));
     }
+}
+
+/// With the gateway's own card fields, only our fields are checked here (email, name): the
+/// trimmed name, or each field's message.
+pub fn check_contact(entries: &Entries) -> Result<String, Vec<(Field, String)>> {
+    let mut errors = Vec::new();
+    contact_errors(entries, &mut errors);
+    if errors.is_empty() {
+        Ok(entries.name.trim().to_owned())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Checks every card and contact field on submit; returns the card or each field's message,
+/// in page order.
+pub fn check(entries: &Entries, today: (u16, u8)) -> Result<CardEntries, Vec<(Field, String)>> {
+    let mut errors = Vec::new();
+    contact_errors(entries, &mut errors);
     let number = CardNumber::parse(&entries.number)
         .map_err(|e| errors.push((Field::Number, e.to_string())))
         .ok();
@@ -353,6 +383,30 @@ mod tests {
             ..ok
         };
         assert_eq!(check(&expired, (2026, 11)).unwrap_err()[0].0, Field::Expiry);
+    }
+
+    #[test]
+    fn with_the_gateways_fields_only_email_and_name_are_checked_here() {
+        let entries = Entries {
+            email: "ada@example.org".into(),
+            name: "  Ada Lovelace ".into(),
+            number: String::new(),
+            expiry: String::new(),
+            cvc: String::new(),
+            postal: None,
+        };
+        assert_eq!(check_contact(&entries), Ok("Ada Lovelace".into()));
+        let bad = Entries {
+            email: "nope".into(),
+            name: String::new(),
+            ..entries
+        };
+        let fields: Vec<Field> = check_contact(&bad)
+            .unwrap_err()
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(fields, [Field::Email, Field::Name]);
     }
 
     #[test]

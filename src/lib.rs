@@ -10,5 +10,6 @@ pub mod card_number_field;
 pub mod checkout_form;
 pub mod components;
 pub mod embed;
+pub mod gateway_fields;
 pub mod pay_flow;
 pub mod route;

@@ -14,13 +14,13 @@
 //!   success: the page asks the session until the gateway decides.
 
 use paywidget_core::api::{
-    DeclineCode, ErrorCode, NewSession, PayOutcome, PayRequest, SessionCreated, SessionProgress,
-    SessionStatus,
+    DeclineCode, ErrorCode, NewSession, PayOutcome, PayRequest, PaymentToken, SessionCreated,
+    SessionProgress, SessionStatus,
 };
 use paywidget_core::money::Amount;
 
 use crate::api::FetchError;
-use crate::checkout_form::{decline_field, CardEntries, Field};
+use crate::checkout_form::{decline_field, CardInput, Field};
 
 /// The calls the flow makes.
 // The widget is single-threaded wasm: no `Send` bounds are wanted on these futures.
@@ -28,8 +28,14 @@ use crate::checkout_form::{decline_field, CardEntries, Field};
 pub trait Api {
     /// `POST /api/sessions`.
     async fn create_session(&self, new: &NewSession) -> Result<SessionCreated, FetchError>;
-    /// Tokenizes the card at the gateway → `pm_…`.
-    async fn tokenize(&self, card: &CardEntries, email: &str) -> Result<String, FetchError>;
+    /// Has the gateway tokenize the card for `session` → `pm_…` (our fields) or `ctoken_…`
+    /// (the gateway's own).
+    async fn tokenize(
+        &self,
+        session: &str,
+        card: &CardInput,
+        email: &str,
+    ) -> Result<PaymentToken, FetchError>;
     /// `POST /api/sessions/:id/pay`.
     async fn pay(&self, session: &str, request: &PayRequest) -> Result<PayOutcome, FetchError>;
     /// `GET /api/sessions/:id`.
@@ -97,6 +103,14 @@ pub enum Next {
     Confirmation(String),
     /// The bank's 3-D Secure page.
     Verify(String),
+    /// 3-D Secure through the gateway's own script (`handleNextAction` with this client
+    /// secret), then back through the host's return URL for this session.
+    NextAction {
+        /// The payment's client secret.
+        client_secret: String,
+        /// The session.
+        session: String,
+    },
 }
 
 /// Why paying stopped on this page.
@@ -164,7 +178,7 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
     pub async fn pay(
         &self,
         order: &Order,
-        card: &CardEntries,
+        card: &CardInput,
         report: &dyn Fn(Progress),
     ) -> Result<Next, Failure> {
         report(Progress::Processing);
@@ -196,16 +210,16 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
         // An unfinished attempt (reload, network error) is retried with its key and token, so
         // it can never become a second charge.
         let attempt = attempt_key(&session);
-        let stored = self
-            .storage
-            .get(&attempt)
-            .and_then(|v| v.split_once('|').map(|(k, p)| (k.to_owned(), p.to_owned())));
+        let stored = self.storage.get(&attempt).and_then(|v| {
+            let (k, t) = v.split_once('|')?;
+            Some((k.to_owned(), PaymentToken::parse(t)?))
+        });
         let (key, token) = match stored {
             Some(pair) => pair,
             None => {
                 let token = self
                     .api
-                    .tokenize(card, &order.email)
+                    .tokenize(&session, card, &order.email)
                     .await
                     .map_err(|e| match e {
                         FetchError::Api { code, message, .. } => {
@@ -214,23 +228,30 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                         FetchError::Network => Failure::Message(UNREACHABLE_GATEWAY.into()),
                     })?;
                 let key = self.api.new_key();
-                self.storage.set(&attempt, &format!("{key}|{token}"));
+                self.storage
+                    .set(&attempt, &format!("{key}|{}", token.as_str()));
                 (key, token)
             }
         };
-        let request = PayRequest {
-            payment_method: token,
-            idempotency_key: key,
-        };
+        let request = PayRequest::new(&token, key);
         let outcome = self
             .with_retries(report, || self.api.pay(&session, &request))
             .await;
         // Every way of waiting for the gateway ends in the one `settle` below.
         let waiting = match outcome {
             Ok(PayOutcome::Succeeded) => return Ok(self.confirmed(&session, &session_key)),
-            Ok(PayOutcome::RequiresAction { redirect_url }) => {
+            Ok(PayOutcome::RequiresAction {
+                redirect_url,
+                client_secret,
+            }) => {
                 report(Progress::Verifying);
-                return Ok(Next::Verify(redirect_url));
+                return Ok(match client_secret {
+                    Some(client_secret) => Next::NextAction {
+                        client_secret,
+                        session,
+                    },
+                    None => Next::Verify(redirect_url),
+                });
             }
             Ok(PayOutcome::Declined { code, message }) => {
                 return Err(self.declined(&session, &code, message))
@@ -436,11 +457,20 @@ mod tests {
                 display_total: String::new(),
             })
         }
-        async fn tokenize(&self, _: &CardEntries, _: &str) -> Result<String, FetchError> {
+        async fn tokenize(
+            &self,
+            _: &str,
+            card: &CardInput,
+            _: &str,
+        ) -> Result<PaymentToken, FetchError> {
             self.tokenized.set(self.tokenized.get() + 1);
-            match self.tokenize_answer.borrow_mut().take() {
-                Some(e) => Err(e),
-                None => Ok(format!("pm_{}", self.tokenized.get())),
+            let n = self.tokenized.get();
+            match (self.tokenize_answer.borrow_mut().take(), card) {
+                (Some(e), _) => Err(e),
+                (None, CardInput::Direct(_)) => Ok(PaymentToken::PaymentMethod(format!("pm_{n}"))),
+                (None, CardInput::GatewayFields { .. }) => {
+                    Ok(PaymentToken::ConfirmationToken(format!("ctoken_{n}")))
+                }
             }
         }
         async fn pay(&self, _: &str, request: &PayRequest) -> Result<PayOutcome, FetchError> {
@@ -506,19 +536,21 @@ mod tests {
         }
     }
 
-    fn card() -> CardEntries {
-        check(
-            &Entries {
-                email: "donor@example.org".into(),
-                name: "Ada Lovelace".into(),
-                number: "4242 4242 4242 4242".into(),
-                expiry: "12 / 30".into(),
-                cvc: "123".into(),
-                postal: None,
-            },
-            (2026, 1),
+    fn card() -> CardInput {
+        CardInput::Direct(
+            check(
+                &Entries {
+                    email: "donor@example.org".into(),
+                    name: "Ada Lovelace".into(),
+                    number: "4242 4242 4242 4242".into(),
+                    expiry: "12 / 30".into(),
+                    cvc: "123".into(),
+                    postal: None,
+                },
+                (2026, 1),
+            )
+            .expect("a valid card"),
         )
-        .expect("a valid card")
     }
 
     fn view(status: SessionStatus) -> SessionProgress {
@@ -679,7 +711,11 @@ mod tests {
             format!(
                 "{}|{}",
                 pays.last().unwrap().idempotency_key,
-                pays.last().unwrap().payment_method
+                pays.last()
+                    .unwrap()
+                    .payment_method
+                    .as_deref()
+                    .unwrap_or("none")
             ),
             stored
         );
@@ -700,9 +736,62 @@ mod tests {
         assert_eq!(
             f.api.pays.borrow()[0],
             PayRequest {
-                payment_method: "pm_before".into(),
+                payment_method: Some("pm_before".into()),
+                confirmation_token: None,
                 idempotency_key: "key-from-before".into()
             }
+        );
+    }
+
+    #[test]
+    fn the_gateways_own_fields_pay_with_a_confirmation_token_and_verify_with_its_script() {
+        let f = flow();
+        let fields = CardInput::GatewayFields {
+            name: "Ada Lovelace".into(),
+        };
+        answer(
+            &f,
+            Ok(PayOutcome::RequiresAction {
+                redirect_url: "http://gw/3ds".into(),
+                client_secret: Some("pi_1_secret_2".into()),
+            }),
+        );
+        let progress = RefCell::new(Vec::new());
+        let result = run(f.pay(&order(), &fields, &|p| progress.borrow_mut().push(p)));
+        assert_eq!(
+            result,
+            Ok(Next::NextAction {
+                client_secret: "pi_1_secret_2".into(),
+                session: "cs_1".into()
+            })
+        );
+        let pays = f.api.pays.borrow();
+        assert_eq!(pays[0].confirmation_token.as_deref(), Some("ctoken_1"));
+        assert_eq!(pays[0].payment_method, None);
+        assert_eq!(
+            pays[0].token(),
+            Some(PaymentToken::ConfirmationToken("ctoken_1".into()))
+        );
+        // The attempt (key and token) survives a reload like a payment method's.
+        assert_eq!(
+            f.storage.get(&attempt_key("cs_1")).as_deref(),
+            Some("key-1|ctoken_1")
+        );
+    }
+
+    #[test]
+    fn a_stored_attempt_that_is_not_a_token_is_never_sent() {
+        let f = flow();
+        f.storage.set(&session_key(&order()), "cs_1");
+        f.storage
+            .set(&attempt_key("cs_1"), "key-from-before|4242424242424242");
+        answer(&f, Ok(PayOutcome::Succeeded));
+        let (result, _) = pay(&f);
+        assert!(result.is_ok());
+        assert_eq!(f.api.tokenized.get(), 1, "tokenized afresh");
+        assert_eq!(
+            f.api.pays.borrow()[0].payment_method.as_deref(),
+            Some("pm_1")
         );
     }
 
@@ -713,6 +802,7 @@ mod tests {
             &f,
             Ok(PayOutcome::RequiresAction {
                 redirect_url: "http://gw/3ds".into(),
+                client_secret: None,
             }),
         );
         let (result, progress) = pay(&f);

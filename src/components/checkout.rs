@@ -8,11 +8,12 @@ use paywidget_core::card::{format_expiry_input, Cvc, Expiry};
 use paywidget_core::money::{Amount, Currency, FeeRule};
 
 use super::{AmountPicker, CardNumberInput, TextField};
-use paywidget_core::api::{CampaignKind, CampaignView};
+use paywidget_core::api::{CampaignKind, CampaignView, CardCapture};
 
 use crate::api::BrowserApi;
 use crate::browser;
-use crate::checkout_form::{self, Entries, Field};
+use crate::checkout_form::{self, CardInput, Entries, Field};
+use crate::gateway_fields;
 use crate::pay_flow::{Failure, Next, Order, PayFlow};
 
 /// What the form is telling the shopper.
@@ -62,6 +63,9 @@ pub fn Checkout(
     let submitted = RwSignal::new(false);
     let paying = RwSignal::new(false);
     let status = RwSignal::new(Status::Idle);
+    // The gateway's own card fields (Stripe mode): loading → ready, or why they cannot load.
+    let gateway_mode = campaign.card_capture == CardCapture::GatewayFields;
+    let fields_state = RwSignal::new(Some("Loading secure card fields…".to_owned()));
 
     let price = campaign.price;
     let base = move || -> Option<Amount> {
@@ -77,6 +81,31 @@ pub fn Checkout(
     let fee = move || base().map_or(0, |b| checkout_form::fee(fee_rule, b, cover_fee.get()));
     let total = move || base().map(|b| Amount::from_minor(b.minor() + fee(), currency));
     let pay_label = move || checkout_form::pay_label(donation, total());
+
+    if gateway_mode {
+        let script = campaign.gateway_js_url.clone().unwrap_or_default();
+        let key = campaign.publishable_key.clone();
+        let code = currency.code().to_ascii_lowercase();
+        let first = total().map_or(0, |t| t.minor());
+        spawn_local(async move {
+            let problem = gateway_fields::mount(&script, &key, first, &code, FIELDS_ID).await;
+            fields_state.set(problem);
+        });
+        // The fields' amount follows the total (chips, custom amount, fee coverage).
+        Effect::new(move |_| {
+            let minor = total().map_or(0, |t| t.minor());
+            if fields_state.with(Option::is_none) {
+                gateway_fields::update(minor);
+            }
+        });
+    }
+    let focus_card = move || {
+        if gateway_mode {
+            gateway_fields::focus();
+        } else {
+            browser::focus("pw-card-number");
+        }
+    };
 
     let today = browser::today();
     let check_expiry = Callback::new(move |text: String| {
@@ -129,9 +158,18 @@ pub fn Checkout(
             cvc: cvc.get_untracked(),
             postal: ask_postal.then(|| postal.get_untracked()),
         };
-        let card = checkout_form::check(&entries, browser::today())
-            .map_err(|e| errors.extend(e))
-            .ok();
+        let card = if gateway_mode {
+            // The card itself is checked inside the gateway's frame when tokenizing.
+            checkout_form::check_contact(&entries)
+                .map_err(|e| errors.extend(e))
+                .ok()
+                .map(|name| CardInput::GatewayFields { name })
+        } else {
+            checkout_form::check(&entries, browser::today())
+                .map_err(|e| errors.extend(e))
+                .ok()
+                .map(CardInput::Direct)
+        };
         submitted.set(true);
         for (field, message) in &errors {
             match field {
@@ -175,6 +213,24 @@ pub fn Checkout(
                     crate::embed::finish(&format!("/thanks/{session}"));
                 }
                 Ok(Next::Verify(url)) => browser::go(&url),
+                Ok(Next::NextAction {
+                    client_secret,
+                    session,
+                }) => {
+                    // The gateway's script shows the bank's page over this one; whatever it
+                    // answers, the host asks the gateway how it went.
+                    let _ = gateway_fields::next_action(&client_secret).await;
+                    browser::go(&format!("/checkout/return?session={session}"));
+                }
+                Err(Failure::Field(
+                    Field::Number | Field::Expiry | Field::Cvc | Field::Postal,
+                    message,
+                )) if gateway_mode => {
+                    // About the card: the gateway's frame shows which field.
+                    status.set(Status::Problem(message));
+                    gateway_fields::focus();
+                    paying.set(false);
+                }
                 Err(Failure::Field(field, message)) => {
                     match field {
                         Field::Number => number_error.set(Some(message.clone())),
@@ -195,7 +251,7 @@ pub fn Checkout(
                 }
                 Err(Failure::Message(message)) => {
                     status.set(Status::Problem(message));
-                    browser::focus("pw-card-number");
+                    focus_card();
                     paying.set(false);
                 }
             }
@@ -251,17 +307,28 @@ pub fn Checkout(
                 inputmode="email" check=check_email error=email_error value=email />
             <TextField id="pw-name" label="Name on card" autocomplete="cc-name"
                 check=check_name error=name_error value=name />
-            <CardNumberInput submitted=submitted external_error=number_error />
-            <div class="pw-row">
-                <TextField id="pw-expiry" label="Expiry (MM / YY)" autocomplete="cc-exp" inputmode="numeric"
-                    placeholder="MM / YY" format=format_expiry_input check=check_expiry error=expiry_error value=expiry />
-                <TextField id="pw-cvc" label="Security code" autocomplete="cc-csc" inputmode="numeric"
-                    placeholder="CVC" format=cvc_digits check=check_cvc error=cvc_error value=cvc />
-            </div>
-            {ask_postal.then(|| view! {
-                <TextField id="pw-postal" label="Billing postal code" autocomplete="postal-code"
-                    check=check_postal error=postal_error value=postal />
-            })}
+            {if gateway_mode {
+                view! {
+                    <div class="pw-gateway-fields" id=FIELDS_ID></div>
+                    {move || fields_state.get().map(|m| view! { <p class="pw-fields-state" role="status">{m}</p> })}
+                }
+                .into_any()
+            } else {
+                view! {
+                    <CardNumberInput submitted=submitted external_error=number_error />
+                    <div class="pw-row">
+                        <TextField id="pw-expiry" label="Expiry (MM / YY)" autocomplete="cc-exp" inputmode="numeric"
+                            placeholder="MM / YY" format=format_expiry_input check=check_expiry error=expiry_error value=expiry />
+                        <TextField id="pw-cvc" label="Security code" autocomplete="cc-csc" inputmode="numeric"
+                            placeholder="CVC" format=cvc_digits check=check_cvc error=cvc_error value=cvc />
+                    </div>
+                    {ask_postal.then(|| view! {
+                        <TextField id="pw-postal" label="Billing postal code" autocomplete="postal-code"
+                            check=check_postal error=postal_error value=postal />
+                    })}
+                }
+                .into_any()
+            }}
             <p class="pw-status" id="pw-status" role="status" aria-live="polite">{status_view}</p>
             <button type="submit" class="pw-pay" id="pw-pay" aria-disabled=move || paying.get().to_string()>
                 {move || if paying.get() { "Processing…".to_owned() } else { pay_label() }}
@@ -270,6 +337,9 @@ pub fn Checkout(
         </form>
     }
 }
+
+/// Where the gateway's own fields mount.
+const FIELDS_ID: &str = "pw-gateway-fields";
 
 /// Digits only, at most 4.
 fn cvc_digits(text: &str) -> String {

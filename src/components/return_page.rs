@@ -29,7 +29,8 @@ pub fn ReturnPage(
         match flow.after_verification(&session).await {
             Ok(Some(Next::Confirmation(s))) => crate::embed::finish(&format!("/thanks/{s}")),
             Ok(Some(Next::Verify(url))) => browser::go(&url),
-            Ok(None) => message
+            // (`after_verification` never asks for a second verification by script.)
+            Ok(None | Some(Next::NextAction { .. })) => message
                 .set("We are still waiting for your bank. You can safely reload this page.".into()),
             Err(Failure::Message(reason) | Failure::Field(_, reason)) => {
                 message.set(format!("{reason} You have not been charged."));

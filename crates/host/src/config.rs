@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use paywidget_core::api::{CampaignKind, FeeCoverage};
+use paywidget_core::api::{CampaignKind, CardCapture, FeeCoverage};
 use paywidget_core::money::Currency;
 use serde::Deserialize;
 use url::Url;
@@ -246,13 +246,7 @@ fn http_url(text: &str) -> Result<Url, String> {
 /// card tokens and secret keys never cross a network in clear text.
 fn gateway_url(text: &str) -> Result<Url, String> {
     let url = http_url(text)?;
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
-    if url.scheme() == "http" && !loopback {
+    if url.scheme() == "http" && !is_loopback(&url) {
         return Err(format!(
             "{text:?} is plain http to another machine: use https:// (plain http only for a gateway on 127.0.0.1, ::1 or localhost)"
         ));
@@ -285,6 +279,41 @@ pub struct Merchant {
     pub receipt_prefix: Option<String>,
     /// Ask for the billing postal code (when the gateway account's rules check it).
     pub collect_postal_code: bool,
+    /// Our card fields or the gateway's own (default: ours for the sandbox — a gateway on
+    /// this machine — the gateway's for any other, as Stripe refuses raw card numbers).
+    pub card_capture: CardCapture,
+    /// The gateway's browser script for its own fields: Stripe.js for Stripe, else the
+    /// gateway's `/v3/` (the sandbox serves a counterpart there).
+    pub gateway_js_url: Url,
+}
+
+impl Merchant {
+    /// The origins the checkout page needs for the gateway's own fields (its script, frames
+    /// and API), empty for our own fields.
+    pub fn gateway_fields_origins(&self) -> Vec<String> {
+        if self.card_capture != CardCapture::GatewayFields {
+            return Vec::new();
+        }
+        let mut origins = vec![self.gateway_js_url.origin().ascii_serialization()];
+        if self.gateway_js_url.host_str() == Some("js.stripe.com") {
+            // Stripe's published CSP for Stripe.js and the Payment Element.
+            origins.push("https://*.js.stripe.com".into());
+            origins.push("https://hooks.stripe.com".into());
+        }
+        origins
+    }
+}
+
+/// Stripe's script, for merchants on Stripe.
+const STRIPE_JS: &str = "https://js.stripe.com/v3/";
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 /// `[campaigns.license]`.
@@ -386,6 +415,8 @@ struct RawMerchant {
     receipt_prefix: Option<String>,
     #[serde(default)]
     collect_postal_code: bool,
+    card_capture: Option<String>,
+    gateway_js_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -487,7 +518,28 @@ impl HostConfig {
                     Origin::parse(o).map_err(|e| err(k(&format!("allowed_origins[{j}]")), e))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            let card_capture = match m.card_capture.as_deref() {
+                None if is_loopback(&gateway_url) => CardCapture::Direct,
+                None => CardCapture::GatewayFields,
+                Some(text) => CardCapture::parse(text).ok_or_else(|| {
+                    err(
+                        k("card_capture"),
+                        format!("{text:?} is not \"gateway_fields\" or \"direct\""),
+                    )
+                })?,
+            };
+            let gateway_js_url = match m.gateway_js_url.as_deref() {
+                Some(text) => self::gateway_url(text).map_err(|e| err(k("gateway_js_url"), e))?,
+                None if gateway_url.host_str() == Some("api.stripe.com") => {
+                    Url::parse(STRIPE_JS).map_err(|e| err(k("gateway_js_url"), e.to_string()))?
+                }
+                None => gateway_url
+                    .join("/v3/")
+                    .map_err(|e| err(k("gateway_js_url"), e.to_string()))?,
+            };
             merchants.push(Merchant {
+                card_capture,
+                gateway_js_url,
                 id: m.id,
                 name: m.name,
                 gateway_url,
@@ -771,6 +823,53 @@ min_amount = 500
         let bad = BASE.replace("title =", "colour = \"red\"\ntitle =");
         let e = HostConfig::parse(&bad, |_| None).unwrap_err();
         assert!(e.message.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn card_capture_defaults_to_our_fields_only_for_the_sandbox() {
+        let sandbox = HostConfig::parse(BASE, |_| None).unwrap();
+        let m = &sandbox.merchants[0];
+        assert_eq!(m.card_capture, CardCapture::Direct);
+        assert_eq!(m.gateway_js_url.as_str(), "http://127.0.0.1:12111/v3/");
+        assert!(m.gateway_fields_origins().is_empty());
+
+        let stripe = BASE.replace("http://127.0.0.1:12111", "https://api.stripe.com");
+        let stripe = HostConfig::parse(&stripe, |_| None).unwrap();
+        let m = &stripe.merchants[0];
+        assert_eq!(m.card_capture, CardCapture::GatewayFields);
+        assert_eq!(m.gateway_js_url.as_str(), "https://js.stripe.com/v3/");
+        assert_eq!(
+            m.gateway_fields_origins(),
+            [
+                "https://js.stripe.com",
+                "https://*.js.stripe.com",
+                "https://hooks.stripe.com"
+            ]
+        );
+
+        let chosen = BASE.replace(
+            "webhook_secret = \"whsec_x\"",
+            "webhook_secret = \"whsec_x\"\ncard_capture = \"gateway_fields\"",
+        );
+        let chosen = HostConfig::parse(&chosen, |_| None).unwrap();
+        assert_eq!(chosen.merchants[0].card_capture, CardCapture::GatewayFields);
+        assert_eq!(
+            chosen.merchants[0].gateway_fields_origins(),
+            ["http://127.0.0.1:12111"]
+        );
+
+        let wrong = BASE.replace(
+            "webhook_secret = \"whsec_x\"",
+            "webhook_secret = \"whsec_x\"\ncard_capture = \"iframe\"",
+        );
+        let e = HostConfig::parse(&wrong, |_| None).unwrap_err();
+        assert_eq!(e.key, "merchants[0].card_capture");
+        let plain = BASE.replace(
+            "webhook_secret = \"whsec_x\"",
+            "webhook_secret = \"whsec_x\"\ngateway_js_url = \"http://js.example.org/v3/\"",
+        );
+        let e = HostConfig::parse(&plain, |_| None).unwrap_err();
+        assert_eq!(e.key, "merchants[0].gateway_js_url");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use paywidget_core::api::{DeclineCode, ErrorBody, STRIPE_API_VERSION};
+use paywidget_core::api::{DeclineCode, ErrorBody, PaymentToken, STRIPE_API_VERSION};
 use serde::Deserialize;
 use url::Url;
 
@@ -31,6 +31,9 @@ pub struct PaymentIntent {
     /// Our `session_id`.
     #[serde(default)]
     pub metadata: std::collections::BTreeMap<String, String>,
+    /// Handed to the gateway's own script for `handleNextAction` (gateway-fields mode).
+    #[serde(default)]
+    pub client_secret: Option<String>,
 }
 
 /// `next_action`.
@@ -230,17 +233,18 @@ impl Gateway {
             .map_err(|e| GatewayError::Unavailable(format!("unexpected answer: {e}")))
     }
 
-    /// Confirms it with the shopper's tokenized card (idempotent on `key`); when the outcome is
+    /// Confirms it with the shopper's token — a payment method from our fields or a
+    /// confirmation token from the gateway's (idempotent on `key`); when the outcome is
     /// unknown after retries, asks the gateway for the payment's state.
     pub async fn confirm(
         &self,
         pi: &str,
-        payment_method: &str,
+        token: &PaymentToken,
         return_url: &str,
         key: &str,
     ) -> Result<PaymentIntent, GatewayError> {
         let form = [
-            ("payment_method", payment_method.to_owned()),
+            (token.param(), token.as_str().to_owned()),
             ("return_url", return_url.to_owned()),
         ];
         match self

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use paywidget_core::api::{
-    CampaignKind, DeclineCode, ErrorCode, NewSession, PayOutcome, PayRequest, SessionCreated,
-    SessionStatus, SessionView,
+    CampaignKind, CardCapture, DeclineCode, ErrorCode, NewSession, PayOutcome, PayRequest,
+    PaymentToken, SessionCreated, SessionStatus, SessionView,
 };
 use paywidget_core::money::{Amount, FeeRule};
 use sha2::{Digest, Sha256};
@@ -134,12 +134,13 @@ pub async fn pay(
     session_id: &str,
     req: PayRequest,
 ) -> Result<PayOutcome, DomainError> {
-    if !req.payment_method.starts_with("pm_") || req.payment_method.len() > 255 {
+    // Parsed once here: exactly one gateway token, never anything that could be card data.
+    let Some(token) = req.token() else {
         return Err(DomainError::invalid(
             ErrorCode::InvalidPaymentMethod,
-            "payment_method must be a gateway token (pm_…).",
+            "Send one gateway token: payment_method (pm_…) or confirmation_token (ctoken_…).",
         ));
-    }
+    };
     if req.idempotency_key.is_empty() || req.idempotency_key.len() > 200 {
         return Err(DomainError::invalid(
             ErrorCode::InvalidIdempotencyKey,
@@ -165,7 +166,7 @@ pub async fn pay(
     // Run the attempt to its end even if this client disconnects, so its outcome is recorded.
     let owned = state.clone();
     let sid = session_id.to_owned();
-    let task = tokio::spawn(async move { attempt(&owned, &sid, req).await });
+    let task = tokio::spawn(async move { attempt(&owned, &sid, &token, req).await });
     task.await
         .map_err(|e| DomainError::Internal(format!("pay task: {e}")))?
 }
@@ -189,9 +190,10 @@ async fn wait_for_outcome(
 async fn attempt(
     state: &HostState,
     session_id: &str,
+    token: &PaymentToken,
     req: PayRequest,
 ) -> Result<PayOutcome, DomainError> {
-    let result = charge(state, session_id, &req).await;
+    let result = charge(state, session_id, token, &req.idempotency_key).await;
     match &result {
         Ok(outcome) => {
             state
@@ -227,7 +229,8 @@ pub fn gateway_for(state: &HostState, session: &SessionRow) -> Result<Gateway, D
 async fn charge(
     state: &HostState,
     session_id: &str,
-    req: &PayRequest,
+    token: &PaymentToken,
+    idempotency_key: &str,
 ) -> Result<PayOutcome, DomainError> {
     let session = load(state.store.as_ref(), session_id).await?;
     let campaign = state
@@ -257,11 +260,8 @@ async fn charge(
         "{}/checkout/return?session={}",
         state.public_url, session.id
     );
-    let key = derived_key(&["confirm", &session.id, &req.idempotency_key]);
-    match gateway
-        .confirm(&pi_id, &req.payment_method, &return_url, &key)
-        .await
-    {
+    let key = derived_key(&["confirm", &session.id, idempotency_key]);
+    match gateway.confirm(&pi_id, token, &return_url, &key).await {
         Ok(pi) => record(state, &session, &pi).await,
         Err(GatewayError::Declined(d, _)) => Ok(decline(state, &session, d.code).await?),
         Err(e) => Err(gateway_error(e)),
@@ -321,7 +321,16 @@ pub async fn record(
             {
                 store.set_redirect_url(&session.id, &url).await?;
             }
-            PayOutcome::RequiresAction { redirect_url: url }
+            // The gateway's own fields finish 3-D Secure with its script, which needs the
+            // payment's client secret; our fields navigate to `url`.
+            let gateway_fields = state
+                .config
+                .merchant(&session.merchant)
+                .is_some_and(|m| m.card_capture == CardCapture::GatewayFields);
+            PayOutcome::RequiresAction {
+                redirect_url: url,
+                client_secret: pi.client_secret.clone().filter(|_| gateway_fields),
+            }
         }
         "requires_payment_method" => {
             let code = pi

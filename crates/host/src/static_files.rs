@@ -17,8 +17,15 @@ use crate::config::{url_text, HostConfig};
 /// The Content-Security-Policy of the hosted pages: scripts from this origin (plus the hash of
 /// Trunk's inline loader), wasm compilation, connections to this origin and the merchants'
 /// gateways, no inline styles, and framing by `ancestors` (this origin, for the snippet page's
-/// preview, and the merchants' allowed origins).
-pub fn csp(config: &HostConfig, html: &str, ancestors: &[String]) -> String {
+/// preview, and the merchants' allowed origins). `gateway_fields` are the origins of the
+/// gateway's own card fields (script, frames, API) — only on the pages of a campaign whose
+/// merchant uses them.
+pub fn csp(
+    config: &HostConfig,
+    html: &str,
+    ancestors: &[String],
+    gateway_fields: &[String],
+) -> String {
     let mut script = vec!["'self'".to_owned(), "'wasm-unsafe-eval'".to_owned()];
     for inline in inline_scripts(html) {
         let digest = Sha256::digest(inline.as_bytes());
@@ -43,11 +50,22 @@ pub fn csp(config: &HostConfig, html: &str, ancestors: &[String]) -> String {
             connect.push(gateway);
         }
     }
+    let mut frames = String::new();
+    if !gateway_fields.is_empty() {
+        for origin in gateway_fields {
+            for list in [&mut script, &mut connect] {
+                if !list.contains(origin) {
+                    list.push(origin.clone());
+                }
+            }
+        }
+        frames = format!("frame-src 'self' {}; ", gateway_fields.join(" "));
+    }
     let mut frame_ancestors = vec!["'self'".to_owned()];
     frame_ancestors.extend(ancestors.iter().cloned());
     format!(
         "default-src 'self'; script-src {}; style-src 'self'; img-src {}; connect-src {}; \
-         frame-ancestors {}; base-uri 'none'; form-action 'self'; object-src 'none'",
+         {frames}frame-ancestors {}; base-uri 'none'; form-action 'self'; object-src 'none'",
         script.join(" "),
         img.join(" "),
         connect.join(" "),
@@ -102,8 +120,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
         .collect();
     // `frame-ancestors` per merchant: `/c/:campaign…` may be framed only by that campaign's
     // merchant's sites; other pages by any merchant's.
-    let header = |ancestors: &[String]| {
-        HeaderValue::from_str(&csp(config, &html, ancestors))
+    let header = |ancestors: &[String], gateway_fields: &[String]| {
+        HeaderValue::from_str(&csp(config, &html, ancestors, gateway_fields))
             .unwrap_or(HeaderValue::from_static("default-src 'self'"))
     };
     let by_campaign: Arc<HashMap<String, HeaderValue>> = Arc::new(
@@ -111,8 +129,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
             .campaigns
             .iter()
             .map(|c| {
-                let origins = config
-                    .merchant(&c.merchant)
+                let merchant = config.merchant(&c.merchant);
+                let origins = merchant
                     .map(|m| {
                         m.allowed_origins
                             .iter()
@@ -120,11 +138,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
                             .collect::<Vec<String>>()
                     })
                     .unwrap_or_default();
-                (c.id.clone(), header(&origins))
+                let fields = merchant
+                    .map(|m| m.gateway_fields_origins())
+                    .unwrap_or_default();
+                (c.id.clone(), header(&origins, &fields))
             })
             .collect(),
     );
-    let default_csp = header(&all_origins(config));
+    let default_csp = header(&all_origins(config), &[]);
     // Two wasm binaries: `index.html` is the checkout form alone (`/c/:campaign`, what a
     // shopper waits for); `pages.html` is every other page, routed in the browser (3-D Secure
     // return, confirmation, and its own "not found").
@@ -211,6 +232,40 @@ mod tests {
         );
         assert_eq!(super::origin_of("/logo.png"), None);
         assert_eq!(super::origin_of("javascript://x"), None);
+    }
+
+    #[test]
+    fn the_gateways_origins_only_where_its_fields_are() {
+        let config = crate::config::HostConfig::parse(
+            r#"
+[[merchants]]
+id = "hope"
+name = "Hope"
+gateway_url = "http://127.0.0.1:12111"
+publishable_key = "pk_test_x"
+secret_key = "sk_test_x"
+webhook_secret = "whsec_x"
+card_capture = "gateway_fields"
+
+[[campaigns]]
+id = "winter"
+merchant = "hope"
+kind = "donation"
+title = "Winter appeal"
+currency = "usd"
+"#,
+            |_| None,
+        )
+        .unwrap();
+        let fields = config.merchants[0].gateway_fields_origins();
+        let with = super::csp(&config, "", &[], &fields);
+        assert!(with.contains("script-src 'self' 'wasm-unsafe-eval' http://127.0.0.1:12111;"));
+        assert!(with.contains("frame-src 'self' http://127.0.0.1:12111;"));
+        assert!(with.contains("connect-src 'self' http://127.0.0.1:12111;"));
+        assert!(with.contains("style-src 'self';"), "still no inline styles");
+        let without = super::csp(&config, "", &[], &[]);
+        assert!(without.contains("script-src 'self' 'wasm-unsafe-eval';"));
+        assert!(!without.contains("frame-src"));
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use base64::Engine;
 use ed25519_dalek::VerifyingKey;
 use paywidget_core::api::{
-    CampaignView, DeclineCode, DeclineView, LicenceView, PublicKeyView, ReceiptView, SessionStatus,
-    SessionView,
+    CampaignView, CardCapture, DeclineCode, DeclineView, LicenceView, PublicKeyView, ReceiptView,
+    SessionStatus, SessionView,
 };
 
 use crate::config::{url_text, HostConfig};
@@ -30,6 +30,9 @@ pub fn campaign_view(config: &HostConfig, id: &str) -> Option<CampaignView> {
         fee_coverage: c.fee_coverage,
         gateway_url: url_text(&m.gateway_url).to_owned(),
         publishable_key: m.publishable_key.clone(),
+        card_capture: m.card_capture,
+        gateway_js_url: (m.card_capture == CardCapture::GatewayFields)
+            .then(|| m.gateway_js_url.as_str().to_owned()),
         logo_url: c.logo_url.as_ref().map(|l| l.as_str().to_owned()),
         collect_postal_code: m.collect_postal_code,
         allowed_origins: m

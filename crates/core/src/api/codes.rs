@@ -316,6 +316,42 @@ impl SessionStatus {
     }
 }
 
+/// Where the checkout collects the card (per merchant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum CardCapture {
+    /// Our own card fields, tokenized straight at the gateway with the publishable key (the
+    /// sandbox; or an operator who is PCI compliant for it).
+    #[default]
+    Direct,
+    /// The gateway's own fields in its cross-origin frames (Stripe's Payment Element): the
+    /// gateway tokenizes into a confirmation token, and the merchant stays PCI SAQ A.
+    GatewayFields,
+}
+
+impl CardCapture {
+    /// As configuration and the wire spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardCapture::Direct => "direct",
+            CardCapture::GatewayFields => "gateway_fields",
+        }
+    }
+
+    /// Reads a configured mode.
+    pub fn parse(s: &str) -> Option<CardCapture> {
+        match s {
+            "direct" => Some(CardCapture::Direct),
+            "gateway_fields" => Some(CardCapture::GatewayFields),
+            _ => None,
+        }
+    }
+}
+
 /// What a campaign sells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(

@@ -11,7 +11,7 @@ pub mod decode;
 
 use std::collections::BTreeMap;
 
-pub use codes::{CampaignKind, CardField, DeclineCode, ErrorCode, SessionStatus};
+pub use codes::{CampaignKind, CardCapture, CardField, DeclineCode, ErrorCode, SessionStatus};
 
 use crate::money::{Amount, Currency};
 
@@ -61,6 +61,11 @@ pub struct CampaignView {
     pub fee_coverage: Option<FeeCoverage>,
     /// Where the page tokenizes cards.
     pub gateway_url: String,
+    /// Our card fields, or the gateway's own (then `gateway_js_url` is its script).
+    pub card_capture: CardCapture,
+    /// The gateway's browser script (Stripe.js or the sandbox's counterpart), for
+    /// [`CardCapture::GatewayFields`].
+    pub gateway_js_url: Option<String>,
     /// The merchant's publishable key (`pk_…`).
     pub publishable_key: String,
     /// Logo shown above the title, 48×48.
@@ -123,10 +128,92 @@ pub struct SessionCreated {
     serde(deny_unknown_fields)
 )]
 pub struct PayRequest {
-    /// The token from the gateway (`pm_…`): never card data.
-    pub payment_method: String,
+    /// A payment method token from our own fields (`pm_…`): never card data.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub payment_method: Option<String>,
+    /// A confirmation token from the gateway's own fields (`ctoken_…`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub confirmation_token: Option<String>,
     /// One key per attempt, chosen by the page; retries of the attempt reuse it.
     pub idempotency_key: String,
+}
+
+impl PayRequest {
+    /// A request paying with `token`.
+    pub fn new(token: &PaymentToken, idempotency_key: String) -> PayRequest {
+        let (pm, ct) = match token {
+            PaymentToken::PaymentMethod(t) => (Some(t.clone()), None),
+            PaymentToken::ConfirmationToken(t) => (None, Some(t.clone())),
+        };
+        PayRequest {
+            payment_method: pm,
+            confirmation_token: ct,
+            idempotency_key,
+        }
+    }
+
+    /// The one token the request carries, parsed.
+    pub fn token(&self) -> Option<PaymentToken> {
+        match (&self.payment_method, &self.confirmation_token) {
+            (Some(pm), None) => PaymentToken::parse(pm).filter(PaymentToken::is_payment_method),
+            (None, Some(ct)) => PaymentToken::parse(ct).filter(|t| !t.is_payment_method()),
+            _ => None,
+        }
+    }
+}
+
+/// What the gateway gave the page for the card, in either capture mode: the host pays with it
+/// (one pay interface for both; subscriptions and card updates take the same).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PaymentToken {
+    /// `pm_…`: a payment method tokenized from our own fields.
+    PaymentMethod(String),
+    /// `ctoken_…`: a confirmation token from the gateway's own fields.
+    ConfirmationToken(String),
+}
+
+impl PaymentToken {
+    /// Parses a token by its prefix (ASCII letters, digits and `_`, at most 255 bytes).
+    pub fn parse(text: &str) -> Option<PaymentToken> {
+        let well_formed =
+            text.len() <= 255 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !well_formed {
+            return None;
+        }
+        if text.len() > 3 && text.starts_with("pm_") {
+            Some(PaymentToken::PaymentMethod(text.to_owned()))
+        } else if text.len() > 7 && text.starts_with("ctoken_") {
+            Some(PaymentToken::ConfirmationToken(text.to_owned()))
+        } else {
+            None
+        }
+    }
+
+    /// A `pm_…`.
+    pub fn is_payment_method(&self) -> bool {
+        matches!(self, PaymentToken::PaymentMethod(_))
+    }
+
+    /// The token's text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            PaymentToken::PaymentMethod(t) | PaymentToken::ConfirmationToken(t) => t,
+        }
+    }
+
+    /// The gateway parameter that carries it.
+    pub fn param(&self) -> &'static str {
+        match self {
+            PaymentToken::PaymentMethod(_) => "payment_method",
+            PaymentToken::ConfirmationToken(_) => "confirmation_token",
+        }
+    }
 }
 
 /// What a pay attempt came to. On the wire: `{"status": "declined", "code": …, "message": …}`.
@@ -143,6 +230,10 @@ pub enum PayOutcome {
     RequiresAction {
         /// The bank's page.
         redirect_url: String,
+        /// For the gateway's own fields: the payment's client secret, handed to the gateway's
+        /// script (`handleNextAction`), which shows the bank's page itself.
+        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+        client_secret: Option<String>,
     },
     /// Declined: `code` from the gateway and a message for the shopper.
     Declined {
@@ -166,6 +257,8 @@ struct PayOutcomeWire {
     #[serde(default)]
     redirect_url: Option<String>,
     #[serde(default)]
+    client_secret: Option<String>,
+    #[serde(default)]
     code: Option<DeclineCode>,
     #[serde(default)]
     message: Option<String>,
@@ -181,6 +274,7 @@ impl<'de> Deserialize<'de> for PayOutcome {
             "processing" => PayOutcome::Processing,
             "requires_action" => PayOutcome::RequiresAction {
                 redirect_url: w.redirect_url.ok_or_else(missing)?,
+                client_secret: w.client_secret,
             },
             "declined" => PayOutcome::Declined {
                 code: w.code.ok_or_else(missing)?,

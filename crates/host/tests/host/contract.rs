@@ -209,11 +209,48 @@ fn every_session_view_decodes_as_the_page_reads_it() {
 }
 
 #[test]
+fn pay_requests_carry_exactly_one_token() {
+    use paywidget_core::api::{PayRequest, PaymentToken};
+    let by_method: PayRequest =
+        serde_json::from_str(r#"{"payment_method":"pm_1","idempotency_key":"k"}"#).unwrap();
+    assert_eq!(
+        by_method.token(),
+        Some(PaymentToken::PaymentMethod("pm_1".into()))
+    );
+    let by_token: PayRequest =
+        serde_json::from_str(r#"{"confirmation_token":"ctoken_1","idempotency_key":"k"}"#).unwrap();
+    assert_eq!(
+        serde_json::to_string(&by_token).unwrap(),
+        r#"{"confirmation_token":"ctoken_1","idempotency_key":"k"}"#
+    );
+    assert_eq!(
+        by_token.token().map(|t| t.param()),
+        Some("confirmation_token")
+    );
+    for refused in [
+        r#"{"payment_method":"pm_1","confirmation_token":"ctoken_1","idempotency_key":"k"}"#,
+        r#"{"idempotency_key":"k"}"#,
+        r#"{"payment_method":"ctoken_1","idempotency_key":"k"}"#,
+        r#"{"confirmation_token":"pm_1","idempotency_key":"k"}"#,
+        r#"{"payment_method":"4242424242424242","idempotency_key":"k"}"#,
+        r#"{"payment_method":"pm_1&amount=1","idempotency_key":"k"}"#,
+    ] {
+        let r: PayRequest = serde_json::from_str(refused).unwrap();
+        assert_eq!(r.token(), None, "{refused}");
+    }
+}
+
+#[test]
 fn every_pay_outcome_decodes() {
     for outcome in [
         PayOutcome::Succeeded,
         PayOutcome::RequiresAction {
             redirect_url: "http://127.0.0.1:9/3ds/pi_1".into(),
+            client_secret: None,
+        },
+        PayOutcome::RequiresAction {
+            redirect_url: "http://127.0.0.1:9/3ds/pi_1".into(),
+            client_secret: Some("pi_1_secret_x".into()),
         },
         PayOutcome::Declined {
             code: DeclineCode::InsufficientFunds,
