@@ -95,8 +95,6 @@ export function fields_mount(scriptUrl, publishableKey, amount, currency, contai
         amount: Math.max(amount, 1),
         currency,
         appearance: appearance(),
-        // The card only: the shopper chose to pay by card on our form.
-        paymentMethodTypes: ['card'],
       });
       // Name and email are our own fields; they go in the token's billing details.
       element = elements.create('payment', {
@@ -142,7 +140,7 @@ export async function fields_token(name, email, returnUrl) {
     if (submitted.error) return failure(submitted.error);
     const result = await stripe.createConfirmationToken({
       elements,
-      params: { billing_details: { name, email }, return_url: returnUrl },
+      params: { payment_method_data: { billing_details: { name, email } }, return_url: returnUrl },
     });
     if (result.error) return failure(result.error);
     return { token: result.confirmationToken.id };

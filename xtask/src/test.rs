@@ -112,6 +112,14 @@ fn stages(summary: &mut Summary) -> Result<()> {
             &["test", "-p", "paywidget-widget", "--lib", "--bins"],
         ))
     })?;
+    summary.stage("Stripe.js calls match @stripe/stripe-js", || {
+        // Every Stripe.js call of the checkout is in src/gateway_fields.js: tsc checks it
+        // against the published types (names, options, result shapes).
+        tools::run(
+            t.command(&t.tsc.to_string_lossy())
+                .args(["-p", "tests/stripe-js/tsconfig.json"]),
+        )
+    })?;
     summary.stage("stripe-python drives the sandbox", || {
         tools::run(&mut cargo(t, &["build", "--quiet", "-p", "paywidget-cli"]))?;
         let root = crate::root();

@@ -23,6 +23,9 @@ pub(crate) const BINARYEN_VERSION: &str = "132.0.0";
 pub(crate) const WASM_NIGHTLY: &str = "nightly-2026-05-19";
 /// The terser release that minifies wasm-bindgen's JS glue (Trunk 0.21's minifier leaves it as is).
 pub(crate) const TERSER_VERSION: &str = "5.36.0";
+/// The published Stripe.js types the checkout's calls are checked against, and the compiler.
+pub(crate) const STRIPE_JS_TYPES: &str = "@stripe/stripe-js@10.2.1";
+pub(crate) const TYPESCRIPT: &str = "typescript@5.9.3";
 /// The stripe-python release the sandbox's compatibility test drives it with.
 pub(crate) const STRIPE_PYTHON_VERSION: &str = "16.1.0";
 pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
@@ -35,6 +38,8 @@ pub(crate) struct Tools {
     pub python: PathBuf,
     /// terser's CLI, for the release JS glue.
     pub terser: PathBuf,
+    /// TypeScript's `tsc`, with `@stripe/stripe-js` beside it.
+    pub tsc: PathBuf,
 }
 
 impl Tools {
@@ -47,6 +52,7 @@ impl Tools {
         let binaryen_bin = ensure_binaryen(&root)?;
         ensure_wasm_nightly()?;
         let terser = ensure_terser(&root)?;
+        let tsc = ensure_stripe_types(&root)?;
         ensure_chromium()?;
         let python = ensure_stripe_python(&root)?;
         // binaryen first (never Debian's wasm-opt), then cargo's bin folder, where Trunk and
@@ -60,6 +66,7 @@ impl Tools {
             path,
             python,
             terser,
+            tsc,
         })
     }
 
@@ -245,6 +252,31 @@ fn ensure_terser(root: &Path) -> Result<PathBuf> {
     step(&what, "installing (npm, seconds)");
     npm_install(&prefix, &format!("terser@{TERSER_VERSION}"))?;
     Ok(bin)
+}
+
+/// Installs `@stripe/stripe-js` (types only are used) and TypeScript into `.tools/stripe-types`;
+/// returns `tsc`.
+fn ensure_stripe_types(root: &Path) -> Result<PathBuf> {
+    let prefix = root.join(".tools").join("stripe-types");
+    let tsc = prefix.join("node_modules").join(".bin").join("tsc");
+    let what = format!("{STRIPE_JS_TYPES} + {TYPESCRIPT} (npm)");
+    let (_, types_version) = STRIPE_JS_TYPES.rsplit_once('@').unwrap_or_default();
+    let installed =
+        std::fs::read_to_string(prefix.join("node_modules/@stripe/stripe-js/package.json"))
+            .is_ok_and(|p| p.contains(&format!("\"version\": \"{types_version}\"")));
+    let ts_version = TYPESCRIPT.rsplit_once('@').map_or("", |(_, v)| v);
+    if installed && version_of(&tsc, "--version").is_some_and(|v| v.ends_with(ts_version)) {
+        step(&what, "present");
+        return Ok(tsc);
+    }
+    step(&what, "installing (npm, seconds)");
+    std::fs::create_dir_all(&prefix).with_context(|| format!("create {}", prefix.display()))?;
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .arg(&prefix)
+        .args([STRIPE_JS_TYPES, TYPESCRIPT]))
+    .context("install the Stripe.js types with npm (is Node.js with npm installed?)")?;
+    Ok(tsc)
 }
 
 /// `npm install <package>` into a project-local folder (never global).
