@@ -7,6 +7,7 @@ mod payment_intents;
 mod payment_methods;
 mod refunds;
 mod reporting;
+mod stripe_js;
 mod three_d_secure;
 
 use axum::extract::Request;
@@ -45,6 +46,7 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .merge(v1)
         .merge(three_d_secure::router())
+        .merge(stripe_js::router())
         .merge(control::router())
         .fallback(unknown_route)
         .with_state(state)

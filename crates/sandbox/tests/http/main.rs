@@ -8,4 +8,5 @@ mod card_data;
 mod confirmation_tokens;
 mod faults;
 mod idempotency;
+mod stripe_js;
 mod webhooks;
