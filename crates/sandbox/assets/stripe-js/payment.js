@@ -232,7 +232,9 @@
     if (cvc.length > cvcLength()) {
       inputs.cvc.value = cvc.slice(0, cvcLength());
     }
-    if (event && !checkNumber() && caret >= formatted.length - 1 && isInsert(event)) {
+    // Advance only once no longer number can follow (a valid 13-digit Visa may still be 16).
+    var full = digits.length === maxLength(brandOf(digits)) || digits.length === 16;
+    if (event && full && !checkNumber() && caret >= formatted.length - 1 && isInsert(event)) {
       inputs.expiry.focus();
     }
   }
