@@ -690,3 +690,267 @@ async fn the_release_build_goes_out_brotli_compressed() {
         best.len()
     );
 }
+
+// ---- Stripe mode: the gateway's own card fields (the sandbox's Stripe.js counterpart) ----
+
+/// The world with both merchants on `card_capture = "gateway_fields"`.
+async fn gateway_fields_servers() -> World {
+    logs();
+    world_with(WebhookTarget::Host, |gateway, dir| {
+        fixtures::checkout_in(gateway, dir, &support::dist_dir(), "gateway_fields")
+    })
+    .await
+}
+
+/// Opens the form and waits for the gateway's frame; checks it is the gateway's origin.
+async fn open_gateway_form(
+    client: &Client,
+    url: &str,
+    gateway: &str,
+) -> fantoccini::elements::Element {
+    open_form(client, url).await;
+    let frame = wait_for(client, "#pw-gateway-fields iframe").await;
+    let src = frame.attr("src").await.unwrap().unwrap_or_default();
+    assert_eq!(
+        support::origin(&src),
+        support::origin(gateway),
+        "the card fields' frame is served by the gateway's origin, not the checkout's"
+    );
+    assert!(
+        js_string(client, "String(document.querySelector('#pw-card-number'))").await == "null",
+        "none of our own card fields on the page"
+    );
+    frame
+}
+
+/// No request from the checkout's own origin carried card data; card data went only from the
+/// gateway's frame to the gateway (and it did go: the check can fail).
+fn assert_card_data_only_from_the_gateways_frame(sent: &[support::SentRequest], world: &World) {
+    let gateway = support::origin(&world.gateway);
+    let mut carried = 0;
+    for r in sent {
+        let card_data = CARD_DATA
+            .iter()
+            .any(|needle| r.body.contains(needle) || r.url.contains(needle));
+        if card_data {
+            carried += 1;
+            assert_eq!(
+                r.from_origin(),
+                gateway,
+                "card data sent from {} to {}",
+                r.document_url,
+                r.url
+            );
+            assert_eq!(
+                support::origin(&r.url),
+                gateway,
+                "card data sent to {}",
+                r.url
+            );
+        }
+        if r.from_origin() == support::origin(&world.host) {
+            for needle in CARD_DATA {
+                assert!(
+                    !r.body.contains(needle) && !r.url.contains(needle),
+                    "the checkout's origin sent {needle} to {}",
+                    r.url
+                );
+            }
+        }
+    }
+    assert!(
+        carried > 0,
+        "the network log saw the frame tokenize the card"
+    );
+    assert!(
+        sent.iter()
+            .any(|r| r.url.contains("/pay") && r.body.contains("ctoken_")),
+        "the checkout paid with a confirmation token"
+    );
+}
+
+async fn click_pay(client: &Client) {
+    client
+        .find(Locator::Css("#pw-pay"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_mode_donation_decline_explained_then_success_and_receipt() {
+    let s = gateway_fields_servers().await;
+    let (host, gateway) = (s.host.clone(), s.gateway.clone());
+    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = sent.clone();
+    with_phone_browser(|client| async move {
+        open_gateway_form(&client, &format!("{host}/c/winter?amount=25"), &gateway).await;
+        client
+            .find(Locator::Css("#pw-email"))
+            .await
+            .unwrap()
+            .send_keys("donor@example.org")
+            .await
+            .unwrap();
+        client
+            .find(Locator::Css("#pw-name"))
+            .await
+            .unwrap()
+            .send_keys("Ada Lovelace")
+            .await
+            .unwrap();
+        // Nothing typed in the gateway's fields: its own check, shown in our layout.
+        click_pay(&client).await;
+        wait_text(
+            &client,
+            "document.querySelector('#pw-status').textContent",
+            "incomplete",
+        )
+        .await;
+        // Insufficient funds: declined at the host's confirmation, explained in our status.
+        support::fill_gateway_card(
+            &client,
+            "4000000000009995",
+            &cards::expiry_typed(),
+            "123",
+            "12345",
+        )
+        .await;
+        click_pay(&client).await;
+        wait_text(
+            &client,
+            "document.querySelector('#pw-status').textContent",
+            "insufficient funds",
+        )
+        .await;
+        screenshot(&client, "stripe-mode-declined").await;
+        support::fill_gateway_card(
+            &client,
+            "4242424242424242",
+            &cards::expiry_typed(),
+            "123",
+            "12345",
+        )
+        .await;
+        click_pay(&client).await;
+        let number = wait_text(
+            &client,
+            "document.querySelector('#pw-receipt-number').textContent",
+            "HOPE-",
+        )
+        .await;
+        assert_eq!(number, "HOPE-000001");
+        screenshot(&client, "stripe-mode-receipt").await;
+        log.lock()
+            .unwrap()
+            .extend(support::sent_requests(&client).await);
+    })
+    .await;
+    assert_eq!(s.charges().await, 1, "exactly one charge at the gateway");
+    assert_card_data_only_from_the_gateways_frame(&sent.lock().unwrap(), &s);
+    assert_no_card_data(&s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_mode_three_d_secure_through_handle_next_action_and_a_licence_key() {
+    let s = gateway_fields_servers().await;
+    let (host, gateway) = (s.host.clone(), s.gateway.clone());
+    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = sent.clone();
+    let key = Arc::new(std::sync::Mutex::new(String::new()));
+    let got = key.clone();
+    with_phone_browser(|client| async move {
+        open_gateway_form(&client, &format!("{host}/c/pro"), &gateway).await;
+        for (css, text) in [
+            ("#pw-email", "dev@example.org"),
+            ("#pw-name", "Ada Lovelace"),
+        ] {
+            client
+                .find(Locator::Css(css))
+                .await
+                .unwrap()
+                .send_keys(text)
+                .await
+                .unwrap();
+        }
+        support::fill_gateway_card(
+            &client,
+            "4000002500003155",
+            &cards::expiry_typed(),
+            "123",
+            "SW1A 1AA",
+        )
+        .await;
+        click_pay(&client).await;
+        // The gateway's script shows the bank's page in its dialog over the checkout.
+        let dialog = wait_for(&client, "[role=dialog][aria-modal=true] iframe").await;
+        assert_eq!(
+            dialog.attr("title").await.unwrap().as_deref(),
+            Some("3D Secure authentication")
+        );
+        assert_eq!(
+            js_string(&client, "location.pathname").await,
+            "/c/pro",
+            "no navigation: handleNextAction runs on the checkout page"
+        );
+        screenshot(&client, "stripe-mode-3ds-dialog").await;
+        dialog.enter_frame().await.unwrap();
+        wait_for(&client, "#complete").await.click().await.unwrap();
+        client.enter_parent_frame().await.unwrap();
+        let k = wait_text(
+            &client,
+            "document.querySelector('#pw-licence-key').textContent",
+            "PW1-",
+        )
+        .await;
+        screenshot(&client, "stripe-mode-licence-key").await;
+        *got.lock().unwrap() = k;
+        log.lock()
+            .unwrap()
+            .extend(support::sent_requests(&client).await);
+    })
+    .await;
+    let key = key.lock().unwrap().clone();
+    let public = s.state.signing_key.verifying_key();
+    let licence = paywidget_host::licence::verify(&public, &key).expect("the key shown verifies");
+    assert_eq!(licence.product, "Acme Pro");
+    assert_eq!(s.charges().await, 1);
+    assert_card_data_only_from_the_gateways_frame(&sent.lock().unwrap(), &s);
+    assert_no_card_data(&s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_mode_pages_allow_the_gateways_origin_and_direct_pages_do_not() {
+    let s = gateway_fields_servers().await;
+    let csp = |path: &'static str| {
+        let url = format!("{}{path}", s.host);
+        async move {
+            reqwest::get(url).await.unwrap().headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let form = csp("/c/winter").await;
+    let gateway = support::origin(&s.gateway);
+    assert!(
+        form.contains(&format!("frame-src 'self' {gateway}")),
+        "{form}"
+    );
+    let script = form
+        .split(';')
+        .find(|d| d.trim().starts_with("script-src"))
+        .unwrap();
+    assert!(script.contains(&gateway), "{form}");
+    let direct = servers().await;
+    let plain = reqwest::get(format!("{}/c/winter", direct.host))
+        .await
+        .unwrap()
+        .headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(!plain.contains("frame-src"), "{plain}");
+}

@@ -99,6 +99,25 @@ async fn pay(client: &Client, email: &str, card: &str) {
     }
     type_into(client, "#pw-email", email).await;
     type_into(client, "#pw-name", "Ada Lovelace").await;
+    if js_string(
+        client,
+        "document.querySelector('#pw-gateway-fields') !== null",
+    )
+    .await
+        == "true"
+    {
+        // Stripe mode (the demo's licence seller): the gateway's frame inside the checkout's.
+        paywidget_testkit::browser::fill_gateway_card(
+            client,
+            card,
+            &cards::expiry_typed(),
+            "123",
+            "94103",
+        )
+        .await;
+        click(client, "#pw-pay").await;
+        return;
+    }
     type_into(client, "#pw-card-number", card).await;
     type_into(client, "#pw-expiry", &cards::expiry_typed()).await;
     type_into(client, "#pw-cvc", "123").await;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
 use serde_json::json;
 
@@ -133,7 +133,10 @@ where
     let (width, height) = if phone { PHONE } else { (1280, 800) };
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let mut caps = json!({
+        // Chromium's network log, for the tests that check where card data goes.
+        "goog:loggingPrefs": { "performance": "ALL" },
         "goog:chromeOptions": {
+            "perfLoggingPrefs": { "enableNetwork": true, "enablePage": false },
             "binary": chromium,
             "args": [
                 "--headless",
@@ -169,6 +172,138 @@ where
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+}
+
+/// A request the browser sent, from its network log.
+#[derive(Clone, Debug)]
+pub struct SentRequest {
+    /// The request's URL.
+    pub url: String,
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The body, when it had one.
+    pub body: String,
+    /// The document (page or frame) that sent it: whose origin the request came from.
+    pub document_url: String,
+}
+
+impl SentRequest {
+    /// The `scheme://host:port` of the sending document.
+    pub fn from_origin(&self) -> String {
+        origin(&self.document_url)
+    }
+}
+
+/// `scheme://host:port` of a URL ("" when it has none).
+pub fn origin(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return String::new();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    format!("{scheme}://{}", &rest[..end])
+}
+
+/// ChromeDriver's `se/log` command (the performance log, which holds the DevTools network events).
+#[derive(Debug)]
+struct ReadPerformanceLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ReadPerformanceLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"performance"}"#.into()))
+    }
+}
+
+/// Every request the browser sent (from any page or frame) since the last call.
+pub async fn sent_requests(client: &Client) -> Vec<SentRequest> {
+    let log = client
+        .issue_cmd(ReadPerformanceLog)
+        .await
+        .expect("read Chromium's performance log");
+    let mut out = Vec::new();
+    for entry in log.as_array().cloned().unwrap_or_default() {
+        let Some(message) = entry["message"].as_str() else {
+            continue;
+        };
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(message) else {
+            continue;
+        };
+        let event = &event["message"];
+        if event["method"] != "Network.requestWillBeSent" {
+            continue;
+        }
+        let p = &event["params"];
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        let mut body = text(&p["request"]["postData"]);
+        for part in p["request"]["postDataEntries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            // Chromium gives entries base64-encoded.
+            use base64::Engine;
+            if let Ok(bytes) =
+                base64::engine::general_purpose::STANDARD.decode(text(&part["bytes"]))
+            {
+                body.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+        out.push(SentRequest {
+            url: text(&p["request"]["url"]),
+            method: text(&p["request"]["method"]),
+            body,
+            document_url: text(&p["documentURL"]),
+        });
+    }
+    out
+}
+
+/// Types into the gateway's cross-origin card frame (Stripe mode), finding each field by its
+/// label as a person does; back in the checkout's frame afterwards.
+pub async fn fill_gateway_card(
+    client: &Client,
+    number: &str,
+    expiry: &str,
+    cvc: &str,
+    postal: &str,
+) {
+    let frame = wait_el(client, "#pw-gateway-fields iframe").await;
+    frame.enter_frame().await.unwrap();
+    for (label, text) in [
+        ("Card number", number),
+        ("Expiration date", expiry),
+        ("Security code", cvc),
+        ("Postal code", postal),
+    ] {
+        let label = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::XPath(&format!(
+                "//label[normalize-space()='{label}']"
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("the frame's {label:?} label: {e}"));
+        let id = label.attr("for").await.unwrap().expect("label for=");
+        let input = client.find(Locator::Id(&id)).await.unwrap();
+        input.click().await.unwrap();
+        client
+            .execute(&format!("document.getElementById('{id}').select()"), vec![])
+            .await
+            .unwrap();
+        input
+            .send_keys(&fantoccini::key::Key::Backspace.to_string())
+            .await
+            .unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+    client.enter_parent_frame().await.unwrap();
 }
 
 /// Evaluates a JavaScript expression in the page and returns it as a string ("" for null).

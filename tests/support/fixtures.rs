@@ -57,8 +57,15 @@ instructions = {{ linux = "1. Install\n2. Run `acme activate KEY`", macos = "<sc
 }
 
 /// The browser suites' host: Hope Shelter (donation `winter`, USD) and Acme Software (licence
-/// `pro`, EUR, logo, postal code asked), serving the release widget from `dist`.
+/// `pro`, EUR, logo, postal code asked), serving the release widget from `dist`, with our own
+/// card fields.
 pub fn checkout(gateway: &str, dir: &Path, dist: &Path) -> String {
+    checkout_in(gateway, dir, dist, "direct")
+}
+
+/// [`checkout`] with both merchants' `card_capture` set: `"direct"` (our fields) or
+/// `"gateway_fields"` (the gateway's own, "Stripe mode", from the sandbox's Stripe.js).
+pub fn checkout_in(gateway: &str, dir: &Path, dist: &Path, card_capture: &str) -> String {
     format!(
         r#"
 [server]
@@ -74,6 +81,7 @@ secret_key = "{sk}"
 publishable_key = "{pk}"
 webhook_secret = "{WHSEC}"
 tax_statement = "No goods or services were provided."
+card_capture = "{card_capture}"
 
 [[merchants]]
 id = "acme"
@@ -83,6 +91,7 @@ secret_key = "{sk}"
 publishable_key = "{pk}"
 webhook_secret = "{WHSEC}"
 collect_postal_code = true
+card_capture = "{card_capture}"
 
 [[campaigns]]
 id = "winter"

@@ -175,6 +175,8 @@ pub async fn start(
     config.server.dist = o.dist.clone();
     for m in &mut config.merchants {
         m.gateway_url = urls.sandbox.parse().context("sandbox URL")?;
+        // Stripe mode's script is the sandbox's Stripe.js counterpart, on this run's port.
+        m.gateway_js_url = m.gateway_url.join("/v3/").context("sandbox URL")?;
         // Each demo merchant's site is the origin allowed to frame its checkout.
         let site = match m.id.as_str() {
             "hope" => &urls.nonprofit,
