@@ -96,6 +96,10 @@ struct ServeArgs {
     /// Fault injection: fraction of API requests answered 429 (rate_limit) without effect.
     #[arg(long)]
     fault_rate_limit_rate: Option<f64>,
+    /// Trust this extra CA certificate (PEM) for HTTPS webhook endpoints, e.g. a checkout host
+    /// on HTTPS with a self-signed certificate (repeatable).
+    #[arg(long = "webhook-ca-file", value_name = "PEM")]
+    webhook_ca_files: Vec<std::path::PathBuf>,
 }
 
 /// The TOML config file.
@@ -262,6 +266,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         webhooks,
         retry,
         faults,
+        webhook_ca_pems: args
+            .webhook_ca_files
+            .iter()
+            .map(|f| std::fs::read(f).with_context(|| format!("--webhook-ca-file {}", f.display())))
+            .collect::<Result<_>>()?,
     };
     if !config.secret_key.starts_with("sk_test_") || !config.publishable_key.starts_with("pk_test_")
     {

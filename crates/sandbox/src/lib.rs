@@ -95,6 +95,9 @@ pub struct Config {
     pub retry: RetryPolicy,
     /// Faults to inject from the start (off by default).
     pub faults: faults::FaultSettings,
+    /// Extra certificate authorities (PEM) trusted for HTTPS webhook endpoints, besides the
+    /// web's roots: a host on HTTPS with a private or self-signed certificate.
+    pub webhook_ca_pems: Vec<Vec<u8>>,
 }
 
 impl Default for Config {
@@ -105,6 +108,7 @@ impl Default for Config {
             webhooks: Vec::new(),
             retry: RetryPolicy::default(),
             faults: faults::FaultSettings::default(),
+            webhook_ca_pems: Vec::new(),
         }
     }
 }

@@ -17,10 +17,19 @@ pub fn signature_header(secret: &str, t: i64, body: &[u8]) -> String {
 /// Delivers due events until the task is aborted. Delivery times are real time (the retry
 /// schedule is scaled by [`crate::RetryPolicy::scale`] for tests), not the injected clock.
 pub async fn run_worker(state: SharedState) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_millis(state.config.retry.timeout_ms))
-        .build()
-    {
+    // Webhooks go to HTTPS endpoints as Stripe's do (rustls, TLS 1.2+, the web's roots plus
+    // any configured extra CA), or to plain http on this machine.
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .min_tls_version(reqwest::tls::Version::TLS_1_2)
+        .timeout(Duration::from_millis(state.config.retry.timeout_ms));
+    for pem in &state.config.webhook_ca_pems {
+        match reqwest::Certificate::from_pem(pem) {
+            Ok(cert) => builder = builder.add_root_certificate(cert),
+            Err(e) => tracing::error!(error = %e, "an extra webhook CA is not a PEM certificate"),
+        }
+    }
+    let client = match builder.build() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhook client could not start");

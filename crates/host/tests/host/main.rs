@@ -1112,3 +1112,137 @@ async fn check_gateway_says_what_is_wrong_with_a_merchants_keys() {
         "{mixed:#?}"
     );
 }
+
+/// Both legs over HTTPS, as with a real gateway: the host charges the sandbox on TLS (trusted
+/// through `server.gateway_ca_file`), and the sandbox delivers the payment's webhook to the
+/// host's own HTTPS endpoint (`[server.tls]`, trusted through the sandbox's extra webhook CA);
+/// the session is fulfilled from that webhook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_and_its_webhook_over_https_both_ways() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let certificate = |name: &str| {
+        let c = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let (cert, key) = (c.cert.pem(), c.key_pair.serialize_pem());
+        std::fs::write(dir.path().join(format!("{name}.crt")), &cert).unwrap();
+        std::fs::write(dir.path().join(format!("{name}.key")), &key).unwrap();
+        (cert, key)
+    };
+    let (gateway_cert, gateway_key) = certificate("gateway");
+    let (host_cert, _) = certificate("host");
+    let gateway_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    gateway_listener.set_nonblocking(true).unwrap();
+    let gateway = format!(
+        "https://localhost:{}",
+        gateway_listener.local_addr().unwrap().port()
+    );
+    let host_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!(
+        "https://localhost:{}",
+        host_listener.local_addr().unwrap().port()
+    );
+    // The sandbox on TLS, delivering to the host's HTTPS webhook endpoint.
+    let sandbox = paywidget_sandbox::AppState::new(
+        paywidget_sandbox::Config {
+            webhooks: vec![paywidget_sandbox::WebhookEndpoint {
+                url: format!("{host}/webhooks/gateway"),
+                secret: WHSEC.into(),
+            }],
+            webhook_ca_pems: vec![host_cert.clone().into_bytes()],
+            ..Default::default()
+        },
+        paywidget_sandbox::store::Store::open(":memory:")
+            .await
+            .unwrap(),
+        gateway.clone(),
+    );
+    let worker = tokio::spawn(paywidget_sandbox::webhooks::run_worker(sandbox.clone()));
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
+        gateway_cert.clone().into_bytes(),
+        gateway_key.into_bytes(),
+    )
+    .await
+    .unwrap();
+    let gateway_task = tokio::spawn(
+        axum_server::from_tcp_rustls(gateway_listener, tls)
+            .serve(paywidget_sandbox::router(sandbox).into_make_service()),
+    );
+    // The host on TLS, trusting the gateway's certificate.
+    let toml = host_toml(&gateway, dir.path())
+        .replace(
+            "[server]\n",
+            &format!(
+                "[server]\ngateway_ca_file = \"{}\"\n",
+                dir.path().join("gateway.crt").display()
+            ),
+        )
+        .replacen(
+            "\n[[merchants]]",
+            &format!(
+                "\n[server.tls]\ncert = \"{}\"\nkey = \"{}\"\n\n[[merchants]]",
+                dir.path().join("host.crt").display(),
+                dir.path().join("host.key").display()
+            ),
+            1,
+        );
+    let config = HostConfig::parse(&toml, |_| None).unwrap_or_else(|e| panic!("{e}\n{toml}"));
+    let server_tls = config.server.tls.clone().expect("[server.tls]");
+    let state = paywidget_host::open(config, host.clone(), paywidget_host::system_now())
+        .await
+        .unwrap();
+    let host_task = tokio::spawn(async move {
+        let _ = paywidget_host::serve_tls(host_listener, state, &server_tls).await;
+    });
+    // A shopper's browser trusts both certificates.
+    let browser = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(gateway_cert.as_bytes()).unwrap())
+        .add_root_certificate(reqwest::Certificate::from_pem(host_cert.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let session: Value = browser
+        .post(format!("{host}/api/sessions"))
+        .json(&json!({ "campaign": "winter", "amount": 1000, "email": "d@example.org" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = session["id"].as_str().unwrap().to_owned();
+    let pm = paywidget_testkit::world::tokenize(&browser, &gateway, "4242424242424242").await;
+    let paid: Value = browser
+        .post(format!("{host}/api/sessions/{id}/pay"))
+        .json(&json!({ "payment_method": pm, "idempotency_key": "k1" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    // Fulfilment comes only from the verified webhook, delivered over HTTPS.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let s: Value = browser
+            .get(format!("{host}/api/sessions/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["status"] == "fulfilled" {
+            assert!(s["receipt"]["number"].as_str().is_some(), "{s}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no webhook over HTTPS fulfilled the session: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    worker.abort();
+    gateway_task.abort();
+    host_task.abort();
+}
