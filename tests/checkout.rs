@@ -843,9 +843,8 @@ async fn stripe_mode_donation_decline_explained_then_success_and_receipt() {
         .await;
         assert_eq!(number, "HOPE-000001");
         screenshot(&client, "stripe-mode-receipt").await;
-        log.lock()
-            .unwrap()
-            .extend(support::sent_requests(&client).await);
+        let seen = support::sent_requests(\&client).await;
+        log.lock().unwrap().extend(seen);
     })
     .await;
     assert_eq!(s.charges().await, 1, "exactly one charge at the gateway");
@@ -907,9 +906,8 @@ async fn stripe_mode_three_d_secure_through_handle_next_action_and_a_licence_key
         .await;
         screenshot(&client, "stripe-mode-licence-key").await;
         *got.lock().unwrap() = k;
-        log.lock()
-            .unwrap()
-            .extend(support::sent_requests(&client).await);
+        let seen = support::sent_requests(\&client).await;
+        log.lock().unwrap().extend(seen);
     })
     .await;
     let key = key.lock().unwrap().clone();
