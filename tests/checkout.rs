@@ -843,7 +843,7 @@ async fn stripe_mode_donation_decline_explained_then_success_and_receipt() {
         .await;
         assert_eq!(number, "HOPE-000001");
         screenshot(&client, "stripe-mode-receipt").await;
-        let seen = support::sent_requests(\&client).await;
+        let seen = support::sent_requests(&client).await;
         log.lock().unwrap().extend(seen);
     })
     .await;
@@ -906,7 +906,7 @@ async fn stripe_mode_three_d_secure_through_handle_next_action_and_a_licence_key
         .await;
         screenshot(&client, "stripe-mode-licence-key").await;
         *got.lock().unwrap() = k;
-        let seen = support::sent_requests(\&client).await;
+        let seen = support::sent_requests(&client).await;
         log.lock().unwrap().extend(seen);
     })
     .await;
