@@ -260,8 +260,10 @@ pub async fn run(o: Options) -> Result<()> {
         campaigns,
     } = urls;
     println!("\npaywidget demo is running (127.0.0.1 only):");
-    println!("  nonprofit site       {nonprofit_url}/   (Donate button)");
-    println!("  licence seller site  {licence_url}/   (Buy button)");
+    println!("  nonprofit site       {nonprofit_url}/   (Donate button; our own card fields)");
+    println!(
+        "  licence seller site  {licence_url}/   (Buy button; Stripe mode: the gateway's card fields)"
+    );
     println!("  checkout host        {host_url}");
     for c in &campaigns {
         println!("    checkout           {host_url}/c/{c}   (snippet: {host_url}/c/{c}/embed)");
