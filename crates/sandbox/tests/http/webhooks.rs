@@ -324,6 +324,14 @@ async fn pending_deliveries_survive_a_restart() {
     .await;
     let event: serde_json::Value = serde_json::from_slice(&hits.lock().unwrap()[0]).unwrap();
     assert_eq!(event["data"]["object"]["id"], pi["id"]);
-    let log = second.get("/_sandbox/deliveries", &[]).await.expect(200);
-    assert_eq!(log["data"][0]["status"], "delivered");
+    // The receiver has the body a moment before the worker records the delivery: wait for it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = second.get("/_sandbox/deliveries", &[]).await.expect(200);
+        if log["data"][0]["status"] == "delivered" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not recorded as delivered: {log}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
