@@ -381,6 +381,36 @@ mod tests {
         assert_eq!(c.suggested_amounts, vec![1000, 2500]);
         assert_eq!(c.max_amount, None);
         assert!(c.collect_postal_code);
+        assert_eq!(
+            c.card_capture,
+            CardCapture::Direct,
+            "absent: our own fields"
+        );
+        let stripe: CampaignView = decode(json!({
+            "id": "w", "kind": "license", "title": "T", "merchant_name": "M",
+            "currency": "EUR", "suggested_amounts": [], "min_amount": null,
+            "max_amount": null, "price": 4900, "fee_coverage": null,
+            "gateway_url": "https://api.stripe.com", "publishable_key": "pk_x", "logo_url": null,
+            "collect_postal_code": false, "allowed_origins": [],
+            "card_capture": "gateway_fields", "gateway_js_url": "https://js.stripe.com/v3/"
+        }))
+        .unwrap();
+        assert_eq!(stripe.card_capture, CardCapture::GatewayFields);
+        assert_eq!(
+            stripe.gateway_js_url.as_deref(),
+            Some("https://js.stripe.com/v3/")
+        );
+        let o: PayOutcome = decode(json!({
+            "status": "requires_action", "redirect_url": "http://g/3ds", "client_secret": "pi_1_secret_2"
+        }))
+        .unwrap();
+        assert_eq!(
+            o,
+            PayOutcome::RequiresAction {
+                redirect_url: "http://g/3ds".into(),
+                client_secret: Some("pi_1_secret_2".into())
+            }
+        );
 
         let o: PayOutcome =
             decode(json!({ "status": "declined", "code": "incorrect_cvc", "message": "m" }))

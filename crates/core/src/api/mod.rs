@@ -61,10 +61,13 @@ pub struct CampaignView {
     pub fee_coverage: Option<FeeCoverage>,
     /// Where the page tokenizes cards.
     pub gateway_url: String,
-    /// Our card fields, or the gateway's own (then `gateway_js_url` is its script).
+    /// Our card fields, or the gateway's own (then `gateway_js_url` is its script). Absent
+    /// (an older host): our fields.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub card_capture: CardCapture,
     /// The gateway's browser script (Stripe.js or the sandbox's counterpart), for
     /// [`CardCapture::GatewayFields`].
+    #[cfg_attr(feature = "serde", serde(default))]
     pub gateway_js_url: Option<String>,
     /// The merchant's publishable key (`pk_…`).
     pub publishable_key: String,

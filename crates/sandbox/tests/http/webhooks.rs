@@ -331,7 +331,10 @@ async fn pending_deliveries_survive_a_restart() {
         if log["data"][0]["status"] == "delivered" {
             break;
         }
-        assert!(Instant::now() < deadline, "not recorded as delivered: {log}");
+        assert!(
+            Instant::now() < deadline,
+            "not recorded as delivered: {log}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
