@@ -18,8 +18,10 @@ use crate::money::{Amount, Currency};
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-/// The gateway API version the host pins (`Stripe-Version`) and the sandbox speaks.
-pub const STRIPE_API_VERSION: &str = "2024-06-20";
+/// The gateway API version the host pins (`Stripe-Version`) and the sandbox speaks: the one
+/// stripe-python 16.x pins by default (Billing in the post-2025-03-31 shapes: `current_period_*`
+/// on subscription items, an invoice's payment through `confirmation_secret` and its payments).
+pub const STRIPE_API_VERSION: &str = "2026-10-28.endive";
 
 /// Donor fee coverage: `percent` of the amount (rounded up) plus `fixed` minor units.
 #[derive(Clone, Copy, Debug, PartialEq)]
