@@ -23,6 +23,14 @@ pub enum DomainError {
     /// Unknown id (what kind of thing).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Refused by the state of what it is about (every seat taken, a revoked licence).
+    #[error("{message}")]
+    Refused {
+        /// Stable code, e.g. `seats_exhausted`.
+        code: ErrorCode,
+        /// Safe message.
+        message: String,
+    },
     /// The same pay attempt is still running.
     #[error("this payment attempt is still in progress; retry shortly")]
     InProgress,
@@ -61,6 +69,14 @@ pub enum HostError {
     /// Unknown id (404).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Refused by the state of what it is about (409).
+    #[error("{message}")]
+    Conflict {
+        /// Stable code, e.g. `seats_exhausted`.
+        code: ErrorCode,
+        /// Safe message.
+        message: String,
+    },
     /// The same pay attempt is still running (409).
     #[error("this payment attempt is still in progress; retry shortly")]
     InProgress,
@@ -89,6 +105,7 @@ impl HostError {
         match self {
             HostError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code.clone()),
             HostError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            HostError::Conflict { code, .. } => (StatusCode::CONFLICT, code.clone()),
             HostError::InProgress => (StatusCode::CONFLICT, ErrorCode::InProgress),
             HostError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
             HostError::Gateway(_) => (StatusCode::BAD_GATEWAY, ErrorCode::GatewayUnavailable),
@@ -113,6 +130,7 @@ impl From<DomainError> for HostError {
         match e {
             DomainError::Invalid { code, message } => HostError::BadRequest { code, message },
             DomainError::NotFound(what) => HostError::NotFound(what),
+            DomainError::Refused { code, message } => HostError::Conflict { code, message },
             DomainError::InProgress => HostError::InProgress,
             DomainError::GatewayUnavailable(why) => HostError::Gateway(why),
             DomainError::Internal(why) => HostError::Internal(why),

@@ -6,7 +6,9 @@
 
 use data_encoding::BASE32_NOPAD;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
-use paywidget_core::api::VerifyAnswer;
+use paywidget_core::api::{
+    ActivationRequest, ActivationView, DeactivationView, ErrorCode, LeaseClaims, VerifyAnswer,
+};
 
 use crate::error::DomainError;
 
@@ -25,6 +27,9 @@ pub enum LicenceError {
 }
 
 const PREFIX: &str = "PW1";
+const LEASE_PREFIX: &str = "PWL1";
+/// A lease payload's first byte (a licence key's is 1): a key never verifies as a lease.
+const LEASE_VERSION: u8 = 0x4c;
 
 fn encode_payload(l: &Licence) -> Vec<u8> {
     let mut p = vec![1u8];
@@ -69,9 +74,8 @@ fn decode_payload(p: &[u8]) -> Option<Licence> {
     })
 }
 
-/// Signs `licence` into a key like `PW1-ABCDE-FGHIJ-…`.
-pub fn issue(key: &SigningKey, licence: &Licence) -> String {
-    let mut bytes = encode_payload(licence);
+/// Signs `payload` into `PREFIX-ABCDE-FGHIJ-…` (payload + signature, base32 in groups of 5).
+fn sign_into(key: &SigningKey, prefix: &str, mut bytes: Vec<u8>) -> String {
     let signature = key.sign(&bytes);
     bytes.extend_from_slice(&signature.to_bytes());
     let encoded = BASE32_NOPAD.encode(&bytes);
@@ -80,31 +84,198 @@ pub fn issue(key: &SigningKey, licence: &Licence) -> String {
         .chunks(5)
         .map(|c| std::str::from_utf8(c).unwrap_or(""))
         .collect();
-    format!("{PREFIX}-{}", groups.join("-"))
+    format!("{prefix}-{}", groups.join("-"))
 }
 
-/// Verifies a key offline with the issuer's public key. Dashes, spaces and case do not matter.
-pub fn verify(public: &VerifyingKey, key: &str) -> Result<Licence, LicenceError> {
-    let compact: String = key
+/// The signed payload of `text` (dashes, spaces and case do not matter), checked.
+fn signed_payload(
+    public: &VerifyingKey,
+    prefix: &str,
+    text: &str,
+) -> Result<Vec<u8>, LicenceError> {
+    let compact: String = text
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect::<String>()
         .to_ascii_uppercase();
     let body = compact
-        .strip_prefix(PREFIX)
+        .strip_prefix(prefix)
         .ok_or(LicenceError::Malformed)?;
-    let bytes = BASE32_NOPAD
+    let mut bytes = BASE32_NOPAD
         .decode(body.as_bytes())
         .map_err(|_| LicenceError::Malformed)?;
-    if bytes.len() < 64 + 11 {
+    if bytes.len() < 64 + 2 {
         return Err(LicenceError::Malformed);
     }
-    let (payload, sig) = bytes.split_at(bytes.len() - 64);
-    let sig = Signature::from_bytes(sig.try_into().map_err(|_| LicenceError::Malformed)?);
+    let sig = bytes.split_off(bytes.len() - 64);
+    let sig = Signature::from_bytes(
+        sig.as_slice()
+            .try_into()
+            .map_err(|_| LicenceError::Malformed)?,
+    );
     public
-        .verify(payload, &sig)
+        .verify(&bytes, &sig)
         .map_err(|_| LicenceError::BadSignature)?;
-    decode_payload(payload).ok_or(LicenceError::Malformed)
+    Ok(bytes)
+}
+
+/// Signs `licence` into a key like `PW1-ABCDE-FGHIJ-…`.
+pub fn issue(key: &SigningKey, licence: &Licence) -> String {
+    sign_into(key, PREFIX, encode_payload(licence))
+}
+
+/// Verifies a key offline with the issuer's public key. Dashes, spaces and case do not matter.
+pub fn verify(public: &VerifyingKey, key: &str) -> Result<Licence, LicenceError> {
+    let payload = signed_payload(public, PREFIX, key)?;
+    decode_payload(&payload).ok_or(LicenceError::Malformed)
+}
+
+/// Signs an activation's lease: `PWL1-…`, verifiable offline like a key.
+pub fn issue_lease(key: &SigningKey, lease: &LeaseClaims) -> String {
+    let mut p = vec![LEASE_VERSION];
+    p.extend_from_slice(&lease.valid_until_day.unwrap_or(0).to_be_bytes());
+    for s in [&lease.order, &lease.instance] {
+        let bytes = &s.as_bytes()[..s.len().min(255)];
+        p.push(bytes.len() as u8);
+        p.extend_from_slice(bytes);
+    }
+    sign_into(key, LEASE_PREFIX, p)
+}
+
+/// Verifies a lease offline with the issuer's public key (an app checks `valid_until_day`
+/// against its own clock).
+pub fn verify_lease(public: &VerifyingKey, lease: &str) -> Result<LeaseClaims, LicenceError> {
+    let p = signed_payload(public, LEASE_PREFIX, lease)?;
+    let (&version, rest) = p.split_first().ok_or(LicenceError::Malformed)?;
+    if version != LEASE_VERSION || rest.len() < 4 {
+        return Err(LicenceError::Malformed);
+    }
+    let until = u32::from_be_bytes(rest[0..4].try_into().map_err(|_| LicenceError::Malformed)?);
+    let mut rest = &rest[4..];
+    let mut strings = Vec::new();
+    for _ in 0..2 {
+        let (&len, tail) = rest.split_first().ok_or(LicenceError::Malformed)?;
+        let s = tail.get(..len as usize).ok_or(LicenceError::Malformed)?;
+        strings.push(String::from_utf8(s.to_vec()).map_err(|_| LicenceError::Malformed)?);
+        rest = &tail[len as usize..];
+    }
+    if !rest.is_empty() {
+        return Err(LicenceError::Malformed);
+    }
+    let instance = strings.pop().ok_or(LicenceError::Malformed)?;
+    let order = strings.pop().ok_or(LicenceError::Malformed)?;
+    Ok(LeaseClaims {
+        order,
+        instance,
+        valid_until_day: (until != 0).then_some(until),
+    })
+}
+
+/// An installation's id, parsed: 1–64 of `A–Z a–z 0–9 . _ : -`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instance(String);
+
+impl Instance {
+    /// Parses an instance id.
+    pub fn parse(text: &str) -> Result<Instance, DomainError> {
+        let ok = (1..=64).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+        if ok {
+            Ok(Instance(text.to_owned()))
+        } else {
+            Err(DomainError::invalid(
+                ErrorCode::InvalidInstance,
+                "instance must be 1–64 letters, digits or . _ : -",
+            ))
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A key that verifies and is still good (not revoked, not past its last day).
+async fn good_licence(state: &crate::HostState, key: &str) -> Result<Licence, DomainError> {
+    let l = verify(&state.signing_key.verifying_key(), key)
+        .map_err(|e| DomainError::invalid(ErrorCode::InvalidLicense, e.to_string()))?;
+    let revoked = state
+        .store
+        .fulfilment(&l.order)
+        .await?
+        .is_none_or(|f| f.revoked);
+    if revoked {
+        return Err(DomainError::Refused {
+            code: ErrorCode::LicenseRevoked,
+            message: "This licence was revoked (refunded or disputed).".into(),
+        });
+    }
+    if l.expires_day.is_some_and(|d| state.clock.today() > d) {
+        return Err(DomainError::Refused {
+            code: ErrorCode::LicenseExpired,
+            message: "This licence has expired.".into(),
+        });
+    }
+    Ok(l)
+}
+
+/// `POST /api/licenses/activate`: takes a seat for the installation (again: the same seat)
+/// and answers a lease valid until the licence's last day.
+pub async fn activate(
+    state: &crate::HostState,
+    req: &ActivationRequest,
+) -> Result<ActivationView, DomainError> {
+    let instance = Instance::parse(&req.instance)?;
+    let l = good_licence(state, &req.key).await?;
+    let now = state.clock.now();
+    match state
+        .store
+        .activate(&l.order, instance.as_str(), l.seats, now)
+        .await?
+    {
+        crate::store::Activated::Full => Err(DomainError::Refused {
+            code: ErrorCode::SeatsExhausted,
+            message: format!(
+                "All {} seats of this licence are in use. Deactivate one of them first.",
+                l.seats
+            ),
+        }),
+        crate::store::Activated::Active { used } => {
+            let claims = LeaseClaims {
+                order: l.order.clone(),
+                instance: instance.as_str().to_owned(),
+                valid_until_day: l.expires_day,
+            };
+            Ok(ActivationView {
+                lease: issue_lease(&state.signing_key, &claims),
+                instance: claims.instance,
+                valid_until_day: claims.valid_until_day,
+                seats: l.seats,
+                seats_used: used,
+            })
+        }
+    }
+}
+
+/// `POST /api/licenses/deactivate`: frees the installation's seat (also for a revoked or
+/// expired licence: freeing is always allowed).
+pub async fn deactivate(
+    state: &crate::HostState,
+    req: &ActivationRequest,
+) -> Result<DeactivationView, DomainError> {
+    let instance = Instance::parse(&req.instance)?;
+    let l = verify(&state.signing_key.verifying_key(), &req.key)
+        .map_err(|e| DomainError::invalid(ErrorCode::InvalidLicense, e.to_string()))?;
+    let deactivated = state.store.deactivate(&l.order, instance.as_str()).await?;
+    let used = state.store.activations(&l.order).await?.len();
+    Ok(DeactivationView {
+        deactivated,
+        seats: l.seats,
+        seats_used: u16::try_from(used).unwrap_or(u16::MAX),
+    })
 }
 
 /// `POST /api/licenses/verify`: whether `key` is one we signed, and if so whether it is still
@@ -123,10 +294,13 @@ pub async fn check(state: &crate::HostState, key: &str) -> Result<VerifyAnswer, 
                 .await?
                 .is_none_or(|f| f.revoked);
             let expired = l.expires_day.is_some_and(|d| state.clock.today() > d);
+            let used = state.store.activations(&l.order).await?.len();
             Ok(VerifyAnswer::Checked {
                 valid: !revoked && !expired,
                 revoked,
                 expired,
+                valid_until_day: l.expires_day,
+                seats_used: u16::try_from(used).unwrap_or(u16::MAX),
                 licence: l,
             })
         }
@@ -185,6 +359,46 @@ mod tests {
             verify(&k.verifying_key(), "hello"),
             Err(LicenceError::Malformed)
         );
+    }
+
+    #[test]
+    fn leases_verify_offline_and_are_not_keys() {
+        let k = SigningKey::from_bytes(&[7u8; 32]);
+        let claims = LeaseClaims {
+            order: "cs_abc123".into(),
+            instance: "laptop-1".into(),
+            valid_until_day: Some(20_780),
+        };
+        let lease = issue_lease(&k, &claims);
+        assert!(lease.starts_with("PWL1-"));
+        assert_eq!(verify_lease(&k.verifying_key(), &lease).unwrap(), claims);
+        let other = SigningKey::from_bytes(&[8u8; 32]);
+        assert_eq!(
+            verify_lease(&other.verifying_key(), &lease),
+            Err(LicenceError::BadSignature)
+        );
+        // A licence key is not a lease, nor a lease a key.
+        let key = issue(&k, &sample());
+        assert!(verify_lease(&k.verifying_key(), &key).is_err());
+        assert!(verify(&k.verifying_key(), &lease).is_err());
+        let perpetual = LeaseClaims {
+            valid_until_day: None,
+            ..claims
+        };
+        assert_eq!(
+            verify_lease(&k.verifying_key(), &issue_lease(&k, &perpetual))
+                .unwrap()
+                .valid_until_day,
+            None
+        );
+    }
+
+    #[test]
+    fn instance_ids_are_parsed() {
+        assert!(Instance::parse("laptop-1.local:2").is_ok());
+        for bad in ["", "a b", "x/y", &"a".repeat(65), "é"] {
+            assert!(Instance::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -91,6 +91,18 @@ pub struct FulfilmentRow {
     pub created: i64,
 }
 
+/// What an activation came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activated {
+    /// Active (new, or already): `used` seats taken now.
+    Active {
+        /// Seats taken, this one included.
+        used: u16,
+    },
+    /// Every seat is taken by other installations.
+    Full,
+}
+
 /// A message waiting in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MailRow {
@@ -185,6 +197,20 @@ pub trait Store: Send + Sync + 'static {
     /// A setting; if absent, stores `default` first. Returns the stored value (a concurrent
     /// first start may have won).
     async fn setting_or_insert(&self, key: &str, default: &str) -> Result<String, StoreError>;
+
+    /// Activates `instance` for `order` if it is already active or a seat is free (checked
+    /// and taken in one statement, so concurrent activations never exceed `seats`).
+    async fn activate(
+        &self,
+        order: &str,
+        instance: &str,
+        seats: u16,
+        now: i64,
+    ) -> Result<Activated, StoreError>;
+    /// Removes an activation; false if there was none.
+    async fn deactivate(&self, order: &str, instance: &str) -> Result<bool, StoreError>;
+    /// The active installations of `order`, oldest first: `(instance, created)`.
+    async fn activations(&self, order: &str) -> Result<Vec<(String, i64)>, StoreError>;
 
     /// Up to `limit` unsent messages, oldest first.
     async fn pending_mail(&self, limit: u32) -> Result<Vec<MailRow>, StoreError>;
@@ -526,6 +552,65 @@ impl Store for SqliteStore {
             revoked_reason: r.try_get("revoked_reason")?,
             created: r.try_get("created")?,
         }))
+    }
+
+    async fn activate(
+        &self,
+        order: &str,
+        instance: &str,
+        seats: u16,
+        now: i64,
+    ) -> Result<Activated, StoreError> {
+        // One statement: the seat count is read and the row written under SQLite's write lock.
+        sqlx::query(
+            "INSERT INTO activations (order_id, instance, created) \
+             SELECT ?, ?, ? WHERE (SELECT COUNT(*) FROM activations WHERE order_id = ?) < ? \
+             ON CONFLICT (order_id, instance) DO NOTHING",
+        )
+        .bind(order)
+        .bind(instance)
+        .bind(now)
+        .bind(order)
+        .bind(i64::from(seats))
+        .execute(&self.pool)
+        .await?;
+        let active: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM activations WHERE order_id = ? AND instance = ?")
+                .bind(order)
+                .bind(instance)
+                .fetch_optional(&self.pool)
+                .await?;
+        if active.is_none() {
+            return Ok(Activated::Full);
+        }
+        let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM activations WHERE order_id = ?")
+            .bind(order)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Activated::Active {
+            used: u16::try_from(used).unwrap_or(u16::MAX),
+        })
+    }
+
+    async fn deactivate(&self, order: &str, instance: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM activations WHERE order_id = ? AND instance = ?")
+            .bind(order)
+            .bind(instance)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn activations(&self, order: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT instance, created FROM activations WHERE order_id = ? ORDER BY created, instance",
+        )
+        .bind(order)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("instance")?, r.try_get("created")?)))
+            .collect()
     }
 
     async fn setting_or_insert(&self, key: &str, default: &str) -> Result<String, StoreError> {

@@ -187,6 +187,16 @@ string_codes! {
         GatewayUnavailable => "gateway_unavailable",
         /// The host's fault.
         Internal => "internal",
+        /// Not a licence key we signed.
+        InvalidLicense => "invalid_license",
+        /// An activation's instance id is empty, too long or has other characters.
+        InvalidInstance => "invalid_instance",
+        /// Every seat of the licence is taken: deactivate one first.
+        SeatsExhausted => "seats_exhausted",
+        /// The licence was revoked (refund, dispute).
+        LicenseRevoked => "license_revoked",
+        /// The licence is past its last day.
+        LicenseExpired => "license_expired",
     }
 }
 

@@ -475,6 +475,12 @@ pub enum VerifyAnswer {
         revoked: bool,
         /// Past its last day.
         expired: bool,
+        /// The last day it is good for (days since 1970-01-01), `None` for perpetual.
+        #[cfg_attr(feature = "serde", serde(default))]
+        valid_until_day: Option<u32>,
+        /// Seats taken by activations.
+        #[cfg_attr(feature = "serde", serde(default))]
+        seats_used: u16,
         /// What it grants.
         licence: LicenceClaims,
     },
@@ -485,6 +491,62 @@ pub enum VerifyAnswer {
         /// Why, fit to show.
         reason: String,
     },
+}
+
+/// `POST /api/licenses/activate` and `POST /api/licenses/deactivate`: one installation
+/// (`instance`: the app's own id for the machine, 1–64 of `A–Z a–z 0–9 . _ : -`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(deny_unknown_fields)
+)]
+pub struct ActivationRequest {
+    /// The licence key.
+    pub key: String,
+    /// The installation.
+    pub instance: String,
+}
+
+/// An activation: a signed lease the app keeps and verifies offline until `valid_until_day`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct ActivationView {
+    /// `PWL1-…`: Ed25519 over order, instance and the last valid day (the host's public key
+    /// verifies it).
+    pub lease: String,
+    /// The installation.
+    pub instance: String,
+    /// The lease's last valid day (days since 1970-01-01), `None` for a perpetual licence.
+    pub valid_until_day: Option<u32>,
+    /// The licence's seats.
+    pub seats: u16,
+    /// Seats taken, this one included.
+    pub seats_used: u16,
+}
+
+/// `POST /api/licenses/deactivate`'s answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct DeactivationView {
+    /// Whether that instance was active (deactivating twice is harmless).
+    pub deactivated: bool,
+    /// The licence's seats.
+    pub seats: u16,
+    /// Seats still taken.
+    pub seats_used: u16,
+}
+
+/// What a lease grants (signed into it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct LeaseClaims {
+    /// The licence's order.
+    pub order: String,
+    /// The installation.
+    pub instance: String,
+    /// Last valid day, `None` for perpetual.
+    pub valid_until_day: Option<u32>,
 }
 
 /// `POST /webhooks/gateway`'s answer.

@@ -1,11 +1,14 @@
-//! `GET /api/licenses/public-key` (for offline verification) and `POST /api/licenses/verify`.
+//! `GET /api/licenses/public-key` (for offline verification), `POST /api/licenses/verify`, and
+//! activations: `POST /api/licenses/activate` / `deactivate` (seats enforced, signed leases).
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
-use paywidget_core::api::{PublicKeyView, VerifyAnswer, VerifyRequest};
+use paywidget_core::api::{
+    ActivationRequest, ActivationView, DeactivationView, PublicKeyView, VerifyAnswer, VerifyRequest,
+};
 
 use super::parse;
 use crate::error::HostError;
@@ -23,4 +26,22 @@ pub(super) async fn verify(
 ) -> Result<Json<VerifyAnswer>, HostError> {
     let req: VerifyRequest = parse(&body)?;
     Ok(Json(licence::check(&state, &req.key).await?))
+}
+
+/// Takes a seat for an installation and answers its signed lease.
+pub(super) async fn activate(
+    State(state): State<Arc<HostState>>,
+    body: Bytes,
+) -> Result<Json<ActivationView>, HostError> {
+    let req: ActivationRequest = parse(&body)?;
+    Ok(Json(licence::activate(&state, &req).await?))
+}
+
+/// Frees an installation's seat.
+pub(super) async fn deactivate(
+    State(state): State<Arc<HostState>>,
+    body: Bytes,
+) -> Result<Json<DeactivationView>, HostError> {
+    let req: ActivationRequest = parse(&body)?;
+    Ok(Json(licence::deactivate(&state, &req).await?))
 }

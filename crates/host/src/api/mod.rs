@@ -69,6 +69,8 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/api/sessions/{id}", get(sessions::status))
         .route("/api/licenses/public-key", get(licences::public_key))
         .route("/api/licenses/verify", post(licences::verify))
+        .route("/api/licenses/activate", post(licences::activate))
+        .route("/api/licenses/deactivate", post(licences::deactivate))
         .route("/webhooks/gateway", post(webhooks::gateway))
         .route("/checkout/return", get(three_d_secure::back_from_bank))
         .route("/healthz", get(|| async { "ok" }))

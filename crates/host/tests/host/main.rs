@@ -1246,3 +1246,193 @@ async fn a_payment_and_its_webhook_over_https_both_ways() {
     gateway_task.abort();
     host_task.abort();
 }
+
+/// Buys the `pro` licence (2 seats) and returns its key.
+async fn bought_licence(w: &World) -> (String, String) {
+    let s = w.session("pro", None).await;
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&s, &pm, "k").await;
+    let key = w.wait_status(&s, "fulfilled").await["license"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (s, key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activations_are_bounded_by_seats_and_leases_verify_offline() {
+    let w = world(WebhookTarget::Host).await;
+    let (order, key) = bought_licence(&w).await;
+    let activate = |instance: &'static str| {
+        let key = key.clone();
+        let w = &w;
+        async move {
+            w.api(
+                reqwest::Method::POST,
+                "/api/licenses/activate",
+                Some(json!({ "key": key, "instance": instance })),
+            )
+            .await
+        }
+    };
+    let (code, first) = activate("laptop").await;
+    assert_eq!(code, 200, "{first}");
+    assert_eq!(
+        (first["seats"].as_u64(), first["seats_used"].as_u64()),
+        (Some(2), Some(1))
+    );
+    // The lease verifies offline with the published key, for this order and installation.
+    let lease = paywidget_host::licence::verify_lease(
+        &w.state.signing_key.verifying_key(),
+        first["lease"].as_str().unwrap(),
+    )
+    .expect("the lease verifies");
+    assert_eq!(
+        (lease.order.as_str(), lease.instance.as_str()),
+        (order.as_str(), "laptop")
+    );
+    assert_eq!(
+        lease.valid_until_day,
+        first["valid_until_day"].as_u64().map(|d| d as u32)
+    );
+    assert!(lease.valid_until_day.is_some());
+    // Activating the same installation again takes no second seat.
+    let (_, again) = activate("laptop").await;
+    assert_eq!(again["seats_used"], 1);
+    let (code, _) = activate("desktop").await;
+    assert_eq!(code, 200);
+    // Every seat taken: refused, with a stable code and words a person can act on.
+    let (code, full) = activate("tablet").await;
+    assert_eq!(code, 409, "{full}");
+    assert_eq!(full["error"]["code"], "seats_exhausted");
+    assert!(full["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Deactivate"));
+    // Verify reports the seats taken and the last valid day.
+    let (_, v) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/licenses/verify",
+            Some(json!({ "key": key })),
+        )
+        .await;
+    assert_eq!(
+        (v["valid"].as_bool(), v["seats_used"].as_u64()),
+        (Some(true), Some(2))
+    );
+    assert_eq!(v["valid_until_day"], first["valid_until_day"]);
+    // Deactivating one frees its seat for another installation.
+    let (code, d) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/licenses/deactivate",
+            Some(json!({ "key": key, "instance": "laptop" })),
+        )
+        .await;
+    assert_eq!(
+        (code, d["deactivated"].as_bool(), d["seats_used"].as_u64()),
+        (200, Some(true), Some(1))
+    );
+    let (code, _) = activate("tablet").await;
+    assert_eq!(code, 200);
+    // Bad input is refused with its own codes.
+    let (code, bad) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/licenses/activate",
+            Some(json!({ "key": key, "instance": "has spaces" })),
+        )
+        .await;
+    assert_eq!(
+        (code, bad["error"]["code"].as_str()),
+        (400, Some("invalid_instance"))
+    );
+    let (code, bad) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/licenses/activate",
+            Some(json!({ "key": "PW1-NOPE", "instance": "x" })),
+        )
+        .await;
+    assert_eq!(
+        (code, bad["error"]["code"].as_str()),
+        (400, Some("invalid_license"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_activations_never_exceed_the_seats() {
+    let w = Arc::new(world(WebhookTarget::Host).await);
+    let (_, key) = bought_licence(&w).await;
+    let tries: Vec<_> = (0..12)
+        .map(|i| {
+            let (w, key) = (w.clone(), key.clone());
+            tokio::spawn(async move {
+                w.api(
+                    reqwest::Method::POST,
+                    "/api/licenses/activate",
+                    Some(json!({ "key": key, "instance": format!("machine-{i}") })),
+                )
+                .await
+                .0
+            })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for t in tries {
+        codes.push(t.await.unwrap());
+    }
+    assert_eq!(codes.iter().filter(|c| **c == 200).count(), 2, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == 409).count(), 10, "{codes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refunded_licence_cannot_be_activated_but_can_be_deactivated() {
+    let w = world(WebhookTarget::Host).await;
+    let (order, key) = bought_licence(&w).await;
+    let body = |instance: &str| Some(json!({ "key": key, "instance": instance }));
+    let (code, _) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/licenses/activate",
+            body("laptop"),
+        )
+        .await;
+    assert_eq!(code, 200);
+    let pi = w
+        .state
+        .store
+        .session(&order)
+        .await
+        .unwrap()
+        .and_then(|r| r.payment_intent)
+        .unwrap();
+    w.http
+        .post(format!("{}/v1/refunds", w.gateway))
+        .bearer_auth(SK)
+        .form(&[("payment_intent", pi.as_str())])
+        .send()
+        .await
+        .unwrap();
+    w.wait_status(&order, "refunded").await;
+    let (code, refused) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/licenses/activate",
+            body("desktop"),
+        )
+        .await;
+    assert_eq!(
+        (code, refused["error"]["code"].as_str()),
+        (409, Some("license_revoked"))
+    );
+    let (code, d) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/licenses/deactivate",
+            body("laptop"),
+        )
+        .await;
+    assert_eq!((code, d["deactivated"].as_bool()), (200, Some(true)));
+}
