@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use paywidget_core::api::{CampaignKind, CardCapture, FeeCoverage};
+use paywidget_core::api::{CampaignKind, CardCapture, FeeCoverage, Frequency};
 use paywidget_core::money::Currency;
 use serde::Deserialize;
 use url::Url;
@@ -285,6 +285,9 @@ pub struct Merchant {
     /// The gateway's browser script for its own fields: Stripe.js for Stripe, else the
     /// gateway's `/v3/` (the sandbox serves a counterpart there).
     pub gateway_js_url: Url,
+    /// Test mode only: new customers are put on this gateway test clock (`clock_…`), so
+    /// renewals can be fast-forwarded (the demo and the tests do).
+    pub test_clock: Option<String>,
 }
 
 impl Merchant {
@@ -367,6 +370,8 @@ pub struct Campaign {
     /// The logo shown above the title: an `https://` URL or a path on the host; square,
     /// shown at 48×48 px.
     pub logo_url: Option<LogoUrl>,
+    /// Donation frequencies offered, the default first (default: one-time only).
+    pub frequencies: Vec<Frequency>,
 }
 
 /// The file as written: strings where the typed config has parsed values.
@@ -417,6 +422,7 @@ struct RawMerchant {
     collect_postal_code: bool,
     card_capture: Option<String>,
     gateway_js_url: Option<String>,
+    test_clock: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -439,6 +445,7 @@ struct RawCampaign {
     receipt_text: Option<String>,
     success_url: Option<String>,
     logo_url: Option<String>,
+    frequencies: Option<Vec<String>>,
 }
 
 /// A configuration error naming the key at fault.
@@ -551,6 +558,15 @@ impl HostConfig {
                 tax_statement: m.tax_statement,
                 receipt_prefix: m.receipt_prefix,
                 collect_postal_code: m.collect_postal_code,
+                test_clock: match m.test_clock {
+                    Some(c) if !c.starts_with("clock_") => {
+                        return Err(err(
+                            k("test_clock"),
+                            format!("{c:?} is not a test clock id (clock_…)"),
+                        ))
+                    }
+                    other => other,
+                },
             });
         }
         let mut campaigns = Vec::with_capacity(raw.campaigns.len());
@@ -570,7 +586,32 @@ impl HostConfig {
                 .map(LogoUrl::parse)
                 .transpose()
                 .map_err(|e| err(k("logo_url"), e))?;
+            let frequencies = match &c.frequencies {
+                None => vec![Frequency::OneTime],
+                Some(list) => {
+                    let mut out = Vec::new();
+                    for (j, f) in list.iter().enumerate() {
+                        let f = Frequency::parse(f).ok_or_else(|| {
+                            err(
+                                k(&format!("frequencies[{j}]")),
+                                format!("{f:?} is not \"one_time\", \"monthly\" or \"yearly\""),
+                            )
+                        })?;
+                        if !out.contains(&f) {
+                            out.push(f);
+                        }
+                    }
+                    if out.is_empty() {
+                        return Err(err(k("frequencies"), "offer at least one frequency"));
+                    }
+                    if c.kind != CampaignKind::Donation && out != [Frequency::OneTime] {
+                        return Err(err(k("frequencies"), "recurring payments are for donations (licence tiers come with subscriptions)"));
+                    }
+                    out
+                }
+            };
             campaigns.push(Campaign {
+                frequencies,
                 id: c.id,
                 merchant: c.merchant,
                 kind: c.kind,

@@ -8,7 +8,7 @@ use paywidget_core::money::Amount;
 use crate::error::DomainError;
 use crate::licence::{self, Licence};
 use crate::mail::{self, ReceiptText};
-use crate::store::{NewMail, SessionRow, StoreTx};
+use crate::store::{InvoiceRow, NewMail, SessionRow, StoreTx};
 use crate::HostState;
 
 /// Fulfils `session` once inside `tx`: a second call (duplicate or late webhook) changes nothing.
@@ -89,6 +89,101 @@ pub async fn fulfil(
         })
         .await?;
     }
+    Ok(())
+}
+
+/// Fulfils one paid invoice of a recurring gift, at most once (keyed by the invoice): the
+/// first invoice is the checkout's own payment (its receipt is the session's, issued by
+/// [`fulfil`]); each renewal gets its own numbered receipt and mail.
+pub async fn fulfil_invoice(
+    state: &HostState,
+    tx: &mut dyn StoreTx,
+    session: &SessionRow,
+    invoice: &InvoiceRow,
+    now: i64,
+) -> Result<(), DomainError> {
+    let first = invoice.billing_reason == "subscription_create";
+    if first {
+        // Whichever of `invoice.paid` and `payment_intent.succeeded` comes first fulfils it.
+        fulfil(state, tx, session, now).await?;
+    }
+    if !tx.insert_invoice(invoice).await? || first {
+        return Ok(());
+    }
+    let campaign = state
+        .config
+        .campaign(&session.campaign)
+        .ok_or_else(|| DomainError::Internal("campaign gone".into()))?;
+    let merchant = state
+        .config
+        .merchant(&session.merchant)
+        .ok_or_else(|| DomainError::Internal("merchant gone".into()))?;
+    let n = tx.next_receipt_number(&merchant.id).await?;
+    let prefix = merchant
+        .receipt_prefix
+        .clone()
+        .unwrap_or_else(|| merchant.id.to_uppercase());
+    let number = format!("{prefix}-{n:06}");
+    tx.set_invoice_receipt(&invoice.invoice_id, &number).await?;
+    let org = merchant
+        .receipt_org_name
+        .clone()
+        .unwrap_or_else(|| merchant.name.clone());
+    let total = Amount::from_minor(invoice.amount, session.currency);
+    let letter = mail::receipt_letter(ReceiptText {
+        total: &total.to_string(),
+        org: &org,
+        number: &number,
+        tax_statement: merchant.tax_statement.as_deref(),
+        text: campaign.receipt_text.as_deref(),
+    });
+    if let Some(to) = &session.email {
+        tx.queue_mail(&NewMail {
+            session_id: session.id.clone(),
+            to: to.clone(),
+            subject: format!(
+                "Thank you for your {} gift: {}",
+                session.frequency.as_str(),
+                letter.subject
+            ),
+            body: letter.body,
+            created: now,
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Tells the donor a renewal could not be charged and when it is tried again.
+pub async fn renewal_failed(
+    tx: &mut dyn StoreTx,
+    session: &SessionRow,
+    amount: i64,
+    next_attempt: Option<i64>,
+    now: i64,
+) -> Result<(), DomainError> {
+    let Some(to) = &session.email else {
+        return Ok(());
+    };
+    let total = Amount::from_minor(amount, session.currency);
+    let when = match next_attempt {
+        Some(t) => format!("We will try again on {}.", crate::mail::civil_date(t)),
+        None => "We will not try again: your recurring gift has ended.".to_owned(),
+    };
+    tx.queue_mail(&NewMail {
+        session_id: session.id.clone(),
+        to: to.clone(),
+        subject: format!(
+            "Your {} gift of {total} could not be charged",
+            session.frequency.as_str()
+        ),
+        body: format!(
+            "Hello,\n\nyour bank declined this period's gift of {total}. {when}\n\n\
+             If your card has changed, reply to this email and we will help you update it.\n"
+        ),
+        created: now,
+    })
+    .await?;
     Ok(())
 }
 

@@ -36,6 +36,44 @@ pub struct PaymentIntent {
     pub client_secret: Option<String>,
 }
 
+/// What a recurring gift needs from the gateway.
+#[derive(Clone, Debug)]
+pub struct NewSubscription<'a> {
+    /// Our session (in the customer's and subscription's metadata).
+    pub session_id: &'a str,
+    /// The donor's email (the customer's).
+    pub email: Option<&'a str>,
+    /// Minor units per period.
+    pub amount: i64,
+    /// Its currency.
+    pub currency: paywidget_core::money::Currency,
+    /// `month` or `year`.
+    pub interval: &'a str,
+    /// The product's name (the campaign's title).
+    pub description: &'a str,
+    /// Test mode: the merchant's test clock.
+    pub test_clock: Option<&'a str>,
+    /// The base of the idempotency keys of the three calls.
+    pub key: &'a str,
+}
+
+/// A subscription as far as the host cares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    /// `sub_…`.
+    pub id: String,
+    /// `cus_…`.
+    pub customer: String,
+    /// The payment intent of the first invoice.
+    pub payment_intent: String,
+}
+
+fn text(v: &serde_json::Value) -> Result<String, GatewayError> {
+    v.as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| GatewayError::Unavailable("unexpected answer: no id".into()))
+}
+
 /// `next_action`.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct NextAction {
@@ -264,6 +302,84 @@ impl Gateway {
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// Starts a recurring gift at the gateway: a customer (on the merchant's test clock in test
+    /// mode), a recurring price for the amount, and a subscription whose first invoice waits for
+    /// the shopper's token (`default_incomplete`). Every call is idempotent on a key derived
+    /// from `key`, so retries and double clicks make one subscription. Answers the subscription
+    /// and the payment intent of its first invoice, which the host then confirms as usual.
+    pub async fn start_subscription(
+        &self,
+        new: &NewSubscription<'_>,
+    ) -> Result<Subscription, GatewayError> {
+        let mut form = vec![("metadata[session_id]", new.session_id.to_owned())];
+        if let Some(email) = new.email {
+            form.push(("email", email.to_owned()));
+        }
+        if let Some(clock) = new.test_clock {
+            form.push(("test_clock", clock.to_owned()));
+        }
+        let customer = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/customers",
+                &form,
+                Some(&format!("{}-customer", new.key)),
+            )
+            .await?;
+        let customer = text(&customer["id"])?;
+        let price = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/prices",
+                &[
+                    ("currency", new.currency.code().to_ascii_lowercase()),
+                    ("unit_amount", new.amount.to_string()),
+                    ("recurring[interval]", new.interval.to_owned()),
+                    ("product_data[name]", new.description.to_owned()),
+                ],
+                Some(&format!("{}-price", new.key)),
+            )
+            .await?;
+        let price = text(&price["id"])?;
+        let sub = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/subscriptions",
+                &[
+                    ("customer", customer.clone()),
+                    ("items[0][price]", price),
+                    ("payment_behavior", "default_incomplete".to_owned()),
+                    (
+                        "payment_settings[save_default_payment_method]",
+                        "on_subscription".to_owned(),
+                    ),
+                    ("metadata[session_id]", new.session_id.to_owned()),
+                    ("expand[]", "latest_invoice.payments".to_owned()),
+                    ("expand[]", "latest_invoice.confirmation_secret".to_owned()),
+                ],
+                Some(&format!("{}-subscription", new.key)),
+            )
+            .await?;
+        let invoice = &sub["latest_invoice"];
+        // Since API 2025-03-31 an invoice's payment intent is reached through its payments
+        // (or, for the browser, its confirmation secret `pi_…_secret_…`).
+        let from_payments = invoice["payments"]["data"][0]["payment"]["payment_intent"]
+            .as_str()
+            .map(str::to_owned);
+        let from_secret = invoice["confirmation_secret"]["client_secret"]
+            .as_str()
+            .and_then(|s| s.split_once("_secret_"))
+            .map(|(pi, _)| pi.to_owned());
+        let payment_intent = from_payments.or(from_secret).ok_or_else(|| {
+            GatewayError::Unavailable("subscription without its first invoice's payment".into())
+        })?;
+        Ok(Subscription {
+            id: text(&sub["id"])?,
+            customer,
+            payment_intent,
+        })
     }
 
     /// The payment intent's current state.

@@ -296,3 +296,27 @@ mod tests {
         assert!(l.body.contains("25.00 USD to Hope") && l.body.ends_with("\nNo goods.\n"));
     }
 }
+
+/// `YYYY-MM-DD` (UTC) of unix seconds `t`, for mails (the civil-from-days algorithm).
+pub fn civil_date(t: i64) -> String {
+    let z = t.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod civil_date_tests {
+    #[test]
+    fn dates() {
+        assert_eq!(super::civil_date(0), "1970-01-01");
+        assert_eq!(super::civil_date(1_798_761_600), "2027-01-01");
+        assert_eq!(super::civil_date(951_782_400), "2000-02-29");
+    }
+}

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Campaign;
 use crate::error::DomainError;
-use crate::gateway::{Gateway, GatewayError, PaymentIntent};
+use crate::gateway::{Gateway, GatewayError, NewSubscription, PaymentIntent};
 use crate::mail::EmailAddress;
 use crate::store::{Attempt, SessionRow, Store};
 use crate::{views, HostState};
@@ -65,6 +65,15 @@ pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated
     } else {
         0
     };
+    if !campaign.frequencies.contains(&new.frequency) {
+        return Err(DomainError::invalid(
+            ErrorCode::FrequencyNotOffered,
+            format!(
+                "This campaign does not offer {} gifts.",
+                new.frequency.as_str().replace('_', "-")
+            ),
+        ));
+    }
     // Parsed once here with the mailer's own parser: an accepted address can be written.
     let email = new
         .email
@@ -91,6 +100,9 @@ pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated
         decline_code: None,
         decline_message: None,
         amount_refunded: 0,
+        frequency: new.frequency,
+        subscription: None,
+        subscription_status: None,
     };
     state.store.insert_session(&row, state.clock.now()).await?;
     Ok(SessionCreated {
@@ -238,8 +250,34 @@ async fn charge(
         .campaign(&session.campaign)
         .ok_or_else(|| DomainError::Internal("campaign gone".into()))?;
     let gateway = gateway_for(state, &session)?;
+    let merchant = state
+        .config
+        .merchant(&session.merchant)
+        .ok_or_else(|| DomainError::Internal("merchant gone".into()))?;
     let pi_id = match &session.payment_intent {
         Some(pi) => pi.clone(),
+        None if session.frequency.interval().is_some() => {
+            // A recurring gift: the first invoice's payment is confirmed with the token below.
+            let sub = gateway
+                .start_subscription(&NewSubscription {
+                    session_id: &session.id,
+                    email: session.email.as_deref(),
+                    amount: session.total(),
+                    currency: session.currency,
+                    interval: session.frequency.interval().unwrap_or("month"),
+                    description: &campaign.title,
+                    test_clock: merchant.test_clock.as_deref(),
+                    key: &derived_key(&["subscribe", &session.id]),
+                })
+                .await
+                .map_err(gateway_error)?;
+            state.store.set_subscription(&session.id, &sub.id).await?;
+            state
+                .store
+                .set_payment_intent(&session.id, &sub.payment_intent)
+                .await?;
+            sub.payment_intent
+        }
         None => {
             let pi = gateway
                 .create_payment_intent(

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use paywidget_core::api::{CampaignKind, DeclineCode, PayOutcome, SessionStatus};
+use paywidget_core::api::{CampaignKind, DeclineCode, Frequency, PayOutcome, SessionStatus};
 use paywidget_core::money::Currency;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, Sqlite, SqliteExecutor, SqlitePool, Transaction};
@@ -63,6 +63,31 @@ pub struct SessionRow {
     pub decline_message: Option<String>,
     /// Refunded so far, minor units.
     pub amount_refunded: i64,
+    /// One-time or recurring.
+    pub frequency: Frequency,
+    /// The gateway subscription of a recurring gift, once created.
+    pub subscription: Option<String>,
+    /// Its status as the last subscription event said (`active`, `past_due`, `canceled`, …).
+    pub subscription_status: Option<String>,
+}
+
+/// A paid invoice of a subscription, fulfilled once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvoiceRow {
+    /// The gateway's `in_…` (the key: each invoice is fulfilled at most once).
+    pub invoice_id: String,
+    /// The session (the subscription's first checkout).
+    pub session_id: String,
+    /// `subscription_create`, `subscription_cycle`, …
+    pub billing_reason: String,
+    /// Paid, minor units (the session's currency).
+    pub amount: i64,
+    /// Its receipt.
+    pub receipt_number: Option<String>,
+    /// The end of the period it paid for (unix seconds).
+    pub period_end: Option<i64>,
+    /// Unix seconds.
+    pub created: i64,
 }
 
 impl SessionRow {
@@ -176,6 +201,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Remembers the 3-D Secure page.
     async fn set_redirect_url(&self, id: &str, url: &str) -> Result<(), StoreError>;
+    /// Remembers the gateway subscription of a recurring gift.
+    async fn set_subscription(&self, id: &str, subscription: &str) -> Result<(), StoreError>;
+    /// The paid invoices of a session's subscription, oldest first.
+    async fn invoices(&self, session: &str) -> Result<Vec<InvoiceRow>, StoreError>;
 
     /// Claims `(session, key)` by an atomic insert; false if someone holds it.
     async fn claim_attempt(&self, session: &str, key: &str, now: i64) -> Result<bool, StoreError>;
@@ -223,6 +252,21 @@ pub trait Store: Send + Sync + 'static {
 pub trait StoreTx: Send {
     /// Records a webhook event id; false if it was seen before (a duplicate).
     async fn record_event(&mut self, id: &str, kind: &str, now: i64) -> Result<bool, StoreError>;
+    /// The session whose recurring gift is gateway subscription `subscription`.
+    async fn session_id_by_subscription(
+        &mut self,
+        subscription: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// Records a paid invoice once; false if it was recorded before.
+    async fn insert_invoice(&mut self, invoice: &InvoiceRow) -> Result<bool, StoreError>;
+    /// Sets a recorded invoice's receipt number.
+    async fn set_invoice_receipt(&mut self, invoice: &str, number: &str) -> Result<(), StoreError>;
+    /// Sets the subscription's last known status (only if it is still that subscription).
+    async fn set_subscription_status(
+        &mut self,
+        session: &str,
+        status: &str,
+    ) -> Result<(), StoreError>;
     /// The session paid by a payment intent.
     async fn session_id_by_payment_intent(
         &mut self,
@@ -353,6 +397,24 @@ fn session_row(r: &SqliteRow) -> Result<SessionRow, StoreError> {
             .map(|c| DeclineCode::parse(&c)),
         decline_message: r.try_get("decline_message")?,
         amount_refunded: r.try_get("amount_refunded")?,
+        frequency: {
+            let f: String = r.try_get("frequency")?;
+            Frequency::parse(&f).ok_or_else(|| StoreError::Corrupt(format!("frequency {f:?}")))?
+        },
+        subscription: r.try_get("subscription_id")?,
+        subscription_status: r.try_get("subscription_status")?,
+    })
+}
+
+fn invoice_row(r: &SqliteRow) -> Result<InvoiceRow, StoreError> {
+    Ok(InvoiceRow {
+        invoice_id: r.try_get("invoice_id")?,
+        session_id: r.try_get("session_id")?,
+        billing_reason: r.try_get("billing_reason")?,
+        amount: r.try_get("amount")?,
+        receipt_number: r.try_get("receipt_number")?,
+        period_end: r.try_get("period_end")?,
+        created: r.try_get("created")?,
     })
 }
 
@@ -424,8 +486,8 @@ impl Store for SqliteStore {
 
     async fn insert_session(&self, s: &SessionRow, now: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (id, merchant, campaign, kind, amount, fee, currency, email, name, status, created, updated) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (id, merchant, campaign, kind, amount, fee, currency, email, name, status, frequency, created, updated) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&s.id)
         .bind(&s.merchant)
@@ -437,11 +499,30 @@ impl Store for SqliteStore {
         .bind(&s.email)
         .bind(&s.name)
         .bind(s.status.as_str())
+        .bind(s.frequency.as_str())
         .bind(now)
         .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn set_subscription(&self, id: &str, subscription: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET subscription_id = ? WHERE id = ?")
+            .bind(subscription)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn invoices(&self, session: &str) -> Result<Vec<InvoiceRow>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM invoices WHERE session_id = ? ORDER BY created, invoice_id")
+                .bind(session)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(invoice_row).collect()
     }
 
     async fn session(&self, id: &str) -> Result<Option<SessionRow>, StoreError> {
@@ -666,6 +747,61 @@ struct SqliteTx(Transaction<'static, Sqlite>);
 
 #[async_trait]
 impl StoreTx for SqliteTx {
+    async fn session_id_by_subscription(
+        &mut self,
+        subscription: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM sessions WHERE subscription_id = ?")
+                .bind(subscription)
+                .fetch_optional(&mut *self.0)
+                .await?,
+        )
+    }
+
+    async fn insert_invoice(&mut self, i: &InvoiceRow) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO invoices (invoice_id, session_id, billing_reason, amount, receipt_number, period_end, created) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (invoice_id) DO NOTHING",
+        )
+        .bind(&i.invoice_id)
+        .bind(&i.session_id)
+        .bind(&i.billing_reason)
+        .bind(i.amount)
+        .bind(&i.receipt_number)
+        .bind(i.period_end)
+        .bind(i.created)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_invoice_receipt(&mut self, invoice: &str, number: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE invoices SET receipt_number = ? WHERE invoice_id = ?")
+            .bind(number)
+            .bind(invoice)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_subscription_status(
+        &mut self,
+        session: &str,
+        status: &str,
+    ) -> Result<(), StoreError> {
+        // `canceled` and `incomplete_expired` are final: a late `updated` never revives them.
+        sqlx::query(
+            "UPDATE sessions SET subscription_status = ? WHERE id = ? AND \
+             (subscription_status IS NULL OR subscription_status NOT IN ('canceled', 'incomplete_expired'))",
+        )
+            .bind(status)
+            .bind(session)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
     async fn record_event(&mut self, id: &str, kind: &str, now: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO webhook_events (id, type, received) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",

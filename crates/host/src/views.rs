@@ -40,6 +40,7 @@ pub fn campaign_view(config: &HostConfig, id: &str) -> Option<CampaignView> {
             .iter()
             .map(|o| o.as_str().to_owned())
             .collect(),
+        frequencies: c.frequencies.clone(),
     })
 }
 
@@ -51,6 +52,7 @@ pub fn session_view(
 ) -> SessionView {
     let mut view = SessionView {
         id: s.id.clone(),
+        frequency: s.frequency,
         status: s.status,
         amount: s.amount,
         fee: s.fee,

@@ -31,6 +31,100 @@ pub fn verify(state: &HostState, header: Option<&str>, body: &[u8]) -> Result<()
         })
 }
 
+/// A subscription's or an invoice's events: each paid invoice fulfilled once (keyed by the
+/// invoice, so duplicates and any order converge), a failed renewal told to the donor, and the
+/// subscription's status kept.
+async fn apply_billing(
+    state: &HostState,
+    tx: &mut dyn crate::store::StoreTx,
+    kind: &str,
+    object: &Value,
+    now: i64,
+) -> Result<(), DomainError> {
+    let (subscription, metadata) = if kind.starts_with("customer.subscription.") {
+        (object["id"].as_str(), &object["metadata"])
+    } else {
+        // Since API 2025-03-31 the subscription of an invoice is under `parent`.
+        let details = &object["parent"]["subscription_details"];
+        (
+            details["subscription"]
+                .as_str()
+                .or(object["subscription"].as_str()),
+            &details["metadata"],
+        )
+    };
+    let mut session_id = match subscription {
+        Some(sub) => tx.session_id_by_subscription(sub).await?,
+        None => None,
+    };
+    if session_id.is_none() {
+        session_id = metadata["session_id"].as_str().map(str::to_owned);
+    }
+    let Some(session) = (match session_id {
+        Some(id) => tx.session(&id).await?,
+        None => None,
+    }) else {
+        // Not ours (another integration on the same account): acknowledged, ignored.
+        return Ok(());
+    };
+    if session.subscription.is_some() && session.subscription.as_deref() != subscription {
+        tracing::warn!(session = %session.id, "an event for another subscription of this session; ignored");
+        return Ok(());
+    }
+    match kind {
+        "invoice.paid" => {
+            let paid = object["amount_paid"].as_i64().unwrap_or(0);
+            let currency = object["currency"].as_str().unwrap_or("");
+            if paid != session.total() || !currency.eq_ignore_ascii_case(session.currency.code()) {
+                tracing::error!(session = %session.id, paid, currency, "invoice does not match the gift; not fulfilling");
+                return Ok(());
+            }
+            let Some(invoice_id) = object["id"].as_str() else {
+                return Ok(());
+            };
+            let invoice = crate::store::InvoiceRow {
+                invoice_id: invoice_id.to_owned(),
+                session_id: session.id.clone(),
+                billing_reason: object["billing_reason"]
+                    .as_str()
+                    .unwrap_or("subscription_cycle")
+                    .to_owned(),
+                amount: paid,
+                receipt_number: None,
+                period_end: object["lines"]["data"][0]["period"]["end"]
+                    .as_i64()
+                    .or(object["period_end"].as_i64()),
+                created: now,
+            };
+            if invoice.billing_reason == "subscription_create" {
+                tx.advance(&session.id, SessionStatus::Paid, now).await?;
+            }
+            fulfil::fulfil_invoice(state, tx, &session, &invoice, now).await?;
+        }
+        "invoice.payment_failed" => {
+            // The first invoice's decline is the checkout's (the page shows it); renewals mail.
+            if object["billing_reason"].as_str() != Some("subscription_create") {
+                let amount = object["amount_due"].as_i64().unwrap_or(session.total());
+                fulfil::renewal_failed(
+                    tx,
+                    &session,
+                    amount,
+                    object["next_payment_attempt"].as_i64(),
+                    now,
+                )
+                .await?;
+            }
+        }
+        k if k.starts_with("customer.subscription.") => {
+            if let Some(status) = object["status"].as_str() {
+                tx.set_subscription_status(&session.id, status).await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Applies a verified event. Returns false for a duplicate (already applied).
 pub async fn apply(state: &HostState, event: &Value) -> Result<bool, DomainError> {
     let id = event["id"]
@@ -43,6 +137,12 @@ pub async fn apply(state: &HostState, event: &Value) -> Result<bool, DomainError
     if !tx.record_event(id, kind, now).await? {
         tx.commit().await?;
         return Ok(false);
+    }
+    if kind.starts_with("invoice.") || kind.starts_with("customer.subscription.") {
+        apply_billing(state, tx.as_mut(), kind, object, now).await?;
+        tx.commit().await?;
+        mail::send_outbox(state.store.as_ref(), &state.mailer, &state.config.mail.from).await;
+        return Ok(true);
     }
     let pi = match kind {
         k if k.starts_with("payment_intent.") => object["id"].as_str(),

@@ -189,6 +189,8 @@ string_codes! {
         Internal => "internal",
         /// Not a licence key we signed.
         InvalidLicense => "invalid_license",
+        /// The campaign does not offer that frequency.
+        FrequencyNotOffered => "frequency_not_offered",
         /// An activation's instance id is empty, too long or has other characters.
         InvalidInstance => "invalid_instance",
         /// Every seat of the licence is taken: deactivate one first.
@@ -358,6 +360,62 @@ impl CardCapture {
             "direct" => Some(CardCapture::Direct),
             "gateway_fields" => Some(CardCapture::GatewayFields),
             _ => None,
+        }
+    }
+}
+
+/// How often a gift (or a licence) is paid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum Frequency {
+    /// Once.
+    #[default]
+    OneTime,
+    /// Every month, from today.
+    Monthly,
+    /// Every year, from today.
+    Yearly,
+}
+
+impl Frequency {
+    /// As configuration and the wire spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Frequency::OneTime => "one_time",
+            Frequency::Monthly => "monthly",
+            Frequency::Yearly => "yearly",
+        }
+    }
+
+    /// Reads a configured or stored frequency.
+    pub fn parse(s: &str) -> Option<Frequency> {
+        match s {
+            "one_time" => Some(Frequency::OneTime),
+            "monthly" => Some(Frequency::Monthly),
+            "yearly" => Some(Frequency::Yearly),
+            _ => None,
+        }
+    }
+
+    /// The gateway's `recurring[interval]`, `None` for a one-time payment.
+    pub fn interval(self) -> Option<&'static str> {
+        match self {
+            Frequency::OneTime => None,
+            Frequency::Monthly => Some("month"),
+            Frequency::Yearly => Some("year"),
+        }
+    }
+
+    /// "every month" / "every year" / "once".
+    pub fn every(self) -> &'static str {
+        match self {
+            Frequency::OneTime => "once",
+            Frequency::Monthly => "every month",
+            Frequency::Yearly => "every year",
         }
     }
 }

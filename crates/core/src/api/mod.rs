@@ -11,7 +11,9 @@ pub mod decode;
 
 use std::collections::BTreeMap;
 
-pub use codes::{CampaignKind, CardCapture, CardField, DeclineCode, ErrorCode, SessionStatus};
+pub use codes::{
+    CampaignKind, CardCapture, CardField, DeclineCode, ErrorCode, Frequency, SessionStatus,
+};
 
 use crate::money::{Amount, Currency};
 
@@ -79,6 +81,9 @@ pub struct CampaignView {
     pub collect_postal_code: bool,
     /// Merchant origins allowed to embed this checkout (the overlay's postMessage partners).
     pub allowed_origins: Vec<String>,
+    /// Donation frequencies offered, the default first (absent: one-time only).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub frequencies: Vec<Frequency>,
 }
 
 /// `POST /api/sessions`.
@@ -105,6 +110,9 @@ pub struct NewSession {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub name: Option<String>,
+    /// One-time (the default) or recurring, among the campaign's `frequencies`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub frequency: Frequency,
 }
 
 /// The answer to `POST /api/sessions`.
@@ -340,6 +348,9 @@ pub struct ReceiptView {
 pub struct SessionView<L = LicenceView, R = ReceiptView> {
     /// `cs_…`.
     pub id: String,
+    /// One-time or recurring.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub frequency: Frequency,
     /// Where it is.
     pub status: SessionStatus,
     /// Minor units.
