@@ -1,7 +1,7 @@
 //! The checkout form's rules in plain Rust: the amount (chips, custom input, URL prefill, fee
 //! coverage), field checks on submit, which field to focus, and what a decline means.
 
-use paywidget_core::api::{CardField, DeclineCode};
+use paywidget_core::api::{CardField, DeclineCode, Frequency};
 use paywidget_core::card::{CardNumber, Cvc, Expiry, ExpiryError};
 use paywidget_core::money::{Amount, Currency, DecimalSeparator, FeeRule, MoneyError, ParseRules};
 
@@ -268,11 +268,35 @@ pub fn decline_field(code: &str) -> Option<Field> {
     })
 }
 
-/// The Pay button's words: "Donate 25.00 USD" / "Pay 49.00 EUR".
-pub fn pay_label(donation: bool, total: Option<Amount>) -> String {
+/// A frequency chip's words.
+pub fn frequency_label(f: Frequency) -> &'static str {
+    match f {
+        Frequency::OneTime => "One-time",
+        Frequency::Monthly => "Monthly",
+        Frequency::Yearly => "Yearly",
+    }
+}
+
+/// The terms of a recurring gift in plain words, under the button: "25.00 USD every month,
+/// starting today. Cancel any time." (`None` for a one-time gift).
+pub fn recurring_terms(frequency: Frequency, total: Option<Amount>) -> Option<String> {
+    frequency.interval()?;
+    Some(match total {
+        Some(t) => format!("{t} {}, starting today. Cancel any time.", frequency.every()),
+        None => format!("Charged {}, starting today. Cancel any time.", frequency.every()),
+    })
+}
+
+/// The Pay button's words: "Donate 25.00 USD" / "Donate 25.00 USD monthly" / "Pay 49.00 EUR".
+pub fn pay_label(donation: bool, total: Option<Amount>, frequency: Frequency) -> String {
     let verb = if donation { "Donate" } else { "Pay" };
+    let every = match frequency {
+        Frequency::OneTime => "",
+        Frequency::Monthly => " monthly",
+        Frequency::Yearly => " yearly",
+    };
     match total {
-        Some(t) => format!("{verb} {t}"),
+        Some(t) => format!("{verb} {t}{every}"),
         None => verb.to_owned(),
     }
 }
@@ -417,8 +441,22 @@ mod tests {
         assert_eq!(decline_field("incorrect_zip"), Some(Field::Postal));
         assert!(email_ok("a@b.org") && !email_ok("a@b") && !email_ok("a b@c.org"));
         assert_eq!(
-            pay_label(true, Some(Amount::from_minor(2500, Currency::Usd))),
+            pay_label(
+                true,
+                Some(Amount::from_minor(2500, Currency::Usd)),
+                Frequency::OneTime
+            ),
             "Donate 25.00 USD"
         );
+        let t = Some(Amount::from_minor(2500, Currency::Usd));
+        assert_eq!(
+            pay_label(true, t, Frequency::Monthly),
+            "Donate 25.00 USD monthly"
+        );
+        assert_eq!(
+            recurring_terms(Frequency::Monthly, t).as_deref(),
+            Some("25.00 USD every month, starting today. Cancel any time.")
+        );
+        assert_eq!(recurring_terms(Frequency::OneTime, t), None);
     }
 }

@@ -135,6 +135,8 @@ pub struct Order {
     pub cover_fee: bool,
     /// For the receipt or licence, trimmed.
     pub email: String,
+    /// One-time or recurring.
+    pub frequency: paywidget_core::api::Frequency,
 }
 
 /// How often network failures are retried, and how long a lost answer is looked for.
@@ -149,10 +151,11 @@ const STILL_LOST: &str = "We couldn't reach the server to finish your payment. Y
 /// The session kept for an order (the same order after a reload reuses it).
 pub fn session_key(order: &Order) -> String {
     format!(
-        "pw-session-{}-{}-{}",
+        "pw-session-{}-{}-{}-{}",
         order.campaign,
         order.amount.minor(),
-        order.cover_fee
+        order.cover_fee,
+        order.frequency.as_str()
     )
 }
 
@@ -192,6 +195,7 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                     cover_fee: order.cover_fee,
                     email: Some(order.email.clone()),
                     name: None,
+                    frequency: order.frequency,
                 };
                 let created = self
                     .with_retries(report, || self.api.create_session(&new))
@@ -533,6 +537,7 @@ mod tests {
             amount: Amount::from_minor(2500, Currency::Usd),
             cover_fee: false,
             email: "donor@example.org".into(),
+            frequency: paywidget_core::api::Frequency::OneTime,
         }
     }
 

@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use paywidget_core::card::{format_expiry_input, Cvc, Expiry};
 use paywidget_core::money::{Amount, Currency, FeeRule};
 
-use super::{AmountPicker, CardNumberInput, TextField};
+use super::{AmountPicker, CardNumberInput, FrequencyPicker, TextField};
 use paywidget_core::api::{CampaignKind, CampaignView, CardCapture};
 
 use crate::api::BrowserApi;
@@ -47,6 +47,8 @@ pub fn Checkout(
         currency,
     ));
     let cover_fee = RwSignal::new(false);
+    let offered = campaign.frequencies.clone();
+    let frequency = RwSignal::new(offered.first().copied().unwrap_or_default());
     let amount_error = RwSignal::new(None::<String>);
     let email = RwSignal::new(String::new());
     let email_error = RwSignal::new(None::<String>);
@@ -80,7 +82,8 @@ pub fn Checkout(
     };
     let fee = move || base().map_or(0, |b| checkout_form::fee(fee_rule, b, cover_fee.get()));
     let total = move || base().map(|b| Amount::from_minor(b.minor() + fee(), currency));
-    let pay_label = move || checkout_form::pay_label(donation, total());
+    let pay_label = move || checkout_form::pay_label(donation, total(), frequency.get());
+    let terms = move || checkout_form::recurring_terms(frequency.get(), total());
 
     if gateway_mode {
         let script = campaign.gateway_js_url.clone().unwrap_or_default();
@@ -198,6 +201,7 @@ pub fn Checkout(
             amount,
             cover_fee: cover_fee.get_untracked(),
             email: entries.email.trim().to_owned(),
+            frequency: frequency.get_untracked(),
         };
         let flow = PayFlow {
             api: BrowserApi {
@@ -270,6 +274,7 @@ pub fn Checkout(
     };
     let amount_section = if donation {
         view! {
+            {(offered.len() > 1).then(|| view! { <FrequencyPicker offered=offered.clone() chosen=frequency /> })}
             <AmountPicker chips=campaign.suggested_amounts.clone() currency=currency choice=choice error=amount_error />
             {fee_rule.map(|_| view! {
                 <div class="pw-check">
@@ -333,6 +338,7 @@ pub fn Checkout(
             <button type="submit" class="pw-pay" id="pw-pay" aria-disabled=move || paying.get().to_string()>
                 {move || if paying.get() { "Processing…".to_owned() } else { pay_label() }}
             </button>
+            {move || terms().map(|t| view! { <p class="pw-terms" id="pw-terms">{t}</p> })}
             <p class="pw-secure">"Card details go straight to the payment processor."</p>
         </form>
     }

@@ -114,6 +114,14 @@ fn confirmation(s: SessionView) -> impl IntoView {
     let text = r
         .text
         .map(|t| view! { <p class="pw-receipt-text" id="pw-receipt-text">{t}</p> });
+    // What happens next, for a recurring gift.
+    let recurring = s.frequency.interval().map(|_| {
+        view! {
+            <p class="pw-next" id="pw-recurring">
+                {format!("You give {total} {}. Each gift gets its own receipt by email; you can cancel any time.", s.frequency.every())}
+            </p>
+        }
+    });
     view! {
         <h1 class="pw-title">{if r.refunded { "Donation refunded" } else { "Thank you for your donation" }}</h1>
         {refunded}
@@ -128,6 +136,7 @@ fn confirmation(s: SessionView) -> impl IntoView {
             <p class="pw-tax">{r.tax_statement.unwrap_or_default()}</p>
             {text}
         </section>
+        {recurring}
         {emailed}
         {back}
     }
