@@ -56,6 +56,22 @@ instructions = {{ linux = "1. Install\n2. Run `acme activate KEY`", macos = "<sc
     )
 }
 
+/// [`host`] on a gateway test clock, the `winter` donation offering one-time, monthly and
+/// yearly gifts.
+pub fn recurring(gateway: &str, dir: &Path, test_clock: &str) -> String {
+    host(gateway, dir)
+        .replacen(
+            "webhook_secret = \"whsec_host_tests\"\n",
+            &format!("webhook_secret = \"whsec_host_tests\"\ntest_clock = \"{test_clock}\"\n"),
+            1,
+        )
+        .replacen(
+            "min_amount = 500\n",
+            "min_amount = 500\nfrequencies = [\"one_time\", \"monthly\", \"yearly\"]\n",
+            1,
+        )
+}
+
 /// The browser suites' host: Hope Shelter (donation `winter`, USD) and Acme Software (licence
 /// `pro`, EUR, logo, postal code asked), serving the release widget from `dist`, with our own
 /// card fields.

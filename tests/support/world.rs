@@ -97,6 +97,32 @@ pub async fn world_with(
     webhook_target: WebhookTarget,
     toml: impl FnOnce(&str, &Path) -> String,
 ) -> World {
+    build_world(webhook_target, |gateway, dir, _| toml(gateway, dir), false)
+        .await
+        .0
+}
+
+/// Sandbox + host, with a gateway test clock created first (now, by the system clock) and
+/// passed to `toml(gateway_url, state_dir, clock_id)`: renewals then follow
+/// [`World::advance_test_clock`].
+pub async fn world_on_test_clock(
+    webhook_target: WebhookTarget,
+    toml: impl FnOnce(&str, &Path, &str) -> String,
+) -> (World, String) {
+    let (w, clock) = build_world(
+        webhook_target,
+        |gateway, dir, clock| toml(gateway, dir, clock.unwrap_or_default()),
+        true,
+    )
+    .await;
+    (w, clock.unwrap_or_default())
+}
+
+async fn build_world(
+    webhook_target: WebhookTarget,
+    toml: impl FnOnce(&str, &Path, Option<&str>) -> String,
+    with_test_clock: bool,
+) -> (World, Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let gw_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gateway = format!("http://{}", gw_listener.local_addr().unwrap());
@@ -131,23 +157,45 @@ pub async fn world_with(
     let gateway_task = tokio::spawn(async move {
         let _ = paywidget_sandbox::serve(gw_listener, gw_state).await;
     });
-    let config = HostConfig::parse(&toml(&gateway, dir.path()), |_| None).expect("config");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let test_clock = if with_test_clock {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let c: Value = http
+            .post(format!("{gateway}/v1/test_helpers/test_clocks"))
+            .bearer_auth(SK)
+            .form(&[("frozen_time", now.to_string())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Some(c["id"].as_str().expect("a test clock").to_owned())
+    } else {
+        None
+    };
+    let config = HostConfig::parse(&toml(&gateway, dir.path(), test_clock.as_deref()), |_| None)
+        .expect("config");
     let clock = WorldClock::default();
     let (state, host, host_task) =
         start_host_on(config, host_listener, Arc::new(clock.clone())).await;
-    World {
+    let world = World {
         gateway,
         host,
         state,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        http,
         dir,
         clock,
         host_task,
         _gateway_task: gateway_task,
-    }
+    };
+    (world, test_clock)
 }
 
 /// Where the sandbox delivers its webhooks.
@@ -242,6 +290,48 @@ impl World {
     }
 
     /// How many charges the sandbox has made.
+    /// Moves the gateway's test clock `clock` forward by `secs` and waits until it is `ready`
+    /// (every renewal and retry due in between has run).
+    pub async fn advance_test_clock(&self, clock: &str, secs: i64) {
+        let now = self
+            .gateway_get(&format!("/v1/test_helpers/test_clocks/{clock}"))
+            .await["frozen_time"]
+            .as_i64()
+            .expect("the clock's frozen_time");
+        let r = self
+            .http
+            .post(format!(
+                "{}/v1/test_helpers/test_clocks/{clock}/advance",
+                self.gateway
+            ))
+            .bearer_auth(SK)
+            .form(&[("frozen_time", (now + secs).to_string())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            200,
+            "advance: {}",
+            r.text().await.unwrap_or_default()
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let c = self
+                .gateway_get(&format!("/v1/test_helpers/test_clocks/{clock}"))
+                .await;
+            if c["status"] == "ready" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the test clock stays {}",
+                c["status"]
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn charges(&self) -> usize {
         self.gateway_get("/v1/balance_transactions?limit=100&type=charge")
             .await["data"]

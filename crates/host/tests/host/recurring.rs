@@ -1,0 +1,263 @@
+//! Recurring gifts on the sandbox's test clock: the first gift paid from the checkout, then
+//! every renewal fulfilled exactly once (keyed by invoice) — also when every webhook arrives
+//! twice and out of order — and a failed renewal told to the donor.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use paywidget_sandbox::DEFAULT_SECRET_KEY as SK;
+use paywidget_testkit::fixtures::{recurring, WHSEC};
+use paywidget_testkit::world::{sign, world_on_test_clock, WebhookTarget, World};
+use serde_json::{json, Value};
+
+/// 32 days: past the end of any monthly period.
+const A_MONTH: i64 = 32 * 86_400;
+
+async fn monthly_gift(w: &World, card: &str) -> String {
+    let (code, body) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "winter", "amount": 1000, "email": "donor@example.org", "frequency": "monthly" })),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let session = body["id"].as_str().unwrap().to_owned();
+    let pm = w.tokenize(card).await;
+    let (code, paid) = w.pay(&session, &pm, "first").await;
+    assert_eq!(
+        (code, paid["status"].as_str()),
+        (200, Some("succeeded")),
+        "{paid}"
+    );
+    session
+}
+
+/// Waits until the session has `n` recorded invoices.
+async fn wait_invoices(
+    w: &World,
+    session: &str,
+    n: usize,
+) -> Vec<paywidget_host::store::InvoiceRow> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = w.state.store.invoices(session).await.unwrap();
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} invoices recorded",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn assert_twelve_renewals_once_each(invoices: &[paywidget_host::store::InvoiceRow]) {
+    assert_eq!(invoices.len(), 13, "the first gift and 12 renewals");
+    let renewals: Vec<_> = invoices
+        .iter()
+        .filter(|i| i.billing_reason == "subscription_cycle")
+        .collect();
+    assert_eq!(renewals.len(), 12);
+    let mut numbers: Vec<&str> = renewals
+        .iter()
+        .map(|i| i.receipt_number.as_deref().expect("a renewal's receipt"))
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 12, "12 distinct receipt numbers");
+    assert!(renewals.iter().all(|i| i.amount == 1000));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monthly_gift_renews_twelve_times_with_one_receipt_each() {
+    let (w, clock) = world_on_test_clock(WebhookTarget::Host, recurring).await;
+    let session = monthly_gift(&w, "4242424242424242").await;
+    let first = w.wait_status(&session, "fulfilled").await;
+    assert_eq!(first["receipt"]["number"], "HOPE-000001");
+    assert_eq!(first["frequency"], "monthly");
+    for month in 1..=12 {
+        w.advance_test_clock(&clock, A_MONTH).await;
+        wait_invoices(&w, &session, month + 1).await;
+    }
+    let invoices = wait_invoices(&w, &session, 13).await;
+    assert_twelve_renewals_once_each(&invoices);
+    assert_eq!(w.charges().await, 13, "13 charges at the gateway");
+    let receipts = w
+        .outbox()
+        .iter()
+        .filter(|m| m.contains("HOPE-0000"))
+        .count();
+    assert_eq!(receipts, 13, "one receipt mail per gift");
+    let row = w.state.store.session(&session).await.unwrap().unwrap();
+    assert_eq!(row.subscription_status.as_deref(), Some("active"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewals_converge_when_every_webhook_comes_twice_and_out_of_order() {
+    // The sandbox delivers to a collector; the test replays everything to the host, shuffled
+    // and doubled.
+    let events: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let seen = events.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let collector = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: Bytes| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(body.to_vec());
+                "ok"
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let (w, clock) = world_on_test_clock(WebhookTarget::Url(collector), recurring).await;
+    let session = monthly_gift(&w, "4242424242424242").await;
+    for _ in 0..12 {
+        w.advance_test_clock(&clock, A_MONTH).await;
+    }
+    // Every paid invoice's event has arrived at the collector.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let paid = events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| String::from_utf8_lossy(e).contains("\"invoice.paid\""))
+            .count();
+        if paid >= 13 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{paid} invoice.paid events");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut all: Vec<Vec<u8>> = events.lock().unwrap().clone();
+    all.extend(all.clone());
+    // A fixed shuffle (deterministic): reversed, then interleaved from both ends.
+    all.reverse();
+    let mut shuffled = Vec::with_capacity(all.len());
+    while !all.is_empty() {
+        shuffled.push(all.remove(0));
+        if let Some(last) = all.pop() {
+            shuffled.push(last);
+        }
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    for body in &shuffled {
+        let body = String::from_utf8(body.clone()).unwrap();
+        let (code, answer) = w.post_event(&body, Some(sign(&body, now, WHSEC))).await;
+        assert_eq!(code, 200, "{answer}");
+    }
+    let invoices = w.state.store.invoices(&session).await.unwrap();
+    assert_twelve_renewals_once_each(&invoices);
+    let status = w.status(&session).await;
+    assert_eq!(status["status"], "fulfilled");
+    assert_eq!(status["receipt"]["number"], "HOPE-000001");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_renewal_is_mailed_with_the_next_try_and_recovers() {
+    let (w, clock) = world_on_test_clock(WebhookTarget::Host, recurring).await;
+    let session = monthly_gift(&w, "4242424242424242").await;
+    w.wait_status(&session, "fulfilled").await;
+    let row = w.state.store.session(&session).await.unwrap().unwrap();
+    let subscription = row.subscription.clone().expect("a subscription");
+    // The card starts failing: a card that attaches but is declined when charged.
+    let failing = w.tokenize("4000000000000341").await;
+    let sub = w
+        .gateway_get(&format!("/v1/subscriptions/{subscription}"))
+        .await;
+    let customer = sub["customer"].as_str().unwrap().to_owned();
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let w = &w;
+        async move {
+            let r = w
+                .http
+                .post(format!("{}{path}", w.gateway))
+                .bearer_auth(SK)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let code = r.status().as_u16();
+            (code, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (code, body) = post(
+        format!("/v1/payment_methods/{failing}/attach"),
+        vec![("customer", customer.clone())],
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = post(
+        format!("/v1/subscriptions/{subscription}"),
+        vec![("default_payment_method", failing.clone())],
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    w.advance_test_clock(&clock, A_MONTH).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mail = loop {
+        if let Some(m) = w
+            .outbox()
+            .into_iter()
+            .find(|m| m.contains("could not be charged"))
+        {
+            break m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no mail about the failed renewal"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(mail.contains("10.00 USD"), "{mail}");
+    assert!(
+        mail.contains("We will try again on 20"),
+        "names the next try: {mail}"
+    );
+    assert_eq!(
+        w.state.store.invoices(&session).await.unwrap().len(),
+        1,
+        "nothing fulfilled for the failed one"
+    );
+    // A good card again; the open invoice is paid at once and fulfilled once.
+    let good = w.tokenize("4242424242424242").await;
+    post(
+        format!("/v1/payment_methods/{good}/attach"),
+        vec![("customer", customer.clone())],
+    )
+    .await;
+    post(
+        format!("/v1/subscriptions/{subscription}"),
+        vec![("default_payment_method", good.clone())],
+    )
+    .await;
+    let open = w
+        .gateway_get(&format!(
+            "/v1/invoices?subscription={subscription}&status=open"
+        ))
+        .await;
+    let invoice = open["data"][0]["id"]
+        .as_str()
+        .expect("the open invoice")
+        .to_owned();
+    let (code, body) = post(format!("/v1/invoices/{invoice}/pay"), vec![]).await;
+    assert_eq!(
+        (code, body["status"].as_str()),
+        (200, Some("paid")),
+        "{body}"
+    );
+    let invoices = wait_invoices(&w, &session, 2).await;
+    assert_eq!(invoices[1].invoice_id, invoice);
+    assert!(invoices[1].receipt_number.is_some());
+}
