@@ -107,6 +107,53 @@ pub struct Urls {
     pub licence: String,
     /// The demo config's campaign ids.
     pub campaigns: Vec<String>,
+    /// The sandbox test clock the nonprofit's recurring gifts run on.
+    pub test_clock: Option<String>,
+}
+
+/// The demo's test clock: the one kept in the state folder if the sandbox still has it, else
+/// a new one (now), remembered for the next run.
+async fn demo_test_clock(sandbox: &str, state: &std::path::Path) -> Result<String> {
+    let file = state.join("test_clock");
+    let http = reqwest::Client::new();
+    let key = paywidget_sandbox::DEFAULT_SECRET_KEY;
+    if let Ok(id) = std::fs::read_to_string(&file) {
+        let id = id.trim().to_owned();
+        let found = http
+            .get(format!("{sandbox}/v1/test_helpers/test_clocks/{id}"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if found {
+            return Ok(id);
+        }
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let clock: serde_json::Value = http
+        .post(format!("{sandbox}/v1/test_helpers/test_clocks"))
+        .bearer_auth(key)
+        .form(&[
+            ("frozen_time", now.to_string()),
+            ("name", "paywidget demo".into()),
+        ])
+        .send()
+        .await
+        .context("create the demo's test clock")?
+        .error_for_status()
+        .context("create the demo's test clock")?
+        .json()
+        .await
+        .context("read the demo's test clock")?;
+    let id = clock["id"]
+        .as_str()
+        .context("the sandbox answered a test clock without id")?
+        .to_owned();
+    std::fs::write(&file, &id).with_context(|| format!("write {}", file.display()))?;
+    Ok(id)
 }
 
 /// The four listeners of a demo (fixed ports for `run`, port 0 in tests).
@@ -142,6 +189,7 @@ pub async fn start(
         nonprofit: url_of(&listeners.nonprofit)?,
         licence: url_of(&listeners.licence)?,
         campaigns: Vec::new(),
+        test_clock: None,
     };
 
     // The sandbox gateway, delivering its webhooks to the host; state survives demo restarts.
@@ -173,7 +221,14 @@ pub async fn start(
     config.server.db = o.state.join("host.sqlite").to_string_lossy().into_owned();
     config.server.outbox = o.state.join("outbox");
     config.server.dist = o.dist.clone();
+    // The nonprofit's recurring gifts run on a sandbox test clock, so a renewal (or a failed
+    // one) can be seen now: `paywidget sandbox advance-clock <clock>`.
+    let clock = demo_test_clock(&urls.sandbox, &o.state).await?;
+    urls.test_clock = Some(clock.clone());
     for m in &mut config.merchants {
+        if m.id == "hope" {
+            m.test_clock = Some(clock.clone());
+        }
         m.gateway_url = urls.sandbox.parse().context("sandbox URL")?;
         // Stripe mode's script is the sandbox's Stripe.js counterpart, on this run's port.
         m.gateway_js_url = m.gateway_url.join("/v3/").context("sandbox URL")?;
@@ -258,6 +313,7 @@ pub async fn run(o: Options) -> Result<()> {
         nonprofit: nonprofit_url,
         licence: licence_url,
         campaigns,
+        test_clock,
     } = urls;
     println!("\npaywidget demo is running (127.0.0.1 only):");
     println!("  nonprofit site       {nonprofit_url}/   (Donate button; our own card fields)");
@@ -278,6 +334,11 @@ pub async fn run(o: Options) -> Result<()> {
         o.state.display(),
         o.state.join("outbox").display()
     );
+    if let Some(clock) = &test_clock {
+        println!(
+            "\nMonthly gifts run on the sandbox's test clock {clock}: see a renewal with\n  paywidget sandbox advance-clock {clock} --days 31 --url {sandbox_url}\n(a receipt per renewal lands in the outbox; a card like 4000 0000 0000 0341 fails its renewal)"
+        );
+    }
     println!("\nTest cards (any future expiry, any CVC, any name):");
     for (card, what) in [
         ("4242 4242 4242 4242", "succeeds"),

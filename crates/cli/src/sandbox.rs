@@ -44,6 +44,17 @@ enum SandboxCommand {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Move a test clock forward: every renewal, retry and expiry due in between runs, in
+    /// order (see the renewals and failed payments it caused with `deliveries`).
+    AdvanceClock {
+        /// The test clock (`clock_…`; `paywidget demo` prints the demo's).
+        clock: String,
+        /// Days to move forward.
+        #[arg(long, default_value_t = 31)]
+        days: u32,
+        #[command(flatten)]
+        remote: Remote,
+    },
 }
 
 /// Where the running sandbox is.
@@ -149,6 +160,40 @@ pub(crate) async fn run(args: SandboxArgs) -> Result<()> {
                 body["charge"].as_str().unwrap_or("")
             );
             Ok(())
+        }
+        Some(SandboxCommand::AdvanceClock {
+            clock,
+            days,
+            remote,
+        }) => {
+            let path = format!("/v1/test_helpers/test_clocks/{clock}");
+            let before = call(&remote, reqwest::Method::GET, &path, None).await?;
+            let from = before["frozen_time"]
+                .as_i64()
+                .with_context(|| format!("{clock} has no frozen_time"))?;
+            let to = from + i64::from(days) * 86_400;
+            let form = vec![("frozen_time", to.to_string())];
+            call(
+                &remote,
+                reqwest::Method::POST,
+                &format!("{path}/advance"),
+                Some(&form),
+            )
+            .await?;
+            // Advancing may take a moment: wait for `ready`, showing that it is working.
+            for _ in 0..600 {
+                let now = call(&remote, reqwest::Method::GET, &path, None).await?;
+                if now["status"] == "ready" {
+                    println!(
+                        "{clock} moved {days} days forward, to {} (UTC)",
+                        paywidget_host::mail::civil_date(to)
+                    );
+                    return Ok(());
+                }
+                eprintln!("advancing… ({})", now["status"].as_str().unwrap_or("?"));
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            bail!("{clock} did not finish advancing within a minute")
         }
         Some(SandboxCommand::Deliveries { remote }) => {
             let body = call(&remote, reqwest::Method::GET, "/_sandbox/deliveries", None).await?;
