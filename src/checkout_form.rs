@@ -282,8 +282,14 @@ pub fn frequency_label(f: Frequency) -> &'static str {
 pub fn recurring_terms(frequency: Frequency, total: Option<Amount>) -> Option<String> {
     frequency.interval()?;
     Some(match total {
-        Some(t) => format!("{t} {}, starting today. Cancel any time.", frequency.every()),
-        None => format!("Charged {}, starting today. Cancel any time.", frequency.every()),
+        Some(t) => format!(
+            "{t} {}, starting today. Cancel any time.",
+            frequency.every()
+        ),
+        None => format!(
+            "Charged {}, starting today. Cancel any time.",
+            frequency.every()
+        ),
     })
 }
 

@@ -336,7 +336,7 @@ pub async fn run(o: Options) -> Result<()> {
     );
     if let Some(clock) = &test_clock {
         println!(
-            "\nMonthly gifts run on the sandbox's test clock {clock}: see a renewal with\n  paywidget sandbox advance-clock {clock} --days 31 --url {sandbox_url}\n(a receipt per renewal lands in the outbox; a card like 4000 0000 0000 0341 fails its renewal)"
+            "\nMonthly gifts run on the sandbox's test clock {clock}: see a renewal with\n  paywidget sandbox advance-clock {clock} --days 31 --url {sandbox_url}\n(a receipt per renewal lands in the outbox)"
         );
     }
     println!("\nTest cards (any future expiry, any CVC, any name):");

@@ -5,13 +5,16 @@
 //! checkout host — and official Stripe client libraries — work against it by changing the base
 //! URL and keys. See the README's "Sandbox gateway" and "Test mode" sections.
 //!
-//! Layers: [`router`] (routes per feature in `api/`) → thin handlers → [`payments`] (the
-//! domain: state machines, events) → [`store::Store`] (SQLite).
+//! Layers: [`router`] (routes per feature in `api/`) → thin handlers → the domain
+//! ([`payments`]: payment intents, charges, events; [`catalogue`]: products, prices,
+//! customers; [`billing`]: subscriptions, invoices, test clocks) → [`store::Store`] (SQLite).
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod auth;
+pub mod billing;
 pub mod cards;
+pub mod catalogue;
 pub mod clock;
 pub mod confirmation_tokens;
 pub mod error;
@@ -129,6 +132,10 @@ pub struct AppState {
     pub faults: faults::FaultState,
     /// Wakes the webhook worker when events are queued.
     pub deliveries_queued: tokio::sync::Notify,
+    /// Renewal retries and what follows the last one.
+    // Beside `config` rather than in it, so that code building `Config` field by field
+    // (`crates/cli`) keeps compiling; set it with [`AppState::with_billing`].
+    pub billing: billing::BillingSettings,
 }
 
 impl std::fmt::Debug for AppState {
@@ -162,6 +169,25 @@ impl AppState {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
     ) -> SharedState {
+        Self::with_billing(
+            config,
+            billing::BillingSettings::default(),
+            store,
+            base_url,
+            clock,
+            ids,
+        )
+    }
+
+    /// State with injected sources and Billing's retry settings.
+    pub fn with_billing(
+        config: Config,
+        billing: billing::BillingSettings,
+        store: Store,
+        base_url: String,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+    ) -> SharedState {
         let faults = faults::FaultState::new(config.faults);
         Arc::new(AppState {
             config,
@@ -171,6 +197,7 @@ impl AppState {
             base_url,
             faults,
             deliveries_queued: tokio::sync::Notify::new(),
+            billing,
         })
     }
 }

@@ -99,7 +99,7 @@ pub struct Shipping {
     pub phone: Option<String>,
 }
 
-/// A customer (`cus_…`), minimal.
+/// A customer (`cus_…`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Customer {
     pub id: String,
@@ -108,8 +108,225 @@ pub struct Customer {
     pub email: Option<String>,
     pub name: Option<String>,
     pub description: Option<String>,
+    // Defaulted so customers stored before Billing still read.
+    #[serde(default)]
+    pub invoice_settings: InvoiceSettings,
     pub livemode: bool,
     pub metadata: Metadata,
+    #[serde(default)]
+    pub test_clock: Option<String>,
+}
+
+/// `customer.invoice_settings`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct InvoiceSettings {
+    pub custom_fields: Option<Value>,
+    pub default_payment_method: Option<String>,
+    pub footer: Option<String>,
+    pub rendering_options: Option<Value>,
+}
+
+/// A product (`prod_…`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Product {
+    pub id: String,
+    pub object: String,
+    pub active: bool,
+    pub created: i64,
+    pub default_price: Option<String>,
+    pub description: Option<String>,
+    pub images: Vec<String>,
+    pub livemode: bool,
+    pub marketing_features: Vec<Value>,
+    pub metadata: Metadata,
+    pub name: String,
+    pub package_dimensions: Option<Value>,
+    pub shippable: Option<bool>,
+    pub statement_descriptor: Option<String>,
+    pub tax_code: Option<String>,
+    pub unit_label: Option<String>,
+    pub updated: i64,
+    pub url: Option<String>,
+}
+
+/// A price (`price_…`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Price {
+    pub id: String,
+    pub object: String,
+    pub active: bool,
+    pub billing_scheme: String,
+    pub created: i64,
+    pub currency: String,
+    pub custom_unit_amount: Option<Value>,
+    pub livemode: bool,
+    pub lookup_key: Option<String>,
+    pub metadata: Metadata,
+    pub nickname: Option<String>,
+    pub product: String,
+    pub recurring: Option<Recurring>,
+    pub tax_behavior: String,
+    pub tiers_mode: Option<String>,
+    pub transform_quantity: Option<Value>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub unit_amount: Option<i64>,
+    pub unit_amount_decimal: Option<String>,
+}
+
+/// `price.recurring`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Recurring {
+    pub interval: String,
+    pub interval_count: i64,
+    pub meter: Option<String>,
+    pub usage_type: String,
+}
+
+/// A subscription (`sub_…`), in the shape of API versions from 2025-03-31 on: the billing
+/// period lives on each item (`items.data[].current_period_start/end`), not here.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: String,
+    pub object: String,
+    pub billing_cycle_anchor: i64,
+    pub cancel_at: Option<i64>,
+    pub cancel_at_period_end: bool,
+    pub canceled_at: Option<i64>,
+    pub cancellation_details: Value,
+    pub collection_method: String,
+    pub created: i64,
+    pub currency: String,
+    pub customer: String,
+    pub default_payment_method: Option<String>,
+    pub description: Option<String>,
+    pub ended_at: Option<i64>,
+    pub items: SubscriptionItems,
+    pub latest_invoice: Option<String>,
+    pub livemode: bool,
+    pub metadata: Metadata,
+    pub pause_collection: Option<Value>,
+    pub payment_settings: Value,
+    pub start_date: i64,
+    pub status: String,
+    pub test_clock: Option<String>,
+    pub trial_end: Option<i64>,
+    pub trial_start: Option<i64>,
+}
+
+/// `subscription.items`: a list object.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SubscriptionItems {
+    pub object: String,
+    pub data: Vec<SubscriptionItem>,
+    pub has_more: bool,
+    pub url: String,
+}
+
+/// A subscription item (`si_…`) with its own billing period.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SubscriptionItem {
+    pub id: String,
+    pub object: String,
+    pub created: i64,
+    pub current_period_end: i64,
+    pub current_period_start: i64,
+    pub metadata: Metadata,
+    pub price: Price,
+    pub quantity: i64,
+    pub subscription: String,
+}
+
+/// An invoice (`in_…`), post-2025-03-31: the subscription is under
+/// `parent.subscription_details`, the payments are `invoice_payment`s (the `payments` list,
+/// included when expanded) and the client secret is `confirmation_secret` (likewise).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Invoice {
+    pub id: String,
+    pub object: String,
+    pub account_country: String,
+    pub amount_due: i64,
+    pub amount_overpaid: i64,
+    pub amount_paid: i64,
+    pub amount_remaining: i64,
+    pub attempt_count: i64,
+    pub attempted: bool,
+    pub auto_advance: bool,
+    pub billing_reason: String,
+    pub collection_method: String,
+    pub created: i64,
+    pub currency: String,
+    pub customer: String,
+    pub customer_email: Option<String>,
+    pub customer_name: Option<String>,
+    pub default_payment_method: Option<String>,
+    pub description: Option<String>,
+    pub due_date: Option<i64>,
+    pub effective_at: Option<i64>,
+    pub hosted_invoice_url: Option<String>,
+    pub lines: InvoiceLines,
+    pub livemode: bool,
+    pub metadata: Metadata,
+    pub next_payment_attempt: Option<i64>,
+    pub number: Option<String>,
+    pub parent: Option<Value>,
+    pub period_end: i64,
+    pub period_start: i64,
+    pub status: String,
+    pub status_transitions: InvoiceTransitions,
+    pub subtotal: i64,
+    pub test_clock: Option<String>,
+    pub total: i64,
+}
+
+/// `invoice.lines`: a list object of line items.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InvoiceLines {
+    pub object: String,
+    pub data: Vec<Value>,
+    pub has_more: bool,
+    pub total_count: i64,
+    pub url: String,
+}
+
+/// `invoice.status_transitions`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct InvoiceTransitions {
+    pub finalized_at: Option<i64>,
+    pub marked_uncollectible_at: Option<i64>,
+    pub paid_at: Option<i64>,
+    pub voided_at: Option<i64>,
+}
+
+/// An invoice payment (`inpay_…`): one PaymentIntent paying (or trying to pay) an invoice.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InvoicePayment {
+    pub id: String,
+    pub object: String,
+    pub amount_paid: Option<i64>,
+    pub amount_requested: i64,
+    pub created: i64,
+    pub currency: String,
+    pub invoice: String,
+    pub is_default: bool,
+    pub livemode: bool,
+    pub payment: Value,
+    pub status: String,
+    pub status_transitions: Value,
+}
+
+/// A test clock (`clock_…`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TestClock {
+    pub id: String,
+    pub object: String,
+    pub created: i64,
+    pub deletes_after: i64,
+    pub frozen_time: i64,
+    pub livemode: bool,
+    pub name: Option<String>,
+    pub status: String,
+    pub status_details: Value,
 }
 
 /// A payment intent (`pi_…`).

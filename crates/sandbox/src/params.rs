@@ -34,6 +34,36 @@ impl Params {
         v.into_iter().last().filter(|s| !s.is_empty())
     }
 
+    /// Takes a parameter that may be sent empty to unset: `None` if absent, `Some("")` if
+    /// sent empty.
+    pub fn take_present(&mut self, key: &str) -> Option<String> {
+        self.values.remove(key)?.into_iter().last()
+    }
+
+    /// Takes the keys of `prefix[k]=` sent empty (Stripe's "unset this key"), e.g. metadata.
+    pub fn take_empty_map(&mut self, prefix: &str) -> Vec<String> {
+        let open = format!("{prefix}[");
+        let keys: Vec<String> = self
+            .values
+            .iter()
+            .filter(|(k, v)| {
+                k.starts_with(&open) && k.ends_with(']') && v.last().is_some_and(String::is_empty)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.into_iter()
+            .map(|k| {
+                self.values.remove(&k);
+                k[open.len()..k.len() - 1].to_owned()
+            })
+            .collect()
+    }
+
+    /// Whether any parameter left starts with `prefix` (e.g. `items[1]`).
+    pub fn has_prefix(&self, prefix: &str) -> bool {
+        self.values.keys().any(|k| k.starts_with(prefix))
+    }
+
     /// Takes a required parameter.
     pub fn require(&mut self, key: &str) -> Result<String, ApiError> {
         self.take(key).ok_or_else(|| ApiError::missing_param(key))

@@ -93,39 +93,10 @@ pub fn payment_method_of(state: &AppState, new: NewPaymentMethod) -> (PaymentMet
     (pm, behaviour)
 }
 
-/// `POST /v1/customers`.
-pub async fn create_customer(
-    state: &AppState,
-    email: Option<String>,
-    name: Option<String>,
-    description: Option<String>,
-    metadata: Metadata,
-) -> Result<Customer, ApiError> {
-    let customer = Customer {
-        id: state.ids.new_id("cus"),
-        object: "customer".into(),
-        created: state.clock.now(),
-        email,
-        name,
-        description,
-        livemode: false,
-        metadata,
-    };
-    let mut tx = state.store.begin().await?;
-    Store::insert(
-        &mut tx,
-        &customer.id,
-        "customer",
-        customer.created,
-        &customer,
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(customer)
-}
-
-async fn require_customer(conn: &mut SqliteConnection, id: &str) -> Result<(), ApiError> {
+pub(crate) async fn require_customer(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<(), ApiError> {
     Store::get_in::<Customer>(conn, "customer", id)
         .await?
         .map(|_| ())
@@ -193,12 +164,60 @@ pub async fn create_payment_intent(
     state: &AppState,
     new: NewPaymentIntent,
 ) -> Result<PaymentIntent, ApiError> {
+    let confirm_params = new.confirm;
+    let new = NewPaymentIntent {
+        confirm: None,
+        ..new
+    };
+    let pi = intent_of(state, new, state.clock.now());
+    let id = pi.id.clone();
+    let mut tx = state.store.begin().await?;
+    if let Some(c) = &pi.customer {
+        require_customer(&mut tx, c).await?;
+    }
+    if let Some(pm) = &pi.payment_method {
+        if Store::get_in::<PaymentMethod>(&mut tx, "payment_method", pm)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::not_found("payment_method", pm));
+        }
+    }
+    // A bad token fails the whole request, as Stripe does, rather than leaving an intent behind.
+    if let Some(token) = confirm_params
+        .as_ref()
+        .and_then(|c| c.confirmation_token.as_deref())
+    {
+        crate::confirmation_tokens::require_usable(&mut tx, state, token).await?;
+    }
+    Store::insert(&mut tx, &pi.id, "payment_intent", pi.created, &pi, None).await?;
+    tx.commit().await?;
+    match confirm_params {
+        Some(params) => confirm(state, &id, params).await,
+        None => Ok(pi),
+    }
+}
+
+/// Inserts a new payment intent inside the caller's transaction (an invoice's).
+pub(crate) async fn insert_intent(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    new: NewPaymentIntent,
+    now: i64,
+) -> Result<PaymentIntent, ApiError> {
+    let pi = intent_of(state, new, now);
+    Store::insert(conn, &pi.id, "payment_intent", pi.created, &pi, None).await?;
+    Ok(pi)
+}
+
+/// A new payment intent (not stored) created at `now`.
+fn intent_of(state: &AppState, new: NewPaymentIntent, now: i64) -> PaymentIntent {
     let id = state.ids.new_id("pi");
     let secret = format!(
         "{id}_secret_{}",
         state.ids.new_id("s").trim_start_matches("s_")
     );
-    let pi = PaymentIntent {
+    PaymentIntent {
         id: id.clone(),
         object: "payment_intent".into(),
         amount: new.amount,
@@ -209,7 +228,7 @@ pub async fn create_payment_intent(
         capture_method: new.capture_method,
         client_secret: secret,
         confirmation_method: "automatic".into(),
-        created: state.clock.now(),
+        created: now,
         currency: new.currency,
         customer: new.customer,
         description: new.description,
@@ -229,32 +248,6 @@ pub async fn create_payment_intent(
             "requires_payment_method"
         }
         .into(),
-    };
-    let mut tx = state.store.begin().await?;
-    if let Some(c) = &pi.customer {
-        require_customer(&mut tx, c).await?;
-    }
-    if let Some(pm) = &pi.payment_method {
-        if Store::get_in::<PaymentMethod>(&mut tx, "payment_method", pm)
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::not_found("payment_method", pm));
-        }
-    }
-    // A bad token fails the whole request, as Stripe does, rather than leaving an intent behind.
-    if let Some(token) = new
-        .confirm
-        .as_ref()
-        .and_then(|c| c.confirmation_token.as_deref())
-    {
-        crate::confirmation_tokens::require_usable(&mut tx, state, token).await?;
-    }
-    Store::insert(&mut tx, &pi.id, "payment_intent", pi.created, &pi, None).await?;
-    tx.commit().await?;
-    match new.confirm {
-        Some(params) => confirm(state, &id, params).await,
-        None => Ok(pi),
     }
 }
 
@@ -273,6 +266,14 @@ fn unexpected_state(pi: &PaymentIntent, action: &str) -> ApiError {
     ))
 }
 
+/// What a confirmation did, inside its transaction.
+pub enum Confirmed {
+    /// Succeeded, requires capture or requires action.
+    Done(PaymentIntent),
+    /// Declined: the intent (saved, `requires_payment_method`) and the 402 card error.
+    Declined(PaymentIntent, ApiError),
+}
+
 /// `POST /v1/payment_intents/:id/confirm`: charges the card, or asks for 3-D Secure, or
 /// records the decline (and answers 402 with Stripe's card error).
 pub async fn confirm(
@@ -281,7 +282,27 @@ pub async fn confirm(
     params: ConfirmParams,
 ) -> Result<PaymentIntent, ApiError> {
     let mut tx = state.store.begin().await?;
-    let current = load_pi(&mut tx, pi_id).await?;
+    let now = state.clock.now();
+    let done = confirm_in(&mut tx, state, pi_id, params, now).await?;
+    tx.commit().await?;
+    state.deliveries_queued.notify_one();
+    match done {
+        Confirmed::Done(pi) => Ok(pi),
+        Confirmed::Declined(_, e) => Err(e),
+    }
+}
+
+/// The confirmation inside the caller's transaction at time `now` (a test clock's, for
+/// Billing's off-session attempts). A payment of an invoice updates the invoice and its
+/// subscription in the same transaction ([`crate::billing::after_payment`]).
+pub async fn confirm_in(
+    tx: &mut SqliteConnection,
+    state: &AppState,
+    pi_id: &str,
+    params: ConfirmParams,
+    now: i64,
+) -> Result<Confirmed, ApiError> {
+    let current = load_pi(tx, pi_id).await?;
     let version = current.version;
     let mut pi = current.object;
     if !matches!(
@@ -295,7 +316,7 @@ pub async fn confirm(
     }
     if let Some(token) = &params.confirmation_token {
         // The token's values are written onto the intent; the confirmation's own win.
-        let used = crate::confirmation_tokens::redeem(&mut tx, state, token, &pi.id).await?;
+        let used = crate::confirmation_tokens::redeem(tx, state, token, &pi.id).await?;
         pi.payment_method = Some(used.payment_method);
         if used.return_url.is_some() {
             pi.return_url = used.return_url;
@@ -322,7 +343,7 @@ pub async fn confirm(
              PaymentIntent with a payment method, pass it as payment_method.",
         )
     })?;
-    let pm = Store::get_in::<PaymentMethod>(&mut tx, "payment_method", &pm_id)
+    let pm = Store::get_in::<PaymentMethod>(tx, "payment_method", &pm_id)
         .await?
         .ok_or_else(|| ApiError::not_found("payment_method", &pm_id))?;
     if let (Some(owner), Some(customer)) = (&pm.object.customer, &pi.customer) {
@@ -339,7 +360,6 @@ pub async fn confirm(
         .map(serde_json::from_value)
         .transpose()?
         .unwrap_or(Behaviour::Succeed);
-    let now = state.clock.now();
     let dispute_later = behaviour == Behaviour::SucceedThenDispute;
 
     let decline = match behaviour {
@@ -358,11 +378,10 @@ pub async fn confirm(
                     "return_url": pi.return_url,
                 }
             }));
-            save_pi(&mut tx, &pi, version).await?;
-            emit(&mut tx, state, "payment_intent.requires_action", &pi).await?;
-            tx.commit().await?;
-            state.deliveries_queued.notify_one();
-            return Ok(pi);
+            save_pi(tx, &pi, version).await?;
+            emit_at(tx, state, "payment_intent.requires_action", &pi, now).await?;
+            crate::billing::after_payment(tx, state, &pi, now).await?;
+            return Ok(Confirmed::Done(pi));
         }
         Behaviour::Decline {
             code,
@@ -374,7 +393,7 @@ pub async fn confirm(
 
     if let Some((code, decline_code, message)) = decline {
         let charge = new_charge(state, &pi, &pm.object, now, Some((&code, &message)));
-        Store::insert(&mut tx, &charge.id, "charge", now, &charge, None).await?;
+        Store::insert(tx, &charge.id, "charge", now, &charge, None).await?;
         let pm_json = serde_json::to_value(&pm.object)?;
         pi.status = "requires_payment_method".into();
         pi.latest_charge = Some(charge.id.clone());
@@ -388,22 +407,20 @@ pub async fn confirm(
             "charge": charge.id,
             "payment_method": pm_json,
         }));
-        save_pi(&mut tx, &pi, version).await?;
-        emit(&mut tx, state, "payment_intent.payment_failed", &pi).await?;
-        tx.commit().await?;
-        state.deliveries_queued.notify_one();
+        save_pi(tx, &pi, version).await?;
+        emit_at(tx, state, "payment_intent.payment_failed", &pi, now).await?;
+        crate::billing::after_payment(tx, state, &pi, now).await?;
         let mut err = ApiError::card(&code, Some(&decline_code), message, None);
         err.charge = Some(charge.id);
         err.payment_method = Some(pm_json);
         err.payment_intent = Some(serde_json::to_value(&pi)?);
-        return Err(err);
+        return Ok(Confirmed::Declined(pi, err));
     }
 
-    succeed(&mut tx, state, &mut pi, &pm.object, dispute_later, now).await?;
-    save_pi(&mut tx, &pi, version).await?;
-    tx.commit().await?;
-    state.deliveries_queued.notify_one();
-    Ok(pi)
+    succeed(tx, state, &mut pi, &pm.object, dispute_later, now).await?;
+    save_pi(tx, &pi, version).await?;
+    crate::billing::after_payment(tx, state, &pi, now).await?;
+    Ok(Confirmed::Done(pi))
 }
 
 /// Authorises (and, for automatic capture, captures) the payment.
@@ -430,12 +447,19 @@ async fn succeed(
         // Remembered beside the charge so that capturing it later opens the dispute.
         let internal = dispute_later.then(|| json!({ "dispute_on_capture": true }));
         Store::insert(conn, &charge.id, "charge", now, &charge, internal.as_ref()).await?;
-        emit(conn, state, "payment_intent.amount_capturable_updated", pi).await?;
+        emit_at(
+            conn,
+            state,
+            "payment_intent.amount_capturable_updated",
+            pi,
+            now,
+        )
+        .await?;
         return Ok(());
     }
     capture_charge(conn, state, pi, &mut charge, pi.amount, now).await?;
     Store::insert(conn, &charge.id, "charge", now, &charge, None).await?;
-    emit(conn, state, "payment_intent.succeeded", pi).await?;
+    emit_at(conn, state, "payment_intent.succeeded", pi, now).await?;
     if dispute_later {
         open_dispute(conn, state, pi, &mut charge, now).await?;
         let version = Store::get_in::<Charge>(conn, "charge", &charge.id)
@@ -668,7 +692,21 @@ pub async fn cancel(
     reason: Option<String>,
 ) -> Result<PaymentIntent, ApiError> {
     let mut tx = state.store.begin().await?;
-    let current = load_pi(&mut tx, pi_id).await?;
+    let pi = cancel_in(&mut tx, state, pi_id, reason, state.clock.now()).await?;
+    tx.commit().await?;
+    state.deliveries_queued.notify_one();
+    Ok(pi)
+}
+
+/// Cancels inside the caller's transaction at `now` (Billing voids an invoice's intent so).
+pub(crate) async fn cancel_in(
+    tx: &mut SqliteConnection,
+    state: &AppState,
+    pi_id: &str,
+    reason: Option<String>,
+    now: i64,
+) -> Result<PaymentIntent, ApiError> {
+    let current = load_pi(tx, pi_id).await?;
     let mut pi = current.object;
     if !matches!(
         pi.status.as_str(),
@@ -685,14 +723,12 @@ pub async fn cancel(
         )));
     }
     pi.status = "canceled".into();
-    pi.canceled_at = Some(state.clock.now());
+    pi.canceled_at = Some(now);
     pi.cancellation_reason = reason;
     pi.next_action = None;
     pi.amount_capturable = 0;
-    save_pi(&mut tx, &pi, current.version).await?;
-    emit(&mut tx, state, "payment_intent.canceled", &pi).await?;
-    tx.commit().await?;
-    state.deliveries_queued.notify_one();
+    save_pi(tx, &pi, current.version).await?;
+    emit_at(tx, state, "payment_intent.canceled", &pi, now).await?;
     Ok(pi)
 }
 
@@ -736,6 +772,7 @@ pub async fn finish_three_d_secure(
         emit(&mut tx, state, "payment_intent.payment_failed", &pi).await?;
     }
     save_pi(&mut tx, &pi, current.version).await?;
+    crate::billing::after_payment(&mut tx, state, &pi, now).await?;
     tx.commit().await?;
     state.deliveries_queued.notify_one();
     Ok(pi)
@@ -912,7 +949,18 @@ pub async fn emit<T: Serialize>(
     kind: &str,
     object: &T,
 ) -> Result<String, ApiError> {
-    let now = state.clock.now();
+    emit_at(conn, state, kind, object, state.clock.now()).await
+}
+
+/// [`emit`] with the event's `created` given: a test clock's time for what happens on it.
+/// Deliveries are queued for now (real time), whatever the event's time.
+pub async fn emit_at<T: Serialize>(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    kind: &str,
+    object: &T,
+    now: i64,
+) -> Result<String, ApiError> {
     let event = Event {
         id: state.ids.new_id("evt"),
         object: "event".into(),

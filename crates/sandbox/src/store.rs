@@ -221,14 +221,14 @@ impl Store {
         }))
     }
 
-    /// A page of objects of `kind`, newest first, after the object `starting_after`, optionally
-    /// filtered on one top-level JSON field; returns the page and whether more follow.
+    /// A page of objects of `kind`, newest first, after the object `starting_after`, keeping
+    /// those that pass every filter; returns the page and whether more follow.
     pub async fn list(
         &self,
         kind: &str,
         limit: i64,
         starting_after: Option<&str>,
-        filter: Option<(&str, &str)>,
+        filters: &[Filter],
     ) -> Result<(Vec<Value>, bool), ApiError> {
         let after_seq: i64 = match starting_after {
             None => i64::MAX,
@@ -239,19 +239,15 @@ impl Store {
                 .await?
                 .ok_or_else(|| ApiError::not_found("starting_after", id))?,
         };
-        let (field, value) = filter.map_or((String::new(), ""), |(f, v)| (format!("$.{f}"), v));
-        let rows = sqlx::query(
-            "SELECT json FROM objects WHERE kind = ? AND seq < ? \
-             AND (? = '' OR json_extract(json, ?) = ?) ORDER BY seq DESC LIMIT ?",
-        )
-        .bind(kind)
-        .bind(after_seq)
-        .bind(&field)
-        .bind(&field)
-        .bind(value)
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!(
+            "SELECT json FROM objects WHERE kind = ? AND seq < ?{} ORDER BY seq DESC LIMIT ?",
+            Filter::sql(filters)
+        );
+        let mut q = sqlx::query(&sql).bind(kind).bind(after_seq);
+        for f in filters {
+            q = f.bind(q);
+        }
+        let rows = q.bind(limit + 1).fetch_all(&self.pool).await?;
         let mut items = rows
             .iter()
             .map(|r| serde_json::from_str(r.get::<&str, _>("json")))
@@ -259,6 +255,72 @@ impl Store {
         let has_more = items.len() as i64 > limit;
         items.truncate(limit as usize);
         Ok((items, has_more))
+    }
+
+    /// Every object of `kind` passing the filters, oldest first, with its version and internal
+    /// facts, inside a transaction (the billing clock's scans).
+    pub async fn find_in<T: DeserializeOwned>(
+        conn: &mut sqlx::SqliteConnection,
+        kind: &str,
+        filters: &[Filter],
+    ) -> Result<Vec<(String, Versioned<T>)>, ApiError> {
+        let sql = format!(
+            "SELECT id, json, internal, version FROM objects WHERE kind = ?{} ORDER BY seq",
+            Filter::sql(filters)
+        );
+        let mut q = sqlx::query(&sql).bind(kind);
+        for f in filters {
+            q = f.bind(q);
+        }
+        let rows = q.fetch_all(conn).await?;
+        rows.iter()
+            .map(|row| {
+                let json: String = row.get("json");
+                let internal: Option<String> = row.get("internal");
+                Ok((
+                    row.get::<String, _>("id"),
+                    Versioned {
+                        object: serde_json::from_str(&json)?,
+                        internal: internal.map(|s| serde_json::from_str(&s)).transpose()?,
+                        version: row.get("version"),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Deletes the objects of `kind` passing the filters (a test clock's objects go with it).
+    pub async fn delete_where(
+        conn: &mut sqlx::SqliteConnection,
+        kind: &str,
+        filters: &[Filter],
+    ) -> Result<u64, ApiError> {
+        let sql = format!("DELETE FROM objects WHERE kind = ?{}", Filter::sql(filters));
+        let mut q = sqlx::query(&sql).bind(kind);
+        for f in filters {
+            q = f.bind(q);
+        }
+        Ok(q.execute(conn).await?.rows_affected())
+    }
+
+    /// Replaces an object and its internal facts if nobody changed it since `version`.
+    pub async fn update_with_internal<T: Serialize>(
+        conn: &mut sqlx::SqliteConnection,
+        id: &str,
+        version: i64,
+        object: &T,
+        internal: &Value,
+    ) -> Result<bool, ApiError> {
+        let done = sqlx::query(
+            "UPDATE objects SET json = ?, internal = ?, version = version + 1 WHERE id = ? AND version = ?",
+        )
+        .bind(serde_json::to_string(object)?)
+        .bind(internal.to_string())
+        .bind(id)
+        .bind(version)
+        .execute(conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Every object of `kind`, oldest first (for settlement reports).
@@ -422,6 +484,68 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?,
         )
+    }
+}
+
+/// A condition on a field of the stored JSON, by JSON path from the object (`customer`,
+/// `parent.subscription_details.subscription`). Paths come from code, values from clients:
+/// both are bound, never spliced into the SQL.
+#[derive(Clone, Debug)]
+pub enum Filter {
+    /// The field equals the string.
+    Eq(String, String),
+    /// The field is not the string (or is absent).
+    NotEq(String, String),
+    /// The field is one of the strings.
+    In(String, Vec<String>),
+    /// The field is the boolean.
+    Bool(String, bool),
+    /// The field is null or absent.
+    Null(String),
+}
+
+impl Filter {
+    /// `field = value`.
+    pub fn eq(field: &str, value: impl Into<String>) -> Filter {
+        Filter::Eq(field.to_owned(), value.into())
+    }
+
+    fn sql(filters: &[Filter]) -> String {
+        filters
+            .iter()
+            .map(|f| match f {
+                Filter::Eq(..) | Filter::Bool(..) => " AND json_extract(json, ?) = ?".to_owned(),
+                Filter::NotEq(..) => " AND json_extract(json, ?) IS NOT ?".to_owned(),
+                Filter::Null(_) => " AND json_extract(json, ?) IS NULL".to_owned(),
+                Filter::In(_, vs) => format!(
+                    " AND json_extract(json, ?) IN ({})",
+                    vec!["?"; vs.len().max(1)].join(", ")
+                ),
+            })
+            .collect()
+    }
+
+    fn bind<'q>(
+        &'q self,
+        q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+        let path = |f: &str| format!("$.{f}");
+        match self {
+            Filter::Eq(f, v) | Filter::NotEq(f, v) => q.bind(path(f)).bind(v.as_str()),
+            Filter::Bool(f, b) => q.bind(path(f)).bind(i64::from(*b)),
+            Filter::Null(f) => q.bind(path(f)),
+            Filter::In(f, vs) => {
+                let mut q = q.bind(path(f));
+                if vs.is_empty() {
+                    // `IN (?)` with a value no field holds: nothing matches, as an empty list should.
+                    q = q.bind("\u{0}");
+                }
+                for v in vs {
+                    q = q.bind(v.as_str());
+                }
+                q
+            }
+        }
     }
 }
 

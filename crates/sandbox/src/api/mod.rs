@@ -1,13 +1,18 @@
 //! The HTTP API: one router per feature, thin handlers that parse Stripe's parameters and call
-//! [`crate::payments`].
+//! the domain modules ([`crate::payments`], [`crate::catalogue`], [`crate::billing`]).
 
 mod confirmation_tokens;
 mod control;
+mod customers;
+mod invoices;
 mod payment_intents;
 mod payment_methods;
+mod products;
 mod refunds;
 mod reporting;
 mod stripe_js;
+mod subscriptions;
+mod test_clocks;
 mod three_d_secure;
 
 use axum::extract::Request;
@@ -20,6 +25,7 @@ use tower_http::cors::{Any, CorsLayer};
 
 use crate::error::ApiError;
 use crate::params::Params;
+use crate::store::Filter;
 use crate::{faults, idempotency, SharedState};
 
 /// Every route, with idempotency and fault injection on `/v1`.
@@ -40,6 +46,11 @@ pub fn router(state: SharedState) -> Router {
         .merge(confirmation_tokens::router(cors.clone()))
         .merge(payment_intents::router(cors))
         .merge(refunds::router())
+        .merge(customers::router())
+        .merge(products::router())
+        .merge(subscriptions::router())
+        .merge(invoices::router())
+        .merge(test_clocks::router())
         .merge(reporting::router())
         .layer(from_fn_with_state(state.clone(), idempotency::layer))
         .layer(from_fn_with_state(state.clone(), faults::layer));
@@ -90,10 +101,14 @@ pub(crate) async fn list_objects(
     let (limit, after) = paging(&mut p)?;
     let value = filter.and_then(|f| p.take(f));
     p.finish()?;
-    let filter = filter.zip(value.as_deref());
+    let filters: Vec<Filter> = filter
+        .zip(value)
+        .map(|(f, v)| Filter::eq(f, v))
+        .into_iter()
+        .collect();
     let (items, more) = state
         .store
-        .list(kind, limit, after.as_deref(), filter)
+        .list(kind, limit, after.as_deref(), &filters)
         .await?;
     ok(&crate::model::list(
         url,

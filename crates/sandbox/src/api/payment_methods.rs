@@ -1,27 +1,30 @@
-//! `/v1/payment_methods` (card tokenization, open to the publishable key) and `/v1/customers`.
+//! `/v1/payment_methods`: card tokenization (open to the publishable key), retrieve, attach,
+//! detach, and a customer's list.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::cors::CorsLayer;
 
-use super::{ok, take_expand};
+use super::{ok, paging, take_expand};
 use crate::auth::{AnyKey, SecretKey};
 use crate::error::ApiError;
-use crate::model::{Address, BillingDetails};
+use crate::model::{list, Address, BillingDetails};
 use crate::params::Params;
 use crate::payments::{self, NewPaymentMethod};
-use crate::{cards, SharedState};
+use crate::{cards, catalogue, SharedState};
 
 pub(super) fn router(cors: CorsLayer) -> Router<SharedState> {
     Router::new()
-        .route("/v1/payment_methods", post(create).layer(cors))
+        .route(
+            "/v1/payment_methods",
+            post(create).layer(cors).get(list_all),
+        )
         .route("/v1/payment_methods/{id}", get(retrieve))
         .route("/v1/payment_methods/{id}/attach", post(attach))
-        .route("/v1/customers", post(create_customer))
-        .route("/v1/customers/{id}", get(retrieve_customer))
+        .route("/v1/payment_methods/{id}/detach", post(detach))
 }
 
 async fn create(
@@ -122,27 +125,39 @@ async fn attach(
     ok(&payments::attach_payment_method(&state, &id, &customer).await?)
 }
 
-async fn create_customer(
-    State(state): State<SharedState>,
-    _: SecretKey,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let mut p = Params::parse(&body);
-    let email = p.take("email");
-    let name = p.take("name");
-    let description = p.take("description");
-    let metadata = p.take_map("metadata");
-    take_expand(&mut p);
-    p.finish()?;
-    ok(&payments::create_customer(&state, email, name, description, metadata).await?)
-}
-
-async fn retrieve_customer(
+async fn detach(
     State(state): State<SharedState>,
     _: SecretKey,
     Path(id): Path<String>,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
-    ok(&payments::get::<crate::model::Customer>(&state, "customer", &id).await?)
+    let mut p = Params::parse(&body);
+    take_expand(&mut p);
+    p.finish()?;
+    ok(&catalogue::detach_payment_method(&state, &id).await?)
+}
+
+/// `GET /v1/payment_methods?customer=…` (Stripe requires the customer here).
+async fn list_all(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
+    let (limit, after) = paging(&mut p)?;
+    let customer = p.require("customer")?;
+    p.take_enum("type", &["card"])?;
+    p.finish()?;
+    let (items, more) = state
+        .store
+        .list(
+            "payment_method",
+            limit,
+            after.as_deref(),
+            &catalogue::pm_list_filters(&customer),
+        )
+        .await?;
+    ok(&list("/v1/payment_methods", items, more))
 }
 
 /// The UTC (year, month) of a unix time.
