@@ -103,10 +103,10 @@ pub async fn fulfil_invoice(
     now: i64,
 ) -> Result<(), DomainError> {
     let first = invoice.billing_reason == "subscription_create";
-    if first {
-        // Whichever of `invoice.paid` and `payment_intent.succeeded` comes first fulfils it.
-        fulfil(state, tx, session, now).await?;
-    }
+    // A paid invoice proves the first gift was paid too (a renewal follows it): whichever
+    // event comes first fulfils the checkout's own receipt, so it is always the first number.
+    tx.advance(&session.id, SessionStatus::Paid, now).await?;
+    fulfil(state, tx, session, now).await?;
     if !tx.insert_invoice(invoice).await? || first {
         return Ok(());
     }

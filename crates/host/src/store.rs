@@ -960,6 +960,9 @@ mod tests {
             decline_code: None,
             decline_message: None,
             amount_refunded: 0,
+            frequency: Frequency::OneTime,
+            subscription: None,
+            subscription_status: None,
         }
     }
 

@@ -96,9 +96,6 @@ async fn apply_billing(
                     .or(object["period_end"].as_i64()),
                 created: now,
             };
-            if invoice.billing_reason == "subscription_create" {
-                tx.advance(&session.id, SessionStatus::Paid, now).await?;
-            }
             fulfil::fulfil_invoice(state, tx, &session, &invoice, now).await?;
         }
         "invoice.payment_failed" => {

@@ -103,6 +103,9 @@ fn row(kind: CampaignKind, status: SessionStatus) -> SessionRow {
         decline_code: Some(DeclineCode::IncorrectCvc),
         decline_message: Some(DeclineCode::IncorrectCvc.message().into()),
         amount_refunded: 0,
+        frequency: paywidget_core::api::Frequency::Monthly,
+        subscription: Some("sub_1".into()),
+        subscription_status: Some("active".into()),
     }
 }
 
@@ -180,7 +183,16 @@ fn every_session_view_decodes_as_the_page_reads_it() {
         .collect();
     assert_eq!(
         keys,
-        ["amount", "currency", "fee", "id", "kind", "status", "total"],
+        [
+            "amount",
+            "currency",
+            "fee",
+            "frequency",
+            "id",
+            "kind",
+            "status",
+            "total"
+        ],
         "{wire}"
     );
     let done = views::session_view(
@@ -372,6 +384,7 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
             cover_fee: false,
             email: Some("buyer@example.org".into()),
             name: None,
+            frequency: Default::default(),
         },
     )
     .await
@@ -391,6 +404,7 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
             cover_fee: false,
             email: Some("not an address".into()),
             name: None,
+            frequency: Default::default(),
         },
     )
     .await
@@ -460,6 +474,7 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
             cover_fee: true,
             email: None,
             name: None,
+            frequency: Default::default(),
         },
     )
     .await
