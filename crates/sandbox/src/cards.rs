@@ -99,6 +99,13 @@ pub const SCRIPTED: &[TestCard] = &[
         "processing_error",
         "An error occurred while processing your card. Try again in a little bit.",
     ),
+    // Attaching succeeds; every charge is declined (Stripe's card for failed renewals).
+    decline(
+        "4000000000000341",
+        "card_declined",
+        "generic_decline",
+        "Your card was declined.",
+    ),
     decline(
         "4100000000000019",
         "card_declined",

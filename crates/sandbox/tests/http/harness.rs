@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use paywidget_sandbox::billing::BillingSettings;
 use paywidget_sandbox::clock::{Clock, IdSource, ManualClock, RandomIds};
 use paywidget_sandbox::store::Store;
 use paywidget_sandbox::{
@@ -75,12 +76,37 @@ pub(crate) async fn start_with_clock(
     clock: Arc<dyn Clock>,
     manual: ManualClock,
 ) -> Sandbox {
+    start_full(config, BillingSettings::default(), db, ids, clock, manual).await
+}
+
+/// A sandbox with Billing's retry settings.
+pub(crate) async fn start_billing(billing: BillingSettings) -> Sandbox {
+    let clock = ManualClock::at(NOW);
+    start_full(
+        Config::default(),
+        billing,
+        ":memory:",
+        Arc::new(RandomIds),
+        Arc::new(clock.clone()),
+        clock,
+    )
+    .await
+}
+
+async fn start_full(
+    config: Config,
+    billing: BillingSettings,
+    db: &str,
+    ids: Arc<dyn IdSource>,
+    clock: Arc<dyn Clock>,
+    manual: ManualClock,
+) -> Sandbox {
     let store = Store::open(db).await.expect("open store");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::with_sources(config, store, base.clone(), clock, ids);
+    let state = AppState::with_billing(config, billing, store, base.clone(), clock, ids);
     let task = tokio::spawn({
         let state = state.clone();
         async move {
@@ -188,6 +214,33 @@ impl Sandbox {
             ],
         )
         .await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> Reply {
+        self.send(reqwest::Method::DELETE, path, Some(SK), &[], None)
+            .await
+    }
+
+    /// Every event, oldest first.
+    pub(crate) async fn all_events(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut q = vec![("limit", "100".to_owned())];
+            if let Some(a) = &after {
+                q.push(("starting_after", a.clone()));
+            }
+            let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let page = self.get("/v1/events", &q).await.expect(200);
+            let data = page["data"].as_array().unwrap().clone();
+            after = data.last().map(|e| e["id"].as_str().unwrap().to_owned());
+            out.extend(data);
+            if page["has_more"] != true {
+                break;
+            }
+        }
+        out.reverse();
+        out
     }
 
     /// Events of one type about one object id, oldest first.

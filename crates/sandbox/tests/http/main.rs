@@ -4,6 +4,7 @@
 mod harness;
 
 mod api;
+mod billing;
 mod card_data;
 mod confirmation_tokens;
 mod faults;
