@@ -289,7 +289,6 @@ impl World {
             .unwrap()
     }
 
-    /// How many charges the sandbox has made.
     /// Moves the gateway's test clock `clock` forward by `secs` and waits until it is `ready`
     /// (every renewal and retry due in between has run).
     pub async fn advance_test_clock(&self, clock: &str, secs: i64) {
@@ -332,6 +331,7 @@ impl World {
         }
     }
 
+    /// How many charges the sandbox has made.
     pub async fn charges(&self) -> usize {
         self.gateway_get("/v1/balance_transactions?limit=100&type=charge")
             .await["data"]

@@ -84,7 +84,7 @@ pub async fn fulfil(
             session_id: session.id.clone(),
             to: to.clone(),
             subject: letter.subject,
-            body: letter.body,
+            body: with_portal(state, letter.body),
             created: now,
         })
         .await?;
@@ -146,7 +146,7 @@ pub async fn fulfil_invoice(
                 session.frequency.as_str(),
                 letter.subject
             ),
-            body: letter.body,
+            body: with_portal(state, letter.body),
             created: now,
         })
         .await?;
@@ -154,8 +154,17 @@ pub async fn fulfil_invoice(
     Ok(())
 }
 
+/// Every mail ends with the way to the customer portal.
+pub fn with_portal(state: &HostState, body: String) -> String {
+    format!(
+        "{body}\nYour receipts, licence keys and recurring gifts: {}/portal\n",
+        state.public_url
+    )
+}
+
 /// Tells the donor a renewal could not be charged and when it is tried again.
 pub async fn renewal_failed(
+    state: &HostState,
     tx: &mut dyn StoreTx,
     session: &SessionRow,
     amount: i64,
@@ -177,9 +186,12 @@ pub async fn renewal_failed(
             "Your {} gift of {total} could not be charged",
             session.frequency.as_str()
         ),
-        body: format!(
-            "Hello,\n\nyour bank declined this period's gift of {total}. {when}\n\n\
-             If your card has changed, reply to this email and we will help you update it.\n"
+        body: with_portal(
+            state,
+            format!(
+                "Hello,\n\nyour bank declined this period's gift of {total}. {when}\n\n\
+                 If your card has changed, reply to this email and we will help you update it.\n"
+            ),
         ),
         created: now,
     })

@@ -68,10 +68,10 @@ pub struct Subscription {
     pub payment_intent: String,
 }
 
-fn text(v: &serde_json::Value) -> Result<String, GatewayError> {
+fn text(v: &serde_json::Value) -> Result<String, Box<GatewayError>> {
     v.as_str()
         .map(str::to_owned)
-        .ok_or_else(|| GatewayError::Unavailable("unexpected answer: no id".into()))
+        .ok_or_else(|| Box::new(GatewayError::Unavailable("unexpected answer: no id".into())))
 }
 
 /// `next_action`.
@@ -328,7 +328,7 @@ impl Gateway {
                 Some(&format!("{}-customer", new.key)),
             )
             .await?;
-        let customer = text(&customer["id"])?;
+        let customer = text(&customer["id"]).map_err(|e| *e)?;
         let price = self
             .call(
                 reqwest::Method::POST,
@@ -342,7 +342,7 @@ impl Gateway {
                 Some(&format!("{}-price", new.key)),
             )
             .await?;
-        let price = text(&price["id"])?;
+        let price = text(&price["id"]).map_err(|e| *e)?;
         let sub = self
             .call(
                 reqwest::Method::POST,
@@ -376,10 +376,28 @@ impl Gateway {
             GatewayError::Unavailable("subscription without its first invoice's payment".into())
         })?;
         Ok(Subscription {
-            id: text(&sub["id"])?,
+            id: text(&sub["id"]).map_err(|e| *e)?,
             customer,
             payment_intent,
         })
+    }
+
+    /// Sets whether a subscription ends at the end of its current period (the donor's cancel
+    /// and resume), idempotent on `key`.
+    pub async fn set_cancel_at_period_end(
+        &self,
+        subscription: &str,
+        cancel: bool,
+        key: &str,
+    ) -> Result<(), GatewayError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/subscriptions/{subscription}"),
+            &[("cancel_at_period_end", cancel.to_string())],
+            Some(key),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// The payment intent's current state.

@@ -19,6 +19,8 @@ pub mod html;
 pub mod licence;
 pub mod mail;
 pub mod markdown;
+pub mod portal;
+pub mod portal_pages;
 pub mod secret;
 pub mod sessions;
 pub mod static_files;

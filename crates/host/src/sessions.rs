@@ -103,6 +103,7 @@ pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated
         frequency: new.frequency,
         subscription: None,
         subscription_status: None,
+        cancel_at_period_end: false,
     };
     state.store.insert_session(&row, state.clock.now()).await?;
     Ok(SessionCreated {

@@ -69,6 +69,8 @@ pub struct SessionRow {
     pub subscription: Option<String>,
     /// Its status as the last subscription event said (`active`, `past_due`, `canceled`, …).
     pub subscription_status: Option<String>,
+    /// The subscription ends at the end of its period (the donor cancelled).
+    pub cancel_at_period_end: bool,
 }
 
 /// A paid invoice of a subscription, fulfilled once.
@@ -112,6 +114,21 @@ pub struct FulfilmentRow {
     pub revoked: bool,
     /// Why (`refunded`, `disputed`).
     pub revoked_reason: Option<String>,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+/// A portal sign-in request as stored: only hashes of the link's token and of the code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortalLogin {
+    /// SHA-256 (hex) of the link's token.
+    pub token_hash: String,
+    /// The address it was sent to.
+    pub email: String,
+    /// SHA-256 (hex) of the 6-digit code.
+    pub code_hash: String,
+    /// Unix seconds after which it no longer works.
+    pub expires: i64,
     /// Unix seconds.
     pub created: i64,
 }
@@ -226,6 +243,45 @@ pub trait Store: Send + Sync + 'static {
     /// A setting; if absent, stores `default` first. Returns the stored value (a concurrent
     /// first start may have won).
     async fn setting_or_insert(&self, key: &str, default: &str) -> Result<String, StoreError>;
+
+    /// Records a portal sign-in request (hashes only).
+    async fn insert_portal_login(&self, login: &PortalLogin) -> Result<(), StoreError>;
+    /// How many sign-in requests `email` made since `since`.
+    async fn portal_logins_since(&self, email: &str, since: i64) -> Result<u32, StoreError>;
+    /// Uses a sign-in link once: the email it was for, if unused and not expired.
+    async fn take_portal_login_by_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError>;
+    /// Uses a sign-in code once (at most 5 wrong tries per request): whether it matched.
+    async fn take_portal_login_by_code(
+        &self,
+        email: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Records a signed-in portal session.
+    async fn insert_portal_session(
+        &self,
+        id_hash: &str,
+        email: &str,
+        csrf: &str,
+        expires: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// A live portal session: `(email, csrf)`.
+    async fn portal_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+    ) -> Result<Option<(String, String)>, StoreError>;
+    /// Ends a portal session.
+    async fn delete_portal_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// The paid (or later) sessions of `email`, newest first.
+    async fn sessions_by_email(&self, email: &str) -> Result<Vec<SessionRow>, StoreError>;
+    /// Remembers whether the subscription ends at its period's end.
+    async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError>;
 
     /// Activates `instance` for `order` if it is already active or a seat is free (checked
     /// and taken in one statement, so concurrent activations never exceed `seats`).
@@ -403,6 +459,7 @@ fn session_row(r: &SqliteRow) -> Result<SessionRow, StoreError> {
         },
         subscription: r.try_get("subscription_id")?,
         subscription_status: r.try_get("subscription_status")?,
+        cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
     })
 }
 
@@ -633,6 +690,141 @@ impl Store for SqliteStore {
             revoked_reason: r.try_get("revoked_reason")?,
             created: r.try_get("created")?,
         }))
+    }
+
+    async fn insert_portal_login(&self, l: &PortalLogin) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO portal_logins (token_hash, email, code_hash, expires, created) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&l.token_hash)
+        .bind(&l.email)
+        .bind(&l.code_hash)
+        .bind(l.expires)
+        .bind(l.created)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn portal_logins_since(&self, email: &str, since: i64) -> Result<u32, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM portal_logins WHERE email = ? AND created >= ?",
+        )
+        .bind(email)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn take_portal_login_by_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        // One statement: two clicks (or a scanner and a person) cannot both use it.
+        Ok(sqlx::query_scalar(
+            "UPDATE portal_logins SET used = 1 WHERE token_hash = ? AND used = 0 AND expires > ? RETURNING email",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn take_portal_login_by_code(
+        &self,
+        email: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let used: Option<String> = sqlx::query_scalar(
+            "UPDATE portal_logins SET used = 1 WHERE email = ? AND code_hash = ? AND used = 0 \
+             AND expires > ? AND attempts < 5 RETURNING token_hash",
+        )
+        .bind(email)
+        .bind(code_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if used.is_none() {
+            // A wrong code counts against every open request of that address.
+            sqlx::query(
+                "UPDATE portal_logins SET attempts = attempts + 1 WHERE email = ? AND used = 0 AND expires > ?",
+            )
+            .bind(email)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(used.is_some())
+    }
+
+    async fn insert_portal_session(
+        &self,
+        id_hash: &str,
+        email: &str,
+        csrf: &str,
+        expires: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO portal_sessions (id_hash, email, csrf, expires, created) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id_hash)
+        .bind(email)
+        .bind(csrf)
+        .bind(expires)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn portal_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT email, csrf FROM portal_sessions WHERE id_hash = ? AND expires > ?",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get("email")?, r.try_get("csrf")?)))
+            .transpose()
+    }
+
+    async fn delete_portal_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM portal_sessions WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn sessions_by_email(&self, email: &str) -> Result<Vec<SessionRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT * FROM sessions WHERE email = ? AND status IN ({}) ORDER BY created DESC, id",
+            ["paid", "fulfilled", "refunded", "disputed"]
+                .map(|s| format!("'{s}'"))
+                .join(", ")
+        ))
+        .bind(email)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(session_row).collect()
+    }
+
+    async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET cancel_at_period_end = ? WHERE id = ?")
+            .bind(i64::from(cancel))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn activate(
@@ -963,6 +1155,7 @@ mod tests {
             frequency: Frequency::OneTime,
             subscription: None,
             subscription_status: None,
+            cancel_at_period_end: false,
         }
     }
 

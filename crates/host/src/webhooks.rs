@@ -98,19 +98,20 @@ async fn apply_billing(
             };
             fulfil::fulfil_invoice(state, tx, &session, &invoice, now).await?;
         }
-        "invoice.payment_failed" => {
-            // The first invoice's decline is the checkout's (the page shows it); renewals mail.
-            if object["billing_reason"].as_str() != Some("subscription_create") {
-                let amount = object["amount_due"].as_i64().unwrap_or(session.total());
-                fulfil::renewal_failed(
-                    tx,
-                    &session,
-                    amount,
-                    object["next_payment_attempt"].as_i64(),
-                    now,
-                )
-                .await?;
-            }
+        // The first invoice's decline is the checkout's (the page shows it); renewals mail.
+        "invoice.payment_failed"
+            if object["billing_reason"].as_str() != Some("subscription_create") =>
+        {
+            let amount = object["amount_due"].as_i64().unwrap_or(session.total());
+            fulfil::renewal_failed(
+                state,
+                tx,
+                &session,
+                amount,
+                object["next_payment_attempt"].as_i64(),
+                now,
+            )
+            .await?;
         }
         k if k.starts_with("customer.subscription.") => {
             if let Some(status) = object["status"].as_str() {

@@ -4,6 +4,7 @@
 
 mod campaigns;
 mod licences;
+mod portal;
 mod sessions;
 mod three_d_secure;
 mod webhooks;
@@ -59,6 +60,8 @@ pub fn router(state: Arc<HostState>) -> Router {
     let limited = Router::new()
         .route("/api/sessions", post(sessions::create))
         .route("/api/sessions/{id}/pay", post(sessions::pay))
+        .route("/portal/sign-in", post(portal::sign_in))
+        .route("/portal/login", post(portal::login))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit,
@@ -71,6 +74,12 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/api/licenses/verify", post(licences::verify))
         .route("/api/licenses/activate", post(licences::activate))
         .route("/api/licenses/deactivate", post(licences::deactivate))
+        .route("/portal", get(portal::home))
+        .route("/portal/login", get(portal::login_page))
+        .route("/portal/portal.css", get(portal::stylesheet))
+        .route("/portal/sign-out", post(portal::sign_out))
+        .route("/portal/deactivate", post(portal::deactivate))
+        .route("/portal/subscription", post(portal::subscription))
         .route("/webhooks/gateway", post(webhooks::gateway))
         .route("/checkout/return", get(three_d_secure::back_from_bank))
         .route("/healthz", get(|| async { "ok" }))

@@ -106,6 +106,7 @@ fn row(kind: CampaignKind, status: SessionStatus) -> SessionRow {
         frequency: paywidget_core::api::Frequency::Monthly,
         subscription: Some("sub_1".into()),
         subscription_status: Some("active".into()),
+        cancel_at_period_end: false,
     }
 }
 

@@ -2,6 +2,7 @@
 //! 127.0.0.1:0: charging, webhooks, exactly-once fulfilment, licences, receipts and restarts.
 
 mod contract;
+mod portal;
 mod recurring;
 
 use std::sync::Arc;

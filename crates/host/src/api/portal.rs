@@ -1,0 +1,292 @@
+//! `/portal`: the customer portal's routes (thin handlers over [`crate::portal`], pages from
+//! [`crate::portal_pages`]); a `pw_portal` cookie (`HttpOnly`, `SameSite=Lax`, `Secure` on
+//! HTTPS, path `/portal`), a CSRF token on every change.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use crate::error::DomainError;
+use crate::portal::{self, Customer};
+use crate::{portal_pages as pages, HostState};
+
+/// The portal's stylesheet.
+pub(super) async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/portal.css"),
+    )
+        .into_response()
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut r = (status, Html(body)).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(pages::CSP),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == portal::COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+async fn signed_in(
+    state: &HostState,
+    headers: &HeaderMap,
+) -> Result<Option<Customer>, DomainError> {
+    match cookie_value(headers) {
+        Some(v) => portal::customer(state, &v).await,
+        None => Ok(None),
+    }
+}
+
+fn session_cookie(state: &HostState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{}={value}; Path=/portal; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        portal::COOKIE
+    ))
+    .unwrap_or(HeaderValue::from_static(""))
+}
+
+fn back_to_portal() -> Response {
+    Redirect::to("/portal").into_response()
+}
+
+fn failure(e: DomainError) -> (StatusCode, String) {
+    match e {
+        DomainError::Invalid { message, .. } => (StatusCode::BAD_REQUEST, message),
+        DomainError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found.".into()),
+        DomainError::GatewayUnavailable(why) => {
+            tracing::warn!(%why, "portal: gateway unavailable");
+            (
+                StatusCode::BAD_GATEWAY,
+                "The payment processor could not be reached. Try again in a moment.".into(),
+            )
+        }
+        other => {
+            tracing::error!(cause = %other, "portal error");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side.".into(),
+            )
+        }
+    }
+}
+
+/// `GET /portal`: the overview, or the sign-in form.
+pub(super) async fn home(State(state): State<Arc<HostState>>, headers: HeaderMap) -> Response {
+    match signed_in(&state, &headers).await {
+        Ok(Some(c)) => match portal::overview(&state, &c).await {
+            Ok(items) => html(StatusCode::OK, pages::overview(&c, &items, None)),
+            Err(e) => {
+                let (status, m) = failure(e);
+                html(status, pages::sign_in(Some(&m)))
+            }
+        },
+        Ok(None) => html(StatusCode::OK, pages::sign_in(None)),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::sign_in(Some(&m)))
+        }
+    }
+}
+
+/// The sign-in form.
+#[derive(Deserialize)]
+pub(super) struct SignIn {
+    email: String,
+}
+
+/// `POST /portal/sign-in`: mails a link and a code.
+pub(super) async fn sign_in(
+    State(state): State<Arc<HostState>>,
+    Form(f): Form<SignIn>,
+) -> Response {
+    match portal::request_sign_in(&state, &f.email).await {
+        Ok(email) => html(StatusCode::OK, pages::check_email(&email.to_string(), None)),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::sign_in(Some(&m)))
+        }
+    }
+}
+
+/// The link's query.
+#[derive(Deserialize)]
+pub(super) struct LinkQuery {
+    token: String,
+}
+
+/// `GET /portal/login?token=…`: a button that signs in (opening the link uses nothing up).
+pub(super) async fn login_page(Query(q): Query<LinkQuery>) -> Response {
+    html(StatusCode::OK, pages::confirm_link(&q.token))
+}
+
+/// The sign-in submission: the link's token, or the address and the code.
+#[derive(Deserialize)]
+pub(super) struct Login {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+/// `POST /portal/login`: the token or the code, once; sets the session cookie.
+pub(super) async fn login(State(state): State<Arc<HostState>>, Form(f): Form<Login>) -> Response {
+    let opened = match (&f.token, &f.email, &f.code) {
+        (Some(t), _, _) => portal::sign_in_with_token(&state, t).await,
+        (None, Some(e), Some(c)) => portal::sign_in_with_code(&state, e, c).await,
+        _ => Err(DomainError::invalid(
+            paywidget_core::api::ErrorCode::InvalidRequest,
+            "Enter the 6-digit code from the email.",
+        )),
+    };
+    match opened {
+        Ok(cookie) => {
+            let mut r = back_to_portal();
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                session_cookie(&state, &cookie, portal::SESSION_TTL_SECS),
+            );
+            r
+        }
+        Err(e) => {
+            let (status, m) = failure(e);
+            match &f.email {
+                Some(email) if f.token.is_none() => {
+                    html(status, pages::check_email(email, Some(&m)))
+                }
+                _ => html(status, pages::sign_in(Some(&m))),
+            }
+        }
+    }
+}
+
+/// A change's CSRF token.
+#[derive(Deserialize)]
+pub(super) struct Csrf {
+    csrf: String,
+}
+
+/// `POST /portal/sign-out`.
+pub(super) async fn sign_out(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Form(f): Form<Csrf>,
+) -> Response {
+    if let Ok(Some(c)) = signed_in(&state, &headers).await {
+        if f.csrf == c.csrf {
+            let _ = portal::sign_out(&state, &c).await;
+        }
+    }
+    let mut r = back_to_portal();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    r
+}
+
+/// Runs a change for the signed-in customer, then shows the overview (with why it failed).
+async fn change<F, Fut>(state: &Arc<HostState>, headers: &HeaderMap, run: F) -> Response
+where
+    F: FnOnce(Customer) -> Fut,
+    Fut: std::future::Future<Output = Result<(), DomainError>>,
+{
+    let c = match signed_in(state, headers).await {
+        Ok(Some(c)) => c,
+        _ => {
+            return html(
+                StatusCode::UNAUTHORIZED,
+                pages::sign_in(Some("Sign in first.")),
+            )
+        }
+    };
+    match run(c.clone()).await {
+        Ok(()) => Redirect::to("/portal").into_response(),
+        Err(e) => {
+            let (status, m) = failure(e);
+            let items = portal::overview(state, &c).await.unwrap_or_default();
+            html(status, pages::overview(&c, &items, Some(&m)))
+        }
+    }
+}
+
+/// The deactivate form.
+#[derive(Deserialize)]
+pub(super) struct Deactivate {
+    csrf: String,
+    order: String,
+    instance: String,
+}
+
+/// `POST /portal/deactivate`: frees a seat of the customer's licence.
+pub(super) async fn deactivate(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Form(f): Form<Deactivate>,
+) -> Response {
+    let s = state.clone();
+    change(&state, &headers, |c| async move {
+        portal::deactivate(&s, &c, &f.csrf, &f.order, &f.instance).await
+    })
+    .await
+}
+
+/// The subscription form.
+#[derive(Deserialize)]
+pub(super) struct SubscriptionChange {
+    csrf: String,
+    session: String,
+    action: String,
+}
+
+/// `POST /portal/subscription`: cancel at period end, or resume.
+pub(super) async fn subscription(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Form(f): Form<SubscriptionChange>,
+) -> Response {
+    let s = state.clone();
+    change(&state, &headers, |c| async move {
+        let cancel = match f.action.as_str() {
+            "cancel" => true,
+            "resume" => false,
+            _ => {
+                return Err(DomainError::invalid(
+                    paywidget_core::api::ErrorCode::InvalidRequest,
+                    "Unknown change.",
+                ))
+            }
+        };
+        portal::set_cancel_at_period_end(&s, &c, &f.csrf, &f.session, cancel).await
+    })
+    .await
+}

@@ -1,0 +1,316 @@
+//! The customer portal's domain: sign-in by email (one mail with a single-use magic link *and* a
+//! 6-digit code, 15 minutes; only hashes stored; per-address limits), portal sessions with a
+//! CSRF token each, and what a signed-in customer may see and change — only their own payments,
+//! licences and subscriptions.
+
+use sha2::{Digest, Sha256};
+
+use crate::error::DomainError;
+use crate::mail::EmailAddress;
+use crate::store::{NewMail, PortalLogin, SessionRow};
+use crate::{licence, HostState};
+use paywidget_core::api::{CampaignKind, ErrorCode};
+
+/// How long a sign-in link and code work.
+pub const LOGIN_TTL_SECS: i64 = 15 * 60;
+/// How long a portal session lasts.
+pub const SESSION_TTL_SECS: i64 = 7 * 24 * 3600;
+/// Sign-in mails per address per hour (more are silently not sent: the answer never says
+/// whether an address is known).
+pub const LOGINS_PER_HOUR: u32 = 5;
+
+/// The portal cookie's name.
+pub const COOKIE: &str = "pw_portal";
+
+fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b).expect("the OS random source");
+    hex::encode(b)
+}
+
+fn random_code() -> String {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).expect("the OS random source");
+    format!("{:06}", u32::from_be_bytes(b) % 1_000_000)
+}
+
+/// Constant-time comparison (CSRF tokens).
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Sends the sign-in mail (unless the address asked too often). The answer is the same either
+/// way and whether or not the address has paid anything.
+pub async fn request_sign_in(state: &HostState, email: &str) -> Result<EmailAddress, DomainError> {
+    let email = EmailAddress::parse(email.trim()).map_err(|_| {
+        DomainError::invalid(ErrorCode::InvalidEmail, "Enter a valid email address.")
+    })?;
+    let address = email.to_string();
+    let now = state.clock.now();
+    if state
+        .store
+        .portal_logins_since(&address, now - 3600)
+        .await?
+        >= LOGINS_PER_HOUR
+    {
+        tracing::warn!("portal sign-in limit reached for an address; no mail sent");
+        return Ok(email);
+    }
+    let (token, code) = (random_hex(32), random_code());
+    state
+        .store
+        .insert_portal_login(&PortalLogin {
+            token_hash: sha256_hex(&token),
+            email: address.clone(),
+            code_hash: sha256_hex(&format!("{address}:{code}")),
+            expires: now + LOGIN_TTL_SECS,
+            created: now,
+        })
+        .await?;
+    let link = format!("{}/portal/login?token={token}", state.public_url);
+    let mut tx = state.store.begin().await?;
+    tx.queue_mail(&NewMail {
+        session_id: "portal".into(),
+        to: address,
+        subject: format!("Your sign-in code: {code}"),
+        body: format!(
+            "Sign in to see your receipts, licence keys and subscriptions:\n\n{link}\n\n\
+             Or enter this code on the sign-in page: {code}\n\n\
+             The link and the code work once, for 15 minutes. If you did not ask to sign in, \
+             ignore this email.\n"
+        ),
+        created: now,
+    })
+    .await?;
+    tx.commit().await?;
+    crate::mail::send_outbox(state.store.as_ref(), &state.mailer, &state.config.mail.from).await;
+    Ok(email)
+}
+
+/// A new portal session for `email`: the cookie value (its hash is stored).
+async fn open_session(state: &HostState, email: &str) -> Result<String, DomainError> {
+    let (id, csrf) = (random_hex(32), random_hex(16));
+    let now = state.clock.now();
+    state
+        .store
+        .insert_portal_session(&sha256_hex(&id), email, &csrf, now + SESSION_TTL_SECS, now)
+        .await?;
+    Ok(id)
+}
+
+fn not_valid() -> DomainError {
+    DomainError::invalid(
+        ErrorCode::InvalidRequest,
+        "This sign-in link or code is not valid any more. Ask for a new one.",
+    )
+}
+
+/// Signs in with the link's token (once).
+pub async fn sign_in_with_token(state: &HostState, token: &str) -> Result<String, DomainError> {
+    let email = state
+        .store
+        .take_portal_login_by_token(&sha256_hex(token), state.clock.now())
+        .await?
+        .ok_or_else(not_valid)?;
+    open_session(state, &email).await
+}
+
+/// Signs in with the mail's 6-digit code (once; at most 5 wrong tries per mail).
+pub async fn sign_in_with_code(
+    state: &HostState,
+    email: &str,
+    code: &str,
+) -> Result<String, DomainError> {
+    let email = EmailAddress::parse(email.trim())
+        .map_err(|_| not_valid())?
+        .to_string();
+    let code: String = code.chars().filter(char::is_ascii_digit).collect();
+    let ok = state
+        .store
+        .take_portal_login_by_code(
+            &email,
+            &sha256_hex(&format!("{email}:{code}")),
+            state.clock.now(),
+        )
+        .await?;
+    if !ok {
+        return Err(not_valid());
+    }
+    open_session(state, &email).await
+}
+
+/// A signed-in customer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Customer {
+    /// Their address (what owns their payments).
+    pub email: String,
+    /// This session's CSRF token (every change must carry it).
+    pub csrf: String,
+    id_hash: String,
+}
+
+/// The customer behind a cookie value, if the session is live.
+pub async fn customer(state: &HostState, cookie: &str) -> Result<Option<Customer>, DomainError> {
+    let id_hash = sha256_hex(cookie);
+    Ok(state
+        .store
+        .portal_session(&id_hash, state.clock.now())
+        .await?
+        .map(|(email, csrf)| Customer {
+            email,
+            csrf,
+            id_hash,
+        }))
+}
+
+/// Ends the session.
+pub async fn sign_out(state: &HostState, c: &Customer) -> Result<(), DomainError> {
+    Ok(state.store.delete_portal_session(&c.id_hash).await?)
+}
+
+/// One of the customer's payments as the portal lists it.
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// The checkout session.
+    pub session: SessionRow,
+    /// The campaign's title.
+    pub title: String,
+    /// Receipt numbers (the first gift's, then each renewal's).
+    pub receipts: Vec<String>,
+    /// The licence key, for a licence.
+    pub licence_key: Option<String>,
+    /// Its active installations.
+    pub activations: Vec<String>,
+    /// Its seats.
+    pub seats: u16,
+}
+
+/// Everything the customer has paid for, newest first.
+pub async fn overview(state: &HostState, c: &Customer) -> Result<Vec<Item>, DomainError> {
+    let mut items = Vec::new();
+    for s in state.store.sessions_by_email(&c.email).await? {
+        let f = state.store.fulfilment(&s.id).await?;
+        let mut receipts: Vec<String> = f
+            .as_ref()
+            .and_then(|f| f.receipt_number.clone())
+            .into_iter()
+            .collect();
+        receipts.extend(
+            state
+                .store
+                .invoices(&s.id)
+                .await?
+                .into_iter()
+                .filter_map(|i| i.receipt_number),
+        );
+        let campaign = state.config.campaign(&s.campaign);
+        let activations = if s.kind == CampaignKind::License {
+            state
+                .store
+                .activations(&s.id)
+                .await?
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        items.push(Item {
+            title: campaign.map_or_else(|| s.campaign.clone(), |c| c.title.clone()),
+            seats: campaign
+                .and_then(|c| c.license.as_ref())
+                .map_or(0, |l| l.seats),
+            licence_key: f.and_then(|f| f.license_key),
+            receipts,
+            activations,
+            session: s,
+        });
+    }
+    Ok(items)
+}
+
+/// The customer's own session `id` (anyone else's reads as not found), after the CSRF check.
+async fn own(
+    state: &HostState,
+    c: &Customer,
+    csrf: &str,
+    id: &str,
+) -> Result<SessionRow, DomainError> {
+    if !same(csrf, &c.csrf) {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            "This page has expired. Reload it and try again.",
+        ));
+    }
+    let s = crate::sessions::load(state.store.as_ref(), id).await?;
+    if s.email.as_deref() != Some(c.email.as_str()) {
+        return Err(DomainError::NotFound("session"));
+    }
+    Ok(s)
+}
+
+/// Frees a seat of one of the customer's licences.
+pub async fn deactivate(
+    state: &HostState,
+    c: &Customer,
+    csrf: &str,
+    order: &str,
+    instance: &str,
+) -> Result<(), DomainError> {
+    let s = own(state, c, csrf, order).await?;
+    let instance = licence::Instance::parse(instance)?;
+    state.store.deactivate(&s.id, instance.as_str()).await?;
+    Ok(())
+}
+
+/// Cancels one of the customer's recurring gifts at the end of its period, or resumes it.
+pub async fn set_cancel_at_period_end(
+    state: &HostState,
+    c: &Customer,
+    csrf: &str,
+    session: &str,
+    cancel: bool,
+) -> Result<(), DomainError> {
+    let s = own(state, c, csrf, session).await?;
+    let Some(subscription) = &s.subscription else {
+        return Err(DomainError::NotFound("subscription"));
+    };
+    let key = format!("pw_portal_{}_{}_{}", s.id, cancel, state.clock.now());
+    crate::sessions::gateway_for(state, &s)?
+        .set_cancel_at_period_end(subscription, cancel, &key)
+        .await
+        .map_err(|e| DomainError::GatewayUnavailable(format!("{e:?}")))?;
+    state.store.set_cancel_at_period_end(&s.id, cancel).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits_and_tokens_long() {
+        for _ in 0..100 {
+            let c = random_code();
+            assert_eq!(c.len(), 6);
+            assert!(c.bytes().all(|b| b.is_ascii_digit()));
+        }
+        assert_eq!(random_hex(32).len(), 64);
+        assert_ne!(random_hex(32), random_hex(32));
+    }
+
+    #[test]
+    fn csrf_comparison() {
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("abc", "ab"));
+    }
+}

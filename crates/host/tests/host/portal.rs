@@ -1,0 +1,337 @@
+//! The customer portal over HTTP: sign-in by magic link (single use, 15 minutes, a GET that
+//! uses nothing up) or by the mail's code (5 wrong tries), the overview of one's own payments,
+//! and changes refused without the CSRF token or for someone else's objects.
+
+use paywidget_testkit::world::{world, WebhookTarget, World};
+use serde_json::json;
+
+/// The mail's text with quoted-printable soft breaks and `=3D` undone.
+fn plain(mail: &str) -> String {
+    mail.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+/// The newest sign-in mail to `to`: (token, code).
+fn sign_in_mail(w: &World, to: &str) -> (String, String) {
+    let mail = w
+        .outbox()
+        .into_iter()
+        .rev()
+        .map(|m| plain(&m))
+        .find(|m| m.contains("sign-in code") && m.contains(to))
+        .expect("a sign-in mail");
+    let token = mail
+        .split("/portal/login?token=")
+        .nth(1)
+        .expect("the link")
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    let code = mail
+        .split("Your sign-in code: ")
+        .nth(1)
+        .expect("the code in the subject")
+        .chars()
+        .take(6)
+        .collect();
+    (token, code)
+}
+
+async fn form(
+    w: &World,
+    path: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = w.http.post(format!("{}{path}", w.host)).form(fields);
+    if let Some(c) = cookie {
+        req = req.header("cookie", format!("pw_portal={c}"));
+    }
+    req.send().await.unwrap()
+}
+
+async fn page(w: &World, cookie: Option<&str>) -> String {
+    let mut req = w.http.get(format!("{}/portal", w.host));
+    if let Some(c) = cookie {
+        req = req.header("cookie", format!("pw_portal={c}"));
+    }
+    req.send().await.unwrap().text().await.unwrap()
+}
+
+fn cookie_of(r: &reqwest::Response) -> String {
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/portal"),
+        "{set}"
+    );
+    set.trim_start_matches("pw_portal=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Buys a licence and a donation as `email`; returns (licence session, donation session).
+async fn buy(w: &World, email: &str) -> (String, String) {
+    let mut ids = Vec::new();
+    for (campaign, amount) in [("pro", None), ("winter", Some(1000))] {
+        let (_, s) = w
+            .api(
+                reqwest::Method::POST,
+                "/api/sessions",
+                Some(json!({ "campaign": campaign, "amount": amount, "email": email })),
+            )
+            .await;
+        let id = s["id"].as_str().unwrap().to_owned();
+        let pm = w.tokenize("4242424242424242").await;
+        w.pay(&id, &pm, "k").await;
+        w.wait_status(&id, "fulfilled").await;
+        ids.push(id);
+    }
+    (ids[0].clone(), ids[1].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_magic_link_signs_in_once_and_expires() {
+    let w = world(WebhookTarget::Host).await;
+    buy(&w, "ada@example.org").await;
+    // Every receipt mail links to the portal.
+    assert!(w
+        .outbox()
+        .iter()
+        .map(|m| plain(m))
+        .all(|m| m.contains("/portal")));
+    let r = form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Check your email"));
+    let (token, _) = sign_in_mail(&w, "ada@example.org");
+    // Opening the link (as a mail scanner does) shows a button and uses nothing up.
+    let opened = w
+        .http
+        .get(format!("{}/portal/login?token={token}", w.host))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let csp = opened.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(opened
+        .text()
+        .await
+        .unwrap()
+        .contains("Continue to your payments"));
+    let r = form(&w, "/portal/login", None, &[("token", &token)]).await;
+    assert_eq!(r.status(), 303);
+    let cookie = cookie_of(&r);
+    let overview = page(&w, Some(&cookie)).await;
+    assert!(
+        overview.contains("Signed in as <strong>ada@example.org</strong>"),
+        "{overview}"
+    );
+    assert!(overview.contains("HOPE-000001"), "the receipt: {overview}");
+    assert!(overview.contains("PW1-"), "the licence key: {overview}");
+    // Single use.
+    let again = form(&w, "/portal/login", None, &[("token", &token)]).await;
+    assert_eq!(again.status(), 400);
+    assert!(again.text().await.unwrap().contains("not valid any more"));
+    // 15 minutes.
+    form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
+    let (late, _) = sign_in_mail(&w, "ada@example.org");
+    w.clock.advance_secs(16 * 60);
+    assert_eq!(
+        form(&w, "/portal/login", None, &[("token", &late)])
+            .await
+            .status(),
+        400
+    );
+    // Without a cookie the portal asks to sign in; an unknown cookie too.
+    assert!(page(&w, None).await.contains("Email me a sign-in link"));
+    assert!(page(&w, Some("forged"))
+        .await
+        .contains("Email me a sign-in link"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_code_signs_in_and_wrong_codes_run_out() {
+    let w = world(WebhookTarget::Host).await;
+    buy(&w, "ada@example.org").await;
+    form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
+    let (_, code) = sign_in_mail(&w, "ada@example.org");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = form(
+        &w,
+        "/portal/login",
+        None,
+        &[("email", "ada@example.org"), ("code", wrong)],
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text().await.unwrap().contains("6-digit code"),
+        "asks again"
+    );
+    let r = form(
+        &w,
+        "/portal/login",
+        None,
+        &[("email", "ada@example.org"), ("code", &code)],
+    )
+    .await;
+    assert_eq!(r.status(), 303, "the right code after one wrong try");
+    // A new mail; five wrong tries use it up.
+    form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
+    let (_, code) = sign_in_mail(&w, "ada@example.org");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        form(
+            &w,
+            "/portal/login",
+            None,
+            &[("email", "ada@example.org"), ("code", wrong)],
+        )
+        .await;
+    }
+    let r = form(
+        &w,
+        "/portal/login",
+        None,
+        &[("email", "ada@example.org"), ("code", &code)],
+    )
+    .await;
+    assert_eq!(r.status(), 400, "no sixth try");
+    // More than 5 requests an hour send no more mail (and the answer is the same).
+    let before = w.outbox().len();
+    for _ in 0..6 {
+        let r = form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
+        assert_eq!(r.status(), 200);
+    }
+    let sent = w.outbox().len() - before;
+    assert!(
+        sent <= 3,
+        "{sent} mails: 2 earlier requests this hour + at most 3 more"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_need_the_csrf_token_and_ones_own_objects() {
+    let w = world(WebhookTarget::Host).await;
+    let (ada_licence, _) = buy(&w, "ada@example.org").await;
+    let (bob_licence, _) = buy(&w, "bob@example.org").await;
+    // Both licences have an activation.
+    for (order, who) in [(&ada_licence, "ada"), (&bob_licence, "bob")] {
+        let key = w.status(order).await["license"]["key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (code, _) = w
+            .api(
+                reqwest::Method::POST,
+                "/api/licenses/activate",
+                Some(json!({ "key": key, "instance": format!("{who}-laptop") })),
+            )
+            .await;
+        assert_eq!(code, 200);
+    }
+    form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
+    let (token, _) = sign_in_mail(&w, "ada@example.org");
+    let cookie = cookie_of(&form(&w, "/portal/login", None, &[("token", &token)]).await);
+    let overview = page(&w, Some(&cookie)).await;
+    assert!(
+        overview.contains("ada-laptop") && !overview.contains("bob-laptop"),
+        "{overview}"
+    );
+    let csrf: String = overview
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    // Without the token, or with a wrong one: refused, nothing changed.
+    let r = form(
+        &w,
+        "/portal/deactivate",
+        Some(&cookie),
+        &[("order", &ada_licence), ("instance", "ada-laptop")],
+    )
+    .await;
+    assert!(r.status().is_client_error());
+    let r = form(
+        &w,
+        "/portal/deactivate",
+        Some(&cookie),
+        &[
+            ("csrf", "0000"),
+            ("order", &ada_licence),
+            ("instance", "ada-laptop"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        w.state.store.activations(&ada_licence).await.unwrap().len(),
+        1
+    );
+    // Someone else's licence: not found, and Bob's seat stays taken.
+    let r = form(
+        &w,
+        "/portal/deactivate",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("order", &bob_licence),
+            ("instance", "bob-laptop"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        w.state.store.activations(&bob_licence).await.unwrap().len(),
+        1
+    );
+    // Without a session at all.
+    let r = form(
+        &w,
+        "/portal/deactivate",
+        None,
+        &[
+            ("csrf", &csrf),
+            ("order", &ada_licence),
+            ("instance", "ada-laptop"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    // Her own, with the token: the seat is freed.
+    let r = form(
+        &w,
+        "/portal/deactivate",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("order", &ada_licence),
+            ("instance", "ada-laptop"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert!(w
+        .state
+        .store
+        .activations(&ada_licence)
+        .await
+        .unwrap()
+        .is_empty());
+    // Signing out ends the session.
+    form(&w, "/portal/sign-out", Some(&cookie), &[("csrf", &csrf)]).await;
+    assert!(page(&w, Some(&cookie))
+        .await
+        .contains("Email me a sign-in link"));
+}
