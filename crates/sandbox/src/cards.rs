@@ -1,5 +1,6 @@
 //! Test cards: validating card details at tokenization and the scripted outcome of each
-//! Stripe test number (declines, 3-D Secure, disputes).
+//! Stripe test number (declines, 3-D Secure — including the recurring cards whose off-session
+//! outcome depends on whether they were set up — disputes).
 //!
 //! The outcome is decided once, when the card is tokenized, and stored with the payment method
 //! as a [`Behaviour`]; the number itself is dropped there and never stored, logged or echoed.
@@ -19,8 +20,33 @@ pub enum Behaviour {
     Succeed,
     /// The charge succeeds, then the cardholder disputes it (`charge.dispute.created`).
     SucceedThenDispute,
-    /// 3-D Secure authentication is required (`requires_action`).
+    /// 3-D Secure authentication is required on every payment (`requires_action`); off-session
+    /// payments fail with `authentication_required` (4000002760003184).
     ThreeDSecure,
+    /// Authentication on-session; off-session payments succeed once the card was set up
+    /// (a SetupIntent, or a payment with `setup_future_usage`), else need authentication
+    /// (4000002500003155).
+    ThreeDSecureUnlessSetUp,
+    /// Authentication on-session; every off-session payment succeeds (4000003800000446).
+    ThreeDSecureOnSessionOnly,
+    /// Setting up and attaching succeed; every charge is declined (4000000000000341).
+    ChargeDeclined {
+        /// `error.code`.
+        code: String,
+        /// `error.decline_code`.
+        decline_code: String,
+        /// Stripe's message.
+        message: String,
+    },
+    /// Authentication, then the payment is declined anyway (4000008260003178).
+    ThreeDSecureThenDecline {
+        /// `error.code`.
+        code: String,
+        /// `error.decline_code`.
+        decline_code: String,
+        /// Stripe's message.
+        message: String,
+    },
     /// The charge is declined with Stripe's `code` and `decline_code`.
     Decline {
         /// `error.code`, e.g. `card_declined`.
@@ -99,13 +125,6 @@ pub const SCRIPTED: &[TestCard] = &[
         "processing_error",
         "An error occurred while processing your card. Try again in a little bit.",
     ),
-    // Attaching succeeds; every charge is declined (Stripe's card for failed renewals).
-    decline(
-        "4000000000000341",
-        "card_declined",
-        "generic_decline",
-        "Your card was declined.",
-    ),
     decline(
         "4100000000000019",
         "card_declined",
@@ -115,7 +134,12 @@ pub const SCRIPTED: &[TestCard] = &[
     TestCard {
         number: "4000002500003155",
         decline: None,
-        special: Some(Behaviour::ThreeDSecure),
+        special: Some(Behaviour::ThreeDSecureUnlessSetUp),
+    },
+    TestCard {
+        number: "4000003800000446",
+        decline: None,
+        special: Some(Behaviour::ThreeDSecureOnSessionOnly),
     },
     TestCard {
         number: "4000002760003184",
@@ -131,6 +155,21 @@ pub const SCRIPTED: &[TestCard] = &[
 
 /// The scripted behaviour of a card number.
 pub fn behaviour(number: &CardNumber) -> Behaviour {
+    // Not `const` rows: their behaviours own strings.
+    if number.expose() == "4000000000000341" {
+        return Behaviour::ChargeDeclined {
+            code: "card_declined".into(),
+            decline_code: "generic_decline".into(),
+            message: "Your card was declined.".into(),
+        };
+    }
+    if number.expose() == "4000008260003178" {
+        return Behaviour::ThreeDSecureThenDecline {
+            code: "card_declined".into(),
+            decline_code: "insufficient_funds".into(),
+            message: "Your card has insufficient funds.".into(),
+        };
+    }
     SCRIPTED
         .iter()
         .find(|c| c.number == number.expose())
@@ -278,6 +317,10 @@ mod tests {
         assert_eq!(behaviour(&card("4242424242424242")), Behaviour::Succeed);
         assert_eq!(
             behaviour(&card("4000002500003155")),
+            Behaviour::ThreeDSecureUnlessSetUp
+        );
+        assert_eq!(
+            behaviour(&card("4000002760003184")),
             Behaviour::ThreeDSecure
         );
         assert_eq!(

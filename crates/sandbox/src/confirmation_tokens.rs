@@ -186,6 +186,26 @@ pub async fn redeem(
     id: &str,
     pi_id: &str,
 ) -> Result<Redeemed, ApiError> {
+    redeem_by(conn, state, id, pi_id, false).await
+}
+
+/// [`redeem`] for a SetupIntent (`seti_id` is recorded as the token's `setup_intent`).
+pub async fn redeem_for_setup(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    id: &str,
+    seti_id: &str,
+) -> Result<Redeemed, ApiError> {
+    redeem_by(conn, state, id, seti_id, true).await
+}
+
+async fn redeem_by(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    id: &str,
+    intent: &str,
+    setup: bool,
+) -> Result<Redeemed, ApiError> {
     let stored = load(conn, id).await?;
     let now = state.clock.now();
     check_usable(&stored.object, now)?;
@@ -216,7 +236,11 @@ pub async fn redeem(
             pm.id
         }
     };
-    token.payment_intent = Some(pi_id.to_owned());
+    if setup {
+        token.setup_intent = Some(intent.to_owned());
+    } else {
+        token.payment_intent = Some(intent.to_owned());
+    }
     if !Store::update(conn, id, stored.version, &token).await? {
         return Err(ApiError::lock_timeout());
     }

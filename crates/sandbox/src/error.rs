@@ -62,6 +62,9 @@ pub struct ErrorBody {
     /// The payment intent a card error happened on, as Stripe includes it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_intent: Option<Value>,
+    /// The setup intent a card error happened on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_intent: Option<Value>,
     /// The payment method involved in a card error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_method: Option<Value>,
@@ -88,6 +91,7 @@ impl ApiError {
             message: message.into(),
             param: None,
             payment_intent: None,
+            setup_intent: None,
             payment_method: None,
             charge: None,
             doc_url: None,

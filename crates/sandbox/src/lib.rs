@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod model;
 pub mod params;
 pub mod payments;
+pub mod setup_intents;
 pub mod store;
 pub mod webhooks;
 

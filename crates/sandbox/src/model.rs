@@ -467,3 +467,24 @@ pub struct EventData {
 pub fn list(url: &str, data: Vec<Value>, has_more: bool) -> Value {
     serde_json::json!({ "object": "list", "data": data, "has_more": has_more, "url": url })
 }
+
+/// A setup intent (`seti_…`): saving a card for later (off-session) payments.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SetupIntent {
+    pub id: String,
+    pub object: String,
+    pub cancellation_reason: Option<String>,
+    pub client_secret: String,
+    pub created: i64,
+    pub customer: Option<String>,
+    pub description: Option<String>,
+    pub last_setup_error: Option<Value>,
+    pub livemode: bool,
+    pub metadata: Metadata,
+    pub next_action: Option<Value>,
+    pub payment_method: Option<String>,
+    pub payment_method_types: Vec<String>,
+    pub return_url: Option<String>,
+    pub status: String,
+    pub usage: String,
+}

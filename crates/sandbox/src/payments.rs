@@ -361,14 +361,29 @@ pub async fn confirm_in(
         .transpose()?
         .unwrap_or(Behaviour::Succeed);
     let dispute_later = behaviour == Behaviour::SucceedThenDispute;
-
-    let decline = match behaviour {
-        Behaviour::ThreeDSecure if params.off_session => Some((
+    let set_up = is_set_up(&pm.internal);
+    let off = params.off_session;
+    let needs_auth = || {
+        Some((
             "authentication_required".to_owned(),
             "authentication_required".to_owned(),
             "Your card was declined. This transaction requires authentication.".to_owned(),
-        )),
-        Behaviour::ThreeDSecure => {
+        ))
+    };
+
+    let decline = match behaviour {
+        Behaviour::ThreeDSecure if off => needs_auth(),
+        Behaviour::ThreeDSecureUnlessSetUp if off && !set_up => needs_auth(),
+        Behaviour::ThreeDSecureUnlessSetUp | Behaviour::ThreeDSecureOnSessionOnly if off => None,
+        Behaviour::ThreeDSecureThenDecline {
+            code,
+            decline_code,
+            message,
+        } if off => Some((code, decline_code, message)),
+        Behaviour::ThreeDSecure
+        | Behaviour::ThreeDSecureUnlessSetUp
+        | Behaviour::ThreeDSecureOnSessionOnly
+        | Behaviour::ThreeDSecureThenDecline { .. } => {
             pi.status = "requires_action".into();
             pi.last_payment_error = None;
             pi.next_action = Some(json!({
@@ -384,6 +399,11 @@ pub async fn confirm_in(
             return Ok(Confirmed::Done(pi));
         }
         Behaviour::Decline {
+            code,
+            decline_code,
+            message,
+        }
+        | Behaviour::ChargeDeclined {
             code,
             decline_code,
             message,
@@ -436,9 +456,13 @@ async fn succeed(
     pi.latest_charge = Some(charge.id.clone());
     pi.next_action = None;
     pi.last_payment_error = None;
-    if pi.setup_future_usage.as_deref() == Some("off_session") {
-        if let Some(customer) = pi.customer.clone() {
-            attach_in(conn, &pm.id, &customer).await?;
+    if pi.setup_future_usage.is_some() {
+        // Saved for later: the recurring test cards treat it as set up from now on.
+        mark_set_up(conn, &pm.id).await?;
+        if pi.setup_future_usage.as_deref() == Some("off_session") {
+            if let Some(customer) = pi.customer.clone() {
+                attach_in(conn, &pm.id, &customer).await?;
+            }
         }
     }
     if pi.capture_method == "manual" {
@@ -470,7 +494,31 @@ async fn succeed(
     Ok(())
 }
 
-async fn attach_in(
+/// Whether a payment method's card was set up for future use (beside its behaviour).
+fn is_set_up(internal: &Option<Value>) -> bool {
+    internal
+        .as_ref()
+        .and_then(|i| i.get("set_up"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// Records that the card was set up (a succeeded SetupIntent, or a payment saving it).
+pub(crate) async fn mark_set_up(conn: &mut SqliteConnection, pm_id: &str) -> Result<(), ApiError> {
+    if let Some(pm) = Store::get_in::<PaymentMethod>(conn, "payment_method", pm_id).await? {
+        let mut internal = pm
+            .internal
+            .clone()
+            .unwrap_or_else(|| json!({ "kind": "succeed" }));
+        internal["set_up"] = json!(true);
+        if !Store::update_with_internal(conn, pm_id, pm.version, &pm.object, &internal).await? {
+            return Err(ApiError::lock_timeout());
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn attach_in(
     conn: &mut SqliteConnection,
     pm_id: &str,
     customer: &str,
@@ -756,7 +804,34 @@ pub async fn finish_three_d_secure(
     let pm = Store::get_in::<PaymentMethod>(&mut tx, "payment_method", &pm_id)
         .await?
         .ok_or_else(|| ApiError::not_found("payment_method", &pm_id))?;
-    if complete {
+    let behaviour: Behaviour = pm
+        .internal
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()?
+        .unwrap_or(Behaviour::Succeed);
+    if let (
+        true,
+        Behaviour::ThreeDSecureThenDecline {
+            code,
+            decline_code,
+            message,
+        },
+    ) = (complete, behaviour)
+    {
+        // Authenticated, then declined by the issuer anyway.
+        let charge = new_charge(state, &pi, &pm.object, now, Some((&code, &message)));
+        Store::insert(&mut tx, &charge.id, "charge", now, &charge, None).await?;
+        pi.status = "requires_payment_method".into();
+        pi.latest_charge = Some(charge.id.clone());
+        pi.payment_method = None;
+        pi.next_action = None;
+        pi.last_payment_error = Some(json!({
+            "type": "card_error", "code": code, "decline_code": decline_code, "message": message,
+            "charge": charge.id, "payment_method": serde_json::to_value(&pm.object)?,
+        }));
+        emit(&mut tx, state, "payment_intent.payment_failed", &pi).await?;
+    } else if complete {
         succeed(&mut tx, state, &mut pi, &pm.object, false, now).await?;
     } else {
         pi.status = "requires_payment_method".into();

@@ -10,6 +10,7 @@ mod payment_methods;
 mod products;
 mod refunds;
 mod reporting;
+mod setup_intents;
 mod stripe_js;
 mod subscriptions;
 mod test_clocks;
@@ -51,6 +52,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(subscriptions::router())
         .merge(invoices::router())
         .merge(test_clocks::router())
+        .merge(setup_intents::router())
         .merge(reporting::router())
         .layer(from_fn_with_state(state.clone(), idempotency::layer))
         .layer(from_fn_with_state(state.clone(), faults::layer));

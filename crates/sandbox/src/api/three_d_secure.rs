@@ -14,10 +14,10 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::model::PaymentIntent;
+use crate::model::{PaymentIntent, SetupIntent};
 use crate::params::Params;
-use crate::payments;
 use crate::SharedState;
+use crate::{payments, setup_intents};
 
 pub(super) fn router() -> Router<SharedState> {
     Router::new().route("/sandbox/3ds/{id}", get(page).post(decide))
@@ -36,13 +36,22 @@ async fn page(
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
     let secret = p.require("client_secret")?;
     let embed = Embedded::take(&mut p);
-    let pi: PaymentIntent = payments::get(&state, "payment_intent", &id).await?;
-    if pi.client_secret != secret {
-        return Err(ApiError::not_found("payment_intent", &id));
-    }
-    let amount = paywidget_core::money::Currency::from_code(&pi.currency)
-        .map(|c| paywidget_core::money::Amount::from_minor(pi.amount, c).to_string())
-        .unwrap_or_else(|_| format!("{} {}", pi.amount, pi.currency));
+    // A SetupIntent's challenge saves the card; a PaymentIntent's pays an amount.
+    let amount = if id.starts_with("seti_") {
+        let si: SetupIntent = payments::get(&state, "setup_intent", &id).await?;
+        if si.client_secret != secret {
+            return Err(ApiError::not_found("setup_intent", &id));
+        }
+        "a card saved for future payments".to_owned()
+    } else {
+        let pi: PaymentIntent = payments::get(&state, "payment_intent", &id).await?;
+        if pi.client_secret != secret {
+            return Err(ApiError::not_found("payment_intent", &id));
+        }
+        paywidget_core::money::Currency::from_code(&pi.currency)
+            .map(|c| paywidget_core::money::Amount::from_minor(pi.amount, c).to_string())
+            .unwrap_or_else(|_| format!("{} {}", pi.amount, pi.currency))
+    };
     let html = format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -142,21 +151,27 @@ async fn decide(
         .ok_or_else(|| ApiError::missing_param("outcome"))?;
     let embed = Embedded::take(&mut p);
     p.finish()?;
-    let pi = payments::finish_three_d_secure(&state, &id, &secret, outcome == "complete").await?;
-    let status = if pi.status == "succeeded" || pi.status == "requires_capture" {
-        "succeeded"
+    let complete = outcome == "complete";
+    // Stripe's return query names the intent by its kind.
+    let (kind, intent_id, intent_secret, succeeded, return_url) = if id.starts_with("seti_") {
+        let si = setup_intents::finish_three_d_secure(&state, &id, &secret, complete).await?;
+        let ok = si.status == "succeeded";
+        ("setup_intent", si.id, si.client_secret, ok, si.return_url)
     } else {
-        "failed"
+        let pi = payments::finish_three_d_secure(&state, &id, &secret, complete).await?;
+        let ok = pi.status == "succeeded" || pi.status == "requires_capture";
+        ("payment_intent", pi.id, pi.client_secret, ok, pi.return_url)
     };
+    let status = if succeeded { "succeeded" } else { "failed" };
     if let Some(embed) = embed {
         return Ok(embed.result_page(status));
     }
-    match pi.return_url.as_deref() {
+    match return_url.as_deref() {
         Some(url) => {
             let sep = if url.contains('?') { '&' } else { '?' };
             let query = form_urlencoded::Serializer::new(String::new())
-                .append_pair("payment_intent", &pi.id)
-                .append_pair("payment_intent_client_secret", &pi.client_secret)
+                .append_pair(kind, &intent_id)
+                .append_pair(&format!("{kind}_client_secret"), &intent_secret)
                 .append_pair("redirect_status", status)
                 .finish();
             Ok((StatusCode::SEE_OTHER, [(header::LOCATION, format!("{url}{sep}{query}"))]).into_response())

@@ -1019,3 +1019,174 @@ async fn yearly_plans_announce_the_renewal_a_week_before() {
     advance(&sb, &clk, end + DAY).await;
     assert_eq!(upcoming(sb.all_events().await).len(), 1);
 }
+
+/// An off-session charge of `pm` for `cus`.
+async fn off_session(sb: &Sandbox, cus: &str, pm: &str) -> Reply {
+    sb.post(
+        "/v1/payment_intents",
+        &[
+            ("amount", "500"),
+            ("currency", "usd"),
+            ("customer", cus),
+            ("payment_method", pm),
+            ("confirm", "true"),
+            ("off_session", "true"),
+        ],
+    )
+    .await
+}
+
+/// A SetupIntent for `card`, through 3-D Secure when asked; returns (setup intent, pm).
+async fn set_up(sb: &Sandbox, cus: &str, card: &str) -> (Value, String) {
+    let pm = sb.card(card).await;
+    let si = sb
+        .post(
+            "/v1/setup_intents",
+            &[
+                ("customer", cus),
+                ("payment_method", &pm),
+                ("usage", "off_session"),
+                ("confirm", "true"),
+                ("return_url", "https://merchant.test/saved"),
+            ],
+        )
+        .await
+        .expect(200);
+    if si["status"] != "requires_action" {
+        return (si, pm);
+    }
+    let url = s(&si["next_action"]["redirect_to_url"]["url"]);
+    assert!(url.contains("/sandbox/3ds/seti_"), "{url}");
+    let done = sb
+        .http
+        .post(format!("{}/sandbox/3ds/{}", sb.base, s(&si["id"])))
+        .form(&[
+            ("client_secret", s(&si["client_secret"]).as_str()),
+            ("outcome", "complete"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    let location = done.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.contains("setup_intent=seti_") && location.contains("redirect_status=succeeded")
+    );
+    let si = sb
+        .get(&format!("/v1/setup_intents/{}", s(&si["id"])), &[])
+        .await
+        .expect(200);
+    (si, pm)
+}
+
+#[tokio::test]
+async fn setup_intents_and_the_recurring_test_cards() {
+    let sb = start().await;
+    let c = sb.post("/v1/customers", &[]).await.expect(200);
+    let cus = s(&c["id"]);
+
+    // 3155 needs authentication off-session until it is set up.
+    let raw = sb.card("4000002500003155").await;
+    let e = off_session(&sb, &cus, &raw).await.expect(402);
+    assert_eq!(e["error"]["type"], "card_error");
+    assert_eq!(e["error"]["code"], "authentication_required");
+    assert_eq!(
+        e["error"]["payment_intent"]["status"],
+        "requires_payment_method"
+    );
+    let (si, pm) = set_up(&sb, &cus, "4000002500003155").await;
+    assert_eq!(si["object"], "setup_intent");
+    assert_eq!(si["status"], "succeeded");
+    assert_eq!(si["usage"], "off_session");
+    let attached = sb
+        .get(&format!("/v1/payment_methods/{pm}"), &[])
+        .await
+        .expect(200);
+    assert_eq!(attached["customer"], cus);
+    assert_eq!(
+        sb.events("setup_intent.succeeded", &s(&si["id"]))
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        off_session(&sb, &cus, &pm).await.expect(200)["status"],
+        "succeeded"
+    );
+
+    // 3184 needs authentication always, set up or not.
+    let (_, pm) = set_up(&sb, &cus, "4000002760003184").await;
+    let e = off_session(&sb, &cus, &pm).await.expect(402);
+    assert_eq!(e["error"]["code"], "authentication_required");
+
+    // 0446: every off-session payment succeeds, set up or not.
+    let pm = attach(&sb, &cus, "4000003800000446").await;
+    assert_eq!(
+        off_session(&sb, &cus, &pm).await.expect(200)["status"],
+        "succeeded"
+    );
+
+    // 0341: setting up succeeds, charging fails.
+    let (si, pm) = set_up(&sb, &cus, "4000000000000341").await;
+    assert_eq!(si["status"], "succeeded");
+    let e = off_session(&sb, &cus, &pm).await.expect(402);
+    assert_eq!(e["error"]["decline_code"], "generic_decline");
+
+    // 3178: authenticated on-session, then declined for insufficient funds.
+    let pm = sb.card("4000008260003178").await;
+    let pi = sb
+        .post(
+            "/v1/payment_intents",
+            &[
+                ("amount", "500"),
+                ("currency", "usd"),
+                ("payment_method", &pm),
+                ("confirm", "true"),
+                ("return_url", "https://merchant.test/done"),
+            ],
+        )
+        .await
+        .expect(200);
+    assert_eq!(pi["status"], "requires_action");
+    sb.http
+        .post(format!("{}/sandbox/3ds/{}", sb.base, s(&pi["id"])))
+        .form(&[
+            ("client_secret", s(&pi["client_secret"]).as_str()),
+            ("outcome", "complete"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let pi = sb
+        .get(&format!("/v1/payment_intents/{}", s(&pi["id"])), &[])
+        .await
+        .expect(200);
+    assert_eq!(pi["status"], "requires_payment_method");
+    assert_eq!(
+        pi["last_payment_error"]["decline_code"],
+        "insufficient_funds"
+    );
+
+    // A declining card cannot be set up.
+    let bad = sb.card("4000000000000002").await;
+    let e = sb
+        .post(
+            "/v1/setup_intents",
+            &[
+                ("customer", &cus),
+                ("payment_method", &bad),
+                ("confirm", "true"),
+            ],
+        )
+        .await
+        .expect(402);
+    assert_eq!(
+        e["error"]["setup_intent"]["status"],
+        "requires_payment_method"
+    );
+    let l = sb
+        .get("/v1/setup_intents", &[("customer", &cus)])
+        .await
+        .expect(200);
+    assert_eq!(l["data"].as_array().unwrap().len(), 4);
+}
