@@ -206,12 +206,81 @@ def run(publishable_key):
         assert received, "no webhook received"
         for body, sig in received:
             event = stripe.Webhook.construct_event(body, sig, SECRET)
-            assert event.type.startswith(("payment_intent.", "charge.")), event.type
+            assert event.type.startswith(("payment_intent.", "charge.", "customer.", "invoice.", "invoice_payment.",
+                                          "payment_method.", "setup_intent.", "test_helpers.test_clock.")), event.type
+            # Billing's events parse into the client's objects, subscription under parent.
+            if event.type == "invoice.paid":
+                assert event.data.object.parent.subscription_details.subscription.startswith("sub_")
         try:
             stripe.Webhook.construct_event(received[0][0] + b" ", received[0][1], SECRET)
         except stripe.SignatureVerificationError:
             return
         raise AssertionError("a tampered payload must not verify")
+
+    def billing_subscription():
+        # The standard Billing flow of API versions from 2025-03-31 on, unmodified client.
+        product = stripe.Product.create(name="Pro")
+        price = stripe.Price.create(product=product.id, unit_amount=1500, currency="usd",
+                                    recurring={"interval": "month"}, lookup_key="pro_monthly")
+        assert stripe.Price.list(lookup_keys=["pro_monthly"]).data[0].id == price.id
+        start = int(time.time())
+        clock = stripe.test_helpers.TestClock.create(frozen_time=start, name="python")
+        customer = stripe.Customer.create(email="sub@example.org", test_clock=clock.id)
+        pm = card("4242424242424242")
+        sub = stripe.Subscription.create(
+            customer=customer.id, items=[{"price": price.id}], payment_behavior="default_incomplete",
+            payment_settings={"save_default_payment_method": "on_subscription"},
+            metadata={"plan": "pro"}, expand=["latest_invoice.confirmation_secret"])
+        assert sub.status == "incomplete", sub.status
+        invoice = sub.latest_invoice
+        assert invoice.confirmation_secret.type == "payment_intent"
+        assert invoice.parent.subscription_details.subscription == sub.id
+        assert invoice.parent.subscription_details.metadata["plan"] == "pro"
+        payments = stripe.InvoicePayment.list(invoice=invoice.id)
+        pi_id = payments.data[0].payment.payment_intent
+        assert invoice.confirmation_secret.client_secret.startswith(pi_id + "_secret_")
+        stripe.PaymentIntent.confirm(pi_id, payment_method=pm.id)
+        sub = stripe.Subscription.retrieve(sub.id)
+        assert sub.status == "active", sub.status
+        assert sub.default_payment_method == pm.id
+        period_end = sub["items"].data[0].current_period_end
+
+        def advance(to):
+            stripe.test_helpers.TestClock.advance(clock.id, frozen_time=to)
+            for _ in range(50):
+                if stripe.test_helpers.TestClock.retrieve(clock.id).status == "ready":
+                    return
+                time.sleep(0.1)
+            raise AssertionError("test clock never ready")
+
+        advance(period_end + 60)
+        latest = stripe.Invoice.retrieve(stripe.Subscription.retrieve(sub.id).latest_invoice)
+        assert latest.billing_reason == "subscription_cycle" and latest.status == "paid", latest.status
+        # The next renewal fails on a card that declines every charge.
+        bad = card("4000000000000341")
+        stripe.PaymentMethod.attach(bad.id, customer=customer.id)
+        stripe.Subscription.modify(sub.id, default_payment_method=bad.id)
+        sub = stripe.Subscription.retrieve(sub.id)
+        period_end = sub["items"].data[0].current_period_end
+        advance(period_end + 60)
+        sub = stripe.Subscription.retrieve(sub.id)
+        assert sub.status == "past_due", sub.status
+        failed = stripe.Invoice.retrieve(sub.latest_invoice)
+        assert failed.status == "open" and failed.attempt_count == 1, failed
+        assert failed.next_payment_attempt is not None
+        advance(failed.next_payment_attempt + 60)
+        assert stripe.Invoice.retrieve(failed.id).attempt_count == 2
+        # A good card as the new default, then pay the invoice now.
+        good = card("4242424242424242")
+        stripe.PaymentMethod.attach(good.id, customer=customer.id)
+        stripe.Subscription.modify(sub.id, default_payment_method=good.id)
+        paid = stripe.Invoice.pay(failed.id)
+        assert paid.status == "paid", paid.status
+        assert stripe.Subscription.retrieve(sub.id).status == "active"
+        kinds = {e.type for e in stripe.Event.list(limit=100).auto_paging_iter()}
+        for kind in ["customer.subscription.created", "invoice.paid", "invoice.payment_failed",
+                     "invoice_payment.paid", "customer.subscription.updated"]:
+            assert kind in kinds, kind
 
     for name, fn in [
         ("succeed", succeed),
@@ -225,6 +294,7 @@ def run(publishable_key):
         ("lists_and_paging", lists_and_paging),
         ("publishable_key_tokenizes_only", publishable_key_tokenizes_only),
         ("confirmation_token", confirmation_token),
+        ("billing_subscription", billing_subscription),
         ("webhook_signature", webhook_signature),
     ]:
         check(name, fn, results)
