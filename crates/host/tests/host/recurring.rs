@@ -267,6 +267,10 @@ async fn a_failed_renewal_is_mailed_with_the_next_try_and_recovers() {
         "{body}"
     );
     let invoices = wait_invoices(&w, &session, 2).await;
-    assert_eq!(invoices[1].invoice_id, invoice);
-    assert!(invoices[1].receipt_number.is_some());
+    let recovered = invoices
+        .iter()
+        .find(|i| i.invoice_id == invoice)
+        .expect("the recovered invoice is fulfilled");
+    assert!(recovered.receipt_number.is_some());
+    assert_eq!(invoices.len(), 2, "once");
 }
