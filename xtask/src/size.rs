@@ -15,8 +15,11 @@ use crate::widget;
 /// Issue 11's second capture mode (the gateway's own fields, "Stripe mode") lives in the same
 /// binary — one checkout page serves both — and measured 89.4 kB (+4.5 kB: the mode's view
 /// branch, its tasks and `src/gateway_fields.js`): the budget is that, rounded up, ≤ 90 kB.
-/// Still below what Braintree's Drop-in and Adyen's Card component transfer (104–107 kB).
-pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 90_000;
+/// Issue 12's recurring gifts (the frequency choice, the terms line, the frequency in the
+/// contract's campaign and session views) measured 91.1 kB: the budget is that, rounded up,
+/// ≤ 92 kB. Still below what Braintree's Drop-in and Adyen's Card component transfer
+/// (104–107 kB).
+pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 92_000;
 /// Issue 6's budget for the loader and its stylesheet on the merchant's page (brotli).
 pub(crate) const LOADER_BUDGET_BROTLI: usize = 2_048;
 
