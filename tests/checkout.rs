@@ -952,3 +952,218 @@ async fn stripe_mode_pages_allow_the_gateways_origin_and_direct_pages_do_not() {
         .to_owned();
     assert!(!plain.contains("frame-src"), "{plain}");
 }
+
+// ---- Recurring gifts and the customer portal ----
+
+/// The mail text with quoted-printable soft breaks and `=3D` undone.
+fn plain_mail(mail: &str) -> String {
+    mail.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+async fn click_button(client: &Client, words: &str) {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&format!(
+            "//button[normalize-space()='{words}']"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("the {words:?} button: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Signs in to the portal as `email` through the link in the outbox's newest sign-in mail.
+async fn portal_sign_in(client: &Client, world: &World, email: &str) {
+    client
+        .goto(&format!("{}/portal", world.host))
+        .await
+        .unwrap();
+    let field = client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(
+            "//label[normalize-space()='Email']/following-sibling::input",
+        ))
+        .await
+        .unwrap();
+    field.send_keys(email).await.unwrap();
+    click_button(client, "Email me a sign-in link").await;
+    wait_text(
+        client,
+        "document.querySelector('h1').textContent",
+        "Check your email",
+    )
+    .await;
+    let mail = world
+        .outbox()
+        .into_iter()
+        .rev()
+        .map(|m| plain_mail(&m))
+        .find(|m| m.contains("sign-in code"))
+        .expect("the sign-in mail in the outbox");
+    let link = mail
+        .split_whitespace()
+        .find(|w| w.contains("/portal/login?token="))
+        .expect("the link")
+        .to_owned();
+    client.goto(&link).await.unwrap();
+    click_button(client, "Continue to your payments").await;
+    wait_text(client, "document.body.textContent", "Signed in as").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monthly_gift_then_the_portal_from_the_mail_cancels_it() {
+    let s = servers().await;
+    let host = s.host.clone();
+    let world = &s;
+    with_phone_browser(|client| async move {
+        open_form(&client, &format!("{host}/c/winter?amount=25")).await;
+        client
+            .find(Locator::Css("label[for='pw-frequency-monthly']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let pay = js_string(&client, "document.querySelector('#pw-pay').textContent").await;
+        assert_eq!(pay, "Donate 25.00 USD monthly");
+        assert_eq!(
+            js_string(&client, "document.querySelector('#pw-terms').textContent").await,
+            "25.00 USD every month, starting today. Cancel any time."
+        );
+        client
+            .find(Locator::Css("#pw-email"))
+            .await
+            .unwrap()
+            .send_keys("monthly@example.org")
+            .await
+            .unwrap();
+        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
+        click_pay(&client).await;
+        wait_text(
+            &client,
+            "document.querySelector('#pw-recurring').textContent",
+            "every month",
+        )
+        .await;
+        screenshot(&client, "recurring-confirmation").await;
+        // The portal, reached from the mail in the outbox.
+        portal_sign_in(&client, world, "monthly@example.org").await;
+        let page = js_string(&client, "document.body.textContent").await;
+        assert!(
+            page.contains("Winter appeal") && page.contains("every month"),
+            "{page}"
+        );
+        assert!(page.contains("HOPE-000001"), "{page}");
+        screenshot(&client, "portal-overview").await;
+        click_button(&client, "Cancel at the end of this period").await;
+        wait_text(
+            &client,
+            "document.body.textContent",
+            "Ends at the end of this period",
+        )
+        .await;
+        click_button(&client, "Keep giving").await;
+        wait_text(
+            &client,
+            "document.body.textContent",
+            "Cancel at the end of this period",
+        )
+        .await;
+        click_button(&client, "Cancel at the end of this period").await;
+        wait_text(
+            &client,
+            "document.body.textContent",
+            "Ends at the end of this period",
+        )
+        .await;
+        screenshot(&client, "portal-cancelled").await;
+    })
+    .await;
+    // The gateway agrees: the subscription ends at its period's end.
+    let subs = s.gateway_get("/v1/subscriptions?limit=10").await;
+    let sub = &subs["data"][0];
+    assert_eq!(sub["cancel_at_period_end"], true, "{sub}");
+    assert_eq!(sub["status"], "active");
+    assert_no_card_data(&s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_licence_fills_its_seats_refuses_one_and_the_portal_frees_one() {
+    let s = servers().await;
+    let host = s.host.clone();
+    let world = &s;
+    let key = Arc::new(std::sync::Mutex::new(String::new()));
+    let got = key.clone();
+    with_phone_browser(|client| async move {
+        open_form(&client, &format!("{host}/c/pro")).await;
+        for (css, text) in [("#pw-email", "dev@example.org")] {
+            client
+                .find(Locator::Css(css))
+                .await
+                .unwrap()
+                .send_keys(text)
+                .await
+                .unwrap();
+        }
+        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
+        client
+            .find(Locator::Css("#pw-postal"))
+            .await
+            .unwrap()
+            .send_keys("94103")
+            .await
+            .unwrap();
+        click_pay(&client).await;
+        let k = wait_text(
+            &client,
+            "document.querySelector('#pw-licence-key').textContent",
+            "PW1-",
+        )
+        .await;
+        *got.lock().unwrap() = k.clone();
+        // The app activates every seat (1 here), and a second machine is refused.
+        let activate = |instance: &'static str| {
+            let k = k.clone();
+            async move {
+                reqwest::Client::new()
+                    .post(format!("{}/api/licenses/activate", world.host))
+                    .json(&serde_json::json!({ "key": k, "instance": instance }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        assert_eq!(activate("laptop").await, 200);
+        assert_eq!(activate("desktop").await, 409, "every seat is taken");
+        portal_sign_in(&client, world, "dev@example.org").await;
+        let page = js_string(&client, "document.body.textContent").await;
+        assert!(
+            page.contains("Activations: 1 of 1 seats") && page.contains("laptop"),
+            "{page}"
+        );
+        client
+            .find(Locator::XPath("//button[@aria-label='Deactivate laptop']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(
+            &client,
+            "document.body.textContent",
+            "Activations: 0 of 1 seats",
+        )
+        .await;
+        screenshot(&client, "portal-seat-freed").await;
+        assert_eq!(activate("desktop").await, 200, "the freed seat");
+    })
+    .await;
+    assert!(key.lock().unwrap().starts_with("PW1-"));
+}

@@ -118,6 +118,7 @@ currency = "usd"
 suggested_amounts = [1000, 2500, 5000]
 min_amount = 500
 fee_coverage = {{ percent = 2.9, fixed = 30 }}
+frequencies = ["one_time", "monthly", "yearly"]
 
 [[campaigns]]
 id = "pro"
