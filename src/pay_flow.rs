@@ -561,6 +561,7 @@ mod tests {
     fn view(status: SessionStatus) -> SessionProgress {
         SessionProgress {
             id: "cs_1".into(),
+            frequency: Default::default(),
             status,
             amount: 2500,
             fee: 0,
