@@ -157,7 +157,8 @@ pub async fn fulfil_invoice(
 /// Every mail ends with the way to the customer portal.
 pub fn with_portal(state: &HostState, body: String) -> String {
     format!(
-        "{body}\nYour receipts, licence keys and recurring gifts: {}/portal\n",
+        // Two short lines: a line over 76 characters would make the mail quoted-printable.
+        "{body}\nYour receipts, licence keys and recurring gifts:\n{}/portal\n",
         state.public_url
     )
 }
@@ -190,7 +191,9 @@ pub async fn renewal_failed(
             state,
             format!(
                 "Hello,\n\nyour bank declined this period's gift of {total}. {when}\n\n\
-                 If your card has changed, reply to this email and we will help you update it.\n"
+                 If your card has changed, give the new one here (the link works for 7 days,\n\
+                 and pays this period's gift at once):\n{}\n",
+                crate::update_card::link(state, &session.id, &session.campaign)
             ),
         ),
         created: now,

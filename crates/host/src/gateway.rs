@@ -382,6 +382,22 @@ impl Gateway {
         })
     }
 
+    /// `GET path` with the secret key (retried on network errors and 5xx).
+    pub async fn get(&self, path: &str) -> Result<serde_json::Value, GatewayError> {
+        self.call(reqwest::Method::GET, path, &[], None).await
+    }
+
+    /// `POST path` with `form`, idempotent on `key` (retried with it).
+    pub async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, String)],
+        key: &str,
+    ) -> Result<serde_json::Value, GatewayError> {
+        self.call(reqwest::Method::POST, path, form, Some(key))
+            .await
+    }
+
     /// Sets whether a subscription ends at the end of its current period (the donor's cancel
     /// and resume), idempotent on `key`.
     pub async fn set_cancel_at_period_end(

@@ -25,6 +25,7 @@ pub mod secret;
 pub mod sessions;
 pub mod static_files;
 pub mod store;
+pub mod update_card;
 pub mod views;
 pub mod webhooks;
 

@@ -560,6 +560,61 @@ pub struct LeaseClaims {
     pub valid_until_day: Option<u32>,
 }
 
+/// `GET /api/update-card/:link`: what the update-card page (from a failed renewal's mail)
+/// shows.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct UpdateCardView {
+    /// The gift's campaign (its capture mode, gateway and key).
+    pub campaign: CampaignView,
+    /// The checkout session that started the gift.
+    pub session: String,
+    /// Each period's amount (minor units).
+    pub amount: i64,
+    /// It as text, e.g. `10.00 USD`.
+    pub display_amount: String,
+    /// How often.
+    pub frequency: Frequency,
+}
+
+/// `POST /api/update-card`: the new card's token (exactly one of the two) for the link's gift.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(deny_unknown_fields)
+)]
+pub struct UpdateCardRequest {
+    /// The signed link's token.
+    pub link: String,
+    /// From our own fields.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub payment_method: Option<String>,
+    /// From the gateway's own fields.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub confirmation_token: Option<String>,
+    /// One key per attempt.
+    pub idempotency_key: String,
+}
+
+impl UpdateCardRequest {
+    /// The card's one token, parsed.
+    pub fn card(&self) -> Option<PaymentToken> {
+        PayRequest {
+            payment_method: self.payment_method.clone(),
+            confirmation_token: self.confirmation_token.clone(),
+            idempotency_key: String::new(),
+        }
+        .token()
+    }
+}
+
 /// `POST /webhooks/gateway`'s answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]

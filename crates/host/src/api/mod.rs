@@ -7,6 +7,7 @@ mod licences;
 mod portal;
 mod sessions;
 mod three_d_secure;
+mod update_card;
 mod webhooks;
 
 use std::sync::Arc;
@@ -74,6 +75,8 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/api/licenses/verify", post(licences::verify))
         .route("/api/licenses/activate", post(licences::activate))
         .route("/api/licenses/deactivate", post(licences::deactivate))
+        .route("/api/update-card/{link}", get(update_card::view))
+        .route("/api/update-card", post(update_card::update))
         .route("/portal", get(portal::home))
         .route("/portal/login", get(portal::login_page))
         .route("/portal/portal.css", get(portal::stylesheet))

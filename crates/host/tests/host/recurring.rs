@@ -239,18 +239,19 @@ async fn a_failed_renewal_is_mailed_with_the_next_try_and_recovers() {
         1,
         "nothing fulfilled for the failed one"
     );
-    // A good card again; the open invoice is paid at once and fulfilled once.
-    let good = w.tokenize("4242424242424242").await;
-    post(
-        format!("/v1/payment_methods/{good}/attach"),
-        vec![("customer", customer.clone())],
-    )
-    .await;
-    post(
-        format!("/v1/subscriptions/{subscription}"),
-        vec![("default_payment_method", good.clone())],
-    )
-    .await;
+    // The mail's link: the new card, made the default, pays the open invoice at once.
+    let plain = mail
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let link = plain
+        .split("/update-card?token=")
+        .nth(1)
+        .expect("the update-card link in the mail")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
     let open = w
         .gateway_get(&format!(
             "/v1/invoices?subscription={subscription}&status=open"
@@ -260,11 +261,60 @@ async fn a_failed_renewal_is_mailed_with_the_next_try_and_recovers() {
         .as_str()
         .expect("the open invoice")
         .to_owned();
-    let (code, body) = post(format!("/v1/invoices/{invoice}/pay"), vec![]).await;
+    let (code, view) = w
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/update-card/{link}"),
+            None,
+        )
+        .await;
     assert_eq!(
-        (code, body["status"].as_str()),
-        (200, Some("paid")),
-        "{body}"
+        (code, view["display_amount"].as_str()),
+        (200, Some("10.00 USD")),
+        "{view}"
+    );
+    assert_eq!(view["campaign"]["id"], "winter");
+    // A tampered link does nothing.
+    let tampered = format!("{}x", &link[..link.len() - 1]);
+    let (code, _) = w
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/update-card/{tampered}"),
+            None,
+        )
+        .await;
+    assert_eq!(code, 400);
+    let good = w.tokenize("4242424242424242").await;
+    let update = json!({ "link": link, "payment_method": good, "idempotency_key": "new-card" });
+    let (code, outcome) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/update-card",
+            Some(update.clone()),
+        )
+        .await;
+    assert_eq!(
+        (code, outcome["status"].as_str()),
+        (200, Some("succeeded")),
+        "{outcome}"
+    );
+    // The same attempt again (a double click): nothing more is charged.
+    let (code, again) = w
+        .api(reqwest::Method::POST, "/api/update-card", Some(update))
+        .await;
+    assert_eq!(
+        (code, again["status"].as_str()),
+        (200, Some("succeeded")),
+        "{again}"
+    );
+    let sub = w
+        .gateway_get(&format!("/v1/subscriptions/{subscription}"))
+        .await;
+    assert_eq!(sub["status"], "active", "no longer past due: {sub}");
+    assert_ne!(
+        sub["default_payment_method"],
+        failing.as_str(),
+        "the new card is the default"
     );
     let invoices = wait_invoices(&w, &session, 2).await;
     let recovered = invoices
@@ -273,4 +323,19 @@ async fn a_failed_renewal_is_mailed_with_the_next_try_and_recovers() {
         .expect("the recovered invoice is fulfilled");
     assert!(recovered.receipt_number.is_some());
     assert_eq!(invoices.len(), 2, "once");
+    assert_eq!(
+        w.charges().await,
+        2,
+        "the first gift and the recovered renewal, once each"
+    );
+    // A week later the link no longer works.
+    w.clock.advance_secs(8 * 24 * 3600);
+    let (code, _) = w
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/update-card/{link}"),
+            None,
+        )
+        .await;
+    assert_eq!(code, 400);
 }

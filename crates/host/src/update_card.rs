@@ -1,0 +1,204 @@
+//! Failed-payment recovery: the signed, single-purpose, expiring link a donor gets when a
+//! renewal fails, and what it does — save the new card (a SetupIntent confirmed with the page's
+//! token, either capture mode), make it the subscription's default, and pay the open invoice at
+//! once (fulfilled, as every invoice, from its webhook only).
+
+use base64::Engine;
+use ed25519_dalek::{Signature, Signer, Verifier};
+use paywidget_core::api::{DeclineCode, ErrorCode, PayOutcome, UpdateCardRequest, UpdateCardView};
+use paywidget_core::money::Amount;
+
+use crate::error::DomainError;
+use crate::gateway::GatewayError;
+use crate::{sessions, views, HostState};
+
+/// How long an update-card link works.
+pub const LINK_TTL_SECS: i64 = 7 * 24 * 3600;
+
+fn message(session: &str, expires: i64) -> String {
+    // The purpose is part of what is signed: this signature is good for nothing else.
+    format!("paywidget update-card v1:{session}:{expires}")
+}
+
+/// The link's token for `session`, valid until `expires` (unix seconds).
+pub fn token(state: &HostState, session: &str, expires: i64) -> String {
+    let sig = state.signing_key.sign(message(session, expires).as_bytes());
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.to_bytes());
+    format!("{session}.{expires}.{sig}")
+}
+
+/// The update-card URL for `session`, valid for [`LINK_TTL_SECS`] from now.
+pub fn link(state: &HostState, session: &str, campaign: &str) -> String {
+    let expires = state.clock.now() + LINK_TTL_SECS;
+    format!(
+        "{}/c/{campaign}/update-card?token={}",
+        state.public_url,
+        token(state, session, expires)
+    )
+}
+
+/// The session a token was signed for, if the signature holds and it has not expired.
+pub fn verify(state: &HostState, token: &str) -> Result<String, DomainError> {
+    let refuse = || {
+        DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            "This link is not valid any more. Sign in to the portal to update your card.",
+        )
+    };
+    let mut parts = token.splitn(3, '.');
+    let (Some(session), Some(expires), Some(sig)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(refuse());
+    };
+    let expires: i64 = expires.parse().map_err(|_| refuse())?;
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| refuse())?;
+    let sig = Signature::from_slice(&sig).map_err(|_| refuse())?;
+    state
+        .signing_key
+        .verifying_key()
+        .verify(message(session, expires).as_bytes(), &sig)
+        .map_err(|_| refuse())?;
+    if state.clock.now() > expires {
+        return Err(refuse());
+    }
+    Ok(session.to_owned())
+}
+
+/// `GET /api/update-card/:token`: what the page shows (campaign, amount due).
+pub async fn view(state: &HostState, token: &str) -> Result<UpdateCardView, DomainError> {
+    let id = verify(state, token)?;
+    let s = sessions::load(state.store.as_ref(), &id).await?;
+    let campaign = views::campaign_view(&state.config, &s.campaign)
+        .ok_or(DomainError::NotFound("campaign"))?;
+    Ok(UpdateCardView {
+        campaign,
+        session: s.id.clone(),
+        amount: s.total(),
+        display_amount: Amount::from_minor(s.total(), s.currency).to_string(),
+        frequency: s.frequency,
+    })
+}
+
+fn field(v: &serde_json::Value) -> Option<String> {
+    v.as_str().map(str::to_owned)
+}
+
+/// `POST /api/update-card`: saves the card, makes it the default and pays the open invoice.
+pub async fn update(state: &HostState, req: &UpdateCardRequest) -> Result<PayOutcome, DomainError> {
+    let id = verify(state, &req.link)?;
+    let Some(token) = req.card() else {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidPaymentMethod,
+            "Send one gateway token: payment_method (pm_…) or confirmation_token (ctoken_…).",
+        ));
+    };
+    let s = sessions::load(state.store.as_ref(), &id).await?;
+    let Some(subscription) = s.subscription.clone() else {
+        return Err(DomainError::NotFound("subscription"));
+    };
+    let gateway = sessions::gateway_for(state, &s)?;
+    let key = |what: &str| format!("pw_card_{}_{}_{what}", s.id, req.idempotency_key);
+    let sub = gateway
+        .get(&format!("/v1/subscriptions/{subscription}"))
+        .await
+        .map_err(unavailable)?;
+    let customer = field(&sub["customer"])
+        .ok_or_else(|| DomainError::Internal("subscription without customer".into()))?;
+    // Save the card for off-session renewals: a SetupIntent confirmed with the page's token.
+    let setup = gateway
+        .post(
+            "/v1/setup_intents",
+            &[
+                ("customer", customer.clone()),
+                ("usage", "off_session".into()),
+                ("confirm", "true".into()),
+                (token.param(), token.as_str().to_owned()),
+                ("return_url", format!("{}/portal", state.public_url)),
+            ],
+            &key("setup"),
+        )
+        .await;
+    let setup = match setup {
+        Ok(v) => v,
+        Err(GatewayError::Declined(d, _)) => {
+            return Ok(PayOutcome::Declined {
+                message: d.code.message().into(),
+                code: d.code,
+            })
+        }
+        Err(e) => return Err(unavailable(e)),
+    };
+    match setup["status"].as_str() {
+        Some("succeeded") => {}
+        Some("requires_action") => {
+            let url = setup["next_action"]["redirect_to_url"]["url"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            return Ok(PayOutcome::RequiresAction {
+                redirect_url: url,
+                client_secret: field(&setup["client_secret"]),
+            });
+        }
+        _ => {
+            let code = setup["last_setup_error"]["decline_code"]
+                .as_str()
+                .or(setup["last_setup_error"]["code"].as_str())
+                .map_or(DeclineCode::CardDeclined, DeclineCode::parse);
+            return Ok(PayOutcome::Declined {
+                message: code.message().into(),
+                code,
+            });
+        }
+    }
+    let pm = field(&setup["payment_method"])
+        .ok_or_else(|| DomainError::Internal("setup intent without payment method".into()))?;
+    gateway
+        .post(
+            &format!("/v1/subscriptions/{subscription}"),
+            &[("default_payment_method", pm.clone())],
+            &key("default"),
+        )
+        .await
+        .map_err(unavailable)?;
+    // Pay what is open now, with the new card (renewals use it from now on).
+    let open = gateway
+        .get(&format!(
+            "/v1/invoices?subscription={subscription}&status=open&limit=10"
+        ))
+        .await
+        .map_err(unavailable)?;
+    for invoice in open["data"].as_array().cloned().unwrap_or_default() {
+        let Some(id) = field(&invoice["id"]) else {
+            continue;
+        };
+        match gateway
+            .post(
+                &format!("/v1/invoices/{id}/pay"),
+                &[("payment_method", pm.clone())],
+                &key(&format!("pay_{id}")),
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(GatewayError::Declined(d, _)) => {
+                return Ok(PayOutcome::Declined {
+                    message: d.code.message().into(),
+                    code: d.code,
+                })
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
+    }
+    Ok(PayOutcome::Succeeded)
+}
+
+fn unavailable(e: GatewayError) -> DomainError {
+    match e {
+        GatewayError::Unavailable(why) => DomainError::GatewayUnavailable(why),
+        GatewayError::Rejected(why) => DomainError::Internal(format!("gateway rejected: {why}")),
+        GatewayError::Declined(d, _) => DomainError::invalid(ErrorCode::Declined, d.code.message()),
+    }
+}
