@@ -9,7 +9,7 @@ use js_sys::{Array, Object};
 use paywidget_core::api::decode::{from_node, Kind, Node};
 use paywidget_core::api::{
     CampaignView, ErrorBody, ErrorCode, NewSession, PayOutcome, PayRequest, PaymentMethodCreated,
-    PaymentToken, SessionCreated, SessionProgress, SessionView,
+    PaymentToken, SessionCreated, SessionProgress, SessionView, UpdateCardRequest, UpdateCardView,
 };
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
@@ -194,6 +194,16 @@ pub async fn tokenize(
         )
         .body(String::from(form.to_string()));
     send::<PaymentMethodCreated>(request).await.map(|pm| pm.id)
+}
+
+/// `GET /api/update-card/:link`.
+pub async fn update_card_view(link: &str) -> Result<UpdateCardView, FetchError> {
+    send(gloo_net::http::Request::get(&format!("/api/update-card/{link}")).build()).await
+}
+
+/// `POST /api/update-card`.
+pub async fn update_card(request: &UpdateCardRequest) -> Result<PayOutcome, FetchError> {
+    send(post_json("/api/update-card", request)?).await
 }
 
 /// `POST /api/sessions/:id/pay`.

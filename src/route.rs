@@ -8,6 +8,8 @@ pub enum Route {
     Checkout(String),
     /// `/c/:campaign/return`: back from 3-D Secure.
     Return(String),
+    /// `/c/:campaign/update-card`: a new card for a recurring gift (the link from the mail).
+    UpdateCard,
     /// `/thanks/:session`: the confirmation.
     Thanks(String),
     /// `/`: the card-field showcase.
@@ -35,6 +37,7 @@ impl Route {
             [] => Route::Home,
             ["c", id] if segment_ok(id) => Route::Checkout((*id).to_owned()),
             ["c", id, "return"] if segment_ok(id) => Route::Return((*id).to_owned()),
+            ["c", id, "update-card"] if segment_ok(id) => Route::UpdateCard,
             ["thanks", id] if segment_ok(id) => Route::Thanks((*id).to_owned()),
             _ => Route::NotFound,
         }
@@ -63,6 +66,10 @@ mod tests {
         assert_eq!(
             Route::parse("/thanks/cs_123"),
             Route::Thanks("cs_123".into())
+        );
+        assert_eq!(
+            Route::parse("/c/winter-appeal/update-card"),
+            Route::UpdateCard
         );
         assert_eq!(Route::parse("/c/<script>"), Route::NotFound);
         assert_eq!(Route::parse("/admin"), Route::NotFound);

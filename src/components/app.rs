@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use paywidget_core::card::CardNumber;
 
-use super::{CardNumberInput, CheckoutPage, ReturnPage, ThanksPage};
+use super::{CardNumberInput, CheckoutPage, ReturnPage, ThanksPage, UpdateCardPage};
 use crate::route::Route;
 
 /// The checkout form's binary (`src/main.rs`): `/c/:campaign`, else "not found".
@@ -27,6 +27,7 @@ pub fn Pages() -> impl IntoView {
     match Route::parse(&crate::browser::path()) {
         Route::Return(c) => view! { <ReturnPage campaign=c /> }.into_any(),
         Route::Thanks(s) => view! { <ThanksPage session=s /> }.into_any(),
+        Route::UpdateCard => view! { <UpdateCardPage /> }.into_any(),
         Route::Home => view! { <CardShowcase /> }.into_any(),
         Route::Checkout(_) | Route::NotFound => not_found().into_any(),
     }

@@ -13,6 +13,7 @@ mod pay_button;
 mod return_page;
 mod text_field;
 mod thanks_page;
+mod update_card_page;
 
 // Each component with its props type (what `view!` builds).
 pub use amount_picker::{AmountPicker, AmountPickerProps};
@@ -25,3 +26,4 @@ pub use pay_button::{loader_url, PayButton, PayButtonProps};
 pub use return_page::{ReturnPage, ReturnPageProps};
 pub use text_field::{TextField, TextFieldProps};
 pub use thanks_page::{ThanksPage, ThanksPageProps};
+pub use update_card_page::{UpdateCardPage, UpdateCardPageProps};
