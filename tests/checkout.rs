@@ -1167,3 +1167,114 @@ async fn a_licence_fills_its_seats_refuses_one_and_the_portal_frees_one() {
     .await;
     assert!(key.lock().unwrap().starts_with("PW1-"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_renewal_mail_link_takes_a_new_card_and_pays_at_once() {
+    logs();
+    let (w, clock) =
+        paywidget_testkit::world::world_on_test_clock(WebhookTarget::Host, |g, d, c| {
+            fixtures::checkout(g, d, &support::dist_dir()).replacen(
+                "card_capture = \"direct\"\n",
+                &format!("card_capture = \"direct\"\ntest_clock = \"{c}\"\n"),
+                1,
+            )
+        })
+        .await;
+    // A monthly gift (through the API: the browser part of paying is tested above).
+    let (_, created) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(serde_json::json!({ "campaign": "winter", "amount": 1000, "email": "d@example.org", "frequency": "monthly" })),
+        )
+        .await;
+    let session = created["id"].as_str().unwrap().to_owned();
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&session, &pm, "first").await;
+    w.wait_status(&session, "fulfilled").await;
+    // The card starts failing; a month later the renewal fails and the donor is mailed.
+    let subscription = w
+        .state
+        .store
+        .session(&session)
+        .await
+        .unwrap()
+        .unwrap()
+        .subscription
+        .unwrap();
+    let sub = w
+        .gateway_get(&format!("/v1/subscriptions/{subscription}"))
+        .await;
+    let customer = sub["customer"].as_str().unwrap().to_owned();
+    let failing = w.tokenize("4000000000000341").await;
+    for (path, form) in [
+        (
+            format!("/v1/payment_methods/{failing}/attach"),
+            vec![("customer", customer.clone())],
+        ),
+        (
+            format!("/v1/subscriptions/{subscription}"),
+            vec![("default_payment_method", failing.clone())],
+        ),
+    ] {
+        let r = w
+            .http
+            .post(format!("{}{path}", w.gateway))
+            .bearer_auth(paywidget_sandbox::DEFAULT_SECRET_KEY)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    w.advance_test_clock(&clock, 32 * 86_400).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let link = loop {
+        let found = w
+            .outbox()
+            .into_iter()
+            .map(|m| plain_mail(&m))
+            .find(|m| m.contains("could not be charged"))
+            .and_then(|m| {
+                m.split_whitespace()
+                    .find(|word| word.contains("/update-card?token="))
+                    .map(str::to_owned)
+            });
+        if let Some(l) = found {
+            break l;
+        }
+        assert!(std::time::Instant::now() < deadline, "no update-card mail");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    with_phone_browser(|client| async move {
+        client.goto(&link).await.unwrap();
+        wait_text(
+            &client,
+            "document.querySelector('h1').textContent",
+            "Update your card",
+        )
+        .await;
+        let intro = js_string(&client, "document.querySelector('form p').textContent").await;
+        assert!(intro.contains("10.00 USD every month"), "{intro}");
+        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
+        click_button(&client, "Save card and pay").await;
+        wait_text(
+            &client,
+            "document.querySelector('#pw-status').textContent",
+            "card is updated and this period's gift is paid",
+        )
+        .await;
+        screenshot(&client, "update-card-paid").await;
+    })
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while w.state.store.invoices(&session).await.unwrap().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the recovered renewal was not fulfilled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(w.charges().await, 2);
+    assert_no_card_data(&w);
+}
