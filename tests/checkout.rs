@@ -576,7 +576,8 @@ async fn keyboard_only_donation() {
                     .unwrap();
             }
         };
-        // Tab into the amount chips; arrow keys choose within the radio group.
+        // Tab into the frequency choice (one group: the checked one-time), then the amount
+        // chips; arrow keys choose within each radio group.
         client
             .find(Locator::Css("body"))
             .await
@@ -584,6 +585,11 @@ async fn keyboard_only_donation() {
             .send_keys(&Key::Tab.to_string())
             .await
             .unwrap();
+        assert_eq!(
+            js_string(&client, "document.activeElement.id").await,
+            "pw-frequency-one_time"
+        );
+        press(Key::Tab.to_string()).await;
         assert_eq!(
             js_string(&client, "document.activeElement.id").await,
             "pw-chip-1000"
