@@ -111,6 +111,12 @@ struct ServeArgs {
     /// on HTTPS with a self-signed certificate (repeatable).
     #[arg(long = "webhook-ca-file", value_name = "PEM")]
     webhook_ca_files: Vec<std::path::PathBuf>,
+    /// Days after a renewal's first failure on which it is retried, e.g. `1,3,5,7` (the default).
+    #[arg(long, value_delimiter = ',', value_name = "DAYS")]
+    retry_days: Option<Vec<i64>>,
+    /// What a subscription becomes when the last retry fails: `cancel` (default) or `unpaid`.
+    #[arg(long, value_parser = ["cancel", "unpaid"])]
+    after_retries: Option<String>,
 }
 
 /// The TOML config file.
@@ -125,6 +131,7 @@ struct FileConfig {
     webhooks: Vec<WebhookEndpoint>,
     retry: Option<RetryPolicy>,
     faults: Option<FaultSettings>,
+    billing: Option<paywidget_sandbox::billing::BillingSettings>,
 }
 
 pub(crate) async fn run(args: SandboxArgs) -> Result<()> {
@@ -311,6 +318,21 @@ async fn serve(args: ServeArgs) -> Result<()> {
         webhooks,
         retry,
         faults,
+        billing: {
+            let mut b = file.billing.unwrap_or_default();
+            if let Some(days) = args.retry_days {
+                b.retry_days = days;
+            }
+            match args.after_retries.as_deref() {
+                Some("unpaid") => b.after_retries = paywidget_sandbox::billing::AfterRetries::Unpaid,
+                Some("cancel") => b.after_retries = paywidget_sandbox::billing::AfterRetries::Cancel,
+                _ => {}
+            }
+            if b.retry_days.iter().any(|d| *d < 1) || !b.retry_days.windows(2).all(|w| w[0] < w[1]) {
+                bail!("--retry-days must be increasing whole days of at least 1, e.g. 1,3,5,7");
+            }
+            b
+        },
         webhook_ca_pems: args
             .webhook_ca_files
             .iter()

@@ -102,6 +102,8 @@ pub struct Config {
     /// Extra certificate authorities (PEM) trusted for HTTPS webhook endpoints, besides the
     /// web's roots: a host on HTTPS with a private or self-signed certificate.
     pub webhook_ca_pems: Vec<Vec<u8>>,
+    /// How failed renewals are retried and what follows the last retry.
+    pub billing: billing::BillingSettings,
 }
 
 impl Default for Config {
@@ -113,6 +115,7 @@ impl Default for Config {
             retry: RetryPolicy::default(),
             faults: faults::FaultSettings::default(),
             webhook_ca_pems: Vec::new(),
+            billing: billing::BillingSettings::default(),
         }
     }
 }
@@ -133,9 +136,8 @@ pub struct AppState {
     pub faults: faults::FaultState,
     /// Wakes the webhook worker when events are queued.
     pub deliveries_queued: tokio::sync::Notify,
-    /// Renewal retries and what follows the last one.
-    // Beside `config` rather than in it, so that code building `Config` field by field
-    // (`crates/cli`) keeps compiling; set it with [`AppState::with_billing`].
+    /// Renewal retries and what follows the last one (from [`Config::billing`], or
+    /// [`AppState::with_billing`]).
     pub billing: billing::BillingSettings,
 }
 
@@ -170,9 +172,10 @@ impl AppState {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
     ) -> SharedState {
+        let billing = config.billing.clone();
         Self::with_billing(
             config,
-            billing::BillingSettings::default(),
+            billing,
             store,
             base_url,
             clock,
