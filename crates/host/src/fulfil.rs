@@ -163,6 +163,45 @@ pub fn with_portal(state: &HostState, body: String) -> String {
     )
 }
 
+/// Tells the donor a yearly gift renews soon (the gateway's `invoice.upcoming`), and how to
+/// change or cancel it.
+pub async fn renewal_upcoming(
+    state: &HostState,
+    tx: &mut dyn StoreTx,
+    session: &SessionRow,
+    amount: i64,
+    renews: Option<i64>,
+    now: i64,
+) -> Result<(), DomainError> {
+    let Some(to) = &session.email else {
+        return Ok(());
+    };
+    let total = Amount::from_minor(amount, session.currency);
+    let when = renews.map_or_else(
+        || "soon".to_owned(),
+        |t| format!("on {}", crate::mail::civil_date(t)),
+    );
+    tx.queue_mail(&NewMail {
+        session_id: session.id.clone(),
+        to: to.clone(),
+        subject: format!(
+            "Your {} gift of {total} renews {when}",
+            session.frequency.as_str()
+        ),
+        body: with_portal(
+            state,
+            format!(
+                "Hello,\n\nthank you for giving {total} {}. The next gift is charged {when}\n\
+                 to the card you gave. To cancel or change it, sign in below.\n",
+                session.frequency.every()
+            ),
+        ),
+        created: now,
+    })
+    .await?;
+    Ok(())
+}
+
 /// Tells the donor a renewal could not be charged and when it is tried again.
 pub async fn renewal_failed(
     state: &HostState,

@@ -113,6 +113,13 @@ async fn apply_billing(
             )
             .await?;
         }
+        "invoice.upcoming" => {
+            let renews = object["lines"]["data"][0]["period"]["start"]
+                .as_i64()
+                .or(object["next_payment_attempt"].as_i64());
+            let amount = object["amount_due"].as_i64().unwrap_or(session.total());
+            fulfil::renewal_upcoming(state, tx, &session, amount, renews, now).await?;
+        }
         k if k.starts_with("customer.subscription.") => {
             if let Some(status) = object["status"].as_str() {
                 tx.set_subscription_status(&session.id, status).await?;

@@ -339,3 +339,37 @@ async fn a_failed_renewal_is_mailed_with_the_next_try_and_recovers() {
         .await;
     assert_eq!(code, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_yearly_gift_is_announced_before_it_renews() {
+    let (w, clock) = world_on_test_clock(WebhookTarget::Host, recurring).await;
+    let (code, body) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "winter", "amount": 5000, "email": "yearly@example.org", "frequency": "yearly" })),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let session = body["id"].as_str().unwrap().to_owned();
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&session, &pm, "first").await;
+    w.wait_status(&session, "fulfilled").await;
+    // 360 days later: a week before the renewal, the donor hears of it.
+    w.advance_test_clock(&clock, 360 * 86_400).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mail = loop {
+        if let Some(m) = w.outbox().into_iter().find(|m| m.contains("renews on")) {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "no upcoming-renewal mail");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(mail.contains("50.00 USD"), "{mail}");
+    assert!(mail.contains("/portal"), "{mail}");
+    assert_eq!(
+        w.state.store.invoices(&session).await.unwrap().len(),
+        1,
+        "not renewed yet"
+    );
+}
