@@ -237,6 +237,105 @@ pub async fn overview(state: &HostState, c: &Customer) -> Result<Vec<Item>, Doma
     Ok(items)
 }
 
+/// One gift on a giving statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gift {
+    /// Unix seconds it was received (fulfilled).
+    pub at: i64,
+    /// The campaign's title.
+    pub title: String,
+    /// Its receipt.
+    pub receipt: String,
+    /// Minor units.
+    pub amount: i64,
+    /// Its currency.
+    pub currency: paywidget_core::money::Currency,
+}
+
+/// Every donation of `year` (UTC), first gifts and renewals, oldest first, with the totals per
+/// currency — the yearly giving statement.
+pub async fn statement(
+    state: &HostState,
+    c: &Customer,
+    year: i32,
+) -> Result<(Vec<Gift>, Vec<(paywidget_core::money::Currency, i64)>), DomainError> {
+    let in_year = |t: i64| crate::mail::civil_date(t).starts_with(&format!("{year:04}-"));
+    let mut gifts = Vec::new();
+    for s in state.store.sessions_by_email(&c.email).await? {
+        if s.kind != CampaignKind::Donation
+            || matches!(
+                s.status,
+                paywidget_core::api::SessionStatus::Refunded
+                    | paywidget_core::api::SessionStatus::Disputed
+            )
+        {
+            continue;
+        }
+        let title = state
+            .config
+            .campaign(&s.campaign)
+            .map_or_else(|| s.campaign.clone(), |c| c.title.clone());
+        if let Some(f) = state.store.fulfilment(&s.id).await? {
+            if let (true, Some(receipt)) = (in_year(f.created), f.receipt_number) {
+                gifts.push(Gift {
+                    at: f.created,
+                    title: title.clone(),
+                    receipt,
+                    amount: s.total(),
+                    currency: s.currency,
+                });
+            }
+        }
+        for i in state.store.invoices(&s.id).await? {
+            if let (true, Some(receipt)) = (in_year(i.created), i.receipt_number) {
+                gifts.push(Gift {
+                    at: i.created,
+                    title: title.clone(),
+                    receipt,
+                    amount: i.amount,
+                    currency: s.currency,
+                });
+            }
+        }
+    }
+    gifts.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.receipt.cmp(&b.receipt)));
+    let mut totals: Vec<(paywidget_core::money::Currency, i64)> = Vec::new();
+    for g in &gifts {
+        match totals.iter_mut().find(|(c, _)| *c == g.currency) {
+            Some((_, t)) => *t += g.amount,
+            None => totals.push((g.currency, g.amount)),
+        }
+    }
+    Ok((gifts, totals))
+}
+
+/// Pauses (no charges until resumed) or resumes collecting one of the customer's recurring
+/// gifts.
+pub async fn set_paused(
+    state: &HostState,
+    c: &Customer,
+    csrf: &str,
+    session: &str,
+    paused: bool,
+) -> Result<(), DomainError> {
+    let s = own(state, c, csrf, session).await?;
+    let Some(subscription) = &s.subscription else {
+        return Err(DomainError::NotFound("subscription"));
+    };
+    let key = format!("pw_portal_pause_{}_{}_{}", s.id, paused, state.clock.now());
+    let form: Vec<(&str, String)> = if paused {
+        vec![("pause_collection[behavior]", "void".into())]
+    } else {
+        vec![("pause_collection", String::new())]
+    };
+    crate::sessions::gateway_for(state, &s)?
+        .post(&format!("/v1/subscriptions/{subscription}"), &form, &key)
+        .await
+        .map_err(|e| DomainError::GatewayUnavailable(format!("{e:?}")))?;
+    state.store.set_paused(&s.id, paused).await?;
+    Ok(())
+}
+
 /// The customer's own session `id` (anyone else's reads as not found), after the CSRF check.
 async fn own(
     state: &HostState,

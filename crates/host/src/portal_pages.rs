@@ -88,6 +88,7 @@ fn status_words(s: &crate::store::SessionRow) -> String {
         SessionStatus::Disputed => "Disputed".into(),
         _ => match (s.subscription_status.as_deref(), s.cancel_at_period_end) {
             (Some("canceled"), _) => "Ended".into(),
+            (Some(_), false) if s.paused => "Paused".into(),
             (Some(_), true) => "Ends at the end of this period".into(),
             (Some("past_due"), _) => "Payment failed: we will try again".into(),
             (Some(status), _) => {
@@ -173,15 +174,30 @@ pub fn overview(c: &Customer, items: &[Item], message: Option<&str>) -> String {
             } else {
                 ("cancel", "Cancel at the end of this period")
             };
-            body.push_str(&format!(
-                "<form method=\"post\" action=\"/portal/subscription\">\
-                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-                 <input type=\"hidden\" name=\"session\" value=\"{id}\">\
-                 <input type=\"hidden\" name=\"action\" value=\"{action}\">\
-                 <button type=\"submit\">{label}</button></form>"
-            ));
+            let (pause, pause_label) = if s.paused {
+                ("unpause", "Resume payments")
+            } else {
+                ("pause", "Pause payments")
+            };
+            for (action, label) in [(action, label), (pause, pause_label)] {
+                body.push_str(&format!(
+                    "<form method=\"post\" action=\"/portal/subscription\">\
+                     <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                     <input type=\"hidden\" name=\"session\" value=\"{id}\">\
+                     <input type=\"hidden\" name=\"action\" value=\"{action}\">\
+                     <button type=\"submit\">{label}</button></form>"
+                ));
+            }
         }
         body.push_str("</section>");
+    }
+    if items
+        .iter()
+        .any(|i| i.session.kind == CampaignKind::Donation)
+    {
+        body.push_str(
+            "<p><a href=\"/portal/statement\">Yearly giving statement</a> (for your tax return)</p>",
+        );
     }
     body.push_str(&format!(
         "<form method=\"post\" action=\"/portal/sign-out\">\
@@ -189,4 +205,52 @@ pub fn overview(c: &Customer, items: &[Item], message: Option<&str>) -> String {
          <button type=\"submit\" class=\"pw-secondary\">Sign out</button></form>"
     ));
     page("Your payments", &body)
+}
+
+/// The yearly giving statement: every gift of `year` with its receipt, and the totals.
+pub fn statement(
+    c: &Customer,
+    year: i32,
+    gifts: &[crate::portal::Gift],
+    totals: &[(paywidget_core::money::Currency, i64)],
+) -> String {
+    let mut body = format!(
+        "<h1>Giving statement {year}</h1><p>For <strong>{}</strong>.</p>",
+        escape(&c.email)
+    );
+    if gifts.is_empty() {
+        body.push_str("<p>No gifts in this year.</p>");
+    } else {
+        body.push_str(
+            "<table class=\"pw-statement\"><thead><tr><th scope=\"col\">Date</th>\
+             <th scope=\"col\">Campaign</th><th scope=\"col\">Receipt</th>\
+             <th scope=\"col\">Amount</th></tr></thead><tbody>",
+        );
+        for g in gifts {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                crate::mail::civil_date(g.at),
+                escape(&g.title),
+                escape(&g.receipt),
+                Amount::from_minor(g.amount, g.currency)
+            ));
+        }
+        body.push_str("</tbody></table>");
+        for (currency, total) in totals {
+            body.push_str(&format!(
+                "<p class=\"pw-statement-total\">Total {year}: <strong id=\"pw-total-{}\">{}</strong></p>",
+                currency.code(),
+                Amount::from_minor(*total, *currency)
+            ));
+        }
+    }
+    body.push_str(&format!(
+        "<p><a href=\"/portal/statement?year={}\">{}</a> · <a href=\"/portal/statement?year={}\">{}</a> · \
+         <a href=\"/portal\">Back to your payments</a></p>",
+        year - 1,
+        year - 1,
+        year + 1,
+        year + 1
+    ));
+    page(&format!("Giving statement {year}"), &body)
 }

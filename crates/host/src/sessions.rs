@@ -104,6 +104,7 @@ pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated
         subscription: None,
         subscription_status: None,
         cancel_at_period_end: false,
+        paused: false,
     };
     state.store.insert_session(&row, state.clock.now()).await?;
     Ok(SessionCreated {

@@ -71,6 +71,8 @@ pub struct SessionRow {
     pub subscription_status: Option<String>,
     /// The subscription ends at the end of its period (the donor cancelled).
     pub cancel_at_period_end: bool,
+    /// Collecting it is paused (the donor paused).
+    pub paused: bool,
 }
 
 /// A paid invoice of a subscription, fulfilled once.
@@ -282,6 +284,8 @@ pub trait Store: Send + Sync + 'static {
     async fn sessions_by_email(&self, email: &str) -> Result<Vec<SessionRow>, StoreError>;
     /// Remembers whether the subscription ends at its period's end.
     async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError>;
+    /// Remembers whether collecting the subscription is paused.
+    async fn set_paused(&self, id: &str, paused: bool) -> Result<(), StoreError>;
 
     /// Activates `instance` for `order` if it is already active or a seat is free (checked
     /// and taken in one statement, so concurrent activations never exceed `seats`).
@@ -460,6 +464,7 @@ fn session_row(r: &SqliteRow) -> Result<SessionRow, StoreError> {
         subscription: r.try_get("subscription_id")?,
         subscription_status: r.try_get("subscription_status")?,
         cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
+        paused: r.try_get::<i64, _>("paused")? != 0,
     })
 }
 
@@ -827,6 +832,15 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn set_paused(&self, id: &str, paused: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET paused = ? WHERE id = ?")
+            .bind(i64::from(paused))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn activate(
         &self,
         order: &str,
@@ -1156,6 +1170,7 @@ mod tests {
             subscription: None,
             subscription_status: None,
             cancel_at_period_end: false,
+            paused: false,
         }
     }
 

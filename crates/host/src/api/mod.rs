@@ -83,6 +83,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/portal/sign-out", post(portal::sign_out))
         .route("/portal/deactivate", post(portal::deactivate))
         .route("/portal/subscription", post(portal::subscription))
+        .route("/portal/statement", get(portal::statement))
         .route("/webhooks/gateway", post(webhooks::gateway))
         .route("/checkout/return", get(three_d_secure::back_from_bank))
         .route("/healthz", get(|| async { "ok" }))

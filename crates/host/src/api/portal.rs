@@ -276,17 +276,51 @@ pub(super) async fn subscription(
 ) -> Response {
     let s = state.clone();
     change(&state, &headers, |c| async move {
-        let cancel = match f.action.as_str() {
-            "cancel" => true,
-            "resume" => false,
-            _ => {
-                return Err(DomainError::invalid(
-                    paywidget_core::api::ErrorCode::InvalidRequest,
-                    "Unknown change.",
-                ))
-            }
-        };
-        portal::set_cancel_at_period_end(&s, &c, &f.csrf, &f.session, cancel).await
+        match f.action.as_str() {
+            "cancel" => portal::set_cancel_at_period_end(&s, &c, &f.csrf, &f.session, true).await,
+            "resume" => portal::set_cancel_at_period_end(&s, &c, &f.csrf, &f.session, false).await,
+            "pause" => portal::set_paused(&s, &c, &f.csrf, &f.session, true).await,
+            "unpause" => portal::set_paused(&s, &c, &f.csrf, &f.session, false).await,
+            _ => Err(DomainError::invalid(
+                paywidget_core::api::ErrorCode::InvalidRequest,
+                "Unknown change.",
+            )),
+        }
     })
     .await
+}
+
+/// The statement's year (default: this year by the host's clock).
+#[derive(Deserialize)]
+pub(super) struct Year {
+    #[serde(default)]
+    year: Option<i32>,
+}
+
+/// `GET /portal/statement?year=…`: the yearly giving statement, printable.
+pub(super) async fn statement(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Query(q): Query<Year>,
+) -> Response {
+    let c = match signed_in(&state, &headers).await {
+        Ok(Some(c)) => c,
+        _ => {
+            return html(
+                StatusCode::UNAUTHORIZED,
+                pages::sign_in(Some("Sign in first.")),
+            )
+        }
+    };
+    let this_year: i32 = crate::mail::civil_date(state.clock.now())[..4]
+        .parse()
+        .unwrap_or(1970);
+    let year = q.year.unwrap_or(this_year).clamp(1970, 9999);
+    match portal::statement(&state, &c, year).await {
+        Ok((gifts, totals)) => html(StatusCode::OK, pages::statement(&c, year, &gifts, &totals)),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::sign_in(Some(&m)))
+        }
+    }
 }

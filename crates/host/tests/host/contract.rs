@@ -107,6 +107,7 @@ fn row(kind: CampaignKind, status: SessionStatus) -> SessionRow {
         subscription: Some("sub_1".into()),
         subscription_status: Some("active".into()),
         cancel_at_period_end: false,
+        paused: false,
     }
 }
 

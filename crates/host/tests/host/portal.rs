@@ -335,3 +335,133 @@ async fn changes_need_the_csrf_token_and_ones_own_objects() {
         .await
         .contains("Email me a sign-in link"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_giving_statement_lists_the_years_gifts_and_totals() {
+    let w = world(WebhookTarget::Host).await;
+    let (_, donation) = buy(&w, "ada@example.org").await;
+    form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
+    let (token, _) = sign_in_mail(&w, "ada@example.org");
+    let cookie = cookie_of(&form(&w, "/portal/login", None, &[("token", &token)]).await);
+    let overview = page(&w, Some(&cookie)).await;
+    assert!(overview.contains("/portal/statement"), "{overview}");
+    let receipt = w.status(&donation).await["receipt"]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let year = paywidget_host::mail::civil_date(w.state.clock.now())[..4].to_owned();
+    let statement = w
+        .http
+        .get(format!("{}/portal/statement?year={year}", w.host))
+        .header("cookie", format!("pw_portal={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        statement.contains(&format!("Giving statement {year}")),
+        "{statement}"
+    );
+    assert!(statement.contains(&receipt), "{statement}");
+    assert!(statement.contains("Total"), "{statement}");
+    assert!(statement.contains("10.00 USD"), "{statement}");
+    assert!(
+        !statement.contains("Acme Pro"),
+        "licences are not gifts: {statement}"
+    );
+    let other: i32 = year.parse::<i32>().unwrap() - 1;
+    let empty = w
+        .http
+        .get(format!("{}/portal/statement?year={other}", w.host))
+        .header("cookie", format!("pw_portal={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(empty.contains("No gifts in this year."), "{empty}");
+    // Signed out: no statement.
+    let r = w
+        .http
+        .get(format!("{}/portal/statement", w.host))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recurring_gift_is_paused_and_resumed_from_the_portal() {
+    let (w, clock) = paywidget_testkit::world::world_on_test_clock(
+        WebhookTarget::Host,
+        paywidget_testkit::fixtures::recurring,
+    )
+    .await;
+    let (_, s) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "winter", "amount": 1000, "email": "ada@example.org", "frequency": "monthly" })),
+        )
+        .await;
+    let session = s["id"].as_str().unwrap().to_owned();
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&session, &pm, "k").await;
+    w.wait_status(&session, "fulfilled").await;
+    form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
+    let (token, _) = sign_in_mail(&w, "ada@example.org");
+    let cookie = cookie_of(&form(&w, "/portal/login", None, &[("token", &token)]).await);
+    let overview = page(&w, Some(&cookie)).await;
+    let csrf: String = overview
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    let r = form(
+        &w,
+        "/portal/subscription",
+        Some(&cookie),
+        &[("csrf", &csrf), ("session", &session), ("action", "pause")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert!(page(&w, Some(&cookie)).await.contains("Paused"));
+    let subscription = w
+        .state
+        .store
+        .session(&session)
+        .await
+        .unwrap()
+        .unwrap()
+        .subscription
+        .unwrap();
+    let sub = w
+        .gateway_get(&format!("/v1/subscriptions/{subscription}"))
+        .await;
+    assert_eq!(sub["pause_collection"]["behavior"], "void", "{sub}");
+    // Paused: a month passes without a charge.
+    w.advance_test_clock(&clock, 32 * 86_400).await;
+    assert_eq!(w.charges().await, 1, "nothing charged while paused");
+    let r = form(
+        &w,
+        "/portal/subscription",
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("session", &session),
+            ("action", "unpause"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let sub = w
+        .gateway_get(&format!("/v1/subscriptions/{subscription}"))
+        .await;
+    assert!(sub["pause_collection"].is_null(), "{sub}");
+    assert!(page(&w, Some(&cookie)).await.contains("Pause payments"));
+}
