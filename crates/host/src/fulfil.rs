@@ -202,6 +202,51 @@ pub async fn renewal_upcoming(
     Ok(())
 }
 
+/// Tells the donor their recurring gift has ended: as they asked, or because the card could
+/// not be charged after every retry (then with the way to start again).
+pub async fn gift_ended(
+    state: &HostState,
+    tx: &mut dyn StoreTx,
+    session: &SessionRow,
+    asked: bool,
+    now: i64,
+) -> Result<(), DomainError> {
+    let Some(to) = &session.email else {
+        return Ok(());
+    };
+    let total = Amount::from_minor(session.total(), session.currency);
+    let (subject, body) = if asked {
+        (
+            format!("Your {} gift has ended", session.frequency.as_str()),
+            format!(
+                "Hello,\n\nas you asked, your gift of {total} {} has ended. Thank you for\n\
+                 everything you gave.\n",
+                session.frequency.every()
+            ),
+        )
+    } else {
+        (
+            format!("Your {} gift has stopped", session.frequency.as_str()),
+            format!(
+                "Hello,\n\nwe could not charge your gift of {total} {} after several tries,\n\
+                 so it has stopped. To give again:\n{}/c/{}\n",
+                session.frequency.every(),
+                state.public_url,
+                session.campaign
+            ),
+        )
+    };
+    tx.queue_mail(&NewMail {
+        session_id: session.id.clone(),
+        to: to.clone(),
+        subject,
+        body: with_portal(state, body),
+        created: now,
+    })
+    .await?;
+    Ok(())
+}
+
 /// Tells the donor a renewal could not be charged and when it is tried again.
 pub async fn renewal_failed(
     state: &HostState,

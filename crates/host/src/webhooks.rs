@@ -122,7 +122,17 @@ async fn apply_billing(
         }
         k if k.starts_with("customer.subscription.") => {
             if let Some(status) = object["status"].as_str() {
+                let was = session.subscription_status.as_deref();
+                let ends_now =
+                    status == "canceled" && !matches!(was, Some("canceled" | "incomplete_expired"));
                 tx.set_subscription_status(&session.id, status).await?;
+                if ends_now {
+                    // Whether the donor asked for it, or the retries ran out: they are told.
+                    let asked = session.cancel_at_period_end
+                        || object["cancellation_details"]["reason"].as_str()
+                            == Some("cancellation_requested");
+                    fulfil::gift_ended(state, tx, &session, asked, now).await?;
+                }
             }
         }
         _ => {}

@@ -373,3 +373,69 @@ async fn a_yearly_gift_is_announced_before_it_renews() {
         "not renewed yet"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_retries_run_out_the_gift_ends_and_the_donor_is_told() {
+    let (w, clock) = world_on_test_clock(WebhookTarget::Host, recurring).await;
+    let session = monthly_gift(&w, "4242424242424242").await;
+    w.wait_status(&session, "fulfilled").await;
+    let subscription = w
+        .state
+        .store
+        .session(&session)
+        .await
+        .unwrap()
+        .unwrap()
+        .subscription
+        .unwrap();
+    let sub = w
+        .gateway_get(&format!("/v1/subscriptions/{subscription}"))
+        .await;
+    let customer = sub["customer"].as_str().unwrap().to_owned();
+    let failing = w.tokenize("4000000000000341").await;
+    for (path, form) in [
+        (
+            format!("/v1/payment_methods/{failing}/attach"),
+            vec![("customer", customer.clone())],
+        ),
+        (
+            format!("/v1/subscriptions/{subscription}"),
+            vec![("default_payment_method", failing.clone())],
+        ),
+    ] {
+        let r = w
+            .http
+            .post(format!("{}{path}", w.gateway))
+            .bearer_auth(SK)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    // The renewal fails, then the retries on days 1, 3, 5 and 7; then the gift ends.
+    w.advance_test_clock(&clock, A_MONTH).await;
+    w.advance_test_clock(&clock, 10 * 86_400).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mail = loop {
+        if let Some(m) = w.outbox().into_iter().find(|m| m.contains("has stopped")) {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "no mail that the gift stopped");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(mail.contains("/c/winter"), "the way to give again: {mail}");
+    let row = w.state.store.session(&session).await.unwrap().unwrap();
+    assert_eq!(row.subscription_status.as_deref(), Some("canceled"));
+    assert_eq!(
+        w.state.store.invoices(&session).await.unwrap().len(),
+        1,
+        "nothing more fulfilled"
+    );
+    let failed = w
+        .outbox()
+        .iter()
+        .filter(|m| m.contains("could not be charged"))
+        .count();
+    assert!(failed >= 1, "the failures were mailed");
+}
