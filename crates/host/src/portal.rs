@@ -336,6 +336,91 @@ pub async fn set_paused(
     Ok(())
 }
 
+/// Changes the amount of one of the customer's recurring gifts from the next period on (no
+/// proration): a new recurring price at the gateway, swapped into the subscription's item.
+pub async fn change_amount(
+    state: &HostState,
+    c: &Customer,
+    csrf: &str,
+    session: &str,
+    text: &str,
+) -> Result<(), DomainError> {
+    use paywidget_core::money::{Amount, DecimalSeparator, ParseRules};
+    let s = own(state, c, csrf, session).await?;
+    let (Some(subscription), Some(interval)) = (&s.subscription, s.frequency.interval()) else {
+        return Err(DomainError::NotFound("subscription"));
+    };
+    let campaign = state
+        .config
+        .campaign(&s.campaign)
+        .ok_or(DomainError::NotFound("campaign"))?;
+    let amount = Amount::parse(
+        text,
+        s.currency,
+        DecimalSeparator::Dot,
+        ParseRules::default(),
+    )
+    .map_err(|e| DomainError::invalid(ErrorCode::InvalidRequest, e.to_string()))?
+    .minor();
+    let (min, max) = (
+        campaign.min_amount.unwrap_or(1),
+        campaign.max_amount.unwrap_or(99_999_999),
+    );
+    if amount < min || amount > max {
+        return Err(DomainError::invalid(
+            ErrorCode::AmountTooSmall,
+            format!(
+                "Choose an amount from {} to {}.",
+                Amount::from_minor(min, s.currency),
+                Amount::from_minor(max, s.currency)
+            ),
+        ));
+    }
+    let gateway = crate::sessions::gateway_for(state, &s)?;
+    let unavailable = |e| DomainError::GatewayUnavailable(format!("{e:?}"));
+    let sub = gateway
+        .get(&format!("/v1/subscriptions/{subscription}"))
+        .await
+        .map_err(unavailable)?;
+    let item = &sub["items"]["data"][0];
+    let (Some(item_id), Some(product)) = (item["id"].as_str(), item["price"]["product"].as_str())
+    else {
+        return Err(DomainError::Internal("subscription without an item".into()));
+    };
+    let key = format!("pw_amount_{}_{amount}_{}", s.id, state.clock.now());
+    let price = gateway
+        .post(
+            "/v1/prices",
+            &[
+                ("currency", s.currency.code().to_ascii_lowercase()),
+                ("unit_amount", amount.to_string()),
+                ("recurring[interval]", interval.to_owned()),
+                ("product", product.to_owned()),
+            ],
+            &format!("{key}_price"),
+        )
+        .await
+        .map_err(unavailable)?;
+    let price = price["id"]
+        .as_str()
+        .ok_or_else(|| DomainError::Internal("price without id".into()))?;
+    gateway
+        .post(
+            &format!("/v1/subscriptions/{subscription}"),
+            &[
+                ("items[0][id]", item_id.to_owned()),
+                ("items[0][price]", price.to_owned()),
+                ("proration_behavior", "none".into()),
+            ],
+            &format!("{key}_swap"),
+        )
+        .await
+        .map_err(unavailable)?;
+    // The gift's amount from now on (the fee coverage, if any, is not renewed on the new amount).
+    state.store.set_amount(&s.id, amount, 0).await?;
+    Ok(())
+}
+
 /// The customer's own session `id` (anyone else's reads as not found), after the CSRF check.
 async fn own(
     state: &HostState,

@@ -286,6 +286,8 @@ pub trait Store: Send + Sync + 'static {
     async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError>;
     /// Remembers whether collecting the subscription is paused.
     async fn set_paused(&self, id: &str, paused: bool) -> Result<(), StoreError>;
+    /// A recurring gift's new amount per period (from the next period on).
+    async fn set_amount(&self, id: &str, amount: i64, fee: i64) -> Result<(), StoreError>;
 
     /// Activates `instance` for `order` if it is already active or a seat is free (checked
     /// and taken in one statement, so concurrent activations never exceed `seats`).
@@ -826,6 +828,16 @@ impl Store for SqliteStore {
     async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError> {
         sqlx::query("UPDATE sessions SET cancel_at_period_end = ? WHERE id = ?")
             .bind(i64::from(cancel))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_amount(&self, id: &str, amount: i64, fee: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET amount = ?, fee = ? WHERE id = ?")
+            .bind(amount)
+            .bind(fee)
             .bind(id)
             .execute(&self.pool)
             .await?;

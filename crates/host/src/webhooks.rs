@@ -75,7 +75,13 @@ async fn apply_billing(
         "invoice.paid" => {
             let paid = object["amount_paid"].as_i64().unwrap_or(0);
             let currency = object["currency"].as_str().unwrap_or("");
-            if paid != session.total() || !currency.eq_ignore_ascii_case(session.currency.code()) {
+            // The first invoice is the checkout's amount; renewals are what the gateway's
+            // subscription charged (the donor may have changed the amount since).
+            let first = object["billing_reason"].as_str() == Some("subscription_create");
+            if (first && paid != session.total())
+                || paid <= 0
+                || !currency.eq_ignore_ascii_case(session.currency.code())
+            {
                 tracing::error!(session = %session.id, paid, currency, "invoice does not match the gift; not fulfilling");
                 return Ok(());
             }

@@ -266,6 +266,8 @@ pub(super) struct SubscriptionChange {
     csrf: String,
     session: String,
     action: String,
+    #[serde(default)]
+    amount: Option<String>,
 }
 
 /// `POST /portal/subscription`: cancel at period end, or resume.
@@ -281,6 +283,16 @@ pub(super) async fn subscription(
             "resume" => portal::set_cancel_at_period_end(&s, &c, &f.csrf, &f.session, false).await,
             "pause" => portal::set_paused(&s, &c, &f.csrf, &f.session, true).await,
             "unpause" => portal::set_paused(&s, &c, &f.csrf, &f.session, false).await,
+            "amount" => {
+                portal::change_amount(
+                    &s,
+                    &c,
+                    &f.csrf,
+                    &f.session,
+                    f.amount.as_deref().unwrap_or(""),
+                )
+                .await
+            }
             _ => Err(DomainError::invalid(
                 paywidget_core::api::ErrorCode::InvalidRequest,
                 "Unknown change.",

@@ -465,3 +465,78 @@ async fn a_recurring_gift_is_paused_and_resumed_from_the_portal() {
     assert!(sub["pause_collection"].is_null(), "{sub}");
     assert!(page(&w, Some(&cookie)).await.contains("Pause payments"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_donor_changes_the_amount_from_the_next_gift_on() {
+    let (w, clock) = paywidget_testkit::world::world_on_test_clock(
+        WebhookTarget::Host,
+        paywidget_testkit::fixtures::recurring,
+    )
+    .await;
+    let (_, s) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "winter", "amount": 1000, "email": "ada@example.org", "frequency": "monthly" })),
+        )
+        .await;
+    let session = s["id"].as_str().unwrap().to_owned();
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&session, &pm, "k").await;
+    w.wait_status(&session, "fulfilled").await;
+    form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
+    let (token, _) = sign_in_mail(&w, "ada@example.org");
+    let cookie = cookie_of(&form(&w, "/portal/login", None, &[("token", &token)]).await);
+    let overview = page(&w, Some(&cookie)).await;
+    let csrf: String = overview
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    let change = |amount: &'static str| {
+        let (w, cookie, csrf, session) = (&w, cookie.clone(), csrf.clone(), session.clone());
+        async move {
+            form(
+                w,
+                "/portal/subscription",
+                Some(&cookie),
+                &[
+                    ("csrf", &csrf),
+                    ("session", &session),
+                    ("action", "amount"),
+                    ("amount", amount),
+                ],
+            )
+            .await
+        }
+    };
+    // Below the campaign's minimum (5.00): refused with the range.
+    let r = change("1.00").await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("from 5.00 USD"));
+    assert_eq!(change("25.00").await.status(), 303);
+    assert!(page(&w, Some(&cookie))
+        .await
+        .contains("25.00 USD every month"));
+    // The next renewal is charged and receipted at the new amount.
+    w.advance_test_clock(&clock, 32 * 86_400).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let invoices = w.state.store.invoices(&session).await.unwrap();
+        if let Some(renewal) = invoices
+            .iter()
+            .find(|i| i.billing_reason == "subscription_cycle")
+        {
+            assert_eq!(renewal.amount, 2500);
+            assert!(renewal.receipt_number.is_some());
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no renewal at the new amount"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
