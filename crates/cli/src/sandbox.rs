@@ -324,11 +324,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
                 b.retry_days = days;
             }
             match args.after_retries.as_deref() {
-                Some("unpaid") => b.after_retries = paywidget_sandbox::billing::AfterRetries::Unpaid,
-                Some("cancel") => b.after_retries = paywidget_sandbox::billing::AfterRetries::Cancel,
+                Some("unpaid") => {
+                    b.after_retries = paywidget_sandbox::billing::AfterRetries::Unpaid
+                }
+                Some("cancel") => {
+                    b.after_retries = paywidget_sandbox::billing::AfterRetries::Cancel
+                }
                 _ => {}
             }
-            if b.retry_days.iter().any(|d| *d < 1) || !b.retry_days.windows(2).all(|w| w[0] < w[1]) {
+            if b.retry_days.iter().any(|d| *d < 1) || !b.retry_days.windows(2).all(|w| w[0] < w[1])
+            {
                 bail!("--retry-days must be increasing whole days of at least 1, e.g. 1,3,5,7");
             }
             b

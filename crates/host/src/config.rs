@@ -370,8 +370,37 @@ pub struct Campaign {
     /// The logo shown above the title: an `https://` URL or a path on the host; square,
     /// shown at 48×48 px.
     pub logo_url: Option<LogoUrl>,
-    /// Donation frequencies offered, the default first (default: one-time only).
+    /// Donation frequencies offered, the default first (default: one-time only); for a licence
+    /// with tiers, the periods its tiers are offered for.
     pub frequencies: Vec<Frequency>,
+    /// Licence subscription tiers (empty: a one-time licence at `price`).
+    pub tiers: Vec<Tier>,
+    /// Days a subscription licence stays valid after its paid period while a renewal is
+    /// retried (default 7).
+    pub grace_days: u32,
+}
+
+/// `[[campaigns.tiers]]`: a licence subscription tier.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    /// Its id (what the page sends).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Seats.
+    pub seats: u16,
+    /// Monthly price (minor units).
+    pub monthly: Option<i64>,
+    /// Yearly price (minor units).
+    pub yearly: Option<i64>,
+}
+
+impl Campaign {
+    /// The tier `id`.
+    pub fn tier(&self, id: &str) -> Option<&Tier> {
+        self.tiers.iter().find(|t| t.id == id)
+    }
 }
 
 /// The file as written: strings where the typed config has parsed values.
@@ -446,6 +475,9 @@ struct RawCampaign {
     success_url: Option<String>,
     logo_url: Option<String>,
     frequencies: Option<Vec<String>>,
+    #[serde(default)]
+    tiers: Vec<Tier>,
+    grace_days: Option<u32>,
 }
 
 /// A configuration error naming the key at fault.
@@ -586,7 +618,29 @@ impl HostConfig {
                 .map(LogoUrl::parse)
                 .transpose()
                 .map_err(|e| err(k("logo_url"), e))?;
+            let tier_periods: Vec<Frequency> = [Frequency::Monthly, Frequency::Yearly]
+                .into_iter()
+                .filter(|f| {
+                    c.tiers.iter().any(|t| match f {
+                        Frequency::Monthly => t.monthly.is_some(),
+                        _ => t.yearly.is_some(),
+                    })
+                })
+                .collect();
+            if !c.tiers.is_empty() && c.kind != CampaignKind::License {
+                return Err(err(k("tiers"), "tiers are for licence campaigns"));
+            }
+            for (j, t) in c.tiers.iter().enumerate() {
+                let prices_ok = [t.monthly, t.yearly].iter().flatten().all(|p| *p > 0);
+                if t.monthly.is_none() && t.yearly.is_none() || !prices_ok || t.seats == 0 {
+                    return Err(err(
+                        k(&format!("tiers[{j}]")),
+                        "a tier needs seats ≥ 1 and a positive monthly and/or yearly price",
+                    ));
+                }
+            }
             let frequencies = match &c.frequencies {
+                None if !c.tiers.is_empty() => tier_periods.clone(),
                 None => vec![Frequency::OneTime],
                 Some(list) => {
                     let mut out = Vec::new();
@@ -604,7 +658,10 @@ impl HostConfig {
                     if out.is_empty() {
                         return Err(err(k("frequencies"), "offer at least one frequency"));
                     }
-                    if c.kind != CampaignKind::Donation && out != [Frequency::OneTime] {
+                    if c.kind != CampaignKind::Donation
+                        && c.tiers.is_empty()
+                        && out != [Frequency::OneTime]
+                    {
                         return Err(err(k("frequencies"), "recurring payments are for donations (licence tiers come with subscriptions)"));
                     }
                     out
@@ -612,6 +669,8 @@ impl HostConfig {
             };
             campaigns.push(Campaign {
                 frequencies,
+                tiers: c.tiers,
+                grace_days: c.grace_days.unwrap_or(7),
                 id: c.id,
                 merchant: c.merchant,
                 kind: c.kind,
@@ -711,7 +770,7 @@ impl HostConfig {
                     }
                 }
                 CampaignKind::License => {
-                    if c.price.is_none_or(|p| p < 1) {
+                    if c.tiers.is_empty() && c.price.is_none_or(|p| p < 1) {
                         return Err(err(
                             k("price"),
                             "a licence needs a positive price (minor units)",

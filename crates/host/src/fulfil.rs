@@ -45,11 +45,22 @@ pub async fn fulfil(
                 .as_ref()
                 .ok_or_else(|| DomainError::Internal("licence settings gone".into()))?;
             let day = u32::try_from(now.div_euclid(86_400)).unwrap_or(0);
+            let tier = session.tier.as_deref().and_then(|t| campaign.tier(t));
+            let recurring = session.frequency.interval().is_some();
             let l = Licence {
-                product: settings.product.clone(),
-                seats: settings.seats,
+                product: match tier {
+                    Some(t) => format!("{} {}", settings.product, t.name),
+                    None => settings.product.clone(),
+                },
+                seats: tier.map_or(settings.seats, |t| t.seats),
                 issued_day: day,
-                expires_day: settings.validity_days.map(|d| day + d),
+                // A subscription's licence is as good as its paid period (checked online and
+                // in its activations' leases), not a fixed last day.
+                expires_day: if recurring {
+                    None
+                } else {
+                    settings.validity_days.map(|d| day + d)
+                },
                 order: session.id.clone(),
             };
             let key = licence::issue(&state.signing_key, &l);
@@ -107,6 +118,14 @@ pub async fn fulfil_invoice(
     // event comes first fulfils the checkout's own receipt, so it is always the first number.
     tx.advance(&session.id, SessionStatus::Paid, now).await?;
     fulfil(state, tx, session, now).await?;
+    if session.kind == CampaignKind::License {
+        // A licence subscription: each paid invoice moves its validity to the period's end.
+        if let Some(end) = invoice.period_end {
+            tx.extend_paid_until(&session.id, end).await?;
+        }
+        tx.insert_invoice(invoice).await?;
+        return Ok(());
+    }
     if !tx.insert_invoice(invoice).await? || first {
         return Ok(());
     }

@@ -198,28 +198,84 @@ impl Instance {
     }
 }
 
-/// A key that verifies and is still good (not revoked, not past its last day).
-async fn good_licence(state: &crate::HostState, key: &str) -> Result<Licence, DomainError> {
+/// Where a licence stands now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Standing {
+    /// Refunded, disputed, or an order we have no fulfilment for.
+    pub revoked: bool,
+    /// Past its last day (a subscription: past its paid period and the grace days).
+    pub expired: bool,
+    /// `active`, `past_due` (in the grace days after a failed renewal), `expired`, `revoked`.
+    pub status: &'static str,
+    /// Its last valid day, `None` for a perpetual licence.
+    pub valid_until_day: Option<u32>,
+}
+
+/// A licence's standing: a one-time licence by the days signed into its key; a subscription's
+/// by how far it is paid (`paid_until`, moved by each paid invoice) plus the campaign's grace.
+pub async fn standing(state: &crate::HostState, l: &Licence) -> Result<Standing, DomainError> {
+    let f = state.store.fulfilment(&l.order).await?;
+    let revoked = f.as_ref().is_none_or(|f| f.revoked);
+    let session = state.store.session(&l.order).await?;
+    let now = state.clock.now();
+    let day = |t: i64| u32::try_from(t.div_euclid(86_400)).unwrap_or(0);
+    let (expired, past_due, valid_until_day) = match &session {
+        Some(s) if s.frequency.interval().is_some() => {
+            let grace = state
+                .config
+                .campaign(&s.campaign)
+                .map_or(7, |c| i64::from(c.grace_days))
+                * 86_400;
+            // Until the first invoice's event arrives, the first period is assumed paid.
+            let paid_until = f.as_ref().and_then(|f| f.paid_until).unwrap_or(now);
+            let until = paid_until + grace;
+            (now > until, now > paid_until, Some(day(until)))
+        }
+        _ => (
+            l.expires_day.is_some_and(|d| state.clock.today() > d),
+            false,
+            l.expires_day,
+        ),
+    };
+    let status = if revoked {
+        "revoked"
+    } else if expired {
+        "expired"
+    } else if past_due {
+        "past_due"
+    } else {
+        "active"
+    };
+    Ok(Standing {
+        revoked,
+        expired,
+        status,
+        valid_until_day,
+    })
+}
+
+/// A key that verifies and is still good (not revoked, not past its last day), with its
+/// standing.
+async fn good_licence(
+    state: &crate::HostState,
+    key: &str,
+) -> Result<(Licence, Standing), DomainError> {
     let l = verify(&state.signing_key.verifying_key(), key)
         .map_err(|e| DomainError::invalid(ErrorCode::InvalidLicense, e.to_string()))?;
-    let revoked = state
-        .store
-        .fulfilment(&l.order)
-        .await?
-        .is_none_or(|f| f.revoked);
-    if revoked {
+    let st = standing(state, &l).await?;
+    if st.revoked {
         return Err(DomainError::Refused {
             code: ErrorCode::LicenseRevoked,
             message: "This licence was revoked (refunded or disputed).".into(),
         });
     }
-    if l.expires_day.is_some_and(|d| state.clock.today() > d) {
+    if st.expired {
         return Err(DomainError::Refused {
             code: ErrorCode::LicenseExpired,
             message: "This licence has expired.".into(),
         });
     }
-    Ok(l)
+    Ok((l, st))
 }
 
 /// `POST /api/licenses/activate`: takes a seat for the installation (again: the same seat)
@@ -229,7 +285,7 @@ pub async fn activate(
     req: &ActivationRequest,
 ) -> Result<ActivationView, DomainError> {
     let instance = Instance::parse(&req.instance)?;
-    let l = good_licence(state, &req.key).await?;
+    let (l, st) = good_licence(state, &req.key).await?;
     let now = state.clock.now();
     match state
         .store
@@ -247,7 +303,7 @@ pub async fn activate(
             let claims = LeaseClaims {
                 order: l.order.clone(),
                 instance: instance.as_str().to_owned(),
-                valid_until_day: l.expires_day,
+                valid_until_day: st.valid_until_day,
             };
             Ok(ActivationView {
                 lease: issue_lease(&state.signing_key, &claims),
@@ -288,18 +344,14 @@ pub async fn check(state: &crate::HostState, key: &str) -> Result<VerifyAnswer, 
         }),
         Ok(l) => {
             // An order we have no fulfilment for is treated as revoked.
-            let revoked = state
-                .store
-                .fulfilment(&l.order)
-                .await?
-                .is_none_or(|f| f.revoked);
-            let expired = l.expires_day.is_some_and(|d| state.clock.today() > d);
+            let st = standing(state, &l).await?;
             let used = state.store.activations(&l.order).await?.len();
             Ok(VerifyAnswer::Checked {
-                valid: !revoked && !expired,
-                revoked,
-                expired,
-                valid_until_day: l.expires_day,
+                valid: !st.revoked && !st.expired,
+                revoked: st.revoked,
+                expired: st.expired,
+                status: st.status.to_owned(),
+                valid_until_day: st.valid_until_day,
                 seats_used: u16::try_from(used).unwrap_or(u16::MAX),
                 licence: l,
             })

@@ -32,6 +32,24 @@ pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated
         .ok_or(DomainError::NotFound("campaign"))?;
     let currency = campaign.currency;
     let amount = match campaign.kind {
+        CampaignKind::License if !campaign.tiers.is_empty() => {
+            let tier = new
+                .tier
+                .as_deref()
+                .and_then(|t| campaign.tier(t))
+                .ok_or_else(|| DomainError::invalid(ErrorCode::InvalidRequest, "Choose a plan."))?;
+            let price = match new.frequency {
+                paywidget_core::api::Frequency::Monthly => tier.monthly,
+                paywidget_core::api::Frequency::Yearly => tier.yearly,
+                paywidget_core::api::Frequency::OneTime => None,
+            };
+            price.ok_or_else(|| {
+                DomainError::invalid(
+                    ErrorCode::FrequencyNotOffered,
+                    format!("{} is not offered {}.", tier.name, new.frequency.as_str()),
+                )
+            })?
+        }
         CampaignKind::License => campaign.price.unwrap_or(0),
         CampaignKind::Donation => {
             let amount = new.amount.ok_or_else(|| {
@@ -105,6 +123,7 @@ pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated
         subscription_status: None,
         cancel_at_period_end: false,
         paused: false,
+        tier: new.tier.clone(),
     };
     state.store.insert_session(&row, state.clock.now()).await?;
     Ok(SessionCreated {

@@ -73,6 +73,8 @@ pub struct SessionRow {
     pub cancel_at_period_end: bool,
     /// Collecting it is paused (the donor paused).
     pub paused: bool,
+    /// A licence subscription's tier.
+    pub tier: Option<String>,
 }
 
 /// A paid invoice of a subscription, fulfilled once.
@@ -118,6 +120,8 @@ pub struct FulfilmentRow {
     pub revoked_reason: Option<String>,
     /// Unix seconds.
     pub created: i64,
+    /// A licence subscription: the end of its last paid period (unix seconds).
+    pub paid_until: Option<i64>,
 }
 
 /// A portal sign-in request as stored: only hashes of the link's token and of the code.
@@ -321,6 +325,8 @@ pub trait StoreTx: Send {
     ) -> Result<Option<String>, StoreError>;
     /// Records a paid invoice once; false if it was recorded before.
     async fn insert_invoice(&mut self, invoice: &InvoiceRow) -> Result<bool, StoreError>;
+    /// Moves a licence's paid-until forward to `until` (never back: events come in any order).
+    async fn extend_paid_until(&mut self, session: &str, until: i64) -> Result<(), StoreError>;
     /// Sets a recorded invoice's receipt number.
     async fn set_invoice_receipt(&mut self, invoice: &str, number: &str) -> Result<(), StoreError>;
     /// Sets the subscription's last known status (only if it is still that subscription).
@@ -467,6 +473,7 @@ fn session_row(r: &SqliteRow) -> Result<SessionRow, StoreError> {
         subscription_status: r.try_get("subscription_status")?,
         cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
         paused: r.try_get::<i64, _>("paused")? != 0,
+        tier: r.try_get("tier")?,
     })
 }
 
@@ -550,8 +557,8 @@ impl Store for SqliteStore {
 
     async fn insert_session(&self, s: &SessionRow, now: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (id, merchant, campaign, kind, amount, fee, currency, email, name, status, frequency, created, updated) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (id, merchant, campaign, kind, amount, fee, currency, email, name, status, frequency, tier, created, updated) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&s.id)
         .bind(&s.merchant)
@@ -564,6 +571,7 @@ impl Store for SqliteStore {
         .bind(&s.name)
         .bind(s.status.as_str())
         .bind(s.frequency.as_str())
+        .bind(&s.tier)
         .bind(now)
         .bind(now)
         .execute(&self.pool)
@@ -696,6 +704,7 @@ impl Store for SqliteStore {
             revoked: r.try_get::<i64, _>("revoked")? != 0,
             revoked_reason: r.try_get("revoked_reason")?,
             created: r.try_get("created")?,
+            paid_until: r.try_get("paid_until")?,
         }))
     }
 
@@ -994,6 +1003,17 @@ impl StoreTx for SqliteTx {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn extend_paid_until(&mut self, session: &str, until: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE fulfilments SET paid_until = ?1 WHERE session_id = ?2 AND (paid_until IS NULL OR paid_until < ?1)",
+        )
+        .bind(until)
+        .bind(session)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
     async fn set_invoice_receipt(&mut self, invoice: &str, number: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE invoices SET receipt_number = ? WHERE invoice_id = ?")
             .bind(number)
@@ -1183,6 +1203,7 @@ mod tests {
             subscription_status: None,
             cancel_at_period_end: false,
             paused: false,
+            tier: None,
         }
     }
 

@@ -41,6 +41,17 @@ pub fn campaign_view(config: &HostConfig, id: &str) -> Option<CampaignView> {
             .map(|o| o.as_str().to_owned())
             .collect(),
         frequencies: c.frequencies.clone(),
+        tiers: c
+            .tiers
+            .iter()
+            .map(|t| paywidget_core::api::TierView {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                seats: t.seats,
+                monthly: t.monthly,
+                yearly: t.yearly,
+            })
+            .collect(),
     })
 }
 

@@ -173,14 +173,7 @@ impl AppState {
         ids: Arc<dyn IdSource>,
     ) -> SharedState {
         let billing = config.billing.clone();
-        Self::with_billing(
-            config,
-            billing,
-            store,
-            base_url,
-            clock,
-            ids,
-        )
+        Self::with_billing(config, billing, store, base_url, clock, ids)
     }
 
     /// State with injected sources and Billing's retry settings.

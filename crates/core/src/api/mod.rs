@@ -84,6 +84,36 @@ pub struct CampaignView {
     /// Donation frequencies offered, the default first (absent: one-time only).
     #[cfg_attr(feature = "serde", serde(default))]
     pub frequencies: Vec<Frequency>,
+    /// Licence subscription tiers (absent: a one-time licence at `price`).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub tiers: Vec<TierView>,
+}
+
+/// A licence subscription tier: its seats and prices per period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct TierView {
+    /// The tier's id, sent back in [`NewSession::tier`].
+    pub id: String,
+    /// Its name, e.g. `Pro`.
+    pub name: String,
+    /// Seats (activations) it allows.
+    pub seats: u16,
+    /// Price per month (minor units), when offered monthly.
+    pub monthly: Option<i64>,
+    /// Price per year (minor units), when offered yearly.
+    pub yearly: Option<i64>,
+}
+
+impl TierView {
+    /// The price for `frequency`, if this tier is offered so.
+    pub fn price(&self, frequency: Frequency) -> Option<i64> {
+        match frequency {
+            Frequency::Monthly => self.monthly,
+            Frequency::Yearly => self.yearly,
+            Frequency::OneTime => None,
+        }
+    }
 }
 
 /// `POST /api/sessions`.
@@ -113,6 +143,12 @@ pub struct NewSession {
     /// One-time (the default) or recurring, among the campaign's `frequencies`.
     #[cfg_attr(feature = "serde", serde(default))]
     pub frequency: Frequency,
+    /// A licence subscription's tier (its `TierView::id`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub tier: Option<String>,
 }
 
 /// The answer to `POST /api/sessions`.
@@ -489,6 +525,10 @@ pub enum VerifyAnswer {
         /// The last day it is good for (days since 1970-01-01), `None` for perpetual.
         #[cfg_attr(feature = "serde", serde(default))]
         valid_until_day: Option<u32>,
+        /// `active`, `past_due` (a subscription's renewal failed: still valid in its grace
+        /// days), `expired` or `revoked`.
+        #[cfg_attr(feature = "serde", serde(default))]
+        status: String,
         /// Seats taken by activations.
         #[cfg_attr(feature = "serde", serde(default))]
         seats_used: u16,

@@ -108,6 +108,7 @@ fn row(kind: CampaignKind, status: SessionStatus) -> SessionRow {
         subscription_status: Some("active".into()),
         cancel_at_period_end: false,
         paused: false,
+        tier: None,
     }
 }
 
@@ -120,6 +121,7 @@ fn fulfilment(kind: CampaignKind, status: SessionStatus) -> FulfilmentRow {
         revoked: matches!(status, SessionStatus::Refunded | SessionStatus::Disputed),
         revoked_reason: None,
         created: T0,
+        paid_until: None,
     }
 }
 
@@ -387,6 +389,7 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
             email: Some("buyer@example.org".into()),
             name: None,
             frequency: Default::default(),
+            tier: None,
         },
     )
     .await
@@ -407,6 +410,7 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
             email: Some("not an address".into()),
             name: None,
             frequency: Default::default(),
+            tier: None,
         },
     )
     .await
@@ -477,6 +481,7 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
             email: None,
             name: None,
             frequency: Default::default(),
+            tier: None,
         },
     )
     .await
