@@ -70,7 +70,24 @@ pub fn recurring(gateway: &str, dir: &Path, test_clock: &str) -> String {
             "min_amount = 500\nfrequencies = [\"one_time\", \"monthly\", \"yearly\"]\n",
             1,
         )
+        + TEAM
 }
+
+/// A licence sold as a subscription in two tiers (Basic: 1 seat; Pro: 3 seats), 7 grace days.
+pub const TEAM: &str = r#"
+[[campaigns]]
+id = "team"
+merchant = "hope"
+kind = "license"
+title = "Acme Team"
+currency = "usd"
+grace_days = 7
+license = { product = "Acme", seats = 1 }
+tiers = [
+  { id = "basic", name = "Basic", seats = 1, monthly = 900, yearly = 9000 },
+  { id = "pro", name = "Pro", seats = 3, monthly = 1900, yearly = 19000 },
+]
+"#;
 
 /// The browser suites' host: Hope Shelter (donation `winter`, USD) and Acme Software (licence
 /// `pro`, EUR, logo, postal code asked), serving the release widget from `dist`, with our own

@@ -439,3 +439,138 @@ async fn when_the_retries_run_out_the_gift_ends_and_the_donor_is_told() {
         .count();
     assert!(failed >= 1, "the failures were mailed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_yearly_pro_licence_is_valid_while_paid_then_past_due_then_expired() {
+    let (w, clock) = world_on_test_clock(WebhookTarget::Host, recurring).await;
+    // The tier and the period decide the price; a plan not offered is refused.
+    let (code, refused) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "team", "email": "dev@example.org", "frequency": "monthly" })),
+        )
+        .await;
+    assert_eq!(
+        (code, refused["error"]["message"].as_str()),
+        (400, Some("Choose a plan."))
+    );
+    let (code, s) = w
+        .api(reqwest::Method::POST, "/api/sessions", Some(json!({ "campaign": "team", "tier": "pro", "email": "dev@example.org", "frequency": "yearly" })))
+        .await;
+    assert_eq!((code, s["total"].as_i64()), (201, Some(19000)), "{s}");
+    let session = s["id"].as_str().unwrap().to_owned();
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&session, &pm, "k").await;
+    let done = w.wait_status(&session, "fulfilled").await;
+    let key = done["license"]["key"].as_str().unwrap().to_owned();
+    let claims =
+        paywidget_host::licence::verify(&w.state.signing_key.verifying_key(), &key).unwrap();
+    assert_eq!((claims.seats, claims.product.as_str()), (3, "Acme Pro"));
+    let verify = || {
+        let (w, key) = (&w, key.clone());
+        async move {
+            w.api(
+                reqwest::Method::POST,
+                "/api/licenses/verify",
+                Some(json!({ "key": key })),
+            )
+            .await
+            .1
+        }
+    };
+    let activate = |instance: &'static str| {
+        let (w, key) = (&w, key.clone());
+        async move {
+            w.api(
+                reqwest::Method::POST,
+                "/api/licenses/activate",
+                Some(json!({ "key": key, "instance": instance })),
+            )
+            .await
+        }
+    };
+    // Wait for the first invoice's event to set the paid period.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let v = loop {
+        let v = verify().await;
+        let f = w.state.store.fulfilment(&session).await.unwrap().unwrap();
+        if f.paid_until.is_some() {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "no paid period recorded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        (v["valid"].as_bool(), v["status"].as_str()),
+        (Some(true), Some("active")),
+        "{v}"
+    );
+    let today = (w.state.clock.now() / 86_400) as u64;
+    let until = v["valid_until_day"].as_u64().unwrap();
+    assert!(
+        (today + 365..=today + 366 + 7).contains(&until),
+        "a year and the grace days: {v}"
+    );
+    // All three seats, then the fourth is refused.
+    for machine in ["a", "b", "c"] {
+        assert_eq!(activate(machine).await.0, 200);
+    }
+    let (code, full) = activate("d").await;
+    assert_eq!(
+        (code, full["error"]["code"].as_str()),
+        (409, Some("seats_exhausted"))
+    );
+    // The card fails at the renewal: past due, still valid in the grace days.
+    let subscription = w
+        .state
+        .store
+        .session(&session)
+        .await
+        .unwrap()
+        .unwrap()
+        .subscription
+        .unwrap();
+    let sub = w
+        .gateway_get(&format!("/v1/subscriptions/{subscription}"))
+        .await;
+    let customer = sub["customer"].as_str().unwrap().to_owned();
+    let failing = w.tokenize("4000000000000341").await;
+    for (path, form) in [
+        (
+            format!("/v1/payment_methods/{failing}/attach"),
+            vec![("customer", customer.clone())],
+        ),
+        (
+            format!("/v1/subscriptions/{subscription}"),
+            vec![("default_payment_method", failing.clone())],
+        ),
+    ] {
+        let r = w
+            .http
+            .post(format!("{}{path}", w.gateway))
+            .bearer_auth(SK)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    w.advance_test_clock(&clock, 367 * 86_400).await;
+    w.clock.advance_secs(367 * 86_400);
+    let v = verify().await;
+    assert_eq!(
+        (v["valid"].as_bool(), v["status"].as_str()),
+        (Some(true), Some("past_due")),
+        "{v}"
+    );
+    // Past the grace days: expired; no new activation.
+    w.clock.advance_secs(8 * 86_400);
+    let v = verify().await;
+    assert_eq!(
+        (v["valid"].as_bool(), v["status"].as_str()),
+        (Some(false), Some("expired")),
+        "{v}"
+    );
+    assert_eq!(activate("a").await.1["error"]["code"], "license_expired");
+}
