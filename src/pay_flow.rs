@@ -137,6 +137,8 @@ pub struct Order {
     pub email: String,
     /// One-time or recurring.
     pub frequency: paywidget_core::api::Frequency,
+    /// A licence subscription's tier.
+    pub tier: Option<String>,
 }
 
 /// How often network failures are retried, and how long a lost answer is looked for.
@@ -151,11 +153,12 @@ const STILL_LOST: &str = "We couldn't reach the server to finish your payment. Y
 /// The session kept for an order (the same order after a reload reuses it).
 pub fn session_key(order: &Order) -> String {
     format!(
-        "pw-session-{}-{}-{}-{}",
+        "pw-session-{}-{}-{}-{}-{}",
         order.campaign,
         order.amount.minor(),
         order.cover_fee,
-        order.frequency.as_str()
+        order.frequency.as_str(),
+        order.tier.as_deref().unwrap_or("")
     )
 }
 
@@ -196,6 +199,7 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                     email: Some(order.email.clone()),
                     name: None,
                     frequency: order.frequency,
+                    tier: order.tier.clone(),
                 };
                 let created = self
                     .with_retries(report, || self.api.create_session(&new))
@@ -538,6 +542,7 @@ mod tests {
             cover_fee: false,
             email: "donor@example.org".into(),
             frequency: paywidget_core::api::Frequency::OneTime,
+            tier: None,
         }
     }
 

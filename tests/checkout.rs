@@ -1099,31 +1099,43 @@ async fn a_monthly_gift_then_the_portal_from_the_mail_cancels_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_licence_fills_its_seats_refuses_one_and_the_portal_frees_one() {
+async fn a_yearly_pro_licence_fills_its_seats_refuses_one_and_the_portal_frees_one() {
     let s = servers().await;
     let host = s.host.clone();
     let world = &s;
     let key = Arc::new(std::sync::Mutex::new(String::new()));
     let got = key.clone();
     with_phone_browser(|client| async move {
-        open_form(&client, &format!("{host}/c/pro")).await;
-        for (css, text) in [("#pw-email", "dev@example.org")] {
+        open_form(&client, &format!("{host}/c/team")).await;
+        // The plan and the period decide the price.
+        for chip in [
+            "label[for='pw-tier-pro']",
+            "label[for='pw-frequency-yearly']",
+        ] {
             client
-                .find(Locator::Css(css))
+                .find(Locator::Css(chip))
                 .await
                 .unwrap()
-                .send_keys(text)
+                .click()
                 .await
                 .unwrap();
         }
-        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
+        assert_eq!(
+            js_string(&client, "document.querySelector('#pw-pay').textContent").await,
+            "Pay 190.00 USD yearly"
+        );
+        assert_eq!(
+            js_string(&client, "document.querySelector('#pw-terms').textContent").await,
+            "190.00 USD every year, starting today. Cancel any time."
+        );
         client
-            .find(Locator::Css("#pw-postal"))
+            .find(Locator::Css("#pw-email"))
             .await
             .unwrap()
-            .send_keys("94103")
+            .send_keys("dev@example.org")
             .await
             .unwrap();
+        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
         click_pay(&client).await;
         let k = wait_text(
             &client,
@@ -1132,7 +1144,7 @@ async fn a_licence_fills_its_seats_refuses_one_and_the_portal_frees_one() {
         )
         .await;
         *got.lock().unwrap() = k.clone();
-        // The app activates every seat (1 here), and a second machine is refused.
+        // The app activates all three seats; a fourth machine is refused.
         let activate = |instance: &'static str| {
             let k = k.clone();
             async move {
@@ -1146,14 +1158,17 @@ async fn a_licence_fills_its_seats_refuses_one_and_the_portal_frees_one() {
                     .as_u16()
             }
         };
-        assert_eq!(activate("laptop").await, 200);
-        assert_eq!(activate("desktop").await, 409, "every seat is taken");
+        for machine in ["laptop", "desktop", "server"] {
+            assert_eq!(activate(machine).await, 200, "{machine}");
+        }
+        assert_eq!(activate("tablet").await, 409, "every seat is taken");
         portal_sign_in(&client, world, "dev@example.org").await;
         let page = js_string(&client, "document.body.textContent").await;
         assert!(
-            page.contains("Activations: 1 of 1 seats") && page.contains("laptop"),
+            page.contains("Activations: 3 of 3 seats") && page.contains("laptop"),
             "{page}"
         );
+        assert!(page.contains("every year"), "{page}");
         client
             .find(Locator::XPath("//button[@aria-label='Deactivate laptop']"))
             .await
@@ -1164,14 +1179,17 @@ async fn a_licence_fills_its_seats_refuses_one_and_the_portal_frees_one() {
         wait_text(
             &client,
             "document.body.textContent",
-            "Activations: 0 of 1 seats",
+            "Activations: 2 of 3 seats",
         )
         .await;
         screenshot(&client, "portal-seat-freed").await;
-        assert_eq!(activate("desktop").await, 200, "the freed seat");
+        assert_eq!(activate("tablet").await, 200, "the freed seat");
     })
     .await;
-    assert!(key.lock().unwrap().starts_with("PW1-"));
+    let key = key.lock().unwrap().clone();
+    let claims =
+        paywidget_host::licence::verify(&s.state.signing_key.verifying_key(), &key).unwrap();
+    assert_eq!((claims.product.as_str(), claims.seats), ("Acme Pro", 3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

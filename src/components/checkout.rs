@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use paywidget_core::card::{format_expiry_input, Cvc, Expiry};
 use paywidget_core::money::{Amount, Currency, FeeRule};
 
-use super::{AmountPicker, CardNumberInput, FrequencyPicker, TextField};
+use super::{AmountPicker, CardNumberInput, FrequencyPicker, TextField, TierPicker};
 use paywidget_core::api::{CampaignKind, CampaignView, CardCapture};
 
 use crate::api::BrowserApi;
@@ -69,7 +69,26 @@ pub fn Checkout(
     let gateway_mode = campaign.card_capture == CardCapture::GatewayFields;
     let fields_state = RwSignal::new(Some("Loading secure card fields…".to_owned()));
 
-    let price = campaign.price;
+    // A licence sold in tiers: the chosen plan and period decide the price.
+    let tiers = StoredValue::new(campaign.tiers.clone());
+    let has_tiers = !campaign.tiers.is_empty();
+    let tier = RwSignal::new(
+        campaign
+            .tiers
+            .first()
+            .map(|t| t.id.clone())
+            .unwrap_or_default(),
+    );
+    let fixed_price = campaign.price;
+    let price = move || -> Option<i64> {
+        if !has_tiers {
+            return fixed_price;
+        }
+        let f = frequency.get();
+        tier.with(|id| {
+            tiers.with_value(|ts| ts.iter().find(|t| &t.id == id).and_then(|t| t.price(f)))
+        })
+    };
     let base = move || -> Option<Amount> {
         if donation {
             choice.with(|c| {
@@ -77,7 +96,7 @@ pub fn Checkout(
                     .and_then(|c| checkout_form::donation_amount(c, currency, min, max).ok())
             })
         } else {
-            price.map(|p| Amount::from_minor(p, currency))
+            price().map(|p| Amount::from_minor(p, currency))
         }
     };
     let fee = move || base().map_or(0, |b| checkout_form::fee(fee_rule, b, cover_fee.get()));
@@ -148,7 +167,9 @@ pub fn Checkout(
                 Some(c) => checkout_form::donation_amount(&c, currency, min, max),
             }
         } else {
-            Ok(Amount::from_minor(price.unwrap_or(0), currency))
+            price()
+                .map(|p| Amount::from_minor(p, currency))
+                .ok_or_else(|| "This plan is not offered for that period.".to_owned())
         };
         if let Err(m) = &amount {
             errors.push((Field::Amount, m.clone()));
@@ -202,6 +223,7 @@ pub fn Checkout(
             cover_fee: cover_fee.get_untracked(),
             email: entries.email.trim().to_owned(),
             frequency: frequency.get_untracked(),
+            tier: has_tiers.then(|| tier.get_untracked()),
         };
         let flow = PayFlow {
             api: BrowserApi {
@@ -287,6 +309,8 @@ pub fn Checkout(
         .into_any()
     } else {
         view! {
+            {(!campaign.tiers.is_empty()).then(|| view! { <TierPicker tiers=campaign.tiers.clone() chosen=tier /> })}
+            {(offered.len() > 1).then(|| view! { <FrequencyPicker offered=offered.clone() chosen=frequency /> })}
             <p class="pw-price">{campaign.title.clone()} ": " {move || total().map(|t| t.to_string()).unwrap_or_default()}</p>
         }
         .into_any()

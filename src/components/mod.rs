@@ -13,6 +13,7 @@ mod pay_button;
 mod return_page;
 mod text_field;
 mod thanks_page;
+mod tier_picker;
 mod update_card_page;
 
 // Each component with its props type (what `view!` builds).
@@ -26,4 +27,5 @@ pub use pay_button::{loader_url, PayButton, PayButtonProps};
 pub use return_page::{ReturnPage, ReturnPageProps};
 pub use text_field::{TextField, TextFieldProps};
 pub use thanks_page::{ThanksPage, ThanksPageProps};
+pub use tier_picker::{TierPicker, TierPickerProps};
 pub use update_card_page::{UpdateCardPage, UpdateCardPageProps};

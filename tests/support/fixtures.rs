@@ -153,7 +153,7 @@ instructions = {{ linux = "Run `acme activate KEY`", macos = "Open **Acme**", wi
         dist = dist.display(),
         sk = DEFAULT_SECRET_KEY,
         pk = DEFAULT_PUBLISHABLE_KEY,
-    )
+    ) + TEAM
 }
 
 /// A host with one merchant and no campaigns: for serving the static pages alone.

@@ -225,9 +225,14 @@ pub async fn overview(state: &HostState, c: &Customer) -> Result<Vec<Item>, Doma
         };
         items.push(Item {
             title: campaign.map_or_else(|| s.campaign.clone(), |c| c.title.clone()),
-            seats: campaign
-                .and_then(|c| c.license.as_ref())
-                .map_or(0, |l| l.seats),
+            seats: campaign.map_or(0, |c| {
+                s.tier
+                    .as_deref()
+                    .and_then(|t| c.tier(t))
+                    .map(|t| t.seats)
+                    .or(c.license.as_ref().map(|l| l.seats))
+                    .unwrap_or(0)
+            }),
             licence_key: f.and_then(|f| f.license_key),
             receipts,
             activations,
@@ -347,7 +352,10 @@ pub async fn change_amount(
 ) -> Result<(), DomainError> {
     use paywidget_core::money::{Amount, DecimalSeparator, ParseRules};
     let s = own(state, c, csrf, session).await?;
-    let (Some(subscription), Some(interval)) = (&s.subscription, s.frequency.interval()) else {
+    // Donors choose what they give; a licence's price is its plan's.
+    let (Some(subscription), Some(interval), CampaignKind::Donation) =
+        (&s.subscription, s.frequency.interval(), s.kind)
+    else {
         return Err(DomainError::NotFound("subscription"));
     };
     let campaign = state

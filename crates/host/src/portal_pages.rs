@@ -180,17 +180,19 @@ pub fn overview(c: &Customer, items: &[Item], message: Option<&str>) -> String {
                 ("pause", "Pause payments")
             };
             let now_amount = Amount::from_minor(s.amount, s.currency).format_plain();
-            body.push_str(&format!(
-                "<form method=\"post\" action=\"/portal/subscription\">\
+            if s.kind == CampaignKind::Donation {
+                body.push_str(&format!(
+                    "<form method=\"post\" action=\"/portal/subscription\">\
                  <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
                  <input type=\"hidden\" name=\"session\" value=\"{id}\">\
                  <input type=\"hidden\" name=\"action\" value=\"amount\">\
                  <label for=\"amount-{id}\">New amount ({}) from the next gift</label>\
                  <input id=\"amount-{id}\" name=\"amount\" inputmode=\"decimal\" value=\"{}\">\
                  <button type=\"submit\">Change amount</button></form>",
-                s.currency.code(),
-                escape(&now_amount)
-            ));
+                    s.currency.code(),
+                    escape(&now_amount)
+                ));
+            }
             for (action, label) in [(action, label), (pause, pause_label)] {
                 body.push_str(&format!(
                     "<form method=\"post\" action=\"/portal/subscription\">\
