@@ -152,13 +152,16 @@ const STILL_LOST: &str = "We couldn't reach the server to finish your payment. Y
 
 /// The session kept for an order (the same order after a reload reuses it).
 pub fn session_key(order: &Order) -> String {
+    // The email is part of the order: a corrected address never reuses a session that would
+    // mail the receipt (and give portal access) to the old one.
     format!(
-        "pw-session-{}-{}-{}-{}-{}",
+        "pw-session-{}-{}-{}-{}-{}-{}",
         order.campaign,
         order.amount.minor(),
         order.cover_fee,
         order.frequency.as_str(),
-        order.tier.as_deref().unwrap_or("")
+        order.tier.as_deref().unwrap_or(""),
+        order.email.to_lowercase()
     )
 }
 

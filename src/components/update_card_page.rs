@@ -141,6 +141,9 @@ fn UpdateCardForm(
                     );
                     match gateway_fields::token(&holder, "", &back).await {
                         FieldsAnswer::Done(t) => Ok((None, Some(t))),
+                        FieldsAnswer::Problem { code, .. } if code == "network" => {
+                            Err(FetchError::Network)
+                        }
                         FieldsAnswer::Problem { message, .. } => Err(FetchError::Api {
                             status: 402,
                             code: paywidget_core::api::ErrorCode::Declined,

@@ -293,10 +293,16 @@ pub async fn renewal_failed(
         body: with_portal(
             state,
             format!(
-                "Hello,\n\nyour bank declined this period's gift of {total}. {when}\n\n\
-                 If your card has changed, give the new one here (the link works for 7 days,\n\
-                 and pays this period's gift at once):\n{}\n",
-                crate::update_card::link(state, &session.id, &session.campaign)
+                "Hello,\n\nyour bank declined this period's gift of {total}. {when}\n{}",
+                if next_attempt.is_some() {
+                    format!(
+                        "\nIf your card has changed, give the new one here (the link works for 7 days,\n\
+                         and pays this period's gift at once):\n{}\n",
+                        crate::update_card::link(state, &session.id, &session.campaign)
+                    )
+                } else {
+                    String::new()
+                }
             ),
         ),
         created: now,

@@ -28,6 +28,8 @@ pub enum LicenceError {
 
 const PREFIX: &str = "PW1";
 const LEASE_PREFIX: &str = "PWL1";
+/// The longest a lease is good for offline.
+pub const LEASE_DAYS: u32 = 30;
 /// A lease payload's first byte (a licence key's is 1): a key never verifies as a lease.
 const LEASE_VERSION: u8 = 0x4c;
 
@@ -226,8 +228,17 @@ pub async fn standing(state: &crate::HostState, l: &Licence) -> Result<Standing,
                 .campaign(&s.campaign)
                 .map_or(7, |c| i64::from(c.grace_days))
                 * 86_400;
-            // Until the first invoice's event arrives, the first period is assumed paid.
-            let paid_until = f.as_ref().and_then(|f| f.paid_until).unwrap_or(now);
+            // Until the first invoice's event arrives, its first period (from the fulfilment)
+            // is assumed paid — never "now", which would never expire.
+            let period = if s.frequency == paywidget_core::api::Frequency::Yearly {
+                366 * 86_400
+            } else {
+                31 * 86_400
+            };
+            let paid_until = f
+                .as_ref()
+                .and_then(|f| f.paid_until.or(Some(f.created + period)))
+                .unwrap_or(now);
             let until = paid_until + grace;
             (now > until, now > paid_until, Some(day(until)))
         }
@@ -300,10 +311,13 @@ pub async fn activate(
             ),
         }),
         crate::store::Activated::Active { used } => {
+            // A lease lapses within 30 days whatever the licence: offline apps re-activate (the
+            // same seat) in time, so deactivations and refunds reach them.
+            let cap = state.clock.today() + LEASE_DAYS;
             let claims = LeaseClaims {
                 order: l.order.clone(),
                 instance: instance.as_str().to_owned(),
-                valid_until_day: st.valid_until_day,
+                valid_until_day: Some(st.valid_until_day.map_or(cap, |d| d.min(cap))),
             };
             Ok(ActivationView {
                 lease: issue_lease(&state.signing_key, &claims),

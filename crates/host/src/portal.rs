@@ -38,6 +38,18 @@ fn random_code() -> String {
     format!("{:06}", u32::from_be_bytes(b) % 1_000_000)
 }
 
+/// The stored form of a sign-in code: keyed with a secret the database does not hold (the
+/// licence signing key's seed), so a copy of the database cannot try the million codes.
+fn code_hash(state: &HostState, email: &str, code: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"paywidget portal code v1\0");
+    h.update(state.signing_key.to_bytes());
+    h.update(email.as_bytes());
+    h.update([0]);
+    h.update(code.as_bytes());
+    hex::encode(h.finalize())
+}
+
 /// Constant-time comparison (CSRF tokens).
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -50,10 +62,17 @@ fn same(a: &str, b: &str) -> bool {
 /// Sends the sign-in mail (unless the address asked too often). The answer is the same either
 /// way and whether or not the address has paid anything.
 pub async fn request_sign_in(state: &HostState, email: &str) -> Result<EmailAddress, DomainError> {
-    let email = EmailAddress::parse(email.trim()).map_err(|_| {
+    let email = EmailAddress::parse(&email.trim().to_lowercase()).map_err(|_| {
         DomainError::invalid(ErrorCode::InvalidEmail, "Enter a valid email address.")
     })?;
     let address = email.to_string();
+    if address.contains('<') {
+        // A display name ("a <b@c>") would count as another address: bare addresses only.
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidEmail,
+            "Enter just the email address.",
+        ));
+    }
     let now = state.clock.now();
     if state
         .store
@@ -70,7 +89,7 @@ pub async fn request_sign_in(state: &HostState, email: &str) -> Result<EmailAddr
         .insert_portal_login(&PortalLogin {
             token_hash: sha256_hex(&token),
             email: address.clone(),
-            code_hash: sha256_hex(&format!("{address}:{code}")),
+            code_hash: code_hash(state, &address, &code),
             expires: now + LOGIN_TTL_SECS,
             created: now,
         })
@@ -129,17 +148,13 @@ pub async fn sign_in_with_code(
     email: &str,
     code: &str,
 ) -> Result<String, DomainError> {
-    let email = EmailAddress::parse(email.trim())
+    let email = EmailAddress::parse(&email.trim().to_lowercase())
         .map_err(|_| not_valid())?
         .to_string();
     let code: String = code.chars().filter(char::is_ascii_digit).collect();
     let ok = state
         .store
-        .take_portal_login_by_code(
-            &email,
-            &sha256_hex(&format!("{email}:{code}")),
-            state.clock.now(),
-        )
+        .take_portal_login_by_code(&email, &code_hash(state, &email, &code), state.clock.now())
         .await?;
     if !ok {
         return Err(not_valid());

@@ -117,7 +117,7 @@ pub fn overview(c: &Customer, items: &[Item], message: Option<&str>) -> String {
     for it in items {
         let s = &it.session;
         let id = escape(&s.id);
-        let total = Amount::from_minor(s.total(), s.currency).to_string();
+        let total = Amount::from_minor(s.next_amount.unwrap_or(s.total()), s.currency).to_string();
         body.push_str(&format!(
             "<section class=\"pw-portal-item\" aria-labelledby=\"t-{id}\">\
              <h2 id=\"t-{id}\">{}</h2><p>{} {} · <span class=\"pw-portal-status\">{}</span></p>",
@@ -179,7 +179,8 @@ pub fn overview(c: &Customer, items: &[Item], message: Option<&str>) -> String {
             } else {
                 ("pause", "Pause payments")
             };
-            let now_amount = Amount::from_minor(s.amount, s.currency).format_plain();
+            let now_amount =
+                Amount::from_minor(s.next_amount.unwrap_or(s.amount), s.currency).format_plain();
             if s.kind == CampaignKind::Donation {
                 body.push_str(&format!(
                     "<form method=\"post\" action=\"/portal/subscription\">\

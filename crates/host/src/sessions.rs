@@ -110,7 +110,9 @@ pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated
         amount,
         fee,
         currency,
-        email: email.map(|e| e.to_string()),
+        // Lower-cased: the portal finds a customer's payments by address, whatever case they
+        // typed.
+        email: email.map(|e| e.to_string().to_lowercase()),
         name: new.name,
         status: SessionStatus::Open,
         payment_intent: None,
@@ -124,6 +126,7 @@ pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated
         cancel_at_period_end: false,
         paused: false,
         tier: new.tier.clone(),
+        next_amount: None,
     };
     state.store.insert_session(&row, state.clock.now()).await?;
     Ok(SessionCreated {

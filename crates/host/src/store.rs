@@ -75,6 +75,8 @@ pub struct SessionRow {
     pub paused: bool,
     /// A licence subscription's tier.
     pub tier: Option<String>,
+    /// A recurring gift's amount from the next period on, when the donor changed it.
+    pub next_amount: Option<i64>,
 }
 
 /// A paid invoice of a subscription, fulfilled once.
@@ -474,6 +476,7 @@ fn session_row(r: &SqliteRow) -> Result<SessionRow, StoreError> {
         cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
         paused: r.try_get::<i64, _>("paused")? != 0,
         tier: r.try_get("tier")?,
+        next_amount: r.try_get("next_amount")?,
     })
 }
 
@@ -844,9 +847,10 @@ impl Store for SqliteStore {
     }
 
     async fn set_amount(&self, id: &str, amount: i64, fee: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET amount = ?, fee = ? WHERE id = ?")
+        // The first gift's amount stays as paid (receipts, statements); renewals follow this.
+        let _ = fee;
+        sqlx::query("UPDATE sessions SET next_amount = ? WHERE id = ?")
             .bind(amount)
-            .bind(fee)
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -1204,6 +1208,7 @@ mod tests {
             cancel_at_period_end: false,
             paused: false,
             tier: None,
+            next_amount: None,
         }
     }
 

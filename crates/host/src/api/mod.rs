@@ -63,6 +63,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/api/sessions/{id}/pay", post(sessions::pay))
         .route("/portal/sign-in", post(portal::sign_in))
         .route("/portal/login", post(portal::login))
+        .route("/api/update-card", post(update_card::update))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit,
@@ -76,7 +77,6 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/api/licenses/activate", post(licences::activate))
         .route("/api/licenses/deactivate", post(licences::deactivate))
         .route("/api/update-card/{link}", get(update_card::view))
-        .route("/api/update-card", post(update_card::update))
         .route("/portal", get(portal::home))
         .route("/portal/login", get(portal::login_page))
         .route("/portal/portal.css", get(portal::stylesheet))

@@ -160,8 +160,31 @@ pub(super) struct Login {
     code: Option<String>,
 }
 
+/// Whether a form post comes from the portal's own pages (login CSRF: another site must not
+/// sign a visitor in to the attacker's portal).
+fn same_origin(state: &HostState, headers: &HeaderMap) -> bool {
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    match (site, origin) {
+        (Some(site), _) => matches!(site, "same-origin" | "none"),
+        (None, Some(origin)) => origin == state.public_url,
+        // Neither header (not a browser, or an old one): nothing to check against.
+        (None, None) => true,
+    }
+}
+
 /// `POST /portal/login`: the token or the code, once; sets the session cookie.
-pub(super) async fn login(State(state): State<Arc<HostState>>, Form(f): Form<Login>) -> Response {
+pub(super) async fn login(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Form(f): Form<Login>,
+) -> Response {
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::sign_in(Some("Sign in from this site's own page.")),
+        );
+    }
     let opened = match (&f.token, &f.email, &f.code) {
         (Some(t), _, _) => portal::sign_in_with_token(&state, t).await,
         (None, Some(e), Some(c)) => portal::sign_in_with_code(&state, e, c).await,

@@ -109,6 +109,7 @@ fn row(kind: CampaignKind, status: SessionStatus) -> SessionRow {
         cancel_at_period_end: false,
         paused: false,
         tier: None,
+        next_amount: None,
     }
 }
 

@@ -137,6 +137,19 @@ async fn a_magic_link_signs_in_once_and_expires() {
     );
     assert!(overview.contains("HOPE-000001"), "the receipt: {overview}");
     assert!(overview.contains("PW1-"), "the licence key: {overview}");
+    // Another site cannot post a sign-in (login CSRF).
+    form(&w, "/portal/sign-in", None, &[("email", "ADA@example.org")]).await;
+    let (foreign_token, _) = sign_in_mail(&w, "ada@example.org");
+    let foreign = w
+        .http
+        .post(format!("{}/portal/login", w.host))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("token", foreign_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
     // Single use.
     let again = form(&w, "/portal/login", None, &[("token", &token)]).await;
     assert_eq!(again.status(), 400);
