@@ -161,7 +161,8 @@ pub fn session_key(order: &Order) -> String {
         order.cover_fee,
         order.frequency.as_str(),
         order.tier.as_deref().unwrap_or(""),
-        order.email.to_lowercase()
+        // ASCII only: `to_lowercase` would pull Unicode's case tables (3 kB) into the wasm.
+        order.email.to_ascii_lowercase()
     )
 }
 

@@ -407,6 +407,17 @@ impl SqliteStore {
                 .journal_mode(SqliteJournalMode::Wal)
         }
         .busy_timeout(Duration::from_secs(10));
+        if !memory {
+            // Migrate (and switch a new file to WAL) on one connection first: a second
+            // connection opening while the journal mode changes gets "database is locked"
+            // without waiting.
+            let first = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await?;
+            sqlx::migrate!("./migrations").run(&first).await?;
+            first.close().await;
+        }
         let pool = SqlitePoolOptions::new()
             // One connection for memory: each would otherwise be its own empty database.
             .max_connections(if memory { 1 } else { 4 })
