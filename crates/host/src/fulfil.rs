@@ -279,25 +279,34 @@ pub async fn renewal_failed(
         return Ok(());
     };
     let total = Amount::from_minor(amount, session.currency);
+    // A licence subscription is a renewal, not a gift; it stays valid in its grace days.
+    let (what, ended) = if session.kind == paywidget_core::api::CampaignKind::License {
+        (
+            "licence renewal",
+            "your licence will expire after its grace days.",
+        )
+    } else {
+        ("gift", "your recurring gift has ended.")
+    };
     let when = match next_attempt {
         Some(t) => format!("We will try again on {}.", crate::mail::civil_date(t)),
-        None => "We will not try again: your recurring gift has ended.".to_owned(),
+        None => format!("We will not try again: {ended}"),
     };
     tx.queue_mail(&NewMail {
         session_id: session.id.clone(),
         to: to.clone(),
         subject: format!(
-            "Your {} gift of {total} could not be charged",
+            "Your {} {what} of {total} could not be charged",
             session.frequency.as_str()
         ),
         body: with_portal(
             state,
             format!(
-                "Hello,\n\nyour bank declined this period's gift of {total}. {when}\n{}",
+                "Hello,\n\nyour bank declined this period's {what} of {total}. {when}\n{}",
                 if next_attempt.is_some() {
                     format!(
                         "\nIf your card has changed, give the new one here (the link works for 7 days,\n\
-                         and pays this period's gift at once):\n{}\n",
+                         and pays this period's {what} at once):\n{}\n",
                         crate::update_card::link(state, &session.id, &session.campaign)
                     )
                 } else {

@@ -292,6 +292,14 @@ pub trait Store: Send + Sync + 'static {
     async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError>;
     /// Remembers whether collecting the subscription is paused.
     async fn set_paused(&self, id: &str, paused: bool) -> Result<(), StoreError>;
+    /// Records a try through a session's update-card link; answers how many there were since
+    /// `since`, this one included.
+    async fn record_update_attempt(
+        &self,
+        session: &str,
+        since: i64,
+        now: i64,
+    ) -> Result<u32, StoreError>;
     /// A recurring gift's new amount per period (from the next period on).
     async fn set_amount(&self, id: &str, amount: i64, fee: i64) -> Result<(), StoreError>;
 
@@ -855,6 +863,27 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn record_update_attempt(
+        &self,
+        session: &str,
+        since: i64,
+        now: i64,
+    ) -> Result<u32, StoreError> {
+        sqlx::query("INSERT INTO update_card_attempts (session_id, created) VALUES (?, ?)")
+            .bind(session)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM update_card_attempts WHERE session_id = ? AND created >= ?",
+        )
+        .bind(session)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     async fn set_amount(&self, id: &str, amount: i64, fee: i64) -> Result<(), StoreError> {

@@ -14,6 +14,8 @@ use crate::{sessions, views, HostState};
 
 /// How long an update-card link works.
 pub const LINK_TTL_SECS: i64 = 7 * 24 * 3600;
+/// Cards a link may try in its 7 days.
+pub const MAX_TRIES: u32 = 10;
 
 fn message(session: &str, expires: i64) -> String {
     // The purpose is part of what is signed: this signature is good for nothing else.
@@ -98,6 +100,19 @@ pub async fn update(state: &HostState, req: &UpdateCardRequest) -> Result<PayOut
     let Some(subscription) = s.subscription.clone() else {
         return Err(DomainError::NotFound("subscription"));
     };
+    let now = state.clock.now();
+    if state
+        .store
+        .record_update_attempt(&s.id, now - LINK_TTL_SECS, now)
+        .await?
+        > MAX_TRIES
+    {
+        return Err(DomainError::Refused {
+            code: ErrorCode::RateLimited,
+            message: "Too many cards were tried with this link. Sign in to your payments, or reply to our email."
+                .into(),
+        });
+    }
     let gateway = sessions::gateway_for(state, &s)?;
     let key = |what: &str| format!("pw_card_{}_{}_{what}", s.id, req.idempotency_key);
     let sub = gateway
