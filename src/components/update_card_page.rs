@@ -85,6 +85,43 @@ fn UpdateCardForm(
             }
         });
     }
+    // Back from the bank's 3-D Secure page: finish with the SetupIntent it authenticated.
+    if let (Some(seti), Some(result)) = (
+        browser::query("setup_intent"),
+        browser::query("redirect_status"),
+    ) {
+        busy.set(true);
+        status.set("Checking your card…".into());
+        let link = link.clone();
+        spawn_local(async move {
+            let outcome = api::update_card(&UpdateCardRequest {
+                link,
+                payment_method: None,
+                confirmation_token: None,
+                setup_intent: Some(seti),
+                idempotency_key: api::new_key(),
+            })
+            .await;
+            busy.set(false);
+            match outcome {
+                Ok(PayOutcome::Succeeded) => {
+                    done.set(true);
+                    status.set(
+                        "Thank you: your card is updated and this period's gift is paid.".into(),
+                    );
+                }
+                _ if result != "succeeded" => status.set(
+                    "Your bank did not confirm the card. Try again, or use another card.".into(),
+                ),
+                Ok(PayOutcome::Declined { message, .. }) => status.set(message),
+                Ok(_) => status.set("Your card is saved; the payment is being confirmed.".into()),
+                Err(FetchError::Api { message, .. }) => status.set(message),
+                Err(FetchError::Network) => status.set(
+                    "We couldn't reach the server. Check your connection and try again.".into(),
+                ),
+            }
+        });
+    }
     let campaign = std::rc::Rc::new(data.campaign.clone());
     let on_submit = move |e: ev::SubmitEvent| {
         e.prevent_default();
@@ -158,6 +195,7 @@ fn UpdateCardForm(
                         link,
                         payment_method,
                         confirmation_token,
+                        setup_intent: None,
                         idempotency_key: api::new_key(),
                     })
                     .await

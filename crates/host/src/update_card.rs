@@ -90,12 +90,18 @@ fn field(v: &serde_json::Value) -> Option<String> {
 /// `POST /api/update-card`: saves the card, makes it the default and pays the open invoice.
 pub async fn update(state: &HostState, req: &UpdateCardRequest) -> Result<PayOutcome, DomainError> {
     let id = verify(state, &req.link)?;
-    let Some(token) = req.card() else {
+    let resumed = req.setup_intent.as_deref().filter(|s| {
+        s.starts_with("seti_")
+            && s.len() <= 255
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    });
+    let token = req.card();
+    if token.is_none() && resumed.is_none() {
         return Err(DomainError::invalid(
             ErrorCode::InvalidPaymentMethod,
             "Send one gateway token: payment_method (pm_…) or confirmation_token (ctoken_…).",
         ));
-    };
+    }
     let s = sessions::load(state.store.as_ref(), &id).await?;
     let Some(subscription) = s.subscription.clone() else {
         return Err(DomainError::NotFound("subscription"));
@@ -121,20 +127,36 @@ pub async fn update(state: &HostState, req: &UpdateCardRequest) -> Result<PayOut
         .map_err(unavailable)?;
     let customer = field(&sub["customer"])
         .ok_or_else(|| DomainError::Internal("subscription without customer".into()))?;
-    // Save the card for off-session renewals: a SetupIntent confirmed with the page's token.
-    let setup = gateway
-        .post(
-            "/v1/setup_intents",
-            &[
-                ("customer", customer.clone()),
-                ("usage", "off_session".into()),
-                ("confirm", "true".into()),
-                (token.param(), token.as_str().to_owned()),
-                ("return_url", format!("{}/portal", state.public_url)),
-            ],
-            &key("setup"),
-        )
-        .await;
+    // Save the card for off-session renewals: a SetupIntent confirmed with the page's token —
+    // or, back from 3-D Secure, the one the bank authenticated (it must be this customer's).
+    let setup = match (resumed, &token) {
+        (Some(seti), _) => match gateway.get(&format!("/v1/setup_intents/{seti}")).await {
+            Ok(v) if v["customer"].as_str() == Some(customer.as_str()) => Ok(v),
+            Ok(_) => return Err(DomainError::NotFound("setup intent")),
+            Err(e) => Err(e),
+        },
+        (None, Some(token)) => {
+            // 3-D Secure comes back to this same page, which resumes with the SetupIntent.
+            let back = format!(
+                "{}/c/{}/update-card?token={}",
+                state.public_url, s.campaign, req.link
+            );
+            gateway
+                .post(
+                    "/v1/setup_intents",
+                    &[
+                        ("customer", customer.clone()),
+                        ("usage", "off_session".into()),
+                        ("confirm", "true".into()),
+                        (token.param(), token.as_str().to_owned()),
+                        ("return_url", back),
+                    ],
+                    &key("setup"),
+                )
+                .await
+        }
+        (None, None) => return Err(DomainError::NotFound("card")),
+    };
     let setup = match setup {
         Ok(v) => v,
         Err(GatewayError::Declined(d, _)) => {

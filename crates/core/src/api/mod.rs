@@ -639,6 +639,13 @@ pub struct UpdateCardRequest {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub confirmation_token: Option<String>,
+    /// Back from the bank's 3-D Secure page: the SetupIntent it authenticated (`seti_…`),
+    /// instead of a new card.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub setup_intent: Option<String>,
     /// One key per attempt.
     pub idempotency_key: String,
 }

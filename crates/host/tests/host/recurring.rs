@@ -284,6 +284,74 @@ async fn a_failed_renewal_is_mailed_with_the_next_try_and_recovers() {
         )
         .await;
     assert_eq!(code, 400);
+    // A card that needs 3-D Secure: the bank's page, then back to the same link to finish.
+    let secure = w.tokenize("4000002500003155").await;
+    let (code, outcome) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/update-card",
+            Some(
+                json!({ "link": link, "payment_method": secure, "idempotency_key": "secure-card" }),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (code, outcome["status"].as_str()),
+        (200, Some("requires_action")),
+        "{outcome}"
+    );
+    let bank = outcome["redirect_url"].as_str().unwrap().to_owned();
+    let seti = bank
+        .split("/sandbox/3ds/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let secret = bank
+        .split("client_secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let back = w
+        .http
+        .post(format!("{}/sandbox/3ds/{seti}", w.gateway))
+        .form(&[("client_secret", secret.as_str()), ("outcome", "complete")])
+        .send()
+        .await
+        .unwrap();
+    let location = back.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.contains("/update-card?token=") && location.contains("setup_intent="),
+        "{location}"
+    );
+    // Someone else's SetupIntent is not accepted for this link.
+    let (code, _) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/update-card",
+            Some(
+                json!({ "link": link, "setup_intent": "seti_not_theirs", "idempotency_key": "x" }),
+            ),
+        )
+        .await;
+    assert!(code >= 400, "an unknown setup intent is refused");
+    let (code, resumed) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/update-card",
+            Some(json!({ "link": link, "setup_intent": seti, "idempotency_key": "secure-card-back" })),
+        )
+        .await;
+    assert_eq!(
+        (code, resumed["status"].as_str()),
+        (200, Some("succeeded")),
+        "{resumed}"
+    );
     let good = w.tokenize("4242424242424242").await;
     let update = json!({ "link": link, "payment_method": good, "idempotency_key": "new-card" });
     let (code, outcome) = w
