@@ -1217,40 +1217,7 @@ async fn a_failed_renewal_mail_link_takes_a_new_card_and_pays_at_once() {
     w.pay(&session, &pm, "first").await;
     w.wait_status(&session, "fulfilled").await;
     // The card starts failing; a month later the renewal fails and the donor is mailed.
-    let subscription = w
-        .state
-        .store
-        .session(&session)
-        .await
-        .unwrap()
-        .unwrap()
-        .subscription
-        .unwrap();
-    let sub = w
-        .gateway_get(&format!("/v1/subscriptions/{subscription}"))
-        .await;
-    let customer = sub["customer"].as_str().unwrap().to_owned();
-    let failing = w.tokenize("4000000000000341").await;
-    for (path, form) in [
-        (
-            format!("/v1/payment_methods/{failing}/attach"),
-            vec![("customer", customer.clone())],
-        ),
-        (
-            format!("/v1/subscriptions/{subscription}"),
-            vec![("default_payment_method", failing.clone())],
-        ),
-    ] {
-        let r = w
-            .http
-            .post(format!("{}{path}", w.gateway))
-            .bearer_auth(paywidget_sandbox::DEFAULT_SECRET_KEY)
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-    }
+    w.set_subscription_card(&session, "4000000000000341").await;
     w.advance_test_clock(&clock, 32 * 86_400).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let link = loop {

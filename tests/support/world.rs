@@ -331,6 +331,50 @@ impl World {
         }
     }
 
+    /// The gateway subscription of a recurring session.
+    pub async fn subscription_of(&self, session: &str) -> String {
+        self.state
+            .store
+            .session(session)
+            .await
+            .unwrap()
+            .and_then(|s| s.subscription)
+            .expect("a subscription")
+    }
+
+    /// Makes `number`'s card the default of the session's subscription at the gateway (as
+    /// the gateway's own dashboard would): tokenized, attached to the subscription's
+    /// customer, set as its default. Returns the payment method.
+    pub async fn set_subscription_card(&self, session: &str, number: &str) -> String {
+        let subscription = self.subscription_of(session).await;
+        let sub = self
+            .gateway_get(&format!("/v1/subscriptions/{subscription}"))
+            .await;
+        let customer = sub["customer"].as_str().expect("a customer").to_owned();
+        let pm = self.tokenize(number).await;
+        for (path, form) in [
+            (
+                format!("/v1/payment_methods/{pm}/attach"),
+                vec![("customer", customer.clone())],
+            ),
+            (
+                format!("/v1/subscriptions/{subscription}"),
+                vec![("default_payment_method", pm.clone())],
+            ),
+        ] {
+            let r = self
+                .http
+                .post(format!("{}{path}", self.gateway))
+                .bearer_auth(SK)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+        }
+        pm
+    }
+
     /// How many charges the sandbox has made.
     pub async fn charges(&self) -> usize {
         self.gateway_get("/v1/balance_transactions?limit=100&type=charge")

@@ -72,6 +72,22 @@ fn cookie_of(r: &reqwest::Response) -> String {
         .to_owned()
 }
 
+/// Signs in through the newest link mailed to `email`: (cookie, the overview's CSRF token).
+async fn signed_in(w: &World, email: &str) -> (String, String) {
+    form(w, "/portal/sign-in", None, &[("email", email)]).await;
+    let (token, _) = sign_in_mail(w, email);
+    let cookie = cookie_of(&form(w, "/portal/login", None, &[("token", &token)]).await);
+    let overview = page(w, Some(&cookie)).await;
+    let csrf = overview
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .expect("a CSRF token on the overview")
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    (cookie, csrf)
+}
+
 /// Buys a licence and a donation as `email`; returns (licence session, donation session).
 async fn buy(w: &World, email: &str) -> (String, String) {
     let mut ids = Vec::new();
@@ -252,21 +268,12 @@ async fn changes_need_the_csrf_token_and_ones_own_objects() {
             .await;
         assert_eq!(code, 200);
     }
-    form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
-    let (token, _) = sign_in_mail(&w, "ada@example.org");
-    let cookie = cookie_of(&form(&w, "/portal/login", None, &[("token", &token)]).await);
+    let (cookie, csrf) = signed_in(&w, "ada@example.org").await;
     let overview = page(&w, Some(&cookie)).await;
     assert!(
         overview.contains("ada-laptop") && !overview.contains("bob-laptop"),
         "{overview}"
     );
-    let csrf: String = overview
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
     // Without the token, or with a wrong one: refused, nothing changed.
     let r = form(
         &w,
@@ -424,17 +431,7 @@ async fn a_recurring_gift_is_paused_and_resumed_from_the_portal() {
     let pm = w.tokenize("4242424242424242").await;
     w.pay(&session, &pm, "k").await;
     w.wait_status(&session, "fulfilled").await;
-    form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
-    let (token, _) = sign_in_mail(&w, "ada@example.org");
-    let cookie = cookie_of(&form(&w, "/portal/login", None, &[("token", &token)]).await);
-    let overview = page(&w, Some(&cookie)).await;
-    let csrf: String = overview
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
+    let (cookie, csrf) = signed_in(&w, "ada@example.org").await;
     let r = form(
         &w,
         "/portal/subscription",
@@ -497,17 +494,7 @@ async fn a_donor_changes_the_amount_from_the_next_gift_on() {
     let pm = w.tokenize("4242424242424242").await;
     w.pay(&session, &pm, "k").await;
     w.wait_status(&session, "fulfilled").await;
-    form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
-    let (token, _) = sign_in_mail(&w, "ada@example.org");
-    let cookie = cookie_of(&form(&w, "/portal/login", None, &[("token", &token)]).await);
-    let overview = page(&w, Some(&cookie)).await;
-    let csrf: String = overview
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
+    let (cookie, csrf) = signed_in(&w, "ada@example.org").await;
     let change = |amount: &'static str| {
         let (w, cookie, csrf, session) = (&w, cookie.clone(), csrf.clone(), session.clone());
         async move {

@@ -6,10 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use paywidget_sandbox::DEFAULT_SECRET_KEY as SK;
 use paywidget_testkit::fixtures::{recurring, WHSEC};
 use paywidget_testkit::world::{sign, world_on_test_clock, WebhookTarget, World};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// 32 days: past the end of any monthly period.
 const A_MONTH: i64 = 32 * 86_400;
@@ -169,41 +168,9 @@ async fn a_failed_renewal_is_mailed_with_the_next_try_and_recovers() {
     let (w, clock) = world_on_test_clock(WebhookTarget::Host, recurring).await;
     let session = monthly_gift(&w, "4242424242424242").await;
     w.wait_status(&session, "fulfilled").await;
-    let row = w.state.store.session(&session).await.unwrap().unwrap();
-    let subscription = row.subscription.clone().expect("a subscription");
+    let subscription = w.subscription_of(&session).await;
     // The card starts failing: a card that attaches but is declined when charged.
-    let failing = w.tokenize("4000000000000341").await;
-    let sub = w
-        .gateway_get(&format!("/v1/subscriptions/{subscription}"))
-        .await;
-    let customer = sub["customer"].as_str().unwrap().to_owned();
-    let post = |path: String, form: Vec<(&'static str, String)>| {
-        let w = &w;
-        async move {
-            let r = w
-                .http
-                .post(format!("{}{path}", w.gateway))
-                .bearer_auth(SK)
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            let code = r.status().as_u16();
-            (code, r.json::<Value>().await.unwrap())
-        }
-    };
-    let (code, body) = post(
-        format!("/v1/payment_methods/{failing}/attach"),
-        vec![("customer", customer.clone())],
-    )
-    .await;
-    assert_eq!(code, 200, "{body}");
-    let (code, body) = post(
-        format!("/v1/subscriptions/{subscription}"),
-        vec![("default_payment_method", failing.clone())],
-    )
-    .await;
-    assert_eq!(code, 200, "{body}");
+    let failing = w.set_subscription_card(&session, "4000000000000341").await;
     w.advance_test_clock(&clock, A_MONTH).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let mail = loop {
@@ -447,40 +414,7 @@ async fn when_the_retries_run_out_the_gift_ends_and_the_donor_is_told() {
     let (w, clock) = world_on_test_clock(WebhookTarget::Host, recurring).await;
     let session = monthly_gift(&w, "4242424242424242").await;
     w.wait_status(&session, "fulfilled").await;
-    let subscription = w
-        .state
-        .store
-        .session(&session)
-        .await
-        .unwrap()
-        .unwrap()
-        .subscription
-        .unwrap();
-    let sub = w
-        .gateway_get(&format!("/v1/subscriptions/{subscription}"))
-        .await;
-    let customer = sub["customer"].as_str().unwrap().to_owned();
-    let failing = w.tokenize("4000000000000341").await;
-    for (path, form) in [
-        (
-            format!("/v1/payment_methods/{failing}/attach"),
-            vec![("customer", customer.clone())],
-        ),
-        (
-            format!("/v1/subscriptions/{subscription}"),
-            vec![("default_payment_method", failing.clone())],
-        ),
-    ] {
-        let r = w
-            .http
-            .post(format!("{}{path}", w.gateway))
-            .bearer_auth(SK)
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-    }
+    w.set_subscription_card(&session, "4000000000000341").await;
     // The renewal fails, then the retries on days 1, 3, 5 and 7; then the gift ends.
     w.advance_test_clock(&clock, A_MONTH).await;
     w.advance_test_clock(&clock, 10 * 86_400).await;
@@ -590,40 +524,7 @@ async fn a_yearly_pro_licence_is_valid_while_paid_then_past_due_then_expired() {
         (409, Some("seats_exhausted"))
     );
     // The card fails at the renewal: past due, still valid in the grace days.
-    let subscription = w
-        .state
-        .store
-        .session(&session)
-        .await
-        .unwrap()
-        .unwrap()
-        .subscription
-        .unwrap();
-    let sub = w
-        .gateway_get(&format!("/v1/subscriptions/{subscription}"))
-        .await;
-    let customer = sub["customer"].as_str().unwrap().to_owned();
-    let failing = w.tokenize("4000000000000341").await;
-    for (path, form) in [
-        (
-            format!("/v1/payment_methods/{failing}/attach"),
-            vec![("customer", customer.clone())],
-        ),
-        (
-            format!("/v1/subscriptions/{subscription}"),
-            vec![("default_payment_method", failing.clone())],
-        ),
-    ] {
-        let r = w
-            .http
-            .post(format!("{}{path}", w.gateway))
-            .bearer_auth(SK)
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-    }
+    w.set_subscription_card(&session, "4000000000000341").await;
     w.advance_test_clock(&clock, 367 * 86_400).await;
     w.clock.advance_secs(367 * 86_400);
     let v = verify().await;
