@@ -268,6 +268,15 @@ pub fn decline_field(code: &str) -> Option<Field> {
     })
 }
 
+/// The monthly gift offered instead of a one-time `gift`: a third of it rounded up to a whole
+/// unit of its currency (50.00 → 17.00), at least `min` and at most the gift itself.
+pub fn monthly_suggestion(gift: Amount, min: i64) -> Amount {
+    let unit = 10_i64.pow(u32::from(gift.currency().minor_units()));
+    let third = (gift.minor() + 2) / 3;
+    let rounded = (third + unit - 1) / unit * unit;
+    Amount::from_minor(rounded.max(min).min(gift.minor()), gift.currency())
+}
+
 /// A frequency chip's words.
 pub fn frequency_label(f: Frequency) -> &'static str {
     match f {
@@ -310,6 +319,21 @@ pub fn pay_label(donation: bool, total: Option<Amount>, frequency: Frequency) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_monthly_suggestion_is_a_rounded_third_within_bounds() {
+        let usd = Currency::Usd;
+        let m = |gift, min| monthly_suggestion(Amount::from_minor(gift, usd), min).minor();
+        assert_eq!(m(5000, 500), 1700);
+        assert_eq!(m(2000, 500), 700);
+        assert_eq!(m(3000, 500), 1000);
+        // Never below the campaign's minimum, never above the gift.
+        assert_eq!(m(1000, 500), 500);
+        assert_eq!(m(600, 700), 600);
+        // Currencies without minor units round to a whole unit too.
+        let jpy = monthly_suggestion(Amount::from_minor(5000, Currency::Jpy), 100);
+        assert_eq!(jpy.minor(), 1667);
+    }
 
     #[test]
     fn amounts_from_chips_custom_and_prefill() {

@@ -1269,3 +1269,62 @@ async fn a_failed_renewal_mail_link_takes_a_new_card_and_pays_at_once() {
     assert_eq!(w.charges().await, 2);
     assert_no_card_data(&w);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn make_it_monthly_turns_a_one_time_gift_into_a_smaller_monthly_one() {
+    let s = servers().await;
+    let host = s.host.clone();
+    with_phone_browser(|client| async move {
+        open_form(&client, &format!("{host}/c/spring?amount=50")).await;
+        client
+            .find(Locator::Css("#pw-email"))
+            .await
+            .unwrap()
+            .send_keys("spring@example.org")
+            .await
+            .unwrap();
+        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
+        click_pay(&client).await;
+        // Asked once, in place of the Pay button, with both answers spelled out.
+        wait_text(
+            &client,
+            "document.querySelector('[role=group][aria-labelledby=pw-prompt-title]').textContent",
+            "Make it monthly?",
+        )
+        .await;
+        screenshot(&client, "make-it-monthly").await;
+        click_button(&client, "Keep my one-time gift of 50.00 USD").await;
+        // The answer pays at once; the next gift is asked again.
+        wait_text(&client, "document.body.textContent", "HOPE-").await;
+        open_form(&client, &format!("{host}/c/spring?amount=50")).await;
+        client
+            .find(Locator::Css("#pw-email"))
+            .await
+            .unwrap()
+            .send_keys("spring@example.org")
+            .await
+            .unwrap();
+        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
+        click_pay(&client).await;
+        click_button(&client, "Give 17.00 USD monthly").await;
+        wait_text(
+            &client,
+            "document.querySelector('#pw-recurring').textContent",
+            "every month",
+        )
+        .await;
+    })
+    .await;
+    let subs = s.gateway_get("/v1/subscriptions?limit=10").await;
+    assert_eq!(subs["data"].as_array().unwrap().len(), 1, "{subs}");
+    assert_eq!(
+        subs["data"][0]["items"]["data"][0]["price"]["unit_amount"], 1700,
+        "{subs}"
+    );
+    assert_eq!(
+        s.charges().await,
+        2,
+        "the one-time gift and the first month"
+    );
+    assert_no_card_data(&s);
+}

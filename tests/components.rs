@@ -198,3 +198,52 @@ async fn pay_button_renders_the_link_and_loads_the_loader_once() {
     assert_eq!(script.get_attribute("integrity").unwrap(), "sha384-test");
     assert_eq!(script.get_attribute("crossorigin").unwrap(), "anonymous");
 }
+
+/// `MonthlyPrompt` names both gifts on its two buttons and reports which one was chosen.
+#[wasm_bindgen_test]
+async fn monthly_prompt_offers_both_gifts_and_reports_the_answer() {
+    use paywidget_core::money::{Amount, Currency};
+    use paywidget_widget::components::MonthlyPrompt;
+    let document = document();
+    let container: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    container.set_id("pw-test-prompt");
+    document.body().unwrap().append_child(&container).unwrap();
+    let answers = RwSignal::new(Vec::<bool>::new());
+    let answer = Callback::new(move |monthly: bool| answers.update(|a| a.push(monthly)));
+    leptos::mount::mount_to(container, move || {
+        view! {
+            <MonthlyPrompt once=Amount::from_minor(5000, Currency::Usd)
+                monthly=Amount::from_minor(1700, Currency::Usd) answer=answer />
+        }
+    })
+    .forget();
+    leptos::task::tick().await;
+    let group = document
+        .query_selector("#pw-test-prompt [role=group]")
+        .unwrap()
+        .expect("a labelled group");
+    assert_eq!(
+        group.get_attribute("aria-labelledby").as_deref(),
+        Some("pw-prompt-title")
+    );
+    let buttons = document
+        .query_selector_all("#pw-test-prompt button")
+        .unwrap();
+    assert_eq!(buttons.length(), 2);
+    let words: Vec<String> = (0..2)
+        .map(|i| buttons.item(i).unwrap().text_content().unwrap())
+        .collect();
+    assert_eq!(
+        words,
+        [
+            "Give 17.00 USD monthly",
+            "Keep my one-time gift of 50.00 USD"
+        ]
+    );
+    for i in [1, 0] {
+        let b: HtmlElement = buttons.item(i).unwrap().unchecked_into();
+        b.click();
+        leptos::task::tick().await;
+    }
+    assert_eq!(answers.get_untracked(), vec![false, true]);
+}

@@ -7,14 +7,15 @@ use leptos::task::spawn_local;
 use paywidget_core::card::{format_expiry_input, Cvc, Expiry};
 use paywidget_core::money::{Amount, Currency, FeeRule};
 
-use super::{AmountPicker, CardNumberInput, FrequencyPicker, TextField, TierPicker};
+use super::{AmountPicker, CardNumberInput, FrequencyPicker, MonthlyPrompt, TextField, TierPicker};
 use paywidget_core::api::{CampaignKind, CampaignView, CardCapture};
 
 use crate::api::BrowserApi;
 use crate::browser;
-use crate::checkout_form::{self, CardInput, Entries, Field};
+use crate::checkout_form::{self, AmountChoice, CardInput, Entries, Field};
 use crate::gateway_fields;
 use crate::pay_flow::{Failure, Next, Order, PayFlow};
+use paywidget_core::api::Frequency;
 
 /// What the form is telling the shopper.
 #[derive(Clone, Debug, PartialEq)]
@@ -152,10 +153,13 @@ pub fn Checkout(
 
     // In the merchant page's overlay: report readiness and height to it (allowed origins only).
     crate::embed::start(campaign.allowed_origins.clone());
-    // Shared with every pay attempt without copying it.
-    let campaign_for_submit = std::rc::Rc::new(campaign.clone());
-    let on_submit = move |e: ev::SubmitEvent| {
-        e.prevent_default();
+    // Shared with every pay attempt (and the prompt's answers) without copying it.
+    let campaign_for_submit = StoredValue::new(campaign.clone());
+    // "Make it monthly?": asked once, before the first one-time gift is paid.
+    let ask_monthly = campaign.monthly_prompt && donation;
+    let prompt = RwSignal::new(None::<(Amount, Amount)>);
+    let prompted = RwSignal::new(false);
+    let pay = move || {
         // A second tap while paying does nothing.
         if paying.get_untracked() {
             return;
@@ -215,9 +219,22 @@ pub fn Checkout(
             ));
             return;
         };
+        if ask_monthly
+            && !prompted.get_untracked()
+            && frequency.get_untracked() == Frequency::OneTime
+        {
+            prompted.set(true);
+            prompt.set(Some((
+                amount,
+                checkout_form::monthly_suggestion(amount, min),
+            )));
+            status.set(Status::Idle);
+            browser::focus("pw-prompt-monthly");
+            return;
+        }
         paying.set(true);
         let order = Order {
-            campaign: campaign_for_submit.id.clone(),
+            campaign: campaign_for_submit.with_value(|c| c.id.clone()),
             donation,
             amount,
             cover_fee: cover_fee.get_untracked(),
@@ -227,7 +244,7 @@ pub fn Checkout(
         };
         let flow = PayFlow {
             api: BrowserApi {
-                campaign: Some(std::rc::Rc::clone(&campaign_for_submit)),
+                campaign: Some(std::rc::Rc::new(campaign_for_submit.get_value())),
             },
             storage: browser::SessionStore,
             sleeper: browser::Timers,
@@ -283,6 +300,19 @@ pub fn Checkout(
             }
         });
     };
+    let on_submit = move |e: ev::SubmitEvent| {
+        e.prevent_default();
+        pay();
+    };
+    let answer = Callback::new(move |monthly: bool| {
+        if let (true, Some((_, gift))) = (monthly, prompt.get_untracked()) {
+            frequency.set(Frequency::Monthly);
+            choice.set(Some(AmountChoice::Custom(gift.format_plain())));
+        }
+        prompt.set(None);
+        browser::focus("pw-pay");
+        pay();
+    });
 
     let fee_text = move || match base() {
         Some(b) => {
@@ -359,9 +389,14 @@ pub fn Checkout(
                 .into_any()
             }}
             <p class="pw-status" id="pw-status" role="status" aria-live="polite">{status_view}</p>
-            <button type="submit" class="pw-pay" id="pw-pay" aria-disabled=move || paying.get().to_string()>
-                {move || if paying.get() { "Processing…".to_owned() } else { pay_label() }}
-            </button>
+            {move || match prompt.get() {
+                Some((once, monthly)) => view! { <MonthlyPrompt once=once monthly=monthly answer=answer /> }.into_any(),
+                None => view! {
+                    <button type="submit" class="pw-pay" id="pw-pay" aria-disabled=move || paying.get().to_string()>
+                        {move || if paying.get() { "Processing…".to_owned() } else { pay_label() }}
+                    </button>
+                }.into_any(),
+            }}
             {move || terms().map(|t| view! { <p class="pw-terms" id="pw-terms">{t}</p> })}
             <p class="pw-secure">"Card details go straight to the payment processor."</p>
         </form>

@@ -138,6 +138,17 @@ fee_coverage = {{ percent = 2.9, fixed = 30 }}
 frequencies = ["one_time", "monthly", "yearly"]
 
 [[campaigns]]
+id = "spring"
+merchant = "hope"
+kind = "donation"
+title = "Spring appeal"
+currency = "usd"
+suggested_amounts = [2000, 5000]
+min_amount = 500
+frequencies = ["one_time", "monthly"]
+monthly_prompt = true
+
+[[campaigns]]
 id = "pro"
 merchant = "acme"
 logo_url = "/acme-logo.png"

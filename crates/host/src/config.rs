@@ -375,6 +375,9 @@ pub struct Campaign {
     pub frequencies: Vec<Frequency>,
     /// Licence subscription tiers (empty: a one-time licence at `price`).
     pub tiers: Vec<Tier>,
+    /// Donation: before a one-time gift is paid, offer a monthly one instead (needs
+    /// `monthly` in `frequencies`).
+    pub monthly_prompt: bool,
     /// Days a subscription licence stays valid after its paid period while a renewal is
     /// retried (default 7).
     pub grace_days: u32,
@@ -475,6 +478,8 @@ struct RawCampaign {
     success_url: Option<String>,
     logo_url: Option<String>,
     frequencies: Option<Vec<String>>,
+    #[serde(default)]
+    monthly_prompt: bool,
     #[serde(default)]
     tiers: Vec<Tier>,
     grace_days: Option<u32>,
@@ -667,7 +672,17 @@ impl HostConfig {
                     out
                 }
             };
+            if c.monthly_prompt
+                && !(frequencies.contains(&Frequency::OneTime)
+                    && frequencies.contains(&Frequency::Monthly))
+            {
+                return Err(err(
+                    k("monthly_prompt"),
+                    "asks one-time donors to give monthly instead: offer both \"one_time\" and \"monthly\" in `frequencies`",
+                ));
+            }
             campaigns.push(Campaign {
+                monthly_prompt: c.monthly_prompt,
                 frequencies,
                 tiers: c.tiers,
                 grace_days: c.grace_days.unwrap_or(7),

@@ -206,6 +206,8 @@ pub struct Item {
     pub activations: Vec<String>,
     /// Its seats.
     pub seats: u16,
+    /// The recurring frequencies a donor may switch this gift to (the campaign's).
+    pub frequencies: Vec<paywidget_core::api::Frequency>,
 }
 
 /// Everything the customer has paid for, newest first.
@@ -247,6 +249,13 @@ pub async fn overview(state: &HostState, c: &Customer) -> Result<Vec<Item>, Doma
                     .map(|t| t.seats)
                     .or(c.license.as_ref().map(|l| l.seats))
                     .unwrap_or(0)
+            }),
+            frequencies: campaign.map_or_else(Vec::new, |c| {
+                c.frequencies
+                    .iter()
+                    .copied()
+                    .filter(|f| f.interval().is_some())
+                    .collect()
             }),
             licence_key: f.and_then(|f| f.license_key),
             receipts,
@@ -356,19 +365,23 @@ pub async fn set_paused(
     Ok(())
 }
 
-/// Changes the amount of one of the customer's recurring gifts from the next period on (no
-/// proration): a new recurring price at the gateway, swapped into the subscription's item.
-pub async fn change_amount(
+/// Changes the amount and/or the frequency of one of the customer's recurring gifts, from the
+/// next gift on (nothing is charged now): a new recurring price at the gateway swapped into
+/// the subscription's item. A new frequency starts at the end of the period already given for
+/// — the gateway's documented way to move a billing cycle without a charge is a trial up to
+/// then (`trial_end`, no proration), after which the new interval runs.
+pub async fn change_plan(
     state: &HostState,
     c: &Customer,
     csrf: &str,
     session: &str,
     text: &str,
+    frequency: Option<paywidget_core::api::Frequency>,
 ) -> Result<(), DomainError> {
     use paywidget_core::money::{Amount, DecimalSeparator, ParseRules};
     let s = own(state, c, csrf, session).await?;
     // Donors choose what they give; a licence's price is its plan's.
-    let (Some(subscription), Some(interval), CampaignKind::Donation) =
+    let (Some(subscription), Some(_), CampaignKind::Donation) =
         (&s.subscription, s.frequency.interval(), s.kind)
     else {
         return Err(DomainError::NotFound("subscription"));
@@ -377,6 +390,19 @@ pub async fn change_amount(
         .config
         .campaign(&s.campaign)
         .ok_or(DomainError::NotFound("campaign"))?;
+    let frequency = frequency.unwrap_or(s.frequency);
+    let Some(interval) = frequency.interval() else {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            "To stop giving, cancel at the end of this period.",
+        ));
+    };
+    if frequency != s.frequency && !campaign.frequencies.contains(&frequency) {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            format!("This campaign does not take gifts {}.", frequency.every()),
+        ));
+    }
     let amount = Amount::parse(
         text,
         s.currency,
@@ -410,7 +436,12 @@ pub async fn change_amount(
     else {
         return Err(DomainError::Internal("subscription without an item".into()));
     };
-    let key = format!("pw_amount_{}_{amount}_{}", s.id, state.clock.now());
+    let key = format!(
+        "pw_plan_{}_{amount}_{}_{}",
+        s.id,
+        frequency.as_str(),
+        state.clock.now()
+    );
     let price = gateway
         .post(
             "/v1/prices",
@@ -427,20 +458,33 @@ pub async fn change_amount(
     let price = price["id"]
         .as_str()
         .ok_or_else(|| DomainError::Internal("price without id".into()))?;
+    let mut form = vec![
+        ("items[0][id]", item_id.to_owned()),
+        ("items[0][price]", price.to_owned()),
+        ("proration_behavior", "none".into()),
+    ];
+    if frequency != s.frequency {
+        // Since API 2025-03-31 the period lives on the item.
+        let Some(end) = item["current_period_end"]
+            .as_i64()
+            .or(sub["current_period_end"].as_i64())
+        else {
+            return Err(DomainError::Internal(
+                "subscription without a period".into(),
+            ));
+        };
+        form.push(("trial_end", end.to_string()));
+    }
     gateway
         .post(
             &format!("/v1/subscriptions/{subscription}"),
-            &[
-                ("items[0][id]", item_id.to_owned()),
-                ("items[0][price]", price.to_owned()),
-                ("proration_behavior", "none".into()),
-            ],
+            &form,
             &format!("{key}_swap"),
         )
         .await
         .map_err(unavailable)?;
-    // The gift's amount from now on (the fee coverage, if any, is not renewed on the new amount).
-    state.store.set_amount(&s.id, amount, 0).await?;
+    // The gift from now on (the fee coverage, if any, is not renewed on the new amount).
+    state.store.set_plan(&s.id, amount, frequency).await?;
     Ok(())
 }
 

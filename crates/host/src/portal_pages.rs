@@ -91,6 +91,8 @@ fn status_words(s: &crate::store::SessionRow) -> String {
             (Some(_), false) if s.paused => "Paused".into(),
             (Some(_), true) => "Ends at the end of this period".into(),
             (Some("past_due"), _) => "Payment failed: we will try again".into(),
+            // A frequency change waits out the period already given for as a trial.
+            (Some("trialing"), _) => "Active".into(),
             (Some(status), _) => {
                 let mut w = status.replace('_', " ");
                 if let Some(first) = w.get_mut(0..1) {
@@ -182,6 +184,26 @@ pub fn overview(c: &Customer, items: &[Item], message: Option<&str>) -> String {
             let now_amount =
                 Amount::from_minor(s.next_amount.unwrap_or(s.amount), s.currency).format_plain();
             if s.kind == CampaignKind::Donation {
+                // One form: the amount, and the frequency when the campaign offers another.
+                let mut choose = String::new();
+                if it.frequencies.len() > 1 {
+                    choose.push_str(&format!(
+                        "<label for=\"frequency-{id}\">How often</label>\
+                         <select id=\"frequency-{id}\" name=\"frequency\">"
+                    ));
+                    for f in &it.frequencies {
+                        choose.push_str(&format!(
+                            "<option value=\"{}\"{}>{}</option>",
+                            f.as_str(),
+                            if *f == s.frequency { " selected" } else { "" },
+                            escape(f.every())
+                        ));
+                    }
+                    choose.push_str(
+                        "</select><p class=\"pw-portal-hint\">A new frequency starts when the \
+                         period you have already given for ends; nothing is charged now.</p>",
+                    );
+                }
                 body.push_str(&format!(
                     "<form method=\"post\" action=\"/portal/subscription\">\
                  <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
@@ -189,7 +211,7 @@ pub fn overview(c: &Customer, items: &[Item], message: Option<&str>) -> String {
                  <input type=\"hidden\" name=\"action\" value=\"amount\">\
                  <label for=\"amount-{id}\">New amount ({}) from the next gift</label>\
                  <input id=\"amount-{id}\" name=\"amount\" inputmode=\"decimal\" value=\"{}\">\
-                 <button type=\"submit\">Change amount</button></form>",
+                 {choose}<button type=\"submit\">Change gift</button></form>",
                     s.currency.code(),
                     escape(&now_amount)
                 ));

@@ -300,8 +300,9 @@ pub trait Store: Send + Sync + 'static {
         since: i64,
         now: i64,
     ) -> Result<u32, StoreError>;
-    /// A recurring gift's new amount per period (from the next period on).
-    async fn set_amount(&self, id: &str, amount: i64, fee: i64) -> Result<(), StoreError>;
+    /// A recurring gift's new amount per period and frequency (from the next gift on).
+    async fn set_plan(&self, id: &str, amount: i64, frequency: Frequency)
+        -> Result<(), StoreError>;
 
     /// Activates `instance` for `order` if it is already active or a seat is free (checked
     /// and taken in one statement, so concurrent activations never exceed `seats`).
@@ -886,11 +887,16 @@ impl Store for SqliteStore {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
-    async fn set_amount(&self, id: &str, amount: i64, fee: i64) -> Result<(), StoreError> {
+    async fn set_plan(
+        &self,
+        id: &str,
+        amount: i64,
+        frequency: Frequency,
+    ) -> Result<(), StoreError> {
         // The first gift's amount stays as paid (receipts, statements); renewals follow this.
-        let _ = fee;
-        sqlx::query("UPDATE sessions SET next_amount = ? WHERE id = ?")
+        sqlx::query("UPDATE sessions SET next_amount = ?, frequency = ? WHERE id = ?")
             .bind(amount)
+            .bind(frequency.as_str())
             .bind(id)
             .execute(&self.pool)
             .await?;

@@ -41,6 +41,7 @@ pub fn campaign_view(config: &HostConfig, id: &str) -> Option<CampaignView> {
             .map(|o| o.as_str().to_owned())
             .collect(),
         frequencies: c.frequencies.clone(),
+        monthly_prompt: c.monthly_prompt,
         tiers: c
             .tiers
             .iter()

@@ -87,6 +87,10 @@ pub struct CampaignView {
     /// Licence subscription tiers (absent: a one-time licence at `price`).
     #[cfg_attr(feature = "serde", serde(default))]
     pub tiers: Vec<TierView>,
+    /// Before a one-time gift is paid, ask once whether the donor would rather give a smaller
+    /// amount every month.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub monthly_prompt: bool,
 }
 
 /// A licence subscription tier: its seats and prices per period.

@@ -291,6 +291,9 @@ pub(super) struct SubscriptionChange {
     action: String,
     #[serde(default)]
     amount: Option<String>,
+    /// `monthly` / `yearly` (the plan change's form; absent: unchanged).
+    #[serde(default)]
+    frequency: Option<String>,
 }
 
 /// `POST /portal/subscription`: cancel at period end, or resume.
@@ -307,12 +310,25 @@ pub(super) async fn subscription(
             "pause" => portal::set_paused(&s, &c, &f.csrf, &f.session, true).await,
             "unpause" => portal::set_paused(&s, &c, &f.csrf, &f.session, false).await,
             "amount" => {
-                portal::change_amount(
+                let frequency = match f.frequency.as_deref().filter(|f| !f.is_empty()) {
+                    None => None,
+                    Some(text) => match paywidget_core::api::Frequency::parse(text) {
+                        Some(frequency) => Some(frequency),
+                        None => {
+                            return Err(DomainError::invalid(
+                                paywidget_core::api::ErrorCode::InvalidRequest,
+                                "Choose monthly or yearly.",
+                            ))
+                        }
+                    },
+                };
+                portal::change_plan(
                     &s,
                     &c,
                     &f.csrf,
                     &f.session,
                     f.amount.as_deref().unwrap_or(""),
+                    frequency,
                 )
                 .await
             }

@@ -540,3 +540,86 @@ async fn a_donor_changes_the_amount_from_the_next_gift_on() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_donor_switches_a_monthly_gift_to_yearly_when_the_month_ends() {
+    let (w, clock) = paywidget_testkit::world::world_on_test_clock(
+        WebhookTarget::Host,
+        paywidget_testkit::fixtures::recurring,
+    )
+    .await;
+    let (_, s) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "winter", "amount": 1000, "email": "ada@example.org", "frequency": "monthly" })),
+        )
+        .await;
+    let session = s["id"].as_str().unwrap().to_owned();
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&session, &pm, "k").await;
+    w.wait_status(&session, "fulfilled").await;
+    let (cookie, csrf) = signed_in(&w, "ada@example.org").await;
+    let overview = page(&w, Some(&cookie)).await;
+    assert!(
+        overview.contains("<option value=\"yearly\">every year</option>"),
+        "{overview}"
+    );
+    let change = |frequency: &'static str| {
+        let (w, cookie, csrf, session) = (&w, cookie.clone(), csrf.clone(), session.clone());
+        async move {
+            form(
+                w,
+                "/portal/subscription",
+                Some(&cookie),
+                &[
+                    ("csrf", &csrf),
+                    ("session", &session),
+                    ("action", "amount"),
+                    ("amount", "100.00"),
+                    ("frequency", frequency),
+                ],
+            )
+            .await
+        }
+    };
+    // Not a frequency this campaign can renew.
+    assert_eq!(change("one_time").await.status(), 400);
+    assert_eq!(change("weekly").await.status(), 400);
+    assert_eq!(change("yearly").await.status(), 303);
+    assert!(page(&w, Some(&cookie))
+        .await
+        .contains("100.00 USD every year"));
+    // Nothing is charged now: the month already given for runs out first.
+    assert_eq!(w.charges().await, 1);
+    let renewals = |w: &World| {
+        let (w, session) = (w.state.clone(), session.clone());
+        async move {
+            w.store
+                .invoices(&session)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|i| i.billing_reason == "subscription_cycle")
+                .map(|i| i.amount)
+                .collect::<Vec<_>>()
+        }
+    };
+    w.advance_test_clock(&clock, 32 * 86_400).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while renewals(&w).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no yearly renewal at the month's end"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(renewals(&w).await, vec![10_000]);
+    // Then nothing for the rest of the year (not monthly any more).
+    w.advance_test_clock(&clock, 5 * 31 * 86_400).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(renewals(&w).await, vec![10_000]);
+    assert_eq!(w.charges().await, 2);
+    let session = w.state.store.session(&session).await.unwrap().unwrap();
+    assert_eq!(session.frequency, paywidget_core::api::Frequency::Yearly);
+}
