@@ -31,7 +31,23 @@
 //!
 //! **Updates.** Prorations for a price or quantity change are approximated: the unused and
 //! remaining fractions of the current period (by seconds) of the old and new amounts, added as
-//! lines to the next renewal invoice. Changing an item's billing interval is refused.
+//! lines to the next renewal invoice. Changing an item's price to one with another billing
+//! interval is refused unless the same update sets `trial_end` (below).
+//!
+//! **Trials.** `trial_end` (a timestamp, or `now`) on `POST /v1/subscriptions/:id` — and
+//! `trial_end` or `trial_period_days` on create — gives a free period up to that moment: the
+//! subscription is `trialing` (`trial_start` when the trial began, `trial_end`), its items'
+//! period runs to `trial_end` and `billing_cycle_anchor` becomes `trial_end`. Nothing is charged
+//! during the trial (a created subscription's first invoice is for 0, with its lines free). At
+//! `trial_end` the subscription renews as at any period end (`subscription_cycle`, charged
+//! off-session; `active` from then on, `past_due` if the payment fails) and its cycles follow
+//! the new anchor with its items' price interval. This is Stripe's documented way of changing a
+//! subscription's billing cycle (or interval, with an item price swap in the same update)
+//! without charging now; with `proration_behavior=none` nothing is prorated, else the unused
+//! time of the paid period is credited on the invoice at the trial's end. `trial_end=now` ends
+//! the period at once and renews now. `customer.subscription.trial_will_end` is sent 3 days
+//! before the end (at once for a shorter trial). `customer.subscription.updated` events carry
+//! `data.previous_attributes`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -40,11 +56,15 @@ use sqlx::SqliteConnection;
 use crate::catalogue::{self, NewPrice, NewRecurring, ProductRef};
 use crate::error::ApiError;
 use crate::model::*;
-use crate::payments::{self, emit_at, ConfirmParams, Confirmed, NewPaymentIntent};
+use crate::payments::{self, emit_at, emit_updated_at, ConfirmParams, Confirmed, NewPaymentIntent};
 use crate::store::{Filter, Store, Versioned};
 use crate::AppState;
 
 const DAY: i64 = 86_400;
+/// `customer.subscription.trial_will_end` is sent this long before a trial ends.
+pub const TRIAL_WILL_END_SECS: i64 = 3 * DAY;
+/// The latest `trial_end` accepted, counted from now (Stripe's two years).
+pub const MAX_TRIAL_SECS: i64 = 730 * DAY;
 /// An `incomplete` subscription whose first invoice is unpaid this long becomes
 /// `incomplete_expired`, as Stripe's.
 pub const INCOMPLETE_EXPIRY_SECS: i64 = 23 * 60 * 60;
@@ -97,6 +117,9 @@ pub enum AfterRetries {
 struct SubInternal {
     /// The period end `invoice.upcoming` was sent for.
     upcoming_sent_for: Option<i64>,
+    /// The trial end `customer.subscription.trial_will_end` was sent for.
+    #[serde(default)]
+    trial_will_end_sent_for: Option<i64>,
     /// Proration lines waiting for the next invoice.
     pending: Vec<PendingLine>,
 }
@@ -292,6 +315,73 @@ fn subscription_of(inv: &Invoice) -> Option<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Trials
+
+/// The `trial_end` parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrialEnd {
+    /// `trial_end=now`: the trial (or the current period) ends at once.
+    Now,
+    /// A unix timestamp.
+    At(i64),
+}
+
+impl TrialEnd {
+    /// Parses `now` or an integer timestamp, as Stripe's.
+    pub fn parse(param: &str, value: &str) -> Result<TrialEnd, ApiError> {
+        if value == "now" {
+            return Ok(TrialEnd::Now);
+        }
+        value.parse().map(TrialEnd::At).map_err(|_| {
+            ApiError::invalid_param(
+                param,
+                format!("Invalid timestamp: must be an integer Unix timestamp or `now` ({value})."),
+            )
+        })
+    }
+
+    /// The moment the trial ends, given now: `now`, or a time after it and at most two years on.
+    fn at(self, now: i64) -> Result<i64, ApiError> {
+        match self {
+            TrialEnd::Now => Ok(now),
+            TrialEnd::At(t) if t <= now => Err(ApiError::invalid_param(
+                "trial_end",
+                "Invalid timestamp: must be an integer Unix timestamp in the future.",
+            )),
+            TrialEnd::At(t) if t > now + MAX_TRIAL_SECS => Err(ApiError::invalid_param(
+                "trial_end",
+                "Invalid timestamp: can be no more than two years in the future.",
+            )),
+            TrialEnd::At(t) => Ok(t),
+        }
+    }
+}
+
+/// Starts (or moves the end of) a trial ending at `end` > `now`: `trialing`, the items' period
+/// up to `end` (from `now`, or from the trial's start when it is already trialing), and the
+/// billing cycle anchored at `end`. Returns whether `trial_will_end` is due at once (the trial
+/// is shorter than the notice), recording it as sent.
+fn start_trial(sub: &mut Subscription, internal: &mut SubInternal, end: i64, now: i64) -> bool {
+    let start = match (sub.status.as_str(), sub.trial_start) {
+        ("trialing", Some(start)) => start,
+        _ => now,
+    };
+    sub.status = "trialing".into();
+    sub.trial_start = Some(start);
+    sub.trial_end = Some(end);
+    sub.billing_cycle_anchor = end;
+    for item in &mut sub.items.data {
+        item.current_period_start = start;
+        item.current_period_end = end;
+    }
+    let notice_now = end - TRIAL_WILL_END_SECS <= now;
+    if notice_now {
+        internal.trial_will_end_sent_for = Some(end);
+    }
+    notice_now
+}
+
+// ---------------------------------------------------------------------------------------------
 // Creating subscriptions
 
 /// `items[n][price_data]`.
@@ -324,10 +414,15 @@ pub struct NewSubscription {
     pub metadata: Metadata,
     pub description: Option<String>,
     pub cancel_at_period_end: bool,
+    /// A trial: `trial_end=now` means none.
+    pub trial_end: Option<TrialEnd>,
+    /// A trial of this many days from now (not with `trial_end`).
+    pub trial_period_days: Option<i64>,
 }
 
 /// `POST /v1/subscriptions`: the subscription, its first invoice (finalized, `open`) and that
-/// invoice's PaymentIntent, in one transaction; paid at once unless `default_incomplete`.
+/// invoice's PaymentIntent, in one transaction; paid at once unless `default_incomplete`. With
+/// a trial the subscription is `trialing` and its first invoice is for 0 (paid at once).
 pub async fn create_subscription(
     state: &AppState,
     new: NewSubscription,
@@ -341,6 +436,24 @@ pub async fn create_subscription(
     if new.items.is_empty() {
         return Err(ApiError::missing_param("items"));
     }
+    let trial_end = match (new.trial_end, new.trial_period_days) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_param(
+                "trial_period_days",
+                "You may only specify one of these parameters: trial_end, trial_period_days.",
+            ))
+        }
+        (Some(TrialEnd::Now), None) | (None, None) => None,
+        (Some(t), None) => Some(t.at(now)?),
+        (None, Some(days)) if !(0..=730).contains(&days) => {
+            return Err(ApiError::invalid_param(
+                "trial_period_days",
+                "trial_period_days must be between 0 and 730.",
+            ))
+        }
+        (None, Some(0)) => None,
+        (None, Some(days)) => Some(now + days * DAY),
+    };
     let id = state.ids.new_id("sub");
     let mut prices = Vec::new();
     for (n, item) in new.items.iter().enumerate() {
@@ -366,7 +479,7 @@ pub async fn create_subscription(
              with `recurring[interval_count]`.",
         ));
     }
-    let end = add_interval(now, &rec.interval, rec.interval_count, 1);
+    let end = trial_end.unwrap_or_else(|| add_interval(now, &rec.interval, rec.interval_count, 1));
     let items = new
         .items
         .iter()
@@ -419,7 +532,12 @@ pub async fn create_subscription(
         trial_end: None,
         trial_start: None,
     };
-    let internal = serde_json::to_value(SubInternal::default())?;
+    let mut internal = SubInternal::default();
+    let trial_notice_now = match trial_end {
+        Some(end) => start_trial(&mut sub, &mut internal, end, now),
+        None => false,
+    };
+    let internal = serde_json::to_value(internal)?;
     Store::insert(&mut tx, &id, "subscription", now, &sub, Some(&internal)).await?;
     let invoice = create_invoice(
         &mut tx,
@@ -438,6 +556,16 @@ pub async fn create_subscription(
     })
     .await?;
     emit_at(&mut tx, state, "customer.subscription.created", &sub, now).await?;
+    if trial_notice_now {
+        emit_at(
+            &mut tx,
+            state,
+            "customer.subscription.trial_will_end",
+            &sub,
+            now,
+        )
+        .await?;
+    }
     let invoice = finalize(&mut tx, state, &invoice.id, now).await?;
 
     if invoice.amount_due == 0 {
@@ -575,8 +703,14 @@ async fn lines_for(
     pending: &[PendingLine],
 ) -> Result<Vec<Value>, ApiError> {
     let mut lines = Vec::new();
+    // A period within the trial is free (the first invoice of a subscription with a trial).
+    let free = sub.trial_end.is_some_and(|end| period.1 <= end);
     for item in &sub.items.data {
-        let unit = item.price.unit_amount.unwrap_or(0);
+        let unit = if free {
+            0
+        } else {
+            item.price.unit_amount.unwrap_or(0)
+        };
         let name = Store::get_in::<Product>(conn, "product", &item.price.product)
             .await?
             .map_or_else(|| item.price.product.clone(), |p| p.object.name);
@@ -592,13 +726,17 @@ async fn lines_for(
                 }
             })
             .unwrap_or_default();
-        let description = format!(
-            "{} × {} (at {} / {})",
-            item.quantity,
-            name,
-            display_amount(unit, &item.price.currency),
-            per
-        );
+        let description = if free {
+            format!("Trial period for {name}")
+        } else {
+            format!(
+                "{} × {} (at {} / {})",
+                item.quantity,
+                name,
+                display_amount(unit, &item.price.currency),
+                per
+            )
+        };
         lines.push(line(
             state,
             invoice_id,
@@ -1008,7 +1146,15 @@ async fn mark_paid(
     }
     if serde_json::to_value(&sub)? != serde_json::to_value(&sv.object)? {
         save_sub(conn, &sub, sv.version, &si).await?;
-        emit_at(conn, state, "customer.subscription.updated", &sub, now).await?;
+        emit_updated_at(
+            conn,
+            state,
+            "customer.subscription.updated",
+            &sv.object,
+            &sub,
+            now,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -1066,11 +1212,19 @@ async fn record_failure(
     }
     if let (true, Some(sub_id)) = (renewal, subscription_of(&inv)) {
         let (sv, si) = load_sub(conn, &sub_id).await?;
-        let mut sub = sv.object;
+        let mut sub = sv.object.clone();
         if sub.status == "active" {
             sub.status = "past_due".into();
             save_sub(conn, &sub, sv.version, &si).await?;
-            emit_at(conn, state, "customer.subscription.updated", &sub, now).await?;
+            emit_updated_at(
+                conn,
+                state,
+                "customer.subscription.updated",
+                &sv.object,
+                &sub,
+                now,
+            )
+            .await?;
         }
     }
     Ok(())
@@ -1206,7 +1360,9 @@ enum Action {
     End(String),
     /// `invoice.upcoming` before a yearly renewal.
     Upcoming,
-    /// The period ends: renew, or cancel at the period end.
+    /// `customer.subscription.trial_will_end` before a trial ends.
+    TrialWillEnd,
+    /// The period (or trial) ends: renew, or cancel at the period end.
     PeriodEnd,
 }
 
@@ -1218,7 +1374,8 @@ impl Action {
             Action::Retry(_) => 1,
             Action::End(_) => 2,
             Action::Upcoming => 3,
-            Action::PeriodEnd => 4,
+            Action::TrialWillEnd => 4,
+            Action::PeriodEnd => 5,
         }
     }
 }
@@ -1278,7 +1435,14 @@ async fn next_due(
             .as_ref()
             .is_some_and(|r| r.interval == "year");
         if yearly && !sub.cancel_at_period_end && internal.upcoming_sent_for != Some(end) {
-            consider(end - UPCOMING_NOTICE_SECS, &id, Action::Upcoming);
+            // Never before the period began (a trial shorter than the notice: at its start).
+            let at = (end - UPCOMING_NOTICE_SECS).max(item.current_period_start);
+            consider(at, &id, Action::Upcoming);
+        }
+        if let (Some(trial_end), "trialing") = (sub.trial_end, sub.status.as_str()) {
+            if internal.trial_will_end_sent_for != Some(trial_end) {
+                consider(trial_end - TRIAL_WILL_END_SECS, &id, Action::TrialWillEnd);
+            }
         }
         let open = Store::find_in::<Invoice>(
             conn,
@@ -1385,6 +1549,20 @@ async fn run_action(
             save_sub(conn, &sub, v.version, &internal).await?;
             emit_at(conn, state, "invoice.upcoming", &preview, at).await?;
         }
+        Action::TrialWillEnd => {
+            let sub = modify_sub(conn, sub_id, |s, i| {
+                i.trial_will_end_sent_for = s.trial_end;
+            })
+            .await?;
+            emit_at(
+                conn,
+                state,
+                "customer.subscription.trial_will_end",
+                &sub,
+                at,
+            )
+            .await?;
+        }
         Action::PeriodEnd => period_end(conn, state, sub_id, at).await?,
         Action::Retry(invoice) => {
             let (v, mut internal) = load_invoice(conn, &invoice).await?;
@@ -1408,11 +1586,19 @@ async fn run_action(
             AfterRetries::Unpaid => {
                 mark_uncollectible(conn, state, &invoice, at).await?;
                 let (v, si) = load_sub(conn, sub_id).await?;
-                let mut sub = v.object;
+                let mut sub = v.object.clone();
                 if sub.status != "unpaid" {
                     sub.status = "unpaid".into();
                     save_sub(conn, &sub, v.version, &si).await?;
-                    emit_at(conn, state, "customer.subscription.updated", &sub, at).await?;
+                    emit_updated_at(
+                        conn,
+                        state,
+                        "customer.subscription.updated",
+                        &v.object,
+                        &sub,
+                        at,
+                    )
+                    .await?;
                 }
             }
         },
@@ -1447,6 +1633,7 @@ async fn period_end(
     at: i64,
 ) -> Result<(), ApiError> {
     let (v, mut internal) = load_sub(conn, sub_id).await?;
+    let before = v.object.clone();
     let mut sub = v.object;
     if sub.cancel_at_period_end {
         sub.status = "canceled".into();
@@ -1467,6 +1654,10 @@ async fn period_end(
         item.current_period_start = old.1;
         item.current_period_end = next;
     }
+    // A trial's end: the subscription is active from now (past_due if this payment fails).
+    if sub.status == "trialing" {
+        sub.status = "active".into();
+    }
     let pending = std::mem::take(&mut internal.pending);
     let customer = load_customer(conn, &sub.customer).await?.object;
     let inv = create_invoice(
@@ -1483,7 +1674,15 @@ async fn period_end(
     .await?;
     sub.latest_invoice = Some(inv.id.clone());
     save_sub(conn, &sub, v.version, &internal).await?;
-    emit_at(conn, state, "customer.subscription.updated", &sub, at).await?;
+    emit_updated_at(
+        conn,
+        state,
+        "customer.subscription.updated",
+        &before,
+        &sub,
+        at,
+    )
+    .await?;
     let pause = sub
         .pause_collection
         .as_ref()
@@ -1562,9 +1761,12 @@ pub struct SubscriptionUpdate {
     pub metadata: Metadata,
     pub metadata_unset: Vec<String>,
     pub description: Option<String>,
+    /// Starts, moves or ends (`now`) a trial; lets `items` change the billing interval.
+    pub trial_end: Option<TrialEnd>,
 }
 
-/// `POST /v1/subscriptions/:id`.
+/// `POST /v1/subscriptions/:id`. With `trial_end` the current period ends at the trial's end
+/// (at once for `now`, renewing now) and a new billing cycle starts there.
 pub async fn update_subscription(
     state: &AppState,
     id: &str,
@@ -1575,6 +1777,7 @@ pub async fn update_subscription(
     let now = now_for(&mut tx, state, clock.as_deref()).await?;
     run_until(&mut tx, state, clock.as_deref(), now).await?;
     let (v, mut internal) = load_sub(&mut tx, id).await?;
+    let before = v.object.clone();
     let mut sub = v.object;
     if matches!(sub.status.as_str(), "canceled" | "incomplete_expired") {
         return Err(ApiError::invalid_request(
@@ -1582,6 +1785,23 @@ pub async fn update_subscription(
             format!("A canceled subscription can only update its cancellation_details and metadata. ({id})"),
         ));
     }
+    let trial_end = match upd.trial_end {
+        Some(t) => {
+            let at = t.at(now)?;
+            if !matches!(sub.status.as_str(), "active" | "trialing") {
+                return Err(ApiError::invalid_param(
+                    "trial_end",
+                    format!(
+                        "The sandbox sets `trial_end` only on an active or trialing subscription; \
+                         this one is {}.",
+                        sub.status
+                    ),
+                ));
+            }
+            Some(at)
+        }
+        None => None,
+    };
     if let Some(c) = upd.cancel_at_period_end {
         sub.cancel_at_period_end = c;
         // As Stripe's: `canceled_at` is when cancellation was requested, cleared on undo.
@@ -1614,6 +1834,7 @@ pub async fn update_subscription(
         .as_deref()
         .unwrap_or("create_prorations")
         == "create_prorations";
+    let n_items = upd.items.len();
     for (n, change) in upd.items.into_iter().enumerate() {
         change_item(
             &mut tx,
@@ -1622,17 +1843,122 @@ pub async fn update_subscription(
             &mut internal,
             n,
             change,
-            prorate,
+            // A trial ends the current period now: the changes are not prorated over it.
+            prorate && trial_end.is_none(),
+            trial_end.is_some(),
             now,
         )
         .await?;
     }
+    if n_items > 0 && trial_end.is_some() {
+        same_interval(&sub)?;
+    }
+    let mut trial_notice_now = false;
+    if let Some(end) = trial_end {
+        if prorate && before.status == "active" {
+            credit_unused_time(&before, &mut internal, now);
+        }
+        if end > now {
+            trial_notice_now = start_trial(&mut sub, &mut internal, end, now);
+        } else {
+            // `now`: the period (a trial's, or a paid one) ends at once and renews below.
+            if sub.status == "trialing" {
+                trial_notice_now = internal.trial_will_end_sent_for != Some(end);
+                internal.trial_will_end_sent_for = Some(end);
+            } else {
+                sub.trial_start = Some(now);
+            }
+            sub.trial_end = Some(now);
+            sub.billing_cycle_anchor = now;
+            for item in &mut sub.items.data {
+                item.current_period_end = now;
+            }
+        }
+    }
     // Invoices carry a copy of the subscription's metadata from now on.
     save_sub(&mut tx, &sub, v.version, &internal).await?;
-    emit_at(&mut tx, state, "customer.subscription.updated", &sub, now).await?;
+    emit_updated_at(
+        &mut tx,
+        state,
+        "customer.subscription.updated",
+        &before,
+        &sub,
+        now,
+    )
+    .await?;
+    if trial_notice_now {
+        emit_at(
+            &mut tx,
+            state,
+            "customer.subscription.trial_will_end",
+            &sub,
+            now,
+        )
+        .await?;
+    }
+    if trial_end == Some(now) {
+        // The period ends now: its renewal runs in this transaction.
+        run_until(&mut tx, state, clock.as_deref(), now).await?;
+        sub = load_sub(&mut tx, id).await?.0.object;
+    }
     tx.commit().await?;
     state.deliveries_queued.notify_one();
     Ok(sub)
+}
+
+/// After a change of prices with `trial_end`: every item must still bill at one interval.
+fn same_interval(sub: &Subscription) -> Result<(), ApiError> {
+    let interval = |i: &SubscriptionItem| {
+        i.price
+            .recurring
+            .as_ref()
+            .map(|r| (r.interval.clone(), r.interval_count))
+    };
+    let first = sub.items.data.first().map(interval);
+    match sub
+        .items
+        .data
+        .iter()
+        .position(|i| Some(interval(i)) != first)
+    {
+        Some(n) => Err(ApiError::invalid_param(
+            &format!("items[{n}][price]"),
+            "All prices on a subscription must have the same `recurring[interval]` with \
+             `recurring[interval_count]`.",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The unused time of the paid period of `before`'s items (from `now` to its end), credited on
+/// the next invoice: the period ends early for a trial.
+fn credit_unused_time(before: &Subscription, internal: &mut SubInternal, now: i64) {
+    for item in &before.items.data {
+        let (start, end) = (item.current_period_start, item.current_period_end);
+        let amount = item.price.unit_amount.unwrap_or(0) * item.quantity;
+        if amount == 0 || now >= end {
+            continue;
+        }
+        let span = (end - start).max(1);
+        let left = (end - now).clamp(0, span);
+        let unused = ((i128::from(amount) * i128::from(left) + i128::from(span) / 2)
+            / i128::from(span)) as i64;
+        let name = item
+            .price
+            .nickname
+            .clone()
+            .unwrap_or_else(|| item.price.product.clone());
+        internal.pending.push(PendingLine {
+            description: format!("Unused time on {} × {}", item.quantity, name),
+            amount: -unused,
+            start: now,
+            end,
+            price: item.price.id.clone(),
+            product: item.price.product.clone(),
+            item: item.id.clone(),
+            quantity: item.quantity,
+        });
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1644,6 +1970,7 @@ async fn change_item(
     n: usize,
     change: ItemUpdate,
     prorate: bool,
+    new_cycle: bool,
     now: i64,
 ) -> Result<(), ApiError> {
     let new_price = match &change.price {
@@ -1656,22 +1983,38 @@ async fn change_item(
         None => None,
     };
     let first = sub.items.data.first().cloned();
-    if let (Some(price), Some(first)) = (&new_price, &first) {
-        let same = price.currency == sub.currency
-            && price
-                .recurring
-                .as_ref()
-                .map(|r| (&r.interval, r.interval_count))
-                == first
-                    .price
-                    .recurring
-                    .as_ref()
-                    .map(|r| (&r.interval, r.interval_count));
-        if !same {
+    if let Some(price) = &new_price {
+        if price.recurring.is_none() {
             return Err(ApiError::invalid_param(
                 &format!("items[{n}][price]"),
-                "The sandbox changes prices only to one with the same currency and billing interval \
-                 (a new interval would reset the billing cycle, which it does not model).",
+                "The price specified is set to `type=one_time` but this field only accepts prices \
+                 with `type=recurring`.",
+            ));
+        }
+        if price.currency != sub.currency {
+            return Err(ApiError::invalid_param(
+                &format!("items[{n}][price]"),
+                format!(
+                    "The price specified is in {} but this subscription bills in {}: a \
+                     subscription's currency cannot change.",
+                    price.currency, sub.currency
+                ),
+            ));
+        }
+    }
+    if let (Some(price), Some(first), false) = (&new_price, &first, new_cycle) {
+        let interval = |p: &Price| {
+            p.recurring
+                .as_ref()
+                .map(|r| (r.interval.clone(), r.interval_count))
+        };
+        if interval(price) != interval(&first.price) {
+            return Err(ApiError::invalid_param(
+                &format!("items[{n}][price]"),
+                "The sandbox changes an item's price to one with another billing interval only \
+                 together with `trial_end`, which starts the new cycle when the trial ends (to \
+                 switch at the end of the current period without charging now, send \
+                 `trial_end` = the items' `current_period_end` and `proration_behavior=none`).",
             ));
         }
     }

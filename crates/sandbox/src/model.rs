@@ -461,6 +461,9 @@ pub struct Event {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EventData {
     pub object: Value,
+    /// On `*.updated` events: the previous values of the top-level fields that changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_attributes: Option<Value>,
 }
 
 /// A Stripe list object.

@@ -1036,13 +1036,57 @@ pub async fn emit_at<T: Serialize>(
     object: &T,
     now: i64,
 ) -> Result<String, ApiError> {
+    insert_event(conn, state, kind, serde_json::to_value(object)?, None, now).await
+}
+
+/// An `*.updated` event: `data.previous_attributes` holds the previous value of each top-level
+/// field of `before` that differs in `after`, as Stripe's.
+pub async fn emit_updated_at<T: Serialize>(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    kind: &str,
+    before: &T,
+    after: &T,
+    now: i64,
+) -> Result<String, ApiError> {
+    let before = serde_json::to_value(before)?;
+    let after = serde_json::to_value(after)?;
+    let previous = previous_attributes(&before, &after);
+    insert_event(conn, state, kind, after, Some(previous), now).await
+}
+
+/// The top-level fields of `before` whose values differ in `after` (absent ones as `null`).
+pub fn previous_attributes(before: &Value, after: &Value) -> Value {
+    let mut previous = serde_json::Map::new();
+    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
+        for (key, old) in b {
+            if a.get(key) != Some(old) {
+                previous.insert(key.clone(), old.clone());
+            }
+        }
+        for key in a.keys().filter(|k| !b.contains_key(*k)) {
+            previous.insert(key.clone(), Value::Null);
+        }
+    }
+    Value::Object(previous)
+}
+
+async fn insert_event(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    kind: &str,
+    object: Value,
+    previous_attributes: Option<Value>,
+    now: i64,
+) -> Result<String, ApiError> {
     let event = Event {
         id: state.ids.new_id("evt"),
         object: "event".into(),
         api_version: API_VERSION.into(),
         created: now,
         data: EventData {
-            object: serde_json::to_value(object)?,
+            object,
+            previous_attributes,
         },
         livemode: false,
         pending_webhooks: state.config.webhooks.len() as i64,

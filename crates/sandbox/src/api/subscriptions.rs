@@ -11,7 +11,7 @@ use super::products::{currency, take_recurring};
 use super::{ok, paging};
 use crate::auth::SecretKey;
 use crate::billing::{
-    self, ItemUpdate, NewItem, NewPriceData, NewSubscription, SubscriptionUpdate,
+    self, ItemUpdate, NewItem, NewPriceData, NewSubscription, SubscriptionUpdate, TrialEnd,
 };
 use crate::error::ApiError;
 use crate::model::list;
@@ -25,6 +25,13 @@ pub(super) fn router() -> Router<SharedState> {
             "/v1/subscriptions/{id}",
             get(retrieve).post(update).delete(cancel),
         )
+}
+
+/// `trial_end`: a timestamp or `now`.
+fn take_trial_end(p: &mut Params) -> Result<Option<TrialEnd>, ApiError> {
+    p.take("trial_end")
+        .map(|v| TrialEnd::parse("trial_end", &v))
+        .transpose()
 }
 
 fn take_items(p: &mut Params) -> Result<Vec<NewItem>, ApiError> {
@@ -104,6 +111,8 @@ async fn create(
         metadata: p.take_map("metadata"),
         description: p.take("description"),
         cancel_at_period_end: p.take_bool("cancel_at_period_end")?.unwrap_or(false),
+        trial_end: take_trial_end(&mut p)?,
+        trial_period_days: p.take_i64("trial_period_days")?,
     };
     let expand = p.take_list("expand");
     p.finish()?;
@@ -169,6 +178,7 @@ async fn update(
         metadata_unset: p.take_empty_map("metadata"),
         metadata: p.take_map("metadata"),
         description: p.take("description"),
+        trial_end: take_trial_end(&mut p)?,
     };
     p.take_enum(
         "payment_behavior",

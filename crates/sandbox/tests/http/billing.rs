@@ -1190,3 +1190,310 @@ async fn setup_intents_and_the_recurring_test_cards() {
         .expect(200);
     assert_eq!(l["data"].as_array().unwrap().len(), 4);
 }
+
+fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == kind).collect()
+}
+
+#[tokio::test]
+async fn monthly_to_yearly_through_a_trial_charges_nothing_now_and_renews_yearly() {
+    use paywidget_sandbox::billing::add_interval;
+    let sb = start().await;
+    let monthly = price(&sb, "1000", "month").await;
+    let yearly = price(&sb, "10000", "year").await;
+    let clk = clock(&sb, NOW).await;
+    let (cus, _) = customer(&sb, Some(&clk), "4242424242424242").await;
+    let sub = active_subscription(&sb, &cus, &monthly, "4242424242424242").await;
+    let id = s(&sub["id"]);
+    let end = renewal_end(&sub);
+    let swap_at = NOW + 10 * DAY;
+    advance(&sb, &clk, swap_at).await;
+    let charges_before = of_type(&sb.all_events().await, "payment_intent.succeeded").len();
+
+    // Stripe's way: a trial up to the current period's end, the new price, no prorations.
+    let upd = sb
+        .post(
+            &format!("/v1/subscriptions/{id}"),
+            &[
+                ("items[0][id]", &s(&sub["items"]["data"][0]["id"])),
+                ("items[0][price]", &yearly),
+                ("trial_end", &end.to_string()),
+                ("proration_behavior", "none"),
+            ],
+        )
+        .await
+        .expect(200);
+    assert_eq!(upd["status"], "trialing");
+    assert_eq!(upd["trial_start"], swap_at);
+    assert_eq!(upd["trial_end"], end);
+    assert_eq!(upd["billing_cycle_anchor"], end);
+    let item = &upd["items"]["data"][0];
+    assert_eq!(item["price"]["id"], yearly);
+    assert_eq!(item["current_period_start"], swap_at);
+    assert_eq!(item["current_period_end"], end);
+    // Nothing is invoiced or charged now.
+    assert_eq!(invoices(&sb, &id).await.len(), 1);
+    let events = sb.all_events().await;
+    assert_eq!(
+        of_type(&events, "payment_intent.succeeded").len(),
+        charges_before
+    );
+    let updated = of_type(&events, "customer.subscription.updated");
+    let prev = &updated.last().unwrap()["data"]["previous_attributes"];
+    assert_eq!(prev["status"], "active");
+    assert_eq!(prev["trial_end"], Value::Null);
+    assert_eq!(prev["billing_cycle_anchor"], NOW);
+    assert_eq!(prev["items"]["data"][0]["price"]["id"], monthly);
+
+    // Three days before the trial's end: trial_will_end; still nothing charged.
+    advance(&sb, &clk, end - DAY).await;
+    let events = sb.all_events().await;
+    let will_end = of_type(&events, "customer.subscription.trial_will_end");
+    assert_eq!(will_end.len(), 1);
+    assert_eq!(will_end[0]["created"], end - 3 * DAY);
+    assert_eq!(invoices(&sb, &id).await.len(), 1);
+
+    // At the old period's end: the yearly price, paid from the default payment method.
+    advance(&sb, &clk, end).await;
+    let year_end = add_interval(end, "year", 1, 1);
+    let all = invoices(&sb, &id).await;
+    assert_eq!(all.len(), 2);
+    let renewal = &all[1];
+    assert_eq!(renewal["billing_reason"], "subscription_cycle");
+    assert_eq!(renewal["status"], "paid");
+    assert_eq!(renewal["amount_paid"], 10000);
+    assert_eq!(renewal["created"], end);
+    assert_eq!(renewal["lines"]["data"].as_array().unwrap().len(), 1);
+    let line = &renewal["lines"]["data"][0];
+    assert_eq!(line["pricing"]["price_details"]["price"], yearly);
+    assert_eq!(line["period"]["start"], end);
+    assert_eq!(line["period"]["end"], year_end);
+    let now_sub = sub_status(&sb, &id).await;
+    assert_eq!(now_sub["status"], "active");
+    assert_eq!(now_sub["items"]["data"][0]["current_period_start"], end);
+    assert_eq!(now_sub["items"]["data"][0]["current_period_end"], year_end);
+    let events = sb.all_events().await;
+    assert!(of_type(&events, "customer.subscription.updated")
+        .iter()
+        .any(|e| e["created"] == end
+            && e["data"]["previous_attributes"]["status"] == "trialing"
+            && e["data"]["object"]["status"] == "active"));
+
+    // The next renewal is a year later, not a month.
+    advance(&sb, &clk, year_end - DAY).await;
+    assert_eq!(invoices(&sb, &id).await.len(), 2);
+    let upcoming = of_type(&sb.all_events().await, "invoice.upcoming")
+        .last()
+        .map(|e| e["created"].clone());
+    assert_eq!(upcoming, Some(Value::from(year_end - 7 * DAY)));
+    advance(&sb, &clk, year_end).await;
+    let all = invoices(&sb, &id).await;
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2]["amount_paid"], 10000);
+    assert_eq!(all[2]["lines"]["data"][0]["period"]["start"], year_end);
+    assert_eq!(
+        all[2]["lines"]["data"][0]["period"]["end"],
+        add_interval(end, "year", 1, 2)
+    );
+    // Every event of the timeline in time order.
+    let times: Vec<i64> = sb
+        .all_events()
+        .await
+        .iter()
+        .filter(|e| !s(&e["type"]).starts_with("test_helpers"))
+        .map(|e| e["created"].as_i64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}
+
+#[tokio::test]
+async fn interval_change_without_trial_end_is_refused() {
+    let sb = start().await;
+    let monthly = price(&sb, "1000", "month").await;
+    let yearly = price(&sb, "10000", "year").await;
+    let clk = clock(&sb, NOW).await;
+    let (cus, _) = customer(&sb, Some(&clk), "4242424242424242").await;
+    let sub = active_subscription(&sb, &cus, &monthly, "4242424242424242").await;
+    let id = s(&sub["id"]);
+    let si = s(&sub["items"]["data"][0]["id"]);
+    let e = sb
+        .post(
+            &format!("/v1/subscriptions/{id}"),
+            &[("items[0][id]", &si), ("items[0][price]", &yearly)],
+        )
+        .await
+        .expect(400);
+    assert_eq!(e["error"]["type"], "invalid_request_error");
+    assert_eq!(e["error"]["param"], "items[0][price]");
+    assert!(
+        s(&e["error"]["message"]).contains("trial_end"),
+        "{}",
+        e["error"]["message"]
+    );
+    // A trial_end in the past is refused, naming it.
+    let e = sb
+        .post(
+            &format!("/v1/subscriptions/{id}"),
+            &[
+                ("items[0][id]", &si),
+                ("items[0][price]", &yearly),
+                ("trial_end", &(NOW - DAY).to_string()),
+            ],
+        )
+        .await
+        .expect(400);
+    assert_eq!(e["error"]["param"], "trial_end");
+    let e = sb
+        .post(&format!("/v1/subscriptions/{id}"), &[("trial_end", "soon")])
+        .await
+        .expect(400);
+    assert_eq!(e["error"]["param"], "trial_end");
+    // Nothing changed.
+    let after = sub_status(&sb, &id).await;
+    assert_eq!(after["status"], "active");
+    assert_eq!(after["items"]["data"][0]["price"]["id"], monthly);
+    assert_eq!(after["trial_end"], Value::Null);
+    assert_eq!(after["billing_cycle_anchor"], NOW);
+}
+
+#[tokio::test]
+async fn trial_on_create_and_ended_now() {
+    use paywidget_sandbox::billing::add_interval;
+    let sb = start().await;
+    let monthly = price(&sb, "1000", "month").await;
+    let clk = clock(&sb, NOW).await;
+    let (cus, _) = customer(&sb, Some(&clk), "4242424242424242").await;
+    let sub = sb
+        .post(
+            "/v1/subscriptions",
+            &[
+                ("customer", &cus),
+                ("items[0][price]", &monthly),
+                ("trial_period_days", "14"),
+                ("expand[]", "latest_invoice"),
+            ],
+        )
+        .await
+        .expect(200);
+    let id = s(&sub["id"]);
+    let trial_end = NOW + 14 * DAY;
+    assert_eq!(sub["status"], "trialing");
+    assert_eq!(sub["trial_start"], NOW);
+    assert_eq!(sub["trial_end"], trial_end);
+    assert_eq!(sub["billing_cycle_anchor"], trial_end);
+    assert_eq!(sub["items"]["data"][0]["current_period_end"], trial_end);
+    // The first invoice is for 0, paid; nothing is charged.
+    let first = &sub["latest_invoice"];
+    assert_eq!(first["billing_reason"], "subscription_create");
+    assert_eq!(first["amount_due"], 0);
+    assert_eq!(first["status"], "paid");
+    assert_eq!(first["lines"]["data"][0]["amount"], 0);
+    assert!(of_type(&sb.all_events().await, "payment_intent.succeeded").is_empty());
+    // trial_end and trial_period_days are exclusive.
+    let e = sb
+        .post(
+            "/v1/subscriptions",
+            &[
+                ("customer", &cus),
+                ("items[0][price]", &monthly),
+                ("trial_period_days", "14"),
+                ("trial_end", &trial_end.to_string()),
+            ],
+        )
+        .await
+        .expect(400);
+    assert_eq!(e["error"]["param"], "trial_period_days");
+
+    // trial_end=now ends the trial at once: renewed and charged now, anchored now.
+    let ended_at = NOW + 2 * DAY;
+    advance(&sb, &clk, ended_at).await;
+    let upd = sb
+        .post(&format!("/v1/subscriptions/{id}"), &[("trial_end", "now")])
+        .await
+        .expect(200);
+    assert_eq!(upd["status"], "active");
+    assert_eq!(upd["trial_end"], ended_at);
+    assert_eq!(upd["billing_cycle_anchor"], ended_at);
+    assert_eq!(upd["items"]["data"][0]["current_period_start"], ended_at);
+    assert_eq!(
+        upd["items"]["data"][0]["current_period_end"],
+        add_interval(ended_at, "month", 1, 1)
+    );
+    let all = invoices(&sb, &id).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1]["billing_reason"], "subscription_cycle");
+    assert_eq!(all[1]["amount_paid"], 1000);
+    assert_eq!(all[1]["created"], ended_at);
+    let events = sb.all_events().await;
+    let will_end = of_type(&events, "customer.subscription.trial_will_end");
+    assert_eq!(will_end.len(), 1, "sent when the trial is ended now");
+    assert_eq!(will_end[0]["created"], ended_at);
+    // The old trial end comes and goes without another invoice.
+    advance(&sb, &clk, trial_end + DAY).await;
+    assert_eq!(invoices(&sb, &id).await.len(), 2);
+}
+
+#[tokio::test]
+async fn trial_over_a_paid_period_credits_its_unused_time() {
+    let sb = start().await;
+    let monthly = price(&sb, "3000", "month").await;
+    let clk = clock(&sb, NOW).await;
+    let (cus, _) = customer(&sb, Some(&clk), "4242424242424242").await;
+    let sub = active_subscription(&sb, &cus, &monthly, "4242424242424242").await;
+    let id = s(&sub["id"]);
+    let end = renewal_end(&sub);
+    let half = NOW + (end - NOW) / 2;
+    advance(&sb, &clk, half).await;
+    // Default proration_behavior: the unpaid half is credited on the trial-end invoice.
+    let trial_end = end + 5 * DAY;
+    sb.post(
+        &format!("/v1/subscriptions/{id}"),
+        &[("trial_end", &trial_end.to_string())],
+    )
+    .await
+    .expect(200);
+    advance(&sb, &clk, end).await;
+    assert_eq!(
+        invoices(&sb, &id).await.len(),
+        1,
+        "no renewal inside the trial"
+    );
+    advance(&sb, &clk, trial_end).await;
+    let inv = invoices(&sb, &id).await.pop().unwrap();
+    assert_eq!(inv["lines"]["data"].as_array().unwrap().len(), 2);
+    assert_eq!(inv["amount_due"], 3000 - 1500);
+    assert_eq!(inv["status"], "paid");
+}
+
+#[tokio::test]
+async fn trial_end_on_the_sandbox_clock_then_a_failed_payment_is_past_due() {
+    let sb = start().await;
+    let monthly = price(&sb, "1000", "month").await;
+    let (cus, _) = customer(&sb, None, "4242424242424242").await;
+    let sub = active_subscription(&sb, &cus, &monthly, "4242424242424242").await;
+    let id = s(&sub["id"]);
+    let bad = attach(&sb, &cus, "4000000000000341").await;
+    let trial_end = NOW + DAY;
+    let upd = sb
+        .post(
+            &format!("/v1/subscriptions/{id}"),
+            &[
+                ("trial_end", &trial_end.to_string()),
+                ("proration_behavior", "none"),
+                ("default_payment_method", &bad),
+            ],
+        )
+        .await
+        .expect(200);
+    assert_eq!(upd["status"], "trialing");
+    sb.clock.advance_secs(DAY - 1);
+    assert_eq!(sub_status(&sb, &id).await["status"], "trialing");
+    sb.clock.advance_secs(1);
+    let after = sub_status(&sb, &id).await;
+    assert_eq!(after["status"], "past_due");
+    let inv = invoices(&sb, &id).await.pop().unwrap();
+    assert_eq!(inv["billing_reason"], "subscription_cycle");
+    assert_eq!(inv["status"], "open");
+    assert_eq!(inv["created"], trial_end);
+    assert_eq!(inv["next_payment_attempt"], trial_end + DAY);
+}
