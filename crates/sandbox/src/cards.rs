@@ -1,9 +1,19 @@
 //! Test cards: validating card details at tokenization and the scripted outcome of each
 //! Stripe test number (declines, 3-D Secure — including the recurring cards whose off-session
-//! outcome depends on whether they were set up — disputes).
+//! outcome depends on whether they were set up — disputes, Radar's risk levels).
 //!
 //! The outcome is decided once, when the card is tokenized, and stored with the payment method
 //! as a [`Behaviour`]; the number itself is dropped there and never stored, logged or echoed.
+//!
+//! **Radar.** Every charge has Stripe's `outcome` ([`outcome`]): `network_status`, `reason`,
+//! `risk_level` (`normal`, `elevated`, `highest`), `risk_score`, `seller_message`, `type`
+//! (`authorized`, `issuer_declined`, `blocked`). Radar's test cards, as Stripe's "Testing Radar":
+//! 4100000000000019 (highest risk, always blocked) and 4000000000004954 (highest risk, blocked
+//! by the default rule "Block if :risk_level: = 'highest'", which the sandbox always applies)
+//! fail with `card_declined` / `fraudulent`, the charge `blocked` (`not_sent_to_network`,
+//! reason `highest_risk_level`); 4000000000009235 is authorized with `risk_level: elevated`
+//! (the sandbox has no review queue). Setting such a card up (a SetupIntent) is refused as a
+//! decline is. Every other card is `normal`.
 
 use hmac::{Hmac, Mac};
 use paywidget_core::card::{Brand, CardNumber, Cvc, Expiry, ExpiryError, NumberError};
@@ -47,6 +57,10 @@ pub enum Behaviour {
         /// Stripe's message.
         message: String,
     },
+    /// Radar blocks every charge: highest risk (4100000000000019, 4000000000004954).
+    Blocked,
+    /// The charge succeeds with an elevated risk level (4000000000009235).
+    ElevatedRisk,
     /// The charge is declined with Stripe's `code` and `decline_code`.
     Decline {
         /// `error.code`, e.g. `card_declined`.
@@ -125,12 +139,21 @@ pub const SCRIPTED: &[TestCard] = &[
         "processing_error",
         "An error occurred while processing your card. Try again in a little bit.",
     ),
-    decline(
-        "4100000000000019",
-        "card_declined",
-        "fraudulent",
-        "Your card was declined.",
-    ),
+    TestCard {
+        number: "4100000000000019",
+        decline: None,
+        special: Some(Behaviour::Blocked),
+    },
+    TestCard {
+        number: "4000000000004954",
+        decline: None,
+        special: Some(Behaviour::Blocked),
+    },
+    TestCard {
+        number: "4000000000009235",
+        decline: None,
+        special: Some(Behaviour::ElevatedRisk),
+    },
     TestCard {
         number: "4000002500003155",
         decline: None,
@@ -183,6 +206,99 @@ pub fn behaviour(number: &CardNumber) -> Behaviour {
             (None, None) => Behaviour::Succeed,
         })
         .unwrap_or(Behaviour::Succeed)
+}
+
+/// Radar's evaluation of a payment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RiskLevel {
+    /// Most payments.
+    Normal,
+    /// Authorized (Stripe would place it in review with a review rule).
+    Elevated,
+    /// Blocked by Radar.
+    Highest,
+}
+
+impl RiskLevel {
+    /// Stripe's `risk_level`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskLevel::Normal => "normal",
+            RiskLevel::Elevated => "elevated",
+            RiskLevel::Highest => "highest",
+        }
+    }
+
+    /// The sandbox's `risk_score` (0–100) for the level: fixed values inside Stripe's bands
+    /// (elevated from 65, highest from 75).
+    pub fn score(self) -> i64 {
+        match self {
+            RiskLevel::Normal => 20,
+            RiskLevel::Elevated => 70,
+            RiskLevel::Highest => 90,
+        }
+    }
+}
+
+impl Behaviour {
+    /// Radar's risk level for payments with the card.
+    pub fn risk_level(&self) -> RiskLevel {
+        match self {
+            Behaviour::Blocked => RiskLevel::Highest,
+            Behaviour::ElevatedRisk => RiskLevel::Elevated,
+            _ => RiskLevel::Normal,
+        }
+    }
+}
+
+/// The error of a payment Radar blocks: Stripe's `code`, `decline_code` and message.
+pub fn blocked_error() -> (String, String, String) {
+    (
+        "card_declined".into(),
+        "fraudulent".into(),
+        "Your card was declined.".into(),
+    )
+}
+
+/// A charge's `outcome`, as Stripe's: blocked by Radar at the highest risk level, else declined
+/// by the issuer with `decline_code`, else authorized.
+pub fn outcome(risk: RiskLevel, decline_code: Option<&str>) -> serde_json::Value {
+    let (network_status, reason, seller_message, kind) = match (risk, decline_code) {
+        (RiskLevel::Highest, _) => (
+            "not_sent_to_network",
+            Some("highest_risk_level".to_owned()),
+            "Stripe blocked this payment as too risky.".to_owned(),
+            "blocked",
+        ),
+        (_, Some(code)) => (
+            "declined_by_network",
+            Some(code.to_owned()),
+            if code == "generic_decline" {
+                "The bank did not return any further details with this decline.".to_owned()
+            } else {
+                format!("The bank returned the decline code `{code}`.")
+            },
+            "issuer_declined",
+        ),
+        (_, None) => (
+            "approved_by_network",
+            None,
+            "Payment complete.".to_owned(),
+            "authorized",
+        ),
+    };
+    serde_json::json!({
+        "advice_code": null,
+        "network_advice_code": null,
+        "network_decline_code": null,
+        "network_status": network_status,
+        "reason": reason,
+        "risk_level": risk.as_str(),
+        "risk_score": risk.score(),
+        "rule": null,
+        "seller_message": seller_message,
+        "type": kind,
+    })
 }
 
 /// `card.funding` for Stripe's debit and prepaid test numbers; credit otherwise.
@@ -344,6 +460,45 @@ mod tests {
                 "{} is a valid number",
                 c.number
             );
+        }
+    }
+
+    #[test]
+    fn radar_cards_have_their_risk_levels() {
+        assert_eq!(behaviour(&card("4100000000000019")), Behaviour::Blocked);
+        assert_eq!(behaviour(&card("4000000000004954")), Behaviour::Blocked);
+        assert_eq!(
+            behaviour(&card("4000000000009235")),
+            Behaviour::ElevatedRisk
+        );
+        assert_eq!(Behaviour::Blocked.risk_level(), RiskLevel::Highest);
+        assert_eq!(Behaviour::ElevatedRisk.risk_level(), RiskLevel::Elevated);
+        assert_eq!(
+            behaviour(&card("4000000000000002")).risk_level(),
+            RiskLevel::Normal
+        );
+        let blocked = outcome(RiskLevel::Highest, Some("fraudulent"));
+        assert_eq!(blocked["type"], "blocked");
+        assert_eq!(blocked["reason"], "highest_risk_level");
+        assert_eq!(blocked["network_status"], "not_sent_to_network");
+        let declined = outcome(RiskLevel::Normal, Some("insufficient_funds"));
+        assert_eq!(declined["type"], "issuer_declined");
+        assert_eq!(declined["reason"], "insufficient_funds");
+        let elevated = outcome(RiskLevel::Elevated, None);
+        assert_eq!(
+            (
+                &elevated["type"],
+                &elevated["risk_level"],
+                &elevated["reason"]
+            ),
+            (
+                &serde_json::json!("authorized"),
+                &serde_json::json!("elevated"),
+                &serde_json::Value::Null
+            )
+        );
+        for level in [RiskLevel::Normal, RiskLevel::Elevated, RiskLevel::Highest] {
+            assert!((0..=100).contains(&level.score()));
         }
     }
 

@@ -361,6 +361,7 @@ pub async fn confirm_in(
         .transpose()?
         .unwrap_or(Behaviour::Succeed);
     let dispute_later = behaviour == Behaviour::SucceedThenDispute;
+    let risk = behaviour.risk_level();
     let set_up = is_set_up(&pm.internal);
     let off = params.off_session;
     let needs_auth = || {
@@ -408,11 +409,20 @@ pub async fn confirm_in(
             decline_code,
             message,
         } => Some((code, decline_code, message)),
-        Behaviour::Succeed | Behaviour::SucceedThenDispute => None,
+        // Radar blocks it before it reaches the network, on or off session.
+        Behaviour::Blocked => Some(cards::blocked_error()),
+        Behaviour::Succeed | Behaviour::SucceedThenDispute | Behaviour::ElevatedRisk => None,
     };
 
     if let Some((code, decline_code, message)) = decline {
-        let charge = new_charge(state, &pi, &pm.object, now, Some((&code, &message)));
+        let charge = new_charge(
+            state,
+            &pi,
+            &pm.object,
+            now,
+            risk,
+            Some((&code, &decline_code, &message)),
+        );
         Store::insert(tx, &charge.id, "charge", now, &charge, None).await?;
         let pm_json = serde_json::to_value(&pm.object)?;
         pi.status = "requires_payment_method".into();
@@ -437,7 +447,7 @@ pub async fn confirm_in(
         return Ok(Confirmed::Declined(pi, err));
     }
 
-    succeed(tx, state, &mut pi, &pm.object, dispute_later, now).await?;
+    succeed(tx, state, &mut pi, &pm.object, dispute_later, risk, now).await?;
     save_pi(tx, &pi, version).await?;
     crate::billing::after_payment(tx, state, &pi, now).await?;
     Ok(Confirmed::Done(pi))
@@ -450,9 +460,10 @@ async fn succeed(
     pi: &mut PaymentIntent,
     pm: &PaymentMethod,
     dispute_later: bool,
+    risk: cards::RiskLevel,
     now: i64,
 ) -> Result<(), ApiError> {
-    let mut charge = new_charge(state, pi, pm, now, None);
+    let mut charge = new_charge(state, pi, pm, now, risk, None);
     pi.latest_charge = Some(charge.id.clone());
     pi.next_action = None;
     pi.last_payment_error = None;
@@ -601,12 +612,24 @@ fn balance_transaction(
     }
 }
 
+/// The risk level of a stored payment method's card.
+fn behaviour_risk(internal: &Option<Value>) -> Result<cards::RiskLevel, ApiError> {
+    let behaviour: Behaviour = internal
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()?
+        .unwrap_or(Behaviour::Succeed);
+    Ok(behaviour.risk_level())
+}
+
+/// A charge of `pi` with `pm`; `failure` is (`code`, `decline_code`, message) of a decline.
 fn new_charge(
     state: &AppState,
     pi: &PaymentIntent,
     pm: &PaymentMethod,
     now: i64,
-    failure: Option<(&str, &str)>,
+    risk: cards::RiskLevel,
+    failure: Option<(&str, &str, &str)>,
 ) -> Charge {
     let failed = failure.is_some();
     Charge {
@@ -624,15 +647,10 @@ fn new_charge(
         description: pi.description.clone(),
         disputed: false,
         failure_code: failure.map(|f| f.0.to_owned()),
-        failure_message: failure.map(|f| f.1.to_owned()),
+        failure_message: failure.map(|f| f.2.to_owned()),
         livemode: false,
         metadata: pi.metadata.clone(),
-        outcome: json!({
-            "network_status": if failed { "declined_by_network" } else { "approved_by_network" },
-            "risk_level": "normal",
-            "seller_message": if failed { "The bank did not return any further details with this decline." } else { "Payment complete." },
-            "type": if failed { "issuer_declined" } else { "authorized" },
-        }),
+        outcome: cards::outcome(risk, failure.map(|f| f.1)),
         paid: !failed,
         payment_intent: pi.id.clone(),
         payment_method: pm.id.clone(),
@@ -820,7 +838,14 @@ pub async fn finish_three_d_secure(
     ) = (complete, behaviour)
     {
         // Authenticated, then declined by the issuer anyway.
-        let charge = new_charge(state, &pi, &pm.object, now, Some((&code, &message)));
+        let charge = new_charge(
+            state,
+            &pi,
+            &pm.object,
+            now,
+            cards::RiskLevel::Normal,
+            Some((&code, &decline_code, &message)),
+        );
         Store::insert(&mut tx, &charge.id, "charge", now, &charge, None).await?;
         pi.status = "requires_payment_method".into();
         pi.latest_charge = Some(charge.id.clone());
@@ -832,7 +857,8 @@ pub async fn finish_three_d_secure(
         }));
         emit(&mut tx, state, "payment_intent.payment_failed", &pi).await?;
     } else if complete {
-        succeed(&mut tx, state, &mut pi, &pm.object, false, now).await?;
+        let risk = behaviour_risk(&pm.internal)?;
+        succeed(&mut tx, state, &mut pi, &pm.object, false, risk, now).await?;
     } else {
         pi.status = "requires_payment_method".into();
         pi.next_action = None;

@@ -147,6 +147,18 @@ pub async fn confirm(state: &AppState, id: &str, c: SetupConfirm) -> Result<Setu
         .map(serde_json::from_value)
         .transpose()?
         .unwrap_or(Behaviour::Succeed);
+    // Radar evaluates set-ups too: a card it blocks is refused as a declined one is.
+    let behaviour = match behaviour {
+        Behaviour::Blocked => {
+            let (code, decline_code, message) = crate::cards::blocked_error();
+            Behaviour::Decline {
+                code,
+                decline_code,
+                message,
+            }
+        }
+        other => other,
+    };
     match behaviour {
         Behaviour::Decline {
             code,

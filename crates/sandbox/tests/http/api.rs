@@ -2,6 +2,7 @@
 //! refunds, disputes, customers, lists and settlement.
 
 use reqwest::Method;
+use serde_json::{json, Value};
 
 use crate::harness::*;
 
@@ -853,4 +854,121 @@ async fn cors_is_open_only_for_tokenization() {
         .await
         .unwrap();
     assert!(pi.headers().get("access-control-allow-origin").is_none());
+}
+
+/// The charge of a payment answer (200: the intent; 402: the error).
+async fn charge_of(s: &Sandbox, reply: &Reply) -> serde_json::Value {
+    let body = reply.json();
+    let id = if reply.status == 200 {
+        body["latest_charge"].as_str().unwrap().to_owned()
+    } else {
+        body["error"]["charge"].as_str().unwrap().to_owned()
+    };
+    s.get(&format!("/v1/charges/{id}"), &[]).await.expect(200)
+}
+
+#[tokio::test]
+async fn radar_test_cards_have_stripes_outcomes() {
+    let s = start().await;
+    // Highest risk: blocked by Radar, a card error with decline_code fraudulent.
+    for number in ["4100000000000019", "4000000000004954"] {
+        let r = s.pay(number, "1000").await;
+        let e = r.expect(402);
+        assert_eq!(e["error"]["type"], "card_error", "{number}");
+        assert_eq!(e["error"]["code"], "card_declined", "{number}");
+        assert_eq!(e["error"]["decline_code"], "fraudulent", "{number}");
+        let ch = charge_of(&s, &r).await;
+        assert_eq!(ch["status"], "failed", "{number}");
+        assert_eq!(ch["paid"], false);
+        assert_eq!(ch["failure_code"], "card_declined");
+        let o = &ch["outcome"];
+        assert_eq!(o["type"], "blocked", "{number}");
+        assert_eq!(o["reason"], "highest_risk_level");
+        assert_eq!(o["risk_level"], "highest");
+        assert_eq!(o["network_status"], "not_sent_to_network");
+        assert_eq!(
+            o["seller_message"],
+            "Stripe blocked this payment as too risky."
+        );
+        assert!(o["risk_score"].as_i64().unwrap() >= 75);
+        // Off session (a renewal) too.
+        let pm = s.card(number).await;
+        let off = s
+            .post(
+                "/v1/payment_intents",
+                &[
+                    ("amount", "1000"),
+                    ("currency", "usd"),
+                    ("payment_method", &pm),
+                    ("confirm", "true"),
+                    ("off_session", "true"),
+                ],
+            )
+            .await
+            .expect(402);
+        assert_eq!(off["error"]["decline_code"], "fraudulent");
+    }
+    // Elevated risk: authorized, flagged.
+    let r = s.pay("4000000000009235", "1000").await;
+    assert_eq!(r.expect(200)["status"], "succeeded");
+    let ch = charge_of(&s, &r).await;
+    assert_eq!(ch["status"], "succeeded");
+    let o = &ch["outcome"];
+    assert_eq!(o["type"], "authorized");
+    assert_eq!(o["risk_level"], "elevated");
+    assert_eq!(o["network_status"], "approved_by_network");
+    let score = o["risk_score"].as_i64().unwrap();
+    assert!((65..75).contains(&score), "{score}");
+    // Normal: authorized; issuer declines keep the normal level, with their code as reason.
+    let r = s.pay("4242424242424242", "1000").await;
+    let ch = charge_of(&s, &r).await;
+    let o = &ch["outcome"];
+    assert_eq!(
+        (
+            &o["type"],
+            &o["risk_level"],
+            &o["reason"],
+            &o["seller_message"]
+        ),
+        (
+            &json!("authorized"),
+            &json!("normal"),
+            &Value::Null,
+            &json!("Payment complete.")
+        )
+    );
+    assert!(o["risk_score"].as_i64().unwrap() < 65);
+    let r = s.pay("4000000000009995", "1000").await;
+    let ch = charge_of(&s, &r).await;
+    let o = &ch["outcome"];
+    assert_eq!(o["type"], "issuer_declined");
+    assert_eq!(o["reason"], "insufficient_funds");
+    assert_eq!(o["risk_level"], "normal");
+    assert_eq!(o["network_status"], "declined_by_network");
+    // Every outcome has Stripe's fields.
+    for key in [
+        "network_status",
+        "reason",
+        "risk_level",
+        "risk_score",
+        "seller_message",
+        "type",
+    ] {
+        assert!(o.get(key).is_some(), "outcome.{key}");
+    }
+    // Setting up a card Radar blocks is refused as a decline is.
+    let c = s.post("/v1/customers", &[]).await.expect(200);
+    let pm = s.card("4100000000000019").await;
+    let e = s
+        .post(
+            "/v1/setup_intents",
+            &[
+                ("customer", c["id"].as_str().unwrap()),
+                ("payment_method", &pm),
+                ("confirm", "true"),
+            ],
+        )
+        .await
+        .expect(402);
+    assert_eq!(e["error"]["decline_code"], "fraudulent");
 }

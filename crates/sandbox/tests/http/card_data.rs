@@ -31,6 +31,9 @@ const NUMBERS: &[&str] = &[
     "4000002500003155",
     "4000000000000259",
     "36227206271667",
+    "4100000000000019",
+    "4000000000004954",
+    "4000000000009235",
 ];
 
 // Unusual CVCs, so that finding one means it was stored (ids here are sequential).

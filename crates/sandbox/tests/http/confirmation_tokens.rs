@@ -646,3 +646,98 @@ async fn cors_is_open_for_what_stripe_js_calls() {
         .unwrap();
     assert!(list.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn one_fingerprint_per_card_number_across_tokenizations() {
+    let sandbox = start().await;
+    let s = &sandbox;
+    let fp = |v: &Value| v["card"]["fingerprint"].as_str().unwrap().to_owned();
+    let pm_of = move |id: String| async move {
+        s.get(&format!("/v1/payment_methods/{id}"), &[])
+            .await
+            .expect(200)
+    };
+    let visa = fp(&pm_of(s.card("4242424242424242").await).await);
+    assert_eq!(visa.len(), 16);
+    assert!(!visa.contains("4242424242424242"));
+    // Another tokenization of the same number, with another expiry: the same fingerprint.
+    let other_expiry = s
+        .send(
+            Method::POST,
+            "/v1/payment_methods",
+            Some(PK),
+            &[
+                ("type", "card"),
+                ("card[number]", "4242424242424242"),
+                ("card[exp_month]", "3"),
+                ("card[exp_year]", "2031"),
+            ],
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(fp(&other_expiry), visa);
+    // A confirmation token's preview, and the payment method its confirmation makes.
+    let token = s
+        .get(
+            &format!(
+                "/v1/confirmation_tokens/{}",
+                s.ctoken("4242424242424242").await
+            ),
+            &[],
+        )
+        .await
+        .expect(200);
+    assert_eq!(fp(&token["payment_method_preview"]), visa);
+    let paid = s
+        .pay_with_token(token["id"].as_str().unwrap())
+        .await
+        .expect(200);
+    let redeemed = pm_of(paid["payment_method"].as_str().unwrap().to_owned()).await;
+    assert_eq!(fp(&redeemed), visa);
+    // The charge's payment_method_details carries it, for a token's payment and a pm's.
+    let charge = move |pi: Value| async move {
+        s.get(
+            &format!("/v1/charges/{}", pi["latest_charge"].as_str().unwrap()),
+            &[],
+        )
+        .await
+        .expect(200)
+    };
+    let ch = charge(paid).await;
+    assert_eq!(ch["payment_method_details"]["card"]["fingerprint"], visa);
+    let direct = s.pay("4242424242424242", "1000").await.expect(200);
+    let ch = charge(direct).await;
+    assert_eq!(ch["payment_method_details"]["card"]["fingerprint"], visa);
+    // Other numbers, other fingerprints — however tokenized; a declined charge has it too.
+    let mastercard = fp(&pm_of(s.card("5555555555554444").await).await);
+    assert_ne!(mastercard, visa);
+    let token = s
+        .get(
+            &format!(
+                "/v1/confirmation_tokens/{}",
+                s.ctoken("5555555555554444").await
+            ),
+            &[],
+        )
+        .await
+        .expect(200);
+    assert_eq!(fp(&token["payment_method_preview"]), mastercard);
+    let declined = s.pay("4000000000009995", "1000").await.expect(402);
+    let ch = s
+        .get(
+            &format!(
+                "/v1/charges/{}",
+                declined["error"]["charge"].as_str().unwrap()
+            ),
+            &[],
+        )
+        .await
+        .expect(200);
+    let fp_declined = ch["payment_method_details"]["card"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(fp_declined, visa);
+    assert_ne!(fp_declined, mastercard);
+}
