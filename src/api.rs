@@ -114,7 +114,11 @@ async fn exchange(
 /// unknown (the host frees the attempt's key so it can be retried): it is a `Network` error
 /// whatever its body says, so the attempt keeps its key. Only a 4xx is a definite refusal.
 pub fn refusal(status: u16, body: Option<ErrorBody>) -> FetchError {
-    if status >= 500 || status == 409 || status == 429 {
+    // A block by the card-testing shield is definite (retrying only prolongs it).
+    let blocked = body
+        .as_ref()
+        .is_some_and(|b| b.error.code == ErrorCode::Blocked);
+    if (status >= 500 || status == 409 || status == 429) && !blocked {
         return FetchError::Network;
     }
     match body {
@@ -285,6 +289,10 @@ impl crate::pay_flow::Api for BrowserApi {
     fn new_key(&self) -> String {
         new_key()
     }
+
+    async fn solve(&self, challenge: &str, difficulty: u8) -> Result<String, FetchError> {
+        crate::pow::solve(challenge, difficulty).await
+    }
 }
 
 #[cfg(test)]
@@ -331,5 +339,12 @@ mod tests {
             refusal(400, None),
             FetchError::Api { status: 400, .. }
         ));
+        assert!(
+            matches!(
+                refusal(429, body(ErrorCode::Blocked, None)),
+                FetchError::Api { status: 429, .. }
+            ),
+            "a block is told, not retried"
+        );
     }
 }

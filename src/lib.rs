@@ -12,4 +12,5 @@ pub mod components;
 pub mod embed;
 pub mod gateway_fields;
 pub mod pay_flow;
+pub mod pow;
 pub mod route;

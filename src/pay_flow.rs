@@ -14,8 +14,8 @@
 //!   success: the page asks the session until the gateway decides.
 
 use paywidget_core::api::{
-    DeclineCode, ErrorCode, NewSession, PayOutcome, PayRequest, PaymentToken, SessionCreated,
-    SessionProgress, SessionStatus,
+    DeclineCode, ErrorCode, NewSession, PayOutcome, PayRequest, PaymentToken, Proof,
+    SessionCreated, SessionProgress, SessionStatus,
 };
 use paywidget_core::money::Amount;
 
@@ -42,6 +42,8 @@ pub trait Api {
     async fn session(&self, id: &str) -> Result<SessionProgress, FetchError>;
     /// A fresh idempotency key.
     fn new_key(&self) -> String;
+    /// Solves the host's proof-of-work challenge (off the main thread): the nonce.
+    async fn solve(&self, challenge: &str, difficulty: u8) -> Result<String, FetchError>;
 }
 
 /// Where unfinished work survives a reload (sessionStorage): ids and keys, never card data.
@@ -79,6 +81,8 @@ pub enum Progress {
     Waiting,
     /// Off to the bank's 3-D Secure page.
     Verifying,
+    /// Solving the card-testing shield's proof of work (a second or so, unseen otherwise).
+    Proving,
 }
 
 impl Progress {
@@ -92,6 +96,7 @@ impl Progress {
             Progress::Checking => "Checking whether your payment went through…".into(),
             Progress::Waiting => "Waiting for the payment processor to confirm…".into(),
             Progress::Verifying => "Opening your bank's verification…".into(),
+            Progress::Proving => "Verifying…".into(),
         }
     }
 }
@@ -148,6 +153,8 @@ const POLLS: u32 = 20;
 const UNREACHABLE_HOST: &str = "We couldn't reach the server. Check your connection and try again.";
 const UNREACHABLE_GATEWAY: &str =
     "We couldn't reach the payment processor. Check your connection and try again.";
+const UNSOLVED: &str =
+    "We couldn't verify this browser just now. You have not been charged: press Pay again.";
 const STILL_LOST: &str = "We couldn't reach the server to finish your payment. You have not been charged twice: press Pay again when you are back online.";
 
 /// The session kept for an order (the same order after a reload reuses it).
@@ -245,10 +252,36 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                 (key, token)
             }
         };
-        let request = PayRequest::new(&token, key);
-        let outcome = self
+        let mut request = PayRequest::new(&token, key);
+        let mut outcome = self
             .with_retries(report, || self.api.pay(&session, &request))
             .await;
+        // The shield asks a proof of work when the risk is elevated: solve it, send it with
+        // the same key (a challenge is not an outcome; nothing was charged). A host that keeps
+        // asking gets a bounded number of answers.
+        for _ in 0..3 {
+            let Ok(PayOutcome::Challenge {
+                challenge,
+                difficulty,
+            }) = &outcome
+            else {
+                break;
+            };
+            report(Progress::Proving);
+            let nonce = self
+                .api
+                .solve(challenge, *difficulty)
+                .await
+                .map_err(|_| Failure::Message(UNSOLVED.into()))?;
+            request.proof = Some(Proof {
+                challenge: challenge.clone(),
+                nonce,
+            });
+            report(Progress::Processing);
+            outcome = self
+                .with_retries(report, || self.api.pay(&session, &request))
+                .await;
+        }
         // Every way of waiting for the gateway ends in the one `settle` below.
         let waiting = match outcome {
             Ok(PayOutcome::Succeeded) => return Ok(self.confirmed(&session, &session_key)),
@@ -274,6 +307,8 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                 return Err(Failure::Message(message));
             }
             Ok(PayOutcome::Processing | PayOutcome::Unknown) => true,
+            // Still challenged after its answers: nothing was charged; the next press retries.
+            Ok(PayOutcome::Challenge { .. }) => return Err(Failure::Message(UNSOLVED.into())),
             Err(FetchError::Network) => false,
         };
         report(if waiting {
@@ -502,6 +537,9 @@ mod tests {
             self.keys.set(self.keys.get() + 1);
             format!("key-{}", self.keys.get())
         }
+        async fn solve(&self, challenge: &str, difficulty: u8) -> Result<String, FetchError> {
+            Ok(format!("{challenge}-{difficulty}"))
+        }
     }
 
     #[derive(Default)]
@@ -609,6 +647,54 @@ mod tests {
         let (result, _) = pay(&f);
         assert_eq!(result, Ok(Next::Confirmation("cs_1".into())));
         assert!(f.storage.0.borrow().is_empty(), "nothing left to resume");
+    }
+
+    #[test]
+    fn a_challenge_is_solved_and_the_same_attempt_sent_with_its_proof() {
+        let f = flow();
+        answer(
+            &f,
+            Ok(PayOutcome::Challenge {
+                challenge: "c1".into(),
+                difficulty: 14,
+            }),
+        );
+        answer(&f, Ok(PayOutcome::Succeeded));
+        let (result, progress) = pay(&f);
+        assert_eq!(result, Ok(Next::Confirmation("cs_1".into())));
+        assert!(progress.contains(&Progress::Proving));
+        assert_eq!(Progress::Proving.message(), "Verifying…");
+        let pays = f.api.pays.borrow();
+        assert_eq!(pays.len(), 2);
+        assert_eq!(pays[0].proof, None);
+        assert_eq!(pays[0].idempotency_key, pays[1].idempotency_key);
+        assert_eq!(pays[0].payment_method, pays[1].payment_method);
+        assert_eq!(
+            pays[1].proof,
+            Some(Proof {
+                challenge: "c1".into(),
+                nonce: "c1-14".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_host_that_keeps_challenging_gets_three_answers_then_a_message_and_no_decline() {
+        let f = flow();
+        for _ in 0..5 {
+            answer(
+                &f,
+                Ok(PayOutcome::Challenge {
+                    challenge: "c".into(),
+                    difficulty: 14,
+                }),
+            );
+        }
+        let (result, _) = pay(&f);
+        assert!(matches!(result, Err(Failure::Message(m)) if m.contains("not been charged")));
+        assert_eq!(f.api.pays.borrow().len(), 4);
+        // The attempt is kept: nothing was charged, the next press retries the same key.
+        assert!(f.storage.get(&attempt_key("cs_1")).is_some());
     }
 
     #[test]
@@ -753,7 +839,8 @@ mod tests {
             PayRequest {
                 payment_method: Some("pm_before".into()),
                 confirmation_token: None,
-                idempotency_key: "key-from-before".into()
+                idempotency_key: "key-from-before".into(),
+                proof: None,
             }
         );
     }

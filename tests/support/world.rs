@@ -239,14 +239,24 @@ impl World {
         body["id"].as_str().unwrap().to_owned()
     }
 
-    /// `POST /api/sessions/:id/pay` with a token and an idempotency key.
+    /// `POST /api/sessions/:id/pay` with a token and an idempotency key, as the page does:
+    /// a proof-of-work challenge from the card-testing shield is solved and the same request
+    /// sent again with its proof.
     pub async fn pay(&self, session: &str, pm: &str, key: &str) -> (u16, Value) {
-        self.api(
-            reqwest::Method::POST,
-            &format!("/api/sessions/{session}/pay"),
-            Some(json!({ "payment_method": pm, "idempotency_key": key })),
-        )
-        .await
+        let path = format!("/api/sessions/{session}/pay");
+        let mut body = json!({ "payment_method": pm, "idempotency_key": key });
+        loop {
+            let (status, answer) = self
+                .api(reqwest::Method::POST, &path, Some(body.clone()))
+                .await;
+            if answer["status"] != "challenge" {
+                return (status, answer);
+            }
+            let challenge = answer["challenge"].as_str().unwrap_or_default();
+            let bits = answer["difficulty"].as_u64().unwrap_or(0) as u8;
+            let nonce = paywidget_host::shield::pow::solve(challenge, bits);
+            body["proof"] = json!({ "challenge": challenge, "nonce": nonce });
+        }
     }
 
     /// `GET /api/sessions/:id`.

@@ -92,11 +92,26 @@ pub struct ServerConfig {
     pub license_signing_key: Option<Secret>,
     /// Requests per minute one IP address may make to the session and pay endpoints.
     pub rate_limit_per_minute: u32,
+    /// Reverse proxies (addresses or CIDR ranges, e.g. `10.0.0.0/8`) whose
+    /// `client_ip_header` names the client. From any other peer the header is ignored.
+    #[serde(deserialize_with = "nets")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header a trusted proxy puts the client address in (default `X-Forwarded-For`;
+    /// its last untrusted entry is the client).
+    pub client_ip_header: String,
     /// Extra certificate authorities (PEM) the gateway client trusts besides the public web
     /// roots: for a private gateway or a test gateway with its own certificate.
     pub gateway_ca_file: Option<PathBuf>,
     /// `[server.tls]`: serve HTTPS with this certificate (TLS 1.2+, HSTS on every answer).
     pub tls: Option<TlsFiles>,
+}
+
+/// `trusted_proxies`: addresses or CIDR ranges.
+fn nets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|t| crate::client_ip::parse_net(t).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 /// `[server.tls]`: the host's certificate chain and private key, PEM files.
@@ -119,6 +134,8 @@ impl Default for ServerConfig {
             outbox: "outbox".into(),
             license_signing_key: None,
             rate_limit_per_minute: 120,
+            trusted_proxies: Vec::new(),
+            client_ip_header: "x-forwarded-for".into(),
             gateway_ca_file: None,
             tls: None,
         }
@@ -288,6 +305,10 @@ pub struct Merchant {
     /// Test mode only: new customers are put on this gateway test clock (`clock_…`), so
     /// renewals can be fast-forwarded (the demo and the tests do).
     pub test_clock: Option<String>,
+    /// `[merchants.shield]`: the card-testing shield's limits (on by default).
+    pub shield: crate::shield::ShieldConfig,
+    /// Where the host mails the merchant (attack mode on and off); default: `mail.from`.
+    pub notify_email: Option<EmailAddress>,
 }
 
 impl Merchant {
@@ -455,6 +476,9 @@ struct RawMerchant {
     card_capture: Option<String>,
     gateway_js_url: Option<String>,
     test_clock: Option<String>,
+    #[serde(default)]
+    shield: crate::shield::ShieldConfig,
+    notify_email: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -604,6 +628,16 @@ impl HostConfig {
                     }
                     other => other,
                 },
+                shield: {
+                    m.shield.check().map_err(|e| err(k("shield"), e))?;
+                    m.shield
+                },
+                notify_email: match &m.notify_email {
+                    None => None,
+                    Some(text) => Some(EmailAddress::parse(text).map_err(|_| {
+                        err(k("notify_email"), format!("not an email address: {text:?}"))
+                    })?),
+                },
             });
         }
         let mut campaigns = Vec::with_capacity(raw.campaigns.len());
@@ -692,7 +726,13 @@ impl HostConfig {
                 title: c.title,
                 currency,
                 suggested_amounts: c.suggested_amounts,
-                min_amount: c.min_amount,
+                // A card tester's favourite is the smallest gift: 5 units unless set.
+                min_amount: match (c.min_amount, c.kind) {
+                    (None, CampaignKind::Donation) => {
+                        Some(5 * 10_i64.pow(u32::from(currency.minor_units())))
+                    }
+                    (m, _) => m,
+                },
                 max_amount: c.max_amount,
                 price: c.price,
                 fee_coverage: c.fee_coverage,

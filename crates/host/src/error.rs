@@ -34,6 +34,12 @@ pub enum DomainError {
     /// The same pay attempt is still running.
     #[error("this payment attempt is still in progress; retry shortly")]
     InProgress,
+    /// The card-testing shield refuses this payer for `minutes` more.
+    #[error("blocked for {minutes} minutes")]
+    Blocked {
+        /// Whole minutes until the block ends (at least 1).
+        minutes: i64,
+    },
     /// The gateway gave no definite answer.
     #[error("gateway unavailable: {0}")]
     GatewayUnavailable(String),
@@ -83,6 +89,12 @@ pub enum HostError {
     /// Too many requests from one address (429).
     #[error("too many requests; slow down")]
     RateLimited,
+    /// Refused by the card-testing shield for `minutes` more (429, with `Retry-After`).
+    #[error("Too many payments were declined from here. Please try again in {minutes} minutes.")]
+    Blocked {
+        /// Whole minutes until the block ends (at least 1).
+        minutes: i64,
+    },
     /// The gateway could not be reached or answered unexpectedly (502); the cause is logged.
     #[error("the payment gateway is unavailable; please try again")]
     Gateway(String),
@@ -108,6 +120,7 @@ impl HostError {
             HostError::Conflict { code, .. } => (StatusCode::CONFLICT, code.clone()),
             HostError::InProgress => (StatusCode::CONFLICT, ErrorCode::InProgress),
             HostError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
+            HostError::Blocked { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::Blocked),
             HostError::Gateway(_) => (StatusCode::BAD_GATEWAY, ErrorCode::GatewayUnavailable),
             HostError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
@@ -132,6 +145,7 @@ impl From<DomainError> for HostError {
             DomainError::NotFound(what) => HostError::NotFound(what),
             DomainError::Refused { code, message } => HostError::Conflict { code, message },
             DomainError::InProgress => HostError::InProgress,
+            DomainError::Blocked { minutes } => HostError::Blocked { minutes },
             DomainError::GatewayUnavailable(why) => HostError::Gateway(why),
             DomainError::Internal(why) => HostError::Internal(why),
             DomainError::Store(e) => HostError::Internal(e.to_string()),
@@ -152,7 +166,13 @@ impl IntoResponse for HostError {
             HostError::Gateway(cause) => tracing::warn!(%cause, "gateway error"),
             _ => {}
         }
-        (self.status_and_code().0, axum::Json(self.body())).into_response()
+        let mut r = (self.status_and_code().0, axum::Json(self.body())).into_response();
+        if let HostError::Blocked { minutes } = &self {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&(minutes * 60).to_string()) {
+                r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        r
     }
 }
 

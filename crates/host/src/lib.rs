@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod check;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod embed;
@@ -23,6 +24,7 @@ pub mod portal;
 pub mod portal_pages;
 pub mod secret;
 pub mod sessions;
+pub mod shield;
 pub mod static_files;
 pub mod store;
 pub mod update_card;

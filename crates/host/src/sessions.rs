@@ -25,7 +25,11 @@ pub fn fee_for(campaign: &Campaign, amount: i64) -> i64 {
 }
 
 /// Creates a session; the amount is decided here, never taken on trust from the page.
-pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated, DomainError> {
+pub async fn create(
+    state: &HostState,
+    new: NewSession,
+    ip: Option<std::net::IpAddr>,
+) -> Result<SessionCreated, DomainError> {
     let campaign = state
         .config
         .campaign(&new.campaign)
@@ -55,7 +59,12 @@ pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated
             let amount = new.amount.ok_or_else(|| {
                 DomainError::invalid(ErrorCode::AmountRequired, "Choose an amount.")
             })?;
-            let min = campaign.min_amount.unwrap_or(1);
+            let usual = campaign.min_amount.unwrap_or(1);
+            let now = state.clock.now();
+            // Under a card-testing attack the smallest gift is raised (the testers' favourite).
+            let min =
+                crate::shield::min_amount(state, &campaign.merchant, &campaign.id, usual, now)
+                    .await?;
             let max = campaign.max_amount.unwrap_or(99_999_999);
             if amount < min {
                 return Err(DomainError::invalid(
@@ -66,6 +75,7 @@ pub async fn create(state: &HostState, new: NewSession) -> Result<SessionCreated
                     ),
                 ));
             }
+            crate::shield::tiny_amount(state, &campaign.merchant, ip, amount, usual, now).await?;
             if amount > max {
                 return Err(DomainError::invalid(
                     ErrorCode::AmountTooLarge,
@@ -169,6 +179,7 @@ pub async fn pay(
     state: &Arc<HostState>,
     session_id: &str,
     req: PayRequest,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<PayOutcome, DomainError> {
     // Parsed once here: exactly one gateway token, never anything that could be card data.
     let Some(token) = req.token() else {
@@ -192,6 +203,18 @@ pub async fn pay(
         // pay again; the page waits on the session.
         return Ok(PayOutcome::Processing);
     }
+    // A retry of an attempt that already has its outcome gets it, unchallenged.
+    if let Attempt::Finished(outcome) = state
+        .store
+        .attempt(session_id, &req.idempotency_key)
+        .await?
+    {
+        return Ok(outcome);
+    }
+    let subject = match shield(state, &session, &token, &req, ip).await? {
+        Ok(subject) => subject,
+        Err(challenge) => return Ok(challenge),
+    };
     let claimed = state
         .store
         .claim_attempt(session_id, &req.idempotency_key, state.clock.now())
@@ -202,9 +225,85 @@ pub async fn pay(
     // Run the attempt to its end even if this client disconnects, so its outcome is recorded.
     let owned = state.clone();
     let sid = session_id.to_owned();
-    let task = tokio::spawn(async move { attempt(&owned, &sid, &token, req).await });
+    let task = tokio::spawn(async move { attempt(&owned, &sid, &token, req, &subject).await });
     task.await
         .map_err(|e| DomainError::Internal(format!("pay task: {e}")))?
+}
+
+/// The card-testing shield before the gateway: refuses a blocked payer, asks a proof of work
+/// when the risk is elevated (answering the challenge as the pay outcome) or checks the one
+/// sent, then checks the card's own record by its gateway fingerprint.
+async fn shield(
+    state: &HostState,
+    session: &SessionRow,
+    token: &PaymentToken,
+    req: &PayRequest,
+    ip: Option<std::net::IpAddr>,
+) -> Result<Result<crate::shield::Subject, PayOutcome>, DomainError> {
+    use crate::shield::{self, pow};
+    let now = state.clock.now();
+    let subject = shield::Subject::of(session, ip);
+    let assessment = shield::assess(state, &subject, now).await?;
+    if let Some(difficulty) = assessment.difficulty {
+        let key = pow::key_from(&state.signing_key.to_bytes());
+        let challenge = || PayOutcome::Challenge {
+            challenge: pow::issue(&key, &session.id, &req.idempotency_key, difficulty, now),
+            difficulty,
+        };
+        let Some(proof) = &req.proof else {
+            return Ok(Err(challenge()));
+        };
+        match pow::check(
+            &key,
+            &proof.challenge,
+            &proof.nonce,
+            &session.id,
+            &req.idempotency_key,
+            difficulty,
+            now,
+        ) {
+            Ok(checked) => {
+                if !state
+                    .store
+                    .shield_use_proof(&checked.id, checked.expires)
+                    .await?
+                {
+                    tracing::info!(session = %session.id, "proof of work replayed");
+                    return Ok(Err(challenge()));
+                }
+            }
+            Err(why) => {
+                tracing::info!(session = %session.id, %why, "proof of work refused");
+                return Ok(Err(challenge()));
+            }
+        }
+    }
+    let subject = subject.with_card(fingerprint(state, session, token).await);
+    shield::check_card(state, &subject, now).await?;
+    Ok(Ok(subject))
+}
+
+/// The card's gateway fingerprint (stable across tokenizations of one card number), if the
+/// gateway tells it; a failed lookup only means this attempt is not counted by card.
+async fn fingerprint(
+    state: &HostState,
+    session: &SessionRow,
+    token: &PaymentToken,
+) -> Option<String> {
+    let gateway = gateway_for(state, session).ok()?;
+    let card = match token {
+        PaymentToken::PaymentMethod(pm) => gateway
+            .get(&format!("/v1/payment_methods/{pm}"))
+            .await
+            .ok()?["card"]
+            .clone(),
+        PaymentToken::ConfirmationToken(ct) => gateway
+            .get(&format!("/v1/confirmation_tokens/{ct}"))
+            .await
+            .ok()?["payment_method_preview"]["card"]
+            .clone(),
+    };
+    card["fingerprint"].as_str().map(str::to_owned)
 }
 
 async fn wait_for_outcome(
@@ -228,8 +327,17 @@ async fn attempt(
     session_id: &str,
     token: &PaymentToken,
     req: PayRequest,
+    subject: &crate::shield::Subject,
 ) -> Result<PayOutcome, DomainError> {
-    let result = charge(state, session_id, token, &req.idempotency_key).await;
+    let mut result = charge(state, session_id, token, &req.idempotency_key).await;
+    if let Ok(outcome) = result {
+        // Counted (and, under attack, a decline's words made generic) before it is stored,
+        // so a retry of this key answers the same words.
+        result = crate::shield::record(state, subject, outcome, state.clock.now()).await;
+        if let Ok(PayOutcome::Declined { code, message }) = &result {
+            state.store.set_decline(session_id, code, message).await?;
+        }
+    }
     match &result {
         Ok(outcome) => {
             state

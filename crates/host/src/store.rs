@@ -318,6 +318,48 @@ pub trait Store: Send + Sync + 'static {
     /// The active installations of `order`, oldest first: `(instance, created)`.
     async fn activations(&self, order: &str) -> Result<Vec<(String, i64)>, StoreError>;
 
+    /// Card-testing shield: records one pay attempt's outcome against each `(kind, key)`.
+    async fn shield_record(
+        &self,
+        merchant: &str,
+        keys: &[(&str, String)],
+        declined: bool,
+        at: i64,
+    ) -> Result<(), StoreError>;
+    /// `(attempts, declines)` against `(kind, key)` since `since`.
+    async fn shield_counts(
+        &self,
+        merchant: &str,
+        kind: &str,
+        key: &str,
+        since: i64,
+    ) -> Result<(u32, u32), StoreError>;
+    /// Blocks `(kind, key)` until `until` (a later block wins).
+    async fn shield_block(
+        &self,
+        merchant: &str,
+        kind: &str,
+        key: &str,
+        until: i64,
+    ) -> Result<(), StoreError>;
+    /// The latest end of a block on any of `keys` still running at `now`.
+    async fn shield_blocked_until(
+        &self,
+        merchant: &str,
+        keys: &[(&str, String)],
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Uses a proof of work's id once: false if it was used before.
+    async fn shield_use_proof(&self, id: &str, expires: i64) -> Result<bool, StoreError>;
+    /// When the campaign's running attack-mode period started, if one is running.
+    async fn shield_attack(&self, campaign: &str) -> Result<Option<i64>, StoreError>;
+    /// Starts an attack-mode period; false if one was already running.
+    async fn shield_start_attack(&self, campaign: &str, at: i64) -> Result<bool, StoreError>;
+    /// Ends the running attack-mode period; false if none was running.
+    async fn shield_end_attack(&self, campaign: &str, at: i64) -> Result<bool, StoreError>;
+    /// Forgets events, blocks and proofs older than `before`.
+    async fn shield_prune(&self, before: i64) -> Result<(), StoreError>;
+
     /// Up to `limit` unsent messages, oldest first.
     async fn pending_mail(&self, limit: u32) -> Result<Vec<MailRow>, StoreError>;
     /// Marks a message sent or undeliverable.
@@ -855,6 +897,154 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(session_row).collect()
+    }
+
+    async fn shield_record(
+        &self,
+        merchant: &str,
+        keys: &[(&str, String)],
+        declined: bool,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (kind, key) in keys {
+            sqlx::query(
+                "INSERT INTO shield_events (merchant, kind, key, declined, at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(merchant)
+            .bind(kind)
+            .bind(key)
+            .bind(i64::from(declined))
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn shield_counts(
+        &self,
+        merchant: &str,
+        kind: &str,
+        key: &str,
+        since: i64,
+    ) -> Result<(u32, u32), StoreError> {
+        let (attempts, declines): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), SUM(declined) FROM shield_events \
+             WHERE merchant = ? AND kind = ? AND key = ? AND at >= ?",
+        )
+        .bind(merchant)
+        .bind(kind)
+        .bind(key)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+        Ok((n(attempts), n(declines.unwrap_or(0))))
+    }
+
+    async fn shield_block(
+        &self,
+        merchant: &str,
+        kind: &str,
+        key: &str,
+        until: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO shield_blocks (merchant, kind, key, until) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (merchant, kind, key) DO UPDATE SET until = MAX(until, excluded.until)",
+        )
+        .bind(merchant)
+        .bind(kind)
+        .bind(key)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn shield_blocked_until(
+        &self,
+        merchant: &str,
+        keys: &[(&str, String)],
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut latest: Option<i64> = None;
+        for (kind, key) in keys {
+            let until: Option<i64> = sqlx::query_scalar(
+                "SELECT until FROM shield_blocks WHERE merchant = ? AND kind = ? AND key = ? AND until > ?",
+            )
+            .bind(merchant)
+            .bind(kind)
+            .bind(key)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+            latest = latest.max(until);
+        }
+        Ok(latest)
+    }
+
+    async fn shield_use_proof(&self, id: &str, expires: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO shield_proofs (id, expires) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(expires)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn shield_attack(&self, campaign: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT started FROM shield_attacks WHERE campaign = ? AND ended IS NULL \
+             ORDER BY started DESC LIMIT 1",
+        )
+        .bind(campaign)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn shield_start_attack(&self, campaign: &str, at: i64) -> Result<bool, StoreError> {
+        // One statement: two hosts seeing the same spike start one period.
+        let done = sqlx::query(
+            "INSERT INTO shield_attacks (campaign, started) SELECT ?, ? \
+             WHERE NOT EXISTS (SELECT 1 FROM shield_attacks WHERE campaign = ? AND ended IS NULL)",
+        )
+        .bind(campaign)
+        .bind(at)
+        .bind(campaign)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn shield_end_attack(&self, campaign: &str, at: i64) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE shield_attacks SET ended = ? WHERE campaign = ? AND ended IS NULL")
+                .bind(at)
+                .bind(campaign)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn shield_prune(&self, before: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM shield_events WHERE at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM shield_blocks WHERE until < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM shield_proofs WHERE expires < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError> {

@@ -183,6 +183,9 @@ string_codes! {
         InProgress => "in_progress",
         /// Too many requests from one address.
         RateLimited => "rate_limited",
+        /// Too many declined payments from this address, network, email or card (card-testing
+        /// defence): refused for a while.
+        Blocked => "blocked",
         /// The gateway could not be reached.
         GatewayUnavailable => "gateway_unavailable",
         /// The host's fault.

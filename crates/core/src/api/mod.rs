@@ -195,6 +195,23 @@ pub struct PayRequest {
     pub confirmation_token: Option<String>,
     /// One key per attempt, chosen by the page; retries of the attempt reuse it.
     pub idempotency_key: String,
+    /// The answer to a [`PayOutcome::Challenge`]: the challenge as issued and the nonce found.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub proof: Option<Proof>,
+}
+
+/// A solved proof of work: `SHA-256(challenge ":" nonce)` starts with the challenge's number
+/// of zero bits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+pub struct Proof {
+    /// The challenge, exactly as the host issued it.
+    pub challenge: String,
+    /// The nonce, in decimal.
+    pub nonce: String,
 }
 
 impl PayRequest {
@@ -208,6 +225,7 @@ impl PayRequest {
             payment_method: pm,
             confirmation_token: ct,
             idempotency_key,
+            proof: None,
         }
     }
 
@@ -297,6 +315,14 @@ pub enum PayOutcome {
     },
     /// The gateway has not decided yet; poll the session.
     Processing,
+    /// Not charged yet: the host asks for a proof of work first (card-testing defence). Solve
+    /// it and send the same request again with [`PayRequest::proof`].
+    Challenge {
+        /// What to hash (opaque; bound by the host to this session and attempt, expiring).
+        challenge: String,
+        /// The leading zero bits required.
+        difficulty: u8,
+    },
     /// An outcome this build does not know: treated as "not decided yet", never as success.
     Unknown,
 }
@@ -315,6 +341,10 @@ struct PayOutcomeWire {
     code: Option<DeclineCode>,
     #[serde(default)]
     message: Option<String>,
+    #[serde(default)]
+    challenge: Option<String>,
+    #[serde(default)]
+    difficulty: Option<u8>,
 }
 
 #[cfg(feature = "serde")]
@@ -332,6 +362,10 @@ impl<'de> Deserialize<'de> for PayOutcome {
             "declined" => PayOutcome::Declined {
                 code: w.code.ok_or_else(missing)?,
                 message: w.message.ok_or_else(missing)?,
+            },
+            "challenge" => PayOutcome::Challenge {
+                challenge: w.challenge.ok_or_else(missing)?,
+                difficulty: w.difficulty.ok_or_else(missing)?,
             },
             _ => PayOutcome::Unknown,
         })
@@ -661,6 +695,7 @@ impl UpdateCardRequest {
             payment_method: self.payment_method.clone(),
             confirmation_token: self.confirmation_token.clone(),
             idempotency_key: String::new(),
+            proof: None,
         }
         .token()
     }

@@ -38,16 +38,60 @@ pub fn ip_limiter(per_minute: u32) -> IpLimiter {
     Arc::new(governor::RateLimiter::keyed(governor::Quota::per_minute(n)))
 }
 
+/// The client's address (behind a trusted proxy, the one it names), where the connection's
+/// address is known.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl axum::extract::FromRequestParts<Arc<HostState>> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<HostState>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(
+            state,
+            &parts.extensions,
+            &parts.headers,
+        )))
+    }
+}
+
+fn client_ip(
+    state: &HostState,
+    extensions: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+) -> Option<std::net::IpAddr> {
+    let peer = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+        .0
+        .ip();
+    let server = &state.config.server;
+    if server.trusted_proxies.is_empty() {
+        return Some(peer);
+    }
+    // Several header lines read as one list, in order.
+    let forwarded = headers
+        .get_all(server.client_ip_header.as_str())
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    Some(crate::client_ip::resolve(
+        peer,
+        (!forwarded.is_empty()).then_some(forwarded.as_str()),
+        &server.trusted_proxies,
+    ))
+}
+
 /// Refuses a client IP over its quota with 429 (only where the connection's address is known).
 async fn rate_limit(
     State(state): State<Arc<HostState>>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let ip = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
+    let ip = client_ip(&state, req.extensions(), req.headers());
     if let Some(ip) = ip {
         if state.limiter.check_key(&ip).is_err() {
             return HostError::RateLimited.into_response();

@@ -8,16 +8,17 @@ use axum::http::StatusCode;
 use axum::Json;
 use paywidget_core::api::{PayOutcome, SessionCreated, SessionView};
 
-use super::parse;
+use super::{parse, ClientIp};
 use crate::error::HostError;
 use crate::{sessions, HostState};
 
 /// Creates a session (201).
 pub(super) async fn create(
     State(state): State<Arc<HostState>>,
+    ClientIp(ip): ClientIp,
     body: Bytes,
 ) -> Result<(StatusCode, Json<SessionCreated>), HostError> {
-    let created = sessions::create(&state, parse(&body)?).await?;
+    let created = sessions::create(&state, parse(&body)?, ip).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -25,9 +26,10 @@ pub(super) async fn create(
 pub(super) async fn pay(
     State(state): State<Arc<HostState>>,
     Path(id): Path<String>,
+    ClientIp(ip): ClientIp,
     body: Bytes,
 ) -> Result<Json<PayOutcome>, HostError> {
-    Ok(Json(sessions::pay(&state, &id, parse(&body)?).await?))
+    Ok(Json(sessions::pay(&state, &id, parse(&body)?, ip).await?))
 }
 
 /// Where it is (and its receipt or licence once fulfilled).

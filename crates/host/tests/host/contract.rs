@@ -392,6 +392,7 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
             frequency: Default::default(),
             tier: None,
         },
+        None,
     )
     .await
     .unwrap();
@@ -413,6 +414,7 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
             frequency: Default::default(),
             tier: None,
         },
+        None,
     )
     .await
     .unwrap_err();
@@ -484,6 +486,7 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
             frequency: Default::default(),
             tier: None,
         },
+        None,
     )
     .await
     .unwrap();

@@ -4,6 +4,7 @@
 mod contract;
 mod portal;
 mod recurring;
+mod shield;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

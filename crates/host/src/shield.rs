@@ -1,0 +1,577 @@
+//! The card-testing shield: velocity limits, risk-based proof of work and attack mode, checked
+//! on every pay before anything reaches the gateway.
+//!
+//! Counters are rows in the database (they hold across restarts and hosts), counted over sliding
+//! windows, so they decay by themselves. A pay attempt is counted against its client IP, the
+//! IP's network (/24, IPv6 /48), the session, the email, the card's gateway fingerprint and the
+//! campaign. Past a challenge threshold the page must send a proof of work ([`pow`]); past a
+//! block threshold the key is refused for `block_minutes`. A campaign whose decline rate spikes
+//! enters attack mode: a proof of work for everyone, strict limits, a higher minimum amount and
+//! one generic decline message (no oracle for the attacker); it leaves after a calm period.
+
+use std::net::IpAddr;
+
+use paywidget_core::api::{DeclineCode, PayOutcome};
+use serde::Deserialize;
+
+use crate::error::DomainError;
+use crate::store::{NewMail, SessionRow};
+use crate::HostState;
+
+pub mod pow;
+
+/// `[merchants.shield]`: the limits, per merchant. Every field has a default.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShieldConfig {
+    /// Off: no limits, no challenge (not recommended for a public button).
+    pub enabled: bool,
+    /// The sliding window declines are counted in, minutes (default 10).
+    pub window_minutes: u32,
+    /// Declines from one IP in the window before a proof of work is asked (3).
+    pub challenge_ip_declines: u32,
+    /// … before the IP is blocked (6).
+    pub block_ip_declines: u32,
+    /// Declines from one network (/24, /48) before a proof of work (5).
+    pub challenge_net_declines: u32,
+    /// … before the network is blocked (12).
+    pub block_net_declines: u32,
+    /// Declines in one checkout session before a proof of work (2).
+    pub challenge_session_declines: u32,
+    /// … before the session is blocked (5).
+    pub block_session_declines: u32,
+    /// Declines for one email in the window before a proof of work (3).
+    pub challenge_email_declines: u32,
+    /// … before the email is blocked (6).
+    pub block_email_declines: u32,
+    /// Declines of one card (the gateway's fingerprint) before it is blocked (3).
+    pub block_card_declines: u32,
+    /// Attempts of any outcome from one IP in the window before a proof of work (10).
+    pub challenge_ip_attempts: u32,
+    /// How long a block lasts, minutes (60).
+    pub block_minutes: u32,
+    /// The proof of work's difficulty at the first sign of risk, leading zero bits (14);
+    /// each further sign adds 2.
+    pub difficulty: u8,
+    /// Attempts on a campaign in the window before its decline rate can mean an attack (12).
+    pub attack_min_attempts: u32,
+    /// The decline rate, percent, that switches a campaign to attack mode (40).
+    pub attack_decline_percent: u32,
+    /// Attempts on a campaign in the window that mean an attack whatever their outcome (300).
+    pub attack_attempts: u32,
+    /// Minutes without a spike before attack mode ends (30).
+    pub calm_minutes: u32,
+    /// In attack mode: declines from one IP, session, email or card before a block (1).
+    pub attack_block_declines: u32,
+    /// In attack mode: the smallest gift, as a multiple of the campaign's minimum (2).
+    pub attack_min_amount_factor: u32,
+    /// Gifts below this multiple of the minimum count as tiny (2); more than
+    /// `tiny_attempts` of them from one IP in the window are refused.
+    pub tiny_factor: u32,
+    /// Tiny gifts one IP may try in the window (3).
+    pub tiny_attempts: u32,
+}
+
+impl Default for ShieldConfig {
+    fn default() -> Self {
+        ShieldConfig {
+            enabled: true,
+            window_minutes: 10,
+            challenge_ip_declines: 3,
+            block_ip_declines: 6,
+            challenge_net_declines: 5,
+            block_net_declines: 12,
+            challenge_session_declines: 2,
+            block_session_declines: 5,
+            challenge_email_declines: 3,
+            block_email_declines: 6,
+            block_card_declines: 3,
+            challenge_ip_attempts: 10,
+            block_minutes: 60,
+            difficulty: 14,
+            attack_min_attempts: 12,
+            attack_decline_percent: 40,
+            attack_attempts: 300,
+            calm_minutes: 30,
+            attack_block_declines: 1,
+            attack_min_amount_factor: 2,
+            tiny_factor: 2,
+            tiny_attempts: 3,
+        }
+    }
+}
+
+impl ShieldConfig {
+    /// The rules between values.
+    pub fn check(&self) -> Result<(), String> {
+        if self.window_minutes == 0 || self.calm_minutes == 0 || self.block_minutes == 0 {
+            return Err("window_minutes, calm_minutes and block_minutes must be at least 1".into());
+        }
+        if !(1..=28).contains(&self.difficulty) {
+            return Err("difficulty is 1–28 leading zero bits".into());
+        }
+        if self.attack_decline_percent > 100 {
+            return Err("attack_decline_percent is a percentage".into());
+        }
+        for (challenge, block, what) in [
+            (self.challenge_ip_declines, self.block_ip_declines, "ip"),
+            (self.challenge_net_declines, self.block_net_declines, "net"),
+            (
+                self.challenge_session_declines,
+                self.block_session_declines,
+                "session",
+            ),
+            (
+                self.challenge_email_declines,
+                self.block_email_declines,
+                "email",
+            ),
+        ] {
+            if challenge == 0 || block < challenge {
+                return Err(format!(
+                    "challenge_{what}_declines must be ≥ 1 and block_{what}_declines ≥ it"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn window(&self) -> i64 {
+        i64::from(self.window_minutes) * 60
+    }
+}
+
+/// The network an address belongs to for counting: its /24 (IPv4) or /48 (IPv6).
+pub fn network_of(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
+}
+
+/// Who is paying, as the shield counts them.
+#[derive(Clone, Debug)]
+pub struct Subject {
+    merchant: String,
+    campaign: String,
+    keys: Vec<(&'static str, String)>,
+    ip: Option<String>,
+}
+
+impl Subject {
+    /// The session's payer, from `ip` (the client address, trusted-proxy aware).
+    pub fn of(session: &SessionRow, ip: Option<IpAddr>) -> Subject {
+        let mut keys = vec![("session", session.id.clone())];
+        if let Some(ip) = ip {
+            keys.push(("ip", ip.to_string()));
+            keys.push(("net", network_of(ip)));
+        }
+        if let Some(email) = &session.email {
+            keys.push(("email", email.to_ascii_lowercase()));
+        }
+        Subject {
+            merchant: session.merchant.clone(),
+            campaign: session.campaign.clone(),
+            ip: ip.map(|i| i.to_string()),
+            keys,
+        }
+    }
+
+    /// Adds the card's fingerprint once the gateway told it.
+    pub fn with_card(mut self, fingerprint: Option<String>) -> Subject {
+        if let Some(f) = fingerprint {
+            self.keys.push(("card", f));
+        }
+        self
+    }
+
+    fn key(&self, kind: &str) -> Option<&str> {
+        self.keys
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the shield says about an attempt before it goes to the gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Assessment {
+    /// A proof of work of this many bits is required.
+    pub difficulty: Option<u8>,
+    /// The campaign is in attack mode.
+    pub attack: bool,
+}
+
+/// The merchant's shield settings.
+fn config<'a>(state: &'a HostState, merchant: &str) -> Option<&'a ShieldConfig> {
+    state
+        .config
+        .merchant(merchant)
+        .map(|m| &m.shield)
+        .filter(|c| c.enabled)
+}
+
+/// The refusal of a block ending at `until`, in whole minutes from `now`.
+fn blocked(until: i64, now: i64) -> DomainError {
+    DomainError::Blocked {
+        minutes: ((until - now + 59) / 60).max(1),
+    }
+}
+
+/// Checks the subject's blocks and counters: refuses a blocked one, asks a proof of work when
+/// the risk is elevated (or the campaign is under attack).
+pub async fn assess(
+    state: &HostState,
+    subject: &Subject,
+    now: i64,
+) -> Result<Assessment, DomainError> {
+    let Some(c) = config(state, &subject.merchant) else {
+        return Ok(Assessment {
+            difficulty: None,
+            attack: false,
+        });
+    };
+    let store = state.store.as_ref();
+    let keys: Vec<(&str, String)> = subject.keys.iter().map(|(k, v)| (*k, v.clone())).collect();
+    if let Some(until) = store
+        .shield_blocked_until(&subject.merchant, &keys, now)
+        .await?
+    {
+        return Err(blocked(until, now));
+    }
+    let attack = attack_mode(state, c, &subject.merchant, &subject.campaign, now).await?;
+    let since = now - c.window();
+    let mut signs = 0u8;
+    for (kind, threshold) in [
+        ("ip", c.challenge_ip_declines),
+        ("net", c.challenge_net_declines),
+        ("session", c.challenge_session_declines),
+        ("email", c.challenge_email_declines),
+    ] {
+        if let Some(key) = subject.key(kind) {
+            let (_, declines) = store
+                .shield_counts(&subject.merchant, kind, key, since)
+                .await?;
+            if declines >= threshold {
+                signs += 1;
+            }
+        }
+    }
+    if let Some(ip) = subject.key("ip") {
+        let (attempts, _) = store
+            .shield_counts(&subject.merchant, "ip", ip, since)
+            .await?;
+        if attempts >= c.challenge_ip_attempts {
+            signs += 1;
+        }
+    }
+    let difficulty = (signs > 0 || attack).then(|| {
+        let extra = 2 * signs.saturating_sub(1) + if attack { 2 } else { 0 };
+        c.difficulty.saturating_add(extra).min(28)
+    });
+    Ok(Assessment { difficulty, attack })
+}
+
+/// The smallest gift a campaign takes now: its minimum, raised in attack mode.
+pub async fn min_amount(
+    state: &HostState,
+    merchant: &str,
+    campaign: &str,
+    min: i64,
+    now: i64,
+) -> Result<i64, DomainError> {
+    let Some(c) = config(state, merchant) else {
+        return Ok(min);
+    };
+    let attack = attack_mode(state, c, merchant, campaign, now).await?;
+    Ok(if attack {
+        min.saturating_mul(i64::from(c.attack_min_amount_factor.max(1)))
+    } else {
+        min
+    })
+}
+
+/// Refuses one IP's repeated tiny gifts (a card tester's favourite): more than `tiny_attempts`
+/// sessions below `tiny_factor` × the minimum in the window. Counts this one.
+pub async fn tiny_amount(
+    state: &HostState,
+    merchant: &str,
+    ip: Option<IpAddr>,
+    amount: i64,
+    min: i64,
+    now: i64,
+) -> Result<(), DomainError> {
+    let (Some(c), Some(ip)) = (config(state, merchant), ip) else {
+        return Ok(());
+    };
+    if amount >= min.saturating_mul(i64::from(c.tiny_factor)) {
+        return Ok(());
+    }
+    let ip = ip.to_string();
+    let store = state.store.as_ref();
+    let (tries, _) = store
+        .shield_counts(merchant, "tiny", &ip, now - c.window())
+        .await?;
+    if tries >= c.tiny_attempts {
+        let until = now + i64::from(c.block_minutes) * 60;
+        store.shield_block(merchant, "ip", &ip, until).await?;
+        return Err(blocked(until, now));
+    }
+    store
+        .shield_record(merchant, &[("tiny", ip)], false, now)
+        .await?;
+    Ok(())
+}
+
+/// Checks the card's own block (known once the gateway gave its fingerprint).
+pub async fn check_card(state: &HostState, subject: &Subject, now: i64) -> Result<(), DomainError> {
+    let (Some(_), Some(card)) = (config(state, &subject.merchant), subject.key("card")) else {
+        return Ok(());
+    };
+    if let Some(until) = state
+        .store
+        .shield_blocked_until(&subject.merchant, &[("card", card.to_owned())], now)
+        .await?
+    {
+        return Err(blocked(until, now));
+    }
+    Ok(())
+}
+
+/// Counts an attempt's outcome, blocks what went over its limit, and switches the campaign to
+/// attack mode on a spike. Under attack, a decline's words become the generic ones.
+pub async fn record(
+    state: &HostState,
+    subject: &Subject,
+    outcome: PayOutcome,
+    now: i64,
+) -> Result<PayOutcome, DomainError> {
+    let Some(c) = config(state, &subject.merchant) else {
+        return Ok(outcome);
+    };
+    let declined = matches!(outcome, PayOutcome::Declined { .. });
+    let store = state.store.as_ref();
+    let mut keys: Vec<(&str, String)> = subject.keys.iter().map(|(k, v)| (*k, v.clone())).collect();
+    keys.push(("campaign", subject.campaign.clone()));
+    store
+        .shield_record(&subject.merchant, &keys, declined, now)
+        .await?;
+    let attack = attack_mode(state, c, &subject.merchant, &subject.campaign, now).await?;
+    if declined {
+        let since = now - c.window();
+        let until = now + i64::from(c.block_minutes) * 60;
+        let strict = c.attack_block_declines.max(1);
+        for (kind, limit) in [
+            ("ip", c.block_ip_declines),
+            ("net", c.block_net_declines),
+            ("session", c.block_session_declines),
+            ("email", c.block_email_declines),
+            ("card", c.block_card_declines),
+        ] {
+            let Some(key) = subject.key(kind) else {
+                continue;
+            };
+            // Under attack a network is still shared by genuine donors: twice the strict limit.
+            let limit = match (attack, kind) {
+                (true, "net") => limit.min(strict * 2),
+                (true, _) => limit.min(strict),
+                _ => limit,
+            };
+            // A card is judged over a day: testers come back to the cards that worked.
+            let since = if kind == "card" { now - 86_400 } else { since };
+            let (_, declines) = store
+                .shield_counts(&subject.merchant, kind, key, since)
+                .await?;
+            if declines >= limit {
+                tracing::warn!(kind, campaign = %subject.campaign, "card-testing shield: blocked");
+                store
+                    .shield_block(&subject.merchant, kind, key, until)
+                    .await?;
+            }
+        }
+    }
+    let attack = attack || spike(state, c, subject, now).await?;
+    Ok(match outcome {
+        PayOutcome::Declined { code, .. } if attack => {
+            tracing::info!(code = %code.as_str(), "decline answered generically (attack mode)");
+            PayOutcome::Declined {
+                code: DeclineCode::CardDeclined,
+                message: DeclineCode::CardDeclined.message().into(),
+            }
+        }
+        other => other,
+    })
+}
+
+/// Whether the campaign is in attack mode now, ending it after a calm period.
+async fn attack_mode(
+    state: &HostState,
+    c: &ShieldConfig,
+    merchant: &str,
+    campaign: &str,
+    now: i64,
+) -> Result<bool, DomainError> {
+    let store = state.store.as_ref();
+    let Some(started) = store.shield_attack(campaign).await? else {
+        return Ok(false);
+    };
+    let calm = i64::from(c.calm_minutes) * 60;
+    if now - started < calm {
+        return Ok(true);
+    }
+    let (attempts, declines) = store
+        .shield_counts(merchant, "campaign", campaign, now - calm)
+        .await?;
+    if is_spike(c, attempts, declines) {
+        return Ok(true);
+    }
+    if store.shield_end_attack(campaign, now).await? {
+        tracing::warn!(%campaign, "card-testing shield: attack mode ended");
+        notify(
+            state,
+            merchant,
+            campaign,
+            "Attack mode ended",
+            &format!(
+                "The checkout \"{campaign}\" has been calm for {} minutes: attack mode is off \
+                 again (usual limits, usual minimum amount).",
+                c.calm_minutes
+            ),
+            now,
+        )
+        .await?;
+    }
+    Ok(false)
+}
+
+fn is_spike(c: &ShieldConfig, attempts: u32, declines: u32) -> bool {
+    attempts >= c.attack_attempts
+        || (attempts >= c.attack_min_attempts
+            && u64::from(declines) * 100
+                >= u64::from(c.attack_decline_percent) * u64::from(attempts))
+}
+
+/// Enters attack mode when the campaign's window shows a spike; true if it is now on.
+async fn spike(
+    state: &HostState,
+    c: &ShieldConfig,
+    subject: &Subject,
+    now: i64,
+) -> Result<bool, DomainError> {
+    let store = state.store.as_ref();
+    let (attempts, declines) = store
+        .shield_counts(
+            &subject.merchant,
+            "campaign",
+            &subject.campaign,
+            now - c.window(),
+        )
+        .await?;
+    if !is_spike(c, attempts, declines) {
+        return Ok(false);
+    }
+    if store.shield_start_attack(&subject.campaign, now).await? {
+        tracing::warn!(campaign = %subject.campaign, attempts, declines, ip = ?subject.ip, "card-testing shield: attack mode");
+        notify(
+            state,
+            &subject.merchant,
+            &subject.campaign,
+            "Card testing detected: attack mode is on",
+            &format!(
+                "In the last {} minutes the checkout \"{}\" saw {attempts} payment attempts, \
+                 {declines} of them declined: the pattern of card testing (bots trying stolen \
+                 cards).\n\nAttack mode is on: every payer proves they are not a bot (an \
+                 invisible check in their browser), blocks come after the first decline, the \
+                 smallest gift is {}× the usual, and declines get one generic message. It ends by \
+                 itself after {} calm minutes.",
+                c.window_minutes, subject.campaign, c.attack_min_amount_factor, c.calm_minutes
+            ),
+            now,
+        )
+        .await?;
+    }
+    Ok(true)
+}
+
+/// Mails the merchant (its `notify_email`, else the host's sender) through the outbox.
+async fn notify(
+    state: &HostState,
+    merchant: &str,
+    campaign: &str,
+    subject: &str,
+    text: &str,
+    now: i64,
+) -> Result<(), DomainError> {
+    let Some(m) = state.config.merchant(merchant) else {
+        return Ok(());
+    };
+    let to = m
+        .notify_email
+        .clone()
+        .unwrap_or_else(|| state.config.mail.from.clone());
+    let mut tx = state.store.begin().await?;
+    tx.queue_mail(&NewMail {
+        session_id: format!("shield:{campaign}"),
+        to: to.to_string(),
+        subject: format!("{}: {subject}", m.name),
+        body: text.to_owned(),
+        created: now,
+    })
+    .await?;
+    tx.commit().await?;
+    crate::mail::send_outbox(state.store.as_ref(), &state.mailer, &state.config.mail.from).await;
+    Ok(())
+}
+
+/// Forgets what no window looks at any more (a day and a block ago).
+pub async fn prune(state: &HostState, now: i64) -> Result<(), DomainError> {
+    state.store.shield_prune(now - 2 * 86_400).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_are_slash_24_and_slash_48() {
+        assert_eq!(
+            network_of("203.0.113.77".parse().unwrap()),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            network_of("2001:db8:abcd:12::1".parse().unwrap()),
+            "2001:db8:abcd::/48"
+        );
+    }
+
+    #[test]
+    fn a_spike_is_a_decline_rate_over_enough_attempts_or_a_flood() {
+        let c = ShieldConfig::default();
+        assert!(!is_spike(&c, 11, 11), "too few attempts to judge");
+        assert!(is_spike(&c, 12, 5));
+        assert!(!is_spike(&c, 12, 4));
+        assert!(is_spike(&c, 300, 0));
+    }
+
+    #[test]
+    fn defaults_pass_their_own_rules_and_bad_ones_are_named() {
+        assert!(ShieldConfig::default().check().is_ok());
+        let c = ShieldConfig {
+            block_ip_declines: 2,
+            ..ShieldConfig::default()
+        };
+        assert!(c.check().unwrap_err().contains("block_ip_declines"));
+        let c = ShieldConfig {
+            difficulty: 40,
+            ..ShieldConfig::default()
+        };
+        assert!(c.check().is_err());
+    }
+}
