@@ -238,6 +238,19 @@ async fn donation_decline_then_success_and_receipt() {
             .await
             .starts_with("/thanks/cs_"));
         screenshot(&client, "checkout-donation-receipt").await;
+        // No challenge was issued: the proof-of-work solver was never downloaded, so the form
+        // weighs what it always does.
+        let seen = support::sent_requests(&client).await;
+        assert!(
+            seen.iter().any(|r| r.url.ends_with("/pay")),
+            "the log has the pay calls"
+        );
+        assert!(
+            !seen
+                .iter()
+                .any(|r| r.url.contains(paywidget_widget::pow::WORKER_URL)),
+            "the solver is fetched only when challenged"
+        );
     })
     .await;
     assert_eq!(s.charges().await, 1, "exactly one charge at the gateway");
@@ -1326,5 +1339,69 @@ async fn make_it_monthly_turns_a_one_time_gift_into_a_smaller_monthly_one() {
         2,
         "the one-time gift and the first month"
     );
+    assert_no_card_data(&s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_while_the_shield_asks_a_proof_of_work_shows_verifying_and_pays() {
+    let s = servers().await;
+    // Three declines from this address first (a card tester's pattern): the shield now asks
+    // a proof of work of every payment from it.
+    for card in ["4000000000000002", "4000000000009995", "4000000000009987"] {
+        let session = s.session("winter", Some(1000)).await;
+        let pm = s.tokenize(card).await;
+        assert_eq!(s.pay(&session, &pm, "k").await.1["status"], "declined");
+    }
+    let host = s.host.clone();
+    with_phone_browser(|client| async move {
+        open_form(&client, &format!("{host}/c/winter?amount=25")).await;
+        client
+            .find(Locator::Css("#pw-email"))
+            .await
+            .unwrap()
+            .send_keys("genuine@example.org")
+            .await
+            .unwrap();
+        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
+        // Watch the status line for the short "Verifying…" the solver shows.
+        client
+            .execute(
+                "new MutationObserver(() => sessionStorage.setItem('pw-test-seen', \
+                 (sessionStorage.getItem('pw-test-seen') || '') + '|' + \
+                 document.querySelector('#pw-status').textContent)) \
+                 .observe(document.querySelector('#pw-status'), \
+                 { childList: true, subtree: true, characterData: true });",
+                vec![],
+            )
+            .await
+            .unwrap();
+        click_pay(&client).await;
+        wait_for(&client, "#pw-receipt-number").await;
+        // (Kept in sessionStorage: the receipt page replaced the form.)
+        let seen = js_string(&client, "sessionStorage.getItem('pw-test-seen')").await;
+        assert!(seen.contains("Verifying…"), "the shopper saw {seen:?}");
+        let requests = support::sent_requests(&client).await;
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.url.contains(paywidget_widget::pow::WORKER_URL)),
+            "the solver was fetched for the challenge"
+        );
+        let pays: Vec<_> = requests
+            .iter()
+            .filter(|r| {
+                r.method == "POST" && r.url.contains("/api/sessions/") && r.url.ends_with("/pay")
+            })
+            .collect();
+        assert_eq!(
+            pays.len(),
+            2,
+            "challenged, then the same attempt with its proof"
+        );
+        assert!(!pays[0].body.contains("proof") && pays[1].body.contains("\"proof\""));
+        screenshot(&client, "checkout-after-proof-of-work").await;
+    })
+    .await;
+    assert_eq!(s.charges().await, 1, "one charge: the genuine donor's");
     assert_no_card_data(&s);
 }

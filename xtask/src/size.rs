@@ -18,10 +18,13 @@ use crate::widget;
 /// Issue 12's recurring gifts (the frequency choice, the terms line, the frequency in the
 /// contract's campaign and session views) measured 91.1 kB: the budget is that, rounded up,
 /// ≤ 92 kB; its licence tiers (the plan choice, the tiers in the campaign view) 93.2 kB:
-/// ≤ 94 kB. Still below what Braintree's Drop-in and Adyen's Card component transfer
-/// (104–107 kB); the next weight work is splitting the capture modes and the recurring parts
-/// out of the one-time donor's download.
-pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 94_000;
+/// ≤ 94 kB. The "Make it monthly?" prompt and issue 13's challenge handling in the pay flow
+/// (the proof-of-work answer in the contract, the Web Worker glue; the solver itself,
+/// `pow_worker.js`, is fetched only when a challenge is issued) measured 97.4 kB: ≤ 98 kB.
+/// Still below what Braintree's Drop-in and Adyen's Card component transfer (104–107 kB); the
+/// next weight work is splitting the capture modes and the recurring parts out of the one-time
+/// donor's download.
+pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 98_000;
 /// Issue 6's budget for the loader and its stylesheet on the merchant's page (brotli).
 pub(crate) const LOADER_BUDGET_BROTLI: usize = 2_048;
 

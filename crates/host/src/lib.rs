@@ -60,6 +60,8 @@ pub struct HostState {
     pub mailer: Arc<dyn mail::Mailer>,
     /// Per-IP limits on the session and pay endpoints.
     pub limiter: api::IpLimiter,
+    /// When this process last pruned the shield's old counters (unix seconds).
+    pub shield_pruned: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for HostState {
@@ -157,6 +159,7 @@ pub async fn open_with(
         ids: deps.ids,
         mailer,
         limiter,
+        shield_pruned: std::sync::atomic::AtomicI64::new(0),
     });
     // Messages queued before a restart go out now.
     mail::send_outbox(state.store.as_ref(), &state.mailer, &state.config.mail.from).await;

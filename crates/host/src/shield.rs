@@ -356,6 +356,7 @@ pub async fn record(
         return Ok(outcome);
     };
     let declined = matches!(outcome, PayOutcome::Declined { .. });
+    prune(state, now).await?;
     let store = state.store.as_ref();
     let mut keys: Vec<(&str, String)> = subject.keys.iter().map(|(k, v)| (*k, v.clone())).collect();
     keys.push(("campaign", subject.campaign.clone()));
@@ -529,8 +530,19 @@ async fn notify(
     Ok(())
 }
 
-/// Forgets what no window looks at any more (a day and a block ago).
-pub async fn prune(state: &HostState, now: i64) -> Result<(), DomainError> {
+/// Forgets what no window looks at any more (older than two days), at most hourly per
+/// process, on the way through [`record`].
+async fn prune(state: &HostState, now: i64) -> Result<(), DomainError> {
+    use std::sync::atomic::Ordering;
+    let last = state.shield_pruned.load(Ordering::Relaxed);
+    if now - last < 3600
+        || state
+            .shield_pruned
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return Ok(());
+    }
     state.store.shield_prune(now - 2 * 86_400).await?;
     Ok(())
 }
