@@ -277,6 +277,28 @@ pub fn monthly_suggestion(gift: Amount, min: i64) -> Amount {
     Amount::from_minor(rounded.max(min).min(gift.minor()), gift.currency())
 }
 
+/// The update-card page's first words: what could not be charged, a gift or a licence.
+pub fn update_card_intro(data: &paywidget_core::api::UpdateCardView) -> String {
+    let what = match data.campaign.kind {
+        paywidget_core::api::CampaignKind::Donation => format!(
+            "Your gift of {} {} to {}",
+            data.display_amount,
+            data.frequency.every(),
+            data.campaign.merchant_name
+        ),
+        paywidget_core::api::CampaignKind::License => format!(
+            "Your {} subscription ({} {}) from {}",
+            data.campaign.title,
+            data.display_amount,
+            data.frequency.every(),
+            data.campaign.merchant_name
+        ),
+    };
+    format!(
+        "{what} could not be charged. Your new card is charged at once for this period, then for the next ones."
+    )
+}
+
 /// A frequency chip's words.
 pub fn frequency_label(f: Frequency) -> &'static str {
     match f {
@@ -319,6 +341,48 @@ pub fn pay_label(donation: bool, total: Option<Amount>, frequency: Frequency) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_update_card_page_names_a_gift_or_a_licence() {
+        use paywidget_core::api::{CampaignKind, CampaignView, CardCapture, UpdateCardView};
+        let campaign = |kind| CampaignView {
+            id: "c".into(),
+            kind,
+            title: "Acme Team".into(),
+            merchant_name: "Hope".into(),
+            currency: Currency::Usd,
+            suggested_amounts: vec![],
+            min_amount: None,
+            max_amount: None,
+            price: None,
+            fee_coverage: None,
+            gateway_url: String::new(),
+            card_capture: CardCapture::Direct,
+            gateway_js_url: None,
+            publishable_key: String::new(),
+            logo_url: None,
+            collect_postal_code: false,
+            allowed_origins: vec![],
+            frequencies: vec![],
+            tiers: vec![],
+            monthly_prompt: false,
+        };
+        let view = |kind| UpdateCardView {
+            campaign: campaign(kind),
+            session: "cs_1".into(),
+            amount: 1000,
+            display_amount: "10.00 USD".into(),
+            frequency: Frequency::Monthly,
+        };
+        assert!(update_card_intro(&view(CampaignKind::Donation))
+            .starts_with("Your gift of 10.00 USD every month to Hope could not be charged."));
+        let licence = update_card_intro(&view(CampaignKind::License));
+        assert!(
+            licence.starts_with("Your Acme Team subscription (10.00 USD every month) from Hope"),
+            "{licence}"
+        );
+        assert!(!licence.contains("gift"));
+    }
 
     #[test]
     fn a_monthly_suggestion_is_a_rounded_third_within_bounds() {

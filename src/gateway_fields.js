@@ -113,11 +113,16 @@ export function fields_mount(scriptUrl, publishableKey, amount, currency, contai
 }
 
 /**
- * The total changed (amount chip, fee coverage): the fields' amount follows.
+ * The total or the frequency changed (amount chip, fee coverage, monthly): the fields follow.
+ * A recurring gift's first payment saves the card for the renewals: Stripe's Elements then run
+ * in `subscription` mode.
  * @param {number} amount
+ * @param {boolean} recurring
  */
-export function fields_update(amount) {
-  if (elements) elements.update({ amount: Math.max(amount, 1) });
+export function fields_update(amount, recurring) {
+  if (elements) {
+    elements.update({ amount: Math.max(amount, 1), mode: recurring ? 'subscription' : 'payment' });
+  }
 }
 
 /** Moves focus into the card fields (after a problem with the card). */

@@ -29,7 +29,7 @@ mod js {
             currency: &str,
             container_id: &str,
         ) -> js_sys::Promise;
-        pub fn fields_update(amount: f64);
+        pub fn fields_update(amount: f64, recurring: bool);
         pub fn fields_focus();
         pub fn fields_token(name: &str, email: &str, return_url: &str) -> js_sys::Promise;
         pub fn fields_next_action(client_secret: &str) -> js_sys::Promise;
@@ -76,11 +76,11 @@ pub async fn mount(
 }
 
 /// The total changed.
-pub fn update(amount: i64) {
+pub fn update(amount: i64, recurring: bool) {
     #[cfg(target_arch = "wasm32")]
-    js::fields_update(amount as f64);
+    js::fields_update(amount as f64, recurring);
     #[cfg(not(target_arch = "wasm32"))]
-    let _ = amount;
+    let _ = (amount, recurring);
 }
 
 /// Focuses the card fields.

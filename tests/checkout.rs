@@ -1265,7 +1265,7 @@ async fn a_failed_renewal_mail_link_takes_a_new_card_and_pays_at_once() {
         wait_text(
             &client,
             "document.querySelector('#pw-status').textContent",
-            "card is updated and this period's gift is paid",
+            "card is updated and this period is paid",
         )
         .await;
         screenshot(&client, "update-card-paid").await;

@@ -114,11 +114,12 @@ pub fn Checkout(
             let problem = gateway_fields::mount(&script, &key, first, &code, FIELDS_ID).await;
             fields_state.set(problem);
         });
-        // The fields' amount follows the total (chips, custom amount, fee coverage).
+        // The fields follow the total (chips, custom amount, fee coverage) and the frequency.
         Effect::new(move |_| {
             let minor = total().map_or(0, |t| t.minor());
+            let recurring = frequency.get().interval().is_some();
             if fields_state.with(Option::is_none) {
-                gateway_fields::update(minor);
+                gateway_fields::update(minor, recurring);
             }
         });
     }

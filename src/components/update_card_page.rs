@@ -106,9 +106,7 @@ fn UpdateCardForm(
             match outcome {
                 Ok(PayOutcome::Succeeded) => {
                     done.set(true);
-                    status.set(
-                        "Thank you: your card is updated and this period's gift is paid.".into(),
-                    );
+                    status.set("Thank you: your card is updated and this period is paid.".into());
                 }
                 _ if result != "succeeded" => status.set(
                     "Your bank did not confirm the card. Try again, or use another card.".into(),
@@ -206,9 +204,7 @@ fn UpdateCardForm(
             match outcome {
                 Ok(PayOutcome::Succeeded) => {
                     done.set(true);
-                    status.set(
-                        "Thank you: your card is updated and this period's gift is paid.".into(),
-                    );
+                    status.set("Thank you: your card is updated and this period is paid.".into());
                 }
                 Ok(PayOutcome::RequiresAction { redirect_url, .. }) => browser::go(&redirect_url),
                 Ok(PayOutcome::Declined { message, .. }) => status.set(message),
@@ -220,12 +216,7 @@ fn UpdateCardForm(
             }
         });
     };
-    let intro = format!(
-        "Your gift of {} {} to {} could not be charged. Your new card is charged at once for this period, then for the next ones.",
-        data.display_amount,
-        data.frequency.every(),
-        data.campaign.merchant_name
-    );
+    let intro = crate::checkout_form::update_card_intro(&data);
     view! {
         <main class="pw-page">
             <form class="pw-form" novalidate on:submit=on_submit>

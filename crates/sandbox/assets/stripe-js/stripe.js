@@ -364,7 +364,7 @@
 
     update(options) {
       options = options || {};
-      ['amount', 'currency', 'appearance', 'locale', 'setupFutureUsage', 'setup_future_usage'].forEach(function (k) {
+      ['amount', 'currency', 'mode', 'appearance', 'locale', 'setupFutureUsage', 'setup_future_usage'].forEach(function (k) {
         if (k in options) {
           this._options[k] = options[k];
         }
