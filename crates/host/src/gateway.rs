@@ -99,6 +99,9 @@ pub struct LastPaymentError {
     /// Stripe's `decline_code`.
     #[serde(default)]
     pub decline_code: Option<String>,
+    /// The payment method that failed (`{id, …}`; Stripe expands it in the error).
+    #[serde(default)]
+    pub payment_method: Option<serde_json::Value>,
 }
 
 impl LastPaymentError {
@@ -108,6 +111,25 @@ impl LastPaymentError {
             .as_deref()
             .or(self.code.as_deref())
             .map_or(DeclineCode::CardDeclined, DeclineCode::parse)
+    }
+}
+
+/// Whether a payment read back after an unanswered confirm shows that confirm's own effect:
+/// any state past `requires_payment_method` does (money moved or a bank step began — only a
+/// confirm does that), while a decline does only if it names this attempt's payment method. A
+/// confirmation token's payment method is not known before it is redeemed, so its decline read
+/// back is never taken as its own.
+pub fn own_effect(pi: &PaymentIntent, token: &PaymentToken) -> bool {
+    match pi.status.as_str() {
+        "requires_payment_method" | "requires_confirmation" => {
+            let failed = pi
+                .last_payment_error
+                .as_ref()
+                .and_then(|e| e.payment_method.as_ref())
+                .and_then(|m| m["id"].as_str().or(m.as_str()));
+            matches!(token, PaymentToken::PaymentMethod(pm) if failed == Some(pm.as_str()))
+        }
+        _ => true,
     }
 }
 
@@ -298,7 +320,17 @@ impl Gateway {
                 .map_err(|e| GatewayError::Unavailable(format!("unexpected answer: {e}"))),
             Err(GatewayError::Unavailable(why)) => {
                 tracing::warn!(payment_intent = pi, %why, "confirm outcome unknown; reconciling by GET");
-                self.retrieve(pi).await
+                let read = self.retrieve(pi).await?;
+                if own_effect(&read, token) {
+                    Ok(read)
+                } else {
+                    // The payment as it stands may be a previous card's decline: not this
+                    // attempt's outcome. "Try again" (same key, safe: the gateway replays a
+                    // confirm that did take effect), never a decline the shopper did not have.
+                    Err(GatewayError::Unavailable(format!(
+                        "confirm unanswered and the payment shows no effect of it ({why})"
+                    )))
+                }
             }
             Err(other) => Err(other),
         }
@@ -449,6 +481,7 @@ mod tests {
         let e = LastPaymentError {
             code: Some("expired_card".into()),
             decline_code: None,
+            payment_method: None,
         };
         assert_eq!(e.decline(), DeclineCode::ExpiredCard);
         assert_eq!(

@@ -215,9 +215,15 @@ pub async fn pay(
         Ok(subject) => subject,
         Err(challenge) => return Ok(challenge),
     };
+    let now = state.clock.now();
     let claimed = state
         .store
-        .claim_attempt(session_id, &req.idempotency_key, state.clock.now())
+        .claim_attempt(
+            session_id,
+            &req.idempotency_key,
+            now,
+            now - CLAIM_LEASE_SECS,
+        )
         .await?;
     if !claimed {
         return wait_for_outcome(state, session_id, &req.idempotency_key).await;
@@ -229,6 +235,11 @@ pub async fn pay(
     task.await
         .map_err(|e| DomainError::Internal(format!("pay task: {e}")))?
 }
+
+/// How long a pay attempt's claim holds without an outcome before another request (this host
+/// or another) may take it over: longer than an attempt's gateway calls take, so a takeover
+/// means the holder died. Re-driving is safe: the gateway keys derive from the client's key.
+pub const CLAIM_LEASE_SECS: i64 = 45;
 
 /// The card-testing shield before the gateway: refuses a blocked payer, asks a proof of work
 /// when the risk is elevated (answering the challenge as the pay outcome) or checks the one

@@ -231,8 +231,16 @@ pub trait Store: Send + Sync + 'static {
     /// The paid invoices of a session's subscription, oldest first.
     async fn invoices(&self, session: &str) -> Result<Vec<InvoiceRow>, StoreError>;
 
-    /// Claims `(session, key)` by an atomic insert; false if someone holds it.
-    async fn claim_attempt(&self, session: &str, key: &str, now: i64) -> Result<bool, StoreError>;
+    /// Claims `(session, key)` by an atomic insert; false if someone holds it. A claim without
+    /// an outcome taken before `stale_before` (its holder died mid-payment: a lease ran out)
+    /// is taken over in the same statement, so its attempt can be driven to an end.
+    async fn claim_attempt(
+        &self,
+        session: &str,
+        key: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError>;
     /// The claim's state.
     async fn attempt(&self, session: &str, key: &str) -> Result<Attempt, StoreError>;
     /// Records the claim's outcome.
@@ -692,13 +700,23 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn claim_attempt(&self, session: &str, key: &str, now: i64) -> Result<bool, StoreError> {
+    async fn claim_attempt(
+        &self,
+        session: &str,
+        key: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError> {
+        // `created` is the claim's time: a takeover renews it, so one holder at a time.
         let done = sqlx::query(
-            "INSERT INTO pay_attempts (session_id, client_key, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO pay_attempts (session_id, client_key, created) VALUES (?, ?, ?) \
+             ON CONFLICT (session_id, client_key) DO UPDATE SET created = excluded.created \
+             WHERE pay_attempts.outcome IS NULL AND pay_attempts.created < ?",
         )
         .bind(session)
         .bind(key)
         .bind(now)
+        .bind(stale_before)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -1594,11 +1612,15 @@ mod tests {
     async fn attempts_are_claimed_once_and_keep_their_outcome() {
         let store = SqliteStore::open(":memory:").await.unwrap();
         assert_eq!(store.attempt("cs_1", "k").await.unwrap(), Attempt::Free);
-        assert!(store.claim_attempt("cs_1", "k", 1).await.unwrap());
-        assert!(!store.claim_attempt("cs_1", "k", 1).await.unwrap());
+        assert!(store.claim_attempt("cs_1", "k", 100, 70).await.unwrap());
+        assert!(!store.claim_attempt("cs_1", "k", 100, 70).await.unwrap());
         assert_eq!(store.attempt("cs_1", "k").await.unwrap(), Attempt::Running);
+        // Its holder died: once the lease is over, the claim is taken over, once.
+        assert!(!store.claim_attempt("cs_1", "k", 120, 90).await.unwrap());
+        assert!(store.claim_attempt("cs_1", "k", 131, 101).await.unwrap());
+        assert!(!store.claim_attempt("cs_1", "k", 132, 102).await.unwrap());
         store.release_attempt("cs_1", "k").await.unwrap();
-        assert!(store.claim_attempt("cs_1", "k", 2).await.unwrap());
+        assert!(store.claim_attempt("cs_1", "k", 200, 170).await.unwrap());
         let outcome = PayOutcome::Declined {
             code: DeclineCode::InsufficientFunds,
             message: "no".into(),

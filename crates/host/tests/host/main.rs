@@ -1446,3 +1446,83 @@ async fn a_refunded_licence_cannot_be_activated_but_can_be_deactivated() {
         .await;
     assert_eq!((code, d["deactivated"].as_bool()), (200, Some(true)));
 }
+
+/// Regression (issue 14): with 4 of 5 gateway requests refused before they take effect, a
+/// good card must never be reported declined — reading the payment back shows no effect of
+/// this attempt (fresh, or a previous card's decline), so the answer is "try again" with the
+/// same key until the gateway answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_confirm_is_never_taken_for_a_decline() {
+    let w = world(WebhookTarget::Host).await;
+    let session = w.session("winter", Some(1000)).await;
+    // A first card declined, for real.
+    let bad = w.tokenize("4000000000000002").await;
+    assert_eq!(w.pay(&session, &bad, "k1").await.1["status"], "declined");
+    let good = w.tokenize("4242424242424242").await;
+    let faults = |rate: &'static str| {
+        let w = &w;
+        async move {
+            let r = w
+                .http
+                .post(format!("{}/_sandbox/faults", w.gateway))
+                .bearer_auth(SK)
+                .form(&[("error_rate", rate)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    };
+    faults("0.8").await;
+    let mut answers = Vec::new();
+    for _ in 0..20 {
+        let (status, answer) = w.pay(&session, &good, "k2").await;
+        answers.push((
+            status,
+            answer["status"].clone(),
+            answer["error"]["code"].clone(),
+        ));
+        if answer["status"] == "succeeded" {
+            break;
+        }
+        assert_ne!(
+            answer["status"], "declined",
+            "a good card reported declined: {answers:?}"
+        );
+    }
+    faults("0").await;
+    let (_, last) = w.pay(&session, &good, "k2").await;
+    assert_eq!(last["status"], "succeeded", "{answers:?}");
+    w.wait_status(&session, "fulfilled").await;
+    assert_eq!(w.charges().await, 1);
+}
+
+/// Regression (issue 14): a host killed between claiming a pay key and recording its outcome
+/// left the key `in_progress` forever. The claim is a lease: once it has run out, a retry of
+/// the same key drives the attempt to its end (once: the gateway keys derive from it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_left_by_a_dead_host_is_taken_over_after_its_lease() {
+    let w = world(WebhookTarget::Host).await;
+    let session = w.session("winter", Some(1000)).await;
+    let pm = w.tokenize("4242424242424242").await;
+    // What a host killed mid-payment leaves behind: a claim without an outcome.
+    let now = paywidget_host::clock::Clock::now(&w.clock);
+    assert!(w
+        .state
+        .store
+        .claim_attempt(&session, "k", now, now - 60)
+        .await
+        .unwrap());
+    w.clock
+        .advance_secs(paywidget_host::sessions::CLAIM_LEASE_SECS + 1);
+    let (status, answer) = w.pay(&session, &pm, "k").await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("succeeded")),
+        "{answer}"
+    );
+    w.wait_status(&session, "fulfilled").await;
+    // The retry after that answers the recorded outcome; one charge in all.
+    assert_eq!(w.pay(&session, &pm, "k").await.1["status"], "succeeded");
+    assert_eq!(w.charges().await, 1);
+}
