@@ -363,3 +363,42 @@ async fn repeated_tiny_gifts_from_one_address_are_refused() {
     let (status, _) = session_from(&w, "198.51.100.1", "ok@example.org", 500).await;
     assert_eq!(status, 201);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_and_a_busy_address_have_their_limits_and_they_decay() {
+    let w = behind_proxy().await;
+    // Five declines from five addresses of one /24: the sixth address there is challenged,
+    // an address of another network is not.
+    for (i, card) in DECLINES.iter().take(5).enumerate() {
+        let ip = format!("198.51.100.{}", i + 1);
+        let s = new_session(&w, &ip, &format!("n{i}@example.org")).await;
+        let (_, answer, challenge) = pay_solving(&w, &ip, &s, card, "k").await;
+        assert_eq!(answer["status"], "declined");
+        assert!(!challenge, "attempt {i}");
+    }
+    let pm = w.tokenize("4242424242424242").await;
+    let s = new_session(&w, "198.51.100.77", "n9@example.org").await;
+    let (_, a) = pay_from(&w, "198.51.100.77", &s, &pm, "k", None).await;
+    assert_eq!(a["status"], "challenge", "the network's declines: {a}");
+    let elsewhere = new_session(&w, "192.0.2.1", "e@example.org").await;
+    let (_, a) = pay_from(&w, "192.0.2.1", &elsewhere, &pm, "k", None).await;
+    assert_eq!(a["status"], "succeeded", "{a}");
+    // The window passes: the network is trusted again.
+    w.clock.advance_secs(11 * 60);
+    let (_, a) = pay_from(&w, "198.51.100.77", &s, &pm, "k2", None).await;
+    assert_eq!(a["status"], "succeeded", "{a}");
+
+    // Ten attempts of any outcome from one address in the window: the eleventh is challenged.
+    let w = behind_proxy().await;
+    for i in 0..10 {
+        let s = new_session(&w, "203.0.113.50", &format!("b{i}@example.org")).await;
+        let (_, answer, challenge) =
+            pay_solving(&w, "203.0.113.50", &s, "4242424242424242", "k").await;
+        assert_eq!(answer["status"], "succeeded");
+        assert!(!challenge);
+    }
+    let s = new_session(&w, "203.0.113.50", "b10@example.org").await;
+    let pm = w.tokenize("4242424242424242").await;
+    let (_, a) = pay_from(&w, "203.0.113.50", &s, &pm, "k", None).await;
+    assert_eq!(a["status"], "challenge", "a busy address: {a}");
+}
