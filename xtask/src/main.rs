@@ -1,5 +1,6 @@
-//! `cargo xtask`: developer tasks (bootstrap tools, test, demo, size), one idempotent command each.
+//! `cargo xtask`: developer tasks (bootstrap tools, test, demo, size, attack), one idempotent command each.
 
+mod attack;
 mod demo;
 mod size;
 mod test;
@@ -19,6 +20,11 @@ Tasks:
   test              fmt, clippy (native + wasm32), native tests, wasm tests in headless Chromium,
                     the Trunk release build and end-to-end browser tests against it
   size              build the release widget and print raw / gzip -9 / brotli sizes of what a browser downloads
+  attack            simulate card testing against the host + sandbox (a bot from one IP, then a 20-IP botnet,
+                    each fast and slow) while genuine donors pay (a few in headless Chromium on the release
+                    build); prints what reached the gateway, donors who succeeded or saw a challenge, time to
+                    detection and the merchant's fees; fails when a target is missed. --attempts 1000,
+                    --donors 50, --browsers 3, --seed 1, --shield key=value,… (other shield settings)
   setup             only install what is missing (wasm32 target, Trunk, wasm-bindgen-cli, wasm-opt, Chromium)
 
 Every task first installs what is missing and skips what is present.";
@@ -29,6 +35,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&args[1..]),
         Some("test") => test::run(),
         Some("size") => size::run(),
+        Some("attack") => attack::run(&args[1..]),
         Some("setup") => tools::Tools::ensure().map(|_| ()),
         Some("-h" | "--help" | "help") | None => {
             println!("{HELP}");
