@@ -174,7 +174,7 @@ fn message_of(body: &serde_json::Value) -> String {
 #[derive(Debug)]
 pub enum GatewayError {
     /// The card was declined (402).
-    Declined(Decline, Option<PaymentIntent>),
+    Declined(Decline, Option<Box<PaymentIntent>>),
     /// The gateway refused the request (4xx other than 402): our bug or bad input.
     Rejected(String),
     /// No definite answer after the retries: the outcome is unknown.
@@ -247,7 +247,9 @@ impl Gateway {
             }
             if status.as_u16() == 402 {
                 let code = decline_of(&body);
-                let pi = PaymentIntent::deserialize(&body["error"]["payment_intent"]).ok();
+                let pi = PaymentIntent::deserialize(&body["error"]["payment_intent"])
+                    .ok()
+                    .map(Box::new);
                 return Err(GatewayError::Declined(Decline { code }, pi));
             }
             if status.is_server_error() || status.as_u16() == 409 || status.as_u16() == 429 {
