@@ -75,7 +75,7 @@ pub async fn create(
                     ),
                 ));
             }
-            crate::shield::tiny_amount(state, &campaign.merchant, ip, amount, usual, now).await?;
+            crate::shield::tiny_amount(state, &campaign.merchant, ip, amount, min, now).await?;
             if amount > max {
                 return Err(DomainError::invalid(
                     ErrorCode::AmountTooLarge,

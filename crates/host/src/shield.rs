@@ -61,7 +61,8 @@ pub struct ShieldConfig {
     pub attack_attempts: u32,
     /// Minutes without a spike before attack mode ends (30).
     pub calm_minutes: u32,
-    /// In attack mode: declines from one IP, session, email or card before a block (1).
+    /// In attack mode: declines from one IP, session, email or card before a block (2: a
+    /// genuine donor who mistypes once is not locked out).
     pub attack_block_declines: u32,
     /// In attack mode: the smallest gift, as a multiple of the campaign's minimum (2).
     pub attack_min_amount_factor: u32,
@@ -93,7 +94,7 @@ impl Default for ShieldConfig {
             attack_decline_percent: 40,
             attack_attempts: 300,
             calm_minutes: 30,
-            attack_block_declines: 1,
+            attack_block_declines: 2,
             attack_min_amount_factor: 2,
             tiny_factor: 2,
             tiny_attempts: 3,
@@ -298,7 +299,8 @@ pub async fn min_amount(
 }
 
 /// Refuses one IP's repeated tiny gifts (a card tester's favourite): more than `tiny_attempts`
-/// sessions below `tiny_factor` × the minimum in the window. Counts this one.
+/// sessions below `tiny_factor` × the minimum now (raised in attack mode) in the window.
+/// Counts this one.
 pub async fn tiny_amount(
     state: &HostState,
     merchant: &str,
@@ -329,19 +331,34 @@ pub async fn tiny_amount(
     Ok(())
 }
 
-/// Checks the card's own block (known once the gateway gave its fingerprint).
+/// Checks the card's own block (known once the gateway gave its fingerprint). Trying a blocked
+/// card counts as a decline against the payer (address, network, session, email), as the
+/// gateway would have declined it: a tester cycling through dead cards is blocked as fast as
+/// one whose cards reach the gateway.
 pub async fn check_card(state: &HostState, subject: &Subject, now: i64) -> Result<(), DomainError> {
-    let (Some(_), Some(card)) = (config(state, &subject.merchant), subject.key("card")) else {
+    let (Some(c), Some(card)) = (config(state, &subject.merchant), subject.key("card")) else {
         return Ok(());
     };
-    if let Some(until) = state
+    let Some(until) = state
         .store
         .shield_blocked_until(&subject.merchant, &[("card", card.to_owned())], now)
         .await?
-    {
-        return Err(blocked(until, now));
-    }
-    Ok(())
+    else {
+        return Ok(());
+    };
+    let payer: Vec<(&str, String)> = subject
+        .keys
+        .iter()
+        .filter(|(k, _)| *k != "card")
+        .map(|(k, v)| (*k, v.clone()))
+        .collect();
+    state
+        .store
+        .shield_record(&subject.merchant, &payer, true, now)
+        .await?;
+    let attack = attack_mode(state, c, &subject.merchant, &subject.campaign, now).await?;
+    block_over_limits(state, c, subject, attack, now).await?;
+    Err(blocked(until, now))
 }
 
 /// Counts an attempt's outcome, blocks what went over its limit, and switches the campaign to
@@ -365,37 +382,7 @@ pub async fn record(
         .await?;
     let attack = attack_mode(state, c, &subject.merchant, &subject.campaign, now).await?;
     if declined {
-        let since = now - c.window();
-        let until = now + i64::from(c.block_minutes) * 60;
-        let strict = c.attack_block_declines.max(1);
-        for (kind, limit) in [
-            ("ip", c.block_ip_declines),
-            ("net", c.block_net_declines),
-            ("session", c.block_session_declines),
-            ("email", c.block_email_declines),
-            ("card", c.block_card_declines),
-        ] {
-            let Some(key) = subject.key(kind) else {
-                continue;
-            };
-            // Under attack a network is still shared by genuine donors: twice the strict limit.
-            let limit = match (attack, kind) {
-                (true, "net") => limit.min(strict * 2),
-                (true, _) => limit.min(strict),
-                _ => limit,
-            };
-            // A card is judged over a day: testers come back to the cards that worked.
-            let since = if kind == "card" { now - 86_400 } else { since };
-            let (_, declines) = store
-                .shield_counts(&subject.merchant, kind, key, since)
-                .await?;
-            if declines >= limit {
-                tracing::warn!(kind, campaign = %subject.campaign, "card-testing shield: blocked");
-                store
-                    .shield_block(&subject.merchant, kind, key, until)
-                    .await?;
-            }
-        }
+        block_over_limits(state, c, subject, attack, now).await?;
     }
     let attack = attack || spike(state, c, subject, now).await?;
     Ok(match outcome {
@@ -408,6 +395,49 @@ pub async fn record(
         }
         other => other,
     })
+}
+
+/// Blocks each of the subject's keys whose declines reached its limit (strict under attack).
+async fn block_over_limits(
+    state: &HostState,
+    c: &ShieldConfig,
+    subject: &Subject,
+    attack: bool,
+    now: i64,
+) -> Result<(), DomainError> {
+    let store = state.store.as_ref();
+    let since = now - c.window();
+    let until = now + i64::from(c.block_minutes) * 60;
+    let strict = c.attack_block_declines.max(1);
+    for (kind, limit) in [
+        ("ip", c.block_ip_declines),
+        ("net", c.block_net_declines),
+        ("session", c.block_session_declines),
+        ("email", c.block_email_declines),
+        ("card", c.block_card_declines),
+    ] {
+        let Some(key) = subject.key(kind) else {
+            continue;
+        };
+        // Under attack a network is still shared by genuine donors: twice the strict limit.
+        let limit = match (attack, kind) {
+            (true, "net") => limit.min(strict * 2),
+            (true, _) => limit.min(strict),
+            _ => limit,
+        };
+        // A card is judged over a day: testers come back to the cards that worked.
+        let since = if kind == "card" { now - 86_400 } else { since };
+        let (_, declines) = store
+            .shield_counts(&subject.merchant, kind, key, since)
+            .await?;
+        if declines >= limit {
+            tracing::warn!(kind, campaign = %subject.campaign, "card-testing shield: blocked");
+            store
+                .shield_block(&subject.merchant, kind, key, until)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether the campaign is in attack mode now, ending it after a calm period.

@@ -290,13 +290,17 @@ async fn a_decline_spike_switches_the_campaign_to_attack_mode_until_it_is_calm()
     assert!(a["difficulty"].as_u64().unwrap() >= 16);
     let (_, paid) = pay_from(&w, "192.0.2.10", &s, &pm, "k", Some(proof_for(&a))).await;
     assert_eq!(paid["status"], "succeeded");
-    // Declines get one generic message (no oracle), and one decline blocks an address.
+    // Declines get one generic message (no oracle), and two declines block an address (a
+    // donor who mistypes once is not locked out).
     let s = new_session(&w, "192.0.2.20", "t@example.org").await;
     let (_, d, _) = pay_solving(&w, "192.0.2.20", &s, "4000000000000127", "k").await;
     assert_eq!(d["status"], "declined");
     assert_eq!(d["code"], "card_declined", "not incorrect_cvc: {d}");
     assert_eq!(w.status(&s).await["decline"]["code"], "card_declined");
     let s = new_session(&w, "192.0.2.20", "t2@example.org").await;
+    let (status, d, _) = pay_solving(&w, "192.0.2.20", &s, "4000000000009995", "k").await;
+    assert_eq!((status, &d["code"]), (200, &json!("card_declined")), "{d}");
+    let s = new_session(&w, "192.0.2.20", "t3@example.org").await;
     let (status, _, _) = pay_solving(&w, "192.0.2.20", &s, "4242424242424242", "k").await;
     assert_eq!(status, 429);
     // The smallest gift is doubled (5.00 → 10.00).
@@ -401,4 +405,27 @@ async fn a_network_and_a_busy_address_have_their_limits_and_they_decay() {
     let pm = w.tokenize("4242424242424242").await;
     let (_, a) = pay_from(&w, "203.0.113.50", &s, &pm, "k", None).await;
     assert_eq!(a["status"], "challenge", "a busy address: {a}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trying_a_blocked_card_counts_as_a_decline_against_the_payer() {
+    let w = behind_proxy().await;
+    // The card is declined three times elsewhere: blocked.
+    for i in 0..3 {
+        let ip = format!("10.{i}.0.1");
+        let s = new_session(&w, &ip, &format!("c{i}@example.org")).await;
+        pay_solving(&w, &ip, &s, DECLINES[0], "k").await;
+    }
+    // One address tries it three times (refused before the gateway each time): from then on
+    // that address is asked a proof of work, as if the gateway had declined it.
+    for i in 0..3 {
+        let s = new_session(&w, "203.0.113.99", &format!("x{i}@example.org")).await;
+        let (status, _, _) = pay_solving(&w, "203.0.113.99", &s, DECLINES[0], "k").await;
+        assert_eq!(status, 429);
+    }
+    let s = new_session(&w, "203.0.113.99", "x9@example.org").await;
+    let pm = w.tokenize("4242424242424242").await;
+    let (_, a) = pay_from(&w, "203.0.113.99", &s, &pm, "k", None).await;
+    assert_eq!(a["status"], "challenge", "{a}");
+    assert_eq!(w.charges().await, 0);
 }
