@@ -53,7 +53,7 @@ pub struct ShieldConfig {
     /// The proof of work's difficulty at the first sign of risk, leading zero bits (14);
     /// each further sign adds 2.
     pub difficulty: u8,
-    /// Attempts on a campaign in the window before its decline rate can mean an attack (12).
+    /// Attempts on a campaign in the window before its decline rate can mean an attack (10).
     pub attack_min_attempts: u32,
     /// The decline rate, percent, that switches a campaign to attack mode (40).
     pub attack_decline_percent: u32,
@@ -90,7 +90,7 @@ impl Default for ShieldConfig {
             challenge_ip_attempts: 10,
             block_minutes: 60,
             difficulty: 14,
-            attack_min_attempts: 12,
+            attack_min_attempts: 10,
             attack_decline_percent: 40,
             attack_attempts: 300,
             calm_minutes: 30,
@@ -596,9 +596,9 @@ mod tests {
     #[test]
     fn a_spike_is_a_decline_rate_over_enough_attempts_or_a_flood() {
         let c = ShieldConfig::default();
-        assert!(!is_spike(&c, 11, 11), "too few attempts to judge");
-        assert!(is_spike(&c, 12, 5));
-        assert!(!is_spike(&c, 12, 4));
+        assert!(!is_spike(&c, 9, 9), "too few attempts to judge");
+        assert!(is_spike(&c, 10, 4));
+        assert!(!is_spike(&c, 10, 3));
         assert!(is_spike(&c, 300, 0));
     }
 
