@@ -440,6 +440,19 @@ async fn block_over_limits(
     Ok(())
 }
 
+/// Whether declines on the campaign are told generically now (attack mode is on): for the
+/// webhook's copy of a decline, which must not undo the pay answer's generic words.
+pub async fn generic_declines(
+    state: &HostState,
+    merchant: &str,
+    campaign: &str,
+) -> Result<bool, DomainError> {
+    if config(state, merchant).is_none() {
+        return Ok(false);
+    }
+    Ok(state.store.shield_attack(campaign).await?.is_some())
+}
+
 /// Whether the campaign is in attack mode now, ending it after a calm period.
 async fn attack_mode(
     state: &HostState,

@@ -202,9 +202,17 @@ pub async fn apply(state: &HostState, event: &Value) -> Result<bool, DomainError
             fulfil::fulfil(state, tx.as_mut(), &session, now).await?;
         }
         "payment_intent.payment_failed" => {
-            let code = LastPaymentError::deserialize(&object["last_payment_error"])
+            let mut code = LastPaymentError::deserialize(&object["last_payment_error"])
                 .unwrap_or_default()
                 .decline();
+            // Under a card-testing attack the session tells no more than the pay answer did.
+            if let Some(session) = tx.session(&session_id).await? {
+                if crate::shield::generic_declines(state, &session.merchant, &session.campaign)
+                    .await?
+                {
+                    code = paywidget_core::api::DeclineCode::CardDeclined;
+                }
+            }
             if tx
                 .advance(&session_id, SessionStatus::Declined, now)
                 .await?
