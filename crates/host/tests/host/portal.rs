@@ -413,8 +413,9 @@ async fn the_giving_statement_lists_the_years_gifts_and_totals() {
     assert_eq!(r.status(), 401);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recurring_gift_is_paused_and_resumed_from_the_portal() {
+/// A host on a gateway test clock with a paid monthly gift of 10.00 USD by ada@example.org:
+/// (world, test clock, session).
+async fn monthly_gift() -> (World, String, String) {
     let (w, clock) = paywidget_testkit::world::world_on_test_clock(
         WebhookTarget::Host,
         paywidget_testkit::fixtures::recurring,
@@ -431,6 +432,12 @@ async fn a_recurring_gift_is_paused_and_resumed_from_the_portal() {
     let pm = w.tokenize("4242424242424242").await;
     w.pay(&session, &pm, "k").await;
     w.wait_status(&session, "fulfilled").await;
+    (w, clock, session)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recurring_gift_is_paused_and_resumed_from_the_portal() {
+    let (w, clock, session) = monthly_gift().await;
     let (cookie, csrf) = signed_in(&w, "ada@example.org").await;
     let r = form(
         &w,
@@ -478,22 +485,7 @@ async fn a_recurring_gift_is_paused_and_resumed_from_the_portal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_donor_changes_the_amount_from_the_next_gift_on() {
-    let (w, clock) = paywidget_testkit::world::world_on_test_clock(
-        WebhookTarget::Host,
-        paywidget_testkit::fixtures::recurring,
-    )
-    .await;
-    let (_, s) = w
-        .api(
-            reqwest::Method::POST,
-            "/api/sessions",
-            Some(json!({ "campaign": "winter", "amount": 1000, "email": "ada@example.org", "frequency": "monthly" })),
-        )
-        .await;
-    let session = s["id"].as_str().unwrap().to_owned();
-    let pm = w.tokenize("4242424242424242").await;
-    w.pay(&session, &pm, "k").await;
-    w.wait_status(&session, "fulfilled").await;
+    let (w, clock, session) = monthly_gift().await;
     let (cookie, csrf) = signed_in(&w, "ada@example.org").await;
     let change = |amount: &'static str| {
         let (w, cookie, csrf, session) = (&w, cookie.clone(), csrf.clone(), session.clone());
@@ -543,22 +535,7 @@ async fn a_donor_changes_the_amount_from_the_next_gift_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_donor_switches_a_monthly_gift_to_yearly_when_the_month_ends() {
-    let (w, clock) = paywidget_testkit::world::world_on_test_clock(
-        WebhookTarget::Host,
-        paywidget_testkit::fixtures::recurring,
-    )
-    .await;
-    let (_, s) = w
-        .api(
-            reqwest::Method::POST,
-            "/api/sessions",
-            Some(json!({ "campaign": "winter", "amount": 1000, "email": "ada@example.org", "frequency": "monthly" })),
-        )
-        .await;
-    let session = s["id"].as_str().unwrap().to_owned();
-    let pm = w.tokenize("4242424242424242").await;
-    w.pay(&session, &pm, "k").await;
-    w.wait_status(&session, "fulfilled").await;
+    let (w, clock, session) = monthly_gift().await;
     let (cookie, csrf) = signed_in(&w, "ada@example.org").await;
     let overview = page(&w, Some(&cookie)).await;
     assert!(
