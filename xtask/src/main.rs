@@ -2,6 +2,7 @@
 
 mod attack;
 mod demo;
+mod pg;
 mod size;
 mod test;
 mod tools;

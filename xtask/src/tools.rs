@@ -54,6 +54,7 @@ impl Tools {
         let terser = ensure_terser(&root)?;
         let tsc = ensure_stripe_types(&root)?;
         ensure_chromium()?;
+        ensure_postgres()?;
         let python = ensure_stripe_python(&root)?;
         // binaryen first (never Debian's wasm-opt), then cargo's bin folder, where Trunk and
         // wasm-bindgen were installed, even if the shell's PATH lacks it.
@@ -289,7 +290,7 @@ fn npm_install(prefix: &Path, package: &str) -> Result<()> {
     .with_context(|| format!("install {package} with npm (is Node.js with npm installed?)"))
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -311,6 +312,26 @@ fn ensure_chromium() -> Result<()> {
         "Chromium + ChromeDriver (Debian)",
         "installing (apt-get, ~30 s)",
     );
+    run(Command::new("sh")
+        .args(["-c", install])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// Where Debian's `postgresql` package puts the server binaries (not on PATH).
+pub(crate) const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// PostgreSQL 15 for the tests on PostgreSQL and `cargo xtask soak --db postgres`: only the
+/// binaries (no service is started; each run makes its own throwaway cluster).
+fn ensure_postgres() -> Result<()> {
+    if Path::new(PG_BIN).join("initdb").exists() && Path::new(PG_BIN).join("pg_ctl").exists() {
+        step("PostgreSQL 15 (Debian)", "present");
+        return Ok(());
+    }
+    let install = "apt-get update && apt-get install -y postgresql";
+    if !is_root() {
+        bail!("PostgreSQL is missing: run `sudo sh -c '{install}'`, then this task again");
+    }
+    step("PostgreSQL 15 (Debian)", "installing (apt-get, ~15 s)");
     run(Command::new("sh")
         .args(["-c", install])
         .env("DEBIAN_FRONTEND", "noninteractive"))
