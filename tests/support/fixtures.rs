@@ -4,6 +4,33 @@ use std::path::Path;
 
 use paywidget_sandbox::{DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY};
 
+/// The environment variable that moves the suites onto PostgreSQL: a server URL
+/// (`postgres://user@127.0.0.1:port/postgres`; `cargo xtask test` starts a throwaway cluster
+/// and sets it). Unset, every host runs on a SQLite file in its test's folder.
+pub const POSTGRES_ENV: &str = "PAYWIDGET_TEST_POSTGRES";
+
+/// The `server.db` of the host called `name` in the test folder `dir`: `dir/<name>.sqlite`, or
+/// with [`POSTGRES_ENV`] set, a database of its own on that server (the host creates it on
+/// first start), named after the folder so parallel tests never share one.
+pub fn db(dir: &Path, name: &str) -> String {
+    match std::env::var(POSTGRES_ENV) {
+        Ok(server) if !server.is_empty() => {
+            let folder: String = dir
+                .file_name()
+                .map(|f| f.to_string_lossy().to_lowercase())
+                .unwrap_or_default()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            let name = name.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+            let mut url = url::Url::parse(&server).expect("PAYWIDGET_TEST_POSTGRES is a URL");
+            url.set_path(&format!("pw_{}_{folder}_{name}", std::process::id()));
+            url.to_string()
+        }
+        _ => dir.join(format!("{name}.sqlite")).display().to_string(),
+    }
+}
+
 /// The webhook secret every fixture's merchants share with the sandbox.
 pub const WHSEC: &str = "whsec_host_tests";
 
@@ -48,7 +75,7 @@ price = 4900
 license = {{ product = "Acme Pro", seats = 2, validity_days = 365 }}
 instructions = {{ linux = "1. Install\n2. Run `acme activate KEY`", macos = "<script>x</script> Open **Acme**" }}
 "#,
-        db = dir.join("host.sqlite").display(),
+        db = db(dir, "host"),
         outbox = dir.join("outbox").display(),
         dist = dir.join("dist").display(),
         sk = DEFAULT_SECRET_KEY,
@@ -159,7 +186,7 @@ price = 4900
 license = {{ product = "Acme Pro", seats = 1, validity_days = 365 }}
 instructions = {{ linux = "Run `acme activate KEY`", macos = "Open **Acme**", windows = "Run the installer" }}
 "#,
-        db = dir.join("host.sqlite").display(),
+        db = db(dir, "host"),
         outbox = dir.join("outbox").display(),
         dist = dist.display(),
         sk = DEFAULT_SECRET_KEY,

@@ -218,7 +218,9 @@ pub async fn start(
     let mut config = paywidget_host::config::HostConfig::parse(&text, |k| std::env::var(k).ok())
         .with_context(|| format!("invalid configuration in {}", o.config.display()))?;
     config.server.addr = listeners.host.local_addr()?;
-    config.server.db = o.state.join("host.sqlite").to_string_lossy().into_owned();
+    config.server.db = paywidget_host::store::DbUrl::Sqlite(
+        o.state.join("host.sqlite").to_string_lossy().into_owned(),
+    );
     config.server.outbox = o.state.join("outbox");
     config.server.dist = o.dist.clone();
     // The nonprofit's recurring gifts run on a sandbox test clock, so a renewal (or a failed

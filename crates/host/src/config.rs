@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::mail::EmailAddress;
 use crate::secret::Secret;
+use crate::store::DbUrl;
 
 /// The whole configuration.
 #[derive(Clone, Debug)]
@@ -81,8 +82,9 @@ pub struct ServerConfig {
     pub addr: SocketAddr,
     /// The URL shoppers reach the host at (for return URLs); default `http://<addr>`.
     pub public_url: Option<Url>,
-    /// SQLite database file.
-    pub db: String,
+    /// The database: a SQLite file path (or `sqlite:<path>`), the default, for one host; or a
+    /// `postgres://user:password@host/db` URL that several hosts share. Env `PAYWIDGET_DB`.
+    pub db: DbUrl,
     /// The widget's Trunk build to serve as the hosted checkout.
     pub dist: PathBuf,
     /// Where receipt and licence emails are written as `.eml` files.
@@ -129,7 +131,7 @@ impl Default for ServerConfig {
         ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8787)),
             public_url: None,
-            db: "paywidget.sqlite".into(),
+            db: DbUrl::Sqlite("paywidget.sqlite".into()),
             dist: "dist".into(),
             outbox: "outbox".into(),
             license_signing_key: None,
@@ -551,6 +553,10 @@ impl HostConfig {
         }
         if let Some(k) = env("PAYWIDGET_LICENSE_SIGNING_KEY") {
             raw.server.license_signing_key = Some(Secret::new(k));
+        }
+        // A PostgreSQL URL carries a password: keep it out of the file if you like.
+        if let Some(db) = env("PAYWIDGET_DB") {
+            raw.server.db = DbUrl::parse(&db).map_err(|e| err("PAYWIDGET_DB".to_owned(), e))?;
         }
         for m in &mut raw.merchants {
             let prefix = format!("PAYWIDGET_{}_", m.id.to_uppercase().replace('-', "_"));

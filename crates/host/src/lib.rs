@@ -38,7 +38,7 @@ use base64::Engine;
 use clock::{Clock, IdSource, RandomIds, SystemClock};
 use config::HostConfig;
 use ed25519_dalek::SigningKey;
-use store::{SqliteStore, Store, StoreError};
+use store::{Store, StoreError};
 
 /// Everything a request can reach.
 pub struct HostState {
@@ -138,7 +138,7 @@ pub async fn open_with(
 ) -> Result<Arc<HostState>, StartError> {
     url::Url::parse(&public_url)
         .map_err(|e| StartError::Config(format!("public URL {public_url:?}: {e}")))?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.server.db).await?);
+    let store = store::open(&config.server.db).await?;
     let signing_key = signing_key(&config, store.as_ref()).await?;
     let mailer: Arc<dyn mail::Mailer> = match &config.mail.smtp {
         Some(smtp) => Arc::new(
@@ -162,7 +162,7 @@ pub async fn open_with(
         shield_pruned: std::sync::atomic::AtomicI64::new(0),
     });
     // Messages queued before a restart go out now.
-    mail::send_outbox(state.store.as_ref(), &state.mailer, &state.config.mail.from).await;
+    mail::send_outbox(&state).await;
     Ok(state)
 }
 

@@ -3,7 +3,6 @@
 //! folder) and the outbox sender that delivers what fulfilment queued.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
@@ -11,7 +10,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{SmtpTransport, Transport};
 
 use crate::config::{SmtpConfig, SmtpSecurity};
-use crate::store::{MailState, Store};
+use crate::store::MailState;
 
 /// An email address (optionally with a display name: `Acme <sales@acme.example>`), parsed the
 /// way the mailer will write it, so an accepted address is always deliverable.
@@ -221,9 +220,15 @@ pub fn build(from: &EmailAddress, to: &str, subject: &str, body: &str) -> Result
         .map_err(|e| e.to_string())
 }
 
+/// How long a relay holds the messages it claimed: a host killed mid-send leaves them to the
+/// next relay (on any host) after this.
+pub const MAIL_LEASE_SECS: i64 = 60;
+
 /// Sends what the outbox holds (after each fulfilment and at start-up); failures stay queued.
-pub async fn send_outbox(store: &dyn Store, mailer: &Arc<dyn Mailer>, from: &EmailAddress) {
-    let rows = match store.pending_mail(100).await {
+pub async fn send_outbox(state: &crate::HostState) {
+    let (store, mailer, from) = (state.store.as_ref(), &state.mailer, &state.config.mail.from);
+    let now = state.clock.now();
+    let rows = match store.claim_mail(100, now, now + MAIL_LEASE_SECS).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "read the mail outbox");
@@ -250,8 +255,14 @@ pub async fn send_outbox(store: &dyn Store, mailer: &Arc<dyn Mailer>, from: &Ema
                     tracing::warn!(error = %e, id, "sent mail not marked; it may go out twice");
                 }
             }
-            Ok(Err(e)) => tracing::warn!(error = %e, id, "mail not sent; will retry"),
-            Err(e) => tracing::warn!(error = %e, id, "mail task failed; will retry"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, id, "mail not sent; will retry");
+                let _ = store.mark_mail(id, MailState::Retry).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, id, "mail task failed; will retry");
+                let _ = store.mark_mail(id, MailState::Retry).await;
+            }
         }
     }
 }

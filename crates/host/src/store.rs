@@ -1,20 +1,24 @@
 //! All of the host's SQL, behind the [`Store`] trait: typed rows in, typed rows out. The domain
-//! never sees a query. [`SqliteStore`] is the one implementation (sqlx, embedded migrations); a
-//! PostgreSQL one implements the same two traits.
+//! never sees a query. Two implementations, chosen by [`open`]'s URL: [`SqliteStore`] (the
+//! embedded default, one host) and [`PostgresStore`] (several stateless hosts on one database);
+//! their statements are written once, in [`sql`], with what must differ passed in.
 //!
 //! Atomicity: what must happen together (a webhook's dedupe row, the session's new state, the
 //! fulfilment and its mail) happens through one [`StoreTx`], begun with [`Store::begin`] and
 //! committed once; dropping it uncommitted rolls everything back.
 
-use std::str::FromStr;
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use paywidget_core::api::{CampaignKind, DeclineCode, Frequency, PayOutcome, SessionStatus};
 use paywidget_core::money::Currency;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
-use sqlx::{Row, Sqlite, SqliteExecutor, SqlitePool, Transaction};
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
 
 /// What went wrong under the store. Details are for the log, never for a client.
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +194,8 @@ pub enum MailState {
     Sent,
     /// Can never be written (bad address): dropped, loudly.
     Undeliverable,
+    /// Not sent this time: its lease is given back, so the next relay pass tries again.
+    Retry,
 }
 
 /// A pay attempt's `(session, client key)` claim.
@@ -368,9 +374,15 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets events, blocks and proofs older than `before`.
     async fn shield_prune(&self, before: i64) -> Result<(), StoreError>;
 
-    /// Up to `limit` unsent messages, oldest first.
-    async fn pending_mail(&self, limit: u32) -> Result<Vec<MailRow>, StoreError>;
-    /// Marks a message sent or undeliverable.
+    /// Claims up to `limit` unsent messages whose lease has run out (oldest first) until
+    /// `lease_until`: relays on several hosts never send one message twice at once.
+    async fn claim_mail(
+        &self,
+        limit: u32,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Vec<MailRow>, StoreError>;
+    /// Marks a claimed message sent, undeliverable, or to retry.
     async fn mark_mail(&self, id: i64, state: MailState) -> Result<(), StoreError>;
 }
 
@@ -446,53 +458,88 @@ pub trait StoreTx: Send {
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
-/// The SQLite store.
-#[derive(Clone, Debug)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// Which database a `server.db` value names. Its `Debug` hides a URL's password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    /// `sqlite:<path>`, `sqlite::memory:`, a plain path, or `:memory:`.
+    Sqlite(String),
+    /// `postgres://…` or `postgresql://…`.
+    Postgres(String),
 }
 
-impl SqliteStore {
-    /// Opens (creating if missing) the database at `path`, or an in-memory one for
-    /// `":memory:"`, and runs the embedded migrations.
-    pub async fn open(path: &str) -> Result<SqliteStore, StoreError> {
-        let memory = path == ":memory:";
-        let options = if memory {
-            SqliteConnectOptions::from_str("sqlite::memory:")?
-        } else {
-            SqliteConnectOptions::new()
-                .filename(path)
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
+impl DbUrl {
+    /// Reads a `server.db` value.
+    pub fn parse(s: &str) -> Result<DbUrl, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("empty database location".into());
         }
-        .busy_timeout(Duration::from_secs(10));
-        if !memory {
-            // Migrate (and switch a new file to WAL) on one connection first: a second
-            // connection opening while the journal mode changes gets "database is locked"
-            // without waiting.
-            let first = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(options.clone())
-                .await?;
-            sqlx::migrate!("./migrations").run(&first).await?;
-            first.close().await;
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            url::Url::parse(s).map_err(|e| format!("PostgreSQL URL: {e}"))?;
+            return Ok(DbUrl::Postgres(s.to_owned()));
         }
-        let pool = SqlitePoolOptions::new()
-            // One connection for memory: each would otherwise be its own empty database.
-            .max_connections(if memory { 1 } else { 4 })
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        if let Some(rest) = s.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            return Ok(DbUrl::Sqlite(if path == ":memory:" {
+                ":memory:".into()
+            } else {
+                path.to_owned()
+            }));
+        }
+        if s.contains("://") {
+            return Err(format!(
+                "{:?}: only sqlite: paths and postgres:// URLs are supported",
+                s.split("://").next().unwrap_or_default()
+            ));
+        }
+        Ok(DbUrl::Sqlite(s.to_owned()))
     }
+
+    /// Whether several host processes may share it.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, DbUrl::Postgres(_))
+    }
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbUrl::Sqlite(path) => write!(f, "sqlite:{path}"),
+            DbUrl::Postgres(url) => write!(f, "{}", redacted(url)),
+        }
+    }
+}
+
+/// `url` with its password, if any, shown as `[redacted]` (for logs and errors).
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("[redacted]"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "[unreadable URL]".into(),
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DbUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        DbUrl::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Opens the store `url` names (see [`DbUrl::parse`]) and brings its schema up to date.
+pub async fn open(url: &DbUrl) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match url {
+        DbUrl::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+        DbUrl::Postgres(url) => Arc::new(PostgresStore::open(url).await?),
+    })
 }
 
 /// The rank of the stored `status`, as SQL: `CASE status WHEN 'open' THEN 0 … ELSE <Unknown>
 /// END`, generated from [`SessionStatus::ALL`] so it cannot drift from `rank()`.
-fn rank_sql() -> String {
+pub(crate) fn rank_sql() -> String {
     let mut case = String::from("CASE status");
     for s in SessionStatus::ALL {
         case.push_str(&format!(" WHEN '{}' THEN {}", s.as_str(), s.rank()));
@@ -503,936 +550,14 @@ fn rank_sql() -> String {
 
 /// The forward-only update: the rank check is in the `UPDATE`, so concurrent writers cannot
 /// move a session backwards.
-fn advance_sql() -> &'static str {
+pub(crate) fn advance_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
         format!(
-            "UPDATE sessions SET status = ?1, updated = ?2 WHERE id = ?3 AND ({}) <= ?4",
+            "UPDATE sessions SET status = $1, updated = $2 WHERE id = $3 AND ({}) <= $4",
             rank_sql()
         )
     })
-}
-
-fn session_row(r: &SqliteRow) -> Result<SessionRow, StoreError> {
-    let kind: String = r.try_get("kind")?;
-    let currency: String = r.try_get("currency")?;
-    let status: String = r.try_get("status")?;
-    Ok(SessionRow {
-        id: r.try_get("id")?,
-        merchant: r.try_get("merchant")?,
-        campaign: r.try_get("campaign")?,
-        kind: CampaignKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("session kind {kind:?}")))?,
-        amount: r.try_get("amount")?,
-        fee: r.try_get("fee")?,
-        currency: Currency::from_code(&currency)
-            .map_err(|_| StoreError::Corrupt(format!("session currency {currency:?}")))?,
-        email: r.try_get("email")?,
-        name: r.try_get("name")?,
-        status: SessionStatus::parse(&status),
-        payment_intent: r.try_get("payment_intent")?,
-        redirect_url: r.try_get("redirect_url")?,
-        decline_code: r
-            .try_get::<Option<String>, _>("decline_code")?
-            .map(|c| DeclineCode::parse(&c)),
-        decline_message: r.try_get("decline_message")?,
-        amount_refunded: r.try_get("amount_refunded")?,
-        frequency: {
-            let f: String = r.try_get("frequency")?;
-            Frequency::parse(&f).ok_or_else(|| StoreError::Corrupt(format!("frequency {f:?}")))?
-        },
-        subscription: r.try_get("subscription_id")?,
-        subscription_status: r.try_get("subscription_status")?,
-        cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
-        paused: r.try_get::<i64, _>("paused")? != 0,
-        tier: r.try_get("tier")?,
-        next_amount: r.try_get("next_amount")?,
-    })
-}
-
-fn invoice_row(r: &SqliteRow) -> Result<InvoiceRow, StoreError> {
-    Ok(InvoiceRow {
-        invoice_id: r.try_get("invoice_id")?,
-        session_id: r.try_get("session_id")?,
-        billing_reason: r.try_get("billing_reason")?,
-        amount: r.try_get("amount")?,
-        receipt_number: r.try_get("receipt_number")?,
-        period_end: r.try_get("period_end")?,
-        created: r.try_get("created")?,
-    })
-}
-
-// The queries, once each, over any executor: the pool (outside a transaction) or a
-// transaction's connection.
-
-async fn select_session<'e>(
-    e: impl SqliteExecutor<'e>,
-    id: &str,
-) -> Result<Option<SessionRow>, StoreError> {
-    sqlx::query("SELECT * FROM sessions WHERE id = ?")
-        .bind(id)
-        .fetch_optional(e)
-        .await?
-        .as_ref()
-        .map(session_row)
-        .transpose()
-}
-
-async fn advance_on<'e>(
-    e: impl SqliteExecutor<'e>,
-    id: &str,
-    status: SessionStatus,
-    now: i64,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(advance_sql())
-        .bind(status.as_str())
-        .bind(now)
-        .bind(id)
-        .bind(i64::from(status.rank()))
-        .execute(e)
-        .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-async fn set_payment_intent_on<'e>(
-    e: impl SqliteExecutor<'e>,
-    id: &str,
-    payment_intent: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE sessions SET payment_intent = ? WHERE id = ? AND payment_intent IS NULL")
-        .bind(payment_intent)
-        .bind(id)
-        .execute(e)
-        .await?;
-    Ok(())
-}
-
-async fn set_decline_on<'e>(
-    e: impl SqliteExecutor<'e>,
-    id: &str,
-    code: &DeclineCode,
-    message: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE sessions SET decline_code = ?, decline_message = ? WHERE id = ?")
-        .bind(code.as_str())
-        .bind(message)
-        .bind(id)
-        .execute(e)
-        .await?;
-    Ok(())
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
-        Ok(Box::new(SqliteTx(self.pool.begin().await?)))
-    }
-
-    async fn insert_session(&self, s: &SessionRow, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (id, merchant, campaign, kind, amount, fee, currency, email, name, status, frequency, tier, created, updated) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&s.id)
-        .bind(&s.merchant)
-        .bind(&s.campaign)
-        .bind(s.kind.as_str())
-        .bind(s.amount)
-        .bind(s.fee)
-        .bind(s.currency.code())
-        .bind(&s.email)
-        .bind(&s.name)
-        .bind(s.status.as_str())
-        .bind(s.frequency.as_str())
-        .bind(&s.tier)
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn set_subscription(&self, id: &str, subscription: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET subscription_id = ? WHERE id = ?")
-            .bind(subscription)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn invoices(&self, session: &str) -> Result<Vec<InvoiceRow>, StoreError> {
-        let rows =
-            sqlx::query("SELECT * FROM invoices WHERE session_id = ? ORDER BY created, invoice_id")
-                .bind(session)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter().map(invoice_row).collect()
-    }
-
-    async fn session(&self, id: &str) -> Result<Option<SessionRow>, StoreError> {
-        select_session(&self.pool, id).await
-    }
-
-    async fn advance(&self, id: &str, status: SessionStatus, now: i64) -> Result<bool, StoreError> {
-        advance_on(&self.pool, id, status, now).await
-    }
-
-    async fn set_payment_intent(&self, id: &str, payment_intent: &str) -> Result<(), StoreError> {
-        set_payment_intent_on(&self.pool, id, payment_intent).await
-    }
-
-    async fn set_decline(
-        &self,
-        id: &str,
-        code: &DeclineCode,
-        message: &str,
-    ) -> Result<(), StoreError> {
-        set_decline_on(&self.pool, id, code, message).await
-    }
-
-    async fn set_redirect_url(&self, id: &str, url: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET redirect_url = ? WHERE id = ?")
-            .bind(url)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn claim_attempt(
-        &self,
-        session: &str,
-        key: &str,
-        now: i64,
-        stale_before: i64,
-    ) -> Result<bool, StoreError> {
-        // `created` is the claim's time: a takeover renews it, so one holder at a time.
-        let done = sqlx::query(
-            "INSERT INTO pay_attempts (session_id, client_key, created) VALUES (?, ?, ?) \
-             ON CONFLICT (session_id, client_key) DO UPDATE SET created = excluded.created \
-             WHERE pay_attempts.outcome IS NULL AND pay_attempts.created < ?",
-        )
-        .bind(session)
-        .bind(key)
-        .bind(now)
-        .bind(stale_before)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn attempt(&self, session: &str, key: &str) -> Result<Attempt, StoreError> {
-        let outcome: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT outcome FROM pay_attempts WHERE session_id = ? AND client_key = ?",
-        )
-        .bind(session)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match outcome {
-            None => Attempt::Free,
-            Some(None) => Attempt::Running,
-            Some(Some(json)) => Attempt::Finished(
-                serde_json::from_str(&json)
-                    .map_err(|e| StoreError::Corrupt(format!("pay outcome: {e}")))?,
-            ),
-        })
-    }
-
-    async fn finish_attempt(
-        &self,
-        session: &str,
-        key: &str,
-        outcome: &PayOutcome,
-    ) -> Result<(), StoreError> {
-        // Kept as the answer's own JSON, so a replay answers byte for byte the same.
-        let json = serde_json::to_string(outcome)
-            .map_err(|e| StoreError::Corrupt(format!("pay outcome: {e}")))?;
-        sqlx::query("UPDATE pay_attempts SET outcome = ? WHERE session_id = ? AND client_key = ?")
-            .bind(json)
-            .bind(session)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn release_attempt(&self, session: &str, key: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "DELETE FROM pay_attempts WHERE session_id = ? AND client_key = ? AND outcome IS NULL",
-        )
-        .bind(session)
-        .bind(key)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn fulfilment(&self, session: &str) -> Result<Option<FulfilmentRow>, StoreError> {
-        let Some(r) = sqlx::query("SELECT * FROM fulfilments WHERE session_id = ?")
-            .bind(session)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let kind: String = r.try_get("kind")?;
-        Ok(Some(FulfilmentRow {
-            session_id: r.try_get("session_id")?,
-            kind: CampaignKind::parse(&kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("fulfilment kind {kind:?}")))?,
-            license_key: r.try_get("license_key")?,
-            receipt_number: r.try_get("receipt_number")?,
-            revoked: r.try_get::<i64, _>("revoked")? != 0,
-            revoked_reason: r.try_get("revoked_reason")?,
-            created: r.try_get("created")?,
-            paid_until: r.try_get("paid_until")?,
-        }))
-    }
-
-    async fn insert_portal_login(&self, l: &PortalLogin) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO portal_logins (token_hash, email, code_hash, expires, created) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&l.token_hash)
-        .bind(&l.email)
-        .bind(&l.code_hash)
-        .bind(l.expires)
-        .bind(l.created)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn portal_logins_since(&self, email: &str, since: i64) -> Result<u32, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM portal_logins WHERE email = ? AND created >= ?",
-        )
-        .bind(email)
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
-    }
-
-    async fn take_portal_login_by_token(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<Option<String>, StoreError> {
-        // One statement: two clicks (or a scanner and a person) cannot both use it.
-        Ok(sqlx::query_scalar(
-            "UPDATE portal_logins SET used = 1 WHERE token_hash = ? AND used = 0 AND expires > ? RETURNING email",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    async fn take_portal_login_by_code(
-        &self,
-        email: &str,
-        code_hash: &str,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let used: Option<String> = sqlx::query_scalar(
-            "UPDATE portal_logins SET used = 1 WHERE email = ? AND code_hash = ? AND used = 0 \
-             AND expires > ? AND attempts < 5 RETURNING token_hash",
-        )
-        .bind(email)
-        .bind(code_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        if used.is_none() {
-            // A wrong code counts against every open request of that address.
-            sqlx::query(
-                "UPDATE portal_logins SET attempts = attempts + 1 WHERE email = ? AND used = 0 AND expires > ?",
-            )
-            .bind(email)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        }
-        Ok(used.is_some())
-    }
-
-    async fn insert_portal_session(
-        &self,
-        id_hash: &str,
-        email: &str,
-        csrf: &str,
-        expires: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO portal_sessions (id_hash, email, csrf, expires, created) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id_hash)
-        .bind(email)
-        .bind(csrf)
-        .bind(expires)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn portal_session(
-        &self,
-        id_hash: &str,
-        now: i64,
-    ) -> Result<Option<(String, String)>, StoreError> {
-        let row = sqlx::query(
-            "SELECT email, csrf FROM portal_sessions WHERE id_hash = ? AND expires > ?",
-        )
-        .bind(id_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok((r.try_get("email")?, r.try_get("csrf")?)))
-            .transpose()
-    }
-
-    async fn delete_portal_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM portal_sessions WHERE id_hash = ?")
-            .bind(id_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn sessions_by_email(&self, email: &str) -> Result<Vec<SessionRow>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT * FROM sessions WHERE email = ? AND status IN ({}) ORDER BY created DESC, id",
-            ["paid", "fulfilled", "refunded", "disputed"]
-                .map(|s| format!("'{s}'"))
-                .join(", ")
-        ))
-        .bind(email)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(session_row).collect()
-    }
-
-    async fn shield_record(
-        &self,
-        merchant: &str,
-        keys: &[(&str, String)],
-        declined: bool,
-        at: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for (kind, key) in keys {
-            sqlx::query(
-                "INSERT INTO shield_events (merchant, kind, key, declined, at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(merchant)
-            .bind(kind)
-            .bind(key)
-            .bind(i64::from(declined))
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn shield_counts(
-        &self,
-        merchant: &str,
-        kind: &str,
-        key: &str,
-        since: i64,
-    ) -> Result<(u32, u32), StoreError> {
-        let (attempts, declines): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), SUM(declined) FROM shield_events \
-             WHERE merchant = ? AND kind = ? AND key = ? AND at >= ?",
-        )
-        .bind(merchant)
-        .bind(kind)
-        .bind(key)
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?;
-        let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
-        Ok((n(attempts), n(declines.unwrap_or(0))))
-    }
-
-    async fn shield_block(
-        &self,
-        merchant: &str,
-        kind: &str,
-        key: &str,
-        until: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO shield_blocks (merchant, kind, key, until) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (merchant, kind, key) DO UPDATE SET until = MAX(until, excluded.until)",
-        )
-        .bind(merchant)
-        .bind(kind)
-        .bind(key)
-        .bind(until)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn shield_blocked_until(
-        &self,
-        merchant: &str,
-        keys: &[(&str, String)],
-        now: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        let mut latest: Option<i64> = None;
-        for (kind, key) in keys {
-            let until: Option<i64> = sqlx::query_scalar(
-                "SELECT until FROM shield_blocks WHERE merchant = ? AND kind = ? AND key = ? AND until > ?",
-            )
-            .bind(merchant)
-            .bind(kind)
-            .bind(key)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-            latest = latest.max(until);
-        }
-        Ok(latest)
-    }
-
-    async fn shield_use_proof(&self, id: &str, expires: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO shield_proofs (id, expires) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(expires)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn shield_attack(&self, campaign: &str) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT started FROM shield_attacks WHERE campaign = ? AND ended IS NULL \
-             ORDER BY started DESC LIMIT 1",
-        )
-        .bind(campaign)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    async fn shield_start_attack(&self, campaign: &str, at: i64) -> Result<bool, StoreError> {
-        // One statement: two hosts seeing the same spike start one period.
-        let done = sqlx::query(
-            "INSERT INTO shield_attacks (campaign, started) SELECT ?, ? \
-             WHERE NOT EXISTS (SELECT 1 FROM shield_attacks WHERE campaign = ? AND ended IS NULL)",
-        )
-        .bind(campaign)
-        .bind(at)
-        .bind(campaign)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn shield_end_attack(&self, campaign: &str, at: i64) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("UPDATE shield_attacks SET ended = ? WHERE campaign = ? AND ended IS NULL")
-                .bind(at)
-                .bind(campaign)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn shield_prune(&self, before: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM shield_events WHERE at < ?")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("DELETE FROM shield_blocks WHERE until < ?")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("DELETE FROM shield_proofs WHERE expires < ?")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET cancel_at_period_end = ? WHERE id = ?")
-            .bind(i64::from(cancel))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn record_update_attempt(
-        &self,
-        session: &str,
-        since: i64,
-        now: i64,
-    ) -> Result<u32, StoreError> {
-        sqlx::query("INSERT INTO update_card_attempts (session_id, created) VALUES (?, ?)")
-            .bind(session)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM update_card_attempts WHERE session_id = ? AND created >= ?",
-        )
-        .bind(session)
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
-    }
-
-    async fn set_plan(
-        &self,
-        id: &str,
-        amount: i64,
-        frequency: Frequency,
-    ) -> Result<(), StoreError> {
-        // The first gift's amount stays as paid (receipts, statements); renewals follow this.
-        sqlx::query("UPDATE sessions SET next_amount = ?, frequency = ? WHERE id = ?")
-            .bind(amount)
-            .bind(frequency.as_str())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn set_paused(&self, id: &str, paused: bool) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET paused = ? WHERE id = ?")
-            .bind(i64::from(paused))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn activate(
-        &self,
-        order: &str,
-        instance: &str,
-        seats: u16,
-        now: i64,
-    ) -> Result<Activated, StoreError> {
-        // One statement: the seat count is read and the row written under SQLite's write lock.
-        sqlx::query(
-            "INSERT INTO activations (order_id, instance, created) \
-             SELECT ?, ?, ? WHERE (SELECT COUNT(*) FROM activations WHERE order_id = ?) < ? \
-             ON CONFLICT (order_id, instance) DO NOTHING",
-        )
-        .bind(order)
-        .bind(instance)
-        .bind(now)
-        .bind(order)
-        .bind(i64::from(seats))
-        .execute(&self.pool)
-        .await?;
-        let active: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM activations WHERE order_id = ? AND instance = ?")
-                .bind(order)
-                .bind(instance)
-                .fetch_optional(&self.pool)
-                .await?;
-        if active.is_none() {
-            return Ok(Activated::Full);
-        }
-        let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM activations WHERE order_id = ?")
-            .bind(order)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(Activated::Active {
-            used: u16::try_from(used).unwrap_or(u16::MAX),
-        })
-    }
-
-    async fn deactivate(&self, order: &str, instance: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM activations WHERE order_id = ? AND instance = ?")
-            .bind(order)
-            .bind(instance)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn activations(&self, order: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT instance, created FROM activations WHERE order_id = ? ORDER BY created, instance",
-        )
-        .bind(order)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("instance")?, r.try_get("created")?)))
-            .collect()
-    }
-
-    async fn setting_or_insert(&self, key: &str, default: &str) -> Result<String, StoreError> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(key)
-            .bind(default)
-            .execute(&self.pool)
-            .await?;
-        Ok(
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-                .bind(key)
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
-
-    async fn pending_mail(&self, limit: u32) -> Result<Vec<MailRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, session_id, to_addr, subject, body FROM mail_outbox WHERE sent = 0 ORDER BY id LIMIT ?",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(MailRow {
-                    id: r.try_get("id")?,
-                    session_id: r.try_get("session_id")?,
-                    to: r.try_get("to_addr")?,
-                    subject: r.try_get("subject")?,
-                    body: r.try_get("body")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn mark_mail(&self, id: i64, state: MailState) -> Result<(), StoreError> {
-        let sent = match state {
-            MailState::Sent => 1,
-            MailState::Undeliverable => -1,
-        };
-        sqlx::query("UPDATE mail_outbox SET sent = ? WHERE id = ?")
-            .bind(sent)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-}
-
-/// A SQLite transaction.
-struct SqliteTx(Transaction<'static, Sqlite>);
-
-#[async_trait]
-impl StoreTx for SqliteTx {
-    async fn session_id_by_subscription(
-        &mut self,
-        subscription: &str,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM sessions WHERE subscription_id = ?")
-                .bind(subscription)
-                .fetch_optional(&mut *self.0)
-                .await?,
-        )
-    }
-
-    async fn insert_invoice(&mut self, i: &InvoiceRow) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO invoices (invoice_id, session_id, billing_reason, amount, receipt_number, period_end, created) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (invoice_id) DO NOTHING",
-        )
-        .bind(&i.invoice_id)
-        .bind(&i.session_id)
-        .bind(&i.billing_reason)
-        .bind(i.amount)
-        .bind(&i.receipt_number)
-        .bind(i.period_end)
-        .bind(i.created)
-        .execute(&mut *self.0)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn extend_paid_until(&mut self, session: &str, until: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE fulfilments SET paid_until = ?1 WHERE session_id = ?2 AND (paid_until IS NULL OR paid_until < ?1)",
-        )
-        .bind(until)
-        .bind(session)
-        .execute(&mut *self.0)
-        .await?;
-        Ok(())
-    }
-
-    async fn set_invoice_receipt(&mut self, invoice: &str, number: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE invoices SET receipt_number = ? WHERE invoice_id = ?")
-            .bind(number)
-            .bind(invoice)
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn set_subscription_status(
-        &mut self,
-        session: &str,
-        status: &str,
-    ) -> Result<(), StoreError> {
-        // `canceled` and `incomplete_expired` are final: a late `updated` never revives them.
-        sqlx::query(
-            "UPDATE sessions SET subscription_status = ? WHERE id = ? AND \
-             (subscription_status IS NULL OR subscription_status NOT IN ('canceled', 'incomplete_expired'))",
-        )
-            .bind(status)
-            .bind(session)
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn record_event(&mut self, id: &str, kind: &str, now: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO webhook_events (id, type, received) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(kind)
-        .bind(now)
-        .execute(&mut *self.0)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn session_id_by_payment_intent(
-        &mut self,
-        payment_intent: &str,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM sessions WHERE payment_intent = ?")
-                .bind(payment_intent)
-                .fetch_optional(&mut *self.0)
-                .await?,
-        )
-    }
-
-    async fn session(&mut self, id: &str) -> Result<Option<SessionRow>, StoreError> {
-        select_session(&mut *self.0, id).await
-    }
-
-    async fn advance(
-        &mut self,
-        id: &str,
-        status: SessionStatus,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        advance_on(&mut *self.0, id, status, now).await
-    }
-
-    async fn set_payment_intent(
-        &mut self,
-        id: &str,
-        payment_intent: &str,
-    ) -> Result<(), StoreError> {
-        set_payment_intent_on(&mut *self.0, id, payment_intent).await
-    }
-
-    async fn set_decline(
-        &mut self,
-        id: &str,
-        code: &DeclineCode,
-        message: &str,
-    ) -> Result<(), StoreError> {
-        set_decline_on(&mut *self.0, id, code, message).await
-    }
-
-    async fn record_refund(&mut self, id: &str, amount_refunded: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET amount_refunded = MAX(amount_refunded, ?) WHERE id = ?")
-            .bind(amount_refunded)
-            .bind(id)
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn insert_fulfilment(
-        &mut self,
-        session: &str,
-        kind: CampaignKind,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO fulfilments (session_id, kind, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(session)
-        .bind(kind.as_str())
-        .bind(now)
-        .execute(&mut *self.0)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn set_licence_key(&mut self, session: &str, key: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE fulfilments SET license_key = ? WHERE session_id = ?")
-            .bind(key)
-            .bind(session)
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn next_receipt_number(&mut self, merchant: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO receipt_counters (merchant, last) VALUES (?, 1) \
-             ON CONFLICT(merchant) DO UPDATE SET last = last + 1 RETURNING last",
-        )
-        .bind(merchant)
-        .fetch_one(&mut *self.0)
-        .await?)
-    }
-
-    async fn set_receipt_number(&mut self, session: &str, number: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE fulfilments SET receipt_number = ? WHERE session_id = ?")
-            .bind(number)
-            .bind(session)
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn revoke(&mut self, session: &str, reason: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE fulfilments SET revoked = 1, revoked_reason = ? WHERE session_id = ?")
-            .bind(reason)
-            .bind(session)
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn queue_mail(&mut self, m: &NewMail) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO mail_outbox (session_id, to_addr, subject, body, created) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&m.session_id)
-        .bind(&m.to)
-        .bind(&m.subject)
-        .bind(&m.body)
-        .bind(m.created)
-        .execute(&mut *self.0)
-        .await?;
-        Ok(())
-    }
-
-    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        self.0.commit().await?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -1464,6 +589,32 @@ mod tests {
             tier: None,
             next_amount: None,
         }
+    }
+
+    #[test]
+    fn a_db_location_names_its_backend_and_hides_its_password() {
+        assert_eq!(
+            DbUrl::parse("state/host.sqlite"),
+            Ok(DbUrl::Sqlite("state/host.sqlite".into()))
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite://state/host.sqlite"),
+            Ok(DbUrl::Sqlite("state/host.sqlite".into()))
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite::memory:"),
+            Ok(DbUrl::Sqlite(":memory:".into()))
+        );
+        let pg = DbUrl::parse("postgres://pw:hunter2@db.internal:5432/paywidget").unwrap();
+        assert!(pg.is_shared());
+        assert_eq!(
+            format!("{pg:?}"),
+            "postgres://pw:[redacted]@db.internal:5432/paywidget"
+        );
+        assert!(DbUrl::parse("mysql://x/y")
+            .unwrap_err()
+            .contains("only sqlite"));
+        assert!(DbUrl::parse("  ").is_err());
     }
 
     #[test]
@@ -1529,7 +680,7 @@ mod tests {
         assert_eq!(s.decline_code, Some(DeclineCode::IncorrectCvc));
         // A status written by a newer build is never moved by this one.
         sqlx::query("UPDATE sessions SET status = 'teleported' WHERE id = 'cs_1'")
-            .execute(&store.pool)
+            .execute(store.pool())
             .await
             .unwrap();
         assert_eq!(
@@ -1602,10 +753,22 @@ mod tests {
             (f.receipt_number.as_deref(), f.revoked, f.created),
             (Some("HOPE-000001"), false, 11)
         );
-        let mail = store.pending_mail(10).await.unwrap();
+        let mail = store.claim_mail(10, 20, 80).await.unwrap();
         assert_eq!(mail.len(), 1);
+        assert!(
+            store.claim_mail(10, 21, 81).await.unwrap().is_empty(),
+            "claimed by the first relay until its lease ends"
+        );
+        store.mark_mail(mail[0].id, MailState::Retry).await.unwrap();
+        let again = store.claim_mail(10, 22, 82).await.unwrap();
+        assert_eq!(again, mail, "a retry is claimable at once");
+        assert_eq!(
+            store.claim_mail(10, 82, 142).await.unwrap(),
+            mail,
+            "lease over"
+        );
         store.mark_mail(mail[0].id, MailState::Sent).await.unwrap();
-        assert!(store.pending_mail(10).await.unwrap().is_empty());
+        assert!(store.claim_mail(10, 200, 260).await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -162,7 +162,7 @@ pub async fn apply(state: &HostState, event: &Value) -> Result<bool, DomainError
     if kind.starts_with("invoice.") || kind.starts_with("customer.subscription.") {
         apply_billing(state, tx.as_mut(), kind, object, now).await?;
         tx.commit().await?;
-        mail::send_outbox(state.store.as_ref(), &state.mailer, &state.config.mail.from).await;
+        mail::send_outbox(&state).await;
         return Ok(true);
     }
     let pi = match kind {
@@ -245,6 +245,6 @@ pub async fn apply(state: &HostState, event: &Value) -> Result<bool, DomainError
         _ => {}
     }
     tx.commit().await?;
-    mail::send_outbox(state.store.as_ref(), &state.mailer, &state.config.mail.from).await;
+    mail::send_outbox(&state).await;
     Ok(true)
 }

@@ -29,7 +29,7 @@ fn config(outbox: &std::path::Path) -> HostConfig {
     let text = format!(
         r#"
 [server]
-db = ":memory:"
+db = "{db}"
 outbox = "{outbox}"
 license_signing_key = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="
 
@@ -66,7 +66,8 @@ price = 4900
 license = {{ product = "Acme Pro", seats = 2, validity_days = 365 }}
 instructions = {{ linux = "Run `acme activate KEY`", macos = "<script>x</script> Open **Acme**" }}
 "#,
-        outbox = outbox.display()
+        outbox = outbox.display(),
+        db = paywidget_testkit::fixtures::db(outbox, "contract"),
     );
     HostConfig::parse(&text, |_| None).expect("contract config")
 }

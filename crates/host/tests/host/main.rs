@@ -11,22 +11,27 @@ use std::time::{Duration, Instant};
 
 use paywidget_host::config::HostConfig;
 use paywidget_sandbox::{DEFAULT_PUBLISHABLE_KEY as PK, DEFAULT_SECRET_KEY as SK};
-use paywidget_testkit::fixtures::{host as host_toml, WHSEC};
+use paywidget_testkit::fixtures::{self, host as host_toml, WHSEC};
 use paywidget_testkit::world::{sign, start_host, world, WebhookTarget, World};
 use serde_json::{json, Value};
 
-/// Raw access to the host's SQLite file, for assertions on rows the API does not show.
+/// Raw access to the host's database (SQLite or PostgreSQL, whichever the suite runs on), for
+/// assertions on rows the API does not show. Statements use `$N` placeholders, which both take.
 trait RawDb {
-    /// The host's database file, opened beside the host.
-    async fn db(&self) -> sqlx::SqlitePool;
+    /// The host's database, opened beside the host.
+    async fn db(&self) -> sqlx::AnyPool;
 }
 
 impl RawDb for World {
-    async fn db(&self) -> sqlx::SqlitePool {
-        let path = self.dir.path().join("host.sqlite");
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap()
+    async fn db(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        let db = fixtures::db(self.dir.path(), "host");
+        let url = if db.starts_with("postgres") {
+            db
+        } else {
+            format!("sqlite://{db}")
+        };
+        sqlx::AnyPool::connect(&url).await.unwrap()
     }
 }
 
@@ -617,7 +622,10 @@ async fn licence_email_goes_out_by_smtp_when_configured() {
     let (port, got) = fake_smtp().await;
     let text = format!(
         "{}\n[mail]\nfrom = \"Acme <sales@acme.example>\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n",
-        host_toml(&w.gateway, w.dir.path()).replace("host.sqlite", "smtp-host.sqlite")
+        host_toml(&w.gateway, w.dir.path()).replace(
+            &fixtures::db(w.dir.path(), "host"),
+            &fixtures::db(w.dir.path(), "smtp-host")
+        )
     );
     let config = HostConfig::parse(&text, |_| None).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -897,7 +905,7 @@ async fn a_status_this_build_cannot_read_is_neither_paid_nor_paid_again() {
     let w = world(WebhookTarget::Host).await;
     let s = w.session("winter", Some(1000)).await;
     // As if a newer build had written a status this one does not know.
-    sqlx::query("UPDATE sessions SET status = 'teleported' WHERE id = ?")
+    sqlx::query("UPDATE sessions SET status = 'teleported' WHERE id = $1")
         .bind(&s)
         .execute(&w.db().await)
         .await
@@ -956,7 +964,10 @@ async fn charges_through_an_https_gateway_trusted_by_an_extra_ca() {
         "[server]\n",
         &format!("[server]\ngateway_ca_file = \"{}\"\n", ca.display()),
     );
-    let wary = host_toml(&gateway, dir.path()).replace("host.sqlite", "wary.sqlite");
+    let wary = host_toml(&gateway, dir.path()).replace(
+        &fixtures::db(dir.path(), "host"),
+        &fixtures::db(dir.path(), "wary"),
+    );
     let mut outcomes = Vec::new();
     for toml in [trusting, wary] {
         let config = HostConfig::parse(&toml, |_| None).unwrap();

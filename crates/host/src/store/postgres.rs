@@ -1,0 +1,68 @@
+//! The PostgreSQL store: several stateless host processes on one database server. Its
+//! migrations are in `migrations/postgres` (BIGINT for every integer: SQLite's INTEGER is 64-bit,
+//! PostgreSQL's 32). What keeps the guarantees across hosts: claims are single `INSERT … ON
+//! CONFLICT` statements, a statement that waits on another host's row gives up after
+//! `lock_timeout` (the pay path maps that to "in progress"), seat counts are taken under a
+//! transaction-scoped advisory lock per order, and outbox relays skip rows another host is
+//! claiming (`FOR UPDATE SKIP LOCKED`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use paywidget_core::api::{CampaignKind, DeclineCode, Frequency, PayOutcome, SessionStatus};
+use paywidget_core::money::Currency;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool, Postgres, Row};
+
+use super::{
+    advance_sql, Activated, Attempt, FulfilmentRow, InvoiceRow, MailRow, MailState, NewMail,
+    PortalLogin, SessionRow, Store, StoreError, StoreTx,
+};
+
+/// The PostgreSQL store.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`), creating the
+    /// database if it is missing and the user may, and runs the migrations (sqlx takes an
+    /// advisory lock for them, so hosts starting together migrate once).
+    pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        use sqlx::migrate::MigrateDatabase;
+        if !Postgres::database_exists(url).await? {
+            if let Err(e) = Postgres::create_database(url).await {
+                // Another host starting at the same moment may have created it (42P04).
+                let raced = e
+                    .as_database_error()
+                    .and_then(|d| d.code())
+                    .is_some_and(|c| c == "42P04");
+                if !raced {
+                    return Err(e.into());
+                }
+            }
+        }
+        let options = PgConnectOptions::from_str(url)?
+            // A statement waiting on another host's row lock gives up rather than hang.
+            .options([("lock_timeout", "10s"), ("statement_timeout", "30s")])
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PostgresStore { pool })
+    }
+}
+
+super::sql::sql_store!(
+    PostgresStore,
+    PostgresTx,
+    Postgres,
+    key_lock: Some("SELECT pg_advisory_xact_lock(hashtext($1))"),
+    skip_locked: " FOR UPDATE SKIP LOCKED"
+);

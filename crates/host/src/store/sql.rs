@@ -1,0 +1,963 @@
+//! The host's SQL, written once for both databases: [`sql_store!`] expands to the [`Store`] and
+//! [`StoreTx`] implementations over one sqlx driver. The statements use `$N` placeholders and
+//! SQL both SQLite and PostgreSQL accept; where they must differ (a lock to take, a row-locking
+//! clause) the backend passes its piece in.
+//!
+//! [`Store`]: super::Store
+//! [`StoreTx`]: super::StoreTx
+
+/// Implements `Store` for `$store` (a struct with a `pool: sqlx::Pool<$db>` field) and
+/// `StoreTx` for a new `$tx` over a `$db` transaction.
+/// - `key_lock`: `Option<&str>`, a statement taking a transaction-scoped lock on one key (`$1`),
+///   run before a read-then-write that must not interleave across hosts;
+/// - `skip_locked`: appended to an outbox claim's inner `SELECT` (`" FOR UPDATE SKIP LOCKED"`).
+macro_rules! sql_store {
+    ($store:ident, $tx:ident, $db:ty, key_lock: $lock:expr, skip_locked: $skip:expr) => {
+        fn session_row(r: &<$db as sqlx::Database>::Row) -> Result<SessionRow, StoreError> {
+            let kind: String = r.try_get("kind")?;
+            let currency: String = r.try_get("currency")?;
+            let status: String = r.try_get("status")?;
+            Ok(SessionRow {
+                id: r.try_get("id")?,
+                merchant: r.try_get("merchant")?,
+                campaign: r.try_get("campaign")?,
+                kind: CampaignKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("session kind {kind:?}")))?,
+                amount: r.try_get("amount")?,
+                fee: r.try_get("fee")?,
+                currency: Currency::from_code(&currency)
+                    .map_err(|_| StoreError::Corrupt(format!("session currency {currency:?}")))?,
+                email: r.try_get("email")?,
+                name: r.try_get("name")?,
+                status: SessionStatus::parse(&status),
+                payment_intent: r.try_get("payment_intent")?,
+                redirect_url: r.try_get("redirect_url")?,
+                decline_code: r
+                    .try_get::<Option<String>, _>("decline_code")?
+                    .map(|c| DeclineCode::parse(&c)),
+                decline_message: r.try_get("decline_message")?,
+                amount_refunded: r.try_get("amount_refunded")?,
+                frequency: {
+                    let f: String = r.try_get("frequency")?;
+                    Frequency::parse(&f).ok_or_else(|| StoreError::Corrupt(format!("frequency {f:?}")))?
+                },
+                subscription: r.try_get("subscription_id")?,
+                subscription_status: r.try_get("subscription_status")?,
+                cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
+                paused: r.try_get::<i64, _>("paused")? != 0,
+                tier: r.try_get("tier")?,
+                next_amount: r.try_get("next_amount")?,
+            })
+        }
+
+        fn invoice_row(r: &<$db as sqlx::Database>::Row) -> Result<InvoiceRow, StoreError> {
+            Ok(InvoiceRow {
+                invoice_id: r.try_get("invoice_id")?,
+                session_id: r.try_get("session_id")?,
+                billing_reason: r.try_get("billing_reason")?,
+                amount: r.try_get("amount")?,
+                receipt_number: r.try_get("receipt_number")?,
+                period_end: r.try_get("period_end")?,
+                created: r.try_get("created")?,
+            })
+        }
+
+        // The queries, once each, over any executor: the pool (outside a transaction) or a
+        // transaction's connection.
+
+        async fn select_session<'e>(
+            e: impl sqlx::Executor<'e, Database = $db>,
+            id: &str,
+        ) -> Result<Option<SessionRow>, StoreError> {
+            sqlx::query("SELECT * FROM sessions WHERE id = $1")
+                .bind(id)
+                .fetch_optional(e)
+                .await?
+                .as_ref()
+                .map(session_row)
+                .transpose()
+        }
+
+        async fn advance_on<'e>(
+            e: impl sqlx::Executor<'e, Database = $db>,
+            id: &str,
+            status: SessionStatus,
+            now: i64,
+        ) -> Result<bool, StoreError> {
+            let done = sqlx::query(advance_sql())
+                .bind(status.as_str())
+                .bind(now)
+                .bind(id)
+                .bind(i64::from(status.rank()))
+                .execute(e)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn set_payment_intent_on<'e>(
+            e: impl sqlx::Executor<'e, Database = $db>,
+            id: &str,
+            payment_intent: &str,
+        ) -> Result<(), StoreError> {
+            sqlx::query("UPDATE sessions SET payment_intent = $1 WHERE id = $2 AND payment_intent IS NULL")
+                .bind(payment_intent)
+                .bind(id)
+                .execute(e)
+                .await?;
+            Ok(())
+        }
+
+        async fn set_decline_on<'e>(
+            e: impl sqlx::Executor<'e, Database = $db>,
+            id: &str,
+            code: &DeclineCode,
+            message: &str,
+        ) -> Result<(), StoreError> {
+            sqlx::query("UPDATE sessions SET decline_code = $1, decline_message = $2 WHERE id = $3")
+                .bind(code.as_str())
+                .bind(message)
+                .bind(id)
+                .execute(e)
+                .await?;
+            Ok(())
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+                Ok(Box::new($tx(self.pool.begin().await?)))
+            }
+
+            async fn insert_session(&self, s: &SessionRow, now: i64) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO sessions (id, merchant, campaign, kind, amount, fee, currency, email, name, status, frequency, tier, created, updated) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                )
+                .bind(&s.id)
+                .bind(&s.merchant)
+                .bind(&s.campaign)
+                .bind(s.kind.as_str())
+                .bind(s.amount)
+                .bind(s.fee)
+                .bind(s.currency.code())
+                .bind(&s.email)
+                .bind(&s.name)
+                .bind(s.status.as_str())
+                .bind(s.frequency.as_str())
+                .bind(&s.tier)
+                .bind(now)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn set_subscription(&self, id: &str, subscription: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE sessions SET subscription_id = $1 WHERE id = $2")
+                    .bind(subscription)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn invoices(&self, session: &str) -> Result<Vec<InvoiceRow>, StoreError> {
+                let rows =
+                    sqlx::query("SELECT * FROM invoices WHERE session_id = $1 ORDER BY created, invoice_id")
+                        .bind(session)
+                        .fetch_all(&self.pool)
+                        .await?;
+                rows.iter().map(invoice_row).collect()
+            }
+
+            async fn session(&self, id: &str) -> Result<Option<SessionRow>, StoreError> {
+                select_session(&self.pool, id).await
+            }
+
+            async fn advance(&self, id: &str, status: SessionStatus, now: i64) -> Result<bool, StoreError> {
+                advance_on(&self.pool, id, status, now).await
+            }
+
+            async fn set_payment_intent(&self, id: &str, payment_intent: &str) -> Result<(), StoreError> {
+                set_payment_intent_on(&self.pool, id, payment_intent).await
+            }
+
+            async fn set_decline(
+                &self,
+                id: &str,
+                code: &DeclineCode,
+                message: &str,
+            ) -> Result<(), StoreError> {
+                set_decline_on(&self.pool, id, code, message).await
+            }
+
+            async fn set_redirect_url(&self, id: &str, url: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE sessions SET redirect_url = $1 WHERE id = $2")
+                    .bind(url)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn claim_attempt(
+                &self,
+                session: &str,
+                key: &str,
+                now: i64,
+                stale_before: i64,
+            ) -> Result<bool, StoreError> {
+                // `created` is the claim's time: a takeover renews it, so one holder at a time.
+                let done = sqlx::query(
+                    "INSERT INTO pay_attempts (session_id, client_key, created) VALUES ($1, $2, $3) \
+                     ON CONFLICT (session_id, client_key) DO UPDATE SET created = excluded.created \
+                     WHERE pay_attempts.outcome IS NULL AND pay_attempts.created < $4",
+                )
+                .bind(session)
+                .bind(key)
+                .bind(now)
+                .bind(stale_before)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn attempt(&self, session: &str, key: &str) -> Result<Attempt, StoreError> {
+                let outcome: Option<Option<String>> = sqlx::query_scalar(
+                    "SELECT outcome FROM pay_attempts WHERE session_id = $1 AND client_key = $2",
+                )
+                .bind(session)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(match outcome {
+                    None => Attempt::Free,
+                    Some(None) => Attempt::Running,
+                    Some(Some(json)) => Attempt::Finished(
+                        serde_json::from_str(&json)
+                            .map_err(|e| StoreError::Corrupt(format!("pay outcome: {e}")))?,
+                    ),
+                })
+            }
+
+            async fn finish_attempt(
+                &self,
+                session: &str,
+                key: &str,
+                outcome: &PayOutcome,
+            ) -> Result<(), StoreError> {
+                // Kept as the answer's own JSON, so a replay answers byte for byte the same.
+                let json = serde_json::to_string(outcome)
+                    .map_err(|e| StoreError::Corrupt(format!("pay outcome: {e}")))?;
+                sqlx::query("UPDATE pay_attempts SET outcome = $1 WHERE session_id = $2 AND client_key = $3")
+                    .bind(json)
+                    .bind(session)
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn release_attempt(&self, session: &str, key: &str) -> Result<(), StoreError> {
+                sqlx::query(
+                    "DELETE FROM pay_attempts WHERE session_id = $1 AND client_key = $2 AND outcome IS NULL",
+                )
+                .bind(session)
+                .bind(key)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn fulfilment(&self, session: &str) -> Result<Option<FulfilmentRow>, StoreError> {
+                let Some(r) = sqlx::query("SELECT * FROM fulfilments WHERE session_id = $1")
+                    .bind(session)
+                    .fetch_optional(&self.pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let kind: String = r.try_get("kind")?;
+                Ok(Some(FulfilmentRow {
+                    session_id: r.try_get("session_id")?,
+                    kind: CampaignKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("fulfilment kind {kind:?}")))?,
+                    license_key: r.try_get("license_key")?,
+                    receipt_number: r.try_get("receipt_number")?,
+                    revoked: r.try_get::<i64, _>("revoked")? != 0,
+                    revoked_reason: r.try_get("revoked_reason")?,
+                    created: r.try_get("created")?,
+                    paid_until: r.try_get("paid_until")?,
+                }))
+            }
+
+            async fn insert_portal_login(&self, l: &PortalLogin) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO portal_logins (token_hash, email, code_hash, expires, created) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&l.token_hash)
+                .bind(&l.email)
+                .bind(&l.code_hash)
+                .bind(l.expires)
+                .bind(l.created)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn portal_logins_since(&self, email: &str, since: i64) -> Result<u32, StoreError> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM portal_logins WHERE email = $1 AND created >= $2",
+                )
+                .bind(email)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(u32::try_from(n).unwrap_or(u32::MAX))
+            }
+
+            async fn take_portal_login_by_token(
+                &self,
+                token_hash: &str,
+                now: i64,
+            ) -> Result<Option<String>, StoreError> {
+                // One statement: two clicks (or a scanner and a person) cannot both use it.
+                Ok(sqlx::query_scalar(
+                    "UPDATE portal_logins SET used = 1 WHERE token_hash = $1 AND used = 0 AND expires > $2 RETURNING email",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn take_portal_login_by_code(
+                &self,
+                email: &str,
+                code_hash: &str,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let used: Option<String> = sqlx::query_scalar(
+                    "UPDATE portal_logins SET used = 1 WHERE email = $1 AND code_hash = $2 AND used = 0 \
+                     AND expires > $3 AND attempts < 5 RETURNING token_hash",
+                )
+                .bind(email)
+                .bind(code_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                if used.is_none() {
+                    // A wrong code counts against every open request of that address.
+                    sqlx::query(
+                        "UPDATE portal_logins SET attempts = attempts + 1 WHERE email = $1 AND used = 0 AND expires > $2",
+                    )
+                    .bind(email)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                }
+                Ok(used.is_some())
+            }
+
+            async fn insert_portal_session(
+                &self,
+                id_hash: &str,
+                email: &str,
+                csrf: &str,
+                expires: i64,
+                now: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO portal_sessions (id_hash, email, csrf, expires, created) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id_hash)
+                .bind(email)
+                .bind(csrf)
+                .bind(expires)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn portal_session(
+                &self,
+                id_hash: &str,
+                now: i64,
+            ) -> Result<Option<(String, String)>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT email, csrf FROM portal_sessions WHERE id_hash = $1 AND expires > $2",
+                )
+                .bind(id_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|r| Ok((r.try_get("email")?, r.try_get("csrf")?)))
+                    .transpose()
+            }
+
+            async fn delete_portal_session(&self, id_hash: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM portal_sessions WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn sessions_by_email(&self, email: &str) -> Result<Vec<SessionRow>, StoreError> {
+                let rows = sqlx::query(&format!(
+                    "SELECT * FROM sessions WHERE email = $1 AND status IN ({}) ORDER BY created DESC, id",
+                    ["paid", "fulfilled", "refunded", "disputed"]
+                        .map(|s| format!("'{s}'"))
+                        .join(", ")
+                ))
+                .bind(email)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(session_row).collect()
+            }
+
+            async fn shield_record(
+                &self,
+                merchant: &str,
+                keys: &[(&str, String)],
+                declined: bool,
+                at: i64,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                for (kind, key) in keys {
+                    sqlx::query(
+                        "INSERT INTO shield_events (merchant, kind, key, declined, at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(merchant)
+                    .bind(kind)
+                    .bind(key)
+                    .bind(i64::from(declined))
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn shield_counts(
+                &self,
+                merchant: &str,
+                kind: &str,
+                key: &str,
+                since: i64,
+            ) -> Result<(u32, u32), StoreError> {
+                // SUM over a CASE: PostgreSQL's SUM of a BIGINT column is NUMERIC, of an INTEGER a BIGINT.
+                let (attempts, declines): (i64, i64) = sqlx::query_as(
+                    "SELECT COUNT(*), COALESCE(SUM(CASE WHEN declined <> 0 THEN 1 ELSE 0 END), 0) FROM shield_events \
+                     WHERE merchant = $1 AND kind = $2 AND key = $3 AND at >= $4",
+                )
+                .bind(merchant)
+                .bind(kind)
+                .bind(key)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+                let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+                Ok((n(attempts), n(declines)))
+            }
+
+            async fn shield_block(
+                &self,
+                merchant: &str,
+                kind: &str,
+                key: &str,
+                until: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO shield_blocks (merchant, kind, key, until) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (merchant, kind, key) DO UPDATE SET until = CASE WHEN excluded.until > shield_blocks.until THEN excluded.until ELSE shield_blocks.until END",
+                )
+                .bind(merchant)
+                .bind(kind)
+                .bind(key)
+                .bind(until)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn shield_blocked_until(
+                &self,
+                merchant: &str,
+                keys: &[(&str, String)],
+                now: i64,
+            ) -> Result<Option<i64>, StoreError> {
+                let mut latest: Option<i64> = None;
+                for (kind, key) in keys {
+                    let until: Option<i64> = sqlx::query_scalar(
+                        "SELECT until FROM shield_blocks WHERE merchant = $1 AND kind = $2 AND key = $3 AND until > $4",
+                    )
+                    .bind(merchant)
+                    .bind(kind)
+                    .bind(key)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    latest = latest.max(until);
+                }
+                Ok(latest)
+            }
+
+            async fn shield_use_proof(&self, id: &str, expires: i64) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO shield_proofs (id, expires) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(id)
+                .bind(expires)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn shield_attack(&self, campaign: &str) -> Result<Option<i64>, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "SELECT started FROM shield_attacks WHERE campaign = $1 AND ended IS NULL \
+                     ORDER BY started DESC LIMIT 1",
+                )
+                .bind(campaign)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn shield_start_attack(&self, campaign: &str, at: i64) -> Result<bool, StoreError> {
+                // A unique index over open periods (`ended IS NULL`): two hosts seeing the same spike
+                // start one period, whichever inserts first.
+                let done = sqlx::query(
+                    "INSERT INTO shield_attacks (campaign, started) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(campaign)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn shield_end_attack(&self, campaign: &str, at: i64) -> Result<bool, StoreError> {
+                let done =
+                    sqlx::query("UPDATE shield_attacks SET ended = $1 WHERE campaign = $2 AND ended IS NULL")
+                        .bind(at)
+                        .bind(campaign)
+                        .execute(&self.pool)
+                        .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn shield_prune(&self, before: i64) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM shield_events WHERE at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query("DELETE FROM shield_blocks WHERE until < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query("DELETE FROM shield_proofs WHERE expires < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError> {
+                sqlx::query("UPDATE sessions SET cancel_at_period_end = $1 WHERE id = $2")
+                    .bind(i64::from(cancel))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn record_update_attempt(
+                &self,
+                session: &str,
+                since: i64,
+                now: i64,
+            ) -> Result<u32, StoreError> {
+                sqlx::query("INSERT INTO update_card_attempts (session_id, created) VALUES ($1, $2)")
+                    .bind(session)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM update_card_attempts WHERE session_id = $1 AND created >= $2",
+                )
+                .bind(session)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(u32::try_from(n).unwrap_or(u32::MAX))
+            }
+
+            async fn set_plan(
+                &self,
+                id: &str,
+                amount: i64,
+                frequency: Frequency,
+            ) -> Result<(), StoreError> {
+                // The first gift's amount stays as paid (receipts, statements); renewals follow this.
+                sqlx::query("UPDATE sessions SET next_amount = $1, frequency = $2 WHERE id = $3")
+                    .bind(amount)
+                    .bind(frequency.as_str())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_paused(&self, id: &str, paused: bool) -> Result<(), StoreError> {
+                sqlx::query("UPDATE sessions SET paused = $1 WHERE id = $2")
+                    .bind(i64::from(paused))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn activate(
+                &self,
+                order: &str,
+                instance: &str,
+                seats: u16,
+                now: i64,
+            ) -> Result<Activated, StoreError> {
+                // The seat count is read and the row written in one statement, under the order's lock
+                // ($lock: PostgreSQL's READ COMMITTED would let two hosts both see a free seat; SQLite
+                // has one writer at a time).
+                let mut tx = self.pool.begin().await?;
+                if let Some(lock) = $lock {
+                    sqlx::query(lock).bind(order).execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO activations (order_id, instance, created) \
+                     SELECT $1, $2, $3 WHERE (SELECT COUNT(*) FROM activations WHERE order_id = $1) < $4 \
+                     ON CONFLICT (order_id, instance) DO NOTHING",
+                )
+                .bind(order)
+                .bind(instance)
+                .bind(now)
+                .bind(i64::from(seats))
+                .execute(&mut *tx)
+                .await?;
+                let (mine, used): (i64, i64) = sqlx::query_as(
+                    "SELECT COUNT(*) FILTER (WHERE instance = $2), COUNT(*) FROM activations WHERE order_id = $1",
+                )
+                .bind(order)
+                .bind(instance)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(if mine == 0 {
+                    Activated::Full
+                } else {
+                    Activated::Active {
+                        used: u16::try_from(used).unwrap_or(u16::MAX),
+                    }
+                })
+            }
+
+            async fn deactivate(&self, order: &str, instance: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM activations WHERE order_id = $1 AND instance = $2")
+                    .bind(order)
+                    .bind(instance)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn activations(&self, order: &str) -> Result<Vec<(String, i64)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT instance, created FROM activations WHERE order_id = $1 ORDER BY created, instance",
+                )
+                .bind(order)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("instance")?, r.try_get("created")?)))
+                    .collect()
+            }
+
+            async fn setting_or_insert(&self, key: &str, default: &str) -> Result<String, StoreError> {
+                sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(key)
+                    .bind(default)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(
+                    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                        .bind(key)
+                        .fetch_one(&self.pool)
+                        .await?,
+                )
+            }
+
+            async fn claim_mail(
+                &self,
+                limit: u32,
+                now: i64,
+                lease_until: i64,
+            ) -> Result<Vec<MailRow>, StoreError> {
+                // A lease, not a lock held while sending: a relay that dies mid-send leaves its rows to
+                // the next one after `lease_until`. $skip lets relays on other hosts pass rows being
+                // claimed instead of waiting for them.
+                let sql = format!(
+                    "UPDATE mail_outbox SET lease_until = $1 WHERE id IN \
+                     (SELECT id FROM mail_outbox WHERE sent = 0 AND lease_until <= $2 ORDER BY id LIMIT $3{}) \
+                     RETURNING id, session_id, to_addr, subject, body",
+                    $skip
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(lease_until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut mail = rows
+                    .iter()
+                    .map(|r| {
+                        Ok(MailRow {
+                            id: r.try_get("id")?,
+                            session_id: r.try_get("session_id")?,
+                            to: r.try_get("to_addr")?,
+                            subject: r.try_get("subject")?,
+                            body: r.try_get("body")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                mail.sort_by_key(|m| m.id);
+                Ok(mail)
+            }
+
+            async fn mark_mail(&self, id: i64, state: MailState) -> Result<(), StoreError> {
+                let sent = match state {
+                    MailState::Sent => 1,
+                    MailState::Undeliverable => -1,
+                    MailState::Retry => 0,
+                };
+                // A retry gives the lease back: the next relay pass sends it again.
+                sqlx::query("UPDATE mail_outbox SET sent = $1, lease_until = 0 WHERE id = $2")
+                    .bind(sent)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+
+        /// A transaction.
+        struct $tx(sqlx::Transaction<'static, $db>);
+
+        #[async_trait]
+        impl StoreTx for $tx {
+            async fn session_id_by_subscription(
+                &mut self,
+                subscription: &str,
+            ) -> Result<Option<String>, StoreError> {
+                Ok(
+                    sqlx::query_scalar("SELECT id FROM sessions WHERE subscription_id = $1")
+                        .bind(subscription)
+                        .fetch_optional(&mut *self.0)
+                        .await?,
+                )
+            }
+
+            async fn insert_invoice(&mut self, i: &InvoiceRow) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO invoices (invoice_id, session_id, billing_reason, amount, receipt_number, period_end, created) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (invoice_id) DO NOTHING",
+                )
+                .bind(&i.invoice_id)
+                .bind(&i.session_id)
+                .bind(&i.billing_reason)
+                .bind(i.amount)
+                .bind(&i.receipt_number)
+                .bind(i.period_end)
+                .bind(i.created)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn extend_paid_until(&mut self, session: &str, until: i64) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE fulfilments SET paid_until = $1 WHERE session_id = $2 AND (paid_until IS NULL OR paid_until < $1)",
+                )
+                .bind(until)
+                .bind(session)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn set_invoice_receipt(&mut self, invoice: &str, number: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE invoices SET receipt_number = $1 WHERE invoice_id = $2")
+                    .bind(number)
+                    .bind(invoice)
+                    .execute(&mut *self.0)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_subscription_status(
+                &mut self,
+                session: &str,
+                status: &str,
+            ) -> Result<(), StoreError> {
+                // `canceled` and `incomplete_expired` are final: a late `updated` never revives them.
+                sqlx::query(
+                    "UPDATE sessions SET subscription_status = $1 WHERE id = $2 AND \
+                     (subscription_status IS NULL OR subscription_status NOT IN ('canceled', 'incomplete_expired'))",
+                )
+                    .bind(status)
+                    .bind(session)
+                    .execute(&mut *self.0)
+                    .await?;
+                Ok(())
+            }
+
+            async fn record_event(&mut self, id: &str, kind: &str, now: i64) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO webhook_events (id, type, received) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(kind)
+                .bind(now)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn session_id_by_payment_intent(
+                &mut self,
+                payment_intent: &str,
+            ) -> Result<Option<String>, StoreError> {
+                Ok(
+                    sqlx::query_scalar("SELECT id FROM sessions WHERE payment_intent = $1")
+                        .bind(payment_intent)
+                        .fetch_optional(&mut *self.0)
+                        .await?,
+                )
+            }
+
+            async fn session(&mut self, id: &str) -> Result<Option<SessionRow>, StoreError> {
+                select_session(&mut *self.0, id).await
+            }
+
+            async fn advance(
+                &mut self,
+                id: &str,
+                status: SessionStatus,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                advance_on(&mut *self.0, id, status, now).await
+            }
+
+            async fn set_payment_intent(
+                &mut self,
+                id: &str,
+                payment_intent: &str,
+            ) -> Result<(), StoreError> {
+                set_payment_intent_on(&mut *self.0, id, payment_intent).await
+            }
+
+            async fn set_decline(
+                &mut self,
+                id: &str,
+                code: &DeclineCode,
+                message: &str,
+            ) -> Result<(), StoreError> {
+                set_decline_on(&mut *self.0, id, code, message).await
+            }
+
+            async fn record_refund(&mut self, id: &str, amount_refunded: i64) -> Result<(), StoreError> {
+                sqlx::query("UPDATE sessions SET amount_refunded = CASE WHEN amount_refunded > $1 THEN amount_refunded ELSE $1 END WHERE id = $2")
+                    .bind(amount_refunded)
+                    .bind(id)
+                    .execute(&mut *self.0)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_fulfilment(
+                &mut self,
+                session: &str,
+                kind: CampaignKind,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO fulfilments (session_id, kind, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(session)
+                .bind(kind.as_str())
+                .bind(now)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_licence_key(&mut self, session: &str, key: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE fulfilments SET license_key = $1 WHERE session_id = $2")
+                    .bind(key)
+                    .bind(session)
+                    .execute(&mut *self.0)
+                    .await?;
+                Ok(())
+            }
+
+            async fn next_receipt_number(&mut self, merchant: &str) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO receipt_counters (merchant, last) VALUES ($1, 1) \
+                     ON CONFLICT (merchant) DO UPDATE SET last = receipt_counters.last + 1 RETURNING last",
+                )
+                .bind(merchant)
+                .fetch_one(&mut *self.0)
+                .await?)
+            }
+
+            async fn set_receipt_number(&mut self, session: &str, number: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE fulfilments SET receipt_number = $1 WHERE session_id = $2")
+                    .bind(number)
+                    .bind(session)
+                    .execute(&mut *self.0)
+                    .await?;
+                Ok(())
+            }
+
+            async fn revoke(&mut self, session: &str, reason: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE fulfilments SET revoked = 1, revoked_reason = $1 WHERE session_id = $2")
+                    .bind(reason)
+                    .bind(session)
+                    .execute(&mut *self.0)
+                    .await?;
+                Ok(())
+            }
+
+            async fn queue_mail(&mut self, m: &NewMail) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO mail_outbox (session_id, to_addr, subject, body, created) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&m.session_id)
+                .bind(&m.to)
+                .bind(&m.subject)
+                .bind(&m.body)
+                .bind(m.created)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+                self.0.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(super) use sql_store;

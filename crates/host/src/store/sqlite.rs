@@ -1,0 +1,69 @@
+//! The SQLite store: the embedded default (one file, WAL, one host process), its migrations in
+//! `migrations/sqlite`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use paywidget_core::api::{CampaignKind, DeclineCode, Frequency, PayOutcome, SessionStatus};
+use paywidget_core::money::Currency;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, Sqlite, SqlitePool};
+
+use super::{
+    advance_sql, Activated, Attempt, FulfilmentRow, InvoiceRow, MailRow, MailState, NewMail,
+    PortalLogin, SessionRow, Store, StoreError, StoreTx,
+};
+
+/// The SQLite store.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `path`, or an in-memory one for
+    /// `":memory:"`, and runs the embedded migrations.
+    pub async fn open(path: &str) -> Result<SqliteStore, StoreError> {
+        let memory = path == ":memory:";
+        let options = if memory {
+            SqliteConnectOptions::from_str("sqlite::memory:")?
+        } else {
+            SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+        }
+        .busy_timeout(Duration::from_secs(10));
+        if !memory {
+            // Migrate (and switch a new file to WAL) on one connection first: a second
+            // connection opening while the journal mode changes gets "database is locked"
+            // without waiting.
+            let first = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await?;
+            sqlx::migrate!("./migrations/sqlite").run(&first).await?;
+            first.close().await;
+        }
+        let pool = SqlitePoolOptions::new()
+            // One connection for memory: each would otherwise be its own empty database.
+            .max_connections(if memory { 1 } else { 4 })
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The pool, for tests that write rows no API writes.
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+// SQLite has one writer at a time: no lock to take, no rows to skip.
+super::sql::sql_store!(SqliteStore, SqliteTx, Sqlite, key_lock: None::<&str>, skip_locked: "");
