@@ -514,8 +514,9 @@ impl std::fmt::Debug for DbUrl {
 fn redacted(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("[redacted]"));
-            u.to_string()
+            // Brackets would be percent-encoded in the userinfo: put the marker in afterwards.
+            let _ = u.set_password(Some("REDACTED"));
+            u.to_string().replacen(":REDACTED@", ":[redacted]@", 1)
         }
         Ok(u) => u.to_string(),
         Err(_) => "[unreadable URL]".into(),
