@@ -112,6 +112,15 @@ fn stages(summary: &mut Summary) -> Result<()> {
             &["test", "-p", "paywidget-widget", "--lib", "--bins"],
         ))
     })?;
+    summary.stage("host suite on PostgreSQL", || {
+        // The same integration suite again, every host on its own database of a throwaway
+        // cluster (stopped and removed when this stage ends, pass or fail).
+        let cluster = crate::pg::PgCluster::start(300)?;
+        tools::run(
+            cargo(t, &["test", "-p", "paywidget-host", "--test", "host"])
+                .env("PAYWIDGET_TEST_POSTGRES", &cluster.url),
+        )
+    })?;
     summary.stage("Stripe.js calls match @stripe/stripe-js", || {
         // Every Stripe.js call of the checkout is in src/gateway_fields.js: tsc checks it
         // against the published types (names, options, result shapes).
