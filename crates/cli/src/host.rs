@@ -29,6 +29,79 @@ enum HostCommand {
         #[arg(long)]
         merchant: Option<String>,
     },
+    /// Compare the gateway's charges with the host's sessions and fulfilments, fulfil succeeded
+    /// payments whose webhook never came, print a table; exits 1 unless everything matches.
+    Reconcile {
+        /// Window start: a unix time, or how long ago (`90s`, `30m`, `24h`, `7d`). Default 24h.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Window end, the same way (default now).
+        #[arg(long)]
+        until: Option<String>,
+        /// Leave charges younger than this to their webhooks (default 10m; 0 judges all).
+        #[arg(long, default_value = "10m")]
+        grace: String,
+        /// Only report: fulfil nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `90s`, `30m`, `24h`, `7d` (or plain seconds) as seconds.
+fn seconds(text: &str) -> Result<i64> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: i64 = digits
+        .parse()
+        .with_context(|| format!("{text:?}: expected e.g. 90s, 30m, 24h, 7d"))?;
+    let per = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => anyhow::bail!("{text:?}: the unit must be s, m, h or d"),
+    };
+    Ok(n * per)
+}
+
+/// `paywidget host reconcile`.
+async fn reconcile(
+    config: HostConfig,
+    since: &str,
+    until: Option<&str>,
+    grace: &str,
+    repair: bool,
+    json: bool,
+) -> Result<bool> {
+    let now = paywidget_host::system_now().now();
+    // A unix time (nine digits or more) is taken as is; anything else is "this long ago".
+    let at = |t: &str| -> Result<i64> {
+        if t.len() >= 9 && t.chars().all(|c| c.is_ascii_digit()) {
+            Ok(t.parse()?)
+        } else {
+            Ok(now - seconds(t)?)
+        }
+    };
+    let options = paywidget_host::reconcile::Options {
+        since: at(since)?,
+        until: until.map(at).transpose()?.unwrap_or(now + 1),
+        grace_secs: seconds(grace)?,
+        repair,
+    };
+    let public = format!("http://{}", config.server.addr);
+    let state = paywidget_host::open(config, public, paywidget_host::system_now()).await?;
+    let report = paywidget_host::reconcile::run(&state, &options)
+        .await
+        .map_err(|e| anyhow::anyhow!("reconciliation failed: {e}"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(report.clean())
 }
 
 /// `paywidget host check-gateway`: one line per finding; fails when any is a problem.
@@ -67,8 +140,22 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
         .with_context(|| format!("read {}", args.config.display()))?;
     let config = HostConfig::parse(&text, |k| std::env::var(k).ok())
         .with_context(|| format!("invalid configuration in {}", args.config.display()))?;
-    if let Some(HostCommand::CheckGateway { merchant }) = &args.command {
-        return check_gateway(&config, merchant.as_deref()).await;
+    match &args.command {
+        Some(HostCommand::CheckGateway { merchant }) => {
+            return check_gateway(&config, merchant.as_deref()).await;
+        }
+        Some(HostCommand::Reconcile {
+            since,
+            until,
+            grace,
+            dry_run,
+            json,
+        }) => {
+            let clean = reconcile(config, since, until.as_deref(), grace, !dry_run, *json).await?;
+            anyhow::ensure!(clean, "reconciliation found charges that do not match");
+            return Ok(());
+        }
+        None => {}
     }
     let addr = args.addr.unwrap_or(config.server.addr);
     let listener =
@@ -86,6 +173,7 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
     let dist = config.server.dist.clone();
     let state =
         paywidget_host::open(config, public_url.clone(), paywidget_host::system_now()).await?;
+    let _reconciler = paywidget_host::spawn_reconciler(state.clone());
     println!("paywidget host listening on {public_url}");
     println!("  campaigns        {}", campaigns.join(", "));
     println!("  webhook endpoint {public_url}/webhooks/gateway");

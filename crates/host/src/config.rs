@@ -92,8 +92,12 @@ pub struct ServerConfig {
     /// Ed25519 seed (32 bytes, base64) signing licence keys; env `PAYWIDGET_LICENSE_SIGNING_KEY`.
     /// When absent, one is generated on first start and kept in the database.
     pub license_signing_key: Option<Secret>,
-    /// Requests per minute one IP address may make to the session and pay endpoints.
+    /// Requests per minute one IP address may make to the session and pay endpoints (across
+    /// all hosts when they share a PostgreSQL database).
     pub rate_limit_per_minute: u32,
+    /// How often one of the hosts reconciles the gateway's charges with the database (repairing
+    /// fulfilments whose webhook never came), in minutes; 0 turns it off. Default 60.
+    pub reconcile_every_minutes: u32,
     /// Reverse proxies (addresses or CIDR ranges, e.g. `10.0.0.0/8`) whose
     /// `client_ip_header` names the client. From any other peer the header is ignored.
     #[serde(deserialize_with = "nets")]
@@ -136,6 +140,7 @@ impl Default for ServerConfig {
             outbox: "outbox".into(),
             license_signing_key: None,
             rate_limit_per_minute: 120,
+            reconcile_every_minutes: 60,
             trusted_proxies: Vec::new(),
             client_ip_header: "x-forwarded-for".into(),
             gateway_ca_file: None,

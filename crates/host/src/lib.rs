@@ -22,6 +22,7 @@ pub mod mail;
 pub mod markdown;
 pub mod portal;
 pub mod portal_pages;
+pub mod reconcile;
 pub mod secret;
 pub mod sessions;
 pub mod shield;
@@ -164,6 +165,59 @@ pub async fn open_with(
     // Messages queued before a restart go out now.
     mail::send_outbox(&state).await;
     Ok(state)
+}
+
+/// Starts the periodic reconciliation (`server.reconcile_every_minutes`, 0 = off): each
+/// period, one host of those sharing the database (the `reconcile` job's lock and claim)
+/// reconciles the last two days, leaving the last ten minutes to their webhooks, repairs what is
+/// missing, and logs what is not a match. `paywidget host` runs it; tests call
+/// [`reconcile::run`] directly.
+pub fn spawn_reconciler(state: Arc<HostState>) -> Option<tokio::task::JoinHandle<()>> {
+    let minutes = state.config.server.reconcile_every_minutes;
+    if minutes == 0 {
+        return None;
+    }
+    let every = i64::from(minutes) * 60;
+    Some(tokio::spawn(async move {
+        // A short first wait: a host restarted after a crash looks soon (if the period allows).
+        let mut wait = Duration::from_secs(60);
+        loop {
+            tokio::time::sleep(wait).await;
+            wait = Duration::from_secs(u64::from(minutes) * 60);
+            if let Err(e) = reconcile_once(&state, every).await {
+                tracing::warn!(error = %e, "reconciliation did not run; next period");
+            }
+        }
+    }))
+}
+
+async fn reconcile_once(state: &HostState, every: i64) -> Result<(), error::DomainError> {
+    let Some(_lock) = state.store.job_lock("reconcile").await? else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    if !state.store.claim_job("reconcile", now, every).await? {
+        return Ok(());
+    }
+    let report = reconcile::run(
+        state,
+        &reconcile::Options {
+            since: now - 2 * 86_400,
+            until: now,
+            grace_secs: 600,
+            repair: true,
+        },
+    )
+    .await?;
+    for r in report
+        .rows
+        .iter()
+        .filter(|r| r.class != reconcile::Class::Match)
+    {
+        tracing::warn!(class = r.class.as_str(), session = ?r.session, payment_intent = ?r.payment_intent, invoice = ?r.invoice, repaired = r.repaired, note = %r.note, "reconciliation");
+    }
+    tracing::info!(summary = %report.table().lines().rev().nth(1).unwrap_or(""), "reconciled");
+    Ok(())
 }
 
 /// The HTTP client for the gateways: rustls, TLS 1.2 at least, the public web roots plus the

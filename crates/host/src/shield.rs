@@ -573,8 +573,9 @@ async fn notify(
     Ok(())
 }
 
-/// Forgets what no window looks at any more (older than two days), at most hourly per
-/// process, on the way through [`record`].
+/// Forgets what no window looks at any more (older than two days) and old rate-limit buckets,
+/// at most hourly per process and, through the `prune` job's claim, once an hour across hosts,
+/// on the way through [`record`].
 async fn prune(state: &HostState, now: i64) -> Result<(), DomainError> {
     use std::sync::atomic::Ordering;
     let last = state.shield_pruned.load(Ordering::Relaxed);
@@ -586,7 +587,10 @@ async fn prune(state: &HostState, now: i64) -> Result<(), DomainError> {
     {
         return Ok(());
     }
-    state.store.shield_prune(now - 2 * 86_400).await?;
+    if state.store.claim_job("prune", now, 3600).await? {
+        state.store.shield_prune(now - 2 * 86_400).await?;
+        state.store.rate_prune(now.div_euclid(60) - 2).await?;
+    }
     Ok(())
 }
 

@@ -198,6 +198,31 @@ pub enum MailState {
     Retry,
 }
 
+/// A held singleton-job lock: dropping it releases it.
+pub struct JobGuard(#[allow(dead_code)] Box<dyn Send + Sync>);
+
+impl std::fmt::Debug for JobGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JobGuard")
+    }
+}
+
+/// Consistency figures over the whole database.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Audit {
+    /// Sessions.
+    pub sessions: u64,
+    /// Fulfilments (one per paid one-time session or first invoice).
+    pub fulfilments: u64,
+    /// Receipt numbers handed out (fulfilments' and renewal invoices').
+    pub receipt_numbers: u64,
+    /// Numbers the merchants' counters passed that no receipt carries, plus numbers carried
+    /// twice: 0 when every merchant's receipts run 1, 2, … without a hole.
+    pub receipt_gaps: u64,
+    /// Pay claims without an outcome whose lease ran out: keys a shopper could be stuck on.
+    pub stuck_keys: u64,
+}
+
 /// A pay attempt's `(session, client key)` claim.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Attempt {
@@ -384,6 +409,32 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<MailRow>, StoreError>;
     /// Marks a claimed message sent, undeliverable, or to retry.
     async fn mark_mail(&self, id: i64, state: MailState) -> Result<(), StoreError>;
+
+    /// The singleton job `name`'s lock, if no other host holds it (held until the guard is
+    /// dropped; PostgreSQL: a session advisory lock on a connection of its own).
+    async fn job_lock(&self, name: &str) -> Result<Option<JobGuard>, StoreError>;
+    /// Claims the job's run for this period: true (and `now` recorded) when its last run, on
+    /// any host, was at least `every` seconds ago.
+    async fn claim_job(&self, name: &str, now: i64, every: i64) -> Result<bool, StoreError>;
+
+    /// Counts a request of `key` in the rate limiter's bucket `bucket` (shared by every host);
+    /// returns the count so far.
+    async fn rate_hit(&self, key: &str, bucket: i64) -> Result<i64, StoreError>;
+    /// Forgets rate buckets before `bucket`.
+    async fn rate_prune(&self, bucket: i64) -> Result<(), StoreError>;
+
+    /// Sessions created in `[since, until)`, oldest first (reconciliation).
+    async fn sessions_created(&self, since: i64, until: i64)
+        -> Result<Vec<SessionRow>, StoreError>;
+    /// A paid invoice the host has fulfilled.
+    async fn invoice(&self, id: &str) -> Result<Option<InvoiceRow>, StoreError>;
+    /// The session a gateway subscription belongs to.
+    async fn session_by_subscription(
+        &self,
+        subscription: &str,
+    ) -> Result<Option<SessionRow>, StoreError>;
+    /// Whole-database consistency figures (reconciliation, the soak): see [`Audit`].
+    async fn audit(&self, now: i64, stale_before: i64) -> Result<Audit, StoreError>;
 }
 
 /// The operations that happen inside one transaction (webhook apply + fulfilment).
@@ -530,6 +581,31 @@ impl<'de> serde::Deserialize<'de> for DbUrl {
     }
 }
 
+/// Holes and repeats in each merchant's receipt numbers (`PREFIX-000042`: the digits after the
+/// last `-`), against its counter's last value: 0 when they are exactly 1…last, once each.
+pub(crate) fn receipt_gaps(numbers: &[(String, String)], counters: &[(String, i64)]) -> u64 {
+    let mut seen: std::collections::BTreeMap<&str, std::collections::BTreeSet<i64>> =
+        std::collections::BTreeMap::new();
+    let mut repeats = 0u64;
+    for (merchant, number) in numbers {
+        let n = number
+            .rsplit('-')
+            .next()
+            .and_then(|d| d.parse::<i64>().ok())
+            .unwrap_or(0);
+        if !seen.entry(merchant).or_default().insert(n) {
+            repeats += 1;
+        }
+    }
+    let mut holes = 0u64;
+    for (merchant, last) in counters {
+        let have = seen.get(merchant.as_str());
+        let present = have.map_or(0, |s| s.range(1..=*last).count());
+        holes += u64::try_from(*last).unwrap_or(0) - u64::try_from(present).unwrap_or(0);
+    }
+    repeats + holes
+}
+
 /// Opens the store `url` names (see [`DbUrl::parse`]) and brings its schema up to date.
 pub async fn open(url: &DbUrl) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match url {
@@ -616,6 +692,25 @@ mod tests {
             .unwrap_err()
             .contains("only sqlite"));
         assert!(DbUrl::parse("  ").is_err());
+    }
+
+    #[test]
+    fn receipt_gaps_count_holes_and_repeats_per_merchant() {
+        let n = |m: &str, s: &str| (m.to_owned(), s.to_owned());
+        let c = |m: &str, l: i64| (m.to_owned(), l);
+        let whole = [
+            n("hope", "HOPE-000001"),
+            n("hope", "HOPE-000002"),
+            n("acme", "ACME-000001"),
+        ];
+        assert_eq!(receipt_gaps(&whole, &[c("hope", 2), c("acme", 1)]), 0);
+        assert_eq!(
+            receipt_gaps(&whole[..1], &[c("hope", 2)]),
+            1,
+            "HOPE-000002 missing"
+        );
+        let twice = [n("hope", "HOPE-000001"), n("hope", "HOPE-000001")];
+        assert_eq!(receipt_gaps(&twice, &[c("hope", 1)]), 1, "one number twice");
     }
 
     #[test]

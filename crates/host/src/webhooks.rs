@@ -152,7 +152,18 @@ pub async fn apply(state: &HostState, event: &Value) -> Result<bool, DomainError
         .as_str()
         .ok_or_else(|| DomainError::invalid(ErrorCode::BadEvent, "event without id"))?;
     let kind = event["type"].as_str().unwrap_or("");
-    let object = &event["data"]["object"];
+    apply_object(state, id, kind, &event["data"]["object"]).await
+}
+
+/// Applies event `id` of type `kind` about `object` (a gateway object as the gateway shows
+/// it): the webhook's path, and reconciliation's when a webhook never came (with an id of its
+/// own; fulfilment is once per session or invoice whichever path gets there first).
+pub(crate) async fn apply_object(
+    state: &HostState,
+    id: &str,
+    kind: &str,
+    object: &Value,
+) -> Result<bool, DomainError> {
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     if !tx.record_event(id, kind, now).await? {

@@ -93,11 +93,28 @@ async fn rate_limit(
 ) -> Response {
     let ip = client_ip(&state, req.extensions(), req.headers());
     if let Some(ip) = ip {
-        if state.limiter.check_key(&ip).is_err() {
+        if state.limiter.check_key(&ip).is_err() || over_shared_quota(&state, ip).await {
             return HostError::RateLimited.into_response();
         }
     }
     next.run(req).await
+}
+
+/// With a database several hosts share, the quota holds across them: a per-minute count per
+/// address in the database (this host's own limiter alone would allow hosts × the quota).
+/// A database error lets the request through: the shield still stands behind it.
+async fn over_shared_quota(state: &HostState, ip: std::net::IpAddr) -> bool {
+    if !state.config.server.db.is_shared() {
+        return false;
+    }
+    let bucket = state.clock.now().div_euclid(60);
+    match state.store.rate_hit(&format!("ip:{ip}"), bucket).await {
+        Ok(hits) => hits > i64::from(state.config.server.rate_limit_per_minute),
+        Err(e) => {
+            tracing::warn!(error = %e, "shared rate limit not counted");
+            false
+        }
+    }
 }
 
 /// Every route.

@@ -16,8 +16,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool, Postgres, Row};
 
 use super::{
-    advance_sql, Activated, Attempt, FulfilmentRow, InvoiceRow, MailRow, MailState, NewMail,
-    PortalLogin, SessionRow, Store, StoreError, StoreTx,
+    advance_sql, Activated, Attempt, Audit, FulfilmentRow, InvoiceRow, JobGuard, MailRow,
+    MailState, NewMail, PortalLogin, SessionRow, Store, StoreError, StoreTx,
 };
 
 /// The PostgreSQL store.
@@ -56,6 +56,28 @@ impl PostgresStore {
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PostgresStore { pool })
+    }
+
+    /// A session advisory lock on a connection taken out of the pool for as long as the job
+    /// runs: the guard closes that connection when dropped, which releases the lock even if
+    /// the job panicked (and a killed host's lock goes with its connection).
+    async fn lock_job(&self, name: &str) -> Result<Option<JobGuard>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+            .bind(format!("paywidget job {name}"))
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(got.then(|| JobGuard(Box::new(HeldLock(Some(conn.detach()))))))
+    }
+}
+
+/// A connection holding a session advisory lock; dropping it closes the connection.
+struct HeldLock(Option<sqlx::PgConnection>);
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        // Closing the session is what releases a session-level advisory lock.
+        drop(self.0.take());
     }
 }
 

@@ -734,6 +734,118 @@ macro_rules! sql_store {
                 Ok(mail)
             }
 
+            async fn job_lock(&self, name: &str) -> Result<Option<JobGuard>, StoreError> {
+                $store::lock_job(self, name).await
+            }
+
+            async fn claim_job(&self, name: &str, now: i64, every: i64) -> Result<bool, StoreError> {
+                // One statement: of hosts racing for the period, one row update wins.
+                let done = sqlx::query(
+                    "INSERT INTO job_runs (name, last_run) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO UPDATE SET last_run = excluded.last_run \
+                     WHERE job_runs.last_run <= $3",
+                )
+                .bind(name)
+                .bind(now)
+                .bind(now - every)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn rate_hit(&self, key: &str, bucket: i64) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO rate_hits (key, bucket, hits) VALUES ($1, $2, 1) \
+                     ON CONFLICT (key, bucket) DO UPDATE SET hits = rate_hits.hits + 1 RETURNING hits",
+                )
+                .bind(key)
+                .bind(bucket)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn rate_prune(&self, bucket: i64) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM rate_hits WHERE bucket < $1")
+                    .bind(bucket)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn sessions_created(
+                &self,
+                since: i64,
+                until: i64,
+            ) -> Result<Vec<SessionRow>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT * FROM sessions WHERE created >= $1 AND created < $2 ORDER BY created, id",
+                )
+                .bind(since)
+                .bind(until)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(session_row).collect()
+            }
+
+            async fn invoice(&self, id: &str) -> Result<Option<InvoiceRow>, StoreError> {
+                sqlx::query("SELECT * FROM invoices WHERE invoice_id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(invoice_row)
+                    .transpose()
+            }
+
+            async fn session_by_subscription(
+                &self,
+                subscription: &str,
+            ) -> Result<Option<SessionRow>, StoreError> {
+                sqlx::query("SELECT * FROM sessions WHERE subscription_id = $1")
+                    .bind(subscription)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(session_row)
+                    .transpose()
+            }
+
+            async fn audit(&self, _now: i64, stale_before: i64) -> Result<Audit, StoreError> {
+                let count = |sql: &'static str| {
+                    let pool = self.pool.clone();
+                    async move {
+                        let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await?;
+                        Ok::<u64, StoreError>(u64::try_from(n).unwrap_or(0))
+                    }
+                };
+                let stuck: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pay_attempts WHERE outcome IS NULL AND created < $1",
+                )
+                .bind(stale_before)
+                .fetch_one(&self.pool)
+                .await?;
+                // Every receipt number the host wrote, per merchant (fulfilments and renewals).
+                let numbers: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT s.merchant, f.receipt_number FROM fulfilments f \
+                     JOIN sessions s ON s.id = f.session_id WHERE f.receipt_number IS NOT NULL \
+                     UNION ALL SELECT s.merchant, i.receipt_number FROM invoices i \
+                     JOIN sessions s ON s.id = i.session_id WHERE i.receipt_number IS NOT NULL",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let counters: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT merchant, last FROM receipt_counters")
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(Audit {
+                    sessions: count("SELECT COUNT(*) FROM sessions").await?,
+                    fulfilments: count("SELECT COUNT(*) FROM fulfilments").await?,
+                    receipt_numbers: u64::try_from(numbers.len()).unwrap_or(0),
+                    receipt_gaps: super::receipt_gaps(&numbers, &counters),
+                    stuck_keys: u64::try_from(stuck).unwrap_or(0),
+                })
+            }
+
             async fn mark_mail(&self, id: i64, state: MailState) -> Result<(), StoreError> {
                 let sent = match state {
                     MailState::Sent => 1,
