@@ -221,7 +221,18 @@ impl World {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.host));
+        self.api_at(&self.host, method, path, body).await
+    }
+
+    /// [`World::api`] on another host (one more process on the same database).
+    pub async fn api_at(
+        &self,
+        host: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{host}{path}"));
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -243,11 +254,16 @@ impl World {
     /// a proof-of-work challenge from the card-testing shield is solved and the same request
     /// sent again with its proof.
     pub async fn pay(&self, session: &str, pm: &str, key: &str) -> (u16, Value) {
+        self.pay_at(&self.host, session, pm, key).await
+    }
+
+    /// [`World::pay`] through another host on the same database.
+    pub async fn pay_at(&self, host: &str, session: &str, pm: &str, key: &str) -> (u16, Value) {
         let path = format!("/api/sessions/{session}/pay");
         let mut body = json!({ "payment_method": pm, "idempotency_key": key });
         loop {
             let (status, answer) = self
-                .api(reqwest::Method::POST, &path, Some(body.clone()))
+                .api_at(host, reqwest::Method::POST, &path, Some(body.clone()))
                 .await;
             if answer["status"] != "challenge" {
                 return (status, answer);

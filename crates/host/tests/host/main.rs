@@ -3,6 +3,7 @@
 
 mod contract;
 mod portal;
+mod reconcile;
 mod recurring;
 mod shield;
 
