@@ -224,7 +224,15 @@ pub async fn pay(
             now,
             now - CLAIM_LEASE_SECS,
         )
-        .await?;
+        .await
+        // Another host holding the row past the lock timeout is still at work on it.
+        .map_err(|e| {
+            if e.is_lock_timeout() {
+                DomainError::InProgress
+            } else {
+                e.into()
+            }
+        })?;
     if !claimed {
         return wait_for_outcome(state, session_id, &req.idempotency_key).await;
     }

@@ -83,6 +83,19 @@ pub struct SessionRow {
     pub next_amount: Option<i64>,
 }
 
+impl StoreError {
+    /// A statement gave up waiting for a row another transaction (another host) holds:
+    /// PostgreSQL's `lock_timeout` (55P03), or SQLite's busy timeout.
+    pub fn is_lock_timeout(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(d)) => {
+                matches!(d.code().as_deref(), Some("55P03" | "5" | "517"))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A paid invoice of a subscription, fulfilled once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvoiceRow {
