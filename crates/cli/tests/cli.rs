@@ -337,6 +337,35 @@ fn host_and_sandbox_binaries_sell_a_licence() {
         .unwrap()
         .count();
     assert_eq!(mails, 1);
+
+    // The charge reconciles: one match, exit 0; the JSON says the same.
+    let reconcile = |extra: &[&str]| {
+        Command::new(BIN)
+            .args(["host", "--config"])
+            .arg(&config_path)
+            .args(["reconcile", "--grace", "0"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let table = reconcile(&["--since", "1h"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(table.status.success(), "{text}");
+    assert!(
+        text.contains("1 charges checked: 1 match (100.0 %)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0 receipt-number gaps, 0 stuck pay keys"),
+        "{text}"
+    );
+    let json = reconcile(&["--since", "1h", "--json", "--dry-run"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["rows"][0]["class"], "match", "{report}");
+    assert_eq!(report["rows"][0]["session"], id.as_str());
+    let bad = reconcile(&["--since", "yesterday"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected e.g. 90s, 30m, 24h, 7d"));
     drop(host);
     drop(sandbox);
 }
