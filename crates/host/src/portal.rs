@@ -110,7 +110,7 @@ pub async fn request_sign_in(state: &HostState, email: &str) -> Result<EmailAddr
     })
     .await?;
     tx.commit().await?;
-    crate::mail::send_outbox(&state).await;
+    crate::mail::send_outbox(state).await;
     Ok(email)
 }
 

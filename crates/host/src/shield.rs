@@ -569,7 +569,7 @@ async fn notify(
     })
     .await?;
     tx.commit().await?;
-    crate::mail::send_outbox(&state).await;
+    crate::mail::send_outbox(state).await;
     Ok(())
 }
 

@@ -173,7 +173,7 @@ pub(crate) async fn apply_object(
     if kind.starts_with("invoice.") || kind.starts_with("customer.subscription.") {
         apply_billing(state, tx.as_mut(), kind, object, now).await?;
         tx.commit().await?;
-        mail::send_outbox(&state).await;
+        mail::send_outbox(state).await;
         return Ok(true);
     }
     let pi = match kind {
@@ -256,6 +256,6 @@ pub(crate) async fn apply_object(
         _ => {}
     }
     tx.commit().await?;
-    mail::send_outbox(&state).await;
+    mail::send_outbox(state).await;
     Ok(true)
 }
