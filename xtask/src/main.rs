@@ -1,6 +1,7 @@
-//! `cargo xtask`: developer tasks (bootstrap tools, test, demo, size, attack), one idempotent command each.
+//! `cargo xtask`: developer tasks (bootstrap tools, test, demo, size, attack, soak), one idempotent command each.
 
 mod attack;
+mod chaos;
 mod demo;
 mod pg;
 mod size;
@@ -26,6 +27,13 @@ Tasks:
                     build); prints what reached the gateway, donors who succeeded or saw a challenge, time to
                     detection and the merchant's fees; fails when a target is missed. --attempts 1000,
                     --donors 50, --browsers 3, --seed 1, --shield key=value,… (other shield settings)
+  soak              exactly once under faults: the sandbox with its faults on, --hosts host processes on one
+                    database (--db postgres|sqlite) behind a load balancer that also drops, delays, duplicates
+                    and reorders webhooks, --checkouts paid with the page's retry rules, hosts SIGKILLed and
+                    restarted (--kills); then settles, reconciles and prints double charges, duplicate/missing
+                    fulfilments, orphans, receipt gaps, good cards declined, stuck keys (all must be 0).
+                    --checkouts 300, --hosts 2, --db postgres, --faults default|none, --seed 1, --kills 3,
+                    --concurrency 32, --release
   setup             only install what is missing (wasm32 target, Trunk, wasm-bindgen-cli, wasm-opt, Chromium)
 
 Every task first installs what is missing and skips what is present.";
@@ -37,6 +45,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("size") => size::run(),
         Some("attack") => attack::run(&args[1..]),
+        Some("soak") => chaos::run(&args[1..]),
         Some("setup") => tools::Tools::ensure().map(|_| ()),
         Some("-h" | "--help" | "help") | None => {
             println!("{HELP}");

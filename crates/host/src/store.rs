@@ -232,7 +232,8 @@ pub struct Audit {
     /// Numbers the merchants' counters passed that no receipt carries, plus numbers carried
     /// twice: 0 when every merchant's receipts run 1, 2, … without a hole.
     pub receipt_gaps: u64,
-    /// Pay claims without an outcome whose lease ran out: keys a shopper could be stuck on.
+    /// Pay claims without an outcome whose lease ran out, on sessions not paid: keys a shopper
+    /// could be stuck on.
     pub stuck_keys: u64,
 }
 
@@ -878,6 +879,28 @@ mod tests {
         );
         store.mark_mail(mail[0].id, MailState::Sent).await.unwrap();
         assert!(store.claim_mail(10, 200, 260).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_stale_claim_counts_as_stuck_only_while_its_session_is_unpaid() {
+        let store = SqliteStore::open(":memory:").await.unwrap();
+        store.insert_session(&session("cs_9"), 0).await.unwrap();
+        assert!(store.claim_attempt("cs_9", "k", 0, -45).await.unwrap());
+        assert_eq!(
+            store.audit(30, -15).await.unwrap().stuck_keys,
+            0,
+            "within its lease"
+        );
+        assert_eq!(store.audit(100, 55).await.unwrap().stuck_keys, 1);
+        store
+            .advance("cs_9", SessionStatus::Paid, 101)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.audit(100, 55).await.unwrap().stuck_keys,
+            0,
+            "a paid session answers every key"
+        );
     }
 
     #[tokio::test]

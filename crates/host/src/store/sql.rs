@@ -818,9 +818,19 @@ macro_rules! sql_store {
                         Ok::<u64, StoreError>(u64::try_from(n).unwrap_or(0))
                     }
                 };
-                let stuck: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM pay_attempts WHERE outcome IS NULL AND created < $1",
-                )
+                // A claim without an outcome strands its shopper only while the session is
+                // unpaid: a paid session answers every key "succeeded" (a host killed after
+                // charging leaves such claims behind, harmlessly).
+                let charged = SessionStatus::ALL
+                    .iter()
+                    .filter(|s| s.is_charged())
+                    .map(|s| format!("'{}'", s.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let stuck: i64 = sqlx::query_scalar(&format!(
+                    "SELECT COUNT(*) FROM pay_attempts p JOIN sessions s ON s.id = p.session_id \
+                     WHERE p.outcome IS NULL AND p.created < $1 AND s.status NOT IN ({charged})"
+                ))
                 .bind(stale_before)
                 .fetch_one(&self.pool)
                 .await?;
