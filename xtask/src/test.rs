@@ -121,6 +121,10 @@ fn stages(summary: &mut Summary) -> Result<()> {
                 .env("PAYWIDGET_TEST_POSTGRES", &cluster.url),
         )
     })?;
+    summary.stage(
+        "soak: 300 checkouts, 2 hosts on PostgreSQL, faults, 2 kills",
+        || crate::chaos::run_fast(t),
+    )?;
     summary.stage("Stripe.js calls match @stripe/stripe-js", || {
         // Every Stripe.js call of the checkout is in src/gateway_fields.js: tsc checks it
         // against the published types (names, options, result shapes).

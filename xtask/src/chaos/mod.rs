@@ -143,7 +143,9 @@ fn soak(tools: &Tools, cmd: &SoakCommand) -> Result<()> {
         "sqlite" => (dir.join("host.sqlite").display().to_string(), None),
         "postgres" => {
             let cluster = crate::pg::PgCluster::start(50 + 10 * u32::try_from(cmd.hosts)?)?;
-            (cluster.url.replace("/postgres", "/soak"), Some(cluster))
+            // A database of its own on the cluster (the host creates it).
+            let url = format!("{}/soak", cluster.url.trim_end_matches("/postgres"));
+            (url, Some(cluster))
         }
         other => bail!("--db {other}: sqlite or postgres"),
     };

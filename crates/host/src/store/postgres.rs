@@ -34,11 +34,12 @@ impl PostgresStore {
         use sqlx::migrate::MigrateDatabase;
         if !Postgres::database_exists(url).await? {
             if let Err(e) = Postgres::create_database(url).await {
-                // Another host starting at the same moment may have created it (42P04).
+                // Another host starting at the same moment may have created it: 42P04, or
+                // 23505 when both inserts reach pg_database's unique index together.
                 let raced = e
                     .as_database_error()
                     .and_then(|d| d.code())
-                    .is_some_and(|c| c == "42P04");
+                    .is_some_and(|c| c == "42P04" || c == "23505");
                 if !raced {
                     return Err(e.into());
                 }
