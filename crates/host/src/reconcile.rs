@@ -249,10 +249,20 @@ fn row(class: Class, session: Option<&SessionRow>, note: impl Into<String>) -> R
     }
 }
 
+/// Charges created after this are left to their webhooks. A grace of 0 judges everything,
+/// also charges dated ahead of the host's clock (a gateway test clock's renewals).
+fn judge_before(now: i64, grace_secs: i64) -> i64 {
+    if grace_secs <= 0 {
+        i64::MAX
+    } else {
+        now - grace_secs
+    }
+}
+
 /// Reconciles the window; repairs what it safely can when asked.
 pub async fn run(state: &HostState, o: &Options) -> Result<Report, DomainError> {
     let now = state.clock.now();
-    let judge_before = now - o.grace_secs;
+    let judge_before = judge_before(now, o.grace_secs);
     let mut rows = Vec::new();
     let mut pending = 0u64;
     // Merchants may share one gateway account: list each account once.
@@ -502,6 +512,12 @@ mod tests {
             class,
             ..row(class, None, "n")
         }
+    }
+
+    #[test]
+    fn a_grace_of_zero_judges_even_charges_dated_ahead() {
+        assert_eq!(judge_before(1_000, 600), 400);
+        assert!(judge_before(1_000, 0) > 1_000 + 400 * 86_400);
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub(crate) const DECLINED: &str = "4000000000000002";
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Checkout {
     pub(crate) session: Option<String>,
+    /// A monthly gift (a subscription at the gateway), not a one-time one.
+    pub(crate) monthly: bool,
     /// The last pay request sent (payment method, key), resent after settling.
     pub(crate) last: Option<(String, String)>,
     pub(crate) succeeded: bool,
@@ -79,14 +81,20 @@ impl Target {
         Err("tokenization kept failing".into())
     }
 
-    async fn create_session(&self, i: u64, amount: i64, ip: &str) -> Result<String, String> {
+    async fn create_session(
+        &self,
+        i: u64,
+        amount: i64,
+        frequency: Frequency,
+        ip: &str,
+    ) -> Result<String, String> {
         let body = NewSession {
             campaign: "winter".into(),
             amount: Some(amount),
             cover_fee: false,
             email: Some(format!("donor{i}@example.org")),
             name: Some(format!("Donor {i}")),
-            frequency: Frequency::OneTime,
+            frequency,
             tier: None,
         };
         let mut last = String::new();
@@ -192,7 +200,8 @@ impl Target {
     }
 
     /// Checkout number `i`, planned from the seed: a good card (75 %), a declined card then a
-    /// good one (15 %), or two declined cards (10 %); one in ten double-clicks its first pay.
+    /// good one (15 %), or two declined cards (10 %); one in ten double-clicks its first pay;
+    /// one in ten is a monthly gift (renewed later on the gateway's test clock).
     pub(crate) async fn checkout(&self, i: u64) -> Checkout {
         let mut rng = Rng::new(self.seed.wrapping_mul(0x9e37_79b9).wrapping_add(i));
         let amount = 500 + 100 * i64::try_from(rng.below(50)).unwrap_or(0);
@@ -202,9 +211,18 @@ impl Target {
             _ => &[DECLINED, DECLINED],
         };
         let double_click = rng.below(10) == 0;
+        let monthly = rng.below(10) == 0;
         let ip = format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
-        let mut c = Checkout::default();
-        let session = match self.create_session(i, amount, &ip).await {
+        let mut c = Checkout {
+            monthly,
+            ..Checkout::default()
+        };
+        let frequency = if monthly {
+            Frequency::Monthly
+        } else {
+            Frequency::OneTime
+        };
+        let session = match self.create_session(i, amount, frequency, &ip).await {
             Ok(s) => s,
             Err(e) => {
                 c.gave_up = Some(e);

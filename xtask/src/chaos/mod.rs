@@ -2,9 +2,12 @@
 //! with its fault injection on; H `paywidget host` processes on one database (SQLite, or a
 //! throwaway PostgreSQL cluster) behind a round-robin load balancer that also disturbs the
 //! gateway's webhooks; N checkouts through it with the page's retry rules; host processes
-//! SIGKILLed at seeded points and restarted. Then it lets webhooks settle, resends every
-//! checkout's last pay request, runs `paywidget host reconcile`, counts charges at the gateway
-//! and prints what must be zero. Exits 1 when any of it is not.
+//! SIGKILLed at seeded points and restarted. One checkout in ten is a monthly gift: once the
+//! checkouts are done, the gateway's test clock is advanced a month at a time so each renews
+//! [`RENEWALS`] times (a host killed again while those webhooks arrive). Then it lets webhooks
+//! settle, resends every checkout's last pay request, runs `paywidget host reconcile`, counts
+//! charges, invoices and subscriptions at the gateway and prints what must be zero. Exits 1
+//! when any of it is not.
 //!
 //! Deterministic for a seed in what it plans (cards, amounts, double clicks, kill points, fault
 //! draws); the interleaving of concurrent requests still varies run to run.
@@ -26,6 +29,11 @@ use paywidget_sandbox::{
 };
 
 use crate::tools::{self, Tools};
+
+/// Renewals of each monthly gift: the test clock is advanced this many times by [`A_MONTH`].
+const RENEWALS: i64 = 2;
+/// 32 days: past the end of any monthly period.
+const A_MONTH: i64 = 32 * 86_400;
 
 /// A small seeded generator (SplitMix64): the soak's plan must not depend on a crate's
 /// algorithm changing.
@@ -79,7 +87,8 @@ pub(crate) struct SoakCommand {
     /// Seed of the plan.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Host processes SIGKILLed (and restarted) during the run.
+    /// Host processes SIGKILLed (and restarted) during the checkouts; when at least one, one
+    /// more is killed while the renewals' webhooks arrive.
     #[arg(long, default_value_t = 3)]
     kills: u32,
     /// Checkouts in flight at once.
@@ -225,7 +234,7 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-fn host_config(gateway: &str, dir: &Path, db: &str) -> String {
+fn host_config(gateway: &str, dir: &Path, db: &str, test_clock: &str) -> String {
     format!(
         r#"
 [server]
@@ -243,6 +252,8 @@ gateway_url = "{gateway}"
 secret_key = "{DEFAULT_SECRET_KEY}"
 publishable_key = "{DEFAULT_PUBLISHABLE_KEY}"
 webhook_secret = "whsec_soak"
+# Monthly gifts' customers live on this clock, which the soak advances to renew them.
+test_clock = "{test_clock}"
 allowed_origins = ["https://hope.example"]
 tax_statement = "No goods or services were provided in exchange for this gift."
 
@@ -260,40 +271,75 @@ currency = "usd"
 suggested_amounts = [1000, 2500]
 min_amount = 500
 max_amount = 100000
+frequencies = ["one_time", "monthly"]
 "#,
         outbox = dir.join("outbox").display(),
         dist = dir.join("dist").display(),
     )
 }
 
-/// Every payment intent at the gateway (paged with the secret key, through its faults).
-async fn gateway_payment_intents(
+/// One call to the gateway with the secret key, retried through its faults (5xx, 429, lost
+/// responses) with the same idempotency key, so a retried create makes one object.
+async fn gateway_call(
     http: &reqwest::Client,
     gateway: &str,
+    method: reqwest::Method,
+    path: &str,
+    form: &[(&str, String)],
+    key: Option<&str>,
+) -> Result<serde_json::Value> {
+    let mut last = String::new();
+    for n in 0..100u64 {
+        let mut req = http
+            .request(method.clone(), format!("{gateway}{path}"))
+            .bearer_auth(DEFAULT_SECRET_KEY);
+        if !form.is_empty() {
+            req = req.form(form);
+        }
+        if let Some(key) = key {
+            req = req.header("idempotency-key", key);
+        }
+        match req.send().await {
+            Ok(r) if r.status().is_success() => {
+                if let Ok(v) = r.json::<serde_json::Value>().await {
+                    return Ok(v);
+                }
+            }
+            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
+                bail!(
+                    "{method} {path}: {} {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                );
+            }
+            Ok(r) => last = r.status().to_string(),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(20 * n.min(25) + 20)).await;
+    }
+    bail!("{method} {path}: the gateway kept failing ({last})")
+}
+
+/// Every object of a gateway list endpoint (`path` may carry a query), paged.
+async fn gateway_list(
+    http: &reqwest::Client,
+    gateway: &str,
+    path: &str,
 ) -> Result<Vec<serde_json::Value>> {
     let mut all = Vec::new();
     let mut after: Option<String> = None;
+    let sep = if path.contains('?') { '&' } else { '?' };
     loop {
         let url = format!(
-            "{gateway}/v1/payment_intents?limit=100{}",
+            "{path}{sep}limit=100{}",
             after
                 .as_deref()
                 .map(|a| format!("&starting_after={a}"))
                 .unwrap_or_default()
         );
-        let mut page = None;
-        for _ in 0..50 {
-            if let Ok(r) = http.get(&url).bearer_auth(DEFAULT_SECRET_KEY).send().await {
-                if r.status().is_success() {
-                    if let Ok(v) = r.json::<serde_json::Value>().await {
-                        page = Some(v);
-                        break;
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let page = page.context("list the gateway's payment intents")?;
+        let page = gateway_call(http, gateway, reqwest::Method::GET, &url, &[], None)
+            .await
+            .with_context(|| format!("list {path}"))?;
         let items = page["data"].as_array().cloned().unwrap_or_default();
         after = items
             .last()
@@ -304,6 +350,61 @@ async fn gateway_payment_intents(
             return Ok(all);
         }
     }
+}
+
+/// Moves the test clock to `to` (unix seconds): the gateway renews what falls due on the way.
+/// Read first on each try, since an advance whose answer was lost has happened.
+async fn advance_clock(http: &reqwest::Client, gateway: &str, clock: &str, to: i64) -> Result<()> {
+    let path = format!("/v1/test_helpers/test_clocks/{clock}");
+    for _ in 0..200 {
+        let c = gateway_call(http, gateway, reqwest::Method::GET, &path, &[], None).await?;
+        let at = c["frozen_time"].as_i64().unwrap_or(0);
+        if at >= to && c["status"] == "ready" {
+            return Ok(());
+        }
+        if at < to && c["status"] != "advancing" {
+            let _ = gateway_call(
+                http,
+                gateway,
+                reqwest::Method::POST,
+                &format!("{path}/advance"),
+                &[("frozen_time", to.to_string())],
+                None,
+            )
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the test clock did not reach {to}")
+}
+
+/// Waits (bounded) until the outbox holds `n` mails; answers how many it holds.
+async fn wait_mails(outbox: &Path, n: u64, within: Duration) -> u64 {
+    let deadline = Instant::now() + within;
+    loop {
+        let have = std::fs::read_dir(outbox).map_or(0, |d| d.count() as u64);
+        if have >= n || Instant::now() > deadline {
+            return have;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// SIGKILLs host `which` and starts it again on its port.
+async fn kill_and_restart(
+    h: &mut HostProcess,
+    bin: &Path,
+    config: &Path,
+    log: &Path,
+) -> Result<()> {
+    if let Some(mut child) = h.child.take() {
+        // SIGKILL, mid-whatever it was doing.
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    h.child = Some(start_host(bin, config, h.port, log).await?);
+    Ok(())
 }
 
 async fn soak_async(cmd: &SoakCommand, bin: &Path, dir: &Path, db: &str) -> Result<()> {
@@ -344,8 +445,31 @@ async fn soak_async(cmd: &SoakCommand, bin: &Path, dir: &Path, db: &str) -> Resu
         let _ = paywidget_sandbox::serve(gw_listener, gw_state).await;
     });
 
+    // The monthly gifts' test clock, frozen at the start.
+    let clock_start = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs(),
+    )?;
+    let clock = gateway_call(
+        &http,
+        &gateway,
+        reqwest::Method::POST,
+        "/v1/test_helpers/test_clocks",
+        &[
+            ("frozen_time", clock_start.to_string()),
+            ("name", "soak".to_owned()),
+        ],
+        Some(&format!("soak-clock-{}", cmd.seed)),
+    )
+    .await
+    .context("create the test clock")?;
+    let clock = clock["id"]
+        .as_str()
+        .context("a test clock without an id")?
+        .to_owned();
     let config_path = dir.join("paywidget.toml");
-    std::fs::write(&config_path, host_config(&gateway, dir, db))?;
+    std::fs::write(&config_path, host_config(&gateway, dir, db, &clock))?;
     let log = dir.join("hosts.log");
     let mut hosts = Vec::new();
     for _ in 0..cmd.hosts {
@@ -427,17 +551,11 @@ async fn soak_async(cmd: &SoakCommand, bin: &Path, dir: &Path, db: &str) -> Resu
         if let Some(&(at, which)) = kill_points.get(kills_done) {
             if now_done >= at {
                 let h = &mut hosts[which];
-                if let Some(mut child) = h.child.take() {
-                    // SIGKILL, mid-whatever it was doing.
-                    let _ = child.start_kill();
-                    let _ = child.wait().await;
-                }
                 println!(
-                    "  killed host {which} (port {}) after {now_done} checkouts",
+                    "  killing host {which} (port {}) after {now_done} checkouts",
                     h.port
                 );
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                h.child = Some(start_host(bin, &config_path, h.port, &log).await?);
+                kill_and_restart(h, bin, &config_path, &log).await?;
                 kills_done += 1;
             }
         }
@@ -482,6 +600,29 @@ async fn soak_async(cmd: &SoakCommand, bin: &Path, dir: &Path, db: &str) -> Resu
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
+
+    // Renewals: the test clock a month on, RENEWALS times (a host killed after the first).
+    let monthly_paid = checkouts
+        .iter()
+        .filter(|c| c.succeeded && c.monthly)
+        .count() as i64;
+    let once_paid = paid.len() as i64 - monthly_paid;
+    for r in 1..=RENEWALS {
+        advance_clock(&http, &gateway, &clock, clock_start + r * A_MONTH).await?;
+        println!(
+            "  test clock advanced {} days: {monthly_paid} monthly gifts renew",
+            r * A_MONTH / 86_400
+        );
+        if r == 1 && cmd.kills > 0 {
+            let which = usize::try_from(plan_rng.below(cmd.hosts as u64)).unwrap_or(0);
+            println!("  killing host {which} while the renewals' webhooks arrive");
+            kill_and_restart(&mut hosts[which], bin, &config_path, &log).await?;
+            kills_done += 1;
+        }
+    }
+    // Every gift, first or renewal, is one receipt mail.
+    let expected = u64::try_from(once_paid + monthly_paid * (1 + RENEWALS))?;
+    wait_mails(&dir.join("outbox"), expected, Duration::from_secs(180)).await;
     let settled = started.elapsed();
 
     // Every checkout's last key once more: an outcome, never a key stuck in progress.
@@ -511,7 +652,10 @@ async fn soak_async(cmd: &SoakCommand, bin: &Path, dir: &Path, db: &str) -> Resu
         let out = tokio::process::Command::new(bin)
             .args(["host", "--config"])
             .arg(&config_path)
-            .args(["reconcile", "--since", "1d", "--grace", "0", "--json"])
+            .args(["reconcile", "--since", "1d", "--until"])
+            // The renewals' invoices are dated by the test clock, up to RENEWALS months on.
+            .arg((clock_start + (RENEWALS + 1) * A_MONTH).to_string())
+            .args(["--grace", "0", "--json"])
             .env("RUST_LOG", "error")
             .output()
             .await?;
@@ -523,21 +667,51 @@ async fn soak_async(cmd: &SoakCommand, bin: &Path, dir: &Path, db: &str) -> Resu
     }
     let report = report.context("paywidget host reconcile gave no report")?;
 
-    // Charges at the gateway, by session.
-    let pis = gateway_payment_intents(&http, &gateway).await?;
+    // Charges at the gateway: one-time ones by session; subscriptions' by their invoices.
+    let pis = gateway_list(&http, &gateway, "/v1/payment_intents").await?;
+    let succeeded: Vec<&serde_json::Value> =
+        pis.iter().filter(|p| p["status"] == "succeeded").collect();
+    let charges = succeeded.len() as u64;
     let mut charges_by_session: BTreeMap<String, u64> = BTreeMap::new();
-    for pi in pis.iter().filter(|p| p["status"] == "succeeded") {
-        let s = pi["metadata"]["session_id"]
-            .as_str()
-            .unwrap_or("-")
-            .to_owned();
-        *charges_by_session.entry(s).or_insert(0) += 1;
+    for pi in &succeeded {
+        if let Some(s) = pi["metadata"]["session_id"].as_str() {
+            *charges_by_session.entry(s.to_owned()).or_insert(0) += 1;
+        }
     }
-    let charges: u64 = charges_by_session.values().sum();
+    let invoices = gateway_list(&http, &gateway, "/v1/invoices").await?;
+    // A second paid invoice for one period of one subscription, or a second subscription paid
+    // for one session, is a double charge too.
+    let mut paid_periods: BTreeMap<(String, String, i64), u64> = BTreeMap::new();
+    let mut subscriptions_by_session: BTreeMap<String, BTreeMap<String, ()>> = BTreeMap::new();
+    for inv in invoices.iter().filter(|i| i["status"] == "paid") {
+        let details = &inv["parent"]["subscription_details"];
+        let sub = details["subscription"].as_str().unwrap_or("-").to_owned();
+        if let Some(s) = details["metadata"]["session_id"].as_str() {
+            subscriptions_by_session
+                .entry(s.to_owned())
+                .or_default()
+                .insert(sub.clone(), ());
+        }
+        let period = inv["lines"]["data"][0]["period"]["start"]
+            .as_i64()
+            .or(inv["period_start"].as_i64())
+            .unwrap_or(0);
+        let reason = inv["billing_reason"].as_str().unwrap_or("").to_owned();
+        *paid_periods.entry((sub, reason, period)).or_insert(0) += 1;
+    }
+    let renewals_paid = invoices
+        .iter()
+        .filter(|i| i["status"] == "paid" && i["billing_reason"] == "subscription_cycle")
+        .count() as u64;
     let double_charges: u64 = charges_by_session
         .values()
+        .chain(paid_periods.values())
         .map(|n| n.saturating_sub(1))
-        .sum();
+        .sum::<u64>()
+        + subscriptions_by_session
+            .values()
+            .map(|subs| subs.len().saturating_sub(1) as u64)
+            .sum::<u64>();
     let mails = std::fs::read_dir(dir.join("outbox")).map_or(0, |d| d.count() as u64);
     let class = |c: Class| report.rows.iter().filter(|r| r.class == c).count() as u64;
     let matched = class(Class::Match);
@@ -549,7 +723,7 @@ async fn soak_async(cmd: &SoakCommand, bin: &Path, dir: &Path, db: &str) -> Resu
         .filter_map(|c| c.gave_up.as_ref())
         .collect();
     let stuck = report.audit.stuck_keys + stuck_resends;
-    let duplicate_fulfilments = mails.saturating_sub(report.audit.fulfilments)
+    let duplicate_fulfilments = mails.saturating_sub(report.audit.receipt_numbers)
         + class(Class::Duplicate).saturating_sub(double_charges);
     for h in &mut hosts {
         if let Some(mut c) = h.child.take() {
@@ -581,16 +755,26 @@ async fn soak_async(cmd: &SoakCommand, bin: &Path, dir: &Path, db: &str) -> Resu
         ),
         ("  pay retries (same key)", retries.to_string(), true),
         (
-            "charges at the gateway",
-            charges.to_string(),
-            charges == paid.len() as u64,
+            "  of them monthly gifts paid / renewals paid at the gateway",
+            format!("{monthly_paid} / {renewals_paid}"),
+            renewals_paid == u64::try_from(monthly_paid * RENEWALS)?,
         ),
         (
-            "fulfilments",
+            "charges at the gateway (first gifts and renewals)",
+            charges.to_string(),
+            charges == expected,
+        ),
+        (
+            "fulfilments (checkouts)",
             report.audit.fulfilments.to_string(),
             report.audit.fulfilments == paid.len() as u64,
         ),
-        ("receipts mailed", mails.to_string(), true),
+        (
+            "receipt numbers issued",
+            report.audit.receipt_numbers.to_string(),
+            report.audit.receipt_numbers == expected,
+        ),
+        ("receipts mailed", mails.to_string(), mails == expected),
         (
             "double charges",
             double_charges.to_string(),
