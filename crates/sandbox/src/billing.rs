@@ -1387,13 +1387,105 @@ fn clock_filter(clock: Option<&str>) -> Filter {
     }
 }
 
-/// The earliest action due at or before `until` among the subscriptions on `clock`.
-async fn next_due(
+/// The earliest action due at or before `until` on one subscription, given its open invoices.
+/// Among actions due at the same second, the lower [`Action::rank`] first.
+fn due_of(
+    state: &AppState,
+    sub: &Versioned<Subscription>,
+    open: &[&Versioned<Invoice>],
+    until: i64,
+) -> Result<Option<(i64, Action)>, ApiError> {
+    let mut best: Option<(i64, Action)> = None;
+    let mut consider = |at: i64, action: Action| {
+        if at > until {
+            return;
+        }
+        let better = match &best {
+            None => true,
+            Some((t, a)) => (at, action.rank()) < (*t, a.rank()),
+        };
+        if better {
+            best = Some((at, action));
+        }
+    };
+    let internal: SubInternal = internal_of(&sub.internal)?;
+    let sub = &sub.object;
+    if matches!(sub.status.as_str(), "canceled" | "incomplete_expired") {
+        return Ok(None);
+    }
+    if sub.status == "incomplete" {
+        consider(sub.created + INCOMPLETE_EXPIRY_SECS, Action::Expire);
+        return Ok(best);
+    }
+    let Some(item) = sub.items.data.first() else {
+        return Ok(None);
+    };
+    let end = item.current_period_end;
+    consider(end, Action::PeriodEnd);
+    let yearly = item
+        .price
+        .recurring
+        .as_ref()
+        .is_some_and(|r| r.interval == "year");
+    if yearly && !sub.cancel_at_period_end && internal.upcoming_sent_for != Some(end) {
+        // Never before the period began (a trial shorter than the notice: at its start).
+        let at = (end - UPCOMING_NOTICE_SECS).max(item.current_period_start);
+        consider(at, Action::Upcoming);
+    }
+    if let (Some(trial_end), "trialing") = (sub.trial_end, sub.status.as_str()) {
+        if internal.trial_will_end_sent_for != Some(trial_end) {
+            consider(trial_end - TRIAL_WILL_END_SECS, Action::TrialWillEnd);
+        }
+    }
+    for inv in open {
+        let ii: InvoiceInternal = internal_of(&inv.internal)?;
+        let Some(first) = ii.first_failed_at else {
+            continue;
+        };
+        match inv.object.next_payment_attempt {
+            Some(at) => consider(at, Action::Retry(inv.object.id.clone())),
+            None => {
+                let last = state.billing.retry_days.last().copied().unwrap_or(0);
+                consider(first + last * DAY, Action::End(inv.object.id.clone()));
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// The open invoices of one subscription.
+async fn open_invoices_of(
+    conn: &mut SqliteConnection,
+    sub: &str,
+) -> Result<Vec<Versioned<Invoice>>, ApiError> {
+    Ok(Store::find_in::<Invoice>(
+        conn,
+        "invoice",
+        &[
+            Filter::eq("parent.subscription_details.subscription", sub),
+            Filter::eq("status", "open"),
+        ],
+    )
+    .await?
+    .into_iter()
+    .map(|(_, v)| v)
+    .collect())
+}
+
+/// Runs, in time order, everything due up to `until` on the subscriptions on `clock` (or on
+/// the sandbox's clock for `None`), each at its own time.
+///
+/// What is due is worked out once for every subscription (two queries), then, after each
+/// action, again only for the subscription it changed: one subscription's timeline never moves
+/// another's, and a clock with a thousand subscriptions must advance in seconds, not by
+/// rescanning all of them (and their invoices) at every step. Ties go to the earlier action
+/// rank, then to the subscription created first.
+pub(crate) async fn run_until(
     conn: &mut SqliteConnection,
     state: &AppState,
     clock: Option<&str>,
     until: i64,
-) -> Result<Option<(i64, String, Action)>, ApiError> {
+) -> Result<(), ApiError> {
     let subs = Store::find_in::<Subscription>(
         conn,
         "subscription",
@@ -1404,86 +1496,41 @@ async fn next_due(
         ],
     )
     .await?;
-    let mut best: Option<(i64, String, Action)> = None;
-    let mut consider = |at: i64, sub: &str, action: Action| {
-        if at > until {
-            return;
-        }
-        let better = match &best {
-            None => true,
-            Some((t, _, a)) => (at, action.rank()) < (*t, a.rank()),
-        };
-        if better {
-            best = Some((at, sub.to_owned(), action));
-        }
-    };
-    for (id, v) in subs {
-        let sub = v.object;
-        let internal: SubInternal = internal_of(&v.internal)?;
-        if sub.status == "incomplete" {
-            consider(sub.created + INCOMPLETE_EXPIRY_SECS, &id, Action::Expire);
-            continue;
-        }
-        let Some(item) = sub.items.data.first() else {
-            continue;
-        };
-        let end = item.current_period_end;
-        consider(end, &id, Action::PeriodEnd);
-        let yearly = item
-            .price
-            .recurring
-            .as_ref()
-            .is_some_and(|r| r.interval == "year");
-        if yearly && !sub.cancel_at_period_end && internal.upcoming_sent_for != Some(end) {
-            // Never before the period began (a trial shorter than the notice: at its start).
-            let at = (end - UPCOMING_NOTICE_SECS).max(item.current_period_start);
-            consider(at, &id, Action::Upcoming);
-        }
-        if let (Some(trial_end), "trialing") = (sub.trial_end, sub.status.as_str()) {
-            if internal.trial_will_end_sent_for != Some(trial_end) {
-                consider(trial_end - TRIAL_WILL_END_SECS, &id, Action::TrialWillEnd);
-            }
-        }
-        let open = Store::find_in::<Invoice>(
-            conn,
-            "invoice",
-            &[
-                Filter::eq("parent.subscription_details.subscription", id.as_str()),
-                Filter::eq("status", "open"),
-            ],
-        )
-        .await?;
-        for (inv_id, inv) in open {
-            let ii: InvoiceInternal = internal_of(&inv.internal)?;
-            let Some(first) = ii.first_failed_at else {
-                continue;
-            };
-            match inv.object.next_payment_attempt {
-                Some(at) => consider(at, &id, Action::Retry(inv_id)),
-                None => {
-                    let last = state.billing.retry_days.last().copied().unwrap_or(0);
-                    consider(first + last * DAY, &id, Action::End(inv_id));
-                }
-            }
+    if subs.is_empty() {
+        return Ok(());
+    }
+    let open = Store::find_in::<Invoice>(conn, "invoice", &[Filter::eq("status", "open")]).await?;
+    let mut open_by_sub: std::collections::HashMap<String, Vec<&Versioned<Invoice>>> =
+        std::collections::HashMap::new();
+    for (_, inv) in &open {
+        if let Some(sub) = subscription_of(&inv.object) {
+            open_by_sub.entry(sub).or_default().push(inv);
         }
     }
-    Ok(best)
-}
-
-/// Runs, in time order, everything due up to `until` on the subscriptions on `clock` (or on
-/// the sandbox's clock for `None`), each at its own time.
-pub(crate) async fn run_until(
-    conn: &mut SqliteConnection,
-    state: &AppState,
-    clock: Option<&str>,
-    until: i64,
-) -> Result<(), ApiError> {
+    let mut due = Vec::with_capacity(subs.len());
+    for (id, v) in &subs {
+        let invoices = open_by_sub.get(id).map_or(&[][..], Vec::as_slice);
+        due.push(due_of(state, v, invoices, until)?);
+    }
     // A bound against a timeline that never settles (each step moves time or state forward).
     for _ in 0..100_000 {
-        let Some((at, sub, action)) = next_due(conn, state, clock, until).await? else {
+        let next = due
+            .iter()
+            .enumerate()
+            .filter_map(|(n, d)| d.as_ref().map(|(at, a)| (*at, a.rank(), n)))
+            .min();
+        let Some((at, _, n)) = next else {
             return Ok(());
         };
-        run_action(conn, state, &sub, action, at).await?;
+        let Some((_, action)) = due[n].take() else {
+            return Ok(());
+        };
+        let id = subs[n].0.as_str();
+        run_action(conn, state, id, action, at).await?;
+        let (v, _) = load_sub(conn, id).await?;
+        let invoices = open_invoices_of(conn, id).await?;
+        let invoices: Vec<&Versioned<Invoice>> = invoices.iter().collect();
+        due[n] = due_of(state, &v, &invoices, until)?;
     }
     Err(ApiError::internal("the billing clock did not settle"))
 }
