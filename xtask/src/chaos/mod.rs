@@ -161,7 +161,14 @@ fn soak(tools: &Tools, cmd: &SoakCommand) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(soak_async(cmd, &bin, &dir, &db))
+    // Ctrl-C drops the run (its host processes are killed on drop) and returns here, so the
+    // cluster is still stopped and removed on the way out.
+    runtime.block_on(async {
+        tokio::select! {
+            r = soak_async(cmd, &bin, &dir, &db) => r,
+            _ = tokio::signal::ctrl_c() => bail!("interrupted: the hosts are stopped, the database removed"),
+        }
+    })
 }
 
 /// Sandbox faults and webhook faults of a profile.
