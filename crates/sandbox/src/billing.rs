@@ -1519,10 +1519,7 @@ pub(crate) async fn run_until(
             .enumerate()
             .filter_map(|(n, d)| d.as_ref().map(|(at, a)| (*at, a.rank(), n)))
             .min();
-        let Some((at, _, n)) = next else {
-            return Ok(());
-        };
-        let Some((_, action)) = due[n].take() else {
+        let Some((n, (at, action))) = next.and_then(|(_, _, n)| Some((n, due[n].take()?))) else {
             return Ok(());
         };
         let id = subs[n].0.as_str();

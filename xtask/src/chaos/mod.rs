@@ -15,7 +15,7 @@
 mod driver;
 mod lb;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -385,13 +385,13 @@ async fn advance_clock(http: &reqwest::Client, gateway: &str, clock: &str, to: i
     bail!("the test clock did not reach {to}")
 }
 
-/// Waits (bounded) until the outbox holds `n` mails; answers how many it holds.
-async fn wait_mails(outbox: &Path, n: u64, within: Duration) -> u64 {
+/// Waits (bounded) until the outbox holds `n` mails.
+async fn wait_mails(outbox: &Path, n: u64, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
         let have = std::fs::read_dir(outbox).map_or(0, |d| d.count() as u64);
         if have >= n || Instant::now() > deadline {
-            return have;
+            return;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -691,7 +691,7 @@ async fn soak_async(cmd: &SoakCommand, bin: &Path, dir: &Path, db: &str) -> Resu
     // A second paid invoice for one period of one subscription, or a second subscription paid
     // for one session, is a double charge too.
     let mut paid_periods: BTreeMap<(String, String, i64), u64> = BTreeMap::new();
-    let mut subscriptions_by_session: BTreeMap<String, BTreeMap<String, ()>> = BTreeMap::new();
+    let mut subscriptions_by_session: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for inv in invoices.iter().filter(|i| i["status"] == "paid") {
         let details = &inv["parent"]["subscription_details"];
         let sub = details["subscription"].as_str().unwrap_or("-").to_owned();
@@ -699,7 +699,7 @@ async fn soak_async(cmd: &SoakCommand, bin: &Path, dir: &Path, db: &str) -> Resu
             subscriptions_by_session
                 .entry(s.to_owned())
                 .or_default()
-                .insert(sub.clone(), ());
+                .insert(sub.clone());
         }
         let period = inv["lines"]["data"][0]["period"]["start"]
             .as_i64()
