@@ -18,20 +18,45 @@ use serde_json::{json, Value};
 use crate::fixtures::WHSEC;
 
 /// The world's clock for the host: the system's time plus an offset the test controls, so time
-/// flows as usual (webhook signatures stay fresh) until a test moves it.
+/// flows as usual (webhook signatures stay fresh) until a test moves it, or stops it with
+/// [`WorldClock::freeze`].
 #[derive(Clone, Debug, Default)]
-pub struct WorldClock(Arc<std::sync::atomic::AtomicI64>);
+pub struct WorldClock {
+    offset: Arc<std::sync::atomic::AtomicI64>,
+    /// The stopped time; 0 while time flows.
+    frozen: Arc<std::sync::atomic::AtomicI64>,
+}
 
 impl WorldClock {
     /// Moves the host's time forward by `secs`.
     pub fn advance_secs(&self, secs: i64) {
-        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+        self.offset
+            .fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+        let frozen = self.frozen.load(std::sync::atomic::Ordering::SeqCst);
+        if frozen != 0 {
+            self.frozen
+                .store(frozen + secs, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Stops the host's time where it is (until [`WorldClock::advance_secs`] moves it), so a
+    /// test can do several things "in the same second" for sure.
+    pub fn freeze(&self) {
+        use paywidget_host::clock::Clock;
+        let now = self.now();
+        self.frozen.store(now, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
 impl paywidget_host::clock::Clock for WorldClock {
     fn now(&self) -> i64 {
-        paywidget_host::clock::SystemClock.now() + self.0.load(std::sync::atomic::Ordering::SeqCst)
+        match self.frozen.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => {
+                paywidget_host::clock::SystemClock.now()
+                    + self.offset.load(std::sync::atomic::Ordering::SeqCst)
+            }
+            frozen => frozen,
+        }
     }
 }
 

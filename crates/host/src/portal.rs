@@ -351,7 +351,11 @@ pub async fn set_paused(
     let Some(subscription) = &s.subscription else {
         return Err(DomainError::NotFound("subscription"));
     };
-    let key = format!("pw_portal_pause_{}_{}_{}", s.id, paused, state.clock.now());
+    // One key per request: each form post is a new attempt (a key from the clock made a
+    // change back within the same second a replay of the first).
+    let key = state
+        .ids
+        .new_id(&format!("pw_portal_pause_{}_{paused}", s.id));
     let form: Vec<(&str, String)> = if paused {
         vec![("pause_collection[behavior]", "void".into())]
     } else {
@@ -436,12 +440,10 @@ pub async fn change_plan(
     else {
         return Err(DomainError::Internal("subscription without an item".into()));
     };
-    let key = format!(
-        "pw_plan_{}_{amount}_{}_{}",
-        s.id,
-        frequency.as_str(),
-        state.clock.now()
-    );
+    // One key per request, as for pausing.
+    let key = state
+        .ids
+        .new_id(&format!("pw_plan_{}_{amount}_{}", s.id, frequency.as_str()));
     let price = gateway
         .post(
             "/v1/prices",
@@ -534,7 +536,8 @@ pub async fn set_cancel_at_period_end(
     let Some(subscription) = &s.subscription else {
         return Err(DomainError::NotFound("subscription"));
     };
-    let key = format!("pw_portal_{}_{}_{}", s.id, cancel, state.clock.now());
+    // One key per request, as for pausing.
+    let key = state.ids.new_id(&format!("pw_portal_{}_{cancel}", s.id));
     crate::sessions::gateway_for(state, &s)?
         .set_cancel_at_period_end(subscription, cancel, &key)
         .await

@@ -483,6 +483,45 @@ async fn a_recurring_gift_is_paused_and_resumed_from_the_portal() {
     assert!(page(&w, Some(&cookie)).await.contains("Pause payments"));
 }
 
+/// A donor who changes their mind twice within one tick of the clock: every change reaches the
+/// gateway. (Keys made from the clock made the second "cancel" a replay of the first, so the
+/// gateway kept the "resume" in between while the portal showed "Ends at the end of this
+/// period".)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_resume_cancel_and_pause_unpause_pause_all_reach_the_gateway() {
+    let (w, _clock, session) = monthly_gift().await;
+    let (cookie, csrf) = signed_in(&w, "ada@example.org").await;
+    let subscription = w
+        .state
+        .store
+        .session(&session)
+        .await
+        .unwrap()
+        .unwrap()
+        .subscription
+        .unwrap();
+    w.clock.freeze();
+    let now = w.state.clock.now();
+    for action in ["cancel", "resume", "cancel", "pause", "unpause", "pause"] {
+        let r = form(
+            &w,
+            "/portal/subscription",
+            Some(&cookie),
+            &[("csrf", &csrf), ("session", &session), ("action", action)],
+        )
+        .await;
+        assert_eq!(r.status(), 303, "{action}");
+    }
+    assert_eq!(w.state.clock.now(), now, "the host's clock did not move");
+    let sub = w
+        .gateway_get(&format!("/v1/subscriptions/{subscription}"))
+        .await;
+    assert_eq!(sub["cancel_at_period_end"], true, "{sub}");
+    assert_eq!(sub["pause_collection"]["behavior"], "void", "{sub}");
+    let overview = page(&w, Some(&cookie)).await;
+    assert!(overview.contains("Keep giving"), "{overview}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_donor_changes_the_amount_from_the_next_gift_on() {
     let (w, clock, session) = monthly_gift().await;
