@@ -434,6 +434,8 @@ pub trait Store: Send + Sync + 'static {
     /// Counts a request of `key` in the rate limiter's bucket `bucket` (shared by every host);
     /// returns the count so far.
     async fn rate_hit(&self, key: &str, bucket: i64) -> Result<i64, StoreError>;
+    /// The count of `key` in bucket `bucket`, without counting (0 when none).
+    async fn rate_count(&self, key: &str, bucket: i64) -> Result<i64, StoreError>;
     /// Forgets rate buckets before `bucket`.
     async fn rate_prune(&self, bucket: i64) -> Result<(), StoreError>;
 

@@ -102,19 +102,38 @@ async fn rate_limit(
 
 /// With a database several hosts share, the quota holds across them: a per-minute count per
 /// address in the database (this host's own limiter alone would allow hosts × the quota).
+/// The window slides: the previous minute's count weighs in for the part of it still inside
+/// the last 60 seconds, so a burst across a minute's edge is not allowed twice the quota.
 /// A database error lets the request through: the shield still stands behind it.
 async fn over_shared_quota(state: &HostState, ip: std::net::IpAddr) -> bool {
     if !state.config.server.db.is_shared() {
         return false;
     }
-    let bucket = state.clock.now().div_euclid(60);
-    match state.store.rate_hit(&format!("ip:{ip}"), bucket).await {
-        Ok(hits) => hits > i64::from(state.config.server.rate_limit_per_minute),
+    let now = state.clock.now();
+    let (bucket, into) = (now.div_euclid(60), now.rem_euclid(60));
+    let key = format!("ip:{ip}");
+    let counts = async {
+        let this = state.store.rate_hit(&key, bucket).await?;
+        let before = state.store.rate_count(&key, bucket - 1).await?;
+        Ok::<_, crate::store::StoreError>((this, before))
+    };
+    match counts.await {
+        Ok((this, before)) => {
+            sliding_count(this, before, into) > i64::from(state.config.server.rate_limit_per_minute)
+        }
         Err(e) => {
             tracing::warn!(error = %e, "shared rate limit not counted");
             false
         }
     }
+}
+
+/// The requests in the last 60 seconds, estimated from this minute's count `this`, the previous
+/// minute's `before`, and `into` seconds into this minute (the previous minute is taken as
+/// evenly spread). Rounded up, so the estimate never flatters a burst.
+fn sliding_count(this: i64, before: i64, into: i64) -> i64 {
+    let into = into.clamp(0, 59);
+    this + (before * (60 - into) + 59) / 60
 }
 
 /// Every route.
@@ -230,9 +249,24 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, HostError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{contains_card_data, parse};
+    use super::{contains_card_data, parse, sliding_count};
     use paywidget_core::api::{ErrorCode, PayRequest};
     use serde_json::json;
+
+    #[test]
+    fn the_shared_window_slides_across_the_minute() {
+        // At the start of a minute the whole previous minute counts, at its end almost none.
+        assert_eq!(sliding_count(1, 5, 0), 6);
+        assert_eq!(sliding_count(1, 5, 30), 4);
+        assert_eq!(sliding_count(1, 5, 59), 2);
+        // Nothing before: this minute alone.
+        assert_eq!(sliding_count(3, 0, 10), 3);
+        // Rounded up, never down to nothing while any of the previous minute remains.
+        assert_eq!(sliding_count(0, 1, 59), 1);
+        // A clock stepping outside the minute is held inside it.
+        assert_eq!(sliding_count(2, 6, -5), 8);
+        assert_eq!(sliding_count(2, 6, 90), 3);
+    }
 
     #[test]
     fn card_data_is_recognised() {

@@ -764,6 +764,17 @@ macro_rules! sql_store {
                 .await?)
             }
 
+            async fn rate_count(&self, key: &str, bucket: i64) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar::<_, i64>(
+                    "SELECT hits FROM rate_hits WHERE key = $1 AND bucket = $2",
+                )
+                .bind(key)
+                .bind(bucket)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or(0))
+            }
+
             async fn rate_prune(&self, bucket: i64) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM rate_hits WHERE bucket < $1")
                     .bind(bucket)

@@ -184,6 +184,12 @@ async fn singleton_jobs_and_rate_counts_are_shared_through_the_database() {
         1,
         "a new minute"
     );
+    assert_eq!(store.rate_count("ip:192.0.2.1", 7).await.unwrap(), 2);
+    assert_eq!(
+        store.rate_count("ip:192.0.2.1", 6).await.unwrap(),
+        0,
+        "none"
+    );
     store.rate_prune(8).await.unwrap();
     assert_eq!(
         store.rate_hit("ip:192.0.2.1", 7).await.unwrap(),
@@ -227,4 +233,55 @@ async fn one_key_sent_to_two_hosts_at_once_charges_once() {
     assert_eq!(w.outbox().len(), 1, "exactly one receipt");
     let report = reconcile::run(&w.state, &window(false)).await.unwrap();
     assert!(report.clean(), "{}", report.table());
+}
+
+/// Two hosts on one database keep one per-address quota, and its window slides: a burst that
+/// spends the quota at a minute's last second is not given a fresh one a second later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_rate_limit_slides_across_a_minutes_edge() {
+    let w = world(WebhookTarget::None).await;
+    let shared = w.state.config.server.db.is_shared();
+    let text = host_toml(&w.gateway, w.dir.path())
+        .replace("[server]\n", "[server]\nrate_limit_per_minute = 5\n");
+    let mut hosts = Vec::new();
+    for _ in 0..2 {
+        let config = paywidget_host::config::HostConfig::parse(&text, |_| None).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let clock: Arc<dyn paywidget_host::clock::Clock> = Arc::new(w.clock.clone());
+        hosts.push(paywidget_testkit::world::start_host_on(config, listener, clock).await);
+    }
+    let create = |i: usize| {
+        let (http, base) = (w.http.clone(), hosts[i % 2].1.clone());
+        async move {
+            http.post(format!("{base}/api/sessions"))
+                .json(&serde_json::json!({ "campaign": "winter", "amount": 1000 }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // The last second of a minute: five requests, spread over both hosts, spend the quota.
+    w.clock.freeze();
+    use paywidget_host::clock::Clock;
+    w.clock.advance_secs(59 - w.clock.now().rem_euclid(60));
+    let mut codes = Vec::new();
+    for i in 0..5 {
+        codes.push(create(i).await);
+    }
+    assert_eq!(codes, [201; 5]);
+    // The next minute's first second: the previous minute still counts in full.
+    w.clock.advance_secs(1);
+    assert_eq!(w.clock.now().rem_euclid(60), 0);
+    let next = [create(0).await, create(1).await];
+    if shared {
+        assert_eq!(next, [429, 429], "the quota is the hosts' together");
+    } else {
+        // SQLite is one host by design; each host here counts alone (3 and 2 so far).
+        assert_eq!(next, [201, 201]);
+    }
+    // Once the minute has passed, requests go through again.
+    w.clock.advance_secs(60);
+    assert_eq!(create(0).await, 201);
 }
