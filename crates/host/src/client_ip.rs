@@ -1,10 +1,39 @@
 //! The client's address: the connection's peer, or — only when that peer is a configured
 //! trusted proxy — the address the proxy wrote into its forwarding header. A header from any
 //! other peer is ignored, so a client cannot choose the address it is counted under.
+//!
+//! Addresses are canonical: an IPv4 client of a dual-stack listener arrives as
+//! `::ffff:a.b.c.d` and is counted as `a.b.c.d` (else every IPv4 client would share one IPv6
+//! "network", and IPv4 proxies would never match). An IPv6 client is limited by its /64 (what
+//! one subscriber gets; a single host can use every address in it).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use ipnet::IpNet;
+
+/// `ip` with an IPv4-mapped IPv6 address turned back into IPv4.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+/// The key one client is limited under: its IPv4 address, or its IPv6 /64.
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
+
+/// [`limit_key`] as text: `203.0.113.7` or `2001:db8:1:2::/64`.
+pub fn limit_text(ip: IpAddr) -> String {
+    match limit_key(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("{v6}/64"),
+    }
+}
 
 /// Whether `ip` is one of the trusted proxies.
 fn trusted(ip: IpAddr, proxies: &[IpNet]) -> bool {
@@ -15,6 +44,7 @@ fn trusted(ip: IpAddr, proxies: &[IpNet]) -> bool {
 /// the address it was reached from), past trusted proxies, to the first address that is not
 /// one. An unreadable entry stops the walk at the last address read.
 pub fn resolve(peer: IpAddr, header: Option<&str>, proxies: &[IpNet]) -> IpAddr {
+    let peer = canonical(peer);
     if !trusted(peer, proxies) {
         return peer;
     }
@@ -26,6 +56,7 @@ pub fn resolve(peer: IpAddr, header: Option<&str>, proxies: &[IpNet]) -> IpAddr 
         let Ok(ip) = part.trim().parse::<IpAddr>() else {
             break;
         };
+        let ip = canonical(ip);
         client = ip;
         if !trusted(ip, proxies) {
             break;
@@ -48,6 +79,27 @@ mod tests {
 
     fn nets(list: &[&str]) -> Vec<IpNet> {
         list.iter().map(|t| parse_net(t).unwrap()).collect()
+    }
+
+    #[test]
+    fn ipv4_mapped_clients_are_ipv4_and_ipv6_is_limited_per_slash_64() {
+        let mapped: IpAddr = "::ffff:198.51.100.7".parse().unwrap();
+        let v4: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(resolve(mapped, None, &[]), v4);
+        // An IPv4 proxy reached over a dual-stack socket is trusted, and names its client.
+        let proxy: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
+        assert_eq!(
+            resolve(proxy, Some("::ffff:203.0.113.9"), &nets(&["10.0.0.0/8"])),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(limit_key(mapped), v4);
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(limit_key(a), limit_key(b), "one /64, one quota");
+        assert_ne!(limit_key(a), limit_key(other));
+        assert_eq!(limit_text(a), "2001:db8:1:2::/64");
+        assert_eq!(limit_text(v4), "198.51.100.7");
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub enum DomainError {
         /// Whole minutes until the block ends (at least 1).
         minutes: i64,
     },
+    /// The requester (or what it asks about) is over a limit; try again later.
+    #[error("too many requests; try again later")]
+    Limited,
     /// The gateway gave no definite answer.
     #[error("gateway unavailable: {0}")]
     GatewayUnavailable(String),
@@ -146,6 +149,7 @@ impl From<DomainError> for HostError {
             DomainError::Refused { code, message } => HostError::Conflict { code, message },
             DomainError::InProgress => HostError::InProgress,
             DomainError::Blocked { minutes } => HostError::Blocked { minutes },
+            DomainError::Limited => HostError::RateLimited,
             DomainError::GatewayUnavailable(why) => HostError::Gateway(why),
             DomainError::Internal(why) => HostError::Internal(why),
             DomainError::Store(e) => HostError::Internal(e.to_string()),

@@ -11,6 +11,8 @@ use url::Url;
 use crate::config::url_text;
 use crate::secret::Secret;
 
+pub mod events;
+
 /// A payment intent as far as the host cares.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct PaymentIntent {
@@ -20,8 +22,14 @@ pub struct PaymentIntent {
     pub status: String,
     /// Minor units.
     pub amount: i64,
+    /// Minor units received (once succeeded).
+    #[serde(default)]
+    pub amount_received: Option<i64>,
     /// Lowercase ISO code, as Stripe writes it.
     pub currency: String,
+    /// When it was created (unix seconds).
+    #[serde(default)]
+    pub created: Option<i64>,
     /// What the shopper must do next (3-D Secure).
     #[serde(default)]
     pub next_action: Option<NextAction>,

@@ -63,6 +63,8 @@ pub struct HostState {
     pub limiter: api::IpLimiter,
     /// When this process last pruned the shield's old counters (unix seconds).
     pub shield_pruned: std::sync::atomic::AtomicI64,
+    /// When this process last pruned its rate limiter's idle clients (unix seconds).
+    pub limiter_pruned: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for HostState {
@@ -161,6 +163,7 @@ pub async fn open_with(
         mailer,
         limiter,
         shield_pruned: std::sync::atomic::AtomicI64::new(0),
+        limiter_pruned: std::sync::atomic::AtomicI64::new(0),
     });
     // Messages queued before a restart go out now.
     mail::send_outbox(&state).await;

@@ -148,10 +148,22 @@ pub fn wrap_key(key: &str) -> String {
     lines.join("\n")
 }
 
+/// Why a message was not delivered.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// It may go through later (a timeout, a full mailbox, a greylist): tried again with backoff.
+    #[error("temporary: {0}")]
+    Transient(String),
+    /// It never will (the server refused the address for good): given up at once.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
 /// Sends the messages the host writes (receipts, licence keys).
 pub trait Mailer: Send + Sync {
-    /// Delivers one message (`id` is its outbox row); an error leaves it queued for the next round.
-    fn send(&self, id: i64, message: &Message) -> Result<(), String>;
+    /// Delivers one message (`id` is its outbox row); a transient error leaves it queued for a
+    /// later try.
+    fn send(&self, id: i64, message: &Message) -> Result<(), SendError>;
 }
 
 /// Development mailer: one RFC 5322 `.eml` file per message in a folder.
@@ -159,7 +171,7 @@ pub trait Mailer: Send + Sync {
 pub struct FolderMailer(pub PathBuf);
 
 impl Mailer for FolderMailer {
-    fn send(&self, id: i64, message: &Message) -> Result<(), String> {
+    fn send(&self, id: i64, message: &Message) -> Result<(), SendError> {
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(&self.0)?;
             // Write then rename, so a reader never sees half a message.
@@ -167,7 +179,7 @@ impl Mailer for FolderMailer {
             std::fs::write(&tmp, message.formatted())?;
             std::fs::rename(tmp, self.0.join(format!("{id:06}.eml")))
         };
-        write().map_err(|e| e.to_string())
+        write().map_err(|e| SendError::Transient(e.to_string()))
     }
 }
 
@@ -203,8 +215,14 @@ impl SmtpMailer {
 }
 
 impl Mailer for SmtpMailer {
-    fn send(&self, _id: i64, message: &Message) -> Result<(), String> {
-        self.0.send(message).map(|_| ()).map_err(|e| e.to_string())
+    fn send(&self, _id: i64, message: &Message) -> Result<(), SendError> {
+        self.0.send(message).map(|_| ()).map_err(|e| {
+            if e.is_permanent() {
+                SendError::Permanent(e.to_string())
+            } else {
+                SendError::Transient(e.to_string())
+            }
+        })
     }
 }
 
@@ -224,7 +242,29 @@ pub fn build(from: &EmailAddress, to: &str, subject: &str, body: &str) -> Result
 /// next relay (on any host) after this.
 pub const MAIL_LEASE_SECS: i64 = 60;
 
-/// Sends what the outbox holds (after each fulfilment and at start-up); failures stay queued.
+/// Tries before a message that keeps failing is given up (about a day of backoff).
+pub const MAX_MAIL_ATTEMPTS: i64 = 10;
+
+/// How long to wait after the `attempts`-th failed try: a minute, doubling, at most six hours.
+pub fn backoff_secs(attempts: i64) -> i64 {
+    let doublings = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
+    (60_i64 << doublings).min(6 * 3600)
+}
+
+/// What a failed try of a message's `attempts`-th comes to: another try later, or given up.
+pub fn after_failure(error: &SendError, attempts: i64, now: i64) -> MailState {
+    match error {
+        SendError::Permanent(_) => MailState::Undeliverable,
+        SendError::Transient(_) if attempts >= MAX_MAIL_ATTEMPTS => MailState::Undeliverable,
+        SendError::Transient(_) => MailState::Retry {
+            next_try: now + backoff_secs(attempts),
+        },
+    }
+}
+
+/// Sends what the outbox holds (after each fulfilment and at start-up). A message that fails
+/// waits its backoff while newer ones go first, and is given up after [`MAX_MAIL_ATTEMPTS`] or
+/// at once when the server refuses it for good: one bad address never stops the others.
 pub async fn send_outbox(state: &crate::HostState) {
     let (store, mailer, from) = (state.store.as_ref(), &state.mailer, &state.config.mail.from);
     let now = state.clock.now();
@@ -248,21 +288,24 @@ pub async fn send_outbox(state: &crate::HostState) {
         };
         let mailer = mailer.clone();
         // SMTP and file writes block: keep them off the async workers.
-        let sent = tokio::task::spawn_blocking(move || mailer.send(id, &message)).await;
-        match sent {
-            Ok(Ok(())) => {
-                if let Err(e) = store.mark_mail(id, MailState::Sent).await {
-                    tracing::warn!(error = %e, id, "sent mail not marked; it may go out twice");
-                }
+        let sent = tokio::task::spawn_blocking(move || mailer.send(id, &message))
+            .await
+            .unwrap_or_else(|e| Err(SendError::Transient(format!("mail task: {e}"))));
+        let state = match &sent {
+            Ok(()) => MailState::Sent,
+            Err(e) => after_failure(e, r.attempts, now),
+        };
+        match (&sent, state) {
+            (Err(e), MailState::Undeliverable) => {
+                tracing::error!(error = %e, id, attempts = r.attempts, "mail given up")
             }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, id, "mail not sent; will retry");
-                let _ = store.mark_mail(id, MailState::Retry).await;
+            (Err(e), _) => {
+                tracing::warn!(error = %e, id, attempts = r.attempts, "mail not sent; will retry")
             }
-            Err(e) => {
-                tracing::warn!(error = %e, id, "mail task failed; will retry");
-                let _ = store.mark_mail(id, MailState::Retry).await;
-            }
+            _ => {}
+        }
+        if let Err(e) = store.mark_mail(id, state).await {
+            tracing::warn!(error = %e, id, "outbox row not marked; it may go out twice");
         }
     }
 }
@@ -270,6 +313,26 @@ pub async fn send_outbox(state: &crate::HostState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_back_off_then_give_up_and_permanent_ones_at_once() {
+        let t = SendError::Transient("421 try later".into());
+        assert_eq!(
+            after_failure(&t, 1, 100),
+            MailState::Retry { next_try: 160 }
+        );
+        assert_eq!(
+            after_failure(&t, 3, 100),
+            MailState::Retry { next_try: 340 }
+        );
+        assert_eq!(backoff_secs(30), 6 * 3600, "capped");
+        assert_eq!(
+            after_failure(&t, MAX_MAIL_ATTEMPTS, 100),
+            MailState::Undeliverable
+        );
+        let p = SendError::Permanent("550 no such user".into());
+        assert_eq!(after_failure(&p, 1, 100), MailState::Undeliverable);
+    }
 
     #[test]
     fn wrapped_keys_rejoin_exactly() {

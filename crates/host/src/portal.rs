@@ -15,9 +15,6 @@ use paywidget_core::api::{CampaignKind, ErrorCode};
 pub const LOGIN_TTL_SECS: i64 = 15 * 60;
 /// How long a portal session lasts.
 pub const SESSION_TTL_SECS: i64 = 7 * 24 * 3600;
-/// Sign-in mails per address per hour (more are silently not sent: the answer never says
-/// whether an address is known).
-pub const LOGINS_PER_HOUR: u32 = 5;
 
 /// The portal cookie's name.
 pub const COOKIE: &str = "pw_portal";
@@ -59,9 +56,45 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// Sends the sign-in mail (unless the address asked too often). The answer is the same either
-/// way and whether or not the address has paid anything.
-pub async fn request_sign_in(state: &HostState, email: &str) -> Result<EmailAddress, DomainError> {
+/// Sign-in mails per address per hour, per requester network (more are silently not sent:
+/// the answer never says whether an address is known).
+pub const LOGINS_PER_HOUR: i64 = 5;
+/// Sign-in mails per address per day, whoever asks.
+pub const LOGINS_PER_DAY: i64 = 12;
+/// Sign-in mails one requester (an IPv4 address or IPv6 /64) may ask for per hour, any addresses.
+pub const REQUESTS_PER_HOUR: i64 = 10;
+/// Code guesses per address per day (the link still works past it).
+pub const GUESSES_PER_DAY: i64 = 20;
+/// Code guesses per requester per day, and per requester network (/24, /48) per day.
+pub const GUESSES_PER_CLIENT_DAY: i64 = 30;
+/// … per network.
+pub const GUESSES_PER_NETWORK_DAY: i64 = 100;
+
+/// Counts one hit of `key` in the current window of `secs` seconds: whether it is within
+/// `limit`. One statement (increment, then judge), so hits in flight together are all counted.
+async fn within(
+    state: &HostState,
+    key: &str,
+    secs: i64,
+    limit: i64,
+    now: i64,
+) -> Result<bool, DomainError> {
+    let window = now.div_euclid(secs);
+    let hits = state
+        .store
+        .count_hit(&format!("{key}@{secs}:{window}"), (window + 1) * secs)
+        .await?;
+    Ok(hits <= limit)
+}
+
+/// Sends the sign-in mail (unless the address or the requester asked too often). The answer is
+/// the same either way and whether or not the address has paid anything; only a requester over
+/// its own limit is told to slow down.
+pub async fn request_sign_in(
+    state: &HostState,
+    email: &str,
+    requester: Option<std::net::IpAddr>,
+) -> Result<EmailAddress, DomainError> {
     let email = EmailAddress::parse(&email.trim().to_lowercase()).map_err(|_| {
         DomainError::invalid(ErrorCode::InvalidEmail, "Enter a valid email address.")
     })?;
@@ -74,11 +107,43 @@ pub async fn request_sign_in(state: &HostState, email: &str) -> Result<EmailAddr
         ));
     }
     let now = state.clock.now();
-    if state
-        .store
-        .portal_logins_since(&address, now - 3600)
+    let (client, network) = match requester {
+        Some(ip) => (
+            crate::client_ip::limit_text(ip),
+            crate::shield::network_of(ip),
+        ),
+        None => ("unknown".to_owned(), "unknown".to_owned()),
+    };
+    if !within(
+        state,
+        &format!("signin:req:{client}"),
+        3600,
+        REQUESTS_PER_HOUR,
+        now,
+    )
+    .await?
+    {
+        return Err(DomainError::Limited);
+    }
+    // Per address *and* requester network: an outsider spends only its own share of an
+    // address's hourly mails, not the owner's.
+    let hourly = within(
+        state,
+        &format!("signin:mail:{address}:{network}"),
+        3600,
+        LOGINS_PER_HOUR,
+        now,
+    )
+    .await?;
+    if !hourly
+        || !within(
+            state,
+            &format!("signin:mail:{address}"),
+            86_400,
+            LOGINS_PER_DAY,
+            now,
+        )
         .await?
-        >= LOGINS_PER_HOUR
     {
         tracing::warn!("portal sign-in limit reached for an address; no mail sent");
         return Ok(email);
@@ -142,21 +207,62 @@ pub async fn sign_in_with_token(state: &HostState, token: &str) -> Result<String
     open_session(state, &email).await
 }
 
-/// Signs in with the mail's 6-digit code (once; at most 5 wrong tries per mail).
+/// Signs in with the mail's 6-digit code (once; at most 5 tries per mail, each spent before it
+/// is compared; at most [`GUESSES_PER_DAY`] a day for an address and fewer per requester).
 pub async fn sign_in_with_code(
     state: &HostState,
     email: &str,
     code: &str,
+    requester: Option<std::net::IpAddr>,
 ) -> Result<String, DomainError> {
     let email = EmailAddress::parse(&email.trim().to_lowercase())
         .map_err(|_| not_valid())?
         .to_string();
     let code: String = code.chars().filter(char::is_ascii_digit).collect();
-    let ok = state
-        .store
-        .take_portal_login_by_code(&email, &code_hash(state, &email, &code), state.clock.now())
-        .await?;
-    if !ok {
+    let now = state.clock.now();
+    let day = 86_400;
+    if !within(
+        state,
+        &format!("signin:guess:{email}"),
+        day,
+        GUESSES_PER_DAY,
+        now,
+    )
+    .await?
+    {
+        tracing::warn!("portal: daily code guesses for an address used up");
+        return Err(DomainError::Limited);
+    }
+    if let Some(ip) = requester {
+        let client = crate::client_ip::limit_text(ip);
+        let network = crate::shield::network_of(ip);
+        let ok = within(
+            state,
+            &format!("signin:guess:ip:{client}"),
+            day,
+            GUESSES_PER_CLIENT_DAY,
+            now,
+        )
+        .await?
+            && within(
+                state,
+                &format!("signin:guess:net:{network}"),
+                day,
+                GUESSES_PER_NETWORK_DAY,
+                now,
+            )
+            .await?;
+        if !ok {
+            tracing::warn!("portal: daily code guesses of a requester used up");
+            return Err(DomainError::Limited);
+        }
+    }
+    let wanted = code_hash(state, &email, &code);
+    let open = state.store.portal_guess(&email, now).await?;
+    let Some((token_hash, _)) = open.iter().find(|(_, hash)| same(hash, &wanted)) else {
+        return Err(not_valid());
+    };
+    if !state.store.take_portal_login(token_hash, now).await? {
         return Err(not_valid());
     }
     open_session(state, &email).await

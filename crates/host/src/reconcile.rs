@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::DomainError;
-use crate::gateway::{Gateway, GatewayError};
+use crate::gateway::{events, Gateway, GatewayError};
 use crate::sessions::CLAIM_LEASE_SECS;
 use crate::store::{Audit, SessionRow};
+use crate::webhooks::{apply_event, Signer};
 use crate::HostState;
 
 /// What a charge (or a fulfilment) came to.
@@ -186,8 +187,10 @@ fn gateway_error(e: GatewayError) -> DomainError {
     })
 }
 
-/// Every object of a Stripe list endpoint created in `[since, until)`: pages newest first, so
-/// the walk stops at the first object older than the window.
+/// Every object of a Stripe list endpoint created in `[since, until)`: asked for by
+/// `created[gte]`/`created[lt]`, so only the window's pages are read. The window is still
+/// checked here (and the walk stops at the first older object, lists being newest first), so a
+/// gateway that ignored the filter would cost time, not correctness.
 async fn list_window(
     gateway: &Gateway,
     path: &str,
@@ -199,7 +202,7 @@ async fn list_window(
     loop {
         let page = gateway
             .get(&format!(
-                "{path}?limit=100{}",
+                "{path}?limit=100&created[gte]={since}&created[lt]={until}{}",
                 after
                     .as_deref()
                     .map(|a| format!("&starting_after={a}"))
@@ -275,10 +278,22 @@ pub async fn run(state: &HostState, o: &Options) -> Result<Report, DomainError> 
             continue;
         }
         let gateway = Gateway::new(state.http.clone(), &m.gateway_url, &m.secret_key);
+        // What this account lists may only concern the merchants on this account.
+        let signer = Signer::of(
+            state
+                .config
+                .merchants
+                .iter()
+                .filter(|o| {
+                    o.gateway_url == m.gateway_url && o.secret_key.expose() == m.secret_key.expose()
+                })
+                .map(|o| o.id.clone())
+                .collect(),
+        );
         let pis = list_window(&gateway, "/v1/payment_intents", o.since, o.until).await?;
         let invoices = list_window(&gateway, "/v1/invoices", o.since, o.until).await?;
-        pending += one_time(state, o, judge_before, &pis, &mut rows).await?;
-        pending += recurring(state, o, judge_before, &invoices, &mut rows).await?;
+        pending += one_time(state, o, &signer, judge_before, &pis, &mut rows).await?;
+        pending += recurring(state, o, &signer, judge_before, &invoices, &mut rows).await?;
         unbacked(state, o, &gateway, &pis, &mut rows).await?;
     }
     let audit = state
@@ -299,6 +314,7 @@ pub async fn run(state: &HostState, o: &Options) -> Result<Report, DomainError> 
 async fn one_time(
     state: &HostState,
     o: &Options,
+    signer: &Signer,
     judge_before: i64,
     pis: &[Value],
     rows: &mut Vec<Row>,
@@ -329,6 +345,22 @@ async fn one_time(
             }
             continue;
         };
+        if !signer.owns(&session) {
+            for pi in charges {
+                rows.push(Row {
+                    payment_intent: text(&pi["id"]),
+                    gateway_amount: pi["amount"].as_i64(),
+                    currency: pi["currency"].as_str().unwrap_or("").to_owned(),
+                    session: Some(sid.clone()),
+                    ..row(
+                        Class::OrphanCharge,
+                        None,
+                        "names a session of a merchant on another gateway account",
+                    )
+                });
+            }
+            continue;
+        }
         if session.frequency.interval().is_some() {
             continue;
         }
@@ -371,6 +403,14 @@ async fn one_time(
                 rows.push(base);
                 continue;
             }
+            if pi["id"].as_str() != session.payment_intent.as_deref() {
+                rows.push(Row {
+                    class: Class::Mismatch,
+                    note: "a payment the host did not create for this session".into(),
+                    ..base
+                });
+                continue;
+            }
             let mut r = Row {
                 class: Class::MissingFulfilment,
                 note: "succeeded at the gateway, no webhook applied".into(),
@@ -378,7 +418,10 @@ async fn one_time(
             };
             if o.repair {
                 let id = format!("reconcile_{}", pi["id"].as_str().unwrap_or(""));
-                crate::webhooks::apply_object(state, &id, "payment_intent.succeeded", pi).await?;
+                let kind = "payment_intent.succeeded";
+                let event = events::parse_object(kind, (*pi).clone())
+                    .map_err(|e| DomainError::Internal(e.to_string()))?;
+                apply_event(state, signer, &id, kind, &event).await?;
                 r.repaired = state.store.fulfilment(&session.id).await?.is_some();
             }
             rows.push(r);
@@ -391,6 +434,7 @@ async fn one_time(
 async fn recurring(
     state: &HostState,
     o: &Options,
+    signer: &Signer,
     judge_before: i64,
     invoices: &[Value],
     rows: &mut Vec<Row>,
@@ -411,6 +455,8 @@ async fn recurring(
             (None, Some(sid)) => state.store.session(sid).await?,
             (None, None) => continue,
         };
+        // Another account's session is not this account's to judge or repair.
+        let session = session.filter(|s| signer.owns(s));
         if inv["created"].as_i64().unwrap_or(0) > judge_before {
             pending += 1;
             continue;
@@ -449,8 +495,11 @@ async fn recurring(
                     ..base
                 };
                 if o.repair {
-                    let event = format!("reconcile_{id}");
-                    crate::webhooks::apply_object(state, &event, "invoice.paid", inv).await?;
+                    let event_id = format!("reconcile_{id}");
+                    let kind = "invoice.paid";
+                    let event = events::parse_object(kind, inv.clone())
+                        .map_err(|e| DomainError::Internal(e.to_string()))?;
+                    apply_event(state, signer, &event_id, kind, &event).await?;
                     r.repaired = state.store.invoice(id).await?.is_some();
                 }
                 let _ = session;

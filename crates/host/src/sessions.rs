@@ -211,8 +211,8 @@ pub async fn pay(
     {
         return Ok(outcome);
     }
-    let subject = match shield(state, &session, &token, &req, ip).await? {
-        Ok(subject) => subject,
+    let (subject, proved) = match shield(state, &session, &token, &req, ip).await? {
+        Ok(checked) => checked,
         Err(challenge) => return Ok(challenge),
     };
     let now = state.clock.now();
@@ -236,10 +236,31 @@ pub async fn pay(
     if !claimed {
         return wait_for_outcome(state, session_id, &req.idempotency_key).await;
     }
+    // Counted by the shield before the gateway sees it (limits that hold under a burst).
+    let reservation = state.ids.new_id("att");
+    let reserved = crate::shield::reserve(state, &subject, &reservation, proved, now).await;
+    if !matches!(reserved, Ok(None)) {
+        state
+            .store
+            .release_attempt(session_id, &req.idempotency_key)
+            .await?;
+    }
+    if let Some(difficulty) = reserved? {
+        return Ok(challenge(
+            state,
+            &session,
+            &req.idempotency_key,
+            difficulty,
+            now,
+        ));
+    }
     // Run the attempt to its end even if this client disconnects, so its outcome is recorded.
     let owned = state.clone();
     let sid = session_id.to_owned();
-    let task = tokio::spawn(async move { attempt(&owned, &sid, &token, req, &subject).await });
+    let task =
+        tokio::spawn(
+            async move { attempt(&owned, &sid, &token, req, &subject, &reservation).await },
+        );
     task.await
         .map_err(|e| DomainError::Internal(format!("pay task: {e}")))?
 }
@@ -249,26 +270,41 @@ pub async fn pay(
 /// means the holder died. Re-driving is safe: the gateway keys derive from the client's key.
 pub const CLAIM_LEASE_SECS: i64 = 45;
 
+/// A proof-of-work challenge for this session and attempt key.
+fn challenge(
+    state: &HostState,
+    session: &SessionRow,
+    idempotency_key: &str,
+    difficulty: u8,
+    now: i64,
+) -> PayOutcome {
+    use crate::shield::pow;
+    let key = pow::key_from(&state.signing_key.to_bytes());
+    PayOutcome::Challenge {
+        challenge: pow::issue(&key, &session.id, idempotency_key, difficulty, now),
+        difficulty,
+    }
+}
+
 /// The card-testing shield before the gateway: refuses a blocked payer, asks a proof of work
 /// when the risk is elevated (answering the challenge as the pay outcome) or checks the one
-/// sent, then checks the card's own record by its gateway fingerprint.
+/// sent, then checks the card's own record by its gateway fingerprint. Answers the payer and
+/// whether a proof of work was checked.
 async fn shield(
     state: &HostState,
     session: &SessionRow,
     token: &PaymentToken,
     req: &PayRequest,
     ip: Option<std::net::IpAddr>,
-) -> Result<Result<crate::shield::Subject, PayOutcome>, DomainError> {
+) -> Result<Result<(crate::shield::Subject, bool), PayOutcome>, DomainError> {
     use crate::shield::{self, pow};
     let now = state.clock.now();
     let subject = shield::Subject::of(session, ip);
     let assessment = shield::assess(state, &subject, now).await?;
+    let mut proved = false;
     if let Some(difficulty) = assessment.difficulty {
         let key = pow::key_from(&state.signing_key.to_bytes());
-        let challenge = || PayOutcome::Challenge {
-            challenge: pow::issue(&key, &session.id, &req.idempotency_key, difficulty, now),
-            difficulty,
-        };
+        let challenge = || challenge(state, session, &req.idempotency_key, difficulty, now);
         let Some(proof) = &req.proof else {
             return Ok(Err(challenge()));
         };
@@ -290,6 +326,7 @@ async fn shield(
                     tracing::info!(session = %session.id, "proof of work replayed");
                     return Ok(Err(challenge()));
                 }
+                proved = true;
             }
             Err(why) => {
                 tracing::info!(session = %session.id, %why, "proof of work refused");
@@ -299,7 +336,7 @@ async fn shield(
     }
     let subject = subject.with_card(fingerprint(state, session, token).await);
     shield::check_card(state, &subject, now).await?;
-    Ok(Ok(subject))
+    Ok(Ok((subject, proved)))
 }
 
 /// The card's gateway fingerprint (stable across tokenizations of one card number), if the
@@ -347,12 +384,14 @@ async fn attempt(
     token: &PaymentToken,
     req: PayRequest,
     subject: &crate::shield::Subject,
+    reservation: &str,
 ) -> Result<PayOutcome, DomainError> {
     let mut result = charge(state, session_id, token, &req.idempotency_key).await;
     if let Ok(outcome) = result {
         // Counted (and, under attack, a decline's words made generic) before it is stored,
         // so a retry of this key answers the same words.
-        result = crate::shield::record(state, subject, outcome, state.clock.now()).await;
+        result =
+            crate::shield::record(state, subject, reservation, outcome, state.clock.now()).await;
         if let Ok(PayOutcome::Declined { code, message }) = &result {
             state.store.set_decline(session_id, code, message).await?;
         }
@@ -365,8 +404,10 @@ async fn attempt(
                 .await?
         }
         // No definite outcome: free the key so the page can retry it (the gateway
-        // idempotency keys derived from it make the retry safe).
+        // idempotency keys derived from it make the retry safe), and the shield's
+        // reservation with it (the retry reserves again).
         Err(_) => {
+            crate::shield::release(state, reservation).await?;
             state
                 .store
                 .release_attempt(session_id, &req.idempotency_key)
@@ -542,7 +583,13 @@ pub async fn record(
 /// state (the query string the shopper comes back with is never trusted).
 pub async fn reconcile(state: &HostState, session_id: &str) -> Result<SessionRow, DomainError> {
     let session = load(state.store.as_ref(), session_id).await?;
-    if let Some(pi) = &session.payment_intent {
+    // Only a payment still waiting on the bank can have moved: a settled session costs the
+    // merchant's gateway quota nothing, however often its return URL is opened.
+    let waiting = matches!(
+        session.status,
+        SessionStatus::RequiresAction | SessionStatus::Processing | SessionStatus::Open
+    );
+    if let (true, Some(pi)) = (waiting, &session.payment_intent) {
         match gateway_for(state, &session)?.retrieve(pi).await {
             Ok(pi) => {
                 record(state, &session, &pi).await?;

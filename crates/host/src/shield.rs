@@ -144,7 +144,7 @@ impl ShieldConfig {
 
 /// The network an address belongs to for counting: its /24 (IPv4) or /48 (IPv6).
 pub fn network_of(ip: IpAddr) -> String {
-    match ip {
+    match crate::client_ip::canonical(ip) {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
             format!("{a}.{b}.{c}.0/24")
@@ -170,7 +170,8 @@ impl Subject {
     pub fn of(session: &SessionRow, ip: Option<IpAddr>) -> Subject {
         let mut keys = vec![("session", session.id.clone())];
         if let Some(ip) = ip {
-            keys.push(("ip", ip.to_string()));
+            // One client: an IPv4 address, or an IPv6 /64.
+            keys.push(("ip", crate::client_ip::limit_text(ip)));
             keys.push(("net", network_of(ip)));
         }
         if let Some(email) = &session.email {
@@ -179,7 +180,7 @@ impl Subject {
         Subject {
             merchant: session.merchant.clone(),
             campaign: session.campaign.clone(),
-            ip: ip.map(|i| i.to_string()),
+            ip: ip.map(crate::client_ip::limit_text),
             keys,
         }
     }
@@ -315,7 +316,7 @@ pub async fn tiny_amount(
     if amount >= min.saturating_mul(i64::from(c.tiny_factor)) {
         return Ok(());
     }
-    let ip = ip.to_string();
+    let ip = crate::client_ip::limit_text(ip);
     let store = state.store.as_ref();
     let (tries, _) = store
         .shield_counts(merchant, "tiny", &ip, now - c.window())
@@ -361,11 +362,124 @@ pub async fn check_card(state: &HostState, subject: &Subject, now: i64) -> Resul
     Err(blocked(until, now))
 }
 
+/// Reserves this attempt against every key before it reaches the gateway, then judges the
+/// counts that include it: the check and the count are one step, so a burst of pays sent at
+/// once cannot all read "no declines yet". The reservation counts as a decline until
+/// [`record`] settles it with the outcome. Over a challenge threshold without a checked proof
+/// of work: a challenge (`Ok(Some(difficulty))`), the reservation taken back since the page
+/// will come again. Over a block limit: the key is blocked and the attempt refused (the
+/// reservation stays, a decline of the payer's as a blocked card is).
+pub async fn reserve(
+    state: &HostState,
+    subject: &Subject,
+    attempt: &str,
+    proved: bool,
+    now: i64,
+) -> Result<Option<u8>, DomainError> {
+    let Some(c) = config(state, &subject.merchant) else {
+        return Ok(None);
+    };
+    let store = state.store.as_ref();
+    // The campaign is counted at the outcome only: its decline rate (attack mode) must not
+    // read a busy moment's attempts in flight as declines.
+    let keys: Vec<(&str, String)> = subject.keys.iter().map(|(k, v)| (*k, v.clone())).collect();
+    store
+        .shield_reserve(&subject.merchant, &keys, attempt, now)
+        .await?;
+    let attack = attack_mode(state, c, &subject.merchant, &subject.campaign, now).await?;
+    if !proved {
+        let since = now - c.window();
+        let mut signs = 0u8;
+        for (kind, threshold) in [
+            ("ip", c.challenge_ip_declines),
+            ("net", c.challenge_net_declines),
+            ("session", c.challenge_session_declines),
+            ("email", c.challenge_email_declines),
+        ] {
+            if let Some(key) = subject.key(kind) {
+                let (_, declines) = store
+                    .shield_counts(&subject.merchant, kind, key, since)
+                    .await?;
+                // The others' reservations and this one: past the threshold, a proof is due.
+                if declines > threshold {
+                    signs += 1;
+                }
+            }
+        }
+        if signs > 0 || attack {
+            store.shield_settle(attempt, None).await?;
+            let extra = 2 * signs.saturating_sub(1) + if attack { 2 } else { 0 };
+            return Ok(Some(c.difficulty.saturating_add(extra).min(28)));
+        }
+    }
+    let blocked_until = block_over(state, c, subject, attack, now, |declines, limit| {
+        declines > limit
+    })
+    .await?;
+    match blocked_until {
+        Some(until) => Err(blocked(until, now)),
+        None => Ok(None),
+    }
+}
+
+/// Blocks each of the subject's keys whose declines are `over` its limit (strict under
+/// attack); answers the latest block set.
+async fn block_over(
+    state: &HostState,
+    c: &ShieldConfig,
+    subject: &Subject,
+    attack: bool,
+    now: i64,
+    over: impl Fn(u32, u32) -> bool,
+) -> Result<Option<i64>, DomainError> {
+    let store = state.store.as_ref();
+    let since = now - c.window();
+    let until = now + i64::from(c.block_minutes) * 60;
+    let strict = c.attack_block_declines.max(1);
+    let mut blocked_until = None;
+    for (kind, limit) in [
+        ("ip", c.block_ip_declines),
+        ("net", c.block_net_declines),
+        ("session", c.block_session_declines),
+        ("email", c.block_email_declines),
+        ("card", c.block_card_declines),
+    ] {
+        let Some(key) = subject.key(kind) else {
+            continue;
+        };
+        // Under attack a network is still shared by genuine donors: twice the strict limit.
+        let limit = match (attack, kind) {
+            (true, "net") => limit.min(strict * 2),
+            (true, _) => limit.min(strict),
+            _ => limit,
+        };
+        // A card is judged over a day: testers come back to the cards that worked.
+        let since = if kind == "card" { now - 86_400 } else { since };
+        let (_, declines) = store
+            .shield_counts(&subject.merchant, kind, key, since)
+            .await?;
+        if over(declines, limit) {
+            tracing::warn!(kind, campaign = %subject.campaign, "card-testing shield: blocked");
+            store
+                .shield_block(&subject.merchant, kind, key, until)
+                .await?;
+            blocked_until = Some(until);
+        }
+    }
+    Ok(blocked_until)
+}
+
+/// Takes back a reservation whose attempt ended without an outcome (the page may retry it).
+pub async fn release(state: &HostState, attempt: &str) -> Result<(), DomainError> {
+    Ok(state.store.shield_settle(attempt, None).await?)
+}
+
 /// Counts an attempt's outcome, blocks what went over its limit, and switches the campaign to
 /// attack mode on a spike. Under attack, a decline's words become the generic ones.
 pub async fn record(
     state: &HostState,
     subject: &Subject,
+    attempt: &str,
     outcome: PayOutcome,
     now: i64,
 ) -> Result<PayOutcome, DomainError> {
@@ -374,11 +488,16 @@ pub async fn record(
     };
     let declined = matches!(outcome, PayOutcome::Declined { .. });
     prune(state, now).await?;
+    // The reservation taken before the gateway becomes this outcome; the campaign counts it now.
     let store = state.store.as_ref();
-    let mut keys: Vec<(&str, String)> = subject.keys.iter().map(|(k, v)| (*k, v.clone())).collect();
-    keys.push(("campaign", subject.campaign.clone()));
+    store.shield_settle(attempt, Some(declined)).await?;
     store
-        .shield_record(&subject.merchant, &keys, declined, now)
+        .shield_record(
+            &subject.merchant,
+            &[("campaign", subject.campaign.clone())],
+            declined,
+            now,
+        )
         .await?;
     let attack = attack_mode(state, c, &subject.merchant, &subject.campaign, now).await?;
     if declined {
@@ -405,39 +524,11 @@ async fn block_over_limits(
     attack: bool,
     now: i64,
 ) -> Result<(), DomainError> {
-    let store = state.store.as_ref();
-    let since = now - c.window();
-    let until = now + i64::from(c.block_minutes) * 60;
-    let strict = c.attack_block_declines.max(1);
-    for (kind, limit) in [
-        ("ip", c.block_ip_declines),
-        ("net", c.block_net_declines),
-        ("session", c.block_session_declines),
-        ("email", c.block_email_declines),
-        ("card", c.block_card_declines),
-    ] {
-        let Some(key) = subject.key(kind) else {
-            continue;
-        };
-        // Under attack a network is still shared by genuine donors: twice the strict limit.
-        let limit = match (attack, kind) {
-            (true, "net") => limit.min(strict * 2),
-            (true, _) => limit.min(strict),
-            _ => limit,
-        };
-        // A card is judged over a day: testers come back to the cards that worked.
-        let since = if kind == "card" { now - 86_400 } else { since };
-        let (_, declines) = store
-            .shield_counts(&subject.merchant, kind, key, since)
-            .await?;
-        if declines >= limit {
-            tracing::warn!(kind, campaign = %subject.campaign, "card-testing shield: blocked");
-            store
-                .shield_block(&subject.merchant, kind, key, until)
-                .await?;
-        }
-    }
-    Ok(())
+    block_over(state, c, subject, attack, now, |declines, limit| {
+        declines >= limit
+    })
+    .await
+    .map(|_| ())
 }
 
 /// Whether declines on the campaign are told generically now (attack mode is on): for the
@@ -590,6 +681,7 @@ async fn prune(state: &HostState, now: i64) -> Result<(), DomainError> {
     if state.store.claim_job("prune", now, 3600).await? {
         state.store.shield_prune(now - 2 * 86_400).await?;
         state.store.rate_prune(now.div_euclid(60) - 2).await?;
+        state.store.counters_prune(now).await?;
     }
     Ok(())
 }
@@ -607,6 +699,11 @@ mod tests {
         assert_eq!(
             network_of("2001:db8:abcd:12::1".parse().unwrap()),
             "2001:db8:abcd::/48"
+        );
+        assert_eq!(
+            network_of("::ffff:203.0.113.77".parse().unwrap()),
+            "203.0.113.0/24",
+            "an IPv4 client of a dual-stack listener is in its own /24"
         );
     }
 

@@ -183,6 +183,8 @@ pub struct MailRow {
     pub subject: String,
     /// Plain-text body.
     pub body: String,
+    /// Tries so far, this one included.
+    pub attempts: i64,
 }
 
 /// A message to queue.
@@ -207,8 +209,11 @@ pub enum MailState {
     Sent,
     /// Can never be written (bad address): dropped, loudly.
     Undeliverable,
-    /// Not sent this time: its lease is given back, so the next relay pass tries again.
-    Retry,
+    /// Not sent this time: tried again from `next_try` (unix seconds), after the others.
+    Retry {
+        /// When the next try may run.
+        next_try: i64,
+    },
 }
 
 /// A held singleton-job lock: dropping it releases it.
@@ -307,21 +312,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records a portal sign-in request (hashes only).
     async fn insert_portal_login(&self, login: &PortalLogin) -> Result<(), StoreError>;
-    /// How many sign-in requests `email` made since `since`.
-    async fn portal_logins_since(&self, email: &str, since: i64) -> Result<u32, StoreError>;
     /// Uses a sign-in link once: the email it was for, if unused and not expired.
     async fn take_portal_login_by_token(
         &self,
         token_hash: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError>;
-    /// Uses a sign-in code once (at most 5 wrong tries per request): whether it matched.
-    async fn take_portal_login_by_code(
+    /// Counts one code guess against every open sign-in request of `email` that has tries
+    /// left (fewer than 5), in one statement, and returns those requests as
+    /// `(token_hash, code_hash)`: a guess is spent before it is compared, so guesses in flight
+    /// together cannot exceed the tries.
+    async fn portal_guess(
         &self,
         email: &str,
-        code_hash: &str,
         now: i64,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Vec<(String, String)>, StoreError>;
+    /// Uses the sign-in request `token_hash` once: whether this call used it.
+    async fn take_portal_login(&self, token_hash: &str, now: i64) -> Result<bool, StoreError>;
+
+    /// Counts one hit of `key` (a window's counter, forgotten after `expires`) and returns the
+    /// count including it, in one statement.
+    async fn count_hit(&self, key: &str, expires: i64) -> Result<i64, StoreError>;
+    /// Forgets counters whose window ended before `now`.
+    async fn counters_prune(&self, now: i64) -> Result<(), StoreError>;
     /// Records a signed-in portal session.
     async fn insert_portal_session(
         &self,
@@ -379,6 +392,17 @@ pub trait Store: Send + Sync + 'static {
         declined: bool,
         at: i64,
     ) -> Result<(), StoreError>;
+    /// Reserves a pay attempt against each `(kind, key)` before it reaches the gateway: counted
+    /// as a decline until [`Store::shield_settle`] records its outcome.
+    async fn shield_reserve(
+        &self,
+        merchant: &str,
+        keys: &[(&str, String)],
+        attempt: &str,
+        at: i64,
+    ) -> Result<(), StoreError>;
+    /// Records the reserved attempt's outcome (or, `None`, takes the reservation back).
+    async fn shield_settle(&self, attempt: &str, declined: Option<bool>) -> Result<(), StoreError>;
     /// `(attempts, declines)` against `(kind, key)` since `since`.
     async fn shield_counts(
         &self,
@@ -517,6 +541,8 @@ pub trait StoreTx: Send {
     async fn next_receipt_number(&mut self, merchant: &str) -> Result<i64, StoreError>;
     /// Stores the receipt number.
     async fn set_receipt_number(&mut self, session: &str, number: &str) -> Result<(), StoreError>;
+    /// Gives back a fulfilment revoked for `reason` (a dispute won).
+    async fn reinstate(&mut self, session: &str, reason: &str) -> Result<(), StoreError>;
     /// Revokes the fulfilment (refund, dispute).
     async fn revoke(&mut self, session: &str, reason: &str) -> Result<(), StoreError>;
     /// Queues a message in the outbox.
@@ -871,12 +897,19 @@ mod tests {
             store.claim_mail(10, 21, 81).await.unwrap().is_empty(),
             "claimed by the first relay until its lease ends"
         );
-        store.mark_mail(mail[0].id, MailState::Retry).await.unwrap();
+        store
+            .mark_mail(mail[0].id, MailState::Retry { next_try: 0 })
+            .await
+            .unwrap();
         let again = store.claim_mail(10, 22, 82).await.unwrap();
-        assert_eq!(again, mail, "a retry is claimable at once");
         assert_eq!(
-            store.claim_mail(10, 82, 142).await.unwrap(),
-            mail,
+            again[0].id, mail[0].id,
+            "a retry due now is claimable at once"
+        );
+        assert_eq!(again[0].attempts, 2, "each claim is a try");
+        assert_eq!(
+            store.claim_mail(10, 82, 142).await.unwrap()[0].id,
+            mail[0].id,
             "lease over"
         );
         store.mark_mail(mail[0].id, MailState::Sent).await.unwrap();

@@ -1,168 +1,322 @@
 //! `POST /webhooks/gateway`'s domain: the `Stripe-Signature` check (the scheme is
-//! `paywidget_core::signature`, shared with the sandbox), dedupe by event id, and events applied
-//! to sessions in any order (states only move forward), all in one store transaction with the
-//! fulfilment it triggers.
+//! `paywidget_core::signature`, shared with the sandbox) naming the merchants whose secret
+//! signed, dedupe by event id, and typed events ([`crate::gateway::events`]) applied to sessions
+//! in any order (states only move forward), all in one store transaction with the fulfilment it
+//! triggers.
+//!
+//! Authority: the secret that verified decides whose sessions an event may touch, and a payment
+//! event must name the payment intent the host created for the session (its subscription, for a
+//! billing event). Metadata is only a hint: an event whose object is ours but not placed yet is
+//! refused so the gateway retries it, never acknowledged and lost.
 
 use paywidget_core::api::{ErrorCode, SessionStatus};
 use paywidget_core::signature;
-use serde::Deserialize;
-use serde_json::Value;
 
 use crate::error::DomainError;
-use crate::gateway::LastPaymentError;
+use crate::gateway::events::{
+    DisputeEvent, DisputeStatus, Envelope, Event, Invoice, InvoiceEvent, PaymentIntentEvent,
+    SubscriptionObject,
+};
+use crate::gateway::PaymentIntent;
+use crate::store::{SessionRow, StoreTx};
 use crate::{fulfil, mail, HostState};
 
-/// Checks the `Stripe-Signature` header against the raw body with every merchant's webhook
-/// secret, at the host's clock.
-pub fn verify(state: &HostState, header: Option<&str>, body: &[u8]) -> Result<(), DomainError> {
-    let secrets: Vec<&str> = state
-        .config
-        .merchants
-        .iter()
-        .map(|m| m.webhook_secret.expose())
-        .collect();
-    signature::verify(header, body, &secrets, state.clock.now())
-        .map(|_| ())
-        .map_err(|why| {
-            DomainError::invalid(
-                ErrorCode::BadSignature,
-                format!("Webhook signature rejected: {why}."),
-            )
-        })
+/// The merchants an event may speak for: those whose webhook secret signed it (several only
+/// when merchants share one gateway account's endpoint secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signer {
+    merchants: Vec<String>,
+}
+
+impl Signer {
+    /// Events from these merchants' gateway account (reconciliation lists one account).
+    pub fn of(merchants: Vec<String>) -> Signer {
+        Signer { merchants }
+    }
+
+    /// Whether the session belongs to one of the signing merchants.
+    pub fn owns(&self, session: &SessionRow) -> bool {
+        self.merchants.iter().any(|m| *m == session.merchant)
+    }
+}
+
+/// Checks the `Stripe-Signature` header against the raw body with each distinct merchant
+/// webhook secret, at the host's clock; answers whose secret it was.
+pub fn verify(state: &HostState, header: Option<&str>, body: &[u8]) -> Result<Signer, DomainError> {
+    let mut secrets: Vec<&str> = Vec::new();
+    for m in &state.config.merchants {
+        if !secrets.contains(&m.webhook_secret.expose()) {
+            secrets.push(m.webhook_secret.expose());
+        }
+    }
+    let verified = signature::verify(header, body, &secrets, state.clock.now()).map_err(|why| {
+        DomainError::invalid(
+            ErrorCode::BadSignature,
+            format!("Webhook signature rejected: {why}."),
+        )
+    })?;
+    let secret = secrets[verified.secret];
+    Ok(Signer {
+        merchants: state
+            .config
+            .merchants
+            .iter()
+            .filter(|m| m.webhook_secret.expose() == secret)
+            .map(|m| m.id.clone())
+            .collect(),
+    })
+}
+
+/// An event the host must see again later (logged at error level, answered 500 so the gateway
+/// retries): its object is unreadable, or ours but not placed yet.
+fn retry_later(why: String) -> DomainError {
+    DomainError::Internal(format!(
+        "webhook not applied, the gateway will retry: {why}"
+    ))
+}
+
+/// Parses a verified body into a typed event; an unreadable one is not acknowledged.
+pub fn parse(body: &[u8]) -> Result<Envelope, DomainError> {
+    crate::gateway::events::parse(body).map_err(|e| retry_later(e.to_string()))
+}
+
+/// Applies a verified event. Returns false for a duplicate (already applied).
+pub async fn apply(
+    state: &HostState,
+    signer: &Signer,
+    event: &Envelope,
+) -> Result<bool, DomainError> {
+    apply_event(state, signer, &event.id, &event.kind, &event.event).await
+}
+
+/// Where a payment event lands: the session whose payment intent it names, if one of the
+/// signer's. `Ok(None)`: not ours (acknowledged, ignored).
+async fn place_payment(
+    tx: &mut dyn StoreTx,
+    signer: &Signer,
+    payment_intent: Option<&str>,
+    claimed: Option<&str>,
+) -> Result<Option<SessionRow>, DomainError> {
+    let by_pi = match payment_intent {
+        Some(pi) => tx.session_id_by_payment_intent(pi).await?,
+        None => None,
+    };
+    if let Some(id) = by_pi {
+        let Some(session) = tx.session(&id).await? else {
+            return Ok(None);
+        };
+        if !signer.owns(&session) {
+            tracing::error!(session = %session.id, "a payment event signed with another merchant's webhook secret; ignored");
+            return Ok(None);
+        }
+        return Ok(Some(session));
+    }
+    // Not found by its payment intent. If the metadata names a session of the signer's that
+    // has none recorded yet, the host may be between creating the payment and storing it:
+    // the gateway is asked to come back. Anything else is not ours.
+    if let Some(claimed) = claimed {
+        if let Some(session) = tx.session(claimed).await? {
+            if signer.owns(&session) && session.payment_intent.is_none() {
+                return Err(retry_later(format!(
+                    "session {} has no payment recorded yet",
+                    session.id
+                )));
+            }
+            if !signer.owns(&session) {
+                tracing::error!(session = %session.id, "an event names another merchant's session; ignored");
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Where a billing event lands: the session whose subscription it names, if the signer's.
+async fn place_billing(
+    tx: &mut dyn StoreTx,
+    signer: &Signer,
+    subscription: Option<&str>,
+    claimed: Option<&str>,
+) -> Result<Option<SessionRow>, DomainError> {
+    let by_sub = match subscription {
+        Some(sub) => tx.session_id_by_subscription(sub).await?,
+        None => None,
+    };
+    if let Some(id) = by_sub {
+        let Some(session) = tx.session(&id).await? else {
+            return Ok(None);
+        };
+        if !signer.owns(&session) {
+            tracing::error!(session = %session.id, "a billing event signed with another merchant's webhook secret; ignored");
+            return Ok(None);
+        }
+        return Ok(Some(session));
+    }
+    if let Some(claimed) = claimed {
+        if let Some(session) = tx.session(claimed).await? {
+            if signer.owns(&session)
+                && session.subscription.is_none()
+                && session.frequency.interval().is_some()
+            {
+                return Err(retry_later(format!(
+                    "session {} has no subscription recorded yet",
+                    session.id
+                )));
+            }
+            if !signer.owns(&session) {
+                tracing::error!(session = %session.id, "an event names another merchant's session; ignored");
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// A subscription's or an invoice's events: each paid invoice fulfilled once (keyed by the
 /// invoice, so duplicates and any order converge), a failed renewal told to the donor, and the
 /// subscription's status kept.
-async fn apply_billing(
+async fn apply_invoice(
     state: &HostState,
-    tx: &mut dyn crate::store::StoreTx,
-    kind: &str,
-    object: &Value,
+    tx: &mut dyn StoreTx,
+    session: &SessionRow,
+    kind: InvoiceEvent,
+    invoice: &Invoice,
     now: i64,
 ) -> Result<(), DomainError> {
-    let (subscription, metadata) = if kind.starts_with("customer.subscription.") {
-        (object["id"].as_str(), &object["metadata"])
-    } else {
-        // Since API 2025-03-31 the subscription of an invoice is under `parent`.
-        let details = &object["parent"]["subscription_details"];
-        (
-            details["subscription"]
-                .as_str()
-                .or(object["subscription"].as_str()),
-            &details["metadata"],
-        )
-    };
-    let mut session_id = match subscription {
-        Some(sub) => tx.session_id_by_subscription(sub).await?,
-        None => None,
-    };
-    if session_id.is_none() {
-        session_id = metadata["session_id"].as_str().map(str::to_owned);
-    }
-    let Some(session) = (match session_id {
-        Some(id) => tx.session(&id).await?,
-        None => None,
-    }) else {
-        // Not ours (another integration on the same account): acknowledged, ignored.
-        return Ok(());
-    };
-    if session.subscription.is_some() && session.subscription.as_deref() != subscription {
-        tracing::warn!(session = %session.id, "an event for another subscription of this session; ignored");
-        return Ok(());
-    }
     match kind {
-        "invoice.paid" => {
-            let paid = object["amount_paid"].as_i64().unwrap_or(0);
-            let currency = object["currency"].as_str().unwrap_or("");
+        InvoiceEvent::Paid => {
+            let paid = invoice.amount_paid;
             // The first invoice is the checkout's amount; renewals are what the gateway's
             // subscription charged (the donor may have changed the amount since).
-            let first = object["billing_reason"].as_str() == Some("subscription_create");
-            if (first && paid != session.total())
+            if (invoice.is_first() && paid != session.total())
                 || paid <= 0
-                || !currency.eq_ignore_ascii_case(session.currency.code())
+                || !invoice
+                    .currency
+                    .eq_ignore_ascii_case(session.currency.code())
             {
-                tracing::error!(session = %session.id, paid, currency, "invoice does not match the gift; not fulfilling");
+                tracing::error!(session = %session.id, paid, currency = %invoice.currency, "invoice does not match the gift; not fulfilling");
                 return Ok(());
             }
-            let Some(invoice_id) = object["id"].as_str() else {
-                return Ok(());
+            let Some(invoice_id) = &invoice.id else {
+                return Err(retry_later("a paid invoice without an id".into()));
             };
-            let invoice = crate::store::InvoiceRow {
-                invoice_id: invoice_id.to_owned(),
+            let row = crate::store::InvoiceRow {
+                invoice_id: invoice_id.clone(),
                 session_id: session.id.clone(),
-                billing_reason: object["billing_reason"]
-                    .as_str()
-                    .unwrap_or("subscription_cycle")
-                    .to_owned(),
+                billing_reason: invoice
+                    .billing_reason
+                    .clone()
+                    .unwrap_or_else(|| "subscription_cycle".into()),
                 amount: paid,
                 receipt_number: None,
-                period_end: object["lines"]["data"][0]["period"]["end"]
-                    .as_i64()
-                    .or(object["period_end"].as_i64()),
+                period_end: invoice.period().map(|p| p.end).or(invoice.period_end),
                 created: now,
             };
-            fulfil::fulfil_invoice(state, tx, &session, &invoice, now).await?;
+            fulfil::fulfil_invoice(state, tx, session, &row, now).await?;
         }
         // The first invoice's decline is the checkout's (the page shows it); renewals mail.
-        "invoice.payment_failed"
-            if object["billing_reason"].as_str() != Some("subscription_create") =>
-        {
-            let amount = object["amount_due"].as_i64().unwrap_or(session.total());
+        InvoiceEvent::PaymentFailed if !invoice.is_first() => {
+            let amount = invoice.amount_due.unwrap_or(session.total());
             fulfil::renewal_failed(
                 state,
                 tx,
-                &session,
+                session,
                 amount,
-                object["next_payment_attempt"].as_i64(),
+                invoice.next_payment_attempt,
                 now,
             )
             .await?;
         }
-        "invoice.upcoming" => {
-            let renews = object["lines"]["data"][0]["period"]["start"]
-                .as_i64()
-                .or(object["next_payment_attempt"].as_i64());
-            let amount = object["amount_due"].as_i64().unwrap_or(session.total());
-            fulfil::renewal_upcoming(state, tx, &session, amount, renews, now).await?;
+        InvoiceEvent::PaymentFailed => {}
+        InvoiceEvent::Upcoming => {
+            let renews = invoice
+                .period()
+                .map(|p| p.start)
+                .or(invoice.next_payment_attempt);
+            let amount = invoice.amount_due.unwrap_or(session.total());
+            fulfil::renewal_upcoming(state, tx, session, amount, renews, now).await?;
         }
-        k if k.starts_with("customer.subscription.") => {
-            if let Some(status) = object["status"].as_str() {
-                let was = session.subscription_status.as_deref();
-                let ends_now =
-                    status == "canceled" && !matches!(was, Some("canceled" | "incomplete_expired"));
-                tx.set_subscription_status(&session.id, status).await?;
-                if ends_now {
-                    // Whether the donor asked for it, or the retries ran out: they are told.
-                    let asked = session.cancel_at_period_end
-                        || object["cancellation_details"]["reason"].as_str()
-                            == Some("cancellation_requested");
-                    fulfil::gift_ended(state, tx, &session, asked, now).await?;
-                }
-            }
-        }
-        _ => {}
     }
     Ok(())
 }
 
-/// Applies a verified event. Returns false for a duplicate (already applied).
-pub async fn apply(state: &HostState, event: &Value) -> Result<bool, DomainError> {
-    let id = event["id"]
-        .as_str()
-        .ok_or_else(|| DomainError::invalid(ErrorCode::BadEvent, "event without id"))?;
-    let kind = event["type"].as_str().unwrap_or("");
-    apply_object(state, id, kind, &event["data"]["object"]).await
+/// A subscription's status kept; its end told to the donor once.
+async fn apply_subscription(
+    state: &HostState,
+    tx: &mut dyn StoreTx,
+    session: &SessionRow,
+    sub: &SubscriptionObject,
+    now: i64,
+) -> Result<(), DomainError> {
+    let status = sub.status.as_str();
+    let was = session.subscription_status.as_deref();
+    let ends_now = status == "canceled" && !matches!(was, Some("canceled" | "incomplete_expired"));
+    tx.set_subscription_status(&session.id, status).await?;
+    if ends_now {
+        // Whether the donor asked for it, or the retries ran out: they are told.
+        let asked = session.cancel_at_period_end
+            || sub
+                .cancellation_details
+                .as_ref()
+                .and_then(|d| d.reason.as_deref())
+                == Some("cancellation_requested");
+        fulfil::gift_ended(state, tx, session, asked, now).await?;
+    }
+    Ok(())
 }
 
-/// Applies event `id` of type `kind` about `object` (a gateway object as the gateway shows
-/// it): the webhook's path, and reconciliation's when a webhook never came (with an id of its
-/// own; fulfilment is once per session or invoice whichever path gets there first).
-pub(crate) async fn apply_object(
+/// A payment intent's event on its session.
+async fn apply_payment(
     state: &HostState,
+    tx: &mut dyn StoreTx,
+    session: &SessionRow,
+    kind: PaymentIntentEvent,
+    pi: &PaymentIntent,
+    now: i64,
+) -> Result<(), DomainError> {
+    match kind {
+        PaymentIntentEvent::Succeeded => {
+            let paid = pi.amount_received.unwrap_or(pi.amount);
+            if paid != session.total() || !pi.currency.eq_ignore_ascii_case(session.currency.code())
+            {
+                tracing::error!(session = %session.id, paid, currency = %pi.currency, "payment does not match the session; not fulfilling");
+                return Ok(());
+            }
+            tx.advance(&session.id, SessionStatus::Paid, now).await?;
+            fulfil::fulfil(state, tx, session, now).await?;
+        }
+        PaymentIntentEvent::PaymentFailed => {
+            let mut code = pi.last_payment_error.clone().unwrap_or_default().decline();
+            // Under a card-testing attack the session tells no more than the pay answer did.
+            if crate::shield::generic_declines(state, &session.merchant, &session.campaign).await? {
+                code = paywidget_core::api::DeclineCode::CardDeclined;
+            }
+            if tx
+                .advance(&session.id, SessionStatus::Declined, now)
+                .await?
+            {
+                tx.set_decline(&session.id, &code, code.message()).await?;
+            }
+        }
+        PaymentIntentEvent::RequiresAction => {
+            tx.advance(&session.id, SessionStatus::RequiresAction, now)
+                .await?;
+        }
+        PaymentIntentEvent::Canceled => {
+            tx.advance(&session.id, SessionStatus::Canceled, now)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies event `id` of type `kind` (the webhook's path, and reconciliation's when a webhook
+/// never came, with an id of its own; fulfilment is once per session or invoice whichever path
+/// gets there first). Returns false for a duplicate.
+pub(crate) async fn apply_event(
+    state: &HostState,
+    signer: &Signer,
     id: &str,
     kind: &str,
-    object: &Value,
+    event: &Event,
 ) -> Result<bool, DomainError> {
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
@@ -170,90 +324,57 @@ pub(crate) async fn apply_object(
         tx.commit().await?;
         return Ok(false);
     }
-    if kind.starts_with("invoice.") || kind.starts_with("customer.subscription.") {
-        apply_billing(state, tx.as_mut(), kind, object, now).await?;
-        tx.commit().await?;
-        mail::send_outbox(state).await;
-        return Ok(true);
-    }
-    let pi = match kind {
-        k if k.starts_with("payment_intent.") => object["id"].as_str(),
-        _ => object["payment_intent"].as_str(),
-    };
-    let session_id: Option<String> = match (object["metadata"]["session_id"].as_str(), pi) {
-        (Some(s), _) if kind.starts_with("payment_intent.") => Some(s.to_owned()),
-        (_, Some(pi)) => tx.session_id_by_payment_intent(pi).await?,
-        _ => None,
-    };
-    let Some(session_id) = session_id else {
-        // Not ours (another integration on the same account): acknowledged, ignored.
-        tx.commit().await?;
-        return Ok(true);
-    };
-    match kind {
-        "payment_intent.succeeded" => {
-            let Some(session) = tx.session(&session_id).await? else {
-                tx.commit().await?;
-                return Ok(true);
-            };
-            let paid = object["amount_received"]
-                .as_i64()
-                .or(object["amount"].as_i64())
-                .unwrap_or(0);
-            let currency = object["currency"].as_str().unwrap_or("");
-            if paid != session.total() || !currency.eq_ignore_ascii_case(session.currency.code()) {
-                tracing::error!(session = %session_id, paid, currency, "payment does not match the session; not fulfilling");
-                tx.commit().await?;
-                return Ok(true);
+    let t = tx.as_mut();
+    match event {
+        Event::PaymentIntent(k, pi) => {
+            let claimed = pi.metadata.get("session_id").map(String::as_str);
+            if let Some(session) = place_payment(t, signer, Some(&pi.id), claimed).await? {
+                apply_payment(state, t, &session, *k, pi, now).await?;
             }
-            if let Some(pi) = pi {
-                tx.set_payment_intent(&session_id, pi).await?;
-            }
-            tx.advance(&session_id, SessionStatus::Paid, now).await?;
-            fulfil::fulfil(state, tx.as_mut(), &session, now).await?;
         }
-        "payment_intent.payment_failed" => {
-            let mut code = LastPaymentError::deserialize(&object["last_payment_error"])
-                .unwrap_or_default()
-                .decline();
-            // Under a card-testing attack the session tells no more than the pay answer did.
-            if let Some(session) = tx.session(&session_id).await? {
-                if crate::shield::generic_declines(state, &session.merchant, &session.campaign)
-                    .await?
-                {
-                    code = paywidget_core::api::DeclineCode::CardDeclined;
+        Event::ChargeRefunded(charge) => {
+            if let Some(session) =
+                place_payment(t, signer, charge.payment_intent.as_deref(), None).await?
+            {
+                t.record_refund(&session.id, charge.amount_refunded).await?;
+                if charge.refunded {
+                    t.advance(&session.id, SessionStatus::Refunded, now).await?;
+                    fulfil::revoke(t, &session.id, "refunded").await?;
                 }
             }
-            if tx
-                .advance(&session_id, SessionStatus::Declined, now)
-                .await?
+        }
+        Event::Dispute(k, dispute) => {
+            if let Some(session) =
+                place_payment(t, signer, dispute.payment_intent.as_deref(), None).await?
             {
-                tx.set_decline(&session_id, &code, code.message()).await?;
+                match (k, dispute.status) {
+                    (DisputeEvent::Created, _) => {
+                        t.advance(&session.id, SessionStatus::Disputed, now).await?;
+                        fulfil::revoke(t, &session.id, "disputed").await?;
+                    }
+                    // Won: what the dispute took away is given back (a refund's revocation
+                    // stays). Lost: it stays revoked.
+                    (DisputeEvent::Closed, DisputeStatus::Won) => {
+                        t.reinstate(&session.id, "disputed").await?;
+                    }
+                    (DisputeEvent::Closed, _) => {}
+                }
             }
         }
-        "payment_intent.requires_action" => {
-            tx.advance(&session_id, SessionStatus::RequiresAction, now)
-                .await?;
-        }
-        "payment_intent.canceled" => {
-            tx.advance(&session_id, SessionStatus::Canceled, now)
-                .await?;
-        }
-        "charge.refunded" => {
-            let refunded = object["amount_refunded"].as_i64().unwrap_or(0);
-            tx.record_refund(&session_id, refunded).await?;
-            if object["refunded"].as_bool() == Some(true) {
-                tx.advance(&session_id, SessionStatus::Refunded, now)
-                    .await?;
-                fulfil::revoke(tx.as_mut(), &session_id, "refunded").await?;
+        Event::Invoice(k, invoice) => {
+            if let Some(session) =
+                place_billing(t, signer, invoice.subscription(), invoice.claimed_session()).await?
+            {
+                apply_invoice(state, t, &session, *k, invoice, now).await?;
             }
         }
-        "charge.dispute.created" => {
-            tx.advance(&session_id, SessionStatus::Disputed, now)
-                .await?;
-            fulfil::revoke(tx.as_mut(), &session_id, "disputed").await?;
+        Event::Subscription(sub) => {
+            let claimed = sub.metadata.get("session_id").map(String::as_str);
+            if let Some(session) = place_billing(t, signer, Some(&sub.id), claimed).await? {
+                apply_subscription(state, t, &session, sub, now).await?;
+            }
         }
-        _ => {}
+        Event::Other => {}
     }
     tx.commit().await?;
     mail::send_outbox(state).await;

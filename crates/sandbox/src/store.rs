@@ -502,6 +502,43 @@ pub enum Filter {
     Bool(String, bool),
     /// The field is null or absent.
     Null(String),
+    /// The integer field compares so with the number (`created[gte]=…` and the like).
+    Cmp(String, Cmp, i64),
+}
+
+/// A comparison of a list's range filter (`gt`, `gte`, `lt`, `lte`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    /// Greater than.
+    Gt,
+    /// Greater than or equal.
+    Gte,
+    /// Less than.
+    Lt,
+    /// Less than or equal.
+    Lte,
+}
+
+impl Cmp {
+    /// The comparison named by Stripe's key (`gt`, `gte`, `lt`, `lte`).
+    pub fn parse(name: &str) -> Option<Cmp> {
+        Some(match name {
+            "gt" => Cmp::Gt,
+            "gte" => Cmp::Gte,
+            "lt" => Cmp::Lt,
+            "lte" => Cmp::Lte,
+            _ => return None,
+        })
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
+            Cmp::Gt => ">",
+            Cmp::Gte => ">=",
+            Cmp::Lt => "<",
+            Cmp::Lte => "<=",
+        }
+    }
 }
 
 impl Filter {
@@ -517,6 +554,7 @@ impl Filter {
                 Filter::Eq(..) | Filter::Bool(..) => " AND json_extract(json, ?) = ?".to_owned(),
                 Filter::NotEq(..) => " AND json_extract(json, ?) IS NOT ?".to_owned(),
                 Filter::Null(_) => " AND json_extract(json, ?) IS NULL".to_owned(),
+                Filter::Cmp(_, cmp, _) => format!(" AND json_extract(json, ?) {} ?", cmp.sql()),
                 Filter::In(_, vs) => format!(
                     " AND json_extract(json, ?) IN ({})",
                     vec!["?"; vs.len().max(1)].join(", ")
@@ -534,6 +572,7 @@ impl Filter {
             Filter::Eq(f, v) | Filter::NotEq(f, v) => q.bind(path(f)).bind(v.as_str()),
             Filter::Bool(f, b) => q.bind(path(f)).bind(i64::from(*b)),
             Filter::Null(f) => q.bind(path(f)),
+            Filter::Cmp(f, _, n) => q.bind(path(f)).bind(*n),
             Filter::In(f, vs) => {
                 let mut q = q.bind(path(f));
                 if vs.is_empty() {

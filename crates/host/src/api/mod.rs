@@ -29,6 +29,10 @@ use crate::{static_files, HostState};
 /// Request bodies are small JSON documents; anything bigger is refused.
 const MAX_BODY: usize = 16 * 1024;
 
+/// A gateway event can be large (several invoice lines, expanded objects, metadata): Stripe's
+/// own are well under this. Only the signed webhook route takes it.
+pub const MAX_WEBHOOK_BODY: usize = 512 * 1024;
+
 /// A rate limiter keyed by client IP address.
 pub type IpLimiter = Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>;
 
@@ -69,7 +73,7 @@ fn client_ip(
         .ip();
     let server = &state.config.server;
     if server.trusted_proxies.is_empty() {
-        return Some(peer);
+        return Some(crate::client_ip::canonical(peer));
     }
     // Several header lines read as one list, in order.
     let forwarded = headers
@@ -85,7 +89,8 @@ fn client_ip(
     ))
 }
 
-/// Refuses a client IP over its quota with 429 (only where the connection's address is known).
+/// Refuses a client over its quota with 429 (only where the connection's address is known):
+/// an IPv4 address, or an IPv6 /64, whatever route of the limited ones it calls.
 async fn rate_limit(
     State(state): State<Arc<HostState>>,
     req: axum::extract::Request,
@@ -93,11 +98,30 @@ async fn rate_limit(
 ) -> Response {
     let ip = client_ip(&state, req.extensions(), req.headers());
     if let Some(ip) = ip {
-        if state.limiter.check_key(&ip).is_err() || over_shared_quota(&state, ip).await {
+        prune_limiter(&state);
+        let key = crate::client_ip::limit_key(ip);
+        if state.limiter.check_key(&key).is_err() || over_shared_quota(&state, key).await {
             return HostError::RateLimited.into_response();
         }
     }
     next.run(req).await
+}
+
+/// Forgets, at most once a minute, the clients whose quota is whole again: the limiter's
+/// memory follows the clients of the last minute, not every address ever seen.
+fn prune_limiter(state: &HostState) {
+    use std::sync::atomic::Ordering;
+    let now = state.clock.now();
+    let last = state.limiter_pruned.load(Ordering::Relaxed);
+    if now - last >= 60
+        && state
+            .limiter_pruned
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        state.limiter.retain_recent();
+        state.limiter.shrink_to_fit();
+    }
 }
 
 /// With a database several hosts share, the quota holds across them: a per-minute count per
@@ -111,7 +135,7 @@ async fn over_shared_quota(state: &HostState, ip: std::net::IpAddr) -> bool {
     }
     let now = state.clock.now();
     let (bucket, into) = (now.div_euclid(60), now.rem_euclid(60));
-    let key = format!("ip:{ip}");
+    let key = format!("ip:{}", crate::client_ip::limit_text(ip));
     let counts = async {
         let this = state.store.rate_hit(&key, bucket).await?;
         let before = state.store.rate_count(&key, bucket - 1).await?;
@@ -144,6 +168,9 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/portal/sign-in", post(portal::sign_in))
         .route("/portal/login", post(portal::login))
         .route("/api/update-card", post(update_card::update))
+        // These call the gateway: each request spends the merchant's gateway quota.
+        .route("/checkout/return", get(three_d_secure::back_from_bank))
+        .route("/portal/subscription", post(portal::subscription))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit,
@@ -162,13 +189,15 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/portal/portal.css", get(portal::stylesheet))
         .route("/portal/sign-out", post(portal::sign_out))
         .route("/portal/deactivate", post(portal::deactivate))
-        .route("/portal/subscription", post(portal::subscription))
         .route("/portal/statement", get(portal::statement))
-        .route("/webhooks/gateway", post(webhooks::gateway))
-        .route("/checkout/return", get(three_d_secure::back_from_bank))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::embed::router())
-        .layer(DefaultBodyLimit::max(MAX_BODY));
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .merge(
+            Router::new()
+                .route("/webhooks/gateway", post(webhooks::gateway))
+                .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
+        );
     let dist = state.config.server.dist.clone();
     let pages = if dist.join("index.html").is_file() {
         static_files::router(&state.config, &dist)

@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
+use super::ClientIp;
 use crate::error::DomainError;
 use crate::portal::{self, Customer};
 use crate::{portal_pages as pages, HostState};
@@ -83,6 +84,10 @@ fn failure(e: DomainError) -> (StatusCode, String) {
     match e {
         DomainError::Invalid { message, .. } => (StatusCode::BAD_REQUEST, message),
         DomainError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found.".into()),
+        DomainError::Limited => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many tries. Use the link in the email, or try again tomorrow.".into(),
+        ),
         DomainError::GatewayUnavailable(why) => {
             tracing::warn!(%why, "portal: gateway unavailable");
             (
@@ -127,9 +132,18 @@ pub(super) struct SignIn {
 /// `POST /portal/sign-in`: mails a link and a code.
 pub(super) async fn sign_in(
     State(state): State<Arc<HostState>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Form(f): Form<SignIn>,
 ) -> Response {
-    match portal::request_sign_in(&state, &f.email).await {
+    // Another site must not spend an address's sign-in mails from its visitors' browsers.
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::sign_in(Some("Sign in from this site's own page.")),
+        );
+    }
+    match portal::request_sign_in(&state, &f.email, ip).await {
         Ok(email) => html(StatusCode::OK, pages::check_email(&email.to_string(), None)),
         Err(e) => {
             let (status, m) = failure(e);
@@ -176,6 +190,7 @@ fn same_origin(state: &HostState, headers: &HeaderMap) -> bool {
 /// `POST /portal/login`: the token or the code, once; sets the session cookie.
 pub(super) async fn login(
     State(state): State<Arc<HostState>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(f): Form<Login>,
 ) -> Response {
@@ -187,7 +202,7 @@ pub(super) async fn login(
     }
     let opened = match (&f.token, &f.email, &f.code) {
         (Some(t), _, _) => portal::sign_in_with_token(&state, t).await,
-        (None, Some(e), Some(c)) => portal::sign_in_with_code(&state, e, c).await,
+        (None, Some(e), Some(c)) => portal::sign_in_with_code(&state, e, c, ip).await,
         _ => Err(DomainError::invalid(
             paywidget_core::api::ErrorCode::InvalidRequest,
             "Enter the 6-digit code from the email.",

@@ -1,4 +1,5 @@
-//! `POST /webhooks/gateway`: the signature is checked on the raw body before it is parsed.
+//! `POST /webhooks/gateway`: the signature is checked on the raw body before it is parsed, and
+//! the secret that verified decides whose sessions the event may touch.
 
 use std::sync::Arc;
 
@@ -6,13 +7,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use paywidget_core::api::{ErrorCode, WebhookAck};
-use serde_json::Value;
+use paywidget_core::api::WebhookAck;
 
 use crate::error::HostError;
 use crate::{webhooks, HostState};
 
-/// Verifies, then applies the event once.
+/// Verifies, parses into a typed event, then applies it once. An event the host cannot read
+/// or place is answered 500 (and logged), so the gateway delivers it again.
 pub(super) async fn gateway(
     State(state): State<Arc<HostState>>,
     headers: HeaderMap,
@@ -21,10 +22,9 @@ pub(super) async fn gateway(
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    webhooks::verify(&state, signature, &body)?;
-    let event: Value = serde_json::from_slice(&body)
-        .map_err(|_| HostError::bad(ErrorCode::BadEvent, "The event is not JSON."))?;
-    let fresh = webhooks::apply(&state, &event).await?;
+    let signer = webhooks::verify(&state, signature, &body)?;
+    let event = webhooks::parse(&body)?;
+    let fresh = webhooks::apply(&state, &signer, &event).await?;
     Ok(Json(WebhookAck {
         received: true,
         duplicate: !fresh,

@@ -87,5 +87,6 @@ super::sql::sql_store!(
     PostgresTx,
     Postgres,
     key_lock: Some("SELECT pg_advisory_xact_lock(hashtext($1))"),
-    skip_locked: " FOR UPDATE SKIP LOCKED"
+    skip_locked: " FOR UPDATE SKIP LOCKED",
+    begin: None
 );

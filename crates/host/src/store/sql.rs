@@ -10,9 +10,23 @@
 /// `StoreTx` for a new `$tx` over a `$db` transaction.
 /// - `key_lock`: `Option<&str>`, a statement taking a transaction-scoped lock on one key (`$1`),
 ///   run before a read-then-write that must not interleave across hosts;
-/// - `skip_locked`: appended to an outbox claim's inner `SELECT` (`" FOR UPDATE SKIP LOCKED"`).
+/// - `skip_locked`: appended to an outbox claim's inner `SELECT` (`" FOR UPDATE SKIP LOCKED"`);
+/// - `begin`: `Option<&str>`, the statement that begins a transaction (default `BEGIN`).
 macro_rules! sql_store {
-    ($store:ident, $tx:ident, $db:ty, key_lock: $lock:expr, skip_locked: $skip:expr) => {
+    ($store:ident, $tx:ident, $db:ty, key_lock: $lock:expr, skip_locked: $skip:expr, begin: $begin:expr) => {
+        /// A transaction, begun as the backend needs (`$begin`: SQLite takes the write lock
+        /// up front, so a transaction that reads then writes never fails to upgrade its lock
+        /// with "database is locked" while another writes).
+        async fn begin_on(
+            pool: &sqlx::Pool<$db>,
+        ) -> Result<sqlx::Transaction<'static, $db>, StoreError> {
+            let begin: Option<&'static str> = $begin;
+            Ok(match begin {
+                Some(statement) => pool.begin_with(statement).await?,
+                None => pool.begin().await?,
+            })
+        }
+
         fn session_row(r: &<$db as sqlx::Database>::Row) -> Result<SessionRow, StoreError> {
             let kind: String = r.try_get("kind")?;
             let currency: String = r.try_get("currency")?;
@@ -125,7 +139,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl Store for $store {
             async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
-                Ok(Box::new($tx(self.pool.begin().await?)))
+                Ok(Box::new($tx(begin_on(&self.pool).await?)))
             }
 
             async fn insert_session(&self, s: &SessionRow, now: i64) -> Result<(), StoreError> {
@@ -305,17 +319,6 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn portal_logins_since(&self, email: &str, since: i64) -> Result<u32, StoreError> {
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM portal_logins WHERE email = $1 AND created >= $2",
-                )
-                .bind(email)
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(u32::try_from(n).unwrap_or(u32::MAX))
-            }
-
             async fn take_portal_login_by_token(
                 &self,
                 token_hash: &str,
@@ -331,32 +334,51 @@ macro_rules! sql_store {
                 .await?)
             }
 
-            async fn take_portal_login_by_code(
+            async fn portal_guess(
                 &self,
                 email: &str,
-                code_hash: &str,
                 now: i64,
-            ) -> Result<bool, StoreError> {
-                let used: Option<String> = sqlx::query_scalar(
-                    "UPDATE portal_logins SET used = 1 WHERE email = $1 AND code_hash = $2 AND used = 0 \
-                     AND expires > $3 AND attempts < 5 RETURNING token_hash",
+            ) -> Result<Vec<(String, String)>, StoreError> {
+                // The try is counted in the statement that reads the request, so concurrent
+                // guesses each spend one: never more than five per request.
+                Ok(sqlx::query_as(
+                    "UPDATE portal_logins SET attempts = attempts + 1 WHERE email = $1 AND used = 0 \
+                     AND expires > $2 AND attempts < 5 RETURNING token_hash, code_hash",
                 )
                 .bind(email)
-                .bind(code_hash)
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn take_portal_login(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {
+                let used: Option<String> = sqlx::query_scalar(
+                    "UPDATE portal_logins SET used = 1 WHERE token_hash = $1 AND used = 0 AND expires > $2 RETURNING email",
+                )
+                .bind(token_hash)
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await?;
-                if used.is_none() {
-                    // A wrong code counts against every open request of that address.
-                    sqlx::query(
-                        "UPDATE portal_logins SET attempts = attempts + 1 WHERE email = $1 AND used = 0 AND expires > $2",
-                    )
-                    .bind(email)
+                Ok(used.is_some())
+            }
+
+            async fn count_hit(&self, key: &str, expires: i64) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO counters (key, hits, expires) VALUES ($1, 1, $2) \
+                     ON CONFLICT (key) DO UPDATE SET hits = counters.hits + 1 RETURNING hits",
+                )
+                .bind(key)
+                .bind(expires)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn counters_prune(&self, now: i64) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM counters WHERE expires < $1")
                     .bind(now)
                     .execute(&self.pool)
                     .await?;
-                }
-                Ok(used.is_some())
+                Ok(())
             }
 
             async fn insert_portal_session(
@@ -424,7 +446,7 @@ macro_rules! sql_store {
                 declined: bool,
                 at: i64,
             ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_on(&self.pool).await?;
                 for (kind, key) in keys {
                     sqlx::query(
                         "INSERT INTO shield_events (merchant, kind, key, declined, at) VALUES ($1, $2, $3, $4, $5)",
@@ -438,6 +460,49 @@ macro_rules! sql_store {
                     .await?;
                 }
                 tx.commit().await?;
+                Ok(())
+            }
+
+            async fn shield_reserve(
+                &self,
+                merchant: &str,
+                keys: &[(&str, String)],
+                attempt: &str,
+                at: i64,
+            ) -> Result<(), StoreError> {
+                let mut tx = begin_on(&self.pool).await?;
+                for (kind, key) in keys {
+                    sqlx::query(
+                        "INSERT INTO shield_events (merchant, kind, key, declined, at, attempt) VALUES ($1, $2, $3, 1, $4, $5)",
+                    )
+                    .bind(merchant)
+                    .bind(kind)
+                    .bind(key)
+                    .bind(at)
+                    .bind(attempt)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn shield_settle(&self, attempt: &str, declined: Option<bool>) -> Result<(), StoreError> {
+                match declined {
+                    Some(declined) => {
+                        sqlx::query("UPDATE shield_events SET declined = $1, attempt = NULL WHERE attempt = $2")
+                            .bind(i64::from(declined))
+                            .bind(attempt)
+                            .execute(&self.pool)
+                            .await?;
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM shield_events WHERE attempt = $1")
+                            .bind(attempt)
+                            .execute(&self.pool)
+                            .await?;
+                    }
+                }
                 Ok(())
             }
 
@@ -630,7 +695,7 @@ macro_rules! sql_store {
                 // The seat count is read and the row written in one statement, under the order's lock
                 // ($lock: PostgreSQL's READ COMMITTED would let two hosts both see a free seat; SQLite
                 // has one writer at a time).
-                let mut tx = self.pool.begin().await?;
+                let mut tx = begin_on(&self.pool).await?;
                 if let Some(lock) = $lock {
                     sqlx::query(lock).bind(order).execute(&mut *tx).await?;
                 }
@@ -707,9 +772,10 @@ macro_rules! sql_store {
                 // the next one after `lease_until`. $skip lets relays on other hosts pass rows being
                 // claimed instead of waiting for them.
                 let sql = format!(
-                    "UPDATE mail_outbox SET lease_until = $1 WHERE id IN \
-                     (SELECT id FROM mail_outbox WHERE sent = 0 AND lease_until <= $2 ORDER BY id LIMIT $3{}) \
-                     RETURNING id, session_id, to_addr, subject, body",
+                    "UPDATE mail_outbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN \
+                     (SELECT id FROM mail_outbox WHERE sent = 0 AND lease_until <= $2 AND next_try <= $2 \
+                     ORDER BY next_try, id LIMIT $3{}) \
+                     RETURNING id, session_id, to_addr, subject, body, attempts",
                     $skip
                 );
                 let rows = sqlx::query(&sql)
@@ -727,6 +793,7 @@ macro_rules! sql_store {
                             to: r.try_get("to_addr")?,
                             subject: r.try_get("subject")?,
                             body: r.try_get("body")?,
+                            attempts: r.try_get("attempts")?,
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
@@ -868,14 +935,15 @@ macro_rules! sql_store {
             }
 
             async fn mark_mail(&self, id: i64, state: MailState) -> Result<(), StoreError> {
-                let sent = match state {
-                    MailState::Sent => 1,
-                    MailState::Undeliverable => -1,
-                    MailState::Retry => 0,
+                let (sent, next_try) = match state {
+                    MailState::Sent => (1, 0),
+                    MailState::Undeliverable => (-1, 0),
+                    MailState::Retry { next_try } => (0, next_try),
                 };
-                // A retry gives the lease back: the next relay pass sends it again.
-                sqlx::query("UPDATE mail_outbox SET sent = $1, lease_until = 0 WHERE id = $2")
+                // A retry gives the lease back and waits its turn: new mail goes first.
+                sqlx::query("UPDATE mail_outbox SET sent = $1, lease_until = 0, next_try = $2 WHERE id = $3")
                     .bind(sent)
+                    .bind(next_try)
                     .bind(id)
                     .execute(&self.pool)
                     .await?;
@@ -1066,6 +1134,15 @@ macro_rules! sql_store {
                 sqlx::query("UPDATE fulfilments SET revoked = 1, revoked_reason = $1 WHERE session_id = $2")
                     .bind(reason)
                     .bind(session)
+                    .execute(&mut *self.0)
+                    .await?;
+                Ok(())
+            }
+
+            async fn reinstate(&mut self, session: &str, reason: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE fulfilments SET revoked = 0, revoked_reason = NULL WHERE session_id = $1 AND revoked_reason = $2")
+                    .bind(session)
+                    .bind(reason)
                     .execute(&mut *self.0)
                     .await?;
                 Ok(())

@@ -71,4 +71,11 @@ impl SqliteStore {
 }
 
 // SQLite has one writer at a time: no lock to take, no rows to skip.
-super::sql::sql_store!(SqliteStore, SqliteTx, Sqlite, key_lock: None::<&str>, skip_locked: "");
+super::sql::sql_store!(
+    SqliteStore,
+    SqliteTx,
+    Sqlite,
+    key_lock: None::<&str>,
+    skip_locked: "",
+    begin: Some("BEGIN IMMEDIATE")
+);

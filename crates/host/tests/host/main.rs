@@ -5,6 +5,10 @@ mod contract;
 mod portal;
 mod reconcile;
 mod recurring;
+mod security_limits;
+mod security_portal;
+mod security_shield;
+mod security_webhooks;
 mod shield;
 
 use std::sync::Arc;
@@ -308,7 +312,7 @@ async fn duplicate_out_of_order_and_forged_webhooks() {
     // A late failure event first (out of order), then the success twice.
     let failed = json!({
         "id": "evt_late_failure", "object": "event", "type": "payment_intent.payment_failed",
-        "data": { "object": { "id": "pi_other", "metadata": { "session_id": s }, "last_payment_error": { "code": "card_declined" } } }
+        "data": { "object": { "id": "pi_other", "status": "requires_payment_method", "amount": 1000, "currency": "usd", "metadata": { "session_id": s }, "last_payment_error": { "code": "card_declined" } } }
     })
     .to_string();
     let (code, _) = w.post_event(&event, Some(sign(&event, now(), WHSEC))).await;

@@ -8,7 +8,7 @@ use paywidget_testkit::world::{world_with, WebhookTarget, World};
 use serde_json::{json, Value};
 
 /// Decline cards with distinct fingerprints (a tester rotates numbers).
-const DECLINES: [&str; 7] = [
+pub(crate) const DECLINES: [&str; 7] = [
     "4000000000000002",
     "4000000000009995",
     "4000000000009987",
@@ -20,7 +20,7 @@ const DECLINES: [&str; 7] = [
 
 /// The host tests' fixture behind a trusted proxy on 127.0.0.1 (the tests name client
 /// addresses through `X-Forwarded-For`), with its merchant mailed on attack mode.
-async fn behind_proxy() -> World {
+pub(crate) async fn behind_proxy() -> World {
     world_with(WebhookTarget::Host, |gateway, dir| {
         fixtures::host(gateway, dir)
             .replacen(
@@ -50,14 +50,14 @@ async fn session_from(w: &World, ip: &str, email: &str, amount: i64) -> (u16, Va
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
-async fn new_session(w: &World, ip: &str, email: &str) -> String {
+pub(crate) async fn new_session(w: &World, ip: &str, email: &str) -> String {
     let (status, s) = session_from(w, ip, email, 2500).await;
     assert_eq!(status, 201, "{s}");
     s["id"].as_str().unwrap().to_owned()
 }
 
 /// One pay call from `ip` (no automatic solving): (status, answer).
-async fn pay_from(
+pub(crate) async fn pay_from(
     w: &World,
     ip: &str,
     session: &str,
@@ -81,7 +81,7 @@ async fn pay_from(
 }
 
 /// Solves an answer's challenge → the proof to send.
-fn proof_for(answer: &Value) -> Value {
+pub(crate) fn proof_for(answer: &Value) -> Value {
     assert_eq!(answer["status"], "challenge", "{answer}");
     let challenge = answer["challenge"].as_str().unwrap();
     let bits = answer["difficulty"].as_u64().unwrap() as u8;
@@ -104,6 +104,18 @@ async fn pay_solving(
     }
     let (status, answer) = pay_from(w, ip, session, &pm, key, Some(proof_for(&answer))).await;
     (status, answer, true)
+}
+
+/// A new session from `ip` for `email`, paid with `number` as the page pays (solving a
+/// challenge): the final answer and whether a challenge came.
+pub(crate) async fn pay_solving_from(
+    w: &World,
+    ip: &str,
+    email: &str,
+    number: &str,
+) -> (u16, Value, bool) {
+    let s = new_session(w, ip, email).await;
+    pay_solving(w, ip, &s, number, "k").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,8 +309,10 @@ async fn a_decline_spike_switches_the_campaign_to_attack_mode_until_it_is_calm()
     assert_eq!(d["status"], "declined");
     assert_eq!(d["code"], "card_declined", "not incorrect_cvc: {d}");
     assert_eq!(w.status(&s).await["decline"]["code"], "card_declined");
+    // (A card the botnet declined once: one already declined twice is refused before the
+    // gateway under attack, the card's own limit being strict then too.)
     let s = new_session(&w, "192.0.2.20", "t2@example.org").await;
-    let (status, d, _) = pay_solving(&w, "192.0.2.20", &s, "4000000000009995", "k").await;
+    let (status, d, _) = pay_solving(&w, "192.0.2.20", &s, "4000000000000119", "k").await;
     assert_eq!((status, &d["code"]), (200, &json!("card_declined")), "{d}");
     let s = new_session(&w, "192.0.2.20", "t3@example.org").await;
     let (status, _, _) = pay_solving(&w, "192.0.2.20", &s, "4242424242424242", "k").await;

@@ -46,7 +46,7 @@ async fn list_all(
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
     let expand = p.take_list("expand");
     let (limit, after) = paging(&mut p)?;
-    let filters = billing::invoice_filters(
+    let mut filters = billing::invoice_filters(
         p.take("customer"),
         p.take("subscription"),
         p.take_enum(
@@ -54,6 +54,7 @@ async fn list_all(
             &["draft", "open", "paid", "uncollectible", "void"],
         )?,
     );
+    filters.extend(super::created_filters(&mut p)?);
     p.take_enum("collection_method", &["charge_automatically"])?;
     p.finish()?;
     let (items, more) = state

@@ -26,7 +26,7 @@ use tower_http::cors::{Any, CorsLayer};
 
 use crate::error::ApiError;
 use crate::params::Params;
-use crate::store::Filter;
+use crate::store::{Cmp, Filter};
 use crate::{faults, idempotency, SharedState};
 
 /// Every route, with idempotency and fault injection on `/v1`.
@@ -89,8 +89,25 @@ pub(crate) fn paging(p: &mut Params) -> Result<(i64, Option<String>), ApiError> 
     Ok((limit, p.take("starting_after")))
 }
 
-/// A list endpoint: `limit`, `starting_after` and one optional filter parameter (a top-level
-/// field of the objects, e.g. `type`), answered as Stripe's list object after `map`.
+/// The `created` filter of a list, as Stripe takes it: `created=<unix time>` for that second, or
+/// any of `created[gt]`, `created[gte]`, `created[lt]`, `created[lte]`.
+pub(crate) fn created_filters(p: &mut Params) -> Result<Vec<Filter>, ApiError> {
+    let mut out = Vec::new();
+    if let Some(at) = p.take_i64("created")? {
+        out.push(Filter::Cmp("created".into(), Cmp::Gte, at));
+        out.push(Filter::Cmp("created".into(), Cmp::Lte, at));
+    }
+    for name in ["gt", "gte", "lt", "lte"] {
+        if let Some(n) = p.take_i64(&format!("created[{name}]"))? {
+            let cmp = Cmp::parse(name).expect("one of the four");
+            out.push(Filter::Cmp("created".into(), cmp, n));
+        }
+    }
+    Ok(out)
+}
+
+/// A list endpoint: `limit`, `starting_after`, `created` ranges and one optional filter
+/// parameter (a top-level field of the objects, e.g. `type`), answered as Stripe's list object after `map`.
 pub(crate) async fn list_objects(
     state: &SharedState,
     query: Option<String>,
@@ -102,11 +119,13 @@ pub(crate) async fn list_objects(
     let mut p = Params::parse(query.unwrap_or_default().as_bytes());
     let (limit, after) = paging(&mut p)?;
     let value = filter.and_then(|f| p.take(f));
+    let created = created_filters(&mut p)?;
     p.finish()?;
     let filters: Vec<Filter> = filter
         .zip(value)
         .map(|(f, v)| Filter::eq(f, v))
         .into_iter()
+        .chain(created)
         .collect();
     let (items, more) = state
         .store

@@ -780,6 +780,75 @@ async fn saved_cards_are_charged_off_session() {
         .expect(404);
 }
 
+/// `created` ranges on lists, as Stripe takes them: a second, or `gt`/`gte`/`lt`/`lte` bounds,
+/// combined with paging and the other filters; a bound that is not a number is refused.
+#[tokio::test]
+async fn lists_filter_by_created() {
+    let s = start().await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let pi = s
+            .post(
+                "/v1/payment_intents",
+                &[("amount", &format!("{}", 100 + i)), ("currency", "usd")],
+            )
+            .await
+            .expect(200);
+        ids.push(pi["id"].as_str().unwrap().to_owned());
+        s.clock.advance_secs(100);
+    }
+    // Created at NOW, NOW+100, NOW+200, NOW+300.
+    let listed = |q: Vec<(&'static str, String)>| {
+        let s = &s;
+        async move {
+            let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let page = s.get("/v1/payment_intents", &q).await.expect(200);
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let t = |d: i64| (NOW + d).to_string();
+    assert_eq!(
+        listed(vec![("created[gte]", t(100)), ("created[lt]", t(300))]).await,
+        [ids[2].clone(), ids[1].clone()]
+    );
+    assert_eq!(
+        listed(vec![("created[gt]", t(100)), ("created[lte]", t(300))]).await,
+        [ids[3].clone(), ids[2].clone()]
+    );
+    assert_eq!(listed(vec![("created", t(200))]).await, [ids[2].clone()]);
+    assert!(listed(vec![("created[gte]", t(400))]).await.is_empty());
+    // With paging: the window's pages only.
+    let page = s
+        .get(
+            "/v1/payment_intents",
+            &[
+                ("limit", "1"),
+                ("created[lte]", &t(200)),
+                ("starting_after", &ids[2]),
+            ],
+        )
+        .await
+        .expect(200);
+    assert_eq!(page["data"][0]["id"], ids[1].as_str());
+    assert_eq!(page["has_more"], true);
+    let bad = s
+        .get("/v1/payment_intents", &[("created[gte]", "yesterday")])
+        .await
+        .expect(400);
+    assert_eq!(bad["error"]["param"], "created[gte]", "{bad}");
+    // Invoices take the same filter.
+    let none = s
+        .get("/v1/invoices", &[("created[lt]", &t(0))])
+        .await
+        .expect(200);
+    assert_eq!(none["data"].as_array().unwrap().len(), 0);
+}
+
 #[tokio::test]
 async fn lists_paginate_newest_first() {
     let s = start().await;
