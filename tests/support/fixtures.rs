@@ -40,6 +40,8 @@ pub fn host(gateway: &str, dir: &Path) -> String {
     format!(
         r#"
 [server]
+# The sandbox's public development secret (a real host reads PAYWIDGET_SECRET).
+dev_secret = true
 db = "{db}"
 outbox = "{outbox}"
 dist = "{dist}"
@@ -129,6 +131,8 @@ pub fn checkout_in(gateway: &str, dir: &Path, dist: &Path, card_capture: &str) -
     format!(
         r#"
 [server]
+# The sandbox's public development secret (a real host reads PAYWIDGET_SECRET).
+dev_secret = true
 db = "{db}"
 outbox = "{outbox}"
 dist = "{dist}"
@@ -197,6 +201,9 @@ instructions = {{ linux = "Run `acme activate KEY`", macos = "Open **Acme**", wi
 /// A host with one merchant and no campaigns: for serving the static pages alone.
 pub const STATIC_ONLY: &str = r#"
 campaigns = []
+
+[server]
+dev_secret = true
 
 [[merchants]]
 id = "e2e"

@@ -90,8 +90,19 @@ pub struct ServerConfig {
     /// Where receipt and licence emails are written as `.eml` files.
     pub outbox: PathBuf,
     /// Ed25519 seed (32 bytes, base64) signing licence keys; env `PAYWIDGET_LICENSE_SIGNING_KEY`.
-    /// When absent, one is generated on first start and kept in the database.
+    /// When absent, derived from the host's secret (label `licence signing`); pin it here to
+    /// keep issued licences valid across a rotation of the host's secret.
     pub license_signing_key: Option<Secret>,
+    /// A file holding the host's secret (base64 of 32 or more random bytes), from which every
+    /// key the host uses is derived, one per purpose. Env `PAYWIDGET_SECRET` (the secret itself)
+    /// wins. Never kept in the database.
+    pub secret_file: Option<PathBuf>,
+    /// The secret from `PAYWIDGET_SECRET` (not a TOML key: set only from the environment).
+    #[serde(skip)]
+    pub secret: Option<Secret>,
+    /// Development only (the sandbox, the demo, tests): derive the keys from a fixed, public
+    /// secret. Refused with a live gateway key.
+    pub dev_secret: bool,
     /// Requests per minute one IP address may make to the session and pay endpoints (across
     /// all hosts when they share a PostgreSQL database).
     pub rate_limit_per_minute: u32,
@@ -139,6 +150,9 @@ impl Default for ServerConfig {
             dist: "dist".into(),
             outbox: "outbox".into(),
             license_signing_key: None,
+            secret_file: None,
+            secret: None,
+            dev_secret: false,
             rate_limit_per_minute: 120,
             reconcile_every_minutes: 60,
             trusted_proxies: Vec::new(),
@@ -558,6 +572,9 @@ impl HostConfig {
         }
         if let Some(k) = env("PAYWIDGET_LICENSE_SIGNING_KEY") {
             raw.server.license_signing_key = Some(Secret::new(k));
+        }
+        if let Some(k) = env("PAYWIDGET_SECRET").filter(|k| !k.trim().is_empty()) {
+            raw.server.secret = Some(Secret::new(k));
         }
         // A PostgreSQL URL carries a password: keep it out of the file if you like.
         if let Some(db) = env("PAYWIDGET_DB") {

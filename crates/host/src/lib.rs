@@ -17,6 +17,7 @@ pub mod error;
 pub mod fulfil;
 pub mod gateway;
 pub mod html;
+pub mod keys;
 pub mod licence;
 pub mod mail;
 pub mod markdown;
@@ -35,7 +36,6 @@ pub mod webhooks;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
 use clock::{Clock, IdSource, RandomIds, SystemClock};
 use config::HostConfig;
 use ed25519_dalek::SigningKey;
@@ -49,8 +49,10 @@ pub struct HostState {
     pub store: Arc<dyn Store>,
     /// HTTP client for the gateway.
     pub http: reqwest::Client,
-    /// Signs licence keys.
+    /// Signs licence keys (the same as `keys.licence`).
     pub signing_key: SigningKey,
+    /// Every key, one per purpose, derived from the host's secret.
+    pub keys: keys::Keys,
     /// The URL shoppers reach the host at, without a trailing slash.
     pub public_url: String,
     /// The clock (session times, webhook tolerance, receipt and licence dates).
@@ -141,8 +143,10 @@ pub async fn open_with(
 ) -> Result<Arc<HostState>, StartError> {
     url::Url::parse(&public_url)
         .map_err(|e| StartError::Config(format!("public URL {public_url:?}: {e}")))?;
+    // The keys first: a host without its secret does not touch the database.
+    let keys = keys::load(&config).map_err(|e| StartError::Config(e.to_string()))?;
     let store = store::open(&config.server.db).await?;
-    let signing_key = signing_key(&config, store.as_ref()).await?;
+    let signing_key = keys.licence.clone();
     let mailer: Arc<dyn mail::Mailer> = match &config.mail.smtp {
         Some(smtp) => Arc::new(
             mail::SmtpMailer::new(smtp)
@@ -157,6 +161,7 @@ pub async fn open_with(
         store,
         http,
         signing_key,
+        keys,
         public_url: public_url.trim_end_matches('/').to_owned(),
         clock: deps.clock,
         ids: deps.ids,
@@ -249,28 +254,6 @@ pub fn gateway_client(config: &HostConfig) -> Result<reqwest::Client, StartError
     builder
         .build()
         .map_err(|e| StartError::Config(format!("the gateway client: {e}")))
-}
-
-/// The licence signing key: from the config/env, else the one generated on first start.
-async fn signing_key(config: &HostConfig, store: &dyn Store) -> Result<SigningKey, StartError> {
-    let decode = |s: &str| -> Result<SigningKey, StartError> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(s.trim())
-            .map_err(|_| StartError::Config("server.license_signing_key: not base64".into()))?;
-        let seed: [u8; 32] = bytes.try_into().map_err(|_| {
-            StartError::Config("server.license_signing_key: must be 32 bytes".into())
-        })?;
-        Ok(SigningKey::from_bytes(&seed))
-    };
-    if let Some(k) = &config.server.license_signing_key {
-        return decode(k.expose());
-    }
-    let fresh = base64::engine::general_purpose::STANDARD.encode(licence::generate().to_bytes());
-    // Kept only if none is stored yet: a concurrent first start may have won.
-    let stored = store
-        .setting_or_insert("license_signing_key", &fresh)
-        .await?;
-    decode(&stored)
 }
 
 /// The whole HTTP surface.

@@ -213,6 +213,43 @@ pub struct Standing {
     pub valid_until_day: Option<u32>,
 }
 
+/// What an order entitles to, from the order itself (its session, tier and campaign) and never
+/// from the key's claims: a key signed with a leaked key cannot raise its seats or move its last
+/// day. `None`: no such order.
+async fn entitlement(
+    state: &crate::HostState,
+    order: &str,
+) -> Result<Option<Licence>, DomainError> {
+    let Some(session) = state.store.session(order).await? else {
+        return Ok(None);
+    };
+    let Some(campaign) = state.config.campaign(&session.campaign) else {
+        return Ok(None);
+    };
+    let Some(settings) = campaign.license.as_ref() else {
+        return Ok(None);
+    };
+    let f = state.store.fulfilment(order).await?;
+    let tier = session.tier.as_deref().and_then(|t| campaign.tier(t));
+    let issued_day = f.as_ref().map_or(0, |f| {
+        u32::try_from(f.created.div_euclid(86_400)).unwrap_or(0)
+    });
+    Ok(Some(Licence {
+        product: match tier {
+            Some(t) => format!("{} {}", settings.product, t.name),
+            None => settings.product.clone(),
+        },
+        seats: tier.map_or(settings.seats, |t| t.seats),
+        issued_day,
+        expires_day: if session.frequency.interval().is_some() {
+            None
+        } else {
+            settings.validity_days.map(|d| issued_day + d)
+        },
+        order: order.to_owned(),
+    }))
+}
+
 /// A licence's standing: a one-time licence by the days signed into its key; a subscription's
 /// by how far it is paid (`paid_until`, moved by each paid invoice) plus the campaign's grace.
 pub async fn standing(state: &crate::HostState, l: &Licence) -> Result<Standing, DomainError> {
@@ -271,8 +308,14 @@ async fn good_licence(
     state: &crate::HostState,
     key: &str,
 ) -> Result<(Licence, Standing), DomainError> {
-    let l = verify(&state.signing_key.verifying_key(), key)
+    let claimed = verify(&state.signing_key.verifying_key(), key)
         .map_err(|e| DomainError::invalid(ErrorCode::InvalidLicense, e.to_string()))?;
+    let Some(l) = entitlement(state, &claimed.order).await? else {
+        return Err(DomainError::Refused {
+            code: ErrorCode::LicenseRevoked,
+            message: "This licence was revoked (refunded or disputed).".into(),
+        });
+    };
     let st = standing(state, &l).await?;
     if st.revoked {
         return Err(DomainError::Refused {
@@ -337,8 +380,9 @@ pub async fn deactivate(
     req: &ActivationRequest,
 ) -> Result<DeactivationView, DomainError> {
     let instance = Instance::parse(&req.instance)?;
-    let l = verify(&state.signing_key.verifying_key(), &req.key)
+    let claimed = verify(&state.signing_key.verifying_key(), &req.key)
         .map_err(|e| DomainError::invalid(ErrorCode::InvalidLicense, e.to_string()))?;
+    let l = entitlement(state, &claimed.order).await?.unwrap_or(claimed);
     let deactivated = state.store.deactivate(&l.order, instance.as_str()).await?;
     let used = state.store.activations(&l.order).await?.len();
     Ok(DeactivationView {
@@ -356,8 +400,10 @@ pub async fn check(state: &crate::HostState, key: &str) -> Result<VerifyAnswer, 
             valid: false,
             reason: e.to_string(),
         }),
-        Ok(l) => {
-            // An order we have no fulfilment for is treated as revoked.
+        Ok(claimed) => {
+            // What the order says, not the key; an order we have no fulfilment for is
+            // treated as revoked.
+            let l = entitlement(state, &claimed.order).await?.unwrap_or(claimed);
             let st = standing(state, &l).await?;
             let used = state.store.activations(&l.order).await?.len();
             Ok(VerifyAnswer::Checked {

@@ -35,16 +35,17 @@ fn random_code() -> String {
     format!("{:06}", u32::from_be_bytes(b) % 1_000_000)
 }
 
-/// The stored form of a sign-in code: keyed with a secret the database does not hold (the
-/// licence signing key's seed), so a copy of the database cannot try the million codes.
+/// The stored form of a sign-in code: an HMAC keyed with the host's sign-in-code key (derived
+/// from the host's secret, which the database does not hold), so a copy of the database cannot
+/// try the million codes.
 fn code_hash(state: &HostState, email: &str, code: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"paywidget portal code v1\0");
-    h.update(state.signing_key.to_bytes());
-    h.update(email.as_bytes());
-    h.update([0]);
-    h.update(code.as_bytes());
-    hex::encode(h.finalize())
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&state.keys.portal_codes)
+        .expect("HMAC takes any key length");
+    mac.update(email.as_bytes());
+    mac.update(&[0]);
+    mac.update(code.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// Constant-time comparison (CSRF tokens).

@@ -279,7 +279,7 @@ fn challenge(
     now: i64,
 ) -> PayOutcome {
     use crate::shield::pow;
-    let key = pow::key_from(&state.signing_key.to_bytes());
+    let key = pow::key_from(&state.keys.proof_of_work);
     PayOutcome::Challenge {
         challenge: pow::issue(&key, &session.id, idempotency_key, difficulty, now),
         difficulty,
@@ -303,7 +303,7 @@ async fn shield(
     let assessment = shield::assess(state, &subject, now).await?;
     let mut proved = false;
     if let Some(difficulty) = assessment.difficulty {
-        let key = pow::key_from(&state.signing_key.to_bytes());
+        let key = pow::key_from(&state.keys.proof_of_work);
         let challenge = || challenge(state, session, &req.idempotency_key, difficulty, now);
         let Some(proof) = &req.proof else {
             return Ok(Err(challenge()));

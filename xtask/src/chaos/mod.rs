@@ -245,6 +245,7 @@ fn host_config(gateway: &str, dir: &Path, db: &str, test_clock: &str) -> String 
     format!(
         r#"
 [server]
+dev_secret = true
 db = "{db}"
 outbox = "{outbox}"
 dist = "{dist}"

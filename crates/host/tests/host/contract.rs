@@ -29,6 +29,7 @@ fn config(outbox: &std::path::Path) -> HostConfig {
     let text = format!(
         r#"
 [server]
+dev_secret = true
 db = "{db}"
 outbox = "{outbox}"
 license_signing_key = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="

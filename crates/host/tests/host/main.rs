@@ -5,6 +5,7 @@ mod contract;
 mod portal;
 mod reconcile;
 mod recurring;
+mod security_keys;
 mod security_limits;
 mod security_portal;
 mod security_shield;
