@@ -301,10 +301,18 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
             Ok(PayOutcome::Declined { code, message }) => {
                 return Err(self.declined(&session, &code, message))
             }
-            Err(FetchError::Api { message, .. }) => {
-                // A definite refusal of this attempt: the next try starts afresh.
+            Err(FetchError::Api { code, message, .. }) => {
+                // A definite refusal of this attempt: the next try starts afresh — with a new
+                // session when this one is too old or its amount is no longer taken.
                 self.storage.remove(&attempt);
-                return Err(Failure::Message(message));
+                if code == ErrorCode::SessionExpired || code.is_about_amount() {
+                    self.storage.remove(&session_key);
+                }
+                return Err(if code.is_about_amount() {
+                    Failure::Field(Field::Amount, message)
+                } else {
+                    Failure::Message(message)
+                });
             }
             Ok(PayOutcome::Processing | PayOutcome::Unknown) => true,
             // Still challenged after its answers: nothing was charged; the next press retries.
@@ -993,5 +1001,35 @@ mod tests {
         let (result, _) = pay(&f);
         assert_eq!(result, Err(Failure::Message("bad token".into())));
         assert!(f.storage.get(&attempt_key("cs_1")).is_none());
+    }
+
+    #[test]
+    fn an_expired_session_or_a_raised_minimum_starts_a_new_session_next_time() {
+        for (code, want) in [
+            (
+                ErrorCode::SessionExpired,
+                Failure::Message("expired".into()),
+            ),
+            (
+                ErrorCode::AmountTooSmall,
+                Failure::Field(Field::Amount, "expired".into()),
+            ),
+        ] {
+            let f = flow();
+            answer(
+                &f,
+                Err(FetchError::Api {
+                    status: 400,
+                    code,
+                    message: "expired".into(),
+                }),
+            );
+            let (result, _) = pay(&f);
+            assert_eq!(result, Err(want));
+            assert_eq!(f.api.created.get(), 1);
+            answer(&f, Ok(PayOutcome::Succeeded));
+            assert!(pay(&f).0.is_ok());
+            assert_eq!(f.api.created.get(), 2, "a new session for the next press");
+        }
     }
 }

@@ -137,8 +137,9 @@ pub async fn create(
         paused: false,
         tier: new.tier.clone(),
         next_amount: None,
+        created: state.clock.now(),
     };
-    state.store.insert_session(&row, state.clock.now()).await?;
+    state.store.insert_session(&row, row.created).await?;
     Ok(SessionCreated {
         display_total: Amount::from_minor(row.total(), currency).to_string(),
         total: row.total(),
@@ -197,6 +198,35 @@ pub async fn pay(
     let session = load(state.store.as_ref(), session_id).await?;
     if session.status.is_charged() {
         return Ok(PayOutcome::Succeeded);
+    }
+    let now = state.clock.now();
+    // An open session is good for a day: a stockpile made before an attack (or a price change)
+    // cannot be paid later on its old terms.
+    if now - session.created > SESSION_TTL_SECS {
+        return Err(DomainError::invalid(
+            ErrorCode::SessionExpired,
+            "This checkout has expired. Start again to pay.",
+        ));
+    }
+    // The smallest gift is judged again now (raised while a card-testing attack lasts).
+    if session.kind == CampaignKind::Donation {
+        let usual = state
+            .config
+            .campaign(&session.campaign)
+            .and_then(|c| c.min_amount)
+            .unwrap_or(1);
+        let min =
+            crate::shield::min_amount(state, &session.merchant, &session.campaign, usual, now)
+                .await?;
+        if session.amount < min {
+            return Err(DomainError::invalid(
+                ErrorCode::AmountTooSmall,
+                format!(
+                    "The smallest amount is {}.",
+                    Amount::from_minor(min, session.currency)
+                ),
+            ));
+        }
     }
     if session.status == SessionStatus::Unknown {
         // A status this build cannot read (written by a newer one): never claim success, never
@@ -264,6 +294,9 @@ pub async fn pay(
     task.await
         .map_err(|e| DomainError::Internal(format!("pay task: {e}")))?
 }
+
+/// How long an unpaid checkout session can be paid (a day).
+pub const SESSION_TTL_SECS: i64 = 24 * 3600;
 
 /// How long a pay attempt's claim holds without an outcome before another request (this host
 /// or another) may take it over: longer than an attempt's gateway calls take, so a takeover

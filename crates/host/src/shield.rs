@@ -487,10 +487,14 @@ pub async fn record(
         return Ok(outcome);
     };
     let declined = matches!(outcome, PayOutcome::Declined { .. });
+    // A bank step left unfinished is a risk to the payer's counters as a decline is (testers
+    // probe with cards that ask for 3-D Secure and never finish it); the campaign's decline
+    // rate counts declines only.
+    let risky = declined || matches!(outcome, PayOutcome::RequiresAction { .. });
     prune(state, now).await?;
     // The reservation taken before the gateway becomes this outcome; the campaign counts it now.
     let store = state.store.as_ref();
-    store.shield_settle(attempt, Some(declined)).await?;
+    store.shield_settle(attempt, Some(risky)).await?;
     store
         .shield_record(
             &subject.merchant,
@@ -500,7 +504,7 @@ pub async fn record(
         )
         .await?;
     let attack = attack_mode(state, c, &subject.merchant, &subject.campaign, now).await?;
-    if declined {
+    if risky {
         block_over_limits(state, c, subject, attack, now).await?;
     }
     let attack = attack || spike(state, c, subject, now).await?;

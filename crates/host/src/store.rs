@@ -81,6 +81,8 @@ pub struct SessionRow {
     pub tier: Option<String>,
     /// A recurring gift's amount from the next period on, when the donor changed it.
     pub next_amount: Option<i64>,
+    /// When it was created (unix seconds; set by the store on insert).
+    pub created: i64,
 }
 
 impl StoreError {
@@ -333,6 +335,8 @@ pub trait Store: Send + Sync + 'static {
     /// Counts one hit of `key` (a window's counter, forgotten after `expires`) and returns the
     /// count including it, in one statement.
     async fn count_hit(&self, key: &str, expires: i64) -> Result<i64, StoreError>;
+    /// The count of `key` (0 when none, or its window ended before `now`).
+    async fn counter_value(&self, key: &str, now: i64) -> Result<i64, StoreError>;
     /// Forgets counters whose window ended before `now`.
     async fn counters_prune(&self, now: i64) -> Result<(), StoreError>;
     /// Records a signed-in portal session.
@@ -707,6 +711,7 @@ mod tests {
             paused: false,
             tier: None,
             next_amount: None,
+            created: 0,
         }
     }
 
@@ -771,7 +776,13 @@ mod tests {
     async fn sessions_round_trip_and_only_move_forward() {
         let store = SqliteStore::open(":memory:").await.unwrap();
         store.insert_session(&session("cs_1"), 10).await.unwrap();
-        assert_eq!(store.session("cs_1").await.unwrap(), Some(session("cs_1")));
+        assert_eq!(
+            store.session("cs_1").await.unwrap(),
+            Some(SessionRow {
+                created: 10,
+                ..session("cs_1")
+            })
+        );
         assert_eq!(store.session("cs_2").await.unwrap(), None);
         assert!(store
             .advance("cs_1", SessionStatus::Declined, 11)

@@ -48,8 +48,9 @@ pub fn link(state: &HostState, session: &str, campaign: &str) -> String {
     )
 }
 
-/// The session a token was signed for, if the signature holds and it has not expired.
-pub fn verify(state: &HostState, token: &str) -> Result<String, DomainError> {
+/// The session a token was signed for and when it expires, if the signature holds and it has
+/// not expired.
+pub fn verify(state: &HostState, token: &str) -> Result<(String, i64), DomainError> {
     let refuse = || {
         DomainError::invalid(
             ErrorCode::InvalidRequest,
@@ -75,12 +76,64 @@ pub fn verify(state: &HostState, token: &str) -> Result<String, DomainError> {
     if state.clock.now() > expires {
         return Err(refuse());
     }
-    Ok(session.to_owned())
+    Ok((session.to_owned(), expires))
+}
+
+/// The counter marking a link used (and, with `key`, the attempt that used it).
+fn spent_key(session: &str, expires: i64, key: Option<&str>) -> String {
+    match key {
+        Some(k) => format!("update-card:spent:{session}:{expires}:{k}"),
+        None => format!("update-card:spent:{session}:{expires}"),
+    }
+}
+
+/// Refuses a link that already saved a card (a replay of the attempt that did answers its
+/// success): a used link is no card-testing oracle for whoever finds the mail.
+async fn not_spent(
+    state: &HostState,
+    session: &str,
+    expires: i64,
+    key: Option<&str>,
+) -> Result<Option<PayOutcome>, DomainError> {
+    let now = state.clock.now();
+    if state
+        .store
+        .counter_value(&spent_key(session, expires, None), now)
+        .await?
+        == 0
+    {
+        return Ok(None);
+    }
+    if let Some(k) = key {
+        if state
+            .store
+            .counter_value(&spent_key(session, expires, Some(k)), now)
+            .await?
+            > 0
+        {
+            return Ok(Some(PayOutcome::Succeeded));
+        }
+    }
+    Err(DomainError::Refused {
+        code: ErrorCode::InvalidRequest,
+        message:
+            "This link has already updated your card. Sign in to your payments to change it again."
+                .into(),
+    })
+}
+
+/// The one decline this page tells: which check failed is no business of a card tester's.
+fn generic_decline() -> PayOutcome {
+    PayOutcome::Declined {
+        code: DeclineCode::CardDeclined,
+        message: DeclineCode::CardDeclined.message().into(),
+    }
 }
 
 /// `GET /api/update-card/:token`: what the page shows (campaign, amount due).
 pub async fn view(state: &HostState, token: &str) -> Result<UpdateCardView, DomainError> {
-    let id = verify(state, token)?;
+    let (id, expires) = verify(state, token)?;
+    not_spent(state, &id, expires, None).await?;
     let s = sessions::load(state.store.as_ref(), &id).await?;
     let campaign = views::campaign_view(&state.config, &s.campaign)
         .ok_or(DomainError::NotFound("campaign"))?;
@@ -97,9 +150,57 @@ fn field(v: &serde_json::Value) -> Option<String> {
     v.as_str().map(str::to_owned)
 }
 
-/// `POST /api/update-card`: saves the card, makes it the default and pays the open invoice.
-pub async fn update(state: &HostState, req: &UpdateCardRequest) -> Result<PayOutcome, DomainError> {
-    let id = verify(state, &req.link)?;
+/// `POST /api/update-card`: saves the card, makes it the default and pays the open invoice —
+/// through the card-testing shield (blocks and limits on the requester, its network, the
+/// session and the email), answering every decline alike, once: a link that saved a card is
+/// spent.
+pub async fn update(
+    state: &HostState,
+    req: &UpdateCardRequest,
+    ip: Option<std::net::IpAddr>,
+) -> Result<PayOutcome, DomainError> {
+    let (id, expires) = verify(state, &req.link)?;
+    if let Some(replay) = not_spent(state, &id, expires, Some(&req.idempotency_key)).await? {
+        return Ok(replay);
+    }
+    let s = sessions::load(state.store.as_ref(), &id).await?;
+    let now = state.clock.now();
+    let subject = crate::shield::Subject::of(&s, ip);
+    crate::shield::assess(state, &subject, now).await?;
+    let reservation = state.ids.new_id("att");
+    crate::shield::reserve(state, &subject, &reservation, true, now).await?;
+    let outcome = save_card(state, req, &s).await;
+    let outcome = match outcome {
+        Ok(o) => crate::shield::record(state, &subject, &reservation, o, now).await?,
+        Err(e) => {
+            crate::shield::release(state, &reservation).await?;
+            return Err(e);
+        }
+    };
+    Ok(match outcome {
+        PayOutcome::Declined { .. } => generic_decline(),
+        PayOutcome::Succeeded => {
+            let until = expires + 1;
+            state
+                .store
+                .count_hit(&spent_key(&id, expires, None), until)
+                .await?;
+            state
+                .store
+                .count_hit(&spent_key(&id, expires, Some(&req.idempotency_key)), until)
+                .await?;
+            PayOutcome::Succeeded
+        }
+        other => other,
+    })
+}
+
+/// The card change itself, at the gateway.
+async fn save_card(
+    state: &HostState,
+    req: &UpdateCardRequest,
+    s: &crate::store::SessionRow,
+) -> Result<PayOutcome, DomainError> {
     let resumed = req.setup_intent.as_deref().filter(|s| {
         s.starts_with("seti_")
             && s.len() <= 255
@@ -112,7 +213,6 @@ pub async fn update(state: &HostState, req: &UpdateCardRequest) -> Result<PayOut
             "Send one gateway token: payment_method (pm_…) or confirmation_token (ctoken_…).",
         ));
     }
-    let s = sessions::load(state.store.as_ref(), &id).await?;
     let Some(subscription) = s.subscription.clone() else {
         return Err(DomainError::NotFound("subscription"));
     };
@@ -129,7 +229,7 @@ pub async fn update(state: &HostState, req: &UpdateCardRequest) -> Result<PayOut
                 .into(),
         });
     }
-    let gateway = sessions::gateway_for(state, &s)?;
+    let gateway = sessions::gateway_for(state, s)?;
     let key = |what: &str| format!("pw_card_{}_{}_{what}", s.id, req.idempotency_key);
     let sub = gateway
         .get(&format!("/v1/subscriptions/{subscription}"))

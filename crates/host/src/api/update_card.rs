@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use paywidget_core::api::{PayOutcome, UpdateCardRequest, UpdateCardView};
 
-use super::parse;
+use super::{parse, ClientIp};
 use crate::error::HostError;
 use crate::{update_card, HostState};
 
@@ -23,8 +23,9 @@ pub(super) async fn view(
 /// Saves the card, makes it the default and pays what is open.
 pub(super) async fn update(
     State(state): State<Arc<HostState>>,
+    ClientIp(ip): ClientIp,
     body: Bytes,
 ) -> Result<Json<PayOutcome>, HostError> {
     let req: UpdateCardRequest = parse(&body)?;
-    Ok(Json(update_card::update(&state, &req).await?))
+    Ok(Json(update_card::update(&state, &req, ip).await?))
 }

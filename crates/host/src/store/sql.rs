@@ -61,6 +61,7 @@ macro_rules! sql_store {
                 paused: r.try_get::<i64, _>("paused")? != 0,
                 tier: r.try_get("tier")?,
                 next_amount: r.try_get("next_amount")?,
+                created: r.try_get("created")?,
             })
         }
 
@@ -371,6 +372,17 @@ macro_rules! sql_store {
                 .bind(expires)
                 .fetch_one(&self.pool)
                 .await?)
+            }
+
+            async fn counter_value(&self, key: &str, now: i64) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar::<_, i64>(
+                    "SELECT hits FROM counters WHERE key = $1 AND expires >= $2",
+                )
+                .bind(key)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or(0))
             }
 
             async fn counters_prune(&self, now: i64) -> Result<(), StoreError> {

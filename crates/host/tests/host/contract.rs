@@ -112,6 +112,7 @@ fn row(kind: CampaignKind, status: SessionStatus) -> SessionRow {
         paused: false,
         tier: None,
         next_amount: None,
+        created: 0,
     }
 }
 

@@ -132,3 +132,57 @@ async fn cvc_guesses_on_one_card_from_a_botnet_at_once_stop_at_the_card_limit() 
         "{reached} guesses reached the gateway (card limit 3)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_bank_steps_count_as_risk() {
+    let w = Arc::new(behind_proxy().await);
+    let ip = "203.0.113.77";
+    // A tester probing with a card that always asks for 3-D Secure, never finishing it.
+    for i in 0..3 {
+        let s = new_session(&w, ip, &format!("probe{i}@example.org")).await;
+        let pm = w.tokenize("4000002760003184").await;
+        let (_, a) = pay_from(&w, ip, &s, &pm, "k", None).await;
+        assert_eq!(a["status"], "requires_action", "{a}");
+    }
+    // The fourth is asked a proof of work, as after three declines.
+    let s = new_session(&w, ip, "probe-next@example.org").await;
+    let pm = w.tokenize("4242424242424242").await;
+    let (_, a) = pay_from(&w, ip, &s, &pm, "k", None).await;
+    assert_eq!(a["status"], "challenge", "{a}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_made_before_an_attack_or_a_day_ago_cannot_be_paid_on_their_old_terms() {
+    let w = behind_proxy().await;
+    // A stockpile at the usual minimum (5.00), made while all is calm.
+    let (_, early) = super::shield::session_from(&w, "192.0.2.50", "s1@example.org", 500).await;
+    let (_, stale) = super::shield::session_from(&w, "192.0.2.51", "s2@example.org", 2500).await;
+    let (early, stale) = (
+        early["id"].as_str().unwrap().to_owned(),
+        stale["id"].as_str().unwrap().to_owned(),
+    );
+    // A botnet's declines switch the campaign to attack mode (minimum 10.00).
+    for i in 0..10 {
+        let ip = format!("10.{i}.9.9");
+        let (_, answer, _) =
+            super::shield::pay_solving_from(&w, &ip, &format!("b{i}@example.org"), DECLINES[i % 7])
+                .await;
+        assert_eq!(answer["status"], "declined");
+    }
+    let pm = w.tokenize("4242424242424242").await;
+    let (code, a) = pay_from(&w, "192.0.2.50", &early, &pm, "k", None).await;
+    assert_eq!(
+        (code, a["error"]["code"].as_str()),
+        (400, Some("amount_too_small")),
+        "{a}"
+    );
+    // A day later a session is too old, whatever its amount.
+    w.clock.advance_secs(24 * 3600 + 1);
+    let (code, a) = pay_from(&w, "192.0.2.51", &stale, &pm, "k", None).await;
+    assert_eq!(
+        (code, a["error"]["code"].as_str()),
+        (400, Some("session_expired")),
+        "{a}"
+    );
+    assert_eq!(w.charges().await, 0);
+}

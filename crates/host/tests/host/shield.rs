@@ -38,7 +38,7 @@ pub(crate) async fn behind_proxy() -> World {
 }
 
 /// A donation session created from `ip` for `email`.
-async fn session_from(w: &World, ip: &str, email: &str, amount: i64) -> (u16, Value) {
+pub(crate) async fn session_from(w: &World, ip: &str, email: &str, amount: i64) -> (u16, Value) {
     let r = w
         .http
         .post(format!("{}/api/sessions", w.host))
