@@ -36,7 +36,7 @@ impl Signer {
 
     /// Whether the session belongs to one of the signing merchants.
     pub fn owns(&self, session: &SessionRow) -> bool {
-        self.merchants.iter().any(|m| *m == session.merchant)
+        self.merchants.contains(&session.merchant)
     }
 }
 
