@@ -200,7 +200,11 @@ pub fn router(state: Arc<HostState>) -> Router {
         );
     let dist = state.config.server.dist.clone();
     let pages = if dist.join("index.html").is_file() {
-        static_files::router(&state.config, &dist)
+        static_files::router(
+            &state.config,
+            &dist,
+            Some(static_files::merchant_of(state.store.clone())),
+        )
     } else {
         Router::new().fallback(|| async { HostError::NotFound("page") })
     };

@@ -785,10 +785,31 @@ async fn embed_loader_snippet_page_and_frame_ancestors_per_merchant() {
         ancestors("/c/acme-pro").await,
         "frame-ancestors 'self' https://acme.example"
     );
+    // A confirmation by its session's merchant; an unknown one, and anything else, by this
+    // host alone.
+    let s: Value = w
+        .http
+        .post(format!("{base}/api/sessions"))
+        .json(&json!({ "campaign": "acme-pro" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let thanks = format!("/thanks/{}", s["id"].as_str().unwrap());
+    let thanks: &'static str = Box::leak(thanks.into_boxed_str());
     assert_eq!(
-        ancestors("/thanks/cs_1").await,
-        "frame-ancestors 'self' https://hope.example https://acme.example"
+        ancestors(thanks).await,
+        "frame-ancestors 'self' https://acme.example"
     );
+    assert_eq!(
+        ancestors("/thanks/cs_unknown").await,
+        "frame-ancestors 'self'"
+    );
+    // An empty segment is not a way around the campaign's list.
+    assert_eq!(get("/c//winter").await.unwrap().status(), 404);
+    assert_eq!(get("/c/winter//return").await.unwrap().status(), 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
