@@ -11,6 +11,10 @@ use crate::store::{NewMail, PortalLogin, SessionRow};
 use crate::{licence, HostState};
 use paywidget_core::api::{CampaignKind, ErrorCode};
 
+/// How far one portal change may raise a recurring gift: to this many times what it gives in a
+/// year now.
+pub const MAX_RAISE_FACTOR: i64 = 3;
+
 /// How long a sign-in link and code work.
 pub const LOGIN_TTL_SECS: i64 = 15 * 60;
 /// How long a portal session lasts.
@@ -473,7 +477,26 @@ pub async fn set_paused(
         .await
         .map_err(|e| DomainError::GatewayUnavailable(format!("{e:?}")))?;
     state.store.set_paused(&s.id, paused).await?;
-    Ok(())
+    let title = title_of(state, &s);
+    tell_donor(
+        state,
+        &s,
+        if paused {
+            format!("Your gift to {title} is paused")
+        } else {
+            format!("Your gift to {title} resumes")
+        },
+        if paused {
+            "You paused this recurring gift from your payments page: nothing is charged until \
+             you resume it."
+                .to_owned()
+        } else {
+            "You resumed this recurring gift from your payments page: it is charged again from \
+             the next period."
+                .to_owned()
+        },
+    )
+    .await
 }
 
 /// Changes the amount and/or the frequency of one of the customer's recurring gifts, from the
@@ -526,6 +549,27 @@ pub async fn change_plan(
         campaign.min_amount.unwrap_or(1),
         campaign.max_amount.unwrap_or(99_999_999),
     );
+    // A portal session raises a gift at most to three times what it gives in a year now: the
+    // card's owner makes a bigger one through the checkout (a taken-over portal cannot push it
+    // to the campaign's maximum, charged off-session).
+    let per_year = |f: paywidget_core::api::Frequency| {
+        if f == paywidget_core::api::Frequency::Monthly {
+            12
+        } else {
+            1
+        }
+    };
+    let now_yearly = s.next_amount.unwrap_or(s.amount) * per_year(s.frequency);
+    let cap = (now_yearly.saturating_mul(MAX_RAISE_FACTOR) / per_year(frequency)).max(min);
+    if amount > cap && amount <= max {
+        return Err(DomainError::invalid(
+            ErrorCode::AmountTooLarge,
+            format!(
+                "From here a gift can go up to {}. For more, start a new gift from the campaign's page.",
+                Amount::from_minor(cap, s.currency)
+            ),
+        ));
+    }
     if amount < min || amount > max {
         return Err(DomainError::invalid(
             ErrorCode::AmountTooSmall,
@@ -594,7 +638,19 @@ pub async fn change_plan(
         .map_err(unavailable)?;
     // The gift from now on (the fee coverage, if any, is not renewed on the new amount).
     state.store.set_plan(&s.id, amount, frequency).await?;
-    Ok(())
+    let title = title_of(state, &s);
+    tell_donor(
+        state,
+        &s,
+        format!("Your gift to {title} changed"),
+        format!(
+            "You changed this recurring gift from your payments page: from the next gift on it is \
+             {} {}.",
+            Amount::from_minor(amount, s.currency),
+            frequency.every()
+        ),
+    )
+    .await
 }
 
 /// The customer's own session `id` (anyone else's reads as not found), after the CSRF check.
@@ -650,6 +706,61 @@ pub async fn set_cancel_at_period_end(
         .await
         .map_err(|e| DomainError::GatewayUnavailable(format!("{e:?}")))?;
     state.store.set_cancel_at_period_end(&s.id, cancel).await?;
+    let title = title_of(state, &s);
+    tell_donor(
+        state,
+        &s,
+        if cancel {
+            format!("Your gift to {title} will end")
+        } else {
+            format!("Your gift to {title} continues")
+        },
+        if cancel {
+            "You asked to end this recurring gift from your payments page: no further gifts will be \
+             charged after the current period."
+                .to_owned()
+        } else {
+            "You asked to keep this recurring gift from your payments page: it renews as before."
+                .to_owned()
+        },
+    )
+    .await
+}
+
+/// The campaign's title (or its id).
+fn title_of(state: &HostState, s: &SessionRow) -> String {
+    state
+        .config
+        .campaign(&s.campaign)
+        .map_or_else(|| s.campaign.clone(), |c| c.title.clone())
+}
+
+/// Tells the donor of a change made from the portal, at the gift's own address: a session
+/// someone else took over is noticed by its owner, who can sign in and undo it.
+async fn tell_donor(
+    state: &HostState,
+    s: &SessionRow,
+    subject: String,
+    what: String,
+) -> Result<(), DomainError> {
+    let Some(to) = &s.email else {
+        return Ok(());
+    };
+    let mut tx = state.store.begin().await?;
+    tx.queue_mail(&NewMail {
+        session_id: s.id.clone(),
+        to: to.clone(),
+        subject,
+        body: format!(
+            "{what}\n\nIf this was not you, sign in to your payments to undo it, and tell us by \
+             replying to this email:\n\n{}/portal\n",
+            state.public_url
+        ),
+        created: state.clock.now(),
+    })
+    .await?;
+    tx.commit().await?;
+    crate::mail::send_outbox(state).await;
     Ok(())
 }
 

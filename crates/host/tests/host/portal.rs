@@ -547,10 +547,23 @@ async fn a_donor_changes_the_amount_from_the_next_gift_on() {
     let r = change("1.00").await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("from 5.00 USD"));
+    // Far above what it gives now (a taken-over portal's move): refused, the way shown.
+    let before = w.outbox().len();
+    let r = change("1000.00").await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("up to 30.00 USD"));
     assert_eq!(change("25.00").await.status(), 303);
     assert!(page(&w, Some(&cookie))
         .await
         .contains("25.00 USD every month"));
+    // The donor hears of the change at the gift's address.
+    let mails = w.outbox();
+    assert_eq!(mails.len(), before + 1);
+    let told = mails.last().unwrap();
+    assert!(
+        told.contains("To: ada@example.org") && told.contains("25.00 USD every month"),
+        "{told}"
+    );
     // The next renewal is charged and receipted at the new amount.
     w.advance_test_clock(&clock, 32 * 86_400).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
