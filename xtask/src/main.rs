@@ -1,5 +1,6 @@
 //! `cargo xtask`: developer tasks (bootstrap tools, test, demo, size, attack, soak), one idempotent command each.
 
+mod arch;
 mod attack;
 mod chaos;
 mod demo;

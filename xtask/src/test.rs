@@ -68,6 +68,10 @@ fn stages(summary: &mut Summary) -> Result<()> {
     summary.stage("fmt", || {
         tools::run(&mut cargo(t, &["fmt", "--all", "--", "--check"]))
     })?;
+    summary.stage(
+        "architecture: no host module cycle, no JSON indexing",
+        crate::arch::check,
+    )?;
     summary.stage("clippy (native)", || {
         tools::run(&mut cargo(
             t,

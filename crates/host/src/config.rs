@@ -15,7 +15,7 @@ use paywidget_core::money::Currency;
 use serde::Deserialize;
 use url::Url;
 
-use crate::mail::EmailAddress;
+use crate::email::EmailAddress;
 use crate::secret::Secret;
 use crate::store::DbUrl;
 
@@ -327,7 +327,7 @@ pub struct Merchant {
     /// renewals can be fast-forwarded (the demo and the tests do).
     pub test_clock: Option<String>,
     /// `[merchants.shield]`: the card-testing shield's limits (on by default).
-    pub shield: crate::shield::ShieldConfig,
+    pub shield: ShieldConfig,
     /// Where the host mails the merchant (attack mode on and off); default: `mail.from`.
     pub notify_email: Option<EmailAddress>,
 }
@@ -498,7 +498,7 @@ struct RawMerchant {
     gateway_js_url: Option<String>,
     test_clock: Option<String>,
     #[serde(default)]
-    shield: crate::shield::ShieldConfig,
+    shield: ShieldConfig,
     notify_email: Option<String>,
 }
 
@@ -884,6 +884,129 @@ impl HostConfig {
     /// The campaign with `id`.
     pub fn campaign(&self, id: &str) -> Option<&Campaign> {
         self.campaigns.iter().find(|c| c.id == id)
+    }
+}
+
+/// `[merchants.shield]`: the limits, per merchant. Every field has a default.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShieldConfig {
+    /// Off: no limits, no challenge (not recommended for a public button).
+    pub enabled: bool,
+    /// The sliding window declines are counted in, minutes (default 10).
+    pub window_minutes: u32,
+    /// Declines from one IP in the window before a proof of work is asked (3).
+    pub challenge_ip_declines: u32,
+    /// … before the IP is blocked (6).
+    pub block_ip_declines: u32,
+    /// Declines from one network (/24, /48) before a proof of work (5).
+    pub challenge_net_declines: u32,
+    /// … before the network is blocked (12).
+    pub block_net_declines: u32,
+    /// Declines in one checkout session before a proof of work (2).
+    pub challenge_session_declines: u32,
+    /// … before the session is blocked (5).
+    pub block_session_declines: u32,
+    /// Declines for one email in the window before a proof of work (3).
+    pub challenge_email_declines: u32,
+    /// … before the email is blocked (6).
+    pub block_email_declines: u32,
+    /// Declines of one card (the gateway's fingerprint) before it is blocked (3).
+    pub block_card_declines: u32,
+    /// Attempts of any outcome from one IP in the window before a proof of work (10).
+    pub challenge_ip_attempts: u32,
+    /// How long a block lasts, minutes (60).
+    pub block_minutes: u32,
+    /// The proof of work's difficulty at the first sign of risk, leading zero bits (14);
+    /// each further sign adds 2.
+    pub difficulty: u8,
+    /// Attempts on a campaign in the window before its decline rate can mean an attack (10).
+    pub attack_min_attempts: u32,
+    /// The decline rate, percent, that switches a campaign to attack mode (40).
+    pub attack_decline_percent: u32,
+    /// Attempts on a campaign in the window that mean an attack whatever their outcome (300).
+    pub attack_attempts: u32,
+    /// Minutes without a spike before attack mode ends (30).
+    pub calm_minutes: u32,
+    /// In attack mode: declines from one IP, session, email or card before a block (2: a
+    /// genuine donor who mistypes once is not locked out).
+    pub attack_block_declines: u32,
+    /// In attack mode: the smallest gift, as a multiple of the campaign's minimum (2).
+    pub attack_min_amount_factor: u32,
+    /// Gifts below this multiple of the minimum count as tiny (2); more than
+    /// `tiny_attempts` of them from one IP in the window are refused.
+    pub tiny_factor: u32,
+    /// Tiny gifts one IP may try in the window (3).
+    pub tiny_attempts: u32,
+}
+
+impl Default for ShieldConfig {
+    fn default() -> Self {
+        ShieldConfig {
+            enabled: true,
+            window_minutes: 10,
+            challenge_ip_declines: 3,
+            block_ip_declines: 6,
+            challenge_net_declines: 5,
+            block_net_declines: 12,
+            challenge_session_declines: 2,
+            block_session_declines: 5,
+            challenge_email_declines: 3,
+            block_email_declines: 6,
+            block_card_declines: 3,
+            challenge_ip_attempts: 10,
+            block_minutes: 60,
+            difficulty: 14,
+            attack_min_attempts: 10,
+            attack_decline_percent: 40,
+            attack_attempts: 300,
+            calm_minutes: 30,
+            attack_block_declines: 2,
+            attack_min_amount_factor: 2,
+            tiny_factor: 2,
+            tiny_attempts: 3,
+        }
+    }
+}
+
+impl ShieldConfig {
+    /// The rules between values.
+    pub fn check(&self) -> Result<(), String> {
+        if self.window_minutes == 0 || self.calm_minutes == 0 || self.block_minutes == 0 {
+            return Err("window_minutes, calm_minutes and block_minutes must be at least 1".into());
+        }
+        if !(1..=28).contains(&self.difficulty) {
+            return Err("difficulty is 1–28 leading zero bits".into());
+        }
+        if self.attack_decline_percent > 100 {
+            return Err("attack_decline_percent is a percentage".into());
+        }
+        for (challenge, block, what) in [
+            (self.challenge_ip_declines, self.block_ip_declines, "ip"),
+            (self.challenge_net_declines, self.block_net_declines, "net"),
+            (
+                self.challenge_session_declines,
+                self.block_session_declines,
+                "session",
+            ),
+            (
+                self.challenge_email_declines,
+                self.block_email_declines,
+                "email",
+            ),
+        ] {
+            if challenge == 0 || block < challenge {
+                return Err(format!(
+                    "challenge_{what}_declines must be ≥ 1 and block_{what}_declines ≥ it"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The window, in seconds.
+    pub fn window(&self) -> i64 {
+        i64::from(self.window_minutes) * 60
     }
 }
 

@@ -12,6 +12,7 @@ use crate::config::url_text;
 use crate::secret::Secret;
 
 pub mod events;
+pub mod objects;
 
 /// A payment intent as far as the host cares.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -80,6 +81,12 @@ fn text(v: &serde_json::Value) -> Result<String, Box<GatewayError>> {
     v.as_str()
         .map(str::to_owned)
         .ok_or_else(|| Box::new(GatewayError::Unavailable("unexpected answer: no id".into())))
+}
+
+/// A gateway answer as the object `T`.
+fn typed<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, GatewayError> {
+    serde_json::from_value(body)
+        .map_err(|e| GatewayError::Unavailable(format!("unexpected answer: {e}")))
 }
 
 /// `next_action`.
@@ -427,6 +434,24 @@ impl Gateway {
     /// `GET path` with the secret key (retried on network errors and 5xx).
     pub async fn get(&self, path: &str) -> Result<serde_json::Value, GatewayError> {
         self.call(reqwest::Method::GET, path, &[], None).await
+    }
+
+    /// `GET path`, parsed as the gateway object `T` (an answer of another shape is no answer).
+    pub async fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, GatewayError> {
+        typed(self.get(path).await?)
+    }
+
+    /// `POST path` with `form`, idempotent on `key`, parsed as the gateway object `T`.
+    pub async fn post_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, String)],
+        key: &str,
+    ) -> Result<T, GatewayError> {
+        typed(self.post(path, form, key).await?)
     }
 
     /// `POST path` with `form`, idempotent on `key` (retried with it).

@@ -12,6 +12,7 @@ pub mod check;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod email;
 pub mod embed;
 pub mod error;
 pub mod fulfil;

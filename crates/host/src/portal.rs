@@ -582,46 +582,41 @@ pub async fn change_plan(
     }
     let gateway = crate::sessions::gateway_for(state, &s)?;
     let unavailable = |e| DomainError::GatewayUnavailable(format!("{e:?}"));
-    let sub = gateway
-        .get(&format!("/v1/subscriptions/{subscription}"))
+    let sub: crate::gateway::objects::Subscription = gateway
+        .get_as(&format!("/v1/subscriptions/{subscription}"))
         .await
         .map_err(unavailable)?;
-    let item = &sub["items"]["data"][0];
-    let (Some(item_id), Some(product)) = (item["id"].as_str(), item["price"]["product"].as_str())
+    let (Some(item), Some(product)) =
+        (sub.item(), sub.item().and_then(|i| i.price.product.clone()))
     else {
         return Err(DomainError::Internal("subscription without an item".into()));
     };
+    let item_id = item.id.clone();
     // One key per request, as for pausing.
     let key = state
         .ids
         .new_id(&format!("pw_plan_{}_{amount}_{}", s.id, frequency.as_str()));
-    let price = gateway
-        .post(
+    let price: crate::gateway::objects::Price = gateway
+        .post_as(
             "/v1/prices",
             &[
                 ("currency", s.currency.code().to_ascii_lowercase()),
                 ("unit_amount", amount.to_string()),
                 ("recurring[interval]", interval.to_owned()),
-                ("product", product.to_owned()),
+                ("product", product),
             ],
             &format!("{key}_price"),
         )
         .await
         .map_err(unavailable)?;
-    let price = price["id"]
-        .as_str()
-        .ok_or_else(|| DomainError::Internal("price without id".into()))?;
     let mut form = vec![
-        ("items[0][id]", item_id.to_owned()),
-        ("items[0][price]", price.to_owned()),
+        ("items[0][id]", item_id),
+        ("items[0][price]", price.id),
         ("proration_behavior", "none".into()),
     ];
     if frequency != s.frequency {
         // Since API 2025-03-31 the period lives on the item.
-        let Some(end) = item["current_period_end"]
-            .as_i64()
-            .or(sub["current_period_end"].as_i64())
-        else {
+        let Some(end) = sub.period_end() else {
             return Err(DomainError::Internal(
                 "subscription without a period".into(),
             ));

@@ -10,10 +10,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::DomainError;
-use crate::gateway::{events, Gateway, GatewayError};
+use crate::gateway::events::{Event, InvoiceEvent, PaymentIntentEvent};
+use crate::gateway::objects::{Invoice, List, Listed};
+use crate::gateway::{Gateway, GatewayError, PaymentIntent};
 use crate::sessions::CLAIM_LEASE_SECS;
 use crate::store::{Audit, SessionRow};
 use crate::webhooks::{apply_event, Signer};
@@ -191,17 +192,17 @@ fn gateway_error(e: GatewayError) -> DomainError {
 /// `created[gte]`/`created[lt]`, so only the window's pages are read. The window is still
 /// checked here (and the walk stops at the first older object, lists being newest first), so a
 /// gateway that ignored the filter would cost time, not correctness.
-async fn list_window(
+async fn list_window<T: serde::de::DeserializeOwned + Listed + Clone>(
     gateway: &Gateway,
     path: &str,
     since: i64,
     until: i64,
-) -> Result<Vec<Value>, DomainError> {
+) -> Result<Vec<T>, DomainError> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = gateway
-            .get(&format!(
+        let page: List<T> = gateway
+            .get_as(&format!(
                 "{path}?limit=100&created[gte]={since}&created[lt]={until}{}",
                 after
                     .as_deref()
@@ -210,28 +211,20 @@ async fn list_window(
             ))
             .await
             .map_err(gateway_error)?;
-        let items = page["data"].as_array().cloned().unwrap_or_default();
         let mut older = false;
-        for item in &items {
-            let created = item["created"].as_i64().unwrap_or(0);
+        for item in &page.data {
+            let created = item.created();
             if created < since {
                 older = true;
             } else if created < until {
                 out.push(item.clone());
             }
         }
-        after = items
-            .last()
-            .and_then(|i| i["id"].as_str())
-            .map(str::to_owned);
-        if older || after.is_none() || page["has_more"].as_bool() != Some(true) {
+        after = page.data.last().map(|i| i.id().to_owned());
+        if older || after.is_none() || !page.has_more {
             return Ok(out);
         }
     }
-}
-
-fn text(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_owned)
 }
 
 /// A row about `session` (when known).
@@ -290,8 +283,10 @@ pub async fn run(state: &HostState, o: &Options) -> Result<Report, DomainError> 
                 .map(|o| o.id.clone())
                 .collect(),
         );
-        let pis = list_window(&gateway, "/v1/payment_intents", o.since, o.until).await?;
-        let invoices = list_window(&gateway, "/v1/invoices", o.since, o.until).await?;
+        let pis: Vec<PaymentIntent> =
+            list_window(&gateway, "/v1/payment_intents", o.since, o.until).await?;
+        let invoices: Vec<Invoice> =
+            list_window(&gateway, "/v1/invoices", o.since, o.until).await?;
         pending += one_time(state, o, &signer, judge_before, &pis, &mut rows).await?;
         pending += recurring(state, o, &signer, judge_before, &invoices, &mut rows).await?;
         unbacked(state, o, &gateway, &pis, &mut rows).await?;
@@ -316,17 +311,17 @@ async fn one_time(
     o: &Options,
     signer: &Signer,
     judge_before: i64,
-    pis: &[Value],
+    pis: &[PaymentIntent],
     rows: &mut Vec<Row>,
 ) -> Result<u64, DomainError> {
     let mut pending = 0;
-    let mut by_session: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
-    for pi in pis.iter().filter(|p| p["status"] == "succeeded") {
+    let mut by_session: BTreeMap<String, Vec<&PaymentIntent>> = BTreeMap::new();
+    for pi in pis.iter().filter(|p| p.status == "succeeded") {
         // No session id: another integration's, or a subscription invoice's (judged there).
-        let Some(sid) = pi["metadata"]["session_id"].as_str() else {
+        let Some(sid) = pi.metadata.get("session_id") else {
             continue;
         };
-        if pi["created"].as_i64().unwrap_or(0) > judge_before {
+        if pi.created() > judge_before {
             pending += 1;
             continue;
         }
@@ -336,9 +331,9 @@ async fn one_time(
         let Some(session) = state.store.session(&sid).await? else {
             for pi in charges {
                 rows.push(Row {
-                    payment_intent: text(&pi["id"]),
-                    gateway_amount: pi["amount"].as_i64(),
-                    currency: pi["currency"].as_str().unwrap_or("").to_owned(),
+                    payment_intent: Some(pi.id.clone()),
+                    gateway_amount: Some(pi.amount),
+                    currency: pi.currency.clone(),
                     session: Some(sid.clone()),
                     ..row(Class::OrphanCharge, None, "no such session at the host")
                 });
@@ -348,9 +343,9 @@ async fn one_time(
         if !signer.owns(&session) {
             for pi in charges {
                 rows.push(Row {
-                    payment_intent: text(&pi["id"]),
-                    gateway_amount: pi["amount"].as_i64(),
-                    currency: pi["currency"].as_str().unwrap_or("").to_owned(),
+                    payment_intent: Some(pi.id.clone()),
+                    gateway_amount: Some(pi.amount),
+                    currency: pi.currency.clone(),
                     session: Some(sid.clone()),
                     ..row(
                         Class::OrphanCharge,
@@ -367,18 +362,15 @@ async fn one_time(
         // The session's own payment intent first (else the oldest); any other is a duplicate.
         charges.sort_by_key(|p| {
             (
-                p["id"].as_str() != session.payment_intent.as_deref(),
-                p["created"].as_i64(),
+                Some(p.id.as_str()) != session.payment_intent.as_deref(),
+                p.created(),
             )
         });
         for (n, pi) in charges.iter().enumerate() {
-            let paid = pi["amount_received"]
-                .as_i64()
-                .or(pi["amount"].as_i64())
-                .unwrap_or(0);
-            let currency = pi["currency"].as_str().unwrap_or("");
+            let paid = pi.amount_received.unwrap_or(pi.amount);
+            let currency = pi.currency.as_str();
             let base = Row {
-                payment_intent: text(&pi["id"]),
+                payment_intent: Some(pi.id.clone()),
                 gateway_amount: Some(paid),
                 currency: currency.to_owned(),
                 ..row(Class::Match, Some(&session), "")
@@ -403,7 +395,7 @@ async fn one_time(
                 rows.push(base);
                 continue;
             }
-            if pi["id"].as_str() != session.payment_intent.as_deref() {
+            if Some(pi.id.as_str()) != session.payment_intent.as_deref() {
                 rows.push(Row {
                     class: Class::Mismatch,
                     note: "a payment the host did not create for this session".into(),
@@ -417,11 +409,10 @@ async fn one_time(
                 ..base
             };
             if o.repair {
-                let id = format!("reconcile_{}", pi["id"].as_str().unwrap_or(""));
-                let kind = "payment_intent.succeeded";
-                let event = events::parse_object(kind, (*pi).clone())
-                    .map_err(|e| DomainError::Internal(e.to_string()))?;
-                apply_event(state, signer, &id, kind, &event).await?;
+                let id = format!("reconcile_{}", pi.id);
+                let event =
+                    Event::PaymentIntent(PaymentIntentEvent::Succeeded, Box::new((*pi).clone()));
+                apply_event(state, signer, &id, "payment_intent.succeeded", &event).await?;
                 r.repaired = state.store.fulfilment(&session.id).await?.is_some();
             }
             rows.push(r);
@@ -436,16 +427,16 @@ async fn recurring(
     o: &Options,
     signer: &Signer,
     judge_before: i64,
-    invoices: &[Value],
+    invoices: &[Invoice],
     rows: &mut Vec<Row>,
 ) -> Result<u64, DomainError> {
     let mut pending = 0;
-    for inv in invoices.iter().filter(|i| i["status"] == "paid") {
-        let details = &inv["parent"]["subscription_details"];
-        let subscription = details["subscription"]
-            .as_str()
-            .or(inv["subscription"].as_str());
-        let claimed = details["metadata"]["session_id"].as_str();
+    for inv in invoices
+        .iter()
+        .filter(|i| i.status.as_deref() == Some("paid"))
+    {
+        let subscription = inv.subscription();
+        let claimed = inv.claimed_session();
         let session = match subscription {
             Some(sub) => state.store.session_by_subscription(sub).await?,
             None => None,
@@ -457,15 +448,15 @@ async fn recurring(
         };
         // Another account's session is not this account's to judge or repair.
         let session = session.filter(|s| signer.owns(s));
-        if inv["created"].as_i64().unwrap_or(0) > judge_before {
+        if inv.created() > judge_before {
             pending += 1;
             continue;
         }
-        let paid = inv["amount_paid"].as_i64().unwrap_or(0);
+        let paid = inv.amount_paid;
         let base = Row {
-            invoice: text(&inv["id"]),
+            invoice: inv.id.clone(),
             gateway_amount: Some(paid),
-            currency: inv["currency"].as_str().unwrap_or("").to_owned(),
+            currency: inv.currency.clone(),
             ..row(Class::Match, session.as_ref(), "")
         };
         let Some(session) = session else {
@@ -475,7 +466,7 @@ async fn recurring(
             });
             continue;
         };
-        let id = inv["id"].as_str().unwrap_or("");
+        let id = inv.id();
         match state.store.invoice(id).await? {
             Some(known) if known.amount == paid => rows.push(Row {
                 host_amount: Some(known.amount),
@@ -496,10 +487,8 @@ async fn recurring(
                 };
                 if o.repair {
                     let event_id = format!("reconcile_{id}");
-                    let kind = "invoice.paid";
-                    let event = events::parse_object(kind, inv.clone())
-                        .map_err(|e| DomainError::Internal(e.to_string()))?;
-                    apply_event(state, signer, &event_id, kind, &event).await?;
+                    let event = Event::Invoice(InvoiceEvent::Paid, Box::new(inv.clone()));
+                    apply_event(state, signer, &event_id, "invoice.paid", &event).await?;
                     r.repaired = state.store.invoice(id).await?.is_some();
                 }
                 let _ = session;
@@ -515,13 +504,13 @@ async fn unbacked(
     state: &HostState,
     o: &Options,
     gateway: &Gateway,
-    pis: &[Value],
+    pis: &[PaymentIntent],
     rows: &mut Vec<Row>,
 ) -> Result<(), DomainError> {
     let succeeded: BTreeSet<&str> = pis
         .iter()
-        .filter(|p| p["status"] == "succeeded")
-        .filter_map(|p| p["id"].as_str())
+        .filter(|p| p.status == "succeeded")
+        .map(|p| p.id.as_str())
         .collect();
     for s in state.store.sessions_created(o.since, o.until).await? {
         if s.frequency.interval().is_some() || state.store.fulfilment(&s.id).await?.is_none() {

@@ -379,20 +379,26 @@ async fn fingerprint(
     session: &SessionRow,
     token: &PaymentToken,
 ) -> Option<String> {
+    use crate::gateway::objects::{ConfirmationToken, PaymentMethod};
     let gateway = gateway_for(state, session).ok()?;
     let card = match token {
-        PaymentToken::PaymentMethod(pm) => gateway
-            .get(&format!("/v1/payment_methods/{pm}"))
-            .await
-            .ok()?["card"]
-            .clone(),
-        PaymentToken::ConfirmationToken(ct) => gateway
-            .get(&format!("/v1/confirmation_tokens/{ct}"))
-            .await
-            .ok()?["payment_method_preview"]["card"]
-            .clone(),
+        PaymentToken::PaymentMethod(pm) => {
+            gateway
+                .get_as::<PaymentMethod>(&format!("/v1/payment_methods/{pm}"))
+                .await
+                .ok()?
+                .card
+        }
+        PaymentToken::ConfirmationToken(ct) => {
+            gateway
+                .get_as::<ConfirmationToken>(&format!("/v1/confirmation_tokens/{ct}"))
+                .await
+                .ok()?
+                .payment_method_preview?
+                .card
+        }
     };
-    card["fingerprint"].as_str().map(str::to_owned)
+    card?.fingerprint
 }
 
 async fn wait_for_outcome(

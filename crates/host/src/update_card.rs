@@ -8,6 +8,7 @@ use paywidget_core::api::{DeclineCode, ErrorCode, PayOutcome, UpdateCardRequest,
 use paywidget_core::money::Amount;
 
 use crate::error::DomainError;
+use crate::gateway::objects::{Invoice, List, SetupIntent, SetupStatus, Subscription};
 use crate::gateway::GatewayError;
 use crate::{sessions, views, HostState};
 
@@ -146,10 +147,6 @@ pub async fn view(state: &HostState, token: &str) -> Result<UpdateCardView, Doma
     })
 }
 
-fn field(v: &serde_json::Value) -> Option<String> {
-    v.as_str().map(str::to_owned)
-}
-
 /// `POST /api/update-card`: saves the card, makes it the default and pays the open invoice —
 /// through the card-testing shield (blocks and limits on the requester, its network, the
 /// session and the email), answering every decline alike, once: a link that saved a card is
@@ -231,17 +228,19 @@ async fn save_card(
     }
     let gateway = sessions::gateway_for(state, s)?;
     let key = |what: &str| format!("pw_card_{}_{}_{what}", s.id, req.idempotency_key);
-    let sub = gateway
-        .get(&format!("/v1/subscriptions/{subscription}"))
+    let sub: Subscription = gateway
+        .get_as(&format!("/v1/subscriptions/{subscription}"))
         .await
         .map_err(unavailable)?;
-    let customer = field(&sub["customer"])
-        .ok_or_else(|| DomainError::Internal("subscription without customer".into()))?;
+    let customer = sub.customer;
     // Save the card for off-session renewals: a SetupIntent confirmed with the page's token —
     // or, back from 3-D Secure, the one the bank authenticated (it must be this customer's).
-    let setup = match (resumed, &token) {
-        (Some(seti), _) => match gateway.get(&format!("/v1/setup_intents/{seti}")).await {
-            Ok(v) if v["customer"].as_str() == Some(customer.as_str()) => Ok(v),
+    let setup: Result<SetupIntent, GatewayError> = match (resumed, &token) {
+        (Some(seti), _) => match gateway
+            .get_as::<SetupIntent>(&format!("/v1/setup_intents/{seti}"))
+            .await
+        {
+            Ok(v) if v.customer.as_deref() == Some(customer.as_str()) => Ok(v),
             Ok(_) => return Err(DomainError::NotFound("setup intent")),
             Err(e) => Err(e),
         },
@@ -252,7 +251,7 @@ async fn save_card(
                 state.public_url, s.campaign, req.link
             );
             gateway
-                .post(
+                .post_as(
                     "/v1/setup_intents",
                     &[
                         ("customer", customer.clone()),
@@ -277,30 +276,28 @@ async fn save_card(
         }
         Err(e) => return Err(unavailable(e)),
     };
-    match setup["status"].as_str() {
-        Some("succeeded") => {}
-        Some("requires_action") => {
-            let url = setup["next_action"]["redirect_to_url"]["url"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
+    match setup.status {
+        SetupStatus::Succeeded => {}
+        SetupStatus::RequiresAction => {
             return Ok(PayOutcome::RequiresAction {
-                redirect_url: url,
-                client_secret: field(&setup["client_secret"]),
+                redirect_url: setup.redirect_url().unwrap_or_default(),
+                client_secret: setup.client_secret.clone(),
             });
         }
-        _ => {
-            let code = setup["last_setup_error"]["decline_code"]
-                .as_str()
-                .or(setup["last_setup_error"]["code"].as_str())
-                .map_or(DeclineCode::CardDeclined, DeclineCode::parse);
+        SetupStatus::Other => {
+            let error = setup.last_setup_error.unwrap_or_default();
+            let code = error
+                .decline_code
+                .or(error.code)
+                .map_or(DeclineCode::CardDeclined, |c| DeclineCode::parse(&c));
             return Ok(PayOutcome::Declined {
                 message: code.message().into(),
                 code,
             });
         }
     }
-    let pm = field(&setup["payment_method"])
+    let pm = setup
+        .payment_method
         .ok_or_else(|| DomainError::Internal("setup intent without payment method".into()))?;
     gateway
         .post(
@@ -311,14 +308,14 @@ async fn save_card(
         .await
         .map_err(unavailable)?;
     // Pay what is open now, with the new card (renewals use it from now on).
-    let open = gateway
-        .get(&format!(
+    let open: List<Invoice> = gateway
+        .get_as(&format!(
             "/v1/invoices?subscription={subscription}&status=open&limit=10"
         ))
         .await
         .map_err(unavailable)?;
-    for invoice in open["data"].as_array().cloned().unwrap_or_default() {
-        let Some(id) = field(&invoice["id"]) else {
+    for invoice in open.data {
+        let Some(id) = invoice.id else {
             continue;
         };
         match gateway
