@@ -7,6 +7,7 @@ mod reconcile;
 mod recurring;
 mod security_keys;
 mod security_limits;
+mod security_outbox;
 mod security_portal;
 mod security_shield;
 mod security_update_card;
