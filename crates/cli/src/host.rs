@@ -130,7 +130,9 @@ async fn check_gateway(config: &HostConfig, only: Option<&str>) -> Result<()> {
 }
 
 pub(crate) async fn run(args: HostArgs) -> Result<()> {
+    // Logs on stderr: stdout is for what a command answers (`reconcile --json` is parsed).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),

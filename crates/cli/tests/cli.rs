@@ -289,8 +289,15 @@ fn host_and_sandbox_binaries_sell_a_licence() {
         .unwrap();
     let mut host = Running(host);
     let mut out = BufReader::new(host.0.stdout.take().unwrap());
+    // Log lines may come first (the development secret's warning): up to the listening line.
     let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+    for _ in 0..20 {
+        line.clear();
+        out.read_line(&mut line).unwrap();
+        if line.starts_with("paywidget host listening on ") {
+            break;
+        }
+    }
     assert!(line.starts_with("paywidget host listening on "), "{line}");
     std::thread::spawn(move || for _ in out.lines() {});
     let base = format!("http://127.0.0.1:{host_port}");
