@@ -110,6 +110,11 @@ fn host_config(gateway: &str, dir: &Path, dist: &Path, shield: &[String]) -> Str
         )
 }
 
+/// `text` with its `db = "<current>"` line pointing at `quoted` (a TOML string) instead.
+fn with_db(text: &str, current: &str, quoted: &str) -> String {
+    text.replacen(&format!("db = \"{current}\""), &format!("db = {quoted}"), 1)
+}
+
 /// One phase's outcome.
 struct PhaseResult {
     phase: Phase,
@@ -227,7 +232,47 @@ pub(crate) async fn run(o: Options) -> Result<bool, String> {
             .sum::<usize>();
         results.extend(these);
     }
-    let ok = print_report(&o, &results, donor_confirmations);
+    let mut ok = print_report(&o, &results, donor_confirmations);
+    // The burst phase, on each database: SQLite (the embedded default) always, PostgreSQL when
+    // `cargo xtask attack` started a server for it.
+    println!(
+        "\nBurst: {} declining pays at once from one address, then the proofs of the challenged ones at once,\n\
+         while 10 donors load the campaign and start sessions",
+        crate::burst::PAYS
+    );
+    let mut bursts = Vec::new();
+    let shield = o.shield.clone();
+    let sqlite = crate::burst::run("sqlite", |gateway, dir| {
+        let text = host_config(gateway, dir, &dist, &shield);
+        with_db(
+            &text,
+            &fixtures::db(dir, "host"),
+            &format!("{:?}", dir.join("burst.sqlite").display().to_string()),
+        )
+    })
+    .await?;
+    bursts.push(sqlite);
+    if let Some(server) = std::env::var("PAYWIDGET_ATTACK_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+    {
+        let base = server
+            .rsplit_once('/')
+            .map_or(server.as_str(), |(b, _)| b)
+            .to_owned();
+        let shield = o.shield.clone();
+        let pg = crate::burst::run("postgres", |gateway, dir| {
+            let text = host_config(gateway, dir, &dist, &shield);
+            let url = format!("{base}/pw_burst_{}", std::process::id());
+            with_db(&text, &fixtures::db(dir, "host"), &format!("{url:?}"))
+        })
+        .await?;
+        bursts.push(pg);
+    }
+    for b in &bursts {
+        println!("{}", b.line());
+        ok &= b.ok();
+    }
     println!("\nrun time {:.1} s", started.elapsed().as_secs_f64());
     Ok(ok)
 }

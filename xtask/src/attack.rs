@@ -64,16 +64,20 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let tmp = crate::root().join("target").join("tmp").join("attack");
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).with_context(|| format!("create {}", tmp.display()))?;
+    // The burst phase runs on PostgreSQL too: a throwaway cluster, stopped when this ends.
+    let cluster = crate::pg::PgCluster::start(300)?;
     let status = tools
         .command("cargo")
         .args(["run", "-p", "paywidget-widget", "--example", "attack", "--"])
         .args(command.example_args())
+        .env("PAYWIDGET_ATTACK_POSTGRES", &cluster.url)
         .env("CHROMEDRIVER", CHROMEDRIVER)
         .env("PAYWIDGET_DIST", crate::root().join("dist"))
         .env("TMPDIR", &tmp)
         .status()
         .context("run the attack simulation (cargo run --example attack)");
     let _ = std::fs::remove_dir_all(PathBuf::from(&tmp));
+    drop(cluster);
     let status = status?;
     match status.code() {
         Some(0) => Ok(()),
