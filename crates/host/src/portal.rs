@@ -402,20 +402,26 @@ pub async fn statement(
     let in_year = |t: i64| crate::mail::civil_date(t).starts_with(&format!("{year:04}-"));
     let mut gifts = Vec::new();
     for s in state.store.sessions_by_email(&c.email).await? {
-        if s.kind != CampaignKind::Donation
-            || matches!(
-                s.status,
-                paywidget_core::api::SessionStatus::Refunded
-                    | paywidget_core::api::SessionStatus::Disputed
-            )
-        {
+        if s.kind != CampaignKind::Donation {
             continue;
         }
+        // A refunded or disputed first gift leaves only itself out: the renewals paid since
+        // stay on the statement, each unless its own charge was taken back.
+        let first_reversed = matches!(
+            s.status,
+            paywidget_core::api::SessionStatus::Refunded
+                | paywidget_core::api::SessionStatus::Disputed
+        );
         let title = state
             .config
             .campaign(&s.campaign)
             .map_or_else(|| s.campaign.clone(), |c| c.title.clone());
-        if let Some(f) = state.store.fulfilment(&s.id).await? {
+        if let Some(f) = state
+            .store
+            .fulfilment(&s.id)
+            .await?
+            .filter(|_| !first_reversed)
+        {
             if let (true, Some(receipt)) = (in_year(f.created), f.receipt_number) {
                 gifts.push(Gift {
                     at: f.created,
@@ -427,6 +433,9 @@ pub async fn statement(
             }
         }
         for i in state.store.invoices(&s.id).await? {
+            if i.reversed.is_some() {
+                continue;
+            }
             if let (true, Some(receipt)) = (in_year(i.created), i.receipt_number) {
                 gifts.push(Gift {
                     at: i.created,

@@ -412,7 +412,7 @@ async fn one_time(
                 let id = format!("reconcile_{}", pi.id);
                 let event =
                     Event::PaymentIntent(PaymentIntentEvent::Succeeded, Box::new((*pi).clone()));
-                apply_event(state, signer, &id, "payment_intent.succeeded", &event).await?;
+                apply_event(state, signer, &id, "payment_intent.succeeded", &event, None).await?;
                 r.repaired = state.store.fulfilment(&session.id).await?.is_some();
             }
             rows.push(r);
@@ -488,7 +488,7 @@ async fn recurring(
                 if o.repair {
                     let event_id = format!("reconcile_{id}");
                     let event = Event::Invoice(InvoiceEvent::Paid, Box::new(inv.clone()));
-                    apply_event(state, signer, &event_id, "invoice.paid", &event).await?;
+                    apply_event(state, signer, &event_id, "invoice.paid", &event, None).await?;
                     r.repaired = state.store.invoice(id).await?.is_some();
                 }
                 let _ = session;

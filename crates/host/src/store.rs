@@ -115,6 +115,8 @@ pub struct InvoiceRow {
     pub period_end: Option<i64>,
     /// Unix seconds.
     pub created: i64,
+    /// `refunded` or `disputed` when its charge was taken back.
+    pub reversed: Option<String>,
 }
 
 impl SessionRow {
@@ -545,6 +547,15 @@ pub trait StoreTx: Send {
     async fn next_receipt_number(&mut self, merchant: &str) -> Result<i64, StoreError>;
     /// Stores the receipt number.
     async fn set_receipt_number(&mut self, session: &str, number: &str) -> Result<(), StoreError>;
+    /// The session a recorded invoice belongs to.
+    async fn invoice_session(&mut self, invoice: &str) -> Result<Option<String>, StoreError>;
+    /// Marks an invoice's charge taken back (`Some("refunded" | "disputed")`), or, `None`, gives
+    /// back a dispute's (a won dispute; a refund stays).
+    async fn reverse_invoice(
+        &mut self,
+        invoice: &str,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError>;
     /// Gives back a fulfilment revoked for `reason` (a dispute won).
     async fn reinstate(&mut self, session: &str, reason: &str) -> Result<(), StoreError>;
     /// Revokes the fulfilment (refund, dispute).

@@ -86,7 +86,89 @@ pub async fn apply(
     signer: &Signer,
     event: &Envelope,
 ) -> Result<bool, DomainError> {
-    apply_event(state, signer, &event.id, &event.kind, &event.event).await
+    let renewal = renewal_of(state, signer, &event.event).await?;
+    apply_event(
+        state,
+        signer,
+        &event.id,
+        &event.kind,
+        &event.event,
+        renewal.as_deref(),
+    )
+    .await
+}
+
+/// For a refund or dispute whose payment is no checkout's own: the invoice (a renewal) it
+/// paid, asked of the signing merchants' gateway before the event's transaction begins (no
+/// connection is held across a gateway call).
+async fn renewal_of(
+    state: &HostState,
+    signer: &Signer,
+    event: &Event,
+) -> Result<Option<String>, DomainError> {
+    let pi = match event {
+        Event::ChargeRefunded(c) => c.payment_intent.as_deref(),
+        Event::Dispute(_, d) => d.payment_intent.as_deref(),
+        _ => None,
+    };
+    let Some(pi) = pi else {
+        return Ok(None);
+    };
+    {
+        let mut tx = state.store.begin().await?;
+        let own = tx.session_id_by_payment_intent(pi).await?;
+        drop(tx);
+        if own.is_some() {
+            return Ok(None);
+        }
+    }
+    for m in state
+        .config
+        .merchants
+        .iter()
+        .filter(|m| signer.merchants.contains(&m.id))
+    {
+        let gateway =
+            crate::gateway::Gateway::new(state.http.clone(), &m.gateway_url, &m.secret_key);
+        let path = format!(
+            "/v1/invoice_payments?payment[type]=payment_intent&payment[payment_intent]={pi}&limit=1"
+        );
+        match gateway
+            .get_as::<crate::gateway::objects::List<crate::gateway::objects::InvoicePayment>>(&path)
+            .await
+        {
+            Ok(list) => {
+                if let Some(p) = list.data.into_iter().next() {
+                    return Ok(Some(p.invoice));
+                }
+            }
+            // Unknown for now: the gateway delivers the event again.
+            Err(e) => return Err(retry_later(format!("invoice of a refunded payment: {e:?}"))),
+        }
+    }
+    Ok(None)
+}
+
+/// A refund or dispute of a renewal: the invoice's gift is taken back (statements leave it out),
+/// given back when a dispute is won. Only the signing merchant's.
+async fn apply_to_renewal(
+    tx: &mut dyn StoreTx,
+    signer: &Signer,
+    invoice: &str,
+    reversal: Option<&str>,
+) -> Result<(), DomainError> {
+    let Some(session) = tx.invoice_session(invoice).await? else {
+        return Ok(());
+    };
+    let Some(session) = tx.session(&session).await? else {
+        return Ok(());
+    };
+    if !signer.owns(&session) {
+        tracing::error!(session = %session.id, "a renewal's refund signed with another merchant's secret; ignored");
+        return Ok(());
+    }
+    tx.reverse_invoice(invoice, reversal).await?;
+    Ok(())
 }
 
 /// Where a payment event lands: the session whose payment intent it names, if one of the
@@ -209,6 +291,7 @@ async fn apply_invoice(
                 receipt_number: None,
                 period_end: invoice.period().map(|p| p.end).or(invoice.period_end),
                 created: now,
+                reversed: None,
             };
             fulfil::fulfil_invoice(state, tx, session, &row, now).await?;
         }
@@ -317,6 +400,7 @@ pub(crate) async fn apply_event(
     id: &str,
     kind: &str,
     event: &Event,
+    renewal: Option<&str>,
 ) -> Result<bool, DomainError> {
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
@@ -333,7 +417,11 @@ pub(crate) async fn apply_event(
             }
         }
         Event::ChargeRefunded(charge) => {
-            if let Some(session) =
+            if let Some(invoice) = renewal {
+                if charge.refunded {
+                    apply_to_renewal(t, signer, invoice, Some("refunded")).await?;
+                }
+            } else if let Some(session) =
                 place_payment(t, signer, charge.payment_intent.as_deref(), None).await?
             {
                 t.record_refund(&session.id, charge.amount_refunded).await?;
@@ -344,7 +432,17 @@ pub(crate) async fn apply_event(
             }
         }
         Event::Dispute(k, dispute) => {
-            if let Some(session) =
+            if let Some(invoice) = renewal {
+                match (k, dispute.status) {
+                    (DisputeEvent::Created, _) => {
+                        apply_to_renewal(t, signer, invoice, Some("disputed")).await?
+                    }
+                    (DisputeEvent::Closed, DisputeStatus::Won) => {
+                        apply_to_renewal(t, signer, invoice, None).await?
+                    }
+                    (DisputeEvent::Closed, _) => {}
+                }
+            } else if let Some(session) =
                 place_payment(t, signer, dispute.payment_intent.as_deref(), None).await?
             {
                 match (k, dispute.status) {

@@ -18,3 +18,7 @@ CREATE INDEX shield_events_attempt ON shield_events(attempt);
 ALTER TABLE mail_outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE mail_outbox ADD COLUMN next_try INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE mail_outbox ADD COLUMN last_error TEXT;
+
+-- A renewal refunded or disputed at the gateway: `refunded` / `disputed` (a won dispute clears
+-- it). Statements leave such a gift out; the other gifts of the subscription stay.
+ALTER TABLE invoices ADD COLUMN reversed TEXT;

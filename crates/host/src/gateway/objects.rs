@@ -169,6 +169,25 @@ impl SetupIntent {
     }
 }
 
+/// What an invoice payment paid with.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct InvoicePaymentMethod {
+    /// The payment intent (unexpanded).
+    #[serde(default)]
+    pub payment_intent: Option<String>,
+}
+
+/// An invoice payment (`inpay_…`, API 2025-03-31): which invoice a payment intent paid.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct InvoicePayment {
+    /// `inpay_…`.
+    pub id: String,
+    /// The invoice it paid.
+    pub invoice: String,
+    /// What paid it.
+    pub payment: InvoicePaymentMethod,
+}
+
 /// An object of a list the host walks by creation time.
 pub trait Listed {
     /// Its id (the cursor for the next page).

@@ -74,6 +74,7 @@ macro_rules! sql_store {
                 receipt_number: r.try_get("receipt_number")?,
                 period_end: r.try_get("period_end")?,
                 created: r.try_get("created")?,
+                reversed: r.try_get("reversed")?,
             })
         }
 
@@ -1148,6 +1149,33 @@ macro_rules! sql_store {
                     .bind(session)
                     .execute(&mut *self.0)
                     .await?;
+                Ok(())
+            }
+
+            async fn invoice_session(&mut self, invoice: &str) -> Result<Option<String>, StoreError> {
+                Ok(sqlx::query_scalar("SELECT session_id FROM invoices WHERE invoice_id = $1")
+                    .bind(invoice)
+                    .fetch_optional(&mut *self.0)
+                    .await?)
+            }
+
+            async fn reverse_invoice(&mut self, invoice: &str, reason: Option<&str>) -> Result<(), StoreError> {
+                match reason {
+                    Some(reason) => {
+                        // A refund is final; a dispute does not overwrite it.
+                        sqlx::query("UPDATE invoices SET reversed = $1 WHERE invoice_id = $2 AND (reversed IS NULL OR reversed = 'disputed')")
+                            .bind(reason)
+                            .bind(invoice)
+                            .execute(&mut *self.0)
+                            .await?;
+                    }
+                    None => {
+                        sqlx::query("UPDATE invoices SET reversed = NULL WHERE invoice_id = $1 AND reversed = 'disputed'")
+                            .bind(invoice)
+                            .execute(&mut *self.0)
+                            .await?;
+                    }
+                }
                 Ok(())
             }
 

@@ -9,6 +9,7 @@ mod security_keys;
 mod security_limits;
 mod security_outbox;
 mod security_portal;
+mod security_refunds;
 mod security_shield;
 mod security_update_card;
 mod security_webhooks;

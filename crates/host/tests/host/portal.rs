@@ -12,15 +12,23 @@ fn plain(mail: &str) -> String {
         .replace("=3D", "=")
 }
 
-/// The newest sign-in mail to `to`: (token, code).
+/// The newest sign-in mail to `to`: (token, code). Waits a little: another request's mail
+/// relay (a webhook's, say) may hold the message's lease and write it a moment later.
 fn sign_in_mail(w: &World, to: &str) -> (String, String) {
-    let mail = w
-        .outbox()
-        .into_iter()
-        .rev()
-        .map(|m| plain(&m))
-        .find(|m| m.contains("sign-in code") && m.contains(to))
-        .expect("a sign-in mail");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mail = loop {
+        if let Some(m) = w
+            .outbox()
+            .into_iter()
+            .rev()
+            .map(|m| plain(&m))
+            .find(|m| m.contains("sign-in code") && m.contains(to))
+        {
+            break m;
+        }
+        assert!(std::time::Instant::now() < deadline, "a sign-in mail");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     let token = mail
         .split("/portal/login?token=")
         .nth(1)
@@ -73,7 +81,7 @@ fn cookie_of(r: &reqwest::Response) -> String {
 }
 
 /// Signs in through the newest link mailed to `email`: (cookie, the overview's CSRF token).
-async fn signed_in(w: &World, email: &str) -> (String, String) {
+pub(crate) async fn signed_in(w: &World, email: &str) -> (String, String) {
     form(w, "/portal/sign-in", None, &[("email", email)]).await;
     let (token, _) = sign_in_mail(w, email);
     let cookie = cookie_of(&form(w, "/portal/login", None, &[("token", &token)]).await);
@@ -415,7 +423,7 @@ async fn the_giving_statement_lists_the_years_gifts_and_totals() {
 
 /// A host on a gateway test clock with a paid monthly gift of 10.00 USD by ada@example.org:
 /// (world, test clock, session).
-async fn monthly_gift() -> (World, String, String) {
+pub(crate) async fn monthly_gift() -> (World, String, String) {
     let (w, clock) = paywidget_testkit::world::world_on_test_clock(
         WebhookTarget::Host,
         paywidget_testkit::fixtures::recurring,

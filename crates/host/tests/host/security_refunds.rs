@@ -1,0 +1,139 @@
+//! Refunds and disputes land on the right gift: a refunded renewal leaves the donor's statement
+//! (the first gift stays), and a refunded first gift does not hide the renewals paid since.
+//! Driven through the gateway's own refunds and their webhooks; runs on both databases.
+
+use std::time::{Duration, Instant};
+
+use paywidget_sandbox::DEFAULT_SECRET_KEY as SK;
+use paywidget_testkit::world::World;
+
+use super::portal::{monthly_gift, signed_in};
+
+/// The statement page of this year for the signed-in `cookie`.
+async fn statement(w: &World, cookie: &str) -> String {
+    let year = paywidget_host::mail::civil_date(w.state.clock.now())[..4].to_owned();
+    w.http
+        .get(format!("{}/portal/statement?year={year}", w.host))
+        .header("cookie", format!("pw_portal={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Refunds the payment intent at the gateway (as the merchant's dashboard would).
+async fn refund(w: &World, pi: &str) {
+    let r = w
+        .http
+        .post(format!("{}/v1/refunds", w.gateway))
+        .bearer_auth(SK)
+        .form(&[("payment_intent", pi)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refunded_renewal_leaves_the_statement_and_the_first_gift_stays() {
+    let (w, clock, session) = monthly_gift().await;
+    w.advance_test_clock(&clock, 32 * 86_400).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let renewal = loop {
+        let invoices = w.state.store.invoices(&session).await.unwrap();
+        if let Some(r) = invoices
+            .into_iter()
+            .find(|i| i.billing_reason == "subscription_cycle" && i.receipt_number.is_some())
+        {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "no renewal");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let first = w.status(&session).await["receipt"]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let renewal_receipt = renewal.receipt_number.clone().unwrap();
+    let (cookie, _) = signed_in(&w, "ada@example.org").await;
+    let before = statement(&w, &cookie).await;
+    assert!(
+        before.contains(&first) && before.contains(&renewal_receipt),
+        "{before}"
+    );
+    // The renewal's payment, found through the gateway's invoice payments, is refunded.
+    let payments = w
+        .gateway_get(&format!(
+            "/v1/invoice_payments?invoice={}",
+            renewal.invoice_id
+        ))
+        .await;
+    let pi = payments["data"][0]["payment"]["payment_intent"]
+        .as_str()
+        .expect("the renewal's payment intent")
+        .to_owned();
+    refund(&w, &pi).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let invoices = w.state.store.invoices(&session).await.unwrap();
+        let r = invoices
+            .iter()
+            .find(|i| i.invoice_id == renewal.invoice_id)
+            .unwrap();
+        if r.reversed.as_deref() == Some("refunded") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the renewal's refund never landed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after = statement(&w, &cookie).await;
+    assert!(after.contains(&first), "the first gift stays: {after}");
+    assert!(
+        !after.contains(&renewal_receipt),
+        "the refunded renewal is gone: {after}"
+    );
+    assert_eq!(
+        w.status(&session).await["status"],
+        "fulfilled",
+        "the session itself is not refunded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refunded_first_gift_does_not_hide_the_renewals() {
+    let (w, clock, session) = monthly_gift().await;
+    w.advance_test_clock(&clock, 32 * 86_400).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let renewal = loop {
+        let invoices = w.state.store.invoices(&session).await.unwrap();
+        if let Some(r) = invoices
+            .into_iter()
+            .find(|i| i.billing_reason == "subscription_cycle" && i.receipt_number.is_some())
+        {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "no renewal");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let first_pi = w
+        .state
+        .store
+        .session(&session)
+        .await
+        .unwrap()
+        .and_then(|s| s.payment_intent)
+        .unwrap();
+    refund(&w, &first_pi).await;
+    w.wait_status(&session, "refunded").await;
+    let (cookie, _) = signed_in(&w, "ada@example.org").await;
+    let page = statement(&w, &cookie).await;
+    assert!(
+        page.contains(renewal.receipt_number.as_deref().unwrap()),
+        "the renewal paid since stays on the statement: {page}"
+    );
+}
