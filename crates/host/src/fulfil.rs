@@ -61,8 +61,10 @@ pub async fn fulfil(
                 } else {
                     settings.validity_days.map(|d| day + d)
                 },
-                order: session.id.clone(),
+                // A reference that opens nothing, not the session (whose id shows the key).
+                order: licence::order_ref(&state.keys, &session.id),
             };
+            tx.set_order_ref(&session.id, &l.order).await?;
             let key = licence::issue(&state.signing_key, &l);
             tx.set_licence_key(&session.id, &key).await?;
             mail::licence_letter(&settings.product, &key, &campaign.instructions)

@@ -29,6 +29,8 @@ pub struct Keys {
     pub proof_of_work: [u8; 32],
     /// Signs update-card links.
     pub update_card: [u8; 32],
+    /// Keys licences' order references (what keys and leases name instead of the session).
+    pub order_refs: [u8; 32],
     /// Whether they come from the public development secret.
     pub development: bool,
 }
@@ -58,6 +60,7 @@ impl Keys {
             portal_codes: derive(secret, "portal sign-in codes"),
             proof_of_work: derive(secret, "proof of work"),
             update_card: derive(secret, "update-card links"),
+            order_refs: derive(secret, "order references"),
             development,
         }
     }
@@ -165,6 +168,7 @@ mod tests {
             a.portal_codes,
             a.proof_of_work,
             a.update_card,
+            a.order_refs,
             a.licence.to_bytes(),
         ];
         for (i, x) in purposes.iter().enumerate() {

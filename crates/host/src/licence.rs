@@ -213,14 +213,38 @@ pub struct Standing {
     pub valid_until_day: Option<u32>,
 }
 
+/// A licence's order reference for `session`: `ord_` and 24 hex digits of an HMAC under the
+/// host's order-reference key. Keys and leases name it instead of the session, whose id opens
+/// the session's page (and with it the key): a lease found on a machine unlocks nothing.
+pub fn order_ref(keys: &crate::keys::Keys, session: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&keys.order_refs)
+        .expect("HMAC takes any key length");
+    mac.update(session.as_bytes());
+    format!("ord_{}", &hex::encode(mac.finalize().into_bytes())[..24])
+}
+
+/// The session behind a key's order: its reference (`ord_…`), or, in keys issued before
+/// references, the session id itself.
+async fn session_of(state: &crate::HostState, order: &str) -> Result<Option<String>, DomainError> {
+    if order.starts_with("ord_") {
+        Ok(state.store.session_by_order_ref(order).await?)
+    } else {
+        Ok(Some(order.to_owned()))
+    }
+}
+
 /// What an order entitles to, from the order itself (its session, tier and campaign) and never
 /// from the key's claims: a key signed with a leaked key cannot raise its seats or move its last
-/// day. `None`: no such order.
+/// day. `None`: no such order. Answers the session too (activations are kept by session).
 async fn entitlement(
     state: &crate::HostState,
     order: &str,
-) -> Result<Option<Licence>, DomainError> {
-    let Some(session) = state.store.session(order).await? else {
+) -> Result<Option<(Licence, String)>, DomainError> {
+    let Some(id) = session_of(state, order).await? else {
+        return Ok(None);
+    };
+    let Some(session) = state.store.session(&id).await? else {
         return Ok(None);
     };
     let Some(campaign) = state.config.campaign(&session.campaign) else {
@@ -229,33 +253,40 @@ async fn entitlement(
     let Some(settings) = campaign.license.as_ref() else {
         return Ok(None);
     };
-    let f = state.store.fulfilment(order).await?;
+    let f = state.store.fulfilment(&id).await?;
     let tier = session.tier.as_deref().and_then(|t| campaign.tier(t));
     let issued_day = f.as_ref().map_or(0, |f| {
         u32::try_from(f.created.div_euclid(86_400)).unwrap_or(0)
     });
-    Ok(Some(Licence {
-        product: match tier {
-            Some(t) => format!("{} {}", settings.product, t.name),
-            None => settings.product.clone(),
+    Ok(Some((
+        Licence {
+            product: match tier {
+                Some(t) => format!("{} {}", settings.product, t.name),
+                None => settings.product.clone(),
+            },
+            seats: tier.map_or(settings.seats, |t| t.seats),
+            issued_day,
+            expires_day: if session.frequency.interval().is_some() {
+                None
+            } else {
+                settings.validity_days.map(|d| issued_day + d)
+            },
+            order: order.to_owned(),
         },
-        seats: tier.map_or(settings.seats, |t| t.seats),
-        issued_day,
-        expires_day: if session.frequency.interval().is_some() {
-            None
-        } else {
-            settings.validity_days.map(|d| issued_day + d)
-        },
-        order: order.to_owned(),
-    }))
+        id,
+    )))
 }
 
 /// A licence's standing: a one-time licence by the days signed into its key; a subscription's
 /// by how far it is paid (`paid_until`, moved by each paid invoice) plus the campaign's grace.
-pub async fn standing(state: &crate::HostState, l: &Licence) -> Result<Standing, DomainError> {
-    let f = state.store.fulfilment(&l.order).await?;
+pub async fn standing(
+    state: &crate::HostState,
+    l: &Licence,
+    session_id: &str,
+) -> Result<Standing, DomainError> {
+    let f = state.store.fulfilment(session_id).await?;
     let revoked = f.as_ref().is_none_or(|f| f.revoked);
-    let session = state.store.session(&l.order).await?;
+    let session = state.store.session(session_id).await?;
     let now = state.clock.now();
     let day = |t: i64| u32::try_from(t.div_euclid(86_400)).unwrap_or(0);
     let (expired, past_due, valid_until_day) = match &session {
@@ -307,16 +338,16 @@ pub async fn standing(state: &crate::HostState, l: &Licence) -> Result<Standing,
 async fn good_licence(
     state: &crate::HostState,
     key: &str,
-) -> Result<(Licence, Standing), DomainError> {
+) -> Result<(Licence, Standing, String), DomainError> {
     let claimed = verify(&state.signing_key.verifying_key(), key)
         .map_err(|e| DomainError::invalid(ErrorCode::InvalidLicense, e.to_string()))?;
-    let Some(l) = entitlement(state, &claimed.order).await? else {
+    let Some((l, session_id)) = entitlement(state, &claimed.order).await? else {
         return Err(DomainError::Refused {
             code: ErrorCode::LicenseRevoked,
             message: "This licence was revoked (refunded or disputed).".into(),
         });
     };
-    let st = standing(state, &l).await?;
+    let st = standing(state, &l, &session_id).await?;
     if st.revoked {
         return Err(DomainError::Refused {
             code: ErrorCode::LicenseRevoked,
@@ -329,7 +360,7 @@ async fn good_licence(
             message: "This licence has expired.".into(),
         });
     }
-    Ok((l, st))
+    Ok((l, st, session_id))
 }
 
 /// `POST /api/licenses/activate`: takes a seat for the installation (again: the same seat)
@@ -339,11 +370,11 @@ pub async fn activate(
     req: &ActivationRequest,
 ) -> Result<ActivationView, DomainError> {
     let instance = Instance::parse(&req.instance)?;
-    let (l, st) = good_licence(state, &req.key).await?;
+    let (l, st, session_id) = good_licence(state, &req.key).await?;
     let now = state.clock.now();
     match state
         .store
-        .activate(&l.order, instance.as_str(), l.seats, now)
+        .activate(&session_id, instance.as_str(), l.seats, now)
         .await?
     {
         crate::store::Activated::Full => Err(DomainError::Refused {
@@ -382,9 +413,18 @@ pub async fn deactivate(
     let instance = Instance::parse(&req.instance)?;
     let claimed = verify(&state.signing_key.verifying_key(), &req.key)
         .map_err(|e| DomainError::invalid(ErrorCode::InvalidLicense, e.to_string()))?;
-    let l = entitlement(state, &claimed.order).await?.unwrap_or(claimed);
-    let deactivated = state.store.deactivate(&l.order, instance.as_str()).await?;
-    let used = state.store.activations(&l.order).await?.len();
+    let (l, session_id) = match entitlement(state, &claimed.order).await? {
+        Some(found) => found,
+        None => {
+            let id = claimed.order.clone();
+            (claimed, id)
+        }
+    };
+    let deactivated = state
+        .store
+        .deactivate(&session_id, instance.as_str())
+        .await?;
+    let used = state.store.activations(&session_id).await?.len();
     Ok(DeactivationView {
         deactivated,
         seats: l.seats,
@@ -403,9 +443,15 @@ pub async fn check(state: &crate::HostState, key: &str) -> Result<VerifyAnswer, 
         Ok(claimed) => {
             // What the order says, not the key; an order we have no fulfilment for is
             // treated as revoked.
-            let l = entitlement(state, &claimed.order).await?.unwrap_or(claimed);
-            let st = standing(state, &l).await?;
-            let used = state.store.activations(&l.order).await?.len();
+            let (l, session_id) = match entitlement(state, &claimed.order).await? {
+                Some(found) => found,
+                None => {
+                    let id = claimed.order.clone();
+                    (claimed, id)
+                }
+            };
+            let st = standing(state, &l, &session_id).await?;
+            let used = state.store.activations(&session_id).await?.len();
             Ok(VerifyAnswer::Checked {
                 valid: !st.revoked && !st.expired,
                 revoked: st.revoked,

@@ -309,6 +309,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// The session's fulfilment.
     async fn fulfilment(&self, session: &str) -> Result<Option<FulfilmentRow>, StoreError>;
+    /// The session whose licence carries the order reference `order_ref`.
+    async fn session_by_order_ref(&self, order_ref: &str) -> Result<Option<String>, StoreError>;
 
     /// A setting; if absent, stores `default` first. Returns the stored value (a concurrent
     /// first start may have won).
@@ -547,6 +549,8 @@ pub trait StoreTx: Send {
     async fn next_receipt_number(&mut self, merchant: &str) -> Result<i64, StoreError>;
     /// Stores the receipt number.
     async fn set_receipt_number(&mut self, session: &str, number: &str) -> Result<(), StoreError>;
+    /// Records a licence's order reference.
+    async fn set_order_ref(&mut self, session: &str, order_ref: &str) -> Result<(), StoreError>;
     /// The session a recorded invoice belongs to.
     async fn invoice_session(&mut self, invoice: &str) -> Result<Option<String>, StoreError>;
     /// Marks an invoice's charge taken back (`Some("refunded" | "disputed")`), or, `None`, gives

@@ -22,3 +22,8 @@ ALTER TABLE mail_outbox ADD COLUMN last_error TEXT;
 -- A renewal refunded or disputed at the gateway: `refunded` / `disputed` (a won dispute clears
 -- it). Statements leave such a gift out; the other gifts of the subscription stay.
 ALTER TABLE invoices ADD COLUMN reversed TEXT;
+
+-- A licence's order reference (`ord_…`, keyed from the host's secret): what its key and leases
+-- name instead of the checkout session, whose id opens the session's page (and its key).
+ALTER TABLE fulfilments ADD COLUMN order_ref TEXT;
+CREATE UNIQUE INDEX fulfilments_order_ref ON fulfilments(order_ref);

@@ -285,6 +285,13 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn session_by_order_ref(&self, order_ref: &str) -> Result<Option<String>, StoreError> {
+                Ok(sqlx::query_scalar("SELECT session_id FROM fulfilments WHERE order_ref = $1")
+                    .bind(order_ref)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
             async fn fulfilment(&self, session: &str) -> Result<Option<FulfilmentRow>, StoreError> {
                 let Some(r) = sqlx::query("SELECT * FROM fulfilments WHERE session_id = $1")
                     .bind(session)
@@ -1146,6 +1153,15 @@ macro_rules! sql_store {
             async fn revoke(&mut self, session: &str, reason: &str) -> Result<(), StoreError> {
                 sqlx::query("UPDATE fulfilments SET revoked = 1, revoked_reason = $1 WHERE session_id = $2")
                     .bind(reason)
+                    .bind(session)
+                    .execute(&mut *self.0)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_order_ref(&mut self, session: &str, order_ref: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE fulfilments SET order_ref = $1 WHERE session_id = $2")
+                    .bind(order_ref)
                     .bind(session)
                     .execute(&mut *self.0)
                     .await?;

@@ -457,7 +457,11 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
     let claims = licence::verify(&state.signing_key.verifying_key(), &key).unwrap();
     assert_eq!(claims.issued_day, clock.today());
     assert_eq!(claims.expires_day, Some(clock.today() + 365));
-    assert_eq!(claims.order, created.id);
+    assert_eq!(
+        claims.order,
+        licence::order_ref(&state.keys, &created.id),
+        "the order's reference, not the session"
+    );
 
     let answer = licence::check(&state, &key).await.unwrap();
     assert!(matches!(

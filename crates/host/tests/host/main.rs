@@ -87,9 +87,11 @@ async fn licence_purchase_is_fulfilled_once_and_verifies_offline() {
         .unwrap();
     let public = ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap();
     let l = paywidget_host::licence::verify(&public, &key).expect("valid offline");
+    // The key names the order by its reference, never by the session (whose id opens its page).
+    let order_ref = paywidget_host::licence::order_ref(&w.state.keys, &s);
     assert_eq!(
         (l.product.as_str(), l.seats, l.order.as_str()),
-        ("Acme Pro", 2, s.as_str())
+        ("Acme Pro", 2, order_ref.as_str())
     );
     assert_eq!(l.expires_day, Some(l.issued_day + 365));
     // Online check.
@@ -1331,7 +1333,10 @@ async fn activations_are_bounded_by_seats_and_leases_verify_offline() {
     .expect("the lease verifies");
     assert_eq!(
         (lease.order.as_str(), lease.instance.as_str()),
-        (order.as_str(), "laptop")
+        (
+            paywidget_host::licence::order_ref(&w.state.keys, &order).as_str(),
+            "laptop"
+        )
     );
     assert_eq!(
         lease.valid_until_day,

@@ -144,3 +144,51 @@ async fn seats_and_the_last_day_come_from_the_order_not_the_key() {
         "the order's last day: {v}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_or_key_names_an_order_reference_that_opens_nothing() {
+    let w = world(WebhookTarget::Host).await;
+    let s = w.session("pro", None).await;
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&s, &pm, "k").await;
+    let key = w.wait_status(&s, "fulfilled").await["license"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, a) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/licenses/activate",
+            Some(json!({ "key": key, "instance": "laptop" })),
+        )
+        .await;
+    let lease = licence::verify_lease(
+        &w.state.signing_key.verifying_key(),
+        a["lease"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert!(lease.order.starts_with("ord_"), "{}", lease.order);
+    assert_ne!(lease.order, s);
+    // Found in an app's files, the reference opens no session page (and so no key).
+    let (code, _) = w
+        .api(
+            reqwest::Method::GET,
+            &format!("/api/sessions/{}", lease.order),
+            None,
+        )
+        .await;
+    assert_eq!(code, 404);
+    // The key still works for its owner.
+    let (_, v) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/licenses/verify",
+            Some(json!({ "key": key })),
+        )
+        .await;
+    assert_eq!(
+        (v["valid"].as_bool(), v["seats_used"].as_u64()),
+        (Some(true), Some(1)),
+        "{v}"
+    );
+}
