@@ -418,13 +418,14 @@ async fn block_over_limits(
 /// webhook's copy of a decline, which must not undo the pay answer's generic words.
 pub async fn generic_declines(
     state: &HostState,
+    tx: &mut dyn crate::store::StoreTx,
     merchant: &str,
     campaign: &str,
 ) -> Result<bool, DomainError> {
     if config(state, merchant).is_none() {
         return Ok(false);
     }
-    Ok(state.store.shield_attack(campaign).await?.is_some())
+    Ok(tx.attack_running(campaign).await?)
 }
 
 /// Whether the campaign is in attack mode now, ending it after a calm period.

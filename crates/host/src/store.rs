@@ -549,6 +549,9 @@ pub trait StoreTx: Send {
     async fn next_receipt_number(&mut self, merchant: &str) -> Result<i64, StoreError>;
     /// Stores the receipt number.
     async fn set_receipt_number(&mut self, session: &str, number: &str) -> Result<(), StoreError>;
+    /// Whether the campaign's attack mode is running (read in the transaction, not beside it:
+    /// a transaction holding SQLite's write lock must never wait for a second connection).
+    async fn attack_running(&mut self, campaign: &str) -> Result<bool, StoreError>;
     /// Records a licence's order reference.
     async fn set_order_ref(&mut self, session: &str, order_ref: &str) -> Result<(), StoreError>;
     /// The session a recorded invoice belongs to.

@@ -369,7 +369,9 @@ async fn apply_payment(
         PaymentIntentEvent::PaymentFailed => {
             let mut code = pi.last_payment_error.clone().unwrap_or_default().decline();
             // Under a card-testing attack the session tells no more than the pay answer did.
-            if crate::shield::generic_declines(state, &session.merchant, &session.campaign).await? {
+            if crate::shield::generic_declines(state, tx, &session.merchant, &session.campaign)
+                .await?
+            {
                 code = paywidget_core::api::DeclineCode::CardDeclined;
             }
             if tx

@@ -1159,6 +1159,16 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn attack_running(&mut self, campaign: &str) -> Result<bool, StoreError> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM shield_attacks WHERE campaign = $1 AND ended IS NULL",
+                )
+                .bind(campaign)
+                .fetch_one(&mut *self.0)
+                .await?;
+                Ok(n > 0)
+            }
+
             async fn set_order_ref(&mut self, session: &str, order_ref: &str) -> Result<(), StoreError> {
                 sqlx::query("UPDATE fulfilments SET order_ref = $1 WHERE session_id = $2")
                     .bind(order_ref)

@@ -48,7 +48,9 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new()
             // One connection for memory: each would otherwise be its own empty database.
-            .max_connections(if memory { 1 } else { 4 })
+            // Readers run beside the one writer (WAL): a burst's writers waiting for the lock
+            // must not take every connection from the page loads.
+            .max_connections(if memory { 1 } else { 16 })
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
@@ -71,11 +73,15 @@ impl SqliteStore {
 }
 
 // SQLite has one writer at a time: no lock to take, no rows to skip.
+// Every write transaction's first statement is a write (the webhook's dedupe insert, an outbox
+// insert, a counter's insert), so it holds SQLite's write lock from its start and never fails to
+// upgrade a read; a plain BEGIN, not `BEGIN IMMEDIATE`: sqlx 0.8 leaves a connection unusable
+// ("begin_with at non-zero transaction depth") after a failed `begin_with`.
 super::sql::sql_store!(
     SqliteStore,
     SqliteTx,
     Sqlite,
     key_lock: None::<&str>,
     skip_locked: "",
-    begin: Some("BEGIN IMMEDIATE")
+    begin: None
 );
