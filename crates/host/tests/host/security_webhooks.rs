@@ -186,6 +186,10 @@ async fn a_header_of_many_entries_costs_nothing_and_is_refused() {
         let code = t.await.unwrap().unwrap();
         assert!(code == 400 || code == 431, "refused: {code}");
     }
+    println!(
+        "8 requests with 30,000 v1 entries each, at once: answered in {:?}",
+        started.elapsed()
+    );
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "answered in {:?}",
