@@ -183,7 +183,8 @@ pub fn overview(c: &Customer, items: &[Item], message: Option<&str>) -> String {
             };
             let now_amount =
                 Amount::from_minor(s.next_amount.unwrap_or(s.amount), s.currency).format_plain();
-            if s.kind == CampaignKind::Donation {
+            // A gift that ends with this period offers only to keep it going.
+            if s.kind == CampaignKind::Donation && !s.cancel_at_period_end {
                 // One form: the amount, and the frequency when the campaign offers another.
                 let mut choose = String::new();
                 if it.frequencies.len() > 1 {
@@ -216,13 +217,23 @@ pub fn overview(c: &Customer, items: &[Item], message: Option<&str>) -> String {
                     escape(&now_amount)
                 ));
             }
-            for (action, label) in [(action, label), (pause, pause_label)] {
+            let mut actions = vec![(action, label)];
+            if !s.cancel_at_period_end {
+                actions.push((pause, pause_label));
+            }
+            for (action, label) in actions {
+                // Ending a gift is the secondary action: it must not look like the others.
+                let class = if action == "cancel" {
+                    " class=\"pw-secondary\""
+                } else {
+                    ""
+                };
                 body.push_str(&format!(
                     "<form method=\"post\" action=\"/portal/subscription\">\
                      <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
                      <input type=\"hidden\" name=\"session\" value=\"{id}\">\
                      <input type=\"hidden\" name=\"action\" value=\"{action}\">\
-                     <button type=\"submit\">{label}</button></form>"
+                     <button type=\"submit\"{class}>{label}</button></form>"
                 ));
             }
         }

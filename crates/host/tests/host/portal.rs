@@ -660,3 +660,32 @@ async fn a_donor_switches_a_monthly_gift_to_yearly_when_the_month_ends() {
     let session = w.state.store.session(&session).await.unwrap().unwrap();
     assert_eq!(session.frequency, paywidget_core::api::Frequency::Yearly);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gift_that_ends_offers_only_to_keep_it() {
+    let (w, _clock, session) = monthly_gift().await;
+    let (cookie, csrf) = signed_in(&w, "ada@example.org").await;
+    let overview = page(&w, Some(&cookie)).await;
+    assert!(
+        overview.contains("class=\"pw-secondary\">Cancel at the end of this period"),
+        "cancelling looks secondary: {overview}"
+    );
+    let r = form(
+        &w,
+        "/portal/subscription",
+        Some(&cookie),
+        &[("csrf", &csrf), ("session", &session), ("action", "cancel")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let overview = page(&w, Some(&cookie)).await;
+    assert!(
+        overview.contains("Ends at the end of this period"),
+        "{overview}"
+    );
+    assert!(overview.contains("Keep giving"), "{overview}");
+    assert!(
+        !overview.contains("Change gift") && !overview.contains("Pause payments"),
+        "only what applies: {overview}"
+    );
+}
