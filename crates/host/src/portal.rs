@@ -319,6 +319,8 @@ pub struct Item {
     pub seats: u16,
     /// The recurring frequencies a donor may switch this gift to (the campaign's).
     pub frequencies: Vec<paywidget_core::api::Frequency>,
+    /// The end of the last period paid for (unix seconds), for a recurring gift.
+    pub paid_until: Option<i64>,
 }
 
 /// Everything the customer has paid for, newest first.
@@ -331,14 +333,9 @@ pub async fn overview(state: &HostState, c: &Customer) -> Result<Vec<Item>, Doma
             .and_then(|f| f.receipt_number.clone())
             .into_iter()
             .collect();
-        receipts.extend(
-            state
-                .store
-                .invoices(&s.id)
-                .await?
-                .into_iter()
-                .filter_map(|i| i.receipt_number),
-        );
+        let invoices = state.store.invoices(&s.id).await?;
+        let paid_until = invoices.iter().filter_map(|i| i.period_end).max();
+        receipts.extend(invoices.into_iter().filter_map(|i| i.receipt_number));
         let campaign = state.config.campaign(&s.campaign);
         let activations = if s.kind == CampaignKind::License {
             state
@@ -369,6 +366,7 @@ pub async fn overview(state: &HostState, c: &Customer) -> Result<Vec<Item>, Doma
                     .collect()
             }),
             licence_key: f.and_then(|f| f.license_key),
+            paid_until,
             receipts,
             activations,
             session: s,

@@ -82,14 +82,21 @@ pub fn confirm_link(token: &str) -> String {
     )
 }
 
-fn status_words(s: &crate::store::SessionRow) -> String {
+fn status_words(it: &Item) -> String {
+    let s = &it.session;
     match s.status {
         SessionStatus::Refunded => "Refunded".into(),
         SessionStatus::Disputed => "Disputed".into(),
         _ => match (s.subscription_status.as_deref(), s.cancel_at_period_end) {
             (Some("canceled"), _) => "Ended".into(),
             (Some(_), false) if s.paused => "Paused".into(),
-            (Some(_), true) => "Ends at the end of this period".into(),
+            (Some(_), true) => match it.paid_until {
+                Some(end) => format!(
+                    "Ends at the end of this period, on {}",
+                    crate::mail::civil_date(end)
+                ),
+                None => "Ends at the end of this period".into(),
+            },
             (Some("past_due"), _) => "Payment failed: we will try again".into(),
             // A frequency change waits out the period already given for as a trial.
             (Some("trialing"), _) => "Active".into(),
@@ -126,7 +133,7 @@ pub fn overview(c: &Customer, items: &[Item], message: Option<&str>) -> String {
             escape(&it.title),
             escape(&total),
             escape(s.frequency.every()),
-            escape(&status_words(s)),
+            escape(&status_words(it)),
         ));
         if !it.receipts.is_empty() {
             body.push_str("<p>Receipts: ");

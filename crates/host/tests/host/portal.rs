@@ -680,7 +680,7 @@ async fn a_gift_that_ends_offers_only_to_keep_it() {
     assert_eq!(r.status(), 303);
     let overview = page(&w, Some(&cookie)).await;
     assert!(
-        overview.contains("Ends at the end of this period"),
+        overview.contains("Ends at the end of this period, on 20"),
         "{overview}"
     );
     assert!(overview.contains("Keep giving"), "{overview}");
