@@ -1080,6 +1080,8 @@ async fn a_monthly_gift_then_the_portal_from_the_mail_cancels_it() {
         assert!(page.contains("HOPE-000001"), "{page}");
         screenshot(&client, "portal-overview").await;
         click_button(&client, "Cancel at the end of this period").await;
+        wait_text(&client, "document.body.textContent", "End your gift?").await;
+        click_button(&client, "Yes, end my gift").await;
         wait_text(
             &client,
             "document.body.textContent",
@@ -1094,6 +1096,8 @@ async fn a_monthly_gift_then_the_portal_from_the_mail_cancels_it() {
         )
         .await;
         click_button(&client, "Cancel at the end of this period").await;
+        wait_text(&client, "document.body.textContent", "End your gift?").await;
+        click_button(&client, "Yes, end my gift").await;
         wait_text(
             &client,
             "document.body.textContent",

@@ -229,18 +229,22 @@ pub fn overview(c: &Customer, items: &[Item], message: Option<&str>) -> String {
                 actions.push((pause, pause_label));
             }
             for (action, label) in actions {
-                // Ending a gift is the secondary action: it must not look like the others.
-                let class = if action == "cancel" {
-                    " class=\"pw-secondary\""
-                } else {
-                    ""
-                };
+                // Ending a gift is the secondary action: it must not look like the others, and
+                // it asks first (a page that changes nothing).
+                if action == "cancel" {
+                    body.push_str(&format!(
+                        "<form method=\"get\" action=\"/portal/cancel\">\
+                         <input type=\"hidden\" name=\"session\" value=\"{id}\">\
+                         <button type=\"submit\" class=\"pw-secondary\">{label}</button></form>"
+                    ));
+                    continue;
+                }
                 body.push_str(&format!(
                     "<form method=\"post\" action=\"/portal/subscription\">\
                      <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
                      <input type=\"hidden\" name=\"session\" value=\"{id}\">\
                      <input type=\"hidden\" name=\"action\" value=\"{action}\">\
-                     <button type=\"submit\"{class}>{label}</button></form>"
+                     <button type=\"submit\">{label}</button></form>"
                 ));
             }
         }
@@ -260,6 +264,36 @@ pub fn overview(c: &Customer, items: &[Item], message: Option<&str>) -> String {
          <button type=\"submit\" class=\"pw-secondary\">Sign out</button></form>"
     ));
     page("Your payments", &body)
+}
+
+/// Asks before a recurring gift ends: when it ends, and the two choices.
+pub fn confirm_cancel(c: &Customer, item: &Item) -> String {
+    let s = &item.session;
+    let when = item.paid_until.map_or_else(
+        || "at the end of this period".to_owned(),
+        |end| format!("on {}", crate::mail::civil_date(end)),
+    );
+    let total = Amount::from_minor(s.next_amount.unwrap_or(s.total()), s.currency).to_string();
+    page(
+        "End your gift?",
+        &format!(
+            "<h1>End your gift?</h1>\
+             <p>Your gift of {} {} to {} ends {}: nothing more is charged after that. \
+             You can keep it going until then.</p>\
+             <form method=\"post\" action=\"/portal/subscription\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <input type=\"hidden\" name=\"session\" value=\"{}\">\
+             <input type=\"hidden\" name=\"action\" value=\"cancel\">\
+             <button type=\"submit\" class=\"pw-secondary\">Yes, end my gift</button></form>\
+             <p><a href=\"/portal\">Keep my gift</a></p>",
+            escape(&total),
+            escape(s.frequency.every()),
+            escape(&item.title),
+            escape(&when),
+            escape(&c.csrf),
+            escape(&s.id)
+        ),
+    )
 }
 
 /// The yearly giving statement: every gift of `year` with its receipt, and the totals.

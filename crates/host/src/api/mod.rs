@@ -185,6 +185,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/api/licenses/deactivate", post(licences::deactivate))
         .route("/api/update-card/{link}", get(update_card::view))
         .route("/portal", get(portal::home))
+        .route("/portal/cancel", get(portal::confirm_cancel))
         .route("/portal/login", get(portal::login_page))
         .route("/portal/portal.css", get(portal::stylesheet))
         .route("/portal/sign-out", post(portal::sign_out))

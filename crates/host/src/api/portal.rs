@@ -123,6 +123,42 @@ pub(super) async fn home(State(state): State<Arc<HostState>>, headers: HeaderMap
     }
 }
 
+/// The cancel confirmation's query.
+#[derive(Deserialize)]
+pub(super) struct CancelQuery {
+    session: String,
+}
+
+/// `GET /portal/cancel?session=…`: asks before a recurring gift ends (changes nothing).
+pub(super) async fn confirm_cancel(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Query(q): Query<CancelQuery>,
+) -> Response {
+    let c = match signed_in(&state, &headers).await {
+        Ok(Some(c)) => c,
+        _ => {
+            return html(
+                StatusCode::UNAUTHORIZED,
+                pages::sign_in(Some("Sign in first.")),
+            )
+        }
+    };
+    match portal::overview(&state, &c).await {
+        Ok(items) => match items.iter().find(|i| i.session.id == q.session) {
+            Some(item) => html(StatusCode::OK, pages::confirm_cancel(&c, item)),
+            None => html(
+                StatusCode::NOT_FOUND,
+                pages::overview(&c, &items, Some("Not found.")),
+            ),
+        },
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::sign_in(Some(&m)))
+        }
+    }
+}
+
 /// The sign-in form.
 #[derive(Deserialize)]
 pub(super) struct SignIn {

@@ -670,6 +670,27 @@ async fn a_gift_that_ends_offers_only_to_keep_it() {
         overview.contains("class=\"pw-secondary\">Cancel at the end of this period"),
         "cancelling looks secondary: {overview}"
     );
+    // It asks first, on a page that changes nothing.
+    let ask = w
+        .http
+        .get(format!("{}/portal/cancel?session={session}", w.host))
+        .header("cookie", format!("pw_portal={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        ask.contains("End your gift?")
+            && ask.contains("Yes, end my gift")
+            && ask.contains("Keep my gift"),
+        "{ask}"
+    );
+    assert!(
+        page(&w, Some(&cookie)).await.contains("Pause payments"),
+        "nothing changed yet"
+    );
     let r = form(
         &w,
         "/portal/subscription",
