@@ -148,15 +148,17 @@ pub fn own_effect(pi: &PaymentIntent, token: &PaymentToken) -> bool {
     }
 }
 
+impl NextAction {
+    /// The bank's page to send the cardholder to, if the gateway gave one.
+    pub fn url(&self) -> Option<String> {
+        self.redirect_to_url.as_ref()?.url.clone()
+    }
+}
+
 impl PaymentIntent {
     /// The 3-D Secure page to send the shopper to, when `requires_action`.
     pub fn redirect_url(&self) -> Option<String> {
-        self.next_action
-            .as_ref()?
-            .redirect_to_url
-            .as_ref()?
-            .url
-            .clone()
+        self.next_action.as_ref()?.url()
     }
 }
 

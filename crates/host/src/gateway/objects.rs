@@ -160,12 +160,7 @@ pub struct SetupIntent {
 impl SetupIntent {
     /// The bank's page, when `requires_action`.
     pub fn redirect_url(&self) -> Option<String> {
-        self.next_action
-            .as_ref()?
-            .redirect_to_url
-            .as_ref()?
-            .url
-            .clone()
+        self.next_action.as_ref()?.url()
     }
 }
 

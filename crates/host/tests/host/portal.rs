@@ -14,7 +14,7 @@ fn plain(mail: &str) -> String {
 
 /// The newest sign-in mail to `to`: (token, code). Waits a little: another request's mail
 /// relay (a webhook's, say) may hold the message's lease and write it a moment later.
-fn sign_in_mail(w: &World, to: &str) -> (String, String) {
+pub(crate) fn sign_in_mail(w: &World, to: &str) -> (String, String) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let mail = loop {
         if let Some(m) = w

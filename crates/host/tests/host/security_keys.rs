@@ -6,7 +6,7 @@
 use paywidget_host::config::HostConfig;
 use paywidget_host::licence;
 use paywidget_testkit::fixtures;
-use paywidget_testkit::world::{world, WebhookTarget};
+use paywidget_testkit::world::{world, WebhookTarget, World};
 use serde_json::json;
 
 use super::RawDb;
@@ -29,6 +29,18 @@ async fn open_error(text: &str, env: &[(&str, &str)]) -> String {
         Ok(_) => String::new(),
         Err(e) => e.to_string(),
     }
+}
+
+/// A licence bought and fulfilled: (its session, its key).
+async fn paid_licence(w: &World) -> (String, String) {
+    let s = w.session("pro", None).await;
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&s, &pm, "k").await;
+    let key = w.wait_status(&s, "fulfilled").await["license"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (s, key)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,10 +82,7 @@ async fn the_host_does_not_start_without_its_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_holds_no_key_and_the_secret_decides_them() {
     let w = world(WebhookTarget::Host).await;
-    let s = w.session("pro", None).await;
-    let pm = w.tokenize("4242424242424242").await;
-    w.pay(&s, &pm, "k").await;
-    w.wait_status(&s, "fulfilled").await;
+    paid_licence(&w).await;
     let settings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM settings")
         .fetch_one(&w.db().await)
         .await
@@ -98,13 +107,7 @@ async fn the_database_holds_no_key_and_the_secret_decides_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seats_and_the_last_day_come_from_the_order_not_the_key() {
     let w = world(WebhookTarget::Host).await;
-    let s = w.session("pro", None).await;
-    let pm = w.tokenize("4242424242424242").await;
-    w.pay(&s, &pm, "k").await;
-    let key = w.wait_status(&s, "fulfilled").await["license"]["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, key) = paid_licence(&w).await;
     // A key re-signed with fifty seats and no last day (as with a leaked signing key).
     let mut claims = licence::verify(&w.state.signing_key.verifying_key(), &key).unwrap();
     assert_eq!(claims.seats, 2);
@@ -148,13 +151,7 @@ async fn seats_and_the_last_day_come_from_the_order_not_the_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_or_key_names_an_order_reference_that_opens_nothing() {
     let w = world(WebhookTarget::Host).await;
-    let s = w.session("pro", None).await;
-    let pm = w.tokenize("4242424242424242").await;
-    w.pay(&s, &pm, "k").await;
-    let key = w.wait_status(&s, "fulfilled").await["license"]["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (s, key) = paid_licence(&w).await;
     let (_, a) = w
         .api(
             reqwest::Method::POST,

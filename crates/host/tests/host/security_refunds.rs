@@ -36,22 +36,27 @@ async fn refund(w: &World, pi: &str) {
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refunded_renewal_leaves_the_statement_and_the_first_gift_stays() {
-    let (w, clock, session) = monthly_gift().await;
-    w.advance_test_clock(&clock, 32 * 86_400).await;
+/// Advances the gift's test clock a month and waits for its receipted renewal.
+async fn renewed(w: &World, clock: &str, session: &str) -> paywidget_host::store::InvoiceRow {
+    w.advance_test_clock(clock, 32 * 86_400).await;
     let deadline = Instant::now() + Duration::from_secs(20);
-    let renewal = loop {
-        let invoices = w.state.store.invoices(&session).await.unwrap();
+    loop {
+        let invoices = w.state.store.invoices(session).await.unwrap();
         if let Some(r) = invoices
             .into_iter()
             .find(|i| i.billing_reason == "subscription_cycle" && i.receipt_number.is_some())
         {
-            break r;
+            return r;
         }
         assert!(Instant::now() < deadline, "no renewal");
         tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refunded_renewal_leaves_the_statement_and_the_first_gift_stays() {
+    let (w, clock, session) = monthly_gift().await;
+    let renewal = renewed(&w, &clock, &session).await;
     let first = w.status(&session).await["receipt"]["number"]
         .as_str()
         .unwrap()
@@ -107,19 +112,7 @@ async fn a_refunded_renewal_leaves_the_statement_and_the_first_gift_stays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refunded_first_gift_does_not_hide_the_renewals() {
     let (w, clock, session) = monthly_gift().await;
-    w.advance_test_clock(&clock, 32 * 86_400).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let renewal = loop {
-        let invoices = w.state.store.invoices(&session).await.unwrap();
-        if let Some(r) = invoices
-            .into_iter()
-            .find(|i| i.billing_reason == "subscription_cycle" && i.receipt_number.is_some())
-        {
-            break r;
-        }
-        assert!(Instant::now() < deadline, "no renewal");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let renewal = renewed(&w, &clock, &session).await;
     let first_pi = w
         .state
         .store
