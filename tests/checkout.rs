@@ -700,7 +700,7 @@ async fn the_release_build_goes_out_brotli_compressed() {
     {
         use std::io::Write;
         let mut w = brotli::CompressorWriter::new(&mut best, 4096, 11, 22);
-        w.write_all(paywidget_host::embed::EMBED_JS.as_bytes())
+        w.write_all(paywidget_host::http::embed::EMBED_JS.as_bytes())
             .unwrap();
     }
     assert!(

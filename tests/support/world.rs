@@ -42,17 +42,17 @@ impl WorldClock {
     /// Stops the host's time where it is (until [`WorldClock::advance_secs`] moves it), so a
     /// test can do several things "in the same second" for sure.
     pub fn freeze(&self) {
-        use paywidget_host::clock::Clock;
+        use paywidget_host::support::clock::Clock;
         let now = self.now();
         self.frozen.store(now, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
-impl paywidget_host::clock::Clock for WorldClock {
+impl paywidget_host::support::clock::Clock for WorldClock {
     fn now(&self) -> i64 {
         match self.frozen.load(std::sync::atomic::Ordering::SeqCst) {
             0 => {
-                paywidget_host::clock::SystemClock.now()
+                paywidget_host::support::clock::SystemClock.now()
                     + self.offset.load(std::sync::atomic::Ordering::SeqCst)
             }
             frozen => frozen,
@@ -98,7 +98,7 @@ pub async fn start_host(
 pub async fn start_host_on(
     config: HostConfig,
     listener: tokio::net::TcpListener,
-    clock: Arc<dyn paywidget_host::clock::Clock>,
+    clock: Arc<dyn paywidget_host::support::clock::Clock>,
 ) -> (Arc<HostState>, String, tokio::task::JoinHandle<()>) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = paywidget_host::open(config, base.clone(), clock)

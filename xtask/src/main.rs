@@ -35,6 +35,8 @@ Tasks:
                     fulfilments, orphans, receipt gaps, good cards declined, stuck keys (all must be 0).
                     --checkouts 300, --hosts 2, --db postgres, --faults default|none, --seed 1, --kills 3,
                     --concurrency 32, --release
+  arch              check the host's rooms: no cycle between its top-level folders, no JSON indexing
+                    outside gateway/ (also a stage of `test`)
   setup             only install what is missing (wasm32 target, Trunk, wasm-bindgen-cli, wasm-opt, Chromium)
 
 Every task first installs what is missing and skips what is present.";
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Some("attack") => attack::run(&args[1..]),
         Some("soak") => chaos::run(&args[1..]),
         Some("setup") => tools::Tools::ensure().map(|_| ()),
+        Some("arch") => arch::check(),
         Some("-h" | "--help" | "help") | None => {
             println!("{HELP}");
             return ExitCode::SUCCESS;

@@ -48,8 +48,8 @@ pub(crate) fn report(dist: &Path) -> Result<()> {
     }
     // The merchant page's share: the loader and its stylesheet (served by the host, not dist/).
     let loader = [
-        ("embed.js", paywidget_host::embed::EMBED_JS),
-        ("embed.css", paywidget_host::embed::EMBED_CSS),
+        ("embed.js", paywidget_host::http::embed::EMBED_JS),
+        ("embed.css", paywidget_host::http::embed::EMBED_CSS),
     ];
     println!(
         "\nmerchant page: /v1/embed.js + /v1/embed.css (what a visitor who never taps downloads)"

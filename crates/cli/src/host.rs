@@ -85,7 +85,7 @@ async fn reconcile(
             Ok(now - seconds(t)?)
         }
     };
-    let options = paywidget_host::reconcile::Options {
+    let options = paywidget_host::billing::reconcile::Options {
         since: at(since)?,
         until: until.map(at).transpose()?.unwrap_or(now + 1),
         grace_secs: seconds(grace)?,
@@ -93,7 +93,7 @@ async fn reconcile(
     };
     let public = format!("http://{}", config.server.addr);
     let state = paywidget_host::open(config, public, paywidget_host::system_now()).await?;
-    let report = paywidget_host::reconcile::run(&state, &options)
+    let report = paywidget_host::billing::reconcile::run(&state, &options)
         .await
         .map_err(|e| anyhow::anyhow!("reconciliation failed: {e}"))?;
     if json {
@@ -120,7 +120,7 @@ async fn check_gateway(config: &HostConfig, only: Option<&str>) -> Result<()> {
     let mut problems = 0;
     for m in merchants {
         println!("{} ({})", m.name, m.id);
-        for f in paywidget_host::check::check_merchant(&http, m).await {
+        for f in paywidget_host::config::check::check_merchant(&http, m).await {
             println!("  {} {}", if f.ok { "ok     " } else { "PROBLEM" }, f.what);
             problems += usize::from(!f.ok);
         }

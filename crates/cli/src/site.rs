@@ -90,7 +90,7 @@ pub fn with_snippets(html: &str, host_url: &str) -> String {
         out.push_str(&rest[..at]);
         let inner = rest[at + OPEN.len()..at + end].trim();
         let (campaign, label) = inner.split_once(' ').unwrap_or((inner, "Pay"));
-        out.push_str(&paywidget_host::embed::snippet(
+        out.push_str(&paywidget_host::http::embed::snippet(
             host_url,
             campaign,
             label.trim(),

@@ -1,46 +1,32 @@
 //! paywidget's checkout host: campaigns, checkout sessions, idempotent charging through the
 //! gateway, verified webhooks and exactly-once fulfilment (licence keys, receipts).
 //!
-//! Layers, as in the sandbox: [`api`] (routes, one module of thin handlers per feature) →
-//! domain ([`sessions`], [`webhooks`], [`fulfil`], [`licence`], [`views`]) → [`store`] (all
-//! SQL, behind the `Store` trait), with [`clock`]'s `Clock`/`IdSource` injected. The host
-//! never sees card data: the checkout page sends only the gateway's token.
+//! Its folders are its layers (see ARCHITECTURE.md): [`http`] (router, thin handlers, pages)
+//! → the rooms ([`checkout`], [`billing`], [`portal`], [`licence`], [`shield`]) → [`mail`],
+//! [`gateway`] → [`config`] → [`store`] (all SQL, one trait per aggregate), with [`support`]'s
+//! injected `Clock`/`IdSource`. No folder uses one above it (`cargo xtask arch`). The host never
+//! sees card data: the checkout page sends only the gateway's token.
 #![forbid(unsafe_code)]
 
-pub mod api;
-pub mod check;
-pub mod client_ip;
-pub mod clock;
+pub mod billing;
+pub mod checkout;
 pub mod config;
-pub mod email;
-pub mod embed;
-pub mod error;
-pub mod fulfil;
 pub mod gateway;
-pub mod html;
-pub mod keys;
+pub mod http;
 pub mod licence;
 pub mod mail;
-pub mod markdown;
 pub mod portal;
-pub mod portal_pages;
-pub mod reconcile;
-pub mod secret;
-pub mod sessions;
 pub mod shield;
-pub mod static_files;
 pub mod store;
-pub mod update_card;
-pub mod views;
-pub mod webhooks;
+pub mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use clock::{Clock, IdSource, RandomIds, SystemClock};
 use config::HostConfig;
 use ed25519_dalek::SigningKey;
 use store::{Store, StoreError};
+use support::clock::{Clock, IdSource, RandomIds, SystemClock};
 
 /// Everything a request can reach.
 pub struct HostState {
@@ -53,7 +39,7 @@ pub struct HostState {
     /// Signs licence keys (the same as `keys.licence`).
     pub signing_key: SigningKey,
     /// Every key, one per purpose, derived from the host's secret.
-    pub keys: keys::Keys,
+    pub keys: config::keys::Keys,
     /// The URL shoppers reach the host at, without a trailing slash.
     pub public_url: String,
     /// The clock (session times, webhook tolerance, receipt and licence dates).
@@ -63,7 +49,7 @@ pub struct HostState {
     /// Delivers receipt and licence emails.
     pub mailer: Arc<dyn mail::Mailer>,
     /// Per-IP limits on the session and pay endpoints.
-    pub limiter: api::IpLimiter,
+    pub limiter: http::IpLimiter,
     /// When this process last pruned the shield's old counters (unix seconds).
     pub shield_pruned: std::sync::atomic::AtomicI64,
     /// When this process last pruned its rate limiter's idle clients (unix seconds).
@@ -145,7 +131,7 @@ pub async fn open_with(
     url::Url::parse(&public_url)
         .map_err(|e| StartError::Config(format!("public URL {public_url:?}: {e}")))?;
     // The keys first: a host without its secret does not touch the database.
-    let keys = keys::load(&config).map_err(|e| StartError::Config(e.to_string()))?;
+    let keys = config::keys::load(&config).map_err(|e| StartError::Config(e.to_string()))?;
     let store = store::open(&config.server.db).await?;
     let signing_key = keys.licence.clone();
     let mailer: Arc<dyn mail::Mailer> = match &config.mail.smtp {
@@ -156,7 +142,7 @@ pub async fn open_with(
         None => Arc::new(mail::FolderMailer(config.server.outbox.clone())),
     };
     let http = gateway_client(&config)?;
-    let limiter = api::ip_limiter(config.server.rate_limit_per_minute);
+    let limiter = http::ip_limiter(config.server.rate_limit_per_minute);
     let state = Arc::new(HostState {
         config,
         store,
@@ -200,7 +186,7 @@ pub fn spawn_reconciler(state: Arc<HostState>) -> Option<tokio::task::JoinHandle
     }))
 }
 
-async fn reconcile_once(state: &HostState, every: i64) -> Result<(), error::DomainError> {
+async fn reconcile_once(state: &HostState, every: i64) -> Result<(), support::error::DomainError> {
     let Some(_lock) = state.store.job_lock("reconcile").await? else {
         return Ok(());
     };
@@ -208,9 +194,9 @@ async fn reconcile_once(state: &HostState, every: i64) -> Result<(), error::Doma
     if !state.store.claim_job("reconcile", now, every).await? {
         return Ok(());
     }
-    let report = reconcile::run(
+    let report = billing::reconcile::run(
         state,
-        &reconcile::Options {
+        &billing::reconcile::Options {
             since: now - 2 * 86_400,
             until: now,
             grace_secs: 600,
@@ -221,7 +207,7 @@ async fn reconcile_once(state: &HostState, every: i64) -> Result<(), error::Doma
     for r in report
         .rows
         .iter()
-        .filter(|r| r.class != reconcile::Class::Match)
+        .filter(|r| r.class != billing::reconcile::Class::Match)
     {
         tracing::warn!(class = r.class.as_str(), session = ?r.session, payment_intent = ?r.payment_intent, invoice = ?r.invoice, repaired = r.repaired, note = %r.note, "reconciliation");
     }
@@ -259,7 +245,7 @@ pub fn gateway_client(config: &HostConfig) -> Result<reqwest::Client, StartError
 
 /// The whole HTTP surface.
 pub fn router(state: Arc<HostState>) -> axum::Router {
-    api::router(state)
+    http::router(state)
 }
 
 /// Serves until the listener closes.

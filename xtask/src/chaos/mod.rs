@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use paywidget_host::reconcile::{Class, Report};
+use paywidget_host::billing::reconcile::{Class, Report};
 use paywidget_sandbox::faults::FaultSettings;
 use paywidget_sandbox::{
     AppState, Config, RetryPolicy, WebhookEndpoint, DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY,

@@ -19,6 +19,10 @@ use super::{
     advance_sql, Activated, Attempt, Audit, FulfilmentRow, InvoiceRow, JobGuard, MailRow,
     MailState, NewMail, PortalLogin, SessionRow, Store, StoreError, StoreTx,
 };
+use super::{
+    AttemptStore, FulfilmentStore, JobStore, LicenceStore, OutboxStore, PortalStore, RateStore,
+    SessionStore, ShieldStore,
+};
 
 /// The PostgreSQL store.
 #[derive(Clone, Debug)]

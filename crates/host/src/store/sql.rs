@@ -1,5 +1,5 @@
-//! The host's SQL, written once for both databases: [`sql_store!`] expands to the [`Store`] and
-//! [`StoreTx`] implementations over one sqlx driver. The statements use `$N` placeholders and
+//! The host's SQL, written once for both databases: [`sql_store!`] expands to the [`Store`]
+//! implementations (one per aggregate trait) and the [`StoreTx`] one, over one sqlx driver. The statements use `$N` placeholders and
 //! SQL both SQLite and PostgreSQL accept; where they must differ (a lock to take, a row-locking
 //! clause) the backend passes its piece in.
 //!
@@ -143,7 +143,10 @@ macro_rules! sql_store {
             async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
                 Ok(Box::new($tx(begin_on(&self.pool).await?)))
             }
+        }
 
+        #[async_trait]
+        impl SessionStore for $store {
             async fn insert_session(&self, s: &SessionRow, now: i64) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO sessions (id, merchant, campaign, kind, amount, fee, currency, email, name, status, frequency, tier, created, updated) \
@@ -216,6 +219,115 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn sessions_by_email(&self, email: &str) -> Result<Vec<SessionRow>, StoreError> {
+                let rows = sqlx::query(&format!(
+                    "SELECT * FROM sessions WHERE email = $1 AND status IN ({}) ORDER BY created DESC, id",
+                    ["paid", "fulfilled", "refunded", "disputed"]
+                        .map(|s| format!("'{s}'"))
+                        .join(", ")
+                ))
+                .bind(email)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(session_row).collect()
+            }
+
+            async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError> {
+                sqlx::query("UPDATE sessions SET cancel_at_period_end = $1 WHERE id = $2")
+                    .bind(i64::from(cancel))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn record_update_attempt(
+                &self,
+                session: &str,
+                since: i64,
+                now: i64,
+            ) -> Result<u32, StoreError> {
+                sqlx::query("INSERT INTO update_card_attempts (session_id, created) VALUES ($1, $2)")
+                    .bind(session)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM update_card_attempts WHERE session_id = $1 AND created >= $2",
+                )
+                .bind(session)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(u32::try_from(n).unwrap_or(u32::MAX))
+            }
+
+            async fn set_plan(
+                &self,
+                id: &str,
+                amount: i64,
+                frequency: Frequency,
+            ) -> Result<(), StoreError> {
+                // The first gift's amount stays as paid (receipts, statements); renewals follow this.
+                sqlx::query("UPDATE sessions SET next_amount = $1, frequency = $2 WHERE id = $3")
+                    .bind(amount)
+                    .bind(frequency.as_str())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_paused(&self, id: &str, paused: bool) -> Result<(), StoreError> {
+                sqlx::query("UPDATE sessions SET paused = $1 WHERE id = $2")
+                    .bind(i64::from(paused))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn sessions_created(
+                &self,
+                since: i64,
+                until: i64,
+            ) -> Result<Vec<SessionRow>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT * FROM sessions WHERE created >= $1 AND created < $2 ORDER BY created, id",
+                )
+                .bind(since)
+                .bind(until)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(session_row).collect()
+            }
+
+            async fn invoice(&self, id: &str) -> Result<Option<InvoiceRow>, StoreError> {
+                sqlx::query("SELECT * FROM invoices WHERE invoice_id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(invoice_row)
+                    .transpose()
+            }
+
+            async fn session_by_subscription(
+                &self,
+                subscription: &str,
+            ) -> Result<Option<SessionRow>, StoreError> {
+                sqlx::query("SELECT * FROM sessions WHERE subscription_id = $1")
+                    .bind(subscription)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(session_row)
+                    .transpose()
+            }
+        }
+
+        #[async_trait]
+        impl AttemptStore for $store {
             async fn claim_attempt(
                 &self,
                 session: &str,
@@ -284,7 +396,10 @@ macro_rules! sql_store {
                 .await?;
                 Ok(())
             }
+        }
 
+        #[async_trait]
+        impl FulfilmentStore for $store {
             async fn session_by_order_ref(&self, order_ref: &str) -> Result<Option<String>, StoreError> {
                 Ok(sqlx::query_scalar("SELECT session_id FROM fulfilments WHERE order_ref = $1")
                     .bind(order_ref)
@@ -314,6 +429,55 @@ macro_rules! sql_store {
                 }))
             }
 
+            async fn audit(&self, _now: i64, stale_before: i64) -> Result<Audit, StoreError> {
+                let count = |sql: &'static str| {
+                    let pool = self.pool.clone();
+                    async move {
+                        let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await?;
+                        Ok::<u64, StoreError>(u64::try_from(n).unwrap_or(0))
+                    }
+                };
+                // A claim without an outcome strands its shopper only while the session is
+                // unpaid: a paid session answers every key "succeeded" (a host killed after
+                // charging leaves such claims behind, harmlessly).
+                let charged = SessionStatus::ALL
+                    .iter()
+                    .filter(|s| s.is_charged())
+                    .map(|s| format!("'{}'", s.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let stuck: i64 = sqlx::query_scalar(&format!(
+                    "SELECT COUNT(*) FROM pay_attempts p JOIN sessions s ON s.id = p.session_id \
+                     WHERE p.outcome IS NULL AND p.created < $1 AND s.status NOT IN ({charged})"
+                ))
+                .bind(stale_before)
+                .fetch_one(&self.pool)
+                .await?;
+                // Every receipt number the host wrote, per merchant (fulfilments and renewals).
+                let numbers: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT s.merchant, f.receipt_number FROM fulfilments f \
+                     JOIN sessions s ON s.id = f.session_id WHERE f.receipt_number IS NOT NULL \
+                     UNION ALL SELECT s.merchant, i.receipt_number FROM invoices i \
+                     JOIN sessions s ON s.id = i.session_id WHERE i.receipt_number IS NOT NULL",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let counters: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT merchant, last FROM receipt_counters")
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(Audit {
+                    sessions: count("SELECT COUNT(*) FROM sessions").await?,
+                    fulfilments: count("SELECT COUNT(*) FROM fulfilments").await?,
+                    receipt_numbers: u64::try_from(numbers.len()).unwrap_or(0),
+                    receipt_gaps: super::receipt_gaps(&numbers, &counters),
+                    stuck_keys: u64::try_from(stuck).unwrap_or(0),
+                })
+            }
+        }
+
+        #[async_trait]
+        impl PortalStore for $store {
             async fn insert_portal_login(&self, l: &PortalLogin) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO portal_logins (token_hash, email, code_hash, expires, created) VALUES ($1, $2, $3, $4, $5)",
@@ -371,36 +535,6 @@ macro_rules! sql_store {
                 Ok(used.is_some())
             }
 
-            async fn count_hit(&self, key: &str, expires: i64) -> Result<i64, StoreError> {
-                Ok(sqlx::query_scalar(
-                    "INSERT INTO counters (key, hits, expires) VALUES ($1, 1, $2) \
-                     ON CONFLICT (key) DO UPDATE SET hits = counters.hits + 1 RETURNING hits",
-                )
-                .bind(key)
-                .bind(expires)
-                .fetch_one(&self.pool)
-                .await?)
-            }
-
-            async fn counter_value(&self, key: &str, now: i64) -> Result<i64, StoreError> {
-                Ok(sqlx::query_scalar::<_, i64>(
-                    "SELECT hits FROM counters WHERE key = $1 AND expires >= $2",
-                )
-                .bind(key)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?
-                .unwrap_or(0))
-            }
-
-            async fn counters_prune(&self, now: i64) -> Result<(), StoreError> {
-                sqlx::query("DELETE FROM counters WHERE expires < $1")
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
             async fn insert_portal_session(
                 &self,
                 id_hash: &str,
@@ -445,20 +579,76 @@ macro_rules! sql_store {
                     .await?;
                 Ok(())
             }
+        }
 
-            async fn sessions_by_email(&self, email: &str) -> Result<Vec<SessionRow>, StoreError> {
-                let rows = sqlx::query(&format!(
-                    "SELECT * FROM sessions WHERE email = $1 AND status IN ({}) ORDER BY created DESC, id",
-                    ["paid", "fulfilled", "refunded", "disputed"]
-                        .map(|s| format!("'{s}'"))
-                        .join(", ")
-                ))
-                .bind(email)
-                .fetch_all(&self.pool)
+        #[async_trait]
+        impl LicenceStore for $store {
+            async fn activate(
+                &self,
+                order: &str,
+                instance: &str,
+                seats: u16,
+                now: i64,
+            ) -> Result<Activated, StoreError> {
+                // The seat count is read and the row written in one statement, under the order's lock
+                // ($lock: PostgreSQL's READ COMMITTED would let two hosts both see a free seat; SQLite
+                // has one writer at a time).
+                let mut tx = begin_on(&self.pool).await?;
+                if let Some(lock) = $lock {
+                    sqlx::query(lock).bind(order).execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO activations (order_id, instance, created) \
+                     SELECT $1, $2, $3 WHERE (SELECT COUNT(*) FROM activations WHERE order_id = $1) < $4 \
+                     ON CONFLICT (order_id, instance) DO NOTHING",
+                )
+                .bind(order)
+                .bind(instance)
+                .bind(now)
+                .bind(i64::from(seats))
+                .execute(&mut *tx)
                 .await?;
-                rows.iter().map(session_row).collect()
+                let (mine, used): (i64, i64) = sqlx::query_as(
+                    "SELECT COUNT(*) FILTER (WHERE instance = $2), COUNT(*) FROM activations WHERE order_id = $1",
+                )
+                .bind(order)
+                .bind(instance)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(if mine == 0 {
+                    Activated::Full
+                } else {
+                    Activated::Active {
+                        used: u16::try_from(used).unwrap_or(u16::MAX),
+                    }
+                })
             }
 
+            async fn deactivate(&self, order: &str, instance: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM activations WHERE order_id = $1 AND instance = $2")
+                    .bind(order)
+                    .bind(instance)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn activations(&self, order: &str) -> Result<Vec<(String, i64)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT instance, created FROM activations WHERE order_id = $1 ORDER BY created, instance",
+                )
+                .bind(order)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("instance")?, r.try_get("created")?)))
+                    .collect()
+            }
+        }
+
+        #[async_trait]
+        impl ShieldStore for $store {
             async fn shield_record(
                 &self,
                 merchant: &str,
@@ -649,139 +839,10 @@ macro_rules! sql_store {
                     .await?;
                 Ok(())
             }
+        }
 
-            async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError> {
-                sqlx::query("UPDATE sessions SET cancel_at_period_end = $1 WHERE id = $2")
-                    .bind(i64::from(cancel))
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn record_update_attempt(
-                &self,
-                session: &str,
-                since: i64,
-                now: i64,
-            ) -> Result<u32, StoreError> {
-                sqlx::query("INSERT INTO update_card_attempts (session_id, created) VALUES ($1, $2)")
-                    .bind(session)
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?;
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM update_card_attempts WHERE session_id = $1 AND created >= $2",
-                )
-                .bind(session)
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(u32::try_from(n).unwrap_or(u32::MAX))
-            }
-
-            async fn set_plan(
-                &self,
-                id: &str,
-                amount: i64,
-                frequency: Frequency,
-            ) -> Result<(), StoreError> {
-                // The first gift's amount stays as paid (receipts, statements); renewals follow this.
-                sqlx::query("UPDATE sessions SET next_amount = $1, frequency = $2 WHERE id = $3")
-                    .bind(amount)
-                    .bind(frequency.as_str())
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn set_paused(&self, id: &str, paused: bool) -> Result<(), StoreError> {
-                sqlx::query("UPDATE sessions SET paused = $1 WHERE id = $2")
-                    .bind(i64::from(paused))
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn activate(
-                &self,
-                order: &str,
-                instance: &str,
-                seats: u16,
-                now: i64,
-            ) -> Result<Activated, StoreError> {
-                // The seat count is read and the row written in one statement, under the order's lock
-                // ($lock: PostgreSQL's READ COMMITTED would let two hosts both see a free seat; SQLite
-                // has one writer at a time).
-                let mut tx = begin_on(&self.pool).await?;
-                if let Some(lock) = $lock {
-                    sqlx::query(lock).bind(order).execute(&mut *tx).await?;
-                }
-                sqlx::query(
-                    "INSERT INTO activations (order_id, instance, created) \
-                     SELECT $1, $2, $3 WHERE (SELECT COUNT(*) FROM activations WHERE order_id = $1) < $4 \
-                     ON CONFLICT (order_id, instance) DO NOTHING",
-                )
-                .bind(order)
-                .bind(instance)
-                .bind(now)
-                .bind(i64::from(seats))
-                .execute(&mut *tx)
-                .await?;
-                let (mine, used): (i64, i64) = sqlx::query_as(
-                    "SELECT COUNT(*) FILTER (WHERE instance = $2), COUNT(*) FROM activations WHERE order_id = $1",
-                )
-                .bind(order)
-                .bind(instance)
-                .fetch_one(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(if mine == 0 {
-                    Activated::Full
-                } else {
-                    Activated::Active {
-                        used: u16::try_from(used).unwrap_or(u16::MAX),
-                    }
-                })
-            }
-
-            async fn deactivate(&self, order: &str, instance: &str) -> Result<bool, StoreError> {
-                let done = sqlx::query("DELETE FROM activations WHERE order_id = $1 AND instance = $2")
-                    .bind(order)
-                    .bind(instance)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() > 0)
-            }
-
-            async fn activations(&self, order: &str) -> Result<Vec<(String, i64)>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT instance, created FROM activations WHERE order_id = $1 ORDER BY created, instance",
-                )
-                .bind(order)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| Ok((r.try_get("instance")?, r.try_get("created")?)))
-                    .collect()
-            }
-
-            async fn setting_or_insert(&self, key: &str, default: &str) -> Result<String, StoreError> {
-                sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(key)
-                    .bind(default)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(
-                    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                        .bind(key)
-                        .fetch_one(&self.pool)
-                        .await?,
-                )
-            }
-
+        #[async_trait]
+        impl OutboxStore for $store {
             async fn claim_mail(
                 &self,
                 limit: u32,
@@ -821,6 +882,39 @@ macro_rules! sql_store {
                 Ok(mail)
             }
 
+            async fn mark_mail(&self, id: i64, state: MailState) -> Result<(), StoreError> {
+                let (sent, next_try) = match state {
+                    MailState::Sent => (1, 0),
+                    MailState::Undeliverable => (-1, 0),
+                    MailState::Retry { next_try } => (0, next_try),
+                };
+                // A retry gives the lease back and waits its turn: new mail goes first.
+                sqlx::query("UPDATE mail_outbox SET sent = $1, lease_until = 0, next_try = $2 WHERE id = $3")
+                    .bind(sent)
+                    .bind(next_try)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl JobStore for $store {
+            async fn setting_or_insert(&self, key: &str, default: &str) -> Result<String, StoreError> {
+                sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(key)
+                    .bind(default)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(
+                    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                        .bind(key)
+                        .fetch_one(&self.pool)
+                        .await?,
+                )
+            }
+
             async fn job_lock(&self, name: &str) -> Result<Option<JobGuard>, StoreError> {
                 $store::lock_job(self, name).await
             }
@@ -838,6 +932,39 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+        }
+
+        #[async_trait]
+        impl RateStore for $store {
+            async fn count_hit(&self, key: &str, expires: i64) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO counters (key, hits, expires) VALUES ($1, 1, $2) \
+                     ON CONFLICT (key) DO UPDATE SET hits = counters.hits + 1 RETURNING hits",
+                )
+                .bind(key)
+                .bind(expires)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn counter_value(&self, key: &str, now: i64) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar::<_, i64>(
+                    "SELECT hits FROM counters WHERE key = $1 AND expires >= $2",
+                )
+                .bind(key)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or(0))
+            }
+
+            async fn counters_prune(&self, now: i64) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM counters WHERE expires < $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             async fn rate_hit(&self, key: &str, bucket: i64) -> Result<i64, StoreError> {
@@ -865,106 +992,6 @@ macro_rules! sql_store {
             async fn rate_prune(&self, bucket: i64) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM rate_hits WHERE bucket < $1")
                     .bind(bucket)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn sessions_created(
-                &self,
-                since: i64,
-                until: i64,
-            ) -> Result<Vec<SessionRow>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT * FROM sessions WHERE created >= $1 AND created < $2 ORDER BY created, id",
-                )
-                .bind(since)
-                .bind(until)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter().map(session_row).collect()
-            }
-
-            async fn invoice(&self, id: &str) -> Result<Option<InvoiceRow>, StoreError> {
-                sqlx::query("SELECT * FROM invoices WHERE invoice_id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .as_ref()
-                    .map(invoice_row)
-                    .transpose()
-            }
-
-            async fn session_by_subscription(
-                &self,
-                subscription: &str,
-            ) -> Result<Option<SessionRow>, StoreError> {
-                sqlx::query("SELECT * FROM sessions WHERE subscription_id = $1")
-                    .bind(subscription)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .as_ref()
-                    .map(session_row)
-                    .transpose()
-            }
-
-            async fn audit(&self, _now: i64, stale_before: i64) -> Result<Audit, StoreError> {
-                let count = |sql: &'static str| {
-                    let pool = self.pool.clone();
-                    async move {
-                        let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await?;
-                        Ok::<u64, StoreError>(u64::try_from(n).unwrap_or(0))
-                    }
-                };
-                // A claim without an outcome strands its shopper only while the session is
-                // unpaid: a paid session answers every key "succeeded" (a host killed after
-                // charging leaves such claims behind, harmlessly).
-                let charged = SessionStatus::ALL
-                    .iter()
-                    .filter(|s| s.is_charged())
-                    .map(|s| format!("'{}'", s.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let stuck: i64 = sqlx::query_scalar(&format!(
-                    "SELECT COUNT(*) FROM pay_attempts p JOIN sessions s ON s.id = p.session_id \
-                     WHERE p.outcome IS NULL AND p.created < $1 AND s.status NOT IN ({charged})"
-                ))
-                .bind(stale_before)
-                .fetch_one(&self.pool)
-                .await?;
-                // Every receipt number the host wrote, per merchant (fulfilments and renewals).
-                let numbers: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT s.merchant, f.receipt_number FROM fulfilments f \
-                     JOIN sessions s ON s.id = f.session_id WHERE f.receipt_number IS NOT NULL \
-                     UNION ALL SELECT s.merchant, i.receipt_number FROM invoices i \
-                     JOIN sessions s ON s.id = i.session_id WHERE i.receipt_number IS NOT NULL",
-                )
-                .fetch_all(&self.pool)
-                .await?;
-                let counters: Vec<(String, i64)> =
-                    sqlx::query_as("SELECT merchant, last FROM receipt_counters")
-                        .fetch_all(&self.pool)
-                        .await?;
-                Ok(Audit {
-                    sessions: count("SELECT COUNT(*) FROM sessions").await?,
-                    fulfilments: count("SELECT COUNT(*) FROM fulfilments").await?,
-                    receipt_numbers: u64::try_from(numbers.len()).unwrap_or(0),
-                    receipt_gaps: super::receipt_gaps(&numbers, &counters),
-                    stuck_keys: u64::try_from(stuck).unwrap_or(0),
-                })
-            }
-
-            async fn mark_mail(&self, id: i64, state: MailState) -> Result<(), StoreError> {
-                let (sent, next_try) = match state {
-                    MailState::Sent => (1, 0),
-                    MailState::Undeliverable => (-1, 0),
-                    MailState::Retry { next_try } => (0, next_try),
-                };
-                // A retry gives the lease back and waits its turn: new mail goes first.
-                sqlx::query("UPDATE mail_outbox SET sent = $1, lease_until = 0, next_try = $2 WHERE id = $3")
-                    .bind(sent)
-                    .bind(next_try)
-                    .bind(id)
                     .execute(&self.pool)
                     .await?;
                 Ok(())

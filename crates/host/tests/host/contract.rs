@@ -13,11 +13,13 @@ use paywidget_core::api::{
     PublicKeyView, SessionStatus, SessionView, VerifyAnswer, WebhookAck,
 };
 use paywidget_core::money::Currency;
-use paywidget_host::clock::{Clock, ManualClock, SequentialIds};
+use paywidget_host::billing::webhooks;
+use paywidget_host::checkout::{self as sessions, views};
 use paywidget_host::config::HostConfig;
-use paywidget_host::error::HostError;
+use paywidget_host::http::error::HostError;
 use paywidget_host::store::{FulfilmentRow, SessionRow};
-use paywidget_host::{licence, sessions, views, webhooks, Deps, HostState};
+use paywidget_host::support::clock::{Clock, ManualClock, SequentialIds};
+use paywidget_host::{licence, Deps, HostState};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 

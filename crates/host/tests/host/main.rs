@@ -733,7 +733,7 @@ async fn embed_loader_snippet_page_and_frame_ancestors_per_merchant() {
         "public, max-age=31536000, immutable"
     );
     let body = js.text().await.unwrap();
-    let sri = paywidget_host::embed::sri(&body);
+    let sri = paywidget_host::http::embed::sri(&body);
     let css = get("/v1/embed.css").await.unwrap();
     assert_eq!(css.headers()["content-type"], "text/css");
 
@@ -1128,7 +1128,7 @@ async fn check_gateway_says_what_is_wrong_with_a_merchants_keys() {
     };
     let check = |c: HostConfig| async move {
         let http = paywidget_host::gateway_client(&c).unwrap();
-        paywidget_host::check::check_merchant(&http, &c.merchants[0]).await
+        paywidget_host::config::check::check_merchant(&http, &c.merchants[0]).await
     };
     let good = check(config(&[])).await;
     assert!(good.iter().all(|f| f.ok), "{good:#?}");
@@ -1550,7 +1550,7 @@ async fn a_claim_left_by_a_dead_host_is_taken_over_after_its_lease() {
     let session = w.session("winter", Some(1000)).await;
     let pm = w.tokenize("4242424242424242").await;
     // What a host killed mid-payment leaves behind: a claim without an outcome.
-    let now = paywidget_host::clock::Clock::now(&w.clock);
+    let now = paywidget_host::support::clock::Clock::now(&w.clock);
     assert!(w
         .state
         .store
@@ -1558,7 +1558,7 @@ async fn a_claim_left_by_a_dead_host_is_taken_over_after_its_lease() {
         .await
         .unwrap());
     w.clock
-        .advance_secs(paywidget_host::sessions::CLAIM_LEASE_SECS + 1);
+        .advance_secs(paywidget_host::checkout::CLAIM_LEASE_SECS + 1);
     let (status, answer) = w.pay(&session, &pm, "k").await;
     assert_eq!(
         (status, answer["status"].as_str()),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use paywidget_host::reconcile::{self, Class, Options};
+use paywidget_host::billing::reconcile::{self, Class, Options};
 use paywidget_sandbox::DEFAULT_SECRET_KEY as SK;
 use paywidget_testkit::fixtures::host as host_toml;
 use paywidget_testkit::world::{start_host, world, WebhookTarget, World};
@@ -247,7 +247,7 @@ async fn the_shared_rate_limit_slides_across_a_minutes_edge() {
     for _ in 0..2 {
         let config = paywidget_host::config::HostConfig::parse(&text, |_| None).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let clock: Arc<dyn paywidget_host::clock::Clock> = Arc::new(w.clock.clone());
+        let clock: Arc<dyn paywidget_host::support::clock::Clock> = Arc::new(w.clock.clone());
         hosts.push(paywidget_testkit::world::start_host_on(config, listener, clock).await);
     }
     let create = |i: usize| {
@@ -264,7 +264,7 @@ async fn the_shared_rate_limit_slides_across_a_minutes_edge() {
     };
     // The last second of a minute: five requests, spread over both hosts, spend the quota.
     w.clock.freeze();
-    use paywidget_host::clock::Clock;
+    use paywidget_host::support::clock::Clock;
     w.clock.advance_secs(59 - w.clock.now().rem_euclid(60));
     let mut codes = Vec::new();
     for i in 0..5 {

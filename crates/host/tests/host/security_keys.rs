@@ -96,7 +96,7 @@ async fn the_database_holds_no_key_and_the_secret_decides_them() {
             .then(|| "b3RoZXItdGhpcnR5LXR3by1ieXRlcy1vZi1yYW5kb21uZXNzIQ==".into())
     })
     .unwrap();
-    let keys = paywidget_host::keys::load(&config).unwrap();
+    let keys = paywidget_host::config::keys::load(&config).unwrap();
     assert_ne!(
         keys.licence.verifying_key(),
         w.state.signing_key.verifying_key()

@@ -13,7 +13,7 @@ use super::shield::DECLINES;
 async fn gift_with_link(w: &World) -> String {
     let session = monthly_gift(w, "4242424242424242").await;
     w.wait_status(&session, "fulfilled").await;
-    let url = paywidget_host::update_card::link(&w.state, &session, "winter");
+    let url = paywidget_host::billing::update_card::link(&w.state, &session, "winter");
     url.split("token=").nth(1).unwrap().to_owned()
 }
 

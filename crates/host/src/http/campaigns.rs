@@ -6,8 +6,9 @@ use axum::extract::{Path, State};
 use axum::Json;
 use paywidget_core::api::CampaignView;
 
-use crate::error::HostError;
-use crate::{views, HostState};
+use crate::checkout::views;
+use crate::http::error::HostError;
+use crate::HostState;
 
 /// The campaign's view.
 pub(super) async fn campaign(

@@ -9,8 +9,9 @@ use axum::Json;
 use paywidget_core::api::{PayOutcome, SessionCreated, SessionView};
 
 use super::{parse, ClientIp};
-use crate::error::HostError;
-use crate::{sessions, HostState};
+use crate::checkout as sessions;
+use crate::http::error::HostError;
+use crate::HostState;
 
 /// Creates a session (201).
 pub(super) async fn create(

@@ -10,8 +10,8 @@ use paywidget_core::api::{
 };
 
 use crate::config::{url_text, HostConfig};
-use crate::markdown;
 use crate::store::{FulfilmentRow, SessionRow};
+use crate::support::markdown;
 
 /// `GET /api/campaigns/:id`: `None` if the campaign or its merchant is unknown.
 pub fn campaign_view(config: &HostConfig, id: &str) -> Option<CampaignView> {

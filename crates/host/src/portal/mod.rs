@@ -3,11 +3,13 @@
 //! CSRF token each, and what a signed-in customer may see and change — only their own payments,
 //! licences and subscriptions.
 
+pub mod pages;
+
 use sha2::{Digest, Sha256};
 
-use crate::error::DomainError;
 use crate::mail::EmailAddress;
 use crate::store::{NewMail, PortalLogin, SessionRow};
+use crate::support::error::DomainError;
 use crate::{licence, HostState};
 use paywidget_core::api::{CampaignKind, ErrorCode};
 
@@ -114,7 +116,7 @@ pub async fn request_sign_in(
     let now = state.clock.now();
     let (client, network) = match requester {
         Some(ip) => (
-            crate::client_ip::limit_text(ip),
+            crate::support::client_ip::limit_text(ip),
             crate::shield::network_of(ip),
         ),
         None => ("unknown".to_owned(), "unknown".to_owned()),
@@ -239,7 +241,7 @@ pub async fn sign_in_with_code(
         return Err(DomainError::Limited);
     }
     if let Some(ip) = requester {
-        let client = crate::client_ip::limit_text(ip);
+        let client = crate::support::client_ip::limit_text(ip);
         let network = crate::shield::network_of(ip);
         let ok = within(
             state,
@@ -479,7 +481,7 @@ pub async fn set_paused(
     } else {
         vec![("pause_collection", String::new())]
     };
-    crate::sessions::gateway_for(state, &s)?
+    crate::checkout::gateway_for(state, &s)?
         .post(&format!("/v1/subscriptions/{subscription}"), &form, &key)
         .await
         .map_err(|e| DomainError::GatewayUnavailable(format!("{e:?}")))?;
@@ -587,7 +589,7 @@ pub async fn change_plan(
             ),
         ));
     }
-    let gateway = crate::sessions::gateway_for(state, &s)?;
+    let gateway = crate::checkout::gateway_for(state, &s)?;
     let unavailable = |e| DomainError::GatewayUnavailable(format!("{e:?}"));
     let sub: crate::gateway::objects::Subscription = gateway
         .get_as(&format!("/v1/subscriptions/{subscription}"))
@@ -668,7 +670,7 @@ async fn own(
             "This page has expired. Reload it and try again.",
         ));
     }
-    let s = crate::sessions::load(state.store.as_ref(), id).await?;
+    let s = crate::checkout::load(state.store.as_ref(), id).await?;
     if s.email.as_deref() != Some(c.email.as_str()) {
         return Err(DomainError::NotFound("session"));
     }
@@ -703,7 +705,7 @@ pub async fn set_cancel_at_period_end(
     };
     // One key per request, as for pausing.
     let key = state.ids.new_id(&format!("pw_portal_{}_{cancel}", s.id));
-    crate::sessions::gateway_for(state, &s)?
+    crate::checkout::gateway_for(state, &s)?
         .set_cancel_at_period_end(subscription, cancel, &key)
         .await
         .map_err(|e| DomainError::GatewayUnavailable(format!("{e:?}")))?;

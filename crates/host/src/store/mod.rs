@@ -257,12 +257,31 @@ pub enum Attempt {
     Finished(PayOutcome),
 }
 
-/// The host's persistence outside a transaction.
+/// The host's persistence outside a transaction: the sum of one trait per aggregate, plus
+/// [`Store::begin`] for what must happen together. The domain holds an `Arc<dyn Store>`; a
+/// trait object's supertrait methods need no import, so callers see one store.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store:
+    SessionStore
+    + AttemptStore
+    + FulfilmentStore
+    + PortalStore
+    + LicenceStore
+    + ShieldStore
+    + OutboxStore
+    + JobStore
+    + RateStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Starts a transaction.
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
+}
 
+/// Checkout sessions and a recurring gift's plan and invoices.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
     /// Stores a new session (its `status` is the initial one).
     async fn insert_session(&self, session: &SessionRow, now: i64) -> Result<(), StoreError>;
     /// A session by id.
@@ -284,7 +303,38 @@ pub trait Store: Send + Sync + 'static {
     async fn set_subscription(&self, id: &str, subscription: &str) -> Result<(), StoreError>;
     /// The paid invoices of a session's subscription, oldest first.
     async fn invoices(&self, session: &str) -> Result<Vec<InvoiceRow>, StoreError>;
+    /// The paid (or later) sessions of `email`, newest first.
+    async fn sessions_by_email(&self, email: &str) -> Result<Vec<SessionRow>, StoreError>;
+    /// Remembers whether the subscription ends at its period's end.
+    async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError>;
+    /// Remembers whether collecting the subscription is paused.
+    async fn set_paused(&self, id: &str, paused: bool) -> Result<(), StoreError>;
+    /// Records a try through a session's update-card link; answers how many there were since
+    /// `since`, this one included.
+    async fn record_update_attempt(
+        &self,
+        session: &str,
+        since: i64,
+        now: i64,
+    ) -> Result<u32, StoreError>;
+    /// A recurring gift's new amount per period and frequency (from the next gift on).
+    async fn set_plan(&self, id: &str, amount: i64, frequency: Frequency)
+        -> Result<(), StoreError>;
+    /// Sessions created in `[since, until)`, oldest first (reconciliation).
+    async fn sessions_created(&self, since: i64, until: i64)
+        -> Result<Vec<SessionRow>, StoreError>;
+    /// A paid invoice the host has fulfilled.
+    async fn invoice(&self, id: &str) -> Result<Option<InvoiceRow>, StoreError>;
+    /// The session a gateway subscription belongs to.
+    async fn session_by_subscription(
+        &self,
+        subscription: &str,
+    ) -> Result<Option<SessionRow>, StoreError>;
+}
 
+/// Pay attempts: one claim per `(session, idempotency key)` and its outcome.
+#[async_trait]
+pub trait AttemptStore: Send + Sync {
     /// Claims `(session, key)` by an atomic insert; false if someone holds it. A claim without
     /// an outcome taken before `stale_before` (its holder died mid-payment: a lease ran out)
     /// is taken over in the same statement, so its attempt can be driven to an end.
@@ -306,16 +356,22 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Frees an undecided claim so the page can retry it.
     async fn release_attempt(&self, session: &str, key: &str) -> Result<(), StoreError>;
+}
 
+/// What fulfilment produced, and the whole-database audit of it.
+#[async_trait]
+pub trait FulfilmentStore: Send + Sync {
     /// The session's fulfilment.
     async fn fulfilment(&self, session: &str) -> Result<Option<FulfilmentRow>, StoreError>;
     /// The session whose licence carries the order reference `order_ref`.
     async fn session_by_order_ref(&self, order_ref: &str) -> Result<Option<String>, StoreError>;
+    /// Whole-database consistency figures (reconciliation, the soak): see [`Audit`].
+    async fn audit(&self, now: i64, stale_before: i64) -> Result<Audit, StoreError>;
+}
 
-    /// A setting; if absent, stores `default` first. Returns the stored value (a concurrent
-    /// first start may have won).
-    async fn setting_or_insert(&self, key: &str, default: &str) -> Result<String, StoreError>;
-
+/// The donor portal's sign-in requests and sessions.
+#[async_trait]
+pub trait PortalStore: Send + Sync {
     /// Records a portal sign-in request (hashes only).
     async fn insert_portal_login(&self, login: &PortalLogin) -> Result<(), StoreError>;
     /// Uses a sign-in link once: the email it was for, if unused and not expired.
@@ -335,14 +391,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<(String, String)>, StoreError>;
     /// Uses the sign-in request `token_hash` once: whether this call used it.
     async fn take_portal_login(&self, token_hash: &str, now: i64) -> Result<bool, StoreError>;
-
-    /// Counts one hit of `key` (a window's counter, forgotten after `expires`) and returns the
-    /// count including it, in one statement.
-    async fn count_hit(&self, key: &str, expires: i64) -> Result<i64, StoreError>;
-    /// The count of `key` (0 when none, or its window ended before `now`).
-    async fn counter_value(&self, key: &str, now: i64) -> Result<i64, StoreError>;
-    /// Forgets counters whose window ended before `now`.
-    async fn counters_prune(&self, now: i64) -> Result<(), StoreError>;
     /// Records a signed-in portal session.
     async fn insert_portal_session(
         &self,
@@ -360,24 +408,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<(String, String)>, StoreError>;
     /// Ends a portal session.
     async fn delete_portal_session(&self, id_hash: &str) -> Result<(), StoreError>;
-    /// The paid (or later) sessions of `email`, newest first.
-    async fn sessions_by_email(&self, email: &str) -> Result<Vec<SessionRow>, StoreError>;
-    /// Remembers whether the subscription ends at its period's end.
-    async fn set_cancel_at_period_end(&self, id: &str, cancel: bool) -> Result<(), StoreError>;
-    /// Remembers whether collecting the subscription is paused.
-    async fn set_paused(&self, id: &str, paused: bool) -> Result<(), StoreError>;
-    /// Records a try through a session's update-card link; answers how many there were since
-    /// `since`, this one included.
-    async fn record_update_attempt(
-        &self,
-        session: &str,
-        since: i64,
-        now: i64,
-    ) -> Result<u32, StoreError>;
-    /// A recurring gift's new amount per period and frequency (from the next gift on).
-    async fn set_plan(&self, id: &str, amount: i64, frequency: Frequency)
-        -> Result<(), StoreError>;
+}
 
+/// Licence activations (seats).
+#[async_trait]
+pub trait LicenceStore: Send + Sync {
     /// Activates `instance` for `order` if it is already active or a seat is free (checked
     /// and taken in one statement, so concurrent activations never exceed `seats`).
     async fn activate(
@@ -391,7 +426,11 @@ pub trait Store: Send + Sync + 'static {
     async fn deactivate(&self, order: &str, instance: &str) -> Result<bool, StoreError>;
     /// The active installations of `order`, oldest first: `(instance, created)`.
     async fn activations(&self, order: &str) -> Result<Vec<(String, i64)>, StoreError>;
+}
 
+/// The card-testing shield's reservations, outcomes, blocks, proofs and attack periods.
+#[async_trait]
+pub trait ShieldStore: Send + Sync {
     /// Card-testing shield: records one pay attempt's outcome against each `(kind, key)`.
     async fn shield_record(
         &self,
@@ -401,7 +440,7 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
     ) -> Result<(), StoreError>;
     /// Reserves a pay attempt against each `(kind, key)` before it reaches the gateway: counted
-    /// as a decline until [`Store::shield_settle`] records its outcome.
+    /// as a decline until [`ShieldStore::shield_settle`] records its outcome.
     async fn shield_reserve(
         &self,
         merchant: &str,
@@ -444,7 +483,11 @@ pub trait Store: Send + Sync + 'static {
     async fn shield_end_attack(&self, campaign: &str, at: i64) -> Result<bool, StoreError>;
     /// Forgets events, blocks and proofs older than `before`.
     async fn shield_prune(&self, before: i64) -> Result<(), StoreError>;
+}
 
+/// The mail outbox (relays claim messages with a lease).
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
     /// Claims up to `limit` unsent messages whose lease has run out (oldest first) until
     /// `lease_until`: relays on several hosts never send one message twice at once.
     async fn claim_mail(
@@ -455,14 +498,32 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<MailRow>, StoreError>;
     /// Marks a claimed message sent, undeliverable, or to retry.
     async fn mark_mail(&self, id: i64, state: MailState) -> Result<(), StoreError>;
+}
 
+/// Singleton jobs across hosts, and the host's settings.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// A setting; if absent, stores `default` first. Returns the stored value (a concurrent
+    /// first start may have won).
+    async fn setting_or_insert(&self, key: &str, default: &str) -> Result<String, StoreError>;
     /// The singleton job `name`'s lock, if no other host holds it (held until the guard is
     /// dropped; PostgreSQL: a session advisory lock on a connection of its own).
     async fn job_lock(&self, name: &str) -> Result<Option<JobGuard>, StoreError>;
     /// Claims the job's run for this period: true (and `now` recorded) when its last run, on
     /// any host, was at least `every` seconds ago.
     async fn claim_job(&self, name: &str, now: i64, every: i64) -> Result<bool, StoreError>;
+}
 
+/// Counters: the shared rate limiter's buckets and the one-statement window counters.
+#[async_trait]
+pub trait RateStore: Send + Sync {
+    /// Counts one hit of `key` (a window's counter, forgotten after `expires`) and returns the
+    /// count including it, in one statement.
+    async fn count_hit(&self, key: &str, expires: i64) -> Result<i64, StoreError>;
+    /// The count of `key` (0 when none, or its window ended before `now`).
+    async fn counter_value(&self, key: &str, now: i64) -> Result<i64, StoreError>;
+    /// Forgets counters whose window ended before `now`.
+    async fn counters_prune(&self, now: i64) -> Result<(), StoreError>;
     /// Counts a request of `key` in the rate limiter's bucket `bucket` (shared by every host);
     /// returns the count so far.
     async fn rate_hit(&self, key: &str, bucket: i64) -> Result<i64, StoreError>;
@@ -470,19 +531,6 @@ pub trait Store: Send + Sync + 'static {
     async fn rate_count(&self, key: &str, bucket: i64) -> Result<i64, StoreError>;
     /// Forgets rate buckets before `bucket`.
     async fn rate_prune(&self, bucket: i64) -> Result<(), StoreError>;
-
-    /// Sessions created in `[since, until)`, oldest first (reconciliation).
-    async fn sessions_created(&self, since: i64, until: i64)
-        -> Result<Vec<SessionRow>, StoreError>;
-    /// A paid invoice the host has fulfilled.
-    async fn invoice(&self, id: &str) -> Result<Option<InvoiceRow>, StoreError>;
-    /// The session a gateway subscription belongs to.
-    async fn session_by_subscription(
-        &self,
-        subscription: &str,
-    ) -> Result<Option<SessionRow>, StoreError>;
-    /// Whole-database consistency figures (reconciliation, the soak): see [`Audit`].
-    async fn audit(&self, now: i64, stale_before: i64) -> Result<Audit, StoreError>;
 }
 
 /// The operations that happen inside one transaction (webhook apply + fulfilment).

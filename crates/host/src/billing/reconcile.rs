@@ -11,13 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::DomainError;
+use crate::billing::webhooks::{apply_event, Signer};
+use crate::checkout::CLAIM_LEASE_SECS;
 use crate::gateway::events::{Event, InvoiceEvent, PaymentIntentEvent};
 use crate::gateway::objects::{Invoice, List, Listed};
 use crate::gateway::{Gateway, GatewayError, PaymentIntent};
-use crate::sessions::CLAIM_LEASE_SECS;
 use crate::store::{Audit, SessionRow};
-use crate::webhooks::{apply_event, Signer};
+use crate::support::error::DomainError;
 use crate::HostState;
 
 /// What a charge (or a fulfilment) came to.

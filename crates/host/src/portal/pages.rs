@@ -1,11 +1,11 @@
 //! The customer portal's pages, server-rendered HTML (no script; one stylesheet; every value
-//! escaped through [`crate::html::escape`]; every change is a POST form carrying the CSRF token).
+//! escaped through [`crate::support::html::escape`]; every change is a POST form carrying the CSRF token).
 
 use paywidget_core::api::{CampaignKind, SessionStatus};
 use paywidget_core::money::Amount;
 
-use crate::html::escape;
 use crate::portal::{Customer, Item};
+use crate::support::html::escape;
 
 /// The portal pages' Content-Security-Policy: nothing but this origin's stylesheet and forms.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \

@@ -9,8 +9,9 @@ use axum::http::HeaderMap;
 use axum::Json;
 use paywidget_core::api::WebhookAck;
 
-use crate::error::HostError;
-use crate::{webhooks, HostState};
+use crate::billing::webhooks;
+use crate::http::error::HostError;
+use crate::HostState;
 
 /// Verifies, parses into a typed event, then applies it once. An event the host cannot read
 /// or place is answered 500 (and logged), so the gateway delivers it again.

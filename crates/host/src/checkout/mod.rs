@@ -1,6 +1,8 @@
 //! Checkout sessions: amounts computed on the server, paying exactly once per attempt key, and
 //! session states that only move forward (the rank check lives in the store's `UPDATE`).
 
+pub mod views;
+
 use std::sync::Arc;
 
 use paywidget_core::api::{
@@ -11,11 +13,11 @@ use paywidget_core::money::{Amount, FeeRule};
 use sha2::{Digest, Sha256};
 
 use crate::config::Campaign;
-use crate::error::DomainError;
 use crate::gateway::{Gateway, GatewayError, NewSubscription, PaymentIntent};
 use crate::mail::EmailAddress;
 use crate::store::{Attempt, SessionRow, Store};
-use crate::{views, HostState};
+use crate::support::error::DomainError;
+use crate::HostState;
 
 /// The donor's fee coverage on `amount`: `percent` (rounded up) plus `fixed`.
 pub fn fee_for(campaign: &Campaign, amount: i64) -> i64 {

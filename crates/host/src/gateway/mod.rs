@@ -8,8 +8,8 @@ use paywidget_core::api::{DeclineCode, ErrorBody, PaymentToken, STRIPE_API_VERSI
 use serde::Deserialize;
 use url::Url;
 
+use crate::config::secret::Secret;
 use crate::config::url_text;
-use crate::secret::Secret;
 
 pub mod events;
 pub mod objects;

@@ -13,8 +13,8 @@ use std::net::IpAddr;
 
 use paywidget_core::api::{DeclineCode, PayOutcome};
 
-use crate::error::DomainError;
 use crate::store::{NewMail, SessionRow};
+use crate::support::error::DomainError;
 use crate::HostState;
 
 pub mod pow;
@@ -23,7 +23,7 @@ pub use crate::config::ShieldConfig;
 
 /// The network an address belongs to for counting: its /24 (IPv4) or /48 (IPv6).
 pub fn network_of(ip: IpAddr) -> String {
-    match crate::client_ip::canonical(ip) {
+    match crate::support::client_ip::canonical(ip) {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
             format!("{a}.{b}.{c}.0/24")
@@ -50,7 +50,7 @@ impl Subject {
         let mut keys = vec![("session", session.id.clone())];
         if let Some(ip) = ip {
             // One client: an IPv4 address, or an IPv6 /64.
-            keys.push(("ip", crate::client_ip::limit_text(ip)));
+            keys.push(("ip", crate::support::client_ip::limit_text(ip)));
             keys.push(("net", network_of(ip)));
         }
         if let Some(email) = &session.email {
@@ -59,7 +59,7 @@ impl Subject {
         Subject {
             merchant: session.merchant.clone(),
             campaign: session.campaign.clone(),
-            ip: ip.map(crate::client_ip::limit_text),
+            ip: ip.map(crate::support::client_ip::limit_text),
             keys,
         }
     }
@@ -195,7 +195,7 @@ pub async fn tiny_amount(
     if amount >= min.saturating_mul(i64::from(c.tiny_factor)) {
         return Ok(());
     }
-    let ip = crate::client_ip::limit_text(ip);
+    let ip = crate::support::client_ip::limit_text(ip);
     let store = state.store.as_ref();
     let (tries, _) = store
         .shield_counts(merchant, "tiny", &ip, now - c.window())

@@ -12,14 +12,15 @@
 use paywidget_core::api::{ErrorCode, SessionStatus};
 use paywidget_core::signature;
 
-use crate::error::DomainError;
+use crate::billing::fulfil;
 use crate::gateway::events::{
     DisputeEvent, DisputeStatus, Envelope, Event, Invoice, InvoiceEvent, PaymentIntentEvent,
     SubscriptionObject,
 };
 use crate::gateway::PaymentIntent;
 use crate::store::{SessionRow, StoreTx};
-use crate::{fulfil, mail, HostState};
+use crate::support::error::DomainError;
+use crate::{mail, HostState};
 
 /// The merchants an event may speak for: those whose webhook secret signed it (several only
 /// when merchants share one gateway account's endpoint secret).

@@ -1,5 +1,5 @@
 //! `/portal`: the customer portal's routes (thin handlers over [`crate::portal`], pages from
-//! [`crate::portal_pages`]); a `pw_portal` cookie (`HttpOnly`, `SameSite=Lax`, `Secure` on
+//! [`crate::portal::pages`]); a `pw_portal` cookie (`HttpOnly`, `SameSite=Lax`, `Secure` on
 //! HTTPS, path `/portal`), a CSRF token on every change.
 
 use std::sync::Arc;
@@ -11,9 +11,10 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::ClientIp;
-use crate::error::DomainError;
+use crate::portal::pages;
 use crate::portal::{self, Customer};
-use crate::{portal_pages as pages, HostState};
+use crate::support::error::DomainError;
+use crate::HostState;
 
 /// The portal's stylesheet.
 pub(super) async fn stylesheet() -> Response {

@@ -11,8 +11,9 @@ use paywidget_core::api::{
 };
 
 use super::parse;
-use crate::error::HostError;
-use crate::{licence, views, HostState};
+use crate::checkout::views;
+use crate::http::error::HostError;
+use crate::{licence, HostState};
 
 /// The Ed25519 key licence keys are signed with.
 pub(super) async fn public_key(State(state): State<Arc<HostState>>) -> Json<PublicKeyView> {

@@ -5,10 +5,10 @@
 use paywidget_core::api::{CampaignKind, SessionStatus};
 use paywidget_core::money::Amount;
 
-use crate::error::DomainError;
 use crate::licence::{self, Licence};
 use crate::mail::{self, ReceiptText};
 use crate::store::{InvoiceRow, NewMail, SessionRow, StoreTx};
+use crate::support::error::DomainError;
 use crate::HostState;
 
 /// Fulfils `session` once inside `tx`: a second call (duplicate or late webhook) changes nothing.
@@ -309,7 +309,7 @@ pub async fn renewal_failed(
                     format!(
                         "\nIf your card has changed, give the new one here (the link works for 7 days,\n\
                          and pays this period's {what} at once):\n{}\n",
-                        crate::update_card::link(state, &session.id, &session.campaign)
+                        crate::billing::update_card::link(state, &session.id, &session.campaign)
                     )
                 } else {
                     String::new()

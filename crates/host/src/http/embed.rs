@@ -14,17 +14,17 @@ use sha2::{Digest, Sha384};
 
 use paywidget_core::api::CampaignKind;
 
-use crate::error::HostError;
-use crate::html::escape;
+use crate::http::error::HostError;
+use crate::support::html::escape;
 use crate::HostState;
 
 /// The loader merchants include. Frozen once published under `/v1/`: merchants pin it with SRI,
 /// so a change ships as `/v2/embed.js` (old snippets keep working).
-pub const EMBED_JS: &str = include_str!("../assets/embed.js");
+pub const EMBED_JS: &str = include_str!("../../assets/embed.js");
 /// The button and overlay styles the loader links.
-pub const EMBED_CSS: &str = include_str!("../assets/embed.css");
-const PAGE_JS: &str = include_str!("../assets/embed-page.js");
-const PAGE_CSS: &str = include_str!("../assets/embed-page.css");
+pub const EMBED_CSS: &str = include_str!("../../assets/embed.css");
+const PAGE_JS: &str = include_str!("../../assets/embed-page.js");
+const PAGE_CSS: &str = include_str!("../../assets/embed-page.css");
 
 /// `sha384-…` of `body`, for `integrity` attributes.
 pub fn sri(body: &str) -> String {

@@ -7,8 +7,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::error::HostError;
-use crate::{sessions, HostState};
+use crate::checkout as sessions;
+use crate::http::error::HostError;
+use crate::HostState;
 
 /// The query the gateway's `return_url` carries.
 #[derive(Deserialize)]

@@ -7,10 +7,11 @@ use base64::Engine;
 use paywidget_core::api::{DeclineCode, ErrorCode, PayOutcome, UpdateCardRequest, UpdateCardView};
 use paywidget_core::money::Amount;
 
-use crate::error::DomainError;
+use crate::checkout::{self as sessions, views};
 use crate::gateway::objects::{Invoice, List, SetupIntent, SetupStatus, Subscription};
 use crate::gateway::GatewayError;
-use crate::{sessions, views, HostState};
+use crate::support::error::DomainError;
+use crate::HostState;
 
 /// How long an update-card link works.
 pub const LINK_TTL_SECS: i64 = 7 * 24 * 3600;

@@ -2,6 +2,10 @@
 //! anything else looks at a body) and the per-IP rate limiter. One module per feature holds its
 //! thin handlers: parse, call the domain, answer with the wire contract's types.
 
+pub mod embed;
+pub mod error;
+pub mod static_files;
+
 mod campaigns;
 mod licences;
 mod portal;
@@ -23,8 +27,8 @@ use serde_json::Value;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
-use crate::error::HostError;
-use crate::{static_files, HostState};
+use crate::http::error::HostError;
+use crate::HostState;
 
 /// Request bodies are small JSON documents; anything bigger is refused.
 const MAX_BODY: usize = 16 * 1024;
@@ -73,7 +77,7 @@ fn client_ip(
         .ip();
     let server = &state.config.server;
     if server.trusted_proxies.is_empty() {
-        return Some(crate::client_ip::canonical(peer));
+        return Some(crate::support::client_ip::canonical(peer));
     }
     // Several header lines read as one list, in order.
     let forwarded = headers
@@ -82,7 +86,7 @@ fn client_ip(
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
         .join(",");
-    Some(crate::client_ip::resolve(
+    Some(crate::support::client_ip::resolve(
         peer,
         (!forwarded.is_empty()).then_some(forwarded.as_str()),
         &server.trusted_proxies,
@@ -99,7 +103,7 @@ async fn rate_limit(
     let ip = client_ip(&state, req.extensions(), req.headers());
     if let Some(ip) = ip {
         prune_limiter(&state);
-        let key = crate::client_ip::limit_key(ip);
+        let key = crate::support::client_ip::limit_key(ip);
         if state.limiter.check_key(&key).is_err() || over_shared_quota(&state, key).await {
             return HostError::RateLimited.into_response();
         }
@@ -135,7 +139,7 @@ async fn over_shared_quota(state: &HostState, ip: std::net::IpAddr) -> bool {
     }
     let now = state.clock.now();
     let (bucket, into) = (now.div_euclid(60), now.rem_euclid(60));
-    let key = format!("ip:{}", crate::client_ip::limit_text(ip));
+    let key = format!("ip:{}", crate::support::client_ip::limit_text(ip));
     let counts = async {
         let this = state.store.rate_hit(&key, bucket).await?;
         let before = state.store.rate_count(&key, bucket - 1).await?;
@@ -192,7 +196,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/portal/deactivate", post(portal::deactivate))
         .route("/portal/statement", get(portal::statement))
         .route("/healthz", get(|| async { "ok" }))
-        .merge(crate::embed::router())
+        .merge(crate::http::embed::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .merge(
             Router::new()

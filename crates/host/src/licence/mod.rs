@@ -10,7 +10,7 @@ use paywidget_core::api::{
     ActivationRequest, ActivationView, DeactivationView, ErrorCode, LeaseClaims, VerifyAnswer,
 };
 
-use crate::error::DomainError;
+use crate::support::error::DomainError;
 
 /// What a licence grants: the contract's claims, signed into the key as they are.
 pub type Licence = paywidget_core::api::LicenceClaims;
@@ -216,7 +216,7 @@ pub struct Standing {
 /// A licence's order reference for `session`: `ord_` and 24 hex digits of an HMAC under the
 /// host's order-reference key. Keys and leases name it instead of the session, whose id opens
 /// the session's page (and with it the key): a lease found on a machine unlocks nothing.
-pub fn order_ref(keys: &crate::keys::Keys, session: &str) -> String {
+pub fn order_ref(keys: &crate::config::keys::Keys, session: &str) -> String {
     use hmac::Mac;
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&keys.order_refs)
         .expect("HMAC takes any key length");

@@ -12,7 +12,7 @@ use lettre::{SmtpTransport, Transport};
 use crate::config::{SmtpConfig, SmtpSecurity};
 use crate::store::MailState;
 
-pub use crate::email::{EmailAddress, InvalidEmail};
+pub use crate::support::email::{EmailAddress, InvalidEmail};
 
 /// A message's subject and plain-text body.
 #[derive(Clone, Debug, PartialEq, Eq)]

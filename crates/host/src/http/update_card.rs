@@ -9,8 +9,9 @@ use axum::Json;
 use paywidget_core::api::{PayOutcome, UpdateCardRequest, UpdateCardView};
 
 use super::{parse, ClientIp};
-use crate::error::HostError;
-use crate::{update_card, HostState};
+use crate::billing::update_card;
+use crate::http::error::HostError;
+use crate::HostState;
 
 /// What the page shows.
 pub(super) async fn view(

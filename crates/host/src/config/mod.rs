@@ -6,6 +6,10 @@
 //! then each value is parsed into its type here, where the key's full name (`campaigns[0].currency`)
 //! is known for the error.
 
+pub mod check;
+pub mod keys;
+pub mod secret;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,9 +19,9 @@ use paywidget_core::money::Currency;
 use serde::Deserialize;
 use url::Url;
 
-use crate::email::EmailAddress;
-use crate::secret::Secret;
+use crate::config::secret::Secret;
 use crate::store::DbUrl;
+use crate::support::email::EmailAddress;
 
 /// The whole configuration.
 #[derive(Clone, Debug)]
@@ -127,7 +131,7 @@ pub struct ServerConfig {
 fn nets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
     Vec::<String>::deserialize(d)?
         .iter()
-        .map(|t| crate::client_ip::parse_net(t).map_err(serde::de::Error::custom))
+        .map(|t| crate::support::client_ip::parse_net(t).map_err(serde::de::Error::custom))
         .collect()
 }
 

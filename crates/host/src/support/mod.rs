@@ -1,0 +1,9 @@
+//! Small leaf pieces every room may use and that use no room: the injected clock and ids,
+//! client addresses, email addresses, HTML escaping, the Markdown subset, the domain error.
+
+pub mod client_ip;
+pub mod clock;
+pub mod email;
+pub mod error;
+pub mod html;
+pub mod markdown;
