@@ -1019,6 +1019,7 @@ async fn portal_sign_in(client: &Client, world: &World, email: &str) {
     .await;
     let mail = world
         .outbox()
+        .await
         .into_iter()
         .rev()
         .map(|m| plain_mail(&m))
@@ -1240,6 +1241,7 @@ async fn a_failed_renewal_mail_link_takes_a_new_card_and_pays_at_once() {
     let link = loop {
         let found = w
             .outbox()
+            .await
             .into_iter()
             .map(|m| plain_mail(&m))
             .find(|m| m.contains("could not be charged"))

@@ -348,6 +348,7 @@ async fn run_phase(
     let _ = watcher.await;
     let mailed = world
         .outbox()
+        .await
         .iter()
         .any(|m| m.contains("attack mode is on"));
     let this_year = crate::client::this_year();

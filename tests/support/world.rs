@@ -435,8 +435,10 @@ impl World {
             .len()
     }
 
-    /// The emails the host wrote, oldest first.
-    pub fn outbox(&self) -> Vec<String> {
+    /// The emails the host wrote, oldest first. Mail goes out through the host's background
+    /// relay; this first runs one relay pass itself, so what was queued is there, deterministically.
+    pub async fn outbox(&self) -> Vec<String> {
+        paywidget_host::mail::send_outbox(&self.state).await;
         let dir = self.dir.path().join("outbox");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .map(|d| d.map(|e| e.unwrap().path()).collect())

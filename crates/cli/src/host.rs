@@ -96,6 +96,9 @@ async fn reconcile(
     let report = paywidget_host::billing::reconcile::run(&state, &options)
         .await
         .map_err(|e| anyhow::anyhow!("reconciliation failed: {e}"))?;
+    // Receipts and keys that repairs queued go out before this one-shot command ends (a
+    // serving host's relay would send them in the background).
+    paywidget_host::mail::send_outbox(&state).await;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -48,6 +48,11 @@ pub struct HostState {
     pub ids: Arc<dyn IdSource>,
     /// Delivers receipt and licence emails.
     pub mailer: Arc<dyn mail::Mailer>,
+    /// Wakes the mail relay ([`mail::wake`]) when a request queued a message.
+    pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Held through each outbox pass, so one host runs one pass at a time and a caller of
+    /// [`mail::send_outbox`] knows every pass before its own has finished.
+    pub mail_pass: tokio::sync::Mutex<()>,
     /// Per-IP limits on the session and pay endpoints.
     pub limiter: http::IpLimiter,
     /// When this process last pruned the shield's old counters (unix seconds).
@@ -154,11 +159,14 @@ pub async fn open_with(
         ids: deps.ids,
         mailer,
         limiter,
+        mail_wake: Arc::new(tokio::sync::Notify::new()),
+        mail_pass: tokio::sync::Mutex::new(()),
         shield_pruned: std::sync::atomic::AtomicI64::new(0),
         limiter_pruned: std::sync::atomic::AtomicI64::new(0),
     });
-    // Messages queued before a restart go out now.
-    mail::send_outbox(&state).await;
+    // Mail goes out in the background, never in a request; what was queued before a restart
+    // goes out now.
+    mail::spawn_relay(&state);
     Ok(state)
 }
 

@@ -1,6 +1,6 @@
 //! Fulfilment, exactly once per payment: a licence key or a numbered receipt, written in the same
 //! transaction as the webhook that proves the payment, plus the email in a transactional outbox
-//! (sent afterwards by [`mail::send_outbox`](crate::mail::send_outbox)).
+//! (sent afterwards, in the background, by the relay: [`mail::spawn_relay`](crate::mail::spawn_relay)).
 
 use paywidget_core::api::{CampaignKind, SessionStatus};
 use paywidget_core::money::Amount;

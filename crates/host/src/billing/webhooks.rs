@@ -478,6 +478,6 @@ pub(crate) async fn apply_event(
         Event::Other => {}
     }
     tx.commit().await?;
-    mail::send_outbox(state).await;
+    mail::wake(state);
     Ok(true)
 }

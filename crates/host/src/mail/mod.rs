@@ -1,6 +1,8 @@
 //! Email: addresses (one parser for `mail.from`, shoppers' addresses and the mailer), the
 //! receipt and licence messages, the [`Mailer`]s (SMTP through lettre, or `.eml` files in a
-//! folder) and the outbox sender that delivers what fulfilment queued.
+//! folder) and the outbox relay: a background task that delivers what requests queued. A
+//! request only queues (in its transaction) and [`wake`]s the relay, so a slow or refusing
+//! mail server never holds a shopper's answer.
 
 use std::path::PathBuf;
 
@@ -207,19 +209,54 @@ pub fn after_failure(error: &SendError, attempts: i64, now: i64) -> MailState {
     }
 }
 
-/// Sends what the outbox holds (after each fulfilment and at start-up). A message that fails
+/// How often the relay looks at the outbox without being woken: messages waiting out their
+/// backoff, and those queued by another host on the same database.
+pub const RELAY_POLL_SECS: u64 = 30;
+
+/// Tells this host's relay that a message was queued (after the transaction committed). Never
+/// waits: the relay sends in the background.
+pub fn wake(state: &crate::HostState) {
+    state.mail_wake.notify_one();
+}
+
+/// Starts the outbox relay of `state`: it sends at once (messages queued before a restart),
+/// then whenever [`wake`]d and every [`RELAY_POLL_SECS`]. It holds the state weakly and ends
+/// when the host is dropped. Several hosts on one database each run one; the outbox's leases
+/// keep them from sending one message twice.
+pub fn spawn_relay(state: &std::sync::Arc<crate::HostState>) -> tokio::task::JoinHandle<()> {
+    let weak = std::sync::Arc::downgrade(state);
+    let wake = state.mail_wake.clone();
+    tokio::spawn(async move {
+        loop {
+            let Some(state) = weak.upgrade() else { return };
+            // A full batch may leave more behind: keep going until a pass sends less.
+            while send_outbox(&state).await >= OUTBOX_BATCH {}
+            drop(state);
+            let poll = std::time::Duration::from_secs(RELAY_POLL_SECS);
+            let _ = tokio::time::timeout(poll, wake.notified()).await;
+        }
+    })
+}
+
+/// How many messages one relay pass claims.
+const OUTBOX_BATCH: usize = 100;
+
+/// One relay pass: sends what the outbox holds and is due; returns how many it claimed. A message that fails
 /// waits its backoff while newer ones go first, and is given up after [`MAX_MAIL_ATTEMPTS`] or
 /// at once when the server refuses it for good: one bad address never stops the others.
-pub async fn send_outbox(state: &crate::HostState) {
+pub async fn send_outbox(state: &crate::HostState) -> usize {
+    let _pass = state.mail_pass.lock().await;
     let (store, mailer, from) = (state.store.as_ref(), &state.mailer, &state.config.mail.from);
     let now = state.clock.now();
-    let rows = match store.claim_mail(100, now, now + MAIL_LEASE_SECS).await {
+    let batch = u32::try_from(OUTBOX_BATCH).unwrap_or(100);
+    let rows = match store.claim_mail(batch, now, now + MAIL_LEASE_SECS).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "read the mail outbox");
-            return;
+            return 0;
         }
     };
+    let claimed = rows.len();
     for r in rows {
         let id = r.id;
         let message = match build(from, &r.to, &r.subject, &r.body) {
@@ -253,6 +290,7 @@ pub async fn send_outbox(state: &crate::HostState) {
             tracing::warn!(error = %e, id, "outbox row not marked; it may go out twice");
         }
     }
+    claimed
 }
 
 #[cfg(test)]

@@ -182,7 +182,7 @@ pub async fn request_sign_in(
     })
     .await?;
     tx.commit().await?;
-    crate::mail::send_outbox(state).await;
+    crate::mail::wake(state);
     Ok(email)
 }
 
@@ -764,7 +764,7 @@ async fn tell_donor(
     })
     .await?;
     tx.commit().await?;
-    crate::mail::send_outbox(state).await;
+    crate::mail::wake(state);
     Ok(())
 }
 

@@ -544,7 +544,7 @@ async fn notify(
     })
     .await?;
     tx.commit().await?;
-    crate::mail::send_outbox(state).await;
+    crate::mail::wake(state);
     Ok(())
 }
 

@@ -104,7 +104,7 @@ async fn licence_purchase_is_fulfilled_once_and_verifies_offline() {
         .await;
     assert_eq!(v["valid"], true, "{v}");
     // One email with the key; one charge.
-    let mails = w.outbox();
+    let mails = w.outbox().await;
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("To: buyer@example.org"));
     assert!(
@@ -279,7 +279,7 @@ async fn twenty_concurrent_retries_of_one_pay_charge_once() {
     }
     w.wait_status(&s, "fulfilled").await;
     assert_eq!(w.charges().await, 1, "exactly one charge");
-    assert_eq!(w.outbox().len(), 1, "exactly one receipt");
+    assert_eq!(w.outbox().await.len(), 1, "exactly one receipt");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,7 +313,7 @@ async fn duplicate_out_of_order_and_forged_webhooks() {
         400
     );
     assert_eq!(w.status(&s).await["status"], "paid");
-    assert!(w.outbox().is_empty());
+    assert!(w.outbox().await.is_empty());
 
     // A late failure event first (out of order), then the success twice.
     let failed = json!({
@@ -337,7 +337,7 @@ async fn duplicate_out_of_order_and_forged_webhooks() {
         "a late failure never undoes a success"
     );
     assert_eq!(done["receipt"]["number"], "HOPE-000001");
-    assert_eq!(w.outbox().len(), 1, "one fulfilment, one receipt");
+    assert_eq!(w.outbox().await.len(), 1, "one fulfilment, one receipt");
     // Several v1 signatures (secret rotation): any match is enough.
     let evt2 = json!({ "id": "evt_unrelated", "type": "customer.created", "data": { "object": { "id": "cus_1" } } }).to_string();
     let t = now();
@@ -435,7 +435,7 @@ async fn host_restarted_between_charge_and_webhook_fulfils_exactly_once() {
         .await
         .unwrap();
     assert_eq!(n, 1);
-    assert_eq!(w.outbox().len(), 1);
+    assert_eq!(w.outbox().await.len(), 1);
     assert_eq!(w.charges().await, 1);
 }
 

@@ -14,11 +14,12 @@ fn plain(mail: &str) -> String {
 
 /// The newest sign-in mail to `to`: (token, code). Waits a little: another request's mail
 /// relay (a webhook's, say) may hold the message's lease and write it a moment later.
-pub(crate) fn sign_in_mail(w: &World, to: &str) -> (String, String) {
+pub(crate) async fn sign_in_mail(w: &World, to: &str) -> (String, String) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let mail = loop {
         if let Some(m) = w
             .outbox()
+            .await
             .into_iter()
             .rev()
             .map(|m| plain(&m))
@@ -27,7 +28,7 @@ pub(crate) fn sign_in_mail(w: &World, to: &str) -> (String, String) {
             break m;
         }
         assert!(std::time::Instant::now() < deadline, "a sign-in mail");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     let token = mail
         .split("/portal/login?token=")
@@ -83,7 +84,7 @@ fn cookie_of(r: &reqwest::Response) -> String {
 /// Signs in through the newest link mailed to `email`: (cookie, the overview's CSRF token).
 pub(crate) async fn signed_in(w: &World, email: &str) -> (String, String) {
     form(w, "/portal/sign-in", None, &[("email", email)]).await;
-    let (token, _) = sign_in_mail(w, email);
+    let (token, _) = sign_in_mail(w, email).await;
     let cookie = cookie_of(&form(w, "/portal/login", None, &[("token", &token)]).await);
     let overview = page(w, Some(&cookie)).await;
     let csrf = overview
@@ -123,13 +124,14 @@ async fn a_magic_link_signs_in_once_and_expires() {
     // Every receipt mail links to the portal.
     assert!(w
         .outbox()
+        .await
         .iter()
         .map(|m| plain(m))
         .all(|m| m.contains("/portal")));
     let r = form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("Check your email"));
-    let (token, _) = sign_in_mail(&w, "ada@example.org");
+    let (token, _) = sign_in_mail(&w, "ada@example.org").await;
     // Opening the link (as a mail scanner does) shows a button and uses nothing up.
     let opened = w
         .http
@@ -163,7 +165,7 @@ async fn a_magic_link_signs_in_once_and_expires() {
     assert!(overview.contains("PW1-"), "the licence key: {overview}");
     // Another site cannot post a sign-in (login CSRF).
     form(&w, "/portal/sign-in", None, &[("email", "ADA@example.org")]).await;
-    let (foreign_token, _) = sign_in_mail(&w, "ada@example.org");
+    let (foreign_token, _) = sign_in_mail(&w, "ada@example.org").await;
     let foreign = w
         .http
         .post(format!("{}/portal/login", w.host))
@@ -180,7 +182,7 @@ async fn a_magic_link_signs_in_once_and_expires() {
     assert!(again.text().await.unwrap().contains("not valid any more"));
     // 15 minutes.
     form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
-    let (late, _) = sign_in_mail(&w, "ada@example.org");
+    let (late, _) = sign_in_mail(&w, "ada@example.org").await;
     w.clock.advance_secs(16 * 60);
     assert_eq!(
         form(&w, "/portal/login", None, &[("token", &late)])
@@ -200,7 +202,7 @@ async fn the_code_signs_in_and_wrong_codes_run_out() {
     let w = world(WebhookTarget::Host).await;
     buy(&w, "ada@example.org").await;
     form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
-    let (_, code) = sign_in_mail(&w, "ada@example.org");
+    let (_, code) = sign_in_mail(&w, "ada@example.org").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let r = form(
         &w,
@@ -224,7 +226,7 @@ async fn the_code_signs_in_and_wrong_codes_run_out() {
     assert_eq!(r.status(), 303, "the right code after one wrong try");
     // A new mail; five wrong tries use it up.
     form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
-    let (_, code) = sign_in_mail(&w, "ada@example.org");
+    let (_, code) = sign_in_mail(&w, "ada@example.org").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         form(
@@ -244,12 +246,12 @@ async fn the_code_signs_in_and_wrong_codes_run_out() {
     .await;
     assert_eq!(r.status(), 400, "no sixth try");
     // More than 5 requests an hour send no more mail (and the answer is the same).
-    let before = w.outbox().len();
+    let before = w.outbox().await.len();
     for _ in 0..6 {
         let r = form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
         assert_eq!(r.status(), 200);
     }
-    let sent = w.outbox().len() - before;
+    let sent = w.outbox().await.len() - before;
     assert!(
         sent <= 3,
         "{sent} mails: 2 earlier requests this hour + at most 3 more"
@@ -369,7 +371,7 @@ async fn the_giving_statement_lists_the_years_gifts_and_totals() {
     let w = world(WebhookTarget::Host).await;
     let (_, donation) = buy(&w, "ada@example.org").await;
     form(&w, "/portal/sign-in", None, &[("email", "ada@example.org")]).await;
-    let (token, _) = sign_in_mail(&w, "ada@example.org");
+    let (token, _) = sign_in_mail(&w, "ada@example.org").await;
     let cookie = cookie_of(&form(&w, "/portal/login", None, &[("token", &token)]).await);
     let overview = page(&w, Some(&cookie)).await;
     assert!(overview.contains("/portal/statement"), "{overview}");
@@ -556,7 +558,7 @@ async fn a_donor_changes_the_amount_from_the_next_gift_on() {
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("from 5.00 USD"));
     // Far above what it gives now (a taken-over portal's move): refused, the way shown.
-    let before = w.outbox().len();
+    let before = w.outbox().await.len();
     let r = change("1000.00").await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("up to 30.00 USD"));
@@ -565,7 +567,7 @@ async fn a_donor_changes_the_amount_from_the_next_gift_on() {
         .await
         .contains("25.00 USD every month"));
     // The donor hears of the change at the gift's address.
-    let mails = w.outbox();
+    let mails = w.outbox().await;
     assert_eq!(mails.len(), before + 1);
     let told = mails.last().unwrap();
     assert!(

@@ -92,7 +92,7 @@ async fn a_payment_whose_webhook_never_came_is_found_and_fulfilled_once() {
     assert!(repair.rows[0].repaired, "{}", repair.table());
     assert!(repair.table().contains("repaired: "), "{}", repair.table());
     assert_eq!(w.status(&s).await["status"], "fulfilled");
-    assert_eq!(w.outbox().len(), 1, "the receipt went out");
+    assert_eq!(w.outbox().await.len(), 1, "the receipt went out");
 
     let again = reconcile::run(&w.state, &window(true)).await.unwrap();
     assert_eq!(classes(&again), vec![(Class::Match, Some(s.clone()))]);
@@ -105,7 +105,7 @@ async fn a_payment_whose_webhook_never_came_is_found_and_fulfilled_once() {
         ),
         (1, 1, 0)
     );
-    assert_eq!(w.outbox().len(), 1, "fulfilled once");
+    assert_eq!(w.outbox().await.len(), 1, "fulfilled once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,7 +230,7 @@ async fn one_key_sent_to_two_hosts_at_once_charges_once() {
     }
     w.wait_status(&s, "fulfilled").await;
     assert_eq!(w.charges().await, 1, "exactly one charge");
-    assert_eq!(w.outbox().len(), 1, "exactly one receipt");
+    assert_eq!(w.outbox().await.len(), 1, "exactly one receipt");
     let report = reconcile::run(&w.state, &window(false)).await.unwrap();
     assert!(report.clean(), "{}", report.table());
 }

@@ -87,6 +87,7 @@ async fn a_monthly_gift_renews_twelve_times_with_one_receipt_each() {
     assert_eq!(w.charges().await, 13, "13 charges at the gateway");
     let receipts = w
         .outbox()
+        .await
         .iter()
         .filter(|m| m.contains("HOPE-0000"))
         .count();
@@ -176,6 +177,7 @@ async fn a_failed_renewal_is_mailed_with_the_next_try_and_recovers() {
     let mail = loop {
         if let Some(m) = w
             .outbox()
+            .await
             .into_iter()
             .find(|m| m.contains("could not be charged"))
         {
@@ -403,7 +405,12 @@ async fn a_yearly_gift_is_announced_before_it_renews() {
     w.advance_test_clock(&clock, 360 * 86_400).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let mail = loop {
-        if let Some(m) = w.outbox().into_iter().find(|m| m.contains("renews on")) {
+        if let Some(m) = w
+            .outbox()
+            .await
+            .into_iter()
+            .find(|m| m.contains("renews on"))
+        {
             break m;
         }
         assert!(Instant::now() < deadline, "no upcoming-renewal mail");
@@ -429,7 +436,12 @@ async fn when_the_retries_run_out_the_gift_ends_and_the_donor_is_told() {
     w.advance_test_clock(&clock, 10 * 86_400).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let mail = loop {
-        if let Some(m) = w.outbox().into_iter().find(|m| m.contains("has stopped")) {
+        if let Some(m) = w
+            .outbox()
+            .await
+            .into_iter()
+            .find(|m| m.contains("has stopped"))
+        {
             break m;
         }
         assert!(Instant::now() < deadline, "no mail that the gift stopped");
@@ -445,6 +457,7 @@ async fn when_the_retries_run_out_the_gift_ends_and_the_donor_is_told() {
     );
     let failed = w
         .outbox()
+        .await
         .iter()
         .filter(|m| m.contains("could not be charged"))
         .count();

@@ -8,11 +8,16 @@ use std::sync::{Arc, Mutex};
 use paywidget_host::config::HostConfig;
 use paywidget_host::store::NewMail;
 use paywidget_testkit::fixtures;
-use paywidget_testkit::world::{start_host_on, world, WebhookTarget};
+use paywidget_testkit::world::{start_host_on, world, world_with, WebhookTarget};
 
 /// An SMTP server that refuses `refused…@` recipients for now (451) and `gone…@` for good
 /// (550), and records whom it delivered to.
 async fn picky_smtp() -> (u16, Arc<Mutex<Vec<String>>>) {
+    smtp_after(std::time::Duration::ZERO).await
+}
+
+/// [`picky_smtp`], greeting each connection only after `delay` (a slow mail server).
+async fn smtp_after(delay: std::time::Duration) -> (u16, Arc<Mutex<Vec<String>>>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -22,6 +27,7 @@ async fn picky_smtp() -> (u16, Arc<Mutex<Vec<String>>>) {
         while let Ok((stream, _)) = listener.accept().await {
             let sink = sink.clone();
             tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
                 let (r, mut w) = stream.into_split();
                 let mut lines = BufReader::new(r).lines();
                 let _ = w.write_all(b"220 fake ESMTP\r\n").await;
@@ -157,4 +163,47 @@ async fn refused_mail_never_stops_the_others_and_is_given_up() {
         .await
         .unwrap();
     assert_eq!(tries, paywidget_host::mail::MAX_MAIL_ATTEMPTS);
+}
+
+/// A mail server that takes seconds to answer must not hold anyone's request: a request only
+/// queues its message, and the host's background relay delivers it. (Before the relay, the
+/// sign-in answer waited for the whole SMTP conversation.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_mail_server_holds_no_request_and_the_relay_delivers() {
+    let (port, got) = smtp_after(std::time::Duration::from_secs(3)).await;
+    let w = world_with(WebhookTarget::Host, |gateway, dir| {
+        format!(
+            "{}\n[mail]\nfrom = \"Hope <receipts@hope.example>\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n",
+            fixtures::host(gateway, dir)
+        )
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let r = w
+        .http
+        .post(format!("{}/portal/sign-in", w.host))
+        .form(&[("email", "ada@example.org")])
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(r.status(), 200);
+    assert!(
+        took < std::time::Duration::from_millis(1500),
+        "the sign-in answer waited for the mail server: {took:?}"
+    );
+    // No one asks the outbox: the relay, woken by the request, delivers on its own.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !got
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|r| r.contains("ada@example.org"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the relay delivered the sign-in mail"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -35,9 +35,10 @@ async fn post_from(w: &World, ip: &str, path: &str, fields: &[(&str, &str)]) -> 
 }
 
 /// The code of the newest sign-in mail to `to`, and how many sign-in mails went to it.
-fn codes_to(w: &World, to: &str) -> (Option<String>, usize) {
+async fn codes_to(w: &World, to: &str) -> (Option<String>, usize) {
     let mails: Vec<String> = w
         .outbox()
+        .await
         .into_iter()
         .filter(|m| m.contains("sign-in code") && m.contains(to))
         .collect();
@@ -92,7 +93,7 @@ async fn guesses_sent_at_once_each_spend_a_try_before_they_are_compared() {
         "five tries per mail, however many arrive together"
     );
     // Its code is used up: even the right one fails now.
-    let (code, _) = codes_to(&w, "ada@example.org");
+    let (code, _) = codes_to(&w, "ada@example.org").await;
     let code = code.unwrap();
     let status = post_from(
         &w,
@@ -117,7 +118,7 @@ async fn an_address_takes_twenty_guesses_a_day_from_anywhere_and_its_link_still_
             &[("email", "ada@example.org")],
         )
         .await;
-        let (code, _) = codes_to(&w, "ada@example.org");
+        let (code, _) = codes_to(&w, "ada@example.org").await;
         let bad = wrong(&code.unwrap());
         let tasks: Vec<_> = (0..5)
             .map(|i| {
@@ -141,7 +142,7 @@ async fn an_address_takes_twenty_guesses_a_day_from_anywhere_and_its_link_still_
     // Twenty guesses spent today: a fresh mail's right code is refused (429) …
     assert_eq!(mail_then_code(&w, "198.51.9.1").await, 429);
     // … but its link, which cannot be guessed, still signs the owner in.
-    let (token, _) = super::portal::sign_in_mail(&w, "ada@example.org");
+    let (token, _) = super::portal::sign_in_mail(&w, "ada@example.org").await;
     let status = post_from(&w, "198.51.9.1", "/portal/login", &[("token", &token)]).await;
     assert_eq!(status, 303, "the link signs in");
     // A new day: codes work again.
@@ -152,7 +153,7 @@ async fn an_address_takes_twenty_guesses_a_day_from_anywhere_and_its_link_still_
 /// Asks a sign-in mail for ada@ from `ip`, then signs in with its code: the status.
 async fn mail_then_code(w: &World, ip: &str) -> u16 {
     post_from(w, ip, "/portal/sign-in", &[("email", "ada@example.org")]).await;
-    let (code, _) = codes_to(w, "ada@example.org");
+    let (code, _) = codes_to(w, "ada@example.org").await;
     post_from(
         w,
         ip,
@@ -227,7 +228,7 @@ async fn bursts_of_sign_in_mails_stay_within_the_limits() {
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200, "the same answer, sent or not");
     }
-    assert_eq!(codes_to(&w, "ada@example.org").1, 5);
+    assert_eq!(codes_to(&w, "ada@example.org").await.1, 5);
     // An outsider's network spent its own share, not the owner's: the owner still gets mail.
     post_from(
         &w,
@@ -236,7 +237,7 @@ async fn bursts_of_sign_in_mails_stay_within_the_limits() {
         &[("email", "ada@example.org")],
     )
     .await;
-    assert_eq!(codes_to(&w, "ada@example.org").1, 6);
+    assert_eq!(codes_to(&w, "ada@example.org").await.1, 6);
     // One requester asking for many addresses is told to slow down after ten.
     let mut statuses = Vec::new();
     for i in 0..14 {
@@ -278,5 +279,5 @@ async fn another_site_cannot_post_the_sign_in_form() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert_eq!(codes_to(&w, "ada@example.org").1, 0, "no mail sent");
+    assert_eq!(codes_to(&w, "ada@example.org").await.1, 0, "no mail sent");
 }

@@ -72,7 +72,7 @@ async fn another_tenants_secret_cannot_fulfil_an_order() {
     let view = w.status(&s).await;
     assert_eq!(view["status"], "paid", "… but nothing fulfilled: {view}");
     assert!(view["license"].is_null(), "no licence key for the rival");
-    assert!(w.outbox().is_empty());
+    assert!(w.outbox().await.is_empty());
 
     // Hope's own secret, but a payment the host never created for this session: nothing.
     let body = succeeded("evt_other_payment", "pi_never_created", &s, 4900);
@@ -86,7 +86,7 @@ async fn another_tenants_secret_cannot_fulfil_an_order() {
     assert_eq!(code, 200);
     let done = w.status(&s).await;
     assert_eq!(done["status"], "fulfilled", "{done}");
-    assert_eq!(w.outbox().len(), 1);
+    assert_eq!(w.outbox().await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

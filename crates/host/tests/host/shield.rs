@@ -287,7 +287,7 @@ async fn a_decline_spike_switches_the_campaign_to_attack_mode_until_it_is_calm()
         }
     }
     // The merchant is told, through the outbox.
-    let mails = w.outbox();
+    let mails = w.outbox().await;
     assert!(
         mails
             .iter()
@@ -333,7 +333,11 @@ async fn a_decline_spike_switches_the_campaign_to_attack_mode_until_it_is_calm()
     let pm = w.tokenize("4242424242424242").await;
     let (_, a) = pay_from(&w, "192.0.2.40", &s, &pm, "k", None).await;
     assert_eq!(a["status"], "succeeded", "{a}");
-    assert!(w.outbox().iter().any(|m| m.contains("Attack mode ended")));
+    assert!(w
+        .outbox()
+        .await
+        .iter()
+        .any(|m| m.contains("Attack mode ended")));
     let (status, _) = session_from(&w, "192.0.2.30", "m@example.org", 700).await;
     assert_eq!(status, 201);
 }
