@@ -15,7 +15,7 @@ use crate::billing::webhooks::{apply_event, Signer};
 use crate::checkout::CLAIM_LEASE_SECS;
 use crate::gateway::events::{Event, InvoiceEvent, PaymentIntentEvent};
 use crate::gateway::objects::{Invoice, List, Listed};
-use crate::gateway::{Gateway, GatewayError, PaymentIntent};
+use crate::gateway::{Gateway, GatewayError, PaymentIntent, PaymentIntentStatus};
 use crate::store::{Audit, SessionRow};
 use crate::support::error::DomainError;
 use crate::HostState;
@@ -316,7 +316,10 @@ async fn one_time(
 ) -> Result<u64, DomainError> {
     let mut pending = 0;
     let mut by_session: BTreeMap<String, Vec<&PaymentIntent>> = BTreeMap::new();
-    for pi in pis.iter().filter(|p| p.status == "succeeded") {
+    for pi in pis
+        .iter()
+        .filter(|p| p.status == PaymentIntentStatus::Succeeded)
+    {
         // No session id: another integration's, or a subscription invoice's (judged there).
         let Some(sid) = pi.metadata.get("session_id") else {
             continue;
@@ -509,7 +512,7 @@ async fn unbacked(
 ) -> Result<(), DomainError> {
     let succeeded: BTreeSet<&str> = pis
         .iter()
-        .filter(|p| p.status == "succeeded")
+        .filter(|p| p.status == PaymentIntentStatus::Succeeded)
         .map(|p| p.id.as_str())
         .collect();
     for s in state.store.sessions_created(o.since, o.until).await? {
@@ -524,7 +527,7 @@ async fn unbacked(
                 .await
                 .map_err(gateway_error)?
                 .status
-                .eq("succeeded"),
+                .eq(&PaymentIntentStatus::Succeeded),
             None => false,
         };
         if !charged {

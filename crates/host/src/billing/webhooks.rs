@@ -18,7 +18,7 @@ use crate::gateway::events::{
     SubscriptionObject,
 };
 use crate::gateway::PaymentIntent;
-use crate::store::{SessionRow, StoreTx};
+use crate::store::{SessionRow, StoreTx, SubscriptionStatus};
 use crate::support::error::DomainError;
 use crate::{mail, HostState};
 
@@ -330,9 +330,11 @@ async fn apply_subscription(
     sub: &SubscriptionObject,
     now: i64,
 ) -> Result<(), DomainError> {
-    let status = sub.status.as_str();
-    let was = session.subscription_status.as_deref();
-    let ends_now = status == "canceled" && !matches!(was, Some("canceled" | "incomplete_expired"));
+    let status = sub.status;
+    let was_over = session
+        .subscription_status
+        .is_some_and(SubscriptionStatus::is_final);
+    let ends_now = status == SubscriptionStatus::Canceled && !was_over;
     tx.set_subscription_status(&session.id, status).await?;
     if ends_now {
         // Whether the donor asked for it, or the retries ran out: they are told.

@@ -13,7 +13,7 @@ use paywidget_core::money::{Amount, FeeRule};
 use sha2::{Digest, Sha256};
 
 use crate::config::Campaign;
-use crate::gateway::{Gateway, GatewayError, NewSubscription, PaymentIntent};
+use crate::gateway::{Gateway, GatewayError, NewSubscription, PaymentIntent, PaymentIntentStatus};
 use crate::mail::EmailAddress;
 use crate::store::{Attempt, SessionRow, Store};
 use crate::support::error::DomainError;
@@ -577,12 +577,12 @@ pub async fn record(
 ) -> Result<PayOutcome, DomainError> {
     let now = state.clock.now();
     let store = state.store.as_ref();
-    let outcome = match pi.status.as_str() {
-        "succeeded" => {
+    let outcome = match pi.status {
+        PaymentIntentStatus::Succeeded => {
             store.advance(&session.id, SessionStatus::Paid, now).await?;
             PayOutcome::Succeeded
         }
-        "requires_action" => {
+        PaymentIntentStatus::RequiresAction => {
             let url = pi
                 .redirect_url()
                 .ok_or_else(|| DomainError::Internal("requires_action without a URL".into()))?;
@@ -603,7 +603,7 @@ pub async fn record(
                 client_secret: pi.client_secret.clone().filter(|_| gateway_fields),
             }
         }
-        "requires_payment_method" => {
+        PaymentIntentStatus::RequiresPaymentMethod => {
             let code = pi
                 .last_payment_error
                 .as_ref()

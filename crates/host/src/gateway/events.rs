@@ -213,8 +213,8 @@ pub struct CancellationDetails {
 pub struct SubscriptionObject {
     /// `sub_…`.
     pub id: String,
-    /// `active`, `past_due`, `canceled`, …
-    pub status: String,
+    /// Its status.
+    pub status: crate::store::SubscriptionStatus,
     /// Our `session_id` (a hint).
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,

@@ -14,13 +14,37 @@ use crate::config::url_text;
 pub mod events;
 pub mod objects;
 
+/// A PaymentIntent's status, parsed once at the edge. A status this host does not know reads
+/// as [`PaymentIntentStatus::Other`] and is treated as still processing.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentIntentStatus {
+    /// Waiting for (another) payment method: a new one, or a decline.
+    RequiresPaymentMethod,
+    /// Created, not yet confirmed.
+    RequiresConfirmation,
+    /// The cardholder must act (3-D Secure).
+    RequiresAction,
+    /// The bank is deciding.
+    Processing,
+    /// Authorised, not captured.
+    RequiresCapture,
+    /// Cancelled.
+    Canceled,
+    /// Paid.
+    Succeeded,
+    /// A status newer than this host.
+    #[serde(other)]
+    Other,
+}
+
 /// A payment intent as far as the host cares.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct PaymentIntent {
     /// `pi_…`.
     pub id: String,
-    /// The gateway's status (`succeeded`, `requires_action`, …).
-    pub status: String,
+    /// The gateway's status.
+    pub status: PaymentIntentStatus,
     /// Minor units.
     pub amount: i64,
     /// Minor units received (once succeeded).
@@ -135,8 +159,8 @@ impl LastPaymentError {
 /// confirmation token's payment method is not known before it is redeemed, so its decline read
 /// back is never taken as its own.
 pub fn own_effect(pi: &PaymentIntent, token: &PaymentToken) -> bool {
-    match pi.status.as_str() {
-        "requires_payment_method" | "requires_confirmation" => {
+    match pi.status {
+        PaymentIntentStatus::RequiresPaymentMethod | PaymentIntentStatus::RequiresConfirmation => {
             let failed = pi
                 .last_payment_error
                 .as_ref()

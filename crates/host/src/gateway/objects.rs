@@ -83,8 +83,8 @@ pub struct Subscription {
     pub id: String,
     /// `cus_…`.
     pub customer: String,
-    /// `active`, `past_due`, …
-    pub status: String,
+    /// Its status.
+    pub status: crate::store::SubscriptionStatus,
     /// Its items.
     pub items: List<SubscriptionItem>,
     /// The end of its current period (older API versions).

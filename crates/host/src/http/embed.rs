@@ -12,10 +12,10 @@ use axum::Router;
 use base64::Engine;
 use sha2::{Digest, Sha384};
 
+use maud::{html, PreEscaped, DOCTYPE};
 use paywidget_core::api::CampaignKind;
 
 use crate::http::error::HostError;
-use crate::support::html::escape;
 use crate::HostState;
 
 /// The loader merchants include. Frozen once published under `/v1/`: merchants pin it with SRI,
@@ -43,12 +43,13 @@ pub fn embed_js_sri() -> &'static str {
 /// The two lines a merchant pastes: the link (works alone) and the loader with its SRI hash.
 pub fn snippet(public_url: &str, campaign: &str, label: &str) -> String {
     let host = public_url.trim_end_matches('/');
-    format!(
-        "<a href=\"{host}/c/{campaign}\" class=\"paywidget-button\" data-paywidget>{label}</a>\n\
-         <script src=\"{host}/v1/embed.js\" integrity=\"{sri}\" crossorigin=\"anonymous\" async></script>",
-        label = escape(label),
-        sri = embed_js_sri(),
-    )
+    let link = html! {
+        a href={ (host) "/c/" (campaign) } class="paywidget-button" data-paywidget { (label) }
+    };
+    let loader = html! {
+        script src={ (host) "/v1/embed.js" } integrity=(embed_js_sri()) crossorigin="anonymous" async {}
+    };
+    format!("{}\n{}", link.into_string(), loader.into_string())
 }
 
 /// The button's default words for a campaign.
@@ -135,48 +136,55 @@ async fn snippet_page(
         .filter(|o| !o.is_empty())
         .unwrap_or_else(|| "(none yet: add your site's origin to allowed_origins)".into());
     let host = state.public_url.trim_end_matches('/');
-    let body = format!(
-        r##"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Embed “{title}” · paywidget</title>
-<link rel="stylesheet" href="/v1/embed-page.css">
-</head>
-<body>
-<main class="pw-embed">
-<h1>Add “{title}” to your site</h1>
-<p>Paste these two lines where the button should appear (any page: static HTML, a site builder's
-“custom HTML” block, WordPress). The link works on its own; the script opens the checkout over
-your page.</p>
-<pre><code id="pw-snippet">{code_html}</code></pre>
-<p><button type="button" data-pw-copy="pw-snippet">Copy the snippet</button>
-<span id="pw-copy-status" role="status" aria-live="polite"></span></p>
-<h2>Preview</h2>
-<div class="pw-preview">{code}</div>
-<h2>Options</h2>
-<p>Add to the link: <code>data-amount="25"</code> (prefill, donations),
-<code>data-label="Give now"</code>, <code>data-theme-color="#0a7c42"</code>,
-<code>data-locale="en"</code>, <code>data-mode="redirect"</code> (always full page).</p>
-<h2>If your site sends a Content-Security-Policy</h2>
-<pre><code>script-src {host}; style-src {host}; frame-src {host}</code></pre>
-<p>Sites allowed to show this checkout in an overlay: <code>{origins}</code>.</p>
-</main>
-<script src="/v1/embed-page.js" defer></script>
-</body>
-</html>
-"##,
-        title = escape(&c.title),
-        code_html = escape(&code),
-        origins = escape(&origins),
-    );
+    let body = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Embed “" (c.title) "” · paywidget" }
+                link rel="stylesheet" href="/v1/embed-page.css";
+            }
+            body {
+                main class="pw-embed" {
+                    h1 { "Add “" (c.title) "” to your site" }
+                    p {
+                        "Paste these two lines where the button should appear (any page: static \
+                         HTML, a site builder's “custom HTML” block, WordPress). The link works \
+                         on its own; the script opens the checkout over your page."
+                    }
+                    pre { code id="pw-snippet" { (code) } }
+                    p {
+                        button type="button" data-pw-copy="pw-snippet" { "Copy the snippet" }
+                        " "
+                        span id="pw-copy-status" role="status" aria-live="polite" {}
+                    }
+                    h2 { "Preview" }
+                    // The snippet itself, live: it is our own markup (built by `snippet`, its
+                    // one value escaped there), the one thing this page does not escape.
+                    div class="pw-preview" { (PreEscaped(&code)) }
+                    h2 { "Options" }
+                    p {
+                        "Add to the link: " code { "data-amount=\"25\"" } " (prefill, donations), "
+                        code { "data-label=\"Give now\"" } ", "
+                        code { "data-theme-color=\"#0a7c42\"" } ", "
+                        code { "data-locale=\"en\"" } ", "
+                        code { "data-mode=\"redirect\"" } " (always full page)."
+                    }
+                    h2 { "If your site sends a Content-Security-Policy" }
+                    pre { code { "script-src " (host) "; style-src " (host) "; frame-src " (host) } }
+                    p { "Sites allowed to show this checkout in an overlay: " code { (origins) } "." }
+                }
+                script src="/v1/embed-page.js" defer {}
+            }
+        }
+    };
     Ok((
         [(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(SNIPPET_PAGE_CSP),
         )],
-        Html(body),
+        Html(body.into_string()),
     )
         .into_response())
 }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -12,7 +13,7 @@ use serde::Deserialize;
 
 use super::ClientIp;
 use crate::portal::pages;
-use crate::portal::{self, Customer};
+use crate::portal::{self, Customer, GiftAction};
 use crate::support::error::DomainError;
 use crate::HostState;
 
@@ -85,6 +86,7 @@ fn failure(e: DomainError) -> (StatusCode, String) {
     match e {
         DomainError::Invalid { message, .. } => (StatusCode::BAD_REQUEST, message),
         DomainError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found.".into()),
+        DomainError::Refused { message, .. } => (StatusCode::CONFLICT, message),
         DomainError::Limited => (
             StatusCode::TOO_MANY_REQUESTS,
             "Too many tries. Use the link in the email, or try again tomorrow.".into(),
@@ -340,7 +342,7 @@ pub(super) async fn deactivate(
 pub(super) struct SubscriptionChange {
     csrf: String,
     session: String,
-    action: String,
+    action: GiftAction,
     #[serde(default)]
     amount: Option<String>,
     /// `monthly` / `yearly` (the plan change's form; absent: unchanged).
@@ -348,20 +350,31 @@ pub(super) struct SubscriptionChange {
     frequency: Option<String>,
 }
 
-/// `POST /portal/subscription`: cancel at period end, or resume.
+/// `POST /portal/subscription`: one [`GiftAction`] on one of the customer's recurring gifts. A
+/// form that names no known action gets the overview back with a message.
 pub(super) async fn subscription(
     State(state): State<Arc<HostState>>,
     headers: HeaderMap,
-    Form(f): Form<SubscriptionChange>,
+    form: Result<Form<SubscriptionChange>, FormRejection>,
 ) -> Response {
     let s = state.clone();
     change(&state, &headers, |c| async move {
-        match f.action.as_str() {
-            "cancel" => portal::set_cancel_at_period_end(&s, &c, &f.csrf, &f.session, true).await,
-            "resume" => portal::set_cancel_at_period_end(&s, &c, &f.csrf, &f.session, false).await,
-            "pause" => portal::set_paused(&s, &c, &f.csrf, &f.session, true).await,
-            "unpause" => portal::set_paused(&s, &c, &f.csrf, &f.session, false).await,
-            "amount" => {
+        let Ok(Form(f)) = form else {
+            return Err(DomainError::invalid(
+                paywidget_core::api::ErrorCode::InvalidRequest,
+                "Unknown change.",
+            ));
+        };
+        match f.action {
+            GiftAction::Cancel => {
+                portal::set_cancel_at_period_end(&s, &c, &f.csrf, &f.session, true).await
+            }
+            GiftAction::Resume => {
+                portal::set_cancel_at_period_end(&s, &c, &f.csrf, &f.session, false).await
+            }
+            GiftAction::Pause => portal::set_paused(&s, &c, &f.csrf, &f.session, true).await,
+            GiftAction::Unpause => portal::set_paused(&s, &c, &f.csrf, &f.session, false).await,
+            GiftAction::Amount => {
                 let frequency = match f.frequency.as_deref().filter(|f| !f.is_empty()) {
                     None => None,
                     Some(text) => match paywidget_core::api::Frequency::parse(text) {
@@ -384,10 +397,6 @@ pub(super) async fn subscription(
                 )
                 .await
             }
-            _ => Err(DomainError::invalid(
-                paywidget_core::api::ErrorCode::InvalidRequest,
-                "Unknown change.",
-            )),
         }
     })
     .await

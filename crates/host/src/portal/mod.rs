@@ -8,10 +8,10 @@ pub mod pages;
 use sha2::{Digest, Sha256};
 
 use crate::mail::EmailAddress;
-use crate::store::{NewMail, PortalLogin, SessionRow};
+use crate::store::{NewMail, PortalLogin, SessionRow, SubscriptionStatus};
 use crate::support::error::DomainError;
 use crate::{licence, HostState};
-use paywidget_core::api::{CampaignKind, ErrorCode};
+use paywidget_core::api::{CampaignKind, ErrorCode, SessionStatus};
 
 /// How far one portal change may raise a recurring gift: to this many times what it gives in a
 /// year now.
@@ -304,6 +304,165 @@ pub async fn sign_out(state: &HostState, c: &Customer) -> Result<(), DomainError
     Ok(state.store.delete_portal_session(&c.id_hash).await?)
 }
 
+/// What a donor can do to a recurring gift from the portal: the `action` its forms post,
+/// parsed by serde at the boundary and written into the pages from here, so the two cannot
+/// drift.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GiftAction {
+    /// A new amount and/or frequency from the next gift on.
+    Amount,
+    /// End the gift at the end of the period already given for (asks first).
+    Cancel,
+    /// Keep a gift that was going to end.
+    Resume,
+    /// Stop charging until resumed.
+    Pause,
+    /// Charge again from the next period.
+    Unpause,
+}
+
+impl GiftAction {
+    /// The form's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GiftAction::Amount => "amount",
+            GiftAction::Cancel => "cancel",
+            GiftAction::Resume => "resume",
+            GiftAction::Pause => "pause",
+            GiftAction::Unpause => "unpause",
+        }
+    }
+
+    /// The button's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            GiftAction::Amount => "Change gift",
+            GiftAction::Cancel => "Cancel at the end of this period",
+            GiftAction::Resume => "Keep giving",
+            GiftAction::Pause => "Pause payments",
+            GiftAction::Unpause => "Resume payments",
+        }
+    }
+}
+
+/// What a recurring gift offers now, in the order the page shows them: nothing once it is
+/// over; only [`GiftAction::Resume`] while it is ending; otherwise a new amount (donations),
+/// cancelling, and pausing or resuming. The domain refuses any other action, whatever a form
+/// posts.
+pub fn offers(s: &SessionRow) -> Vec<GiftAction> {
+    let live = s.subscription.is_some()
+        && !s
+            .subscription_status
+            .is_some_and(SubscriptionStatus::is_final);
+    if !live {
+        return Vec::new();
+    }
+    if s.cancel_at_period_end {
+        return vec![GiftAction::Resume];
+    }
+    let mut offers = Vec::new();
+    if s.kind == CampaignKind::Donation && s.frequency.interval().is_some() {
+        offers.push(GiftAction::Amount);
+    }
+    offers.push(GiftAction::Cancel);
+    offers.push(if s.paused {
+        GiftAction::Unpause
+    } else {
+        GiftAction::Pause
+    });
+    offers
+}
+
+/// Refuses `action` unless the gift offers it now.
+fn ensure_offered(s: &SessionRow, action: GiftAction) -> Result<(), DomainError> {
+    if offers(s).contains(&action) {
+        Ok(())
+    } else {
+        Err(DomainError::Refused {
+            code: ErrorCode::InvalidRequest,
+            message: "This gift cannot be changed that way now. Reload the page to see what it \
+                      offers."
+                .into(),
+        })
+    }
+}
+
+/// Where a payment stands, as the portal tells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GiftState {
+    /// A one-time payment (or a licence without a subscription), paid.
+    Paid,
+    /// Refunded.
+    Refunded,
+    /// Disputed by the cardholder.
+    Disputed,
+    /// A recurring gift that runs.
+    Active,
+    /// Paused by the donor.
+    Paused,
+    /// Ends with the period already given for (its last day, when known).
+    Ending {
+        /// The end of the last period paid for (unix seconds).
+        on: Option<i64>,
+    },
+    /// A renewal failed; the gateway tries again.
+    PaymentFailed,
+    /// The first payment has not gone through yet.
+    Waiting,
+    /// Over.
+    Ended,
+}
+
+impl GiftState {
+    /// The payment's state, from its session and the end of its last paid period.
+    pub fn of(s: &SessionRow, paid_until: Option<i64>) -> GiftState {
+        match s.status {
+            SessionStatus::Refunded => return GiftState::Refunded,
+            SessionStatus::Disputed => return GiftState::Disputed,
+            _ => {}
+        }
+        let Some(status) = s.subscription_status else {
+            return GiftState::Paid;
+        };
+        if status.is_final() {
+            return GiftState::Ended;
+        }
+        if s.cancel_at_period_end {
+            return GiftState::Ending { on: paid_until };
+        }
+        if s.paused {
+            return GiftState::Paused;
+        }
+        match status {
+            SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid => GiftState::PaymentFailed,
+            SubscriptionStatus::Incomplete => GiftState::Waiting,
+            SubscriptionStatus::Paused => GiftState::Paused,
+            // A frequency change waits out the period already given for as a trial.
+            _ => GiftState::Active,
+        }
+    }
+
+    /// What the page says.
+    pub fn words(self) -> String {
+        match self {
+            GiftState::Paid => "Paid".into(),
+            GiftState::Refunded => "Refunded".into(),
+            GiftState::Disputed => "Disputed".into(),
+            GiftState::Active => "Active".into(),
+            GiftState::Paused => "Paused".into(),
+            GiftState::Ending { on: Some(end) } => format!(
+                "Ends at the end of this period, on {}",
+                crate::mail::civil_date(end)
+            ),
+            GiftState::Ending { on: None } => "Ends at the end of this period".into(),
+            GiftState::PaymentFailed => "Payment failed: we will try again".into(),
+            GiftState::Waiting => "Waiting for the first payment".into(),
+            GiftState::Ended => "Ended".into(),
+        }
+    }
+}
+
 /// One of the customer's payments as the portal lists it.
 #[derive(Clone, Debug)]
 pub struct Item {
@@ -468,6 +627,14 @@ pub async fn set_paused(
     paused: bool,
 ) -> Result<(), DomainError> {
     let s = own(state, c, csrf, session).await?;
+    ensure_offered(
+        &s,
+        if paused {
+            GiftAction::Pause
+        } else {
+            GiftAction::Unpause
+        },
+    )?;
     let Some(subscription) = &s.subscription else {
         return Err(DomainError::NotFound("subscription"));
     };
@@ -523,6 +690,7 @@ pub async fn change_plan(
 ) -> Result<(), DomainError> {
     use paywidget_core::money::{Amount, DecimalSeparator, ParseRules};
     let s = own(state, c, csrf, session).await?;
+    ensure_offered(&s, GiftAction::Amount)?;
     // Donors choose what they give; a licence's price is its plan's.
     let (Some(subscription), Some(_), CampaignKind::Donation) =
         (&s.subscription, s.frequency.interval(), s.kind)
@@ -700,6 +868,14 @@ pub async fn set_cancel_at_period_end(
     cancel: bool,
 ) -> Result<(), DomainError> {
     let s = own(state, c, csrf, session).await?;
+    ensure_offered(
+        &s,
+        if cancel {
+            GiftAction::Cancel
+        } else {
+            GiftAction::Resume
+        },
+    )?;
     let Some(subscription) = &s.subscription else {
         return Err(DomainError::NotFound("subscription"));
     };
@@ -771,6 +947,104 @@ async fn tell_donor(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gift() -> SessionRow {
+        SessionRow {
+            subscription: Some("sub_1".into()),
+            subscription_status: Some(SubscriptionStatus::Active),
+            frequency: paywidget_core::api::Frequency::Monthly,
+            kind: CampaignKind::Donation,
+            status: SessionStatus::Fulfilled,
+            ..crate::store::SessionRow::example()
+        }
+    }
+
+    #[test]
+    fn a_gift_offers_only_what_applies() {
+        use GiftAction::*;
+        let s = gift();
+        assert_eq!(offers(&s), vec![Amount, Cancel, Pause]);
+        let paused = SessionRow {
+            paused: true,
+            ..gift()
+        };
+        assert_eq!(offers(&paused), vec![Amount, Cancel, Unpause]);
+        let ending = SessionRow {
+            cancel_at_period_end: true,
+            paused: true,
+            ..gift()
+        };
+        assert_eq!(
+            offers(&ending),
+            vec![Resume],
+            "an ending gift only offers to keep it"
+        );
+        let licence = SessionRow {
+            kind: CampaignKind::License,
+            ..gift()
+        };
+        assert_eq!(
+            offers(&licence),
+            vec![Cancel, Pause],
+            "a licence's price is its plan's"
+        );
+        for over in [
+            SubscriptionStatus::Canceled,
+            SubscriptionStatus::IncompleteExpired,
+        ] {
+            let s = SessionRow {
+                subscription_status: Some(over),
+                ..gift()
+            };
+            assert!(offers(&s).is_empty(), "{over:?}");
+        }
+        let one_time = SessionRow {
+            subscription: None,
+            subscription_status: None,
+            ..gift()
+        };
+        assert!(offers(&one_time).is_empty());
+    }
+
+    #[test]
+    fn a_gift_state_reads_as_the_donor_needs() {
+        let s = gift();
+        assert_eq!(GiftState::of(&s, None), GiftState::Active);
+        let ending = SessionRow {
+            cancel_at_period_end: true,
+            ..gift()
+        };
+        let state = GiftState::of(&ending, Some(1_767_225_600));
+        assert_eq!(
+            state.words(),
+            "Ends at the end of this period, on 2026-01-01"
+        );
+        let failed = SessionRow {
+            subscription_status: Some(SubscriptionStatus::PastDue),
+            ..gift()
+        };
+        assert_eq!(GiftState::of(&failed, None), GiftState::PaymentFailed);
+        let refunded = SessionRow {
+            status: SessionStatus::Refunded,
+            ..gift()
+        };
+        assert_eq!(GiftState::of(&refunded, None), GiftState::Refunded);
+        let trial = SessionRow {
+            subscription_status: Some(SubscriptionStatus::Trialing),
+            ..gift()
+        };
+        assert_eq!(
+            GiftState::of(&trial, None),
+            GiftState::Active,
+            "a frequency change's trial"
+        );
+        let unknown = SessionRow {
+            subscription_status: Some(SubscriptionStatus::parse("brand_new")),
+            ..gift()
+        };
+        assert_eq!(GiftState::of(&unknown, None), GiftState::Active);
+        assert_eq!(SubscriptionStatus::parse("past_due").as_str(), "past_due");
+    }
 
     #[test]
     fn codes_are_six_digits_and_tokens_long() {

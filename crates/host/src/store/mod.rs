@@ -20,6 +20,79 @@ mod sqlite;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+/// A gateway subscription's status: parsed once where the gateway's answers are read (the
+/// gateway module deserialises into it), kept in `sessions.subscription_status`. A status newer
+/// than this host reads as [`SubscriptionStatus::Other`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    /// The first payment is not made yet.
+    Incomplete,
+    /// The first payment never came (final).
+    IncompleteExpired,
+    /// In a trial (here: a frequency change waiting out the period already paid for).
+    Trialing,
+    /// Paid and running.
+    Active,
+    /// A renewal failed; the gateway retries.
+    PastDue,
+    /// Retries ran out without ending it.
+    Unpaid,
+    /// Paused by the gateway (a trial without a payment method).
+    Paused,
+    /// Ended (final).
+    Canceled,
+    /// A status newer than this host.
+    #[serde(other)]
+    Other,
+}
+
+impl SubscriptionStatus {
+    /// Every status, in the gateway's words (the column's values).
+    pub const ALL: [SubscriptionStatus; 9] = [
+        SubscriptionStatus::Incomplete,
+        SubscriptionStatus::IncompleteExpired,
+        SubscriptionStatus::Trialing,
+        SubscriptionStatus::Active,
+        SubscriptionStatus::PastDue,
+        SubscriptionStatus::Unpaid,
+        SubscriptionStatus::Paused,
+        SubscriptionStatus::Canceled,
+        SubscriptionStatus::Other,
+    ];
+
+    /// The gateway's word for it (what the column holds).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Incomplete => "incomplete",
+            SubscriptionStatus::IncompleteExpired => "incomplete_expired",
+            SubscriptionStatus::Trialing => "trialing",
+            SubscriptionStatus::Active => "active",
+            SubscriptionStatus::PastDue => "past_due",
+            SubscriptionStatus::Unpaid => "unpaid",
+            SubscriptionStatus::Paused => "paused",
+            SubscriptionStatus::Canceled => "canceled",
+            SubscriptionStatus::Other => "other",
+        }
+    }
+
+    /// The status a stored word names (an unknown word is [`SubscriptionStatus::Other`]).
+    pub fn parse(word: &str) -> SubscriptionStatus {
+        SubscriptionStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == word)
+            .unwrap_or(SubscriptionStatus::Other)
+    }
+
+    /// Whether nothing can follow it: the gift is over (a late event never revives it).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            SubscriptionStatus::Canceled | SubscriptionStatus::IncompleteExpired
+        )
+    }
+}
+
 /// What went wrong under the store. Details are for the log, never for a client.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -71,8 +144,8 @@ pub struct SessionRow {
     pub frequency: Frequency,
     /// The gateway subscription of a recurring gift, once created.
     pub subscription: Option<String>,
-    /// Its status as the last subscription event said (`active`, `past_due`, `canceled`, …).
-    pub subscription_status: Option<String>,
+    /// Its status as the last subscription event said.
+    pub subscription_status: Option<SubscriptionStatus>,
     /// The subscription ends at the end of its period (the donor cancelled).
     pub cancel_at_period_end: bool,
     /// Collecting it is paused (the donor paused).
@@ -553,7 +626,7 @@ pub trait StoreTx: Send {
     async fn set_subscription_status(
         &mut self,
         session: &str,
-        status: &str,
+        status: SubscriptionStatus,
     ) -> Result<(), StoreError>;
     /// The session paid by a payment intent.
     async fn session_id_by_payment_intent(
@@ -693,6 +766,38 @@ impl<'de> serde::Deserialize<'de> for DbUrl {
     }
 }
 
+#[cfg(test)]
+impl SessionRow {
+    /// A one-time donation session, open (unit tests build on it).
+    pub(crate) fn example() -> SessionRow {
+        SessionRow {
+            id: "cs_example".into(),
+            merchant: "hope".into(),
+            campaign: "winter".into(),
+            kind: CampaignKind::Donation,
+            amount: 2500,
+            fee: 103,
+            currency: Currency::from_code("USD").unwrap(),
+            email: Some("d@example.org".into()),
+            name: None,
+            status: SessionStatus::Open,
+            payment_intent: None,
+            redirect_url: None,
+            decline_code: None,
+            decline_message: None,
+            amount_refunded: 0,
+            frequency: Frequency::OneTime,
+            subscription: None,
+            subscription_status: None,
+            cancel_at_period_end: false,
+            paused: false,
+            tier: None,
+            next_amount: None,
+            created: 0,
+        }
+    }
+}
+
 /// Holes and repeats in each merchant's receipt numbers (`PREFIX-000042`: the digits after the
 /// last `-`), against its counter's last value: 0 when they are exactly 1…last, once each.
 pub(crate) fn receipt_gaps(numbers: &[(String, String)], counters: &[(String, i64)]) -> u64 {
@@ -756,28 +861,7 @@ mod tests {
     fn session(id: &str) -> SessionRow {
         SessionRow {
             id: id.into(),
-            merchant: "hope".into(),
-            campaign: "winter".into(),
-            kind: CampaignKind::Donation,
-            amount: 2500,
-            fee: 103,
-            currency: Currency::from_code("USD").unwrap(),
-            email: Some("d@example.org".into()),
-            name: None,
-            status: SessionStatus::Open,
-            payment_intent: None,
-            redirect_url: None,
-            decline_code: None,
-            decline_message: None,
-            amount_refunded: 0,
-            frequency: Frequency::OneTime,
-            subscription: None,
-            subscription_status: None,
-            cancel_at_period_end: false,
-            paused: false,
-            tier: None,
-            next_amount: None,
-            created: 0,
+            ..SessionRow::example()
         }
     }
 

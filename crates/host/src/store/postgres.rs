@@ -21,7 +21,7 @@ use super::{
 };
 use super::{
     AttemptStore, FulfilmentStore, JobStore, LicenceStore, OutboxStore, PortalStore, RateStore,
-    SessionStore, ShieldStore,
+    SessionStore, ShieldStore, SubscriptionStatus,
 };
 
 /// The PostgreSQL store.

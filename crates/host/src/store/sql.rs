@@ -56,7 +56,9 @@ macro_rules! sql_store {
                     Frequency::parse(&f).ok_or_else(|| StoreError::Corrupt(format!("frequency {f:?}")))?
                 },
                 subscription: r.try_get("subscription_id")?,
-                subscription_status: r.try_get("subscription_status")?,
+                subscription_status: r
+                    .try_get::<Option<String>, _>("subscription_status")?
+                    .map(|s| SubscriptionStatus::parse(&s)),
                 cancel_at_period_end: r.try_get::<i64, _>("cancel_at_period_end")? != 0,
                 paused: r.try_get::<i64, _>("paused")? != 0,
                 tier: r.try_get("tier")?,
@@ -1055,14 +1057,15 @@ macro_rules! sql_store {
             async fn set_subscription_status(
                 &mut self,
                 session: &str,
-                status: &str,
+                status: SubscriptionStatus,
             ) -> Result<(), StoreError> {
-                // `canceled` and `incomplete_expired` are final: a late `updated` never revives them.
+                // `canceled` and `incomplete_expired` are final (`SubscriptionStatus::is_final`):
+                // a late `updated` never revives them.
                 sqlx::query(
                     "UPDATE sessions SET subscription_status = $1 WHERE id = $2 AND \
                      (subscription_status IS NULL OR subscription_status NOT IN ('canceled', 'incomplete_expired'))",
                 )
-                    .bind(status)
+                    .bind(status.as_str())
                     .bind(session)
                     .execute(&mut *self.0)
                     .await?;

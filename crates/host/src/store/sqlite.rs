@@ -16,7 +16,7 @@ use super::{
 };
 use super::{
     AttemptStore, FulfilmentStore, JobStore, LicenceStore, OutboxStore, PortalStore, RateStore,
-    SessionStore, ShieldStore,
+    SessionStore, ShieldStore, SubscriptionStatus,
 };
 
 /// The SQLite store.

@@ -109,7 +109,7 @@ fn row(kind: CampaignKind, status: SessionStatus) -> SessionRow {
         amount_refunded: 0,
         frequency: paywidget_core::api::Frequency::Monthly,
         subscription: Some("sub_1".into()),
-        subscription_status: Some("active".into()),
+        subscription_status: Some(paywidget_host::store::SubscriptionStatus::Active),
         cancel_at_period_end: false,
         paused: false,
         tier: None,

@@ -512,7 +512,10 @@ async fn cancel_resume_cancel_and_pause_unpause_pause_all_reach_the_gateway() {
         .unwrap();
     w.clock.freeze();
     let now = w.state.clock.now();
-    for action in ["cancel", "resume", "cancel", "pause", "unpause", "pause"] {
+    // Each step offered by the one before (an ending gift offers only to keep it).
+    for action in [
+        "cancel", "resume", "cancel", "resume", "pause", "unpause", "pause", "cancel",
+    ] {
         let r = form(
             &w,
             "/portal/subscription",
@@ -710,5 +713,33 @@ async fn a_gift_that_ends_offers_only_to_keep_it() {
     assert!(
         !overview.contains("Change gift") && !overview.contains("Pause payments"),
         "only what applies: {overview}"
+    );
+    // A forged form for what the page no longer offers is refused by the domain, whatever it
+    // posts; a made-up action is refused too.
+    for (action, extra) in [("pause", None), ("amount", Some("7.00")), ("explode", None)] {
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("session", session.as_str()),
+            ("action", action),
+        ];
+        if let Some(amount) = extra {
+            fields.push(("amount", amount));
+        }
+        let r = form(&w, "/portal/subscription", Some(&cookie), &fields).await;
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        assert!(
+            status == 409 || status == 400,
+            "{action}: refused, not done ({status}): {body}"
+        );
+        assert!(
+            body.contains("role=\"alert\""),
+            "{action}: said why: {body}"
+        );
+    }
+    let overview = page(&w, Some(&cookie)).await;
+    assert!(
+        overview.contains("Ends at the end of this period") && !overview.contains(">Paused<"),
+        "nothing changed: {overview}"
     );
 }

@@ -93,7 +93,10 @@ async fn a_monthly_gift_renews_twelve_times_with_one_receipt_each() {
         .count();
     assert_eq!(receipts, 13, "one receipt mail per gift");
     let row = w.state.store.session(&session).await.unwrap().unwrap();
-    assert_eq!(row.subscription_status.as_deref(), Some("active"));
+    assert_eq!(
+        row.subscription_status,
+        Some(paywidget_host::store::SubscriptionStatus::Active)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -449,7 +452,10 @@ async fn when_the_retries_run_out_the_gift_ends_and_the_donor_is_told() {
     };
     assert!(mail.contains("/c/winter"), "the way to give again: {mail}");
     let row = w.state.store.session(&session).await.unwrap().unwrap();
-    assert_eq!(row.subscription_status.as_deref(), Some("canceled"));
+    assert_eq!(
+        row.subscription_status,
+        Some(paywidget_host::store::SubscriptionStatus::Canceled)
+    );
     assert_eq!(
         w.state.store.invoices(&session).await.unwrap().len(),
         1,
