@@ -125,7 +125,10 @@ pub async fn fulfil_invoice(
         if let Some(end) = invoice.period_end {
             tx.extend_paid_until(&session.id, end).await?;
         }
-        tx.insert_invoice(invoice).await?;
+        if tx.insert_invoice(invoice).await? && !first {
+            // A renewal paid after the first charge was refunded: the licence stands on it.
+            tx.reinstate(&session.id, "refunded").await?;
+        }
         return Ok(());
     }
     if !tx.insert_invoice(invoice).await? || first {

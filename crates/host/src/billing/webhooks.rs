@@ -9,7 +9,7 @@
 //! billing event). Metadata is only a hint: an event whose object is ours but not placed yet is
 //! refused so the gateway retries it, never acknowledged and lost.
 
-use paywidget_core::api::{ErrorCode, SessionStatus};
+use paywidget_core::api::{CampaignKind, ErrorCode, SessionStatus};
 use paywidget_core::signature;
 
 use crate::billing::fulfil;
@@ -169,6 +169,16 @@ async fn apply_to_renewal(
         return Ok(());
     }
     tx.reverse_invoice(invoice, reversal).await?;
+    if session.kind == CampaignKind::License {
+        // A licence is valid for the periods still paid for: none left, and it is revoked for
+        // what took the last one back; a dispute won gives it back.
+        let left = tx.settle_paid_until(&session.id).await?;
+        match (reversal, left) {
+            (Some(reason), None) => fulfil::revoke(tx, &session.id, reason).await?,
+            (None, _) => tx.reinstate(&session.id, "disputed").await?,
+            (Some(_), Some(_)) => {}
+        }
+    }
     Ok(())
 }
 
@@ -432,7 +442,17 @@ pub(crate) async fn apply_event(
                 t.record_refund(&session.id, charge.amount_refunded).await?;
                 if charge.refunded {
                     t.advance(&session.id, SessionStatus::Refunded, now).await?;
-                    fulfil::revoke(t, &session.id, "refunded").await?;
+                    if session.kind == CampaignKind::License && session.subscription.is_some() {
+                        // A licence subscription's first charge: that period is no longer paid
+                        // for; the licence stands on the renewals paid since (revoked when there
+                        // are none, given back when one is paid).
+                        t.reverse_first_invoice(&session.id).await?;
+                        if t.settle_paid_until(&session.id).await?.is_none() {
+                            fulfil::revoke(t, &session.id, "refunded").await?;
+                        }
+                    } else {
+                        fulfil::revoke(t, &session.id, "refunded").await?;
+                    }
                 }
             }
         }

@@ -417,8 +417,11 @@ pub enum GiftState {
 impl GiftState {
     /// The payment's state, from its session and the end of its last paid period.
     pub fn of(s: &SessionRow, paid_until: Option<i64>) -> GiftState {
+        // A refunded first gift of a subscription that goes on reads as the subscription does:
+        // the renewals since are real gifts.
+        let goes_on = s.subscription_status.is_some_and(|st| !st.is_final());
         match s.status {
-            SessionStatus::Refunded => return GiftState::Refunded,
+            SessionStatus::Refunded if !goes_on => return GiftState::Refunded,
             SessionStatus::Disputed => return GiftState::Disputed,
             _ => {}
         }
@@ -1026,9 +1029,19 @@ mod tests {
         assert_eq!(GiftState::of(&failed, None), GiftState::PaymentFailed);
         let refunded = SessionRow {
             status: SessionStatus::Refunded,
+            subscription_status: None,
             ..gift()
         };
         assert_eq!(GiftState::of(&refunded, None), GiftState::Refunded);
+        let first_refunded = SessionRow {
+            status: SessionStatus::Refunded,
+            ..gift()
+        };
+        assert_eq!(
+            GiftState::of(&first_refunded, None),
+            GiftState::Active,
+            "the renewals go on"
+        );
         let trial = SessionRow {
             subscription_status: Some(SubscriptionStatus::Trialing),
             ..gift()

@@ -684,6 +684,12 @@ pub trait StoreTx: Send {
         invoice: &str,
         reason: Option<&str>,
     ) -> Result<(), StoreError>;
+    /// Marks the session's first invoice (the checkout's own payment) refunded: its period is
+    /// no longer paid for.
+    async fn reverse_first_invoice(&mut self, session: &str) -> Result<(), StoreError>;
+    /// Sets a licence's paid-until to the end of the last period still paid for (invoices not
+    /// taken back) and returns it; `None` when no paid period is left.
+    async fn settle_paid_until(&mut self, session: &str) -> Result<Option<i64>, StoreError>;
     /// Gives back a fulfilment revoked for `reason` (a dispute won).
     async fn reinstate(&mut self, session: &str, reason: &str) -> Result<(), StoreError>;
     /// Revokes the fulfilment (refund, dispute).

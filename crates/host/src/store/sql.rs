@@ -1235,6 +1235,32 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn reverse_first_invoice(&mut self, session: &str) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE invoices SET reversed = 'refunded' WHERE session_id = $1 \
+                     AND billing_reason = 'subscription_create' AND (reversed IS NULL OR reversed = 'disputed')",
+                )
+                .bind(session)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn settle_paid_until(&mut self, session: &str) -> Result<Option<i64>, StoreError> {
+                let until: Option<i64> = sqlx::query_scalar(
+                    "SELECT MAX(period_end) FROM invoices WHERE session_id = $1 AND reversed IS NULL",
+                )
+                .bind(session)
+                .fetch_one(&mut *self.0)
+                .await?;
+                sqlx::query("UPDATE fulfilments SET paid_until = $1 WHERE session_id = $2")
+                    .bind(until)
+                    .bind(session)
+                    .execute(&mut *self.0)
+                    .await?;
+                Ok(until)
+            }
+
             async fn reinstate(&mut self, session: &str, reason: &str) -> Result<(), StoreError> {
                 sqlx::query("UPDATE fulfilments SET revoked = 0, revoked_reason = NULL WHERE session_id = $1 AND revoked_reason = $2")
                     .bind(session)
