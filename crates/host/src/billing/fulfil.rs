@@ -115,7 +115,7 @@ pub async fn fulfil_invoice(
     invoice: &InvoiceRow,
     now: i64,
 ) -> Result<(), DomainError> {
-    let first = invoice.billing_reason == "subscription_create";
+    let first = invoice.is_first();
     // A paid invoice proves the first gift was paid too (a renewal follows it): whichever
     // event comes first fulfils the checkout's own receipt, so it is always the first number.
     tx.advance(&session.id, SessionStatus::Paid, now).await?;

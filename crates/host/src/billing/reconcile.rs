@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::billing::webhooks::{apply_event, Signer};
 use crate::checkout::CLAIM_LEASE_SECS;
-use crate::gateway::events::{Event, InvoiceEvent, PaymentIntentEvent};
+use crate::gateway::events::{Event, InvoiceEvent, InvoiceStatus, PaymentIntentEvent};
 use crate::gateway::objects::{Invoice, List, Listed};
 use crate::gateway::{Gateway, GatewayError, PaymentIntent, PaymentIntentStatus};
 use crate::store::{Audit, SessionRow};
@@ -436,7 +436,7 @@ async fn recurring(
     let mut pending = 0;
     for inv in invoices
         .iter()
-        .filter(|i| i.status.as_deref() == Some("paid"))
+        .filter(|i| i.status == Some(InvoiceStatus::Paid))
     {
         let subscription = inv.subscription();
         let claimed = inv.claimed_session();

@@ -58,6 +58,25 @@ pub struct Charge {
     pub refunded: bool,
 }
 
+/// An invoice's status.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    /// Being written.
+    Draft,
+    /// Finalised, waiting for payment.
+    Open,
+    /// Paid.
+    Paid,
+    /// Given up on.
+    Uncollectible,
+    /// Cancelled.
+    Void,
+    /// A status newer than this host.
+    #[serde(other)]
+    Other,
+}
+
 /// A dispute's status.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -146,9 +165,9 @@ pub struct Invoice {
     /// `subscription_create`, `subscription_cycle`, …
     #[serde(default)]
     pub billing_reason: Option<String>,
-    /// `draft`, `open`, `paid`, …
+    /// Its status (absent in some event payloads).
     #[serde(default)]
-    pub status: Option<String>,
+    pub status: Option<InvoiceStatus>,
     /// When it was created.
     #[serde(default)]
     pub created: Option<i64>,
@@ -191,7 +210,7 @@ impl Invoice {
 
     /// Whether it is a subscription's first invoice (the checkout's own payment).
     pub fn is_first(&self) -> bool {
-        self.billing_reason.as_deref() == Some("subscription_create")
+        self.billing_reason.as_deref() == Some(crate::store::InvoiceRow::FIRST)
     }
 
     /// The first line's period.

@@ -192,6 +192,17 @@ pub struct InvoiceRow {
     pub reversed: Option<String>,
 }
 
+impl InvoiceRow {
+    /// The gateway's `billing_reason` of a subscription's first invoice.
+    pub const FIRST: &'static str = "subscription_create";
+
+    /// Whether this is the subscription's first invoice (the checkout's own payment), not a
+    /// renewal.
+    pub fn is_first(&self) -> bool {
+        self.billing_reason == Self::FIRST
+    }
+}
+
 impl SessionRow {
     /// `amount + fee`.
     pub fn total(&self) -> i64 {
