@@ -29,6 +29,16 @@ enum HostCommand {
         #[arg(long)]
         merchant: Option<String>,
     },
+    /// Print a one-time sign-in link to the merchant's dashboard (first setup; works once, for
+    /// 15 minutes): for `--email`, or the merchant's first owner.
+    AdminLink {
+        /// The merchant's id.
+        #[arg(long)]
+        merchant: String,
+        /// A staff address of that merchant (default: its first owner).
+        #[arg(long)]
+        email: Option<String>,
+    },
     /// Compare the gateway's charges with the host's sessions and fulfilments, fulfil succeeded
     /// payments whose webhook never came, print a table; exits 1 unless everything matches.
     Reconcile {
@@ -107,6 +117,49 @@ async fn reconcile(
     Ok(report.clean())
 }
 
+/// `paywidget host admin-link`: a one-time dashboard sign-in link on stdout.
+async fn admin_link(config: HostConfig, merchant: &str, email: Option<&str>) -> Result<()> {
+    use paywidget_host::config::Role;
+    let m = config
+        .merchant(merchant)
+        .with_context(|| format!("no merchant {merchant:?} in the configuration"))?;
+    let member = match email {
+        Some(e) => {
+            let e = e.trim().to_lowercase();
+            m.staff
+                .iter()
+                .find(|s| s.email.to_string() == e)
+                .with_context(|| format!("{e} is not on {merchant}'s staff list"))?
+        }
+        None => m
+            .staff
+            .iter()
+            .find(|s| s.role == Role::Owner)
+            .with_context(|| {
+                format!("{merchant} lists no owner: add [[merchants.staff]] email = \"…\", role = \"owner\"")
+            })?,
+    }
+    .email
+    .to_string();
+    let public = config
+        .server
+        .public_url
+        .as_ref()
+        .map(|u| u.as_str().trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| format!("http://{}", config.server.addr));
+    let state = paywidget_host::open(config, public, paywidget_host::system_now()).await?;
+    let link = paywidget_host::portal::one_time_link(
+        &state,
+        paywidget_host::portal::Realm::Staff,
+        &member,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("could not make the link: {e}"))?;
+    println!("{link}");
+    eprintln!("(one use, 15 minutes, for {member})");
+    Ok(())
+}
+
 /// `paywidget host check-gateway`: one line per finding; fails when any is a problem.
 async fn check_gateway(config: &HostConfig, only: Option<&str>) -> Result<()> {
     let http = paywidget_host::gateway_client(config)?;
@@ -159,6 +212,9 @@ pub(crate) async fn run(args: HostArgs) -> Result<()> {
             let clean = reconcile(config, since, until.as_deref(), grace, !dry_run, *json).await?;
             anyhow::ensure!(clean, "reconciliation found charges that do not match");
             return Ok(());
+        }
+        Some(HostCommand::AdminLink { merchant, email }) => {
+            return admin_link(config, merchant, email.as_deref()).await;
         }
         None => {}
     }

@@ -8,6 +8,7 @@
 //! sees card data: the checkout page sends only the gateway's token.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod billing;
 pub mod checkout;
 pub mod config;

@@ -204,6 +204,8 @@ string_codes! {
         LicenseExpired => "license_expired",
         /// The checkout session is too old to pay: start a new one.
         SessionExpired => "session_expired",
+        /// The signed-in staff member's role does not allow this.
+        Forbidden => "forbidden",
     }
 }
 

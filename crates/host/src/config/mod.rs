@@ -334,6 +334,49 @@ pub struct Merchant {
     pub shield: ShieldConfig,
     /// Where the host mails the merchant (attack mode on and off); default: `mail.from`.
     pub notify_email: Option<EmailAddress>,
+    /// `[[merchants.staff]]`: who may sign in to the dashboard, and as what.
+    pub staff: Vec<StaffMember>,
+    /// The largest refund (minor units) a `support` member may make; larger ones need an owner.
+    pub support_refund_limit: i64,
+}
+
+/// A dashboard role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything.
+    Owner,
+    /// Refunds up to `support_refund_limit`, licence and subscription actions; no settings.
+    Support,
+    /// Read only.
+    Viewer,
+}
+
+impl Role {
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Support => "support",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+/// One address allowed into a merchant's dashboard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffMember {
+    /// Their address (lower case).
+    pub email: EmailAddress,
+    /// What they may do.
+    pub role: Role,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStaff {
+    email: String,
+    role: Role,
 }
 
 impl Merchant {
@@ -504,6 +547,9 @@ struct RawMerchant {
     #[serde(default)]
     shield: ShieldConfig,
     notify_email: Option<String>,
+    #[serde(default)]
+    staff: Vec<RawStaff>,
+    support_refund_limit: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -669,6 +715,33 @@ impl HostConfig {
                     Some(text) => Some(EmailAddress::parse(text).map_err(|_| {
                         err(k("notify_email"), format!("not an email address: {text:?}"))
                     })?),
+                },
+                staff: m
+                    .staff
+                    .iter()
+                    .enumerate()
+                    .map(|(j, s)| {
+                        let email = EmailAddress::parse(&s.email.trim().to_lowercase())
+                            .ok()
+                            .filter(|e| !e.to_string().contains('<'))
+                            .ok_or_else(|| {
+                                err(
+                                    k(&format!("staff[{j}].email")),
+                                    format!("not a bare email address: {:?}", s.email),
+                                )
+                            })?;
+                        Ok(StaffMember {
+                            email,
+                            role: s.role,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ConfigError>>()?,
+                support_refund_limit: match m.support_refund_limit {
+                    Some(n) if n < 0 => {
+                        return Err(err(k("support_refund_limit"), "must not be negative"))
+                    }
+                    Some(n) => n,
+                    None => 10_000,
                 },
             });
         }

@@ -30,6 +30,9 @@ pub enum HostError {
         /// Safe message.
         message: String,
     },
+    /// The requester's role does not allow this (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// The same pay attempt is still running (409).
     #[error("this payment attempt is still in progress; retry shortly")]
     InProgress,
@@ -66,6 +69,7 @@ impl HostError {
             HostError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             HostError::Conflict { code, .. } => (StatusCode::CONFLICT, code.clone()),
             HostError::InProgress => (StatusCode::CONFLICT, ErrorCode::InProgress),
+            HostError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
             HostError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
             HostError::Blocked { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::Blocked),
             HostError::Gateway(_) => (StatusCode::BAD_GATEWAY, ErrorCode::GatewayUnavailable),
@@ -92,6 +96,7 @@ impl From<DomainError> for HostError {
             DomainError::NotFound(what) => HostError::NotFound(what),
             DomainError::Refused { code, message } => HostError::Conflict { code, message },
             DomainError::InProgress => HostError::InProgress,
+            DomainError::Forbidden(why) => HostError::Forbidden(why),
             DomainError::Blocked { minutes } => HostError::Blocked { minutes },
             DomainError::Limited => HostError::RateLimited,
             DomainError::GatewayUnavailable(why) => HostError::Gateway(why),

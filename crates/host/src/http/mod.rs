@@ -6,6 +6,7 @@ pub mod embed;
 pub mod error;
 pub mod static_files;
 
+mod admin;
 mod campaigns;
 mod licences;
 mod portal;
@@ -175,6 +176,9 @@ pub fn router(state: Arc<HostState>) -> Router {
         // These call the gateway: each request spends the merchant's gateway quota.
         .route("/checkout/return", get(three_d_secure::back_from_bank))
         .route("/portal/subscription", post(portal::subscription))
+        .route("/admin/sign-in", post(admin::sign_in))
+        .route("/admin/login", post(admin::login))
+        .route("/admin/payments/{id}/refund", post(admin::refund))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit,
@@ -195,6 +199,13 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/portal/sign-out", post(portal::sign_out))
         .route("/portal/deactivate", post(portal::deactivate))
         .route("/portal/statement", get(portal::statement))
+        .route("/admin", get(admin::home))
+        .route("/admin/admin.css", get(admin::stylesheet))
+        .route("/admin/login", get(admin::login_page))
+        .route("/admin/sign-out", post(admin::sign_out))
+        .route("/admin/payments", get(admin::payments))
+        .route("/admin/payments.csv", get(admin::export))
+        .route("/admin/payments/{id}", get(admin::payment))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::http::embed::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))

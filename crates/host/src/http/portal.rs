@@ -215,7 +215,7 @@ pub(super) struct Login {
 
 /// Whether a form post comes from the portal's own pages (login CSRF: another site must not
 /// sign a visitor in to the attacker's portal).
-fn same_origin(state: &HostState, headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(state: &HostState, headers: &HeaderMap) -> bool {
     let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     match (site, origin) {

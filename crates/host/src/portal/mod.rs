@@ -94,6 +94,52 @@ async fn within(
     Ok(hits <= limit)
 }
 
+/// Who signs in through this mechanism: customers to the portal, or merchant staff to the
+/// dashboard. The two never share a login or a session: a staff principal is stored as
+/// `staff:<address>`, which no customer address can be, and each side refuses the other's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Realm {
+    /// A customer, to `/portal`.
+    Customer,
+    /// Merchant staff, to `/admin`.
+    Staff,
+}
+
+impl Realm {
+    /// What the logins, sessions and counters store for `address`.
+    pub fn principal(self, address: &str) -> String {
+        match self {
+            Realm::Customer => address.to_owned(),
+            Realm::Staff => format!("staff:{address}"),
+        }
+    }
+
+    /// The address of a stored principal, if it belongs to this realm.
+    pub fn address(self, principal: &str) -> Option<&str> {
+        match (self, principal.strip_prefix("staff:")) {
+            (Realm::Customer, None) => Some(principal),
+            (Realm::Staff, Some(address)) => Some(address),
+            _ => None,
+        }
+    }
+
+    fn login_path(self) -> &'static str {
+        match self {
+            Realm::Customer => "/portal/login",
+            Realm::Staff => "/admin/login",
+        }
+    }
+}
+
+/// Whether `address` is on any merchant's staff list.
+pub fn is_staff(state: &HostState, address: &str) -> bool {
+    state
+        .config
+        .merchants
+        .iter()
+        .any(|m| m.staff.iter().any(|s| s.email.to_string() == address))
+}
+
 /// Sends the sign-in mail (unless the address or the requester asked too often). The answer is
 /// the same either way and whether or not the address has paid anything; only a requester over
 /// its own limit is told to slow down.
@@ -102,17 +148,29 @@ pub async fn request_sign_in(
     email: &str,
     requester: Option<std::net::IpAddr>,
 ) -> Result<EmailAddress, DomainError> {
+    request_sign_in_in(state, Realm::Customer, email, requester).await
+}
+
+/// [`request_sign_in`] for `realm`: staff get a mail only if a merchant lists them (the answer
+/// is the same either way).
+pub async fn request_sign_in_in(
+    state: &HostState,
+    realm: Realm,
+    email: &str,
+    requester: Option<std::net::IpAddr>,
+) -> Result<EmailAddress, DomainError> {
     let email = EmailAddress::parse(&email.trim().to_lowercase()).map_err(|_| {
         DomainError::invalid(ErrorCode::InvalidEmail, "Enter a valid email address.")
     })?;
-    let address = email.to_string();
-    if address.contains('<') {
+    let bare = email.to_string();
+    if bare.contains('<') {
         // A display name ("a <b@c>") would count as another address: bare addresses only.
         return Err(DomainError::invalid(
             ErrorCode::InvalidEmail,
             "Enter just the email address.",
         ));
     }
+    let address = realm.principal(&bare);
     let now = state.clock.now();
     let (client, network) = match requester {
         Some(ip) => (
@@ -155,6 +213,9 @@ pub async fn request_sign_in(
         tracing::warn!("portal sign-in limit reached for an address; no mail sent");
         return Ok(email);
     }
+    if realm == Realm::Staff && !is_staff(state, &bare) {
+        return Ok(email);
+    }
     let (token, code) = (random_hex(32), random_code());
     state
         .store
@@ -166,14 +227,18 @@ pub async fn request_sign_in(
             created: now,
         })
         .await?;
-    let link = format!("{}/portal/login?token={token}", state.public_url);
+    let link = format!("{}{}?token={token}", state.public_url, realm.login_path());
+    let what = match realm {
+        Realm::Customer => "see your receipts, licence keys and subscriptions",
+        Realm::Staff => "open your dashboard",
+    };
     let mut tx = state.store.begin().await?;
     tx.queue_mail(&NewMail {
         session_id: "portal".into(),
-        to: address,
+        to: bare,
         subject: format!("Your sign-in code: {code}"),
         body: format!(
-            "Sign in to see your receipts, licence keys and subscriptions:\n\n{link}\n\n\
+            "Sign in to {what}:\n\n{link}\n\n\
              Or enter this code on the sign-in page: {code}\n\n\
              The link and the code work once, for 15 minutes. If you did not ask to sign in, \
              ignore this email.\n"
@@ -206,12 +271,52 @@ fn not_valid() -> DomainError {
 
 /// Signs in with the link's token (once).
 pub async fn sign_in_with_token(state: &HostState, token: &str) -> Result<String, DomainError> {
-    let email = state
+    sign_in_with_token_in(state, Realm::Customer, token).await
+}
+
+/// [`sign_in_with_token`] for `realm` (another realm's link is not valid here).
+pub async fn sign_in_with_token_in(
+    state: &HostState,
+    realm: Realm,
+    token: &str,
+) -> Result<String, DomainError> {
+    let principal = state
         .store
         .take_portal_login_by_token(&sha256_hex(token), state.clock.now())
         .await?
         .ok_or_else(not_valid)?;
-    open_session(state, &email).await
+    if realm.address(&principal).is_none() {
+        return Err(not_valid());
+    }
+    open_session(state, &principal).await
+}
+
+/// A one-time sign-in link for `address` in `realm`, without mail (the CLI's first setup). It
+/// works once, for [`LOGIN_TTL_SECS`].
+pub async fn one_time_link(
+    state: &HostState,
+    realm: Realm,
+    address: &str,
+) -> Result<String, DomainError> {
+    let principal = realm.principal(address);
+    let now = state.clock.now();
+    let token = random_hex(32);
+    state
+        .store
+        .insert_portal_login(&PortalLogin {
+            token_hash: sha256_hex(&token),
+            email: principal.clone(),
+            // A code no one knows: this login is for its link only.
+            code_hash: code_hash(state, &principal, &random_hex(16)),
+            expires: now + LOGIN_TTL_SECS,
+            created: now,
+        })
+        .await?;
+    Ok(format!(
+        "{}{}?token={token}",
+        state.public_url,
+        realm.login_path()
+    ))
 }
 
 /// Signs in with the mail's 6-digit code (once; at most 5 tries per mail, each spent before it
@@ -222,9 +327,22 @@ pub async fn sign_in_with_code(
     code: &str,
     requester: Option<std::net::IpAddr>,
 ) -> Result<String, DomainError> {
-    let email = EmailAddress::parse(&email.trim().to_lowercase())
-        .map_err(|_| not_valid())?
-        .to_string();
+    sign_in_with_code_in(state, Realm::Customer, email, code, requester).await
+}
+
+/// [`sign_in_with_code`] for `realm`.
+pub async fn sign_in_with_code_in(
+    state: &HostState,
+    realm: Realm,
+    email: &str,
+    code: &str,
+    requester: Option<std::net::IpAddr>,
+) -> Result<String, DomainError> {
+    let email = realm.principal(
+        &EmailAddress::parse(&email.trim().to_lowercase())
+            .map_err(|_| not_valid())?
+            .to_string(),
+    );
     let code: String = code.chars().filter(char::is_ascii_digit).collect();
     let now = state.clock.now();
     let day = 86_400;
@@ -287,16 +405,33 @@ pub struct Customer {
 
 /// The customer behind a cookie value, if the session is live.
 pub async fn customer(state: &HostState, cookie: &str) -> Result<Option<Customer>, DomainError> {
+    session_in(state, Realm::Customer, cookie).await
+}
+
+/// The live session of `realm` behind a cookie value: its address (not the stored principal)
+/// and CSRF token. Another realm's session is none.
+pub async fn session_in(
+    state: &HostState,
+    realm: Realm,
+    cookie: &str,
+) -> Result<Option<Customer>, DomainError> {
     let id_hash = sha256_hex(cookie);
     Ok(state
         .store
         .portal_session(&id_hash, state.clock.now())
         .await?
-        .map(|(email, csrf)| Customer {
-            email,
-            csrf,
-            id_hash,
+        .and_then(|(principal, csrf)| {
+            realm.address(&principal).map(|address| Customer {
+                email: address.to_owned(),
+                csrf,
+                id_hash,
+            })
         }))
+}
+
+/// Constant-time comparison of CSRF tokens, for the dashboard's forms too.
+pub fn same_token(a: &str, b: &str) -> bool {
+    same(a, b)
 }
 
 /// Ends the session.

@@ -355,6 +355,7 @@ pub trait Store:
     + OutboxStore
     + JobStore
     + RateStore
+    + DashboardStore
     + Send
     + Sync
     + 'static
@@ -615,6 +616,134 @@ pub trait RateStore: Send + Sync {
     async fn rate_count(&self, key: &str, bucket: i64) -> Result<i64, StoreError>;
     /// Forgets rate buckets before `bucket`.
     async fn rate_prune(&self, bucket: i64) -> Result<(), StoreError>;
+}
+
+/// The merchant dashboard's reads (lists and figures by merchant and time) and its append-only
+/// audit log.
+#[async_trait]
+pub trait DashboardStore: Send + Sync {
+    /// One page of a merchant's sessions, newest first, as `q` filters them.
+    async fn payments(&self, q: &PaymentQuery) -> Result<Vec<SessionRow>, StoreError>;
+    /// Paid sessions created in `[since, until)` per UTC day and currency.
+    async fn day_totals(
+        &self,
+        merchant: &str,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<DayTotal>, StoreError>;
+    /// The checkout funnel of sessions created in `[since, until)`.
+    async fn funnel(&self, merchant: &str, since: i64, until: i64) -> Result<Funnel, StoreError>;
+    /// How many sessions created in `[since, until)` were last declined with each code.
+    async fn decline_counts(
+        &self,
+        merchant: &str,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Appends a staff action to the audit log (never updated or deleted).
+    async fn audit_append(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// The audit log of one session, oldest first.
+    async fn audit_of(&self, session: &str) -> Result<Vec<AuditEntry>, StoreError>;
+    /// A session's pay attempts, oldest first.
+    async fn attempts_of(&self, session: &str) -> Result<Vec<AttemptLine>, StoreError>;
+    /// The mails queued for a session, oldest first.
+    async fn mails_of(&self, session: &str) -> Result<Vec<MailLine>, StoreError>;
+}
+
+/// What the dashboard's payments list asks for. Every filter is optional but the merchant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PaymentQuery {
+    /// Only this merchant's (staff see nothing else).
+    pub merchant: String,
+    /// Only sessions in this status.
+    pub status: Option<SessionStatus>,
+    /// Only this campaign's.
+    pub campaign: Option<String>,
+    /// Only this currency's (upper case).
+    pub currency: Option<String>,
+    /// At least this much (minor units, amount + fee).
+    pub min_total: Option<i64>,
+    /// At most this much.
+    pub max_total: Option<i64>,
+    /// Created at or after.
+    pub since: Option<i64>,
+    /// Created before.
+    pub until: Option<i64>,
+    /// An email, a name (part), a session or payment id, a receipt number or a licence key.
+    pub search: Option<String>,
+    /// The cursor: only rows before this `(created, id)`.
+    pub before: Option<(i64, String)>,
+    /// The page size.
+    pub limit: u32,
+}
+
+/// A day's paid sessions in one currency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayTotal {
+    /// Days since 1970-01-01 (UTC).
+    pub day: i64,
+    /// ISO code, upper case.
+    pub currency: String,
+    /// How many.
+    pub payments: i64,
+    /// Amount + fee, minor units.
+    pub gross: i64,
+    /// Refunded of it.
+    pub refunded: i64,
+}
+
+/// The checkout funnel, counted by session on the server (no cookies, no personal data).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Funnel {
+    /// Sessions started (the form was filled and an amount chosen).
+    pub sessions: i64,
+    /// … with at least one pay attempt.
+    pub attempted: i64,
+    /// … paid.
+    pub paid: i64,
+    /// … fulfilled (receipt or licence issued).
+    pub fulfilled: i64,
+}
+
+/// One staff action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Whose data.
+    pub merchant: String,
+    /// The session it concerns, if one.
+    pub session_id: Option<String>,
+    /// The staff member's address.
+    pub actor: String,
+    /// What (`refund`, `resend`, `sign_in`, …).
+    pub action: String,
+    /// The particulars (amount, reason).
+    pub detail: String,
+    /// When.
+    pub at: i64,
+}
+
+/// A pay attempt as the timeline shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptLine {
+    /// The page's idempotency key.
+    pub key: String,
+    /// Its outcome (JSON of the page's answer), once decided.
+    pub outcome: Option<String>,
+    /// When it was claimed.
+    pub created: i64,
+}
+
+/// A mail as the timeline shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailLine {
+    /// To whom.
+    pub to: String,
+    /// Its subject.
+    pub subject: String,
+    /// When it was queued.
+    pub created: i64,
+    /// 1 sent, 0 waiting, -1 given up.
+    pub sent: i64,
 }
 
 /// The operations that happen inside one transaction (webhook apply + fulfilment).

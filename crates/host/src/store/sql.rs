@@ -938,6 +938,214 @@ macro_rules! sql_store {
         }
 
         #[async_trait]
+        impl DashboardStore for $store {
+            async fn payments(&self, q: &PaymentQuery) -> Result<Vec<SessionRow>, StoreError> {
+                let mut b = sqlx::QueryBuilder::<$db>::new("SELECT * FROM sessions WHERE merchant = ");
+                b.push_bind(q.merchant.clone());
+                if let Some(status) = q.status {
+                    b.push(" AND status = ").push_bind(status.as_str().to_owned());
+                }
+                if let Some(c) = &q.campaign {
+                    b.push(" AND campaign = ").push_bind(c.clone());
+                }
+                if let Some(c) = &q.currency {
+                    b.push(" AND currency = ").push_bind(c.clone());
+                }
+                if let Some(n) = q.min_total {
+                    b.push(" AND amount + fee >= ").push_bind(n);
+                }
+                if let Some(n) = q.max_total {
+                    b.push(" AND amount + fee <= ").push_bind(n);
+                }
+                if let Some(t) = q.since {
+                    b.push(" AND created >= ").push_bind(t);
+                }
+                if let Some(t) = q.until {
+                    b.push(" AND created < ").push_bind(t);
+                }
+                if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                    let exact = s.to_owned();
+                    let lower = s.to_lowercase();
+                    // A name matches by part; `%` and `_` typed by staff are literal.
+                    let like = format!(
+                        "%{}%",
+                        lower.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                    );
+                    b.push(" AND (lower(email) = ").push_bind(lower.clone());
+                    b.push(" OR id = ").push_bind(exact.clone());
+                    b.push(" OR payment_intent = ").push_bind(exact.clone());
+                    b.push(" OR lower(coalesce(name, '')) LIKE ").push_bind(like);
+                    b.push(" ESCAPE '\\'");
+                    b.push(" OR id IN (SELECT session_id FROM fulfilments WHERE license_key = ")
+                        .push_bind(exact.clone());
+                    b.push(" OR receipt_number = ").push_bind(exact.clone());
+                    b.push(" OR order_ref = ").push_bind(exact);
+                    b.push("))");
+                }
+                if let Some((created, id)) = &q.before {
+                    b.push(" AND (created < ").push_bind(*created);
+                    b.push(" OR (created = ").push_bind(*created);
+                    b.push(" AND id < ").push_bind(id.clone());
+                    b.push("))");
+                }
+                b.push(" ORDER BY created DESC, id DESC LIMIT ")
+                    .push_bind(i64::from(q.limit.clamp(1, 10_000)));
+                let rows = b.build().fetch_all(&self.pool).await?;
+                rows.iter().map(session_row).collect()
+            }
+
+            async fn day_totals(
+                &self,
+                merchant: &str,
+                since: i64,
+                until: i64,
+            ) -> Result<Vec<DayTotal>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT created / 86400 AS day, currency, COUNT(*) AS n, \
+                     SUM(amount + fee) AS gross, SUM(amount_refunded) AS refunded FROM sessions \
+                     WHERE merchant = $1 AND created >= $2 AND created < $3 \
+                     AND status IN ('paid', 'fulfilled', 'refunded', 'disputed') \
+                     GROUP BY created / 86400, currency ORDER BY day, currency",
+                )
+                .bind(merchant)
+                .bind(since)
+                .bind(until)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(DayTotal {
+                            day: r.try_get("day")?,
+                            currency: r.try_get("currency")?,
+                            payments: r.try_get("n")?,
+                            gross: r.try_get::<Option<i64>, _>("gross")?.unwrap_or(0),
+                            refunded: r.try_get::<Option<i64>, _>("refunded")?.unwrap_or(0),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn funnel(&self, merchant: &str, since: i64, until: i64) -> Result<Funnel, StoreError> {
+                let r = sqlx::query(
+                    "SELECT COUNT(*) AS sessions, \
+                     COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM pay_attempts a WHERE a.session_id = s.id) THEN 1 ELSE 0 END), 0) AS attempted, \
+                     COALESCE(SUM(CASE WHEN s.status IN ('paid', 'fulfilled', 'refunded', 'disputed') THEN 1 ELSE 0 END), 0) AS paid, \
+                     COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM fulfilments f WHERE f.session_id = s.id) THEN 1 ELSE 0 END), 0) AS fulfilled \
+                     FROM sessions s WHERE s.merchant = $1 AND s.created >= $2 AND s.created < $3",
+                )
+                .bind(merchant)
+                .bind(since)
+                .bind(until)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(Funnel {
+                    sessions: r.try_get("sessions")?,
+                    attempted: r.try_get("attempted")?,
+                    paid: r.try_get("paid")?,
+                    fulfilled: r.try_get("fulfilled")?,
+                })
+            }
+
+            async fn decline_counts(
+                &self,
+                merchant: &str,
+                since: i64,
+                until: i64,
+            ) -> Result<Vec<(String, i64)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT decline_code, COUNT(*) AS n FROM sessions WHERE merchant = $1 \
+                     AND created >= $2 AND created < $3 AND decline_code IS NOT NULL \
+                     GROUP BY decline_code ORDER BY n DESC, decline_code",
+                )
+                .bind(merchant)
+                .bind(since)
+                .bind(until)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("decline_code")?, r.try_get("n")?)))
+                    .collect()
+            }
+
+            async fn audit_append(&self, e: &AuditEntry) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO audit_log (merchant, session_id, actor, action, detail, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&e.merchant)
+                .bind(&e.session_id)
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.detail)
+                .bind(e.at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn audit_of(&self, session: &str) -> Result<Vec<AuditEntry>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT merchant, session_id, actor, action, detail, at FROM audit_log \
+                     WHERE session_id = $1 ORDER BY at, id",
+                )
+                .bind(session)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(AuditEntry {
+                            merchant: r.try_get("merchant")?,
+                            session_id: r.try_get("session_id")?,
+                            actor: r.try_get("actor")?,
+                            action: r.try_get("action")?,
+                            detail: r.try_get("detail")?,
+                            at: r.try_get("at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn attempts_of(&self, session: &str) -> Result<Vec<AttemptLine>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT client_key, outcome, created FROM pay_attempts WHERE session_id = $1 \
+                     ORDER BY created, client_key",
+                )
+                .bind(session)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(AttemptLine {
+                            key: r.try_get("client_key")?,
+                            outcome: r.try_get("outcome")?,
+                            created: r.try_get("created")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn mails_of(&self, session: &str) -> Result<Vec<MailLine>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT to_addr, subject, created, sent FROM mail_outbox WHERE session_id = $1 \
+                     ORDER BY created, id",
+                )
+                .bind(session)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(MailLine {
+                            to: r.try_get("to_addr")?,
+                            subject: r.try_get("subject")?,
+                            created: r.try_get("created")?,
+                            sent: r.try_get("sent")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        #[async_trait]
         impl RateStore for $store {
             async fn count_hit(&self, key: &str, expires: i64) -> Result<i64, StoreError> {
                 Ok(sqlx::query_scalar(

@@ -37,6 +37,9 @@ pub enum DomainError {
         /// Whole minutes until the block ends (at least 1).
         minutes: i64,
     },
+    /// The requester's role does not allow this (a dashboard `viewer` refunding).
+    #[error("{0}")]
+    Forbidden(String),
     /// The requester (or what it asks about) is over a limit; try again later.
     #[error("too many requests; try again later")]
     Limited,

@@ -1,6 +1,7 @@
 //! Integration tests of the checkout host against the real sandbox gateway, both in-process on
 //! 127.0.0.1:0: charging, webhooks, exactly-once fulfilment, licences, receipts and restarts.
 
+mod admin;
 mod contract;
 mod portal;
 mod reconcile;

@@ -6,7 +6,7 @@ use paywidget_testkit::world::{world, WebhookTarget, World};
 use serde_json::json;
 
 /// The mail's text with quoted-printable soft breaks and `=3D` undone.
-fn plain(mail: &str) -> String {
+pub(crate) fn plain(mail: &str) -> String {
     mail.replace("=\r\n", "")
         .replace("=\n", "")
         .replace("=3D", "=")

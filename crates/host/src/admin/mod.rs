@@ -1,0 +1,845 @@
+//! The merchant's dashboard: staff sign in (the portal's mailed link and code, in the staff
+//! realm), see their merchant's money, funnel and declines, find payments, read one payment's
+//! timeline, refund it (within their role), export CSV. Every change is appended to the audit
+//! log, which the payment's timeline shows. Staff see only their own merchant's data: every
+//! read names the merchant, and a payment of another merchant reads as not found.
+
+pub mod pages;
+
+use paywidget_core::api::{ErrorCode, SessionStatus};
+use paywidget_core::money::{Amount, Currency, DecimalSeparator, ParseRules};
+
+use crate::config::Role;
+use crate::portal::{self, Realm};
+use crate::store::{
+    AuditEntry, DayTotal, FulfilmentRow, Funnel, PaymentQuery, SessionRow, StoreError,
+};
+use crate::support::error::DomainError;
+use crate::HostState;
+
+/// The dashboard cookie's name (not the portal's: the two sessions never mix).
+pub const COOKIE: &str = "pw_admin";
+
+/// A page of the payments list.
+pub const PAGE_SIZE: u32 = 50;
+
+/// A signed-in staff member, acting for one merchant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Staff {
+    /// Their address.
+    pub email: String,
+    /// This session's CSRF token.
+    pub csrf: String,
+    /// The merchant they act for now.
+    pub merchant: String,
+    /// Their role there.
+    pub role: Role,
+    /// Every merchant that lists them, with their role there.
+    pub memberships: Vec<(String, Role)>,
+}
+
+impl Staff {
+    /// Whether they may change things (refunds, resends): owners and support.
+    pub fn may_act(&self) -> bool {
+        self.role != Role::Viewer
+    }
+}
+
+/// The merchants that list `address` as staff, with the role.
+pub fn memberships(state: &HostState, address: &str) -> Vec<(String, Role)> {
+    state
+        .config
+        .merchants
+        .iter()
+        .filter_map(|m| {
+            m.staff
+                .iter()
+                .find(|s| s.email.to_string() == address)
+                .map(|s| (m.id.clone(), s.role))
+        })
+        .collect()
+}
+
+/// The staff member behind a dashboard cookie, acting for `merchant` (or their first). None
+/// when the session is not live or no merchant lists them any more.
+pub async fn staff(
+    state: &HostState,
+    cookie: &str,
+    merchant: Option<&str>,
+) -> Result<Option<Staff>, DomainError> {
+    let Some(session) = portal::session_in(state, Realm::Staff, cookie).await? else {
+        return Ok(None);
+    };
+    let memberships = memberships(state, &session.email);
+    let chosen = merchant
+        .and_then(|m| memberships.iter().find(|(id, _)| id == m))
+        .or_else(|| memberships.first())
+        .cloned();
+    Ok(chosen.map(|(merchant, role)| Staff {
+        email: session.email.clone(),
+        csrf: session.csrf.clone(),
+        merchant,
+        role,
+        memberships,
+    }))
+}
+
+/// A date range of whole UTC days, `[since, until)` in unix seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    /// The first second.
+    pub since: i64,
+    /// The second after the last.
+    pub until: i64,
+}
+
+impl Range {
+    /// `from`..=`to` (`YYYY-MM-DD`, inclusive); by default the 30 days up to today. A range
+    /// is at most 400 days.
+    pub fn parse(from: Option<&str>, to: Option<&str>, now: i64) -> Result<Range, DomainError> {
+        let day = |text: &str| {
+            parse_day(text).ok_or_else(|| {
+                DomainError::invalid(
+                    ErrorCode::InvalidRequest,
+                    format!("{text:?} is not a date (YYYY-MM-DD)."),
+                )
+            })
+        };
+        let until = match to.filter(|t| !t.is_empty()) {
+            Some(t) => day(t)? + 86_400,
+            None => (now.div_euclid(86_400) + 1) * 86_400,
+        };
+        let since = match from.filter(|t| !t.is_empty()) {
+            Some(t) => day(t)?,
+            None => until - 30 * 86_400,
+        };
+        if since >= until || until - since > 400 * 86_400 {
+            return Err(DomainError::invalid(
+                ErrorCode::InvalidRequest,
+                "Choose a range of 1 to 400 days, the first day before the last.",
+            ));
+        }
+        Ok(Range { since, until })
+    }
+
+    /// The same number of days just before.
+    pub fn previous(self) -> Range {
+        Range {
+            since: self.since - (self.until - self.since),
+            until: self.since,
+        }
+    }
+
+    /// How many days.
+    pub fn days(self) -> i64 {
+        (self.until - self.since) / 86_400
+    }
+}
+
+/// `YYYY-MM-DD` → its first second (UTC).
+pub fn parse_day(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    // 2023-02-31 and its kind are not dates.
+    (crate::mail::civil_date(days * 86_400) == text.trim()).then_some(days * 86_400)
+}
+
+/// One currency's money in a range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Money {
+    /// The currency.
+    pub currency: Currency,
+    /// Paid sessions.
+    pub payments: i64,
+    /// Amount + fee coverage, minor units.
+    pub gross: i64,
+    /// Refunded of it.
+    pub refunded: i64,
+}
+
+impl Money {
+    /// Gross less refunds (the gateway's own fees are on the settlement, not here).
+    pub fn net(&self) -> i64 {
+        self.gross - self.refunded
+    }
+}
+
+/// Sums day totals per currency.
+pub fn money(days: &[DayTotal]) -> Vec<Money> {
+    let mut out: Vec<Money> = Vec::new();
+    for d in days {
+        let Ok(currency) = Currency::from_code(&d.currency) else {
+            continue;
+        };
+        match out.iter_mut().find(|m| m.currency == currency) {
+            Some(m) => {
+                m.payments += d.payments;
+                m.gross += d.gross;
+                m.refunded += d.refunded;
+            }
+            None => out.push(Money {
+                currency,
+                payments: d.payments,
+                gross: d.gross,
+                refunded: d.refunded,
+            }),
+        }
+    }
+    out
+}
+
+/// A decline code's kind: soft declines may succeed on a retry or another card; hard ones
+/// will not (a lost or stolen card, a closed account, fraud).
+pub fn is_soft_decline(code: &str) -> bool {
+    !matches!(
+        code,
+        "lost_card"
+            | "stolen_card"
+            | "pickup_card"
+            | "fraudulent"
+            | "restricted_card"
+            | "invalid_account"
+            | "card_not_supported"
+            | "currency_not_supported"
+            | "incorrect_number"
+            | "expired_card"
+    )
+}
+
+/// A rate in per cent of `of` (0 when `of` is 0), to one decimal.
+pub fn rate(part: i64, of: i64) -> String {
+    if of <= 0 {
+        return "–".into();
+    }
+    let tenths = (part * 1000 + of / 2) / of;
+    format!("{}.{} %", tenths / 10, tenths % 10)
+}
+
+/// Everything the overview shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overview {
+    /// The range shown.
+    pub range: Range,
+    /// Per day and currency.
+    pub days: Vec<DayTotal>,
+    /// Per currency, this range.
+    pub money: Vec<Money>,
+    /// Per currency, the previous range of the same length.
+    pub previous: Vec<Money>,
+    /// The funnel, this range.
+    pub funnel: Funnel,
+    /// The funnel, the previous range.
+    pub previous_funnel: Funnel,
+    /// Sessions last declined with each code.
+    pub declines: Vec<(String, i64)>,
+}
+
+/// The overview of `staff`'s merchant over `range`.
+pub async fn overview(
+    state: &HostState,
+    staff: &Staff,
+    range: Range,
+) -> Result<Overview, DomainError> {
+    let store = state.store.as_ref();
+    let m = &staff.merchant;
+    let prev = range.previous();
+    let days = store.day_totals(m, range.since, range.until).await?;
+    let previous = money(&store.day_totals(m, prev.since, prev.until).await?);
+    Ok(Overview {
+        range,
+        money: money(&days),
+        days,
+        previous,
+        funnel: store.funnel(m, range.since, range.until).await?,
+        previous_funnel: store.funnel(m, prev.since, prev.until).await?,
+        declines: store.decline_counts(m, range.since, range.until).await?,
+    })
+}
+
+/// The payments list's filters, as its URL carries them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Filters {
+    /// A session status (`paid`, `refunded`, …).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// A campaign id.
+    #[serde(default)]
+    pub campaign: Option<String>,
+    /// A currency code.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// The smallest total (decimal, in the currency).
+    #[serde(default)]
+    pub min: Option<String>,
+    /// The largest total.
+    #[serde(default)]
+    pub max: Option<String>,
+    /// The first day (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The last day.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Email, name, session, payment, receipt, licence key or order reference.
+    #[serde(default)]
+    pub q: Option<String>,
+    /// The cursor: `created.id` of the last row of the previous page.
+    #[serde(default)]
+    pub before: Option<String>,
+    /// The merchant (staff of several).
+    #[serde(default)]
+    pub merchant: Option<String>,
+}
+
+fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl Filters {
+    /// The store's query for `staff`'s merchant; a filter that does not parse is an error that
+    /// names it.
+    pub fn query(&self, staff: &Staff, limit: u32) -> Result<PaymentQuery, DomainError> {
+        let bad = |what: &str| DomainError::invalid(ErrorCode::InvalidRequest, what.to_owned());
+        let status = match nonempty(&self.status) {
+            None => None,
+            Some(s) => Some(
+                SessionStatus::ALL
+                    .into_iter()
+                    .find(|x| x.as_str() == s)
+                    .ok_or_else(|| bad("Unknown status."))?,
+            ),
+        };
+        let currency = match nonempty(&self.currency) {
+            None => None,
+            Some(c) => Some(
+                Currency::from_code(c)
+                    .map_err(|_| bad("Unknown currency."))?
+                    .code()
+                    .to_owned(),
+            ),
+        };
+        // Amounts need a currency to mean anything; without one they are read as two decimals.
+        let minor = |text: &str| -> Result<i64, DomainError> {
+            let c = Currency::from_code(currency.as_deref().unwrap_or("USD"))
+                .map_err(|_| bad("Unknown currency."))?;
+            Amount::parse(text, c, DecimalSeparator::Dot, ParseRules::default())
+                .map(|a| a.minor())
+                .map_err(|_| bad("An amount is not a number."))
+        };
+        let before = match nonempty(&self.before) {
+            None => None,
+            Some(c) => {
+                let (t, id) = c.split_once('.').ok_or_else(|| bad("Bad page cursor."))?;
+                Some((
+                    t.parse().map_err(|_| bad("Bad page cursor."))?,
+                    id.to_owned(),
+                ))
+            }
+        };
+        let day = |t: &str| parse_day(t).ok_or_else(|| bad("A date is not YYYY-MM-DD."));
+        let min_total = nonempty(&self.min).map(minor).transpose()?;
+        let max_total = nonempty(&self.max).map(minor).transpose()?;
+        Ok(PaymentQuery {
+            merchant: staff.merchant.clone(),
+            status,
+            campaign: nonempty(&self.campaign).map(str::to_owned),
+            currency,
+            min_total,
+            max_total,
+            since: nonempty(&self.from).map(day).transpose()?,
+            until: nonempty(&self.to).map(day).transpose()?.map(|t| t + 86_400),
+            search: nonempty(&self.q).map(str::to_owned),
+            before,
+            limit,
+        })
+    }
+
+    /// The URL query of these filters without the cursor (for links and the CSV export).
+    pub fn to_query(&self) -> String {
+        let pairs = [
+            ("merchant", &self.merchant),
+            ("status", &self.status),
+            ("campaign", &self.campaign),
+            ("currency", &self.currency),
+            ("min", &self.min),
+            ("max", &self.max),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("q", &self.q),
+        ];
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            if let Some(v) = nonempty(v) {
+                out.append_pair(k, v);
+            }
+        }
+        out.finish()
+    }
+}
+
+/// One page of the payments list, and the cursor of the next page if there is one.
+pub async fn payments(
+    state: &HostState,
+    staff: &Staff,
+    filters: &Filters,
+) -> Result<(Vec<SessionRow>, Option<String>), DomainError> {
+    let mut q = filters.query(staff, PAGE_SIZE + 1)?;
+    q.limit = PAGE_SIZE + 1;
+    let mut rows = state.store.payments(&q).await?;
+    let next = if rows.len() > PAGE_SIZE as usize {
+        rows.truncate(PAGE_SIZE as usize);
+        rows.last().map(|r| format!("{}.{}", r.created, r.id))
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// Every payment the filters select (no page), for the CSV export, in pages of 1,000 so a
+/// large merchant's export never holds one long query.
+pub async fn all_payments(
+    state: &HostState,
+    staff: &Staff,
+    filters: &Filters,
+) -> Result<Vec<SessionRow>, DomainError> {
+    let mut q = filters.query(staff, 1000)?;
+    q.before = None;
+    let mut out = Vec::new();
+    loop {
+        let page = state.store.payments(&q).await?;
+        let done = page.len() < 1000;
+        q.before = page.last().map(|r| (r.created, r.id.clone()));
+        out.extend(page);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return)
+/// is written with a leading `'` (OWASP's CSV injection advice); the csv crate quotes the rest.
+pub fn csv_cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
+/// The CSV export: one row per session, every column a treasurer reconciles with.
+pub fn csv(rows: &[SessionRow]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([
+        "created_utc",
+        "session",
+        "campaign",
+        "kind",
+        "status",
+        "currency",
+        "amount_minor",
+        "fee_covered_minor",
+        "total_minor",
+        "refunded_minor",
+        "recurring",
+        "email",
+        "name",
+        "payment_intent",
+        "subscription",
+    ]);
+    for r in rows {
+        let _ = w.write_record([
+            crate::mail::civil_date(r.created),
+            csv_cell(&r.id),
+            csv_cell(&r.campaign),
+            r.kind.as_str().to_owned(),
+            r.status.as_str().to_owned(),
+            r.currency.code().to_owned(),
+            r.amount.to_string(),
+            r.fee.to_string(),
+            r.total().to_string(),
+            r.amount_refunded.to_string(),
+            r.frequency.as_str().to_owned(),
+            csv_cell(r.email.as_deref().unwrap_or("")),
+            csv_cell(r.name.as_deref().unwrap_or("")),
+            csv_cell(r.payment_intent.as_deref().unwrap_or("")),
+            csv_cell(r.subscription.as_deref().unwrap_or("")),
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// One line of a payment's timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// When (unix seconds).
+    pub at: i64,
+    /// What happened.
+    pub what: String,
+}
+
+/// One payment: its session, fulfilment, timeline (oldest first) and the audit log's lines.
+#[derive(Clone, Debug)]
+pub struct Payment {
+    /// The session.
+    pub session: SessionRow,
+    /// What fulfilment issued.
+    pub fulfilment: Option<FulfilmentRow>,
+    /// The timeline.
+    pub timeline: Vec<Event>,
+}
+
+/// A payment of `staff`'s merchant (another merchant's reads as not found).
+pub async fn payment(state: &HostState, staff: &Staff, id: &str) -> Result<Payment, DomainError> {
+    let store = state.store.as_ref();
+    let session = store
+        .session(id)
+        .await?
+        .filter(|s| s.merchant == staff.merchant)
+        .ok_or(DomainError::NotFound("payment"))?;
+    let fulfilment = store.fulfilment(id).await?;
+    let mut timeline = vec![Event {
+        at: session.created,
+        what: format!(
+            "Checkout started: {} ({})",
+            Amount::from_minor(session.total(), session.currency),
+            session.frequency.every()
+        ),
+    }];
+    for a in store.attempts_of(id).await? {
+        let outcome = a.outcome.as_deref().map_or("in progress", |o| {
+            if o.contains("succeeded") {
+                "succeeded"
+            } else if o.contains("requires_action") {
+                "bank check (3-D Secure)"
+            } else if o.contains("declined") {
+                "declined"
+            } else {
+                "processing"
+            }
+        });
+        timeline.push(Event {
+            at: a.created,
+            what: format!("Pay attempt: {outcome}"),
+        });
+    }
+    if let Some(code) = &session.decline_code {
+        timeline.push(Event {
+            at: session.created,
+            what: format!(
+                "Last decline: {} ({})",
+                code.as_str(),
+                if is_soft_decline(code.as_str()) {
+                    "soft: a retry or another card may work"
+                } else {
+                    "hard: this card will not work"
+                }
+            ),
+        });
+    }
+    if let Some(f) = &fulfilment {
+        timeline.push(Event {
+            at: f.created,
+            what: match (&f.receipt_number, &f.license_key) {
+                (Some(n), _) => format!("Receipt {n} issued"),
+                (None, Some(_)) => "Licence key issued".into(),
+                _ => "Fulfilled".into(),
+            },
+        });
+    }
+    for i in store.invoices(id).await? {
+        timeline.push(Event {
+            at: i.created,
+            what: format!(
+                "{} paid: {}{}",
+                if i.is_first() {
+                    "First invoice"
+                } else {
+                    "Renewal"
+                },
+                Amount::from_minor(i.amount, session.currency),
+                i.reversed
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+        });
+    }
+    for m in store.mails_of(id).await? {
+        timeline.push(Event {
+            at: m.created,
+            what: format!(
+                "Mail “{}” {}",
+                m.subject,
+                match m.sent {
+                    1 => "sent",
+                    0 => "waiting",
+                    _ => "given up",
+                }
+            ),
+        });
+    }
+    if session.amount_refunded > 0 {
+        timeline.push(Event {
+            at: session.created,
+            what: format!(
+                "Refunded so far: {}",
+                Amount::from_minor(session.amount_refunded, session.currency)
+            ),
+        });
+    }
+    for e in store.audit_of(id).await? {
+        timeline.push(Event {
+            at: e.at,
+            what: format!("{} by {}: {}", e.action, e.actor, e.detail),
+        });
+    }
+    timeline.sort_by_key(|e| e.at);
+    Ok(Payment {
+        session,
+        fulfilment,
+        timeline,
+    })
+}
+
+/// Why a refund is made (the gateway's reasons).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundReason {
+    /// The customer asked.
+    RequestedByCustomer,
+    /// Paid twice.
+    Duplicate,
+    /// Not the cardholder.
+    Fraudulent,
+}
+
+impl RefundReason {
+    /// The gateway's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundReason::RequestedByCustomer => "requested_by_customer",
+            RefundReason::Duplicate => "duplicate",
+            RefundReason::Fraudulent => "fraudulent",
+        }
+    }
+
+    /// The form's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            RefundReason::RequestedByCustomer => "The customer asked",
+            RefundReason::Duplicate => "Paid twice",
+            RefundReason::Fraudulent => "Fraud",
+        }
+    }
+
+    /// Every reason, in the form's order.
+    pub const ALL: [RefundReason; 3] = [
+        RefundReason::RequestedByCustomer,
+        RefundReason::Duplicate,
+        RefundReason::Fraudulent,
+    ];
+}
+
+/// Refunds `amount_text` (empty: everything not yet refunded) of a payment through the
+/// gateway. Idempotent by `key` (the form's, one per page shown): a double submit refunds
+/// once. Owners refund anything; support up to the merchant's `support_refund_limit`; viewers
+/// nothing. The receipt, statement and licence follow from the gateway's `charge.refunded`
+/// webhook, as for a refund made anywhere else. Returns the amount asked for.
+#[allow(clippy::too_many_arguments)] // reason: one form's fields, each parsed at the boundary
+pub async fn refund(
+    state: &HostState,
+    staff: &Staff,
+    csrf: &str,
+    id: &str,
+    amount_text: &str,
+    reason: RefundReason,
+    key: &str,
+) -> Result<Amount, DomainError> {
+    if !portal::same_token(csrf, &staff.csrf) {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            "This page has expired. Reload it and try again.",
+        ));
+    }
+    if !staff.may_act() {
+        return Err(DomainError::Forbidden(
+            "Viewers cannot refund. Ask an owner.".into(),
+        ));
+    }
+    let s = state
+        .store
+        .session(id)
+        .await?
+        .filter(|s| s.merchant == staff.merchant)
+        .ok_or(DomainError::NotFound("payment"))?;
+    let paid = matches!(
+        s.status,
+        SessionStatus::Paid | SessionStatus::Fulfilled | SessionStatus::Disputed
+    ) || (s.status == SessionStatus::Refunded && s.amount_refunded < s.total());
+    let (true, Some(pi)) = (paid, s.payment_intent.as_deref()) else {
+        return Err(DomainError::Refused {
+            code: ErrorCode::InvalidRequest,
+            message: "Only a paid payment can be refunded.".into(),
+        });
+    };
+    let left = s.total() - s.amount_refunded;
+    let amount = if amount_text.trim().is_empty() {
+        left
+    } else {
+        Amount::parse(
+            amount_text,
+            s.currency,
+            DecimalSeparator::Dot,
+            ParseRules::default(),
+        )
+        .map_err(|e| DomainError::invalid(ErrorCode::InvalidRequest, e.to_string()))?
+        .minor()
+    };
+    if amount <= 0 || amount > left {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            format!(
+                "Refund between {} and {}.",
+                Amount::from_minor(1, s.currency),
+                Amount::from_minor(left, s.currency)
+            ),
+        ));
+    }
+    if staff.role == Role::Support {
+        let limit = state
+            .config
+            .merchant(&s.merchant)
+            .map_or(0, |m| m.support_refund_limit);
+        if amount > limit {
+            return Err(DomainError::Forbidden(format!(
+                "Support may refund up to {}; ask an owner for more.",
+                Amount::from_minor(limit, s.currency)
+            )));
+        }
+    }
+    let key: String = key
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(64)
+        .collect();
+    if key.len() < 16 {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            "This page has expired. Reload it and try again.",
+        ));
+    }
+    crate::checkout::gateway_for(state, &s)?
+        .post(
+            "/v1/refunds",
+            &[
+                ("payment_intent", pi.to_owned()),
+                ("amount", amount.to_string()),
+                ("reason", reason.as_str().to_owned()),
+                ("metadata[staff]", staff.email.clone()),
+            ],
+            &format!("pw_admin_refund_{}_{key}", s.id),
+        )
+        .await
+        .map_err(|e| DomainError::GatewayUnavailable(format!("{e:?}")))?;
+    let amount = Amount::from_minor(amount, s.currency);
+    audit(
+        state,
+        staff,
+        Some(&s.id),
+        "refund",
+        &format!("{amount} ({})", reason.label()),
+    )
+    .await?;
+    Ok(amount)
+}
+
+/// Appends a staff action to the audit log.
+pub async fn audit(
+    state: &HostState,
+    staff: &Staff,
+    session: Option<&str>,
+    action: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    state
+        .store
+        .audit_append(&AuditEntry {
+            merchant: staff.merchant.clone(),
+            session_id: session.map(str::to_owned),
+            actor: staff.email.clone(),
+            action: action.to_owned(),
+            detail: detail.to_owned(),
+            at: state.clock.now(),
+        })
+        .await
+}
+
+/// A fresh form key (refund idempotency): 128 random bits, hex.
+pub fn form_key() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the OS random source");
+    hex::encode(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_parse_and_ranges_compare_with_the_period_before() {
+        assert_eq!(parse_day("1970-01-02"), Some(86_400));
+        assert_eq!(parse_day("2026-12-07"), Some(1_796_601_600));
+        assert_eq!(parse_day("2026-02-30"), None);
+        assert_eq!(parse_day("2026-13-01"), None);
+        assert_eq!(parse_day("tomorrow"), None);
+        let now = 1_796_601_600 + 3600;
+        let r = Range::parse(None, None, now).unwrap();
+        assert_eq!((r.days(), r.until), (30, 1_796_601_600 + 86_400));
+        let r = Range::parse(Some("2026-12-01"), Some("2026-12-07"), now).unwrap();
+        assert_eq!(r.days(), 7);
+        assert_eq!(r.previous().days(), 7);
+        assert_eq!(r.previous().until, r.since);
+        assert!(Range::parse(Some("2026-12-08"), Some("2026-12-07"), now).is_err());
+        assert!(Range::parse(Some("2020-01-01"), Some("2026-12-07"), now).is_err());
+    }
+
+    #[test]
+    fn spreadsheet_formulas_are_defused() {
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("-2"), "'-2");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("Ada"), "Ada");
+        let row = SessionRow {
+            name: Some("=1+2".into()),
+            email: Some("a,b@example.org".into()),
+            ..SessionRow::example()
+        };
+        let out = csv(&[row]);
+        assert!(out.contains("'=1+2"), "{out}");
+        assert!(out.contains("\"a,b@example.org\""), "quoted: {out}");
+    }
+
+    #[test]
+    fn rates_and_declines() {
+        assert_eq!(rate(1, 3), "33.3 %");
+        assert_eq!(rate(0, 0), "–");
+        assert!(is_soft_decline("insufficient_funds"));
+        assert!(!is_soft_decline("stolen_card"));
+    }
+}

@@ -1,0 +1,532 @@
+//! The dashboard's pages, server-rendered with maud (compile-time-checked, every value
+//! escaped), no script: filters are GET forms whose state is in the URL, changes are POST forms
+//! carrying the CSRF token. Each chart is an SVG with `role="img"`, a title and a description,
+//! followed by a table of the same numbers.
+
+use maud::{html, Markup, DOCTYPE};
+use paywidget_core::api::SessionStatus;
+use paywidget_core::money::{Amount, Currency};
+
+use super::{is_soft_decline, rate, Filters, Money, Overview, Payment, RefundReason, Staff};
+use crate::mail::civil_date;
+use crate::store::{DayTotal, Funnel, SessionRow};
+
+/// The dashboard's Content-Security-Policy: this origin's stylesheet and forms, nothing else.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                       form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn page(title: &str, staff: Option<&Staff>, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Dashboard" }
+                link rel="stylesheet" href="/admin/admin.css";
+            }
+            body {
+                @if let Some(s) = staff { (nav(s)) }
+                main class="pw-admin" { (body) }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// The merchant query part of links, for staff of several merchants.
+fn m(staff: &Staff) -> String {
+    if staff.memberships.len() > 1 {
+        format!("merchant={}", url_part(&staff.merchant))
+    } else {
+        String::new()
+    }
+}
+
+fn url_part(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn nav(staff: &Staff) -> Markup {
+    let q = m(staff);
+    let sep = if q.is_empty() { "" } else { "?" };
+    html! {
+        nav class="pw-admin-nav pw-admin" aria-label="Dashboard" {
+            a href={ "/admin" (sep) (q) } { "Overview" }
+            a href={ "/admin/payments" (sep) (q) } { "Payments" }
+            span class="pw-admin-who" { (staff.email) " · " (staff.merchant) " · " (staff.role.as_str()) }
+            @if staff.memberships.len() > 1 {
+                form method="get" action="/admin" {
+                    label for="pw-merchant" { "Merchant" }
+                    select id="pw-merchant" name="merchant" {
+                        @for (id, _) in &staff.memberships {
+                            option value=(id) selected[*id == staff.merchant] { (id) }
+                        }
+                    }
+                    button type="submit" class="pw-secondary" { "Switch" }
+                }
+            }
+            form method="post" action="/admin/sign-out" {
+                input type="hidden" name="csrf" value=(staff.csrf);
+                button type="submit" class="pw-secondary" { "Sign out" }
+            }
+        }
+    }
+}
+
+fn problem(message: Option<&str>) -> Markup {
+    html! {
+        @if let Some(m) = message {
+            p class="pw-problem" role="alert" id="pw-admin-problem" { (m) }
+        }
+    }
+}
+
+/// Asks for the staff member's address.
+pub fn sign_in(message: Option<&str>) -> String {
+    page(
+        "Sign in",
+        None,
+        html! {
+            h1 { "Merchant dashboard" }
+            p { "For the addresses your organisation lists as staff." }
+            (problem(message))
+            form method="post" action="/admin/sign-in" {
+                label for="email" { "Email" }
+                input id="email" name="email" type="email" autocomplete="email" inputmode="email" required;
+                button type="submit" { "Email me a sign-in link" }
+            }
+        },
+    )
+}
+
+/// After asking: the mail, or its code.
+pub fn check_email(email: &str, message: Option<&str>) -> String {
+    page(
+        "Check your email",
+        None,
+        html! {
+            h1 { "Check your email" }
+            p {
+                "If " strong { (email) } " is on a merchant's staff, we have sent it a sign-in \
+                 link and a 6-digit code. They work once, for 15 minutes."
+            }
+            (problem(message))
+            form method="post" action="/admin/login" {
+                input type="hidden" name="email" value=(email);
+                label for="code" { "6-digit code" }
+                input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
+                button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+/// The link's landing page: a button, so mail scanners do not use the link up.
+pub fn confirm_link(token: &str) -> String {
+    page(
+        "Sign in",
+        None,
+        html! {
+            h1 { "Sign in to the dashboard" }
+            form method="post" action="/admin/login" {
+                input type="hidden" name="token" value=(token);
+                button type="submit" { "Continue to the dashboard" }
+            }
+        },
+    )
+}
+
+/// An error page for a signed-in member.
+pub fn error(staff: &Staff, message: &str) -> String {
+    page(
+        "Problem",
+        Some(staff),
+        html! { h1 { "Something is not right" } (problem(Some(message))) },
+    )
+}
+
+fn money_cell(minor: i64, currency: Currency) -> Markup {
+    html! { td class="pw-num" { (Amount::from_minor(minor, currency)) } }
+}
+
+/// The change against the previous period, in words.
+fn change(now: i64, before: i64) -> String {
+    if before == 0 {
+        return if now == 0 {
+            "no change".into()
+        } else {
+            "new".into()
+        };
+    }
+    let pct = (now - before) * 100 / before;
+    if pct >= 0 {
+        format!("+{pct} %")
+    } else {
+        format!("{pct} %")
+    }
+}
+
+fn money_table(now: &[Money], before: &[Money]) -> Markup {
+    html! {
+        div class="pw-scroll" {
+            table class="pw-table" {
+                caption { "Money, this period against the one before" }
+                thead { tr {
+                    th scope="col" { "Currency" }
+                    th scope="col" class="pw-num" { "Payments" }
+                    th scope="col" class="pw-num" { "Gross" }
+                    th scope="col" class="pw-num" { "Refunded" }
+                    th scope="col" class="pw-num" { "Net" }
+                    th scope="col" class="pw-num" { "Net, period before" }
+                    th scope="col" class="pw-num" { "Change" }
+                } }
+                tbody {
+                    @for mo in now {
+                        @let prev = before.iter().find(|b| b.currency == mo.currency).map_or(0, Money::net);
+                        tr {
+                            th scope="row" { (mo.currency.code()) }
+                            td class="pw-num" { (mo.payments) }
+                            (money_cell(mo.gross, mo.currency))
+                            (money_cell(mo.refunded, mo.currency))
+                            (money_cell(mo.net(), mo.currency))
+                            (money_cell(prev, mo.currency))
+                            td class="pw-num" { (change(mo.net(), prev)) }
+                        }
+                    }
+                    @if now.is_empty() {
+                        tr { td colspan="7" { "No payments in this period." } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The daily chart of one currency's gross: an SVG bar per day, then the same numbers.
+fn day_chart(days: &[DayTotal], currency: Currency, since: i64, count: i64) -> Markup {
+    let per_day: Vec<(i64, i64, i64)> = (0..count)
+        .map(|i| {
+            let day = since / 86_400 + i;
+            let d = days
+                .iter()
+                .find(|d| d.day == day && d.currency == currency.code());
+            (day, d.map_or(0, |d| d.gross), d.map_or(0, |d| d.payments))
+        })
+        .collect();
+    let max = per_day.iter().map(|(_, g, _)| *g).max().unwrap_or(0).max(1);
+    let total: i64 = per_day.iter().map(|(_, g, _)| g).sum();
+    let (w, h) = (per_day.len().max(1) as i64 * 10, 100_i64);
+    let id = format!("pw-chart-{}", currency.code());
+    html! {
+        figure {
+            svg class="pw-chart" viewBox={ "0 0 " (w) " " (h + 2) } role="img"
+                aria-labelledby={ (id) "-t " (id) "-d" } preserveAspectRatio="none" {
+                title id={ (id) "-t" } { "Gross per day, " (currency.code()) }
+                desc id={ (id) "-d" } {
+                    (per_day.len()) " days from " (civil_date(since)) "; in all "
+                    (Amount::from_minor(total, currency)) "; the busiest day "
+                    (Amount::from_minor(if total == 0 { 0 } else { max }, currency))
+                    ". The table below has every day."
+                }
+                @for (i, (_, gross, _)) in per_day.iter().enumerate() {
+                    @let bar = gross * h / max;
+                    rect class="pw-bar" x=(i as i64 * 10 + 1) y=(h - bar) width="8" height=(bar.max(0)) {}
+                }
+                line class="pw-axis" x1="0" y1=(h) x2=(w) y2=(h) {}
+            }
+            figcaption { "Gross per day in " (currency.code()) }
+        }
+        details {
+            summary { "The numbers per day (" (currency.code()) ")" }
+            div class="pw-scroll" {
+                table class="pw-table" {
+                    thead { tr {
+                        th scope="col" { "Day" }
+                        th scope="col" class="pw-num" { "Payments" }
+                        th scope="col" class="pw-num" { "Gross" }
+                    } }
+                    tbody {
+                        @for (day, gross, n) in &per_day {
+                            tr {
+                                th scope="row" { (civil_date(day * 86_400)) }
+                                td class="pw-num" { (n) }
+                                (money_cell(*gross, currency))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn funnel_table(now: Funnel, before: Funnel) -> Markup {
+    let rows = [
+        ("Checkouts started", now.sessions, before.sessions),
+        ("Pay attempted", now.attempted, before.attempted),
+        ("Paid", now.paid, before.paid),
+        ("Fulfilled", now.fulfilled, before.fulfilled),
+    ];
+    html! {
+        div class="pw-scroll" {
+            table class="pw-table" {
+                caption { "Checkout funnel (counted by session on the server; no cookies)" }
+                thead { tr {
+                    th scope="col" { "Step" }
+                    th scope="col" class="pw-num" { "This period" }
+                    th scope="col" class="pw-num" { "Period before" }
+                } }
+                tbody {
+                    @for (name, n, b) in rows {
+                        tr { th scope="row" { (name) } td class="pw-num" { (n) } td class="pw-num" { (b) } }
+                    }
+                }
+            }
+        }
+        p {
+            "Confirmation rate (paid of attempted): " strong { (rate(now.paid, now.attempted)) }
+            " · success rate (fulfilled of paid): " strong { (rate(now.fulfilled, now.paid)) }
+            " · overall conversion (paid of started): " strong { (rate(now.paid, now.sessions)) }
+        }
+    }
+}
+
+/// The overview: money, the daily chart per currency, the funnel and declines.
+pub fn overview(
+    staff: &Staff,
+    ov: &Overview,
+    from: &str,
+    to: &str,
+    message: Option<&str>,
+) -> String {
+    page(
+        "Overview",
+        Some(staff),
+        html! {
+            h1 { "Overview" }
+            (problem(message))
+            form method="get" action="/admin" class="pw-filters" {
+                @if staff.memberships.len() > 1 {
+                    input type="hidden" name="merchant" value=(staff.merchant);
+                }
+                div { label for="from" { "From" } input id="from" name="from" type="date" value=(from); }
+                div { label for="to" { "To" } input id="to" name="to" type="date" value=(to); }
+                div { button type="submit" { "Show" } }
+            }
+            p class="pw-muted" {
+                (civil_date(ov.range.since)) " to " (civil_date(ov.range.until - 1)) " (UTC), "
+                (ov.range.days()) " days, against the " (ov.range.days()) " days before."
+            }
+            (money_table(&ov.money, &ov.previous))
+            @for mo in &ov.money {
+                (day_chart(&ov.days, mo.currency, ov.range.since, ov.range.days()))
+            }
+            h2 { "Conversion" }
+            (funnel_table(ov.funnel, ov.previous_funnel))
+            h2 { "Declines" }
+            div class="pw-scroll" {
+                table class="pw-table" {
+                    caption { "Sessions by their last decline" }
+                    thead { tr {
+                        th scope="col" { "Reason" }
+                        th scope="col" { "Kind" }
+                        th scope="col" class="pw-num" { "Sessions" }
+                    } }
+                    tbody {
+                        @for (code, n) in &ov.declines {
+                            tr {
+                                th scope="row" { (code) }
+                                td { @if is_soft_decline(code) { "soft" } @else { "hard" } }
+                                td class="pw-num" { (n) }
+                            }
+                        }
+                        @if ov.declines.is_empty() {
+                            tr { td colspan="3" { "No declines in this period." } }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The payments list: the filters (a GET form), one page, the next page's link, the export.
+pub fn payments(
+    staff: &Staff,
+    f: &Filters,
+    rows: &[SessionRow],
+    next: Option<&str>,
+    campaigns: &[String],
+    message: Option<&str>,
+) -> String {
+    let query = f.to_query();
+    let v = |o: &Option<String>| o.clone().unwrap_or_default();
+    let status = v(&f.status);
+    let campaign = v(&f.campaign);
+    page(
+        "Payments",
+        Some(staff),
+        html! {
+            h1 { "Payments" }
+            (problem(message))
+            form method="get" action="/admin/payments" class="pw-filters" role="search" {
+                @if staff.memberships.len() > 1 {
+                    input type="hidden" name="merchant" value=(staff.merchant);
+                }
+                div { label for="q" { "Search" }
+                      input id="q" name="q" type="search" value=(v(&f.q)) placeholder="Email, name, receipt, key, id"; }
+                div { label for="status" { "Status" }
+                      select id="status" name="status" {
+                          option value="" { "Any" }
+                          @for s in SessionStatus::ALL {
+                              @if s != SessionStatus::Unknown {
+                                  option value=(s.as_str()) selected[status == s.as_str()] { (s.as_str()) }
+                              }
+                          }
+                      } }
+                div { label for="campaign" { "Campaign" }
+                      select id="campaign" name="campaign" {
+                          option value="" { "Any" }
+                          @for c in campaigns { option value=(c) selected[campaign == *c] { (c) } }
+                      } }
+                div { label for="currency" { "Currency" } input id="currency" name="currency" value=(v(&f.currency)) maxlength="3"; }
+                div { label for="min" { "Total from" } input id="min" name="min" inputmode="decimal" value=(v(&f.min)); }
+                div { label for="max" { "Total to" } input id="max" name="max" inputmode="decimal" value=(v(&f.max)); }
+                div { label for="from" { "From" } input id="from" name="from" type="date" value=(v(&f.from)); }
+                div { label for="to" { "To" } input id="to" name="to" type="date" value=(v(&f.to)); }
+                div { button type="submit" { "Filter" } }
+            }
+            p { a href={ "/admin/payments.csv?" (query) } download { "Export all matching payments (CSV)" } }
+            div class="pw-scroll" {
+                table class="pw-table" {
+                    caption { "Newest first" }
+                    thead { tr {
+                        th scope="col" { "Date (UTC)" }
+                        th scope="col" { "Payer" }
+                        th scope="col" { "Campaign" }
+                        th scope="col" class="pw-num" { "Total" }
+                        th scope="col" { "Status" }
+                        th scope="col" { "Recurring" }
+                    } }
+                    tbody {
+                        @for r in rows {
+                            tr {
+                                td { a href={ "/admin/payments/" (url_part(&r.id)) @if staff.memberships.len() > 1 { "?" (m(staff)) } } { (civil_date(r.created)) } }
+                                td { (r.email.as_deref().unwrap_or("–")) @if let Some(n) = &r.name { br; span class="pw-muted" { (n) } } }
+                                td { (r.campaign) }
+                                td class="pw-num" { (Amount::from_minor(r.total(), r.currency)) }
+                                td { (r.status.as_str()) @if r.amount_refunded > 0 && r.amount_refunded < r.total() { " (part refunded)" } }
+                                td { (r.frequency.every()) }
+                            }
+                        }
+                        @if rows.is_empty() {
+                            tr { td colspan="6" { "No payments match." } }
+                        }
+                    }
+                }
+            }
+            @if let Some(cursor) = next {
+                p { a href={ "/admin/payments?" (query) @if !query.is_empty() { "&" } "before=" (url_part(cursor)) } { "Older payments" } }
+            }
+        },
+    )
+}
+
+/// One payment: the particulars, the timeline, and (for those who may) the refund form.
+pub fn payment(staff: &Staff, p: &Payment, form_key: &str, message: Option<&str>) -> String {
+    let s = &p.session;
+    let left = s.total() - s.amount_refunded;
+    let refundable = staff.may_act()
+        && s.payment_intent.is_some()
+        && left > 0
+        && matches!(
+            s.status,
+            SessionStatus::Paid
+                | SessionStatus::Fulfilled
+                | SessionStatus::Disputed
+                | SessionStatus::Refunded
+        );
+    page(
+        "Payment",
+        Some(staff),
+        html! {
+            h1 { "Payment " (Amount::from_minor(s.total(), s.currency)) }
+            (problem(message))
+            div class="pw-cards" {
+                div class="pw-card" {
+                    p { "Status: " strong { (s.status.as_str()) } }
+                    p { "Payer: " (s.email.as_deref().unwrap_or("–")) @if let Some(n) = &s.name { " (" (n) ")" } }
+                    p { "Campaign: " (s.campaign) " · " (s.frequency.every()) }
+                    p { "Amount " (Amount::from_minor(s.amount, s.currency)) " + fee covered " (Amount::from_minor(s.fee, s.currency)) }
+                    @if s.amount_refunded > 0 {
+                        p { "Refunded: " (Amount::from_minor(s.amount_refunded, s.currency)) }
+                    }
+                }
+                div class="pw-card" {
+                    p { "Session: " code { (s.id) } }
+                    @if let Some(pi) = &s.payment_intent { p { "Payment: " code { (pi) } } }
+                    @if let Some(sub) = &s.subscription { p { "Subscription: " code { (sub) } } }
+                    @if let Some(f) = &p.fulfilment {
+                        @if let Some(n) = &f.receipt_number { p { "Receipt: " (n) } }
+                        @if f.license_key.is_some() { p { "Licence key issued" @if f.revoked { " (revoked)" } } }
+                    }
+                }
+            }
+            h2 { "Timeline" }
+            ol class="pw-timeline" {
+                @for e in &p.timeline {
+                    li { time datetime=(civil_date(e.at)) { (civil_date(e.at)) } (e.what) }
+                }
+            }
+            @if refundable {
+                h2 { "Refund" }
+                form method="post" action={ "/admin/payments/" (url_part(&s.id)) "/refund" } {
+                    input type="hidden" name="csrf" value=(staff.csrf);
+                    input type="hidden" name="key" value=(form_key);
+                    @if staff.memberships.len() > 1 { input type="hidden" name="merchant" value=(staff.merchant); }
+                    label for="amount" { "Amount (" (s.currency.code()) "); empty refunds everything left, " (Amount::from_minor(left, s.currency)) }
+                    input id="amount" name="amount" inputmode="decimal";
+                    label for="reason" { "Reason" }
+                    select id="reason" name="reason" {
+                        @for r in RefundReason::ALL { option value=(r.as_str()) { (r.label()) } }
+                    }
+                    button type="submit" { "Refund" }
+                }
+            } @else if !staff.may_act() {
+                p class="pw-muted" { "Viewers cannot refund." }
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_read_as_percentages() {
+        assert_eq!(change(150, 100), "+50 %");
+        assert_eq!(change(50, 100), "-50 %");
+        assert_eq!(change(0, 0), "no change");
+        assert_eq!(change(5, 0), "new");
+    }
+
+    #[test]
+    fn a_chart_has_its_title_description_and_table() {
+        let usd = Currency::from_code("USD").unwrap();
+        let days = [DayTotal {
+            day: 2,
+            currency: "USD".into(),
+            payments: 3,
+            gross: 4500,
+            refunded: 0,
+        }];
+        let out = day_chart(&days, usd, 86_400, 3).into_string();
+        assert!(out.contains("role=\"img\""), "{out}");
+        assert!(out.contains("<title id=\"pw-chart-USD-t\">"), "{out}");
+        assert!(out.contains("<desc id=\"pw-chart-USD-d\">"), "{out}");
+        assert!(out.contains("1970-01-03"), "{out}");
+        assert_eq!(out.matches("<rect").count(), 3);
+    }
+}

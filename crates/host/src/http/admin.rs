@@ -1,0 +1,447 @@
+//! `/admin`: the merchant dashboard's routes. Thin: read the cookie, the form or the query,
+//! call the `admin` room, answer a page (maud) under the dashboard's CSP. Sign-in is the
+//! portal's mechanism in the staff realm, with its limits and its Origin check.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::portal::same_origin;
+use super::ClientIp;
+use crate::admin::{self, pages, Filters, RefundReason, Staff};
+use crate::portal::{self, Realm};
+use crate::support::error::DomainError;
+use crate::HostState;
+
+/// The portal's stylesheet and the dashboard's additions, as one file.
+pub(super) async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        concat!(
+            include_str!("../../assets/portal.css"),
+            include_str!("../../assets/admin.css")
+        ),
+    )
+        .into_response()
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut r = (status, Html(body)).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(pages::CSP),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+/// A domain error as a status and a safe message (causes are logged).
+fn failure(e: DomainError) -> (StatusCode, String) {
+    match e {
+        DomainError::Invalid { message, .. } => (StatusCode::BAD_REQUEST, message),
+        DomainError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found.".into()),
+        DomainError::Refused { message, .. } => (StatusCode::CONFLICT, message),
+        DomainError::Forbidden(message) => (StatusCode::FORBIDDEN, message),
+        DomainError::Limited => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many tries. Use the link in the email, or try again later.".into(),
+        ),
+        DomainError::GatewayUnavailable(why) => {
+            tracing::warn!(%why, "dashboard: gateway unavailable");
+            (
+                StatusCode::BAD_GATEWAY,
+                "The payment processor could not be reached. Try again in a moment.".into(),
+            )
+        }
+        other => {
+            tracing::error!(cause = %other, "dashboard error");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side.".into(),
+            )
+        }
+    }
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == admin::COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn session_cookie(state: &HostState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+        admin::COOKIE
+    ))
+    .unwrap_or(HeaderValue::from_static(""))
+}
+
+/// The signed-in staff member for `merchant`, or the answer to give instead (the sign-in page).
+async fn who(
+    state: &HostState,
+    headers: &HeaderMap,
+    merchant: Option<&str>,
+) -> Result<Staff, Response> {
+    let found = match cookie_value(headers) {
+        Some(v) => admin::staff(state, &v, merchant).await,
+        None => Ok(None),
+    };
+    match found {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(html(StatusCode::UNAUTHORIZED, pages::sign_in(None))),
+        Err(e) => {
+            let (status, m) = failure(e);
+            Err(html(status, pages::sign_in(Some(&m))))
+        }
+    }
+}
+
+/// The overview's query.
+#[derive(Deserialize)]
+pub(super) struct OverviewQuery {
+    #[serde(default)]
+    merchant: Option<String>,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// `GET /admin`: the overview, or the sign-in form.
+pub(super) async fn home(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Query(q): Query<OverviewQuery>,
+) -> Response {
+    let staff = match who(&state, &headers, q.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let now = state.clock.now();
+    let (range, message) = match admin::Range::parse(q.from.as_deref(), q.to.as_deref(), now) {
+        Ok(r) => (r, None),
+        Err(e) => (
+            admin::Range::parse(None, None, now).expect("the default range"),
+            Some(failure(e).1),
+        ),
+    };
+    match admin::overview(&state, &staff, range).await {
+        Ok(ov) => html(
+            StatusCode::OK,
+            pages::overview(
+                &staff,
+                &ov,
+                &crate::mail::civil_date(range.since),
+                &crate::mail::civil_date(range.until - 1),
+                message.as_deref(),
+            ),
+        ),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::error(&staff, &m))
+        }
+    }
+}
+
+/// `GET /admin/payments`: the list, filtered by the query.
+pub(super) async fn payments(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Query(f): Query<Filters>,
+) -> Response {
+    let staff = match who(&state, &headers, f.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let campaigns: Vec<String> = state
+        .config
+        .campaigns
+        .iter()
+        .filter(|c| c.merchant == staff.merchant)
+        .map(|c| c.id.clone())
+        .collect();
+    match admin::payments(&state, &staff, &f).await {
+        Ok((rows, next)) => html(
+            StatusCode::OK,
+            pages::payments(&staff, &f, &rows, next.as_deref(), &campaigns, None),
+        ),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(
+                status,
+                pages::payments(&staff, &f, &[], None, &campaigns, Some(&m)),
+            )
+        }
+    }
+}
+
+/// `GET /admin/payments.csv`: every payment the filters select.
+pub(super) async fn export(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Query(f): Query<Filters>,
+) -> Response {
+    let staff = match who(&state, &headers, f.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match admin::all_payments(&state, &staff, &f).await {
+        Ok(rows) => {
+            let _ = admin::audit(
+                &state,
+                &staff,
+                None,
+                "export",
+                &format!("{} payments ({})", rows.len(), f.to_query()),
+            )
+            .await;
+            let name = format!(
+                "attachment; filename=\"payments-{}-{}.csv\"",
+                staff
+                    .merchant
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+                crate::mail::civil_date(state.clock.now())
+            );
+            let mut r = admin::csv(&rows).into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&name) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::error(&staff, &m))
+        }
+    }
+}
+
+/// A merchant choice in a query.
+#[derive(Deserialize)]
+pub(super) struct MerchantQuery {
+    #[serde(default)]
+    merchant: Option<String>,
+}
+
+/// `GET /admin/payments/{id}`: one payment and its timeline.
+pub(super) async fn payment(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<MerchantQuery>,
+) -> Response {
+    let staff = match who(&state, &headers, q.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    show_payment(&state, &staff, &id, StatusCode::OK, None).await
+}
+
+async fn show_payment(
+    state: &HostState,
+    staff: &Staff,
+    id: &str,
+    status: StatusCode,
+    message: Option<&str>,
+) -> Response {
+    match admin::payment(state, staff, id).await {
+        Ok(p) => html(
+            status,
+            pages::payment(staff, &p, &admin::form_key(), message),
+        ),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::error(staff, &m))
+        }
+    }
+}
+
+/// The refund form.
+#[derive(Deserialize)]
+pub(super) struct RefundForm {
+    csrf: String,
+    key: String,
+    #[serde(default)]
+    amount: String,
+    reason: RefundReason,
+    #[serde(default)]
+    merchant: Option<String>,
+}
+
+/// `POST /admin/payments/{id}/refund`: a refund through the gateway, then the payment again.
+pub(super) async fn refund(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<RefundForm>,
+) -> Response {
+    let staff = match who(&state, &headers, f.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::error(&staff, "Refund from this dashboard's own page."),
+        );
+    }
+    match admin::refund(&state, &staff, &f.csrf, &id, &f.amount, f.reason, &f.key).await {
+        Ok(amount) => {
+            let message = format!(
+                "Refund of {amount} sent to the payment processor; the receipt follows when it confirms."
+            );
+            show_payment(&state, &staff, &id, StatusCode::OK, Some(&message)).await
+        }
+        Err(e) => {
+            let (status, m) = failure(e);
+            show_payment(&state, &staff, &id, status, Some(&m)).await
+        }
+    }
+}
+
+/// The sign-in form.
+#[derive(Deserialize)]
+pub(super) struct SignIn {
+    email: String,
+}
+
+/// `POST /admin/sign-in`: mails a link and a code to listed staff (the same answer otherwise).
+pub(super) async fn sign_in(
+    State(state): State<Arc<HostState>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<SignIn>,
+) -> Response {
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::sign_in(Some("Sign in from this site's own page.")),
+        );
+    }
+    match portal::request_sign_in_in(&state, Realm::Staff, &f.email, ip).await {
+        Ok(email) => html(StatusCode::OK, pages::check_email(&email.to_string(), None)),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::sign_in(Some(&m)))
+        }
+    }
+}
+
+/// The link's query.
+#[derive(Deserialize)]
+pub(super) struct LinkQuery {
+    token: String,
+}
+
+/// `GET /admin/login?token=…`: a button that signs in.
+pub(super) async fn login_page(Query(q): Query<LinkQuery>) -> Response {
+    html(StatusCode::OK, pages::confirm_link(&q.token))
+}
+
+/// The sign-in submission: the link's token, or the address and the code.
+#[derive(Deserialize)]
+pub(super) struct Login {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+/// `POST /admin/login`: the token or the code, once; sets the dashboard cookie.
+pub(super) async fn login(
+    State(state): State<Arc<HostState>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<Login>,
+) -> Response {
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::sign_in(Some("Sign in from this site's own page.")),
+        );
+    }
+    let opened = match (&f.token, &f.email, &f.code) {
+        (Some(t), _, _) => portal::sign_in_with_token_in(&state, Realm::Staff, t).await,
+        (None, Some(e), Some(c)) => {
+            portal::sign_in_with_code_in(&state, Realm::Staff, e, c, ip).await
+        }
+        _ => Err(DomainError::invalid(
+            paywidget_core::api::ErrorCode::InvalidRequest,
+            "Enter the 6-digit code from the email.",
+        )),
+    };
+    match opened {
+        Ok(cookie) => {
+            let mut r = Redirect::to("/admin").into_response();
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                session_cookie(&state, &cookie, 12 * 3600),
+            );
+            r
+        }
+        Err(e) => {
+            let (status, m) = failure(e);
+            match &f.email {
+                Some(email) if f.token.is_none() => {
+                    html(status, pages::check_email(email, Some(&m)))
+                }
+                _ => html(status, pages::sign_in(Some(&m))),
+            }
+        }
+    }
+}
+
+/// A change's CSRF token.
+#[derive(Deserialize)]
+pub(super) struct Csrf {
+    csrf: String,
+}
+
+/// `POST /admin/sign-out`.
+pub(super) async fn sign_out(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Form(f): Form<Csrf>,
+) -> Response {
+    if let Some(v) = cookie_value(&headers) {
+        if let Ok(Some(c)) = portal::session_in(&state, Realm::Staff, &v).await {
+            if portal::same_token(&f.csrf, &c.csrf) {
+                let _ = portal::sign_out(&state, &c).await;
+            }
+        }
+    }
+    let mut r = Redirect::to("/admin").into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    r
+}

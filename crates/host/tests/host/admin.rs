@@ -1,0 +1,372 @@
+//! The merchant dashboard over HTTP, as staff and as an attacker: sign-in by mailed link for
+//! listed staff only (a customer's session is no staff session, and back), each merchant's
+//! staff see only its payments, the overview's figures, search, the CSV export equal to the
+//! database with formulas defused, refunds by role (an owner refunds half, idempotently; a
+//! viewer has no button and is refused; support is held to its limit). Runs on both databases.
+
+use std::time::{Duration, Instant};
+
+use paywidget_testkit::fixtures;
+use paywidget_testkit::world::{world_with, WebhookTarget, World};
+use serde_json::json;
+
+use super::portal::plain;
+
+/// The fixture with two merchants: Hope (an owner, a viewer, support with a 10.00 limit) and
+/// Other (its own owner and campaign).
+async fn dashboard_world() -> World {
+    world_with(WebhookTarget::Host, |gateway, dir| {
+        let text = fixtures::host(gateway, dir);
+        let staff = r#"support_refund_limit = 1000
+
+[[merchants.staff]]
+email = "owner@hope.example"
+role = "owner"
+
+[[merchants.staff]]
+email = "viewer@hope.example"
+role = "viewer"
+
+[[merchants.staff]]
+email = "help@hope.example"
+role = "support"
+
+[[merchants]]
+id = "other"
+name = "Other Org"
+gateway_url = "GATEWAY"
+secret_key = "SK"
+publishable_key = "PK"
+webhook_secret = "WHSEC"
+
+[[merchants.staff]]
+email = "owner@other.example"
+role = "owner"
+
+[[campaigns]]
+id = "other-gift"
+merchant = "other"
+kind = "donation"
+title = "Other gift"
+currency = "usd"
+min_amount = 100
+"#
+        .replace("GATEWAY", gateway)
+        .replace("SK", paywidget_sandbox::DEFAULT_SECRET_KEY)
+        .replace("PK", paywidget_sandbox::DEFAULT_PUBLISHABLE_KEY)
+        .replace("WHSEC", fixtures::WHSEC);
+        text.replacen("\n[[campaigns]]", &format!("\n{staff}\n[[campaigns]]"), 1)
+    })
+    .await
+}
+
+/// A paid donation of `amount` by `email` (and `name`) to `campaign`: its session id.
+async fn donation(w: &World, campaign: &str, amount: i64, email: &str, name: &str) -> String {
+    let (code, s) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": campaign, "amount": amount, "email": email, "name": name })),
+        )
+        .await;
+    assert_eq!(code, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&id, &pm, "k").await;
+    w.wait_status(&id, "fulfilled").await;
+    id
+}
+
+/// Signs `email` in to the dashboard through its mailed link: (cookie, CSRF token).
+async fn staff_in(w: &World, email: &str) -> (String, String) {
+    let r = w
+        .http
+        .post(format!("{}/admin/sign-in", w.host))
+        .form(&[("email", email)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let token = admin_token(w, email)
+        .await
+        .expect("a dashboard sign-in mail");
+    let r = w
+        .http
+        .post(format!("{}/admin/login", w.host))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/admin"),
+        "{set}"
+    );
+    let cookie = set
+        .trim_start_matches("pw_admin=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let home = get(w, &cookie, "/admin").await.1;
+    let csrf = home
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .expect("a CSRF token")
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    (cookie, csrf)
+}
+
+/// The newest dashboard link mailed to `email`, if any.
+async fn admin_token(w: &World, email: &str) -> Option<String> {
+    w.outbox()
+        .await
+        .into_iter()
+        .rev()
+        .map(|m| plain(&m))
+        .find(|m| m.contains("/admin/login?token=") && m.contains(email))
+        .map(|m| {
+            m.split("/admin/login?token=")
+                .nth(1)
+                .unwrap()
+                .chars()
+                .take_while(char::is_ascii_hexdigit)
+                .collect()
+        })
+}
+
+async fn get(w: &World, cookie: &str, path: &str) -> (u16, String) {
+    let r = w
+        .http
+        .get(format!("{}{path}", w.host))
+        .header("cookie", format!("pw_admin={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn refund(
+    w: &World,
+    cookie: &str,
+    csrf: &str,
+    session: &str,
+    amount: &str,
+    key: &str,
+) -> (u16, String) {
+    let r = w
+        .http
+        .post(format!("{}/admin/payments/{session}/refund", w.host))
+        .header("cookie", format!("pw_admin={cookie}"))
+        .form(&[
+            ("csrf", csrf),
+            ("key", key),
+            ("amount", amount),
+            ("reason", "requested_by_customer"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_listed_staff_sign_in_and_each_merchant_sees_only_its_own() {
+    let w = dashboard_world().await;
+    let hope = donation(&w, "winter", 2500, "ada@example.org", "Ada").await;
+    let other = donation(&w, "other-gift", 700, "bob@example.org", "Bob").await;
+    // An address no merchant lists gets the same answer and no mail.
+    let r = w
+        .http
+        .post(format!("{}/admin/sign-in", w.host))
+        .form(&[("email", "ada@example.org")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(admin_token(&w, "ada@example.org").await.is_none());
+    // Without a session: the sign-in page, not data.
+    let (status, body) = get(&w, "bogus", "/admin/payments").await;
+    assert_eq!(status, 401);
+    assert!(!body.contains("ada@example.org"));
+    let (owner, _) = staff_in(&w, "owner@hope.example").await;
+    let (status, home) = get(&w, &owner, "/admin").await;
+    assert_eq!(status, 200);
+    assert!(
+        home.contains("role=\"img\"") && home.contains("USD"),
+        "{home}"
+    );
+    assert!(home.contains("Checkouts started"), "{home}");
+    let (_, list) = get(&w, &owner, "/admin/payments?q=ADA@example.org").await;
+    assert!(list.contains(&hope), "found by email: {list}");
+    assert!(!list.contains(&other), "{list}");
+    let (_, list) = get(&w, &owner, "/admin/payments?q=ad").await;
+    assert!(list.contains(&hope), "found by a part of the name: {list}");
+    // Another merchant's payment, by id or by search, is not there.
+    assert_eq!(
+        get(&w, &owner, &format!("/admin/payments/{other}")).await.0,
+        404
+    );
+    let (_, list) = get(&w, &owner, "/admin/payments?q=bob@example.org").await;
+    assert!(!list.contains(&other));
+    let (_, mine) = get(&w, &owner, &format!("/admin/payments/{hope}")).await;
+    assert!(
+        mine.contains("Receipt HOPE-") && mine.contains("Pay attempt: succeeded"),
+        "{mine}"
+    );
+    // The other merchant's owner sees the reverse.
+    let (theirs, _) = staff_in(&w, "owner@other.example").await;
+    assert_eq!(
+        get(&w, &theirs, &format!("/admin/payments/{hope}")).await.0,
+        404
+    );
+    assert_eq!(
+        get(&w, &theirs, &format!("/admin/payments/{other}"))
+            .await
+            .0,
+        200
+    );
+    // A staff session is no customer session, and a customer's is no staff session.
+    let r = w
+        .http
+        .get(format!("{}/portal", w.host))
+        .header("cookie", format!("pw_portal={owner}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!r.contains("Signed in as"), "{r}");
+    let (customer, _) = super::portal::signed_in(&w, "ada@example.org").await;
+    assert_eq!(get(&w, &customer, "/admin").await.0, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_refunds_half_once_and_a_viewer_or_support_over_its_limit_cannot() {
+    let w = dashboard_world().await;
+    let session = donation(&w, "winter", 2500, "ada@example.org", "Ada").await;
+    let total = w
+        .state
+        .store
+        .session(&session)
+        .await
+        .unwrap()
+        .unwrap()
+        .total();
+    // The viewer: no button, and the call is refused.
+    let (viewer, viewer_csrf) = staff_in(&w, "viewer@hope.example").await;
+    let (_, page) = get(&w, &viewer, &format!("/admin/payments/{session}")).await;
+    assert!(
+        !page.contains(">Refund<") && page.contains("Viewers cannot refund"),
+        "{page}"
+    );
+    let (status, _) = refund(
+        &w,
+        &viewer,
+        &viewer_csrf,
+        &session,
+        "",
+        "k0000000000000000001",
+    )
+    .await;
+    assert_eq!(status, 403);
+    // Support: up to its limit (10.00) only.
+    let (help, help_csrf) = staff_in(&w, "help@hope.example").await;
+    let (status, body) = refund(
+        &w,
+        &help,
+        &help_csrf,
+        &session,
+        "11.00",
+        "k0000000000000000002",
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Support may refund up to"), "{body}");
+    // The owner refunds half; the same form sent twice (a double tap) refunds once.
+    let (owner, csrf) = staff_in(&w, "owner@hope.example").await;
+    let half = format!("{}.{:02}", total / 2 / 100, total / 2 % 100);
+    let key = "k0000000000000000003";
+    let (a, b) = tokio::join!(
+        refund(&w, &owner, &csrf, &session, &half, key),
+        refund(&w, &owner, &csrf, &session, &half, key)
+    );
+    assert_eq!((a.0, b.0), (200, 200), "{}", a.1);
+    // The wrong CSRF token changes nothing.
+    let (status, _) = refund(&w, &owner, "0000", &session, "1.00", "k0000000000000000004").await;
+    assert_eq!(status, 400);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = w.state.store.session(&session).await.unwrap().unwrap();
+        if s.amount_refunded > 0 {
+            assert_eq!(s.amount_refunded, total / 2, "refunded once, by half");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the refund's webhook never landed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, page) = get(&w, &owner, &format!("/admin/payments/{session}")).await;
+    assert!(
+        page.contains("refund by owner@hope.example"),
+        "in the timeline: {page}"
+    );
+    assert!(page.contains("Refunded so far"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csv_export_equals_the_database_and_defuses_formulas() {
+    let w = dashboard_world().await;
+    let a = donation(
+        &w,
+        "winter",
+        1000,
+        "ada@example.org",
+        "=HYPERLINK(\"http://x\")",
+    )
+    .await;
+    let b = donation(&w, "winter", 2000, "bea@example.org", "Bea, Jr.").await;
+    let (owner, _) = staff_in(&w, "owner@hope.example").await;
+    let r = w
+        .http
+        .get(format!("{}/admin/payments.csv", w.host))
+        .header("cookie", format!("pw_admin={owner}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = r.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    for (row, id) in rows.iter().zip([&b, &a]) {
+        let s = w.state.store.session(id).await.unwrap().unwrap();
+        assert_eq!(&row[1], id.as_str());
+        assert_eq!(row[8].parse::<i64>().unwrap(), s.total());
+        assert_eq!(row[7].parse::<i64>().unwrap(), s.fee);
+        assert_eq!(&row[4], s.status.as_str());
+    }
+    assert_eq!(
+        &rows[1][12], "'=HYPERLINK(\"http://x\")",
+        "a formula is defused"
+    );
+    assert_eq!(&rows[0][12], "Bea, Jr.");
+    // Without a session, no export.
+    let r = w
+        .http
+        .get(format!("{}/admin/payments.csv", w.host))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
