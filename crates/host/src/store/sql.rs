@@ -1001,8 +1001,8 @@ macro_rules! sql_store {
                 until: i64,
             ) -> Result<Vec<DayTotal>, StoreError> {
                 let rows = sqlx::query(
-                    "SELECT created / 86400 AS day, currency, COUNT(*) AS n, \
-                     SUM(amount + fee) AS gross, SUM(amount_refunded) AS refunded FROM sessions \
+                    "SELECT CAST(created / 86400 AS BIGINT) AS day, currency, COUNT(*) AS n, \
+                     CAST(SUM(amount + fee) AS BIGINT) AS gross, CAST(SUM(amount_refunded) AS BIGINT) AS refunded FROM sessions \
                      WHERE merchant = $1 AND created >= $2 AND created < $3 \
                      AND status IN ('paid', 'fulfilled', 'refunded', 'disputed') \
                      GROUP BY created / 86400, currency ORDER BY day, currency",
@@ -1028,9 +1028,9 @@ macro_rules! sql_store {
             async fn funnel(&self, merchant: &str, since: i64, until: i64) -> Result<Funnel, StoreError> {
                 let r = sqlx::query(
                     "SELECT COUNT(*) AS sessions, \
-                     COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM pay_attempts a WHERE a.session_id = s.id) THEN 1 ELSE 0 END), 0) AS attempted, \
-                     COALESCE(SUM(CASE WHEN s.status IN ('paid', 'fulfilled', 'refunded', 'disputed') THEN 1 ELSE 0 END), 0) AS paid, \
-                     COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM fulfilments f WHERE f.session_id = s.id) THEN 1 ELSE 0 END), 0) AS fulfilled \
+                     CAST(COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM pay_attempts a WHERE a.session_id = s.id) THEN 1 ELSE 0 END), 0) AS BIGINT) AS attempted, \
+                     CAST(COALESCE(SUM(CASE WHEN s.status IN ('paid', 'fulfilled', 'refunded', 'disputed') THEN 1 ELSE 0 END), 0) AS BIGINT) AS paid, \
+                     CAST(COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM fulfilments f WHERE f.session_id = s.id) THEN 1 ELSE 0 END), 0) AS BIGINT) AS fulfilled \
                      FROM sessions s WHERE s.merchant = $1 AND s.created >= $2 AND s.created < $3",
                 )
                 .bind(merchant)
