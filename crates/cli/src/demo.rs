@@ -109,6 +109,8 @@ pub struct Urls {
     pub campaigns: Vec<String>,
     /// The sandbox test clock the nonprofit's recurring gifts run on.
     pub test_clock: Option<String>,
+    /// One-time dashboard sign-in links: (merchant, owner, link).
+    pub owner_links: Vec<(String, String, String)>,
 }
 
 /// The demo's test clock: the one kept in the state folder if the sandbox still has it, else
@@ -190,6 +192,7 @@ pub async fn start(
         licence: url_of(&listeners.licence)?,
         campaigns: Vec::new(),
         test_clock: None,
+        owner_links: Vec::new(),
     };
 
     // The sandbox gateway, delivering its webhooks to the host; state survives demo restarts.
@@ -263,9 +266,30 @@ pub async fn start(
         }
     }
     urls.campaigns = config.campaigns.iter().map(|c| c.id.clone()).collect();
+    let owners: Vec<(String, String)> = config
+        .merchants
+        .iter()
+        .filter_map(|m| {
+            m.staff
+                .iter()
+                .find(|s| s.role == paywidget_host::config::Role::Owner)
+                .map(|s| (m.id.clone(), s.email.to_string()))
+        })
+        .collect();
     let host = paywidget_host::open(config, urls.host.clone(), paywidget_host::system_now())
         .await
         .context("start the checkout host")?;
+    // A newcomer signs in to each merchant's dashboard without a mail server.
+    for (merchant, owner) in owners {
+        let link = paywidget_host::portal::one_time_link(
+            &host,
+            paywidget_host::portal::Realm::Staff,
+            &owner,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("a dashboard link: {e}"))?;
+        urls.owner_links.push((merchant, owner, link));
+    }
     let host_task = tokio::spawn(paywidget_host::serve(listeners.host, host));
 
     // The merchants' sites, on their own origins, with the CSP the README tells merchants to add.
@@ -316,6 +340,7 @@ pub async fn run(o: Options) -> Result<()> {
         licence: licence_url,
         campaigns,
         test_clock,
+        owner_links,
     } = urls;
     println!("\npaywidget demo is running (127.0.0.1 only):");
     println!("  nonprofit site       {nonprofit_url}/   (Donate button; our own card fields)");
@@ -335,6 +360,14 @@ pub async fn run(o: Options) -> Result<()> {
         "  state                {}   (emails in {})",
         o.state.display(),
         o.state.join("outbox").display()
+    );
+    println!("  customer portal      {host_url}/portal");
+    println!("  merchant dashboard   {host_url}/admin");
+    for (merchant, owner, link) in &owner_links {
+        println!("    {merchant} owner ({owner}), one-time sign-in (15 min): {link}");
+    }
+    println!(
+        "  mailbox              {host_url}/dev/mailbox   (every mail the demo sends: sign-in links, receipts, alerts)"
     );
     if let Some(clock) = &test_clock {
         println!(

@@ -9,6 +9,7 @@ pub mod static_files;
 mod admin;
 mod campaigns;
 mod licences;
+mod mailbox;
 mod portal;
 mod sessions;
 mod three_d_secure;
@@ -214,6 +215,12 @@ pub fn router(state: Arc<HostState>) -> Router {
                 .route("/webhooks/gateway", post(webhooks::gateway))
                 .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
         );
+    // A development host's mailbox (never a production one: `dev_secret` is refused there).
+    let api = if state.config.server.dev_secret {
+        api.route("/dev/mailbox", get(mailbox::page))
+    } else {
+        api
+    };
     let dist = state.config.server.dist.clone();
     let pages = if dist.join("index.html").is_file() {
         static_files::router(

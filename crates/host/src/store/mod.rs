@@ -648,6 +648,8 @@ pub trait DashboardStore: Send + Sync {
     async fn attempts_of(&self, session: &str) -> Result<Vec<AttemptLine>, StoreError>;
     /// The mails queued for a session, oldest first.
     async fn mails_of(&self, session: &str) -> Result<Vec<MailLine>, StoreError>;
+    /// The newest `limit` mails of the outbox with their bodies (a development host's mailbox).
+    async fn recent_mail(&self, limit: u32) -> Result<Vec<(MailLine, String)>, StoreError>;
 }
 
 /// What the dashboard's payments list asks for. Every filter is optional but the merchant.

@@ -1124,6 +1124,29 @@ macro_rules! sql_store {
                     .collect()
             }
 
+            async fn recent_mail(&self, limit: u32) -> Result<Vec<(MailLine, String)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT to_addr, subject, body, created, sent FROM mail_outbox \
+                     ORDER BY id DESC LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            MailLine {
+                                to: r.try_get("to_addr")?,
+                                subject: r.try_get("subject")?,
+                                created: r.try_get("created")?,
+                                sent: r.try_get("sent")?,
+                            },
+                            r.try_get("body")?,
+                        ))
+                    })
+                    .collect()
+            }
+
             async fn mails_of(&self, session: &str) -> Result<Vec<MailLine>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT to_addr, subject, created, sent FROM mail_outbox WHERE session_id = $1 \

@@ -380,3 +380,49 @@ async fn the_csv_export_equals_the_database_and_defuses_formulas() {
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_development_host_has_a_mailbox_and_a_production_host_none() {
+    let w = dashboard_world().await;
+    let _ = w
+        .http
+        .post(format!("{}/admin/sign-in", w.host))
+        .form(&[("email", "owner@hope.example")])
+        .send()
+        .await
+        .unwrap();
+    let token = admin_token(&w, "owner@hope.example").await.unwrap();
+    let page = w
+        .http
+        .get(format!("{}/dev/mailbox", w.host))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!(
+            "<a href=\"{}/admin/login?token={token}\">",
+            w.host
+        )),
+        "the sign-in link is clickable: {page}"
+    );
+    // Without `dev_secret` (a host with its own secret), there is no mailbox.
+    let dir = tempfile::tempdir().unwrap();
+    let text = fixtures::host(&w.gateway, dir.path()).replace("dev_secret = true\n", "");
+    let config = paywidget_host::config::HostConfig::parse(&text, |k| {
+        (k == "PAYWIDGET_SECRET")
+            .then(|| "b3RoZXItdGhpcnR5LXR3by1ieXRlcy1vZi1yYW5kb21uZXNzIQ==".into())
+    })
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (_state, base, _task) = paywidget_testkit::world::start_host(config, listener).await;
+    let r = w
+        .http
+        .get(format!("{base}/dev/mailbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
