@@ -356,6 +356,7 @@ impl Filters {
             merchant: staff.merchant.clone(),
             status,
             campaign: nonempty(&self.campaign).map(str::to_owned),
+            kind: None,
             currency,
             min_total,
             max_total,
@@ -784,6 +785,108 @@ pub async fn audit(
             at: state.clock.now(),
         })
         .await
+}
+
+/// A licence as the activation doctor shows it.
+#[derive(Clone, Debug)]
+pub struct LicenceView {
+    /// Its order (session).
+    pub session: SessionRow,
+    /// Its fulfilment (the key, revoked or not).
+    pub fulfilment: Option<FulfilmentRow>,
+    /// Seats allowed.
+    pub seats: u16,
+    /// The installations holding seats.
+    pub installations: Vec<crate::store::Installation>,
+    /// The last activation attempts, newest first, refused ones with their reason.
+    pub attempts: Vec<crate::store::ActivationAttempt>,
+}
+
+/// The licences (newest first) of `staff`'s merchant matching `q` (a key, an email, an order
+/// reference, a session id), or the newest ones.
+pub async fn licences(
+    state: &HostState,
+    staff: &Staff,
+    q: Option<&str>,
+) -> Result<Vec<SessionRow>, DomainError> {
+    let query = PaymentQuery {
+        merchant: staff.merchant.clone(),
+        kind: Some(paywidget_core::api::CampaignKind::License),
+        search: q
+            .map(|s| s.split_whitespace().collect::<String>())
+            .filter(|s| !s.is_empty()),
+        limit: PAGE_SIZE,
+        ..PaymentQuery::default()
+    };
+    Ok(state.store.payments(&query).await?)
+}
+
+/// One licence of `staff`'s merchant: seats, installations, the last 50 attempts.
+pub async fn licence(
+    state: &HostState,
+    staff: &Staff,
+    id: &str,
+) -> Result<LicenceView, DomainError> {
+    let store = state.store.as_ref();
+    let session = store
+        .session(id)
+        .await?
+        .filter(|s| s.merchant == staff.merchant)
+        .filter(|s| s.kind == paywidget_core::api::CampaignKind::License)
+        .ok_or(DomainError::NotFound("licence"))?;
+    Ok(LicenceView {
+        seats: crate::licence::seats_for(state, &session),
+        fulfilment: store.fulfilment(id).await?,
+        installations: store.activations_seen(id).await?,
+        attempts: store.activation_log(id, 50).await?,
+        session,
+    })
+}
+
+/// Frees one installation's seat (`Some`) or every seat (`None`) of a licence, for staff who
+/// may act; audited.
+pub async fn free_seats(
+    state: &HostState,
+    staff: &Staff,
+    csrf: &str,
+    id: &str,
+    instance: Option<&str>,
+) -> Result<u64, DomainError> {
+    if !portal::same_token(csrf, &staff.csrf) {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            "This page has expired. Reload it and try again.",
+        ));
+    }
+    if !staff.may_act() {
+        return Err(DomainError::Forbidden(
+            "Viewers cannot change licences. Ask an owner.".into(),
+        ));
+    }
+    let l = licence(state, staff, id).await?;
+    let freed = match instance {
+        Some(instance) => u64::from(state.store.deactivate(&l.session.id, instance).await?),
+        None => state.store.deactivate_all(&l.session.id).await?,
+    };
+    let detail = match instance {
+        Some(i) => format!("freed the seat of {i}"),
+        None => format!("freed all {freed} seats"),
+    };
+    audit(state, staff, Some(&l.session.id), "licence", &detail).await?;
+    Ok(freed)
+}
+
+/// What a refused activation's reason means, for support.
+pub fn refusal_words(reason: Option<&str>) -> &'static str {
+    match reason {
+        Some("seats_exhausted") => "every seat was in use by other installations",
+        Some("license_revoked") => "the licence is revoked (refunded or disputed)",
+        Some("license_expired") => "the licence has expired (or its subscription lapsed)",
+        Some("invalid_instance") => "the app sent an unusable instance id",
+        Some("invalid_license") => "not a key we signed",
+        Some(_) => "refused",
+        None => "",
+    }
 }
 
 /// A fresh form key (refund idempotency): 128 random bits, hex.

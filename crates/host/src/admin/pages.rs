@@ -7,7 +7,10 @@ use maud::{html, Markup, DOCTYPE};
 use paywidget_core::api::SessionStatus;
 use paywidget_core::money::{Amount, Currency};
 
-use super::{is_soft_decline, rate, Filters, Money, Overview, Payment, RefundReason, Staff};
+use super::{
+    is_soft_decline, rate, refusal_words, Filters, LicenceView, Money, Overview, Payment,
+    RefundReason, Staff,
+};
 use crate::mail::civil_date;
 use crate::store::{DayTotal, Funnel, SessionRow};
 
@@ -54,6 +57,7 @@ fn nav(staff: &Staff) -> Markup {
         nav class="pw-admin-nav pw-admin" aria-label="Dashboard" {
             a href={ "/admin" (sep) (q) } { "Overview" }
             a href={ "/admin/payments" (sep) (q) } { "Payments" }
+            a href={ "/admin/licences" (sep) (q) } { "Licences" }
             span class="pw-admin-who" { (staff.email) " · " (staff.merchant) " · " (staff.role.as_str()) }
             @if staff.memberships.len() > 1 {
                 form method="get" action="/admin" {
@@ -72,6 +76,17 @@ fn nav(staff: &Staff) -> Markup {
             }
         }
     }
+}
+
+/// A moment as `YYYY-MM-DD HH:MM` (UTC).
+fn when(t: i64) -> String {
+    let secs = t.rem_euclid(86_400);
+    format!(
+        "{} {:02}:{:02}",
+        civil_date(t),
+        secs / 3600,
+        secs % 3600 / 60
+    )
 }
 
 fn problem(message: Option<&str>) -> Markup {
@@ -476,7 +491,7 @@ pub fn payment(staff: &Staff, p: &Payment, form_key: &str, message: Option<&str>
             h2 { "Timeline" }
             ol class="pw-timeline" {
                 @for e in &p.timeline {
-                    li { time datetime=(civil_date(e.at)) { (civil_date(e.at)) } (e.what) }
+                    li { time datetime=(civil_date(e.at)) { (when(e.at)) } (e.what) }
                 }
             }
             @if refundable {
@@ -495,6 +510,135 @@ pub fn payment(staff: &Staff, p: &Payment, form_key: &str, message: Option<&str>
                 }
             } @else if !staff.may_act() {
                 p class="pw-muted" { "Viewers cannot refund." }
+            }
+        },
+    )
+}
+
+/// The licences list: a search (key, email, order reference) and the matches.
+pub fn licences(staff: &Staff, q: &str, rows: &[SessionRow], message: Option<&str>) -> String {
+    page(
+        "Licences",
+        Some(staff),
+        html! {
+            h1 { "Licences" }
+            (problem(message))
+            form method="get" action="/admin/licences" class="pw-filters" role="search" {
+                @if staff.memberships.len() > 1 {
+                    input type="hidden" name="merchant" value=(staff.merchant);
+                }
+                div { label for="q" { "Key, email or order" } input id="q" name="q" type="search" value=(q); }
+                div { button type="submit" { "Find" } }
+            }
+            div class="pw-scroll" {
+                table class="pw-table" {
+                    thead { tr {
+                        th scope="col" { "Bought (UTC)" }
+                        th scope="col" { "Customer" }
+                        th scope="col" { "Product" }
+                        th scope="col" { "Status" }
+                    } }
+                    tbody {
+                        @for r in rows {
+                            tr {
+                                td { a href={ "/admin/licences/" (url_part(&r.id)) @if staff.memberships.len() > 1 { "?" (m(staff)) } } { (civil_date(r.created)) } }
+                                td { (r.email.as_deref().unwrap_or("–")) }
+                                td { (r.campaign) @if let Some(t) = &r.tier { " · " (t) } }
+                                td { (r.status.as_str()) }
+                            }
+                        }
+                        @if rows.is_empty() { tr { td colspan="4" { "No licence matches." } } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The activation doctor: seats, installations (free one, or all), the last attempts with
+/// the reason of each refusal.
+pub fn licence(staff: &Staff, l: &LicenceView, message: Option<&str>) -> String {
+    let s = &l.session;
+    let used = l.installations.len();
+    let action = format!("/admin/licences/{}/seats", url_part(&s.id));
+    page(
+        "Licence",
+        Some(staff),
+        html! {
+            h1 { "Licence of " (s.email.as_deref().unwrap_or("–")) }
+            (problem(message))
+            div class="pw-cards" {
+                div class="pw-card" {
+                    p { "Seats: " strong { (used) " of " (l.seats) } " in use" }
+                    p { "Product: " (s.campaign) @if let Some(t) = &s.tier { " · " (t) } }
+                    p { "Order: " code { (s.id) } }
+                    @if let Some(f) = &l.fulfilment {
+                        @if let Some(key) = &f.license_key {
+                            p { "Key ends in " code { (key.chars().rev().take(8).collect::<String>().chars().rev().collect::<String>()) } }
+                        }
+                        @if f.revoked { p { strong { "Revoked" } @if let Some(r) = &f.revoked_reason { " (" (r) ")" } } }
+                    }
+                }
+            }
+            h2 { "Installations" }
+            div class="pw-scroll" {
+                table class="pw-table" {
+                    thead { tr {
+                        th scope="col" { "Instance" }
+                        th scope="col" { "First seen" }
+                        th scope="col" { "Last seen" }
+                        @if staff.may_act() { th scope="col" { span class="pw-muted" { "Action" } } }
+                    } }
+                    tbody {
+                        @for i in &l.installations {
+                            tr {
+                                th scope="row" { (i.instance) }
+                                td { (when(i.first_seen)) }
+                                td { (when(i.last_seen.unwrap_or(i.first_seen))) }
+                                @if staff.may_act() {
+                                    td {
+                                        form method="post" action=(action) class="pw-inline" {
+                                            input type="hidden" name="csrf" value=(staff.csrf);
+                                            input type="hidden" name="instance" value=(i.instance);
+                                            @if staff.memberships.len() > 1 { input type="hidden" name="merchant" value=(staff.merchant); }
+                                            button type="submit" class="pw-secondary" aria-label={ "Free the seat of " (i.instance) } { "Free this seat" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        @if l.installations.is_empty() { tr { td colspan="4" { "No installation holds a seat." } } }
+                    }
+                }
+            }
+            @if staff.may_act() && !l.installations.is_empty() {
+                form method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(staff.csrf);
+                    @if staff.memberships.len() > 1 { input type="hidden" name="merchant" value=(staff.merchant); }
+                    button type="submit" class="pw-secondary" { "Free every seat" }
+                }
+            }
+            h2 { "Last activation attempts" }
+            div class="pw-scroll" {
+                table class="pw-table" {
+                    thead { tr {
+                        th scope="col" { "When (UTC)" }
+                        th scope="col" { "Instance" }
+                        th scope="col" { "Outcome" }
+                        th scope="col" { "Why" }
+                    } }
+                    tbody {
+                        @for a in &l.attempts {
+                            tr {
+                                td { (when(a.at)) }
+                                td { (a.instance) }
+                                td { (a.outcome) }
+                                td { (a.reason.as_deref().unwrap_or("")) @if a.reason.is_some() { ": " (refusal_words(a.reason.as_deref())) } }
+                            }
+                        }
+                        @if l.attempts.is_empty() { tr { td colspan="4" { "No activation yet." } } }
+                    }
+                }
             }
         },
     )

@@ -327,6 +327,105 @@ pub(super) async fn refund(
     }
 }
 
+/// The licences search.
+#[derive(Deserialize)]
+pub(super) struct LicenceQuery {
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    merchant: Option<String>,
+}
+
+/// `GET /admin/licences?q=…`: find a licence by key, email or order.
+pub(super) async fn licences(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Query(q): Query<LicenceQuery>,
+) -> Response {
+    let staff = match who(&state, &headers, q.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let text = q.q.unwrap_or_default();
+    match admin::licences(&state, &staff, Some(&text)).await {
+        Ok(rows) => html(StatusCode::OK, pages::licences(&staff, &text, &rows, None)),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::licences(&staff, &text, &[], Some(&m)))
+        }
+    }
+}
+
+/// `GET /admin/licences/{id}`: the activation doctor.
+pub(super) async fn licence(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<MerchantQuery>,
+) -> Response {
+    let staff = match who(&state, &headers, q.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    show_licence(&state, &staff, &id, StatusCode::OK, None).await
+}
+
+async fn show_licence(
+    state: &HostState,
+    staff: &Staff,
+    id: &str,
+    status: StatusCode,
+    message: Option<&str>,
+) -> Response {
+    match admin::licence(state, staff, id).await {
+        Ok(l) => html(status, pages::licence(staff, &l, message)),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::error(staff, &m))
+        }
+    }
+}
+
+/// The free-seats form: one instance, or every seat without one.
+#[derive(Deserialize)]
+pub(super) struct SeatsForm {
+    csrf: String,
+    #[serde(default)]
+    instance: Option<String>,
+    #[serde(default)]
+    merchant: Option<String>,
+}
+
+/// `POST /admin/licences/{id}/seats`: frees one seat or all.
+pub(super) async fn free_seats(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<SeatsForm>,
+) -> Response {
+    let staff = match who(&state, &headers, f.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::error(&staff, "Change licences from this dashboard's own page."),
+        );
+    }
+    let instance = f.instance.as_deref().filter(|i| !i.is_empty());
+    match admin::free_seats(&state, &staff, &f.csrf, &id, instance).await {
+        Ok(n) => {
+            let m = format!("Freed {n} seat(s).");
+            show_licence(&state, &staff, &id, StatusCode::OK, Some(&m)).await
+        }
+        Err(e) => {
+            let (status, m) = failure(e);
+            show_licence(&state, &staff, &id, status, Some(&m)).await
+        }
+    }
+}
+
 /// The sign-in form.
 #[derive(Deserialize)]
 pub(super) struct SignIn {

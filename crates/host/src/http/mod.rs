@@ -180,6 +180,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/sign-in", post(admin::sign_in))
         .route("/admin/login", post(admin::login))
         .route("/admin/payments/{id}/refund", post(admin::refund))
+        .route("/admin/licences/{id}/seats", post(admin::free_seats))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit,
@@ -207,6 +208,8 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/payments", get(admin::payments))
         .route("/admin/payments.csv", get(admin::export))
         .route("/admin/payments/{id}", get(admin::payment))
+        .route("/admin/licences", get(admin::licences))
+        .route("/admin/licences/{id}", get(admin::licence))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::http::embed::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -234,6 +234,19 @@ async fn session_of(state: &crate::HostState, order: &str) -> Result<Option<Stri
     }
 }
 
+/// The seats a licence order allows: its tier's, or its campaign's (0 if neither is known).
+pub fn seats_for(state: &crate::HostState, session: &crate::store::SessionRow) -> u16 {
+    let Some(campaign) = state.config.campaign(&session.campaign) else {
+        return 0;
+    };
+    let tier = session.tier.as_deref().and_then(|t| campaign.tier(t));
+    match (tier, campaign.license.as_ref()) {
+        (Some(t), _) => t.seats,
+        (None, Some(l)) => l.seats,
+        (None, None) => 0,
+    }
+}
+
 /// What an order entitles to, from the order itself (its session, tier and campaign) and never
 /// from the key's claims: a key signed with a leaked key cannot raise its seats or move its last
 /// day. `None`: no such order. Answers the session too (activations are kept by session).
@@ -370,6 +383,48 @@ pub async fn activate(
     req: &ActivationRequest,
 ) -> Result<ActivationView, DomainError> {
     let instance = Instance::parse(&req.instance)?;
+    let result = activate_checked(state, req, &instance).await;
+    // The attempt goes into the licence's activation log (the dashboard's "activation doctor"),
+    // refused ones with their reason — when the key names one of our orders at all.
+    let order = verify(&state.signing_key.verifying_key(), &req.key)
+        .ok()
+        .map(|c| c.order);
+    let session = match &order {
+        Some(order) => entitlement(state, order)
+            .await
+            .ok()
+            .flatten()
+            .map(|(_, s)| s),
+        None => None,
+    };
+    if let Some(session_id) = session {
+        let (outcome, reason) = match &result {
+            Ok(_) => ("activated", None),
+            Err(DomainError::Refused { code, .. } | DomainError::Invalid { code, .. }) => {
+                ("refused", Some(code.as_str().to_owned()))
+            }
+            Err(_) => ("failed", None),
+        };
+        let attempt = crate::store::ActivationAttempt {
+            session_id,
+            instance: instance.as_str().to_owned(),
+            outcome: outcome.to_owned(),
+            reason,
+            at: state.clock.now(),
+        };
+        if let Err(e) = state.store.log_activation(&attempt).await {
+            tracing::warn!(error = %e, "activation attempt not logged");
+        }
+    }
+    result
+}
+
+/// [`activate`] once the instance id parsed.
+async fn activate_checked(
+    state: &crate::HostState,
+    req: &ActivationRequest,
+    instance: &Instance,
+) -> Result<ActivationView, DomainError> {
     let (l, st, session_id) = good_licence(state, &req.key).await?;
     let now = state.clock.now();
     match state

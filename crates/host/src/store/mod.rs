@@ -511,6 +511,44 @@ pub trait LicenceStore: Send + Sync {
     async fn deactivate(&self, order: &str, instance: &str) -> Result<bool, StoreError>;
     /// The active installations of `order`, oldest first: `(instance, created)`.
     async fn activations(&self, order: &str) -> Result<Vec<(String, i64)>, StoreError>;
+    /// The active installations with when each was first and last seen, oldest first.
+    async fn activations_seen(&self, order: &str) -> Result<Vec<Installation>, StoreError>;
+    /// Frees every seat of `order`; how many there were.
+    async fn deactivate_all(&self, order: &str) -> Result<u64, StoreError>;
+    /// Records one activation attempt (the last 100 per licence are kept).
+    async fn log_activation(&self, attempt: &ActivationAttempt) -> Result<(), StoreError>;
+    /// The last `limit` activation attempts of `order`, newest first.
+    async fn activation_log(
+        &self,
+        order: &str,
+        limit: u32,
+    ) -> Result<Vec<ActivationAttempt>, StoreError>;
+}
+
+/// An installation holding a seat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Installation {
+    /// The app's instance id.
+    pub instance: String,
+    /// When it first took the seat.
+    pub first_seen: i64,
+    /// When it last activated (the same seat again), if ever after the first.
+    pub last_seen: Option<i64>,
+}
+
+/// One activation attempt, as the activation doctor shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivationAttempt {
+    /// The licence's session.
+    pub session_id: String,
+    /// The instance that asked.
+    pub instance: String,
+    /// `activated` or `refused`.
+    pub outcome: String,
+    /// Why it was refused (`seats_exhausted`, `license_revoked`, `license_expired`, …).
+    pub reason: Option<String>,
+    /// When.
+    pub at: i64,
 }
 
 /// The card-testing shield's reservations, outcomes, blocks, proofs and attack periods.
@@ -661,6 +699,8 @@ pub struct PaymentQuery {
     pub status: Option<SessionStatus>,
     /// Only this campaign's.
     pub campaign: Option<String>,
+    /// Only this kind's (donations or licences).
+    pub kind: Option<CampaignKind>,
     /// Only this currency's (upper case).
     pub currency: Option<String>,
     /// At least this much (minor units, amount + fee).

@@ -19,7 +19,10 @@ use super::{
     advance_sql, Activated, Attempt, Audit, FulfilmentRow, InvoiceRow, JobGuard, MailRow,
     MailState, NewMail, PortalLogin, SessionRow, Store, StoreError, StoreTx,
 };
-use super::{AttemptLine, AuditEntry, DashboardStore, DayTotal, Funnel, MailLine, PaymentQuery};
+use super::{
+    ActivationAttempt, AttemptLine, AuditEntry, DashboardStore, DayTotal, Funnel, Installation,
+    MailLine, PaymentQuery,
+};
 use super::{
     AttemptStore, FulfilmentStore, JobStore, LicenceStore, OutboxStore, PortalStore, RateStore,
     SessionStore, ShieldStore, SubscriptionStatus,

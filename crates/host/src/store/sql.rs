@@ -585,6 +585,82 @@ macro_rules! sql_store {
 
         #[async_trait]
         impl LicenceStore for $store {
+            async fn activations_seen(&self, order: &str) -> Result<Vec<Installation>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT instance, created, last_seen FROM activations WHERE order_id = $1 ORDER BY created, instance",
+                )
+                .bind(order)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Installation {
+                            instance: r.try_get("instance")?,
+                            first_seen: r.try_get("created")?,
+                            last_seen: r.try_get("last_seen")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn deactivate_all(&self, order: &str) -> Result<u64, StoreError> {
+                let done = sqlx::query("DELETE FROM activations WHERE order_id = $1")
+                    .bind(order)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn log_activation(&self, a: &ActivationAttempt) -> Result<(), StoreError> {
+                let mut tx = begin_on(&self.pool).await?;
+                sqlx::query(
+                    "INSERT INTO activation_log (session_id, instance, outcome, reason, at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&a.session_id)
+                .bind(&a.instance)
+                .bind(&a.outcome)
+                .bind(&a.reason)
+                .bind(a.at)
+                .execute(&mut *tx)
+                .await?;
+                // A bot trying one key for ever keeps 100 rows, not millions.
+                sqlx::query(
+                    "DELETE FROM activation_log WHERE session_id = $1 AND id NOT IN \
+                     (SELECT id FROM activation_log WHERE session_id = $1 ORDER BY id DESC LIMIT 100)",
+                )
+                .bind(&a.session_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn activation_log(
+                &self,
+                order: &str,
+                limit: u32,
+            ) -> Result<Vec<ActivationAttempt>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT session_id, instance, outcome, reason, at FROM activation_log \
+                     WHERE session_id = $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(order)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(ActivationAttempt {
+                            session_id: r.try_get("session_id")?,
+                            instance: r.try_get("instance")?,
+                            outcome: r.try_get("outcome")?,
+                            reason: r.try_get("reason")?,
+                            at: r.try_get("at")?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn activate(
                 &self,
                 order: &str,
@@ -610,6 +686,13 @@ macro_rules! sql_store {
                 .bind(i64::from(seats))
                 .execute(&mut *tx)
                 .await?;
+                // A re-activation (or the first) marks the installation seen now.
+                sqlx::query("UPDATE activations SET last_seen = $3 WHERE order_id = $1 AND instance = $2")
+                    .bind(order)
+                    .bind(instance)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
                 let (mine, used): (i64, i64) = sqlx::query_as(
                     "SELECT COUNT(*) FILTER (WHERE instance = $2), COUNT(*) FROM activations WHERE order_id = $1",
                 )
@@ -947,6 +1030,9 @@ macro_rules! sql_store {
                 }
                 if let Some(c) = &q.campaign {
                     b.push(" AND campaign = ").push_bind(c.clone());
+                }
+                if let Some(k) = q.kind {
+                    b.push(" AND kind = ").push_bind(k.as_str().to_owned());
                 }
                 if let Some(c) = &q.currency {
                     b.push(" AND currency = ").push_bind(c.clone());

@@ -426,3 +426,107 @@ async fn a_development_host_has_a_mailbox_and_a_production_host_none() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_sees_why_an_activation_was_refused_and_frees_a_seat() {
+    let w = dashboard_world().await;
+    let (_, s) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "pro", "email": "dev@example.org" })),
+        )
+        .await;
+    let session = s["id"].as_str().unwrap().to_owned();
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&session, &pm, "k").await;
+    let done = w.wait_status(&session, "fulfilled").await;
+    let key = done["license"]["key"].as_str().unwrap().to_owned();
+    let activate = |instance: &'static str| {
+        let (w, key) = (&w, key.clone());
+        async move {
+            w.api(
+                reqwest::Method::POST,
+                "/api/licenses/activate",
+                Some(json!({ "key": key, "instance": instance })),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(activate("laptop").await, 200);
+    assert_eq!(activate("desktop").await, 200);
+    assert_eq!(activate("new-pc").await, 409, "two seats");
+    // Support finds it by the customer's address, and by the key as pasted (with line breaks).
+    let (help, csrf) = staff_in(&w, "help@hope.example").await;
+    let (_, list) = get(&w, &help, "/admin/licences?q=dev@example.org").await;
+    assert!(list.contains(&session), "{list}");
+    let wrapped: String = key
+        .as_bytes()
+        .chunks(20)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (_, list) = get(
+        &w,
+        &help,
+        &format!("/admin/licences?q={}", urlencoding(&wrapped)),
+    )
+    .await;
+    assert!(list.contains(&session), "found by key: {list}");
+    let (_, doctor) = get(&w, &help, &format!("/admin/licences/{session}")).await;
+    assert!(doctor.contains("2 of 2"), "{doctor}");
+    assert!(
+        doctor.contains("new-pc") && doctor.contains("seats_exhausted: every seat was in use"),
+        "the refusal and its reason: {doctor}"
+    );
+    // A viewer sees it, cannot free a seat.
+    let (viewer, viewer_csrf) = staff_in(&w, "viewer@hope.example").await;
+    let (_, seen) = get(&w, &viewer, &format!("/admin/licences/{session}")).await;
+    assert!(!seen.contains("Free this seat"), "{seen}");
+    let r = w
+        .http
+        .post(format!("{}/admin/licences/{session}/seats", w.host))
+        .header("cookie", format!("pw_admin={viewer}"))
+        .form(&[("csrf", viewer_csrf.as_str()), ("instance", "laptop")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Another merchant's staff do not find it.
+    let (theirs, _) = staff_in(&w, "owner@other.example").await;
+    assert_eq!(
+        get(&w, &theirs, &format!("/admin/licences/{session}"))
+            .await
+            .0,
+        404
+    );
+    // Support frees the laptop's seat: the new PC activates.
+    let r = w
+        .http
+        .post(format!("{}/admin/licences/{session}/seats", w.host))
+        .header("cookie", format!("pw_admin={help}"))
+        .form(&[("csrf", csrf.as_str()), ("instance", "laptop")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Freed 1 seat(s)."));
+    assert_eq!(activate("new-pc").await, 200);
+    // Re-activating the same instance stays idempotent (no second seat).
+    assert_eq!(activate("new-pc").await, 200);
+    let (_, doctor) = get(&w, &help, &format!("/admin/licences/{session}")).await;
+    assert!(
+        doctor.contains("2 of 2") && !doctor.contains("Free the seat of laptop"),
+        "{doctor}"
+    );
+    let (_, timeline) = get(&w, &help, &format!("/admin/payments/{session}")).await;
+    assert!(
+        timeline.contains("licence by help@hope.example: freed the seat of laptop"),
+        "audited: {timeline}"
+    );
+}
+
+fn urlencoding(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

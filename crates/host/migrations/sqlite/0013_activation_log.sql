@@ -1,0 +1,12 @@
+-- The activation doctor: when each installation was last seen (re-activations), and the last
+-- activation attempts of each licence, refused ones with their reason (at most 100 kept each).
+ALTER TABLE activations ADD COLUMN last_seen BIGINT;
+CREATE TABLE activation_log (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL,
+    instance   TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    reason     TEXT,
+    at         BIGINT NOT NULL
+);
+CREATE INDEX activation_log_session ON activation_log(session_id, id);
