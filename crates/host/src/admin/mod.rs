@@ -362,7 +362,7 @@ impl Filters {
             max_total,
             since: nonempty(&self.from).map(day).transpose()?,
             until: nonempty(&self.to).map(day).transpose()?.map(|t| t + 86_400),
-            search: nonempty(&self.q).map(str::to_owned),
+            search: nonempty(&self.q).and_then(crate::store::Search::parse),
             before,
             limit,
         })
@@ -812,9 +812,7 @@ pub async fn licences(
     let query = PaymentQuery {
         merchant: staff.merchant.clone(),
         kind: Some(paywidget_core::api::CampaignKind::License),
-        search: q
-            .map(|s| s.split_whitespace().collect::<String>())
-            .filter(|s| !s.is_empty()),
+        search: q.and_then(crate::store::Search::parse),
         limit: PAGE_SIZE,
         ..PaymentQuery::default()
     };

@@ -711,12 +711,72 @@ pub struct PaymentQuery {
     pub since: Option<i64>,
     /// Created before.
     pub until: Option<i64>,
-    /// An email, a name (part), a session or payment id, a receipt number or a licence key.
-    pub search: Option<String>,
+    /// What to search for.
+    pub search: Option<Search>,
     /// The cursor: only rows before this `(created, id)`.
     pub before: Option<(i64, String)>,
     /// The page size.
     pub limit: u32,
+}
+
+/// A search of the payments, by what its text is (so each is one index lookup, not a scan of
+/// every column): parsed once from what staff typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Search {
+    /// An email address (lower case).
+    Email(String),
+    /// A checkout session id (`cs_…`).
+    Session(String),
+    /// A gateway payment (`pi_…`).
+    PaymentIntent(String),
+    /// A gateway subscription (`sub_…`).
+    Subscription(String),
+    /// A licence's order reference (`ord_…`).
+    OrderRef(String),
+    /// A licence key (its whitespace removed).
+    LicenceKey(String),
+    /// A receipt number (`PREFIX-000042`).
+    Receipt(String),
+    /// Part of a name (lower case).
+    Name(String),
+}
+
+impl Search {
+    /// What `text` is.
+    pub fn parse(text: &str) -> Option<Search> {
+        let t = text.trim();
+        if t.is_empty() {
+            return None;
+        }
+        let compact: String = t.split_whitespace().collect();
+        let receipt = |s: &str| {
+            s.rsplit_once('-').is_some_and(|(prefix, digits)| {
+                !prefix.is_empty()
+                    && digits.len() >= 4
+                    && digits.bytes().all(|b| b.is_ascii_digit())
+                    && prefix
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+        };
+        Some(if t.contains('@') {
+            Search::Email(t.to_lowercase())
+        } else if t.starts_with("cs_") {
+            Search::Session(t.to_owned())
+        } else if t.starts_with("pi_") {
+            Search::PaymentIntent(t.to_owned())
+        } else if t.starts_with("sub_") {
+            Search::Subscription(t.to_owned())
+        } else if t.starts_with("ord_") {
+            Search::OrderRef(t.to_owned())
+        } else if compact.starts_with("PW") && compact.len() > 24 && compact.contains('-') {
+            Search::LicenceKey(compact)
+        } else if receipt(t) {
+            Search::Receipt(t.to_owned())
+        } else {
+            Search::Name(t.to_lowercase())
+        })
+    }
 }
 
 /// A day's paid sessions in one currency.
@@ -1051,6 +1111,41 @@ mod tests {
             id: id.into(),
             ..SessionRow::example()
         }
+    }
+
+    #[test]
+    fn a_search_is_what_its_text_is() {
+        assert_eq!(Search::parse("  "), None);
+        assert_eq!(
+            Search::parse(" Ada@Example.org "),
+            Some(Search::Email("ada@example.org".into()))
+        );
+        assert_eq!(
+            Search::parse("cs_123"),
+            Some(Search::Session("cs_123".into()))
+        );
+        assert_eq!(
+            Search::parse("pi_9"),
+            Some(Search::PaymentIntent("pi_9".into()))
+        );
+        assert_eq!(
+            Search::parse("ord_a1"),
+            Some(Search::OrderRef("ord_a1".into()))
+        );
+        assert_eq!(
+            Search::parse("PW1-AEAAK-BBBBB-\nCCCCC-DDDDD-EEEEE"),
+            Some(Search::LicenceKey(
+                "PW1-AEAAK-BBBBB-CCCCC-DDDDD-EEEEE".into()
+            ))
+        );
+        assert_eq!(
+            Search::parse("HOPE-000042"),
+            Some(Search::Receipt("HOPE-000042".into()))
+        );
+        assert_eq!(
+            Search::parse("Jean-Luc"),
+            Some(Search::Name("jean-luc".into()))
+        );
     }
 
     #[test]

@@ -1049,24 +1049,46 @@ macro_rules! sql_store {
                 if let Some(t) = q.until {
                     b.push(" AND created < ").push_bind(t);
                 }
-                if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                    let exact = s.to_owned();
-                    let lower = s.to_lowercase();
-                    // A name matches by part; `%` and `_` typed by staff are literal.
-                    let like = format!(
-                        "%{}%",
-                        lower.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-                    );
-                    b.push(" AND (lower(email) = ").push_bind(lower.clone());
-                    b.push(" OR id = ").push_bind(exact.clone());
-                    b.push(" OR payment_intent = ").push_bind(exact.clone());
-                    b.push(" OR lower(coalesce(name, '')) LIKE ").push_bind(like);
-                    b.push(" ESCAPE '\\'");
-                    b.push(" OR id IN (SELECT session_id FROM fulfilments WHERE license_key = ")
-                        .push_bind(exact.clone());
-                    b.push(" OR receipt_number = ").push_bind(exact.clone());
-                    b.push(" OR order_ref = ").push_bind(exact);
-                    b.push("))");
+                match &q.search {
+                    None => {}
+                    Some(Search::Email(e)) => {
+                        b.push(" AND lower(email) = ").push_bind(e.clone());
+                    }
+                    Some(Search::Session(id)) => {
+                        b.push(" AND id = ").push_bind(id.clone());
+                    }
+                    Some(Search::PaymentIntent(pi)) => {
+                        b.push(" AND payment_intent = ").push_bind(pi.clone());
+                    }
+                    Some(Search::Subscription(sub)) => {
+                        b.push(" AND subscription_id = ").push_bind(sub.clone());
+                    }
+                    Some(Search::OrderRef(r)) => {
+                        b.push(" AND id IN (SELECT session_id FROM fulfilments WHERE order_ref = ")
+                            .push_bind(r.clone());
+                        b.push(")");
+                    }
+                    Some(Search::LicenceKey(k)) => {
+                        b.push(" AND id IN (SELECT session_id FROM fulfilments WHERE license_key = ")
+                            .push_bind(k.clone());
+                        b.push(")");
+                    }
+                    Some(Search::Receipt(n)) => {
+                        b.push(" AND (id IN (SELECT session_id FROM fulfilments WHERE receipt_number = ")
+                            .push_bind(n.clone());
+                        b.push(") OR id IN (SELECT session_id FROM invoices WHERE receipt_number = ")
+                            .push_bind(n.clone());
+                        b.push("))");
+                    }
+                    Some(Search::Name(part)) => {
+                        // `%` and `_` typed by staff are literal.
+                        let like = format!(
+                            "%{}%",
+                            part.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                        );
+                        b.push(" AND lower(coalesce(name, '')) LIKE ").push_bind(like);
+                        b.push(" ESCAPE '\\'");
+                    }
                 }
                 if let Some((created, id)) = &q.before {
                     b.push(" AND (created < ").push_bind(*created);

@@ -530,3 +530,96 @@ async fn support_sees_why_an_activation_was_refused_and_frees_a_seat() {
 fn urlencoding(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+/// The dashboard at scale: `PAYWIDGET_BENCH_PAYMENTS` (default 10,000) payments over 90 days,
+/// inserted in bulk, then the overview (the whole range), the first payments page and a search
+/// are timed (best of 3, after one warm-up) and weighed. Not part of the suite (it is a
+/// measurement): `cargo test -p paywidget-host --test host dashboard_at_scale -- --ignored
+/// --nocapture`, with `PAYWIDGET_TEST_POSTGRES` for PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn dashboard_at_scale() {
+    use super::RawDb;
+    let n: usize = std::env::var("PAYWIDGET_BENCH_PAYMENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let w = dashboard_world().await;
+    let db = w.db().await;
+    let now = w.state.clock.now();
+    let seeded = Instant::now();
+    let statuses = [
+        "fulfilled",
+        "fulfilled",
+        "fulfilled",
+        "declined",
+        "open",
+        "refunded",
+    ];
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|i| {
+                let created = now - (*i as i64 * 7_776_000 / n as i64);
+                let amount = 500 + (*i as i64 * 37) % 20_000;
+                format!(
+                    "('cs_bench{i:08}', 'hope', 'winter', 'donation', {amount}, 0, 'USD', 'donor{}@example.org', 'Donor {i}', '{}', 'one_time', NULL, {created}, {created})",
+                    i % 3000,
+                    statuses[i % statuses.len()]
+                )
+            })
+            .collect();
+        sqlx::query(&format!(
+            "INSERT INTO sessions (id, merchant, campaign, kind, amount, fee, currency, email, name, status, frequency, tier, created, updated) VALUES {}",
+            values.join(", ")
+        ))
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+    let seeding = seeded.elapsed();
+    let (owner, _) = staff_in(&w, "owner@hope.example").await;
+    let from = paywidget_host::mail::civil_date(now - 90 * 86_400);
+    let to = paywidget_host::mail::civil_date(now);
+    let mut report = Vec::new();
+    for (what, path) in [
+        ("overview, 90 days", format!("/admin?from={from}&to={to}")),
+        ("payments, first page", "/admin/payments".to_owned()),
+        (
+            "payments, search by email",
+            "/admin/payments?q=donor42@example.org".to_owned(),
+        ),
+        (
+            "payments, filtered",
+            "/admin/payments?status=refunded&min=100".to_owned(),
+        ),
+    ] {
+        let _ = get(&w, &owner, &path).await;
+        let mut best = Duration::MAX;
+        let mut bytes = 0;
+        for _ in 0..3 {
+            let t = Instant::now();
+            let (status, body) = get(&w, &owner, &path).await;
+            best = best.min(t.elapsed());
+            assert_eq!(status, 200, "{body}");
+            bytes = body.len();
+        }
+        report.push(format!(
+            "{what:<28} {:>7.1} ms  {:>6.1} kB HTML",
+            best.as_secs_f64() * 1000.0,
+            bytes as f64 / 1000.0
+        ));
+    }
+    let backend = if std::env::var(fixtures::POSTGRES_ENV).is_ok_and(|v| !v.is_empty()) {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "\ndashboard at {n} payments on {backend} (seeded in {:.1} s; debug build, server time incl. HTTP on 127.0.0.1):",
+        seeding.as_secs_f64()
+    );
+    for line in report {
+        println!("  {line}");
+    }
+}

@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 
 /// Raw access to the host's database (SQLite or PostgreSQL, whichever the suite runs on), for
 /// assertions on rows the API does not show. Statements use `$N` placeholders, which both take.
-trait RawDb {
+pub(crate) trait RawDb {
     /// The host's database, opened beside the host.
     async fn db(&self) -> sqlx::AnyPool;
 }
