@@ -26,6 +26,8 @@ pub(crate) const TERSER_VERSION: &str = "5.36.0";
 /// The published Stripe.js types the checkout's calls are checked against, and the compiler.
 pub(crate) const STRIPE_JS_TYPES: &str = "@stripe/stripe-js@10.2.1";
 pub(crate) const TYPESCRIPT: &str = "typescript@5.9.3";
+/// The axe-core release the end-to-end tests check the dashboard's pages with.
+pub(crate) const AXE_CORE_VERSION: &str = "4.10.3";
 /// The stripe-python release the sandbox's compatibility test drives it with.
 pub(crate) const STRIPE_PYTHON_VERSION: &str = "16.1.0";
 pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
@@ -53,6 +55,7 @@ impl Tools {
         ensure_wasm_nightly()?;
         let terser = ensure_terser(&root)?;
         let tsc = ensure_stripe_types(&root)?;
+        ensure_axe_core(&root)?;
         ensure_chromium()?;
         ensure_postgres()?;
         let python = ensure_stripe_python(&root)?;
@@ -253,6 +256,21 @@ fn ensure_terser(root: &Path) -> Result<PathBuf> {
     step(&what, "installing (npm, seconds)");
     npm_install(&prefix, &format!("terser@{TERSER_VERSION}"))?;
     Ok(bin)
+}
+
+/// Installs axe-core into `.tools/axe-core` (the end-to-end tests read its `axe.min.js` there).
+fn ensure_axe_core(root: &Path) -> Result<()> {
+    let prefix = root.join(".tools").join("axe-core");
+    let package = prefix.join("node_modules/axe-core/package.json");
+    let what = format!("axe-core {AXE_CORE_VERSION} (npm)");
+    let present = std::fs::read_to_string(&package)
+        .is_ok_and(|p| p.contains(&format!("\"version\": \"{AXE_CORE_VERSION}\"")));
+    if present {
+        step(&what, "present");
+        return Ok(());
+    }
+    step(&what, "installing (npm, seconds)");
+    npm_install(&prefix, &format!("axe-core@{AXE_CORE_VERSION}"))
 }
 
 /// Installs `@stripe/stripe-js` (types only are used) and TypeScript into `.tools/stripe-types`;

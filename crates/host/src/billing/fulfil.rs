@@ -226,6 +226,43 @@ pub async fn renewal_upcoming(
     Ok(())
 }
 
+/// Tells the payer that `amount` more of their payment was refunded (a partial refund, or the
+/// rest), naming the receipt it was on. Once per refund event (the event's row dedupes it).
+pub async fn refund_notice(
+    state: &HostState,
+    tx: &mut dyn StoreTx,
+    session: &SessionRow,
+    amount: i64,
+    now: i64,
+) -> Result<(), DomainError> {
+    let Some(to) = &session.email else {
+        return Ok(());
+    };
+    let refunded = Amount::from_minor(amount, session.currency);
+    let total = Amount::from_minor(session.total(), session.currency);
+    let title = state
+        .config
+        .campaign(&session.campaign)
+        .map_or(session.campaign.clone(), |c| c.title.clone());
+    tx.queue_mail(&NewMail {
+        session_id: session.id.clone(),
+        to: to.clone(),
+        subject: format!("Refund of {refunded}: {title}"),
+        body: with_portal(
+            state,
+            format!(
+                "Hello,\n\n{refunded} of your payment of {total} to {title} has been refunded to\n\
+                 your card. It usually shows on your statement within 5 to 10 days. Your receipt\n\
+                 now shows the refund:\n{}/thanks/{}\n",
+                state.public_url, session.id
+            ),
+        ),
+        created: now,
+    })
+    .await?;
+    Ok(())
+}
+
 /// Tells the donor their recurring gift has ended: as they asked, or because the card could
 /// not be charged after every retry (then with the way to start again).
 pub async fn gift_ended(

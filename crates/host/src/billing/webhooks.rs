@@ -440,6 +440,12 @@ pub(crate) async fn apply_event(
                 place_payment(t, signer, charge.payment_intent.as_deref(), None).await?
             {
                 t.record_refund(&session.id, charge.amount_refunded).await?;
+                // What this event adds to the refunds the host knew of (events come in any
+                // order: a stale one tells nothing new).
+                let added = charge.amount_refunded - session.amount_refunded;
+                if added > 0 {
+                    fulfil::refund_notice(state, t, &session, added, now).await?;
+                }
                 if charge.refunded {
                     t.advance(&session.id, SessionStatus::Refunded, now).await?;
                     if session.kind == CampaignKind::License && session.subscription.is_some() {

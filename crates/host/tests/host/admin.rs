@@ -318,6 +318,15 @@ async fn an_owner_refunds_half_once_and_a_viewer_or_support_over_its_limit_canno
         "in the timeline: {page}"
     );
     assert!(page.contains("Refunded so far"), "{page}");
+    // The donor is told, once.
+    let notices: Vec<String> = w
+        .outbox()
+        .await
+        .into_iter()
+        .map(|m| plain(&m))
+        .filter(|m| m.contains("Subject: Refund of") && m.contains("ada@example.org"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
