@@ -1411,3 +1411,196 @@ async fn a_payment_while_the_shield_asks_a_proof_of_work_shows_verifying_and_pay
     assert_eq!(s.charges().await, 1, "one charge: the genuine donor's");
     assert_no_card_data(&s);
 }
+
+// ---- The merchant dashboard ----
+
+/// The checkout fixture with staff on Hope Shelter: an owner and a viewer.
+async fn dashboard_servers() -> World {
+    logs();
+    world_with(WebhookTarget::Host, |gateway, dir| {
+        fixtures::checkout(gateway, dir, &support::dist_dir()).replacen(
+            "card_capture = \"direct\"\n",
+            "card_capture = \"direct\"\n\n[[merchants.staff]]\nemail = \"owner@hope.example\"\nrole = \"owner\"\n\n[[merchants.staff]]\nemail = \"viewer@hope.example\"\nrole = \"viewer\"\n",
+            1,
+        )
+    })
+    .await
+}
+
+/// Signs in to the dashboard as `email` through the mailed link, in the browser.
+async fn dashboard_sign_in(client: &Client, world: &World, email: &str) {
+    client.goto(&format!("{}/admin", world.host)).await.unwrap();
+    let field = client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(
+            "//label[normalize-space()='Email']/following-sibling::input",
+        ))
+        .await
+        .unwrap();
+    field.send_keys(email).await.unwrap();
+    click_button(client, "Email me a sign-in link").await;
+    wait_text(
+        client,
+        "document.querySelector('h1').textContent",
+        "Check your email",
+    )
+    .await;
+    let link = world
+        .outbox()
+        .await
+        .into_iter()
+        .rev()
+        .map(|m| plain_mail(&m))
+        .filter(|m| m.contains(email))
+        .find_map(|m| {
+            m.split_whitespace()
+                .find(|w| w.contains("/admin/login?token="))
+                .map(str::to_owned)
+        })
+        .expect("the dashboard sign-in link in the outbox");
+    client.goto(&link).await.unwrap();
+    click_button(client, "Continue to the dashboard").await;
+    wait_text(
+        client,
+        "document.querySelector('h1').textContent",
+        "Overview",
+    )
+    .await;
+}
+
+async fn no_axe_violations(client: &Client, page: &str) {
+    let found = support::axe_violations(client).await;
+    assert!(found.is_empty(), "axe-core on {page}: {found:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_finds_a_donation_and_refunds_half_and_a_viewer_cannot() {
+    let s = dashboard_servers().await;
+    let world = &s;
+    // A donation, paid.
+    let (_, created) = s
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(serde_json::json!({ "campaign": "winter", "amount": 4000, "email": "grace@example.org", "name": "Grace Hopper" })),
+        )
+        .await;
+    let session = created["id"].as_str().unwrap().to_owned();
+    let pm = s.tokenize("4242424242424242").await;
+    s.pay(&session, &pm, "k").await;
+    s.wait_status(&session, "fulfilled").await;
+    let total = s
+        .state
+        .store
+        .session(&session)
+        .await
+        .unwrap()
+        .unwrap()
+        .total();
+    with_phone_browser(|client| async move {
+        dashboard_sign_in(&client, world, "owner@hope.example").await;
+        // The day's chart and funnel count it.
+        let page = js_string(&client, "document.body.textContent").await;
+        assert!(page.contains("Gross per day in USD"), "{page}");
+        assert!(
+            js_string(
+                &client,
+                "document.querySelector('svg[role=img] title').textContent"
+            )
+            .await
+                == "Gross per day, USD"
+        );
+        assert!(page.contains("Checkouts started"), "{page}");
+        screenshot(&client, "dashboard-overview-phone").await;
+        no_axe_violations(&client, "the overview").await;
+        // Found by the donor's email.
+        client
+            .find(Locator::LinkText("Payments"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let search = wait_for(&client, "#q").await;
+        search.send_keys("grace@example.org").await.unwrap();
+        click_button(&client, "Filter").await;
+        wait_text(&client, "document.body.textContent", "grace@example.org").await;
+        no_axe_violations(&client, "the payments list").await;
+        screenshot(&client, "dashboard-payments-phone").await;
+        client
+            .find(Locator::Css("tbody a"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&client, "document.body.textContent", "Timeline").await;
+        no_axe_violations(&client, "a payment").await;
+        // Half of it refunded.
+        let half = format!("{}.{:02}", total / 2 / 100, total / 2 % 100);
+        wait_for(&client, "#amount")
+            .await
+            .send_keys(&half)
+            .await
+            .unwrap();
+        click_button(&client, "Refund").await;
+        wait_text(
+            &client,
+            "document.body.textContent",
+            "sent to the payment processor",
+        )
+        .await;
+        screenshot(&client, "dashboard-refunded-phone").await;
+    })
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while s
+        .state
+        .store
+        .session(&session)
+        .await
+        .unwrap()
+        .unwrap()
+        .amount_refunded
+        != total / 2
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the half refund never landed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The donor was mailed.
+    assert!(
+        s.outbox()
+            .await
+            .iter()
+            .map(|m| plain_mail(m))
+            .any(|m| m.contains("Subject: Refund of") && m.contains("grace@example.org")),
+        "the donor is told"
+    );
+    // A viewer, at desktop width: the payment without a Refund button.
+    support::with_desktop_browser(|client| async move {
+        dashboard_sign_in(&client, world, "viewer@hope.example").await;
+        no_axe_violations(&client, "the overview (desktop)").await;
+        screenshot(&client, "dashboard-overview-desktop").await;
+        client
+            .goto(&format!("{}/admin/payments/{session}", world.host))
+            .await
+            .unwrap();
+        let page = wait_text(
+            &client,
+            "document.body.textContent",
+            "Viewers cannot refund",
+        )
+        .await;
+        assert!(!page.contains("Refund between"), "{page}");
+        assert!(
+            client.find(Locator::Css("#amount")).await.is_err(),
+            "no refund form"
+        );
+    })
+    .await;
+    assert_no_card_data(&s);
+}

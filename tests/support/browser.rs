@@ -360,3 +360,43 @@ pub async fn type_into(client: &Client, css: &str, text: &str) {
     el.click().await.unwrap();
     el.send_keys(text).await.unwrap();
 }
+
+/// axe-core's script, installed by `cargo xtask test`'s tools stage into `.tools/axe-core`.
+fn axe_source() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.tools/axe-core/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run `cargo xtask setup`, which installs axe-core)",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core (WCAG 2.1 A and AA rules and best practices) on the page and returns its
+/// violations as `rule: target, …` lines (empty when the page passes). WebDriver's scripts are
+/// not subject to the page's CSP, so pages that allow no script can be checked too.
+pub async fn axe_violations(client: &Client) -> Vec<String> {
+    client
+        .execute(&format!("{}; return true;", axe_source()), vec![])
+        .await
+        .expect("load axe-core");
+    let found = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
+               .then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    found
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

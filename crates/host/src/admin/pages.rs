@@ -184,7 +184,7 @@ fn change(now: i64, before: i64) -> String {
 
 fn money_table(now: &[Money], before: &[Money]) -> Markup {
     html! {
-        div class="pw-scroll" {
+        div class="pw-scroll" tabindex="0" role="region" aria-label="Money table" {
             table class="pw-table" {
                 caption { "Money, this period against the one before" }
                 thead { tr {
@@ -254,7 +254,7 @@ fn day_chart(days: &[DayTotal], currency: Currency, since: i64, count: i64) -> M
         }
         details {
             summary { "The numbers per day (" (currency.code()) ")" }
-            div class="pw-scroll" {
+            div class="pw-scroll" tabindex="0" role="region" aria-label={ "Gross per day, " (currency.code()) ", table" } {
                 table class="pw-table" {
                     thead { tr {
                         th scope="col" { "Day" }
@@ -284,7 +284,7 @@ fn funnel_table(now: Funnel, before: Funnel) -> Markup {
         ("Fulfilled", now.fulfilled, before.fulfilled),
     ];
     html! {
-        div class="pw-scroll" {
+        div class="pw-scroll" tabindex="0" role="region" aria-label="Funnel table" {
             table class="pw-table" {
                 caption { "Checkout funnel (counted by session on the server; no cookies)" }
                 thead { tr {
@@ -340,7 +340,7 @@ pub fn overview(
             h2 { "Conversion" }
             (funnel_table(ov.funnel, ov.previous_funnel))
             h2 { "Declines" }
-            div class="pw-scroll" {
+            div class="pw-scroll" tabindex="0" role="region" aria-label="Declines table" {
                 table class="pw-table" {
                     caption { "Sessions by their last decline" }
                     thead { tr {
@@ -413,7 +413,7 @@ pub fn payments(
                 div { button type="submit" { "Filter" } }
             }
             p { a href={ "/admin/payments.csv?" (query) } download { "Export all matching payments (CSV)" } }
-            div class="pw-scroll" {
+            div class="pw-scroll" tabindex="0" role="region" aria-label="Payments table" {
                 table class="pw-table" {
                     caption { "Newest first" }
                     thead { tr {
@@ -530,7 +530,7 @@ pub fn licences(staff: &Staff, q: &str, rows: &[SessionRow], message: Option<&st
                 div { label for="q" { "Key, email or order" } input id="q" name="q" type="search" value=(q); }
                 div { button type="submit" { "Find" } }
             }
-            div class="pw-scroll" {
+            div class="pw-scroll" tabindex="0" role="region" aria-label="Licences table" {
                 table class="pw-table" {
                     thead { tr {
                         th scope="col" { "Bought (UTC)" }
@@ -581,7 +581,7 @@ pub fn licence(staff: &Staff, l: &LicenceView, message: Option<&str>) -> String 
                 }
             }
             h2 { "Installations" }
-            div class="pw-scroll" {
+            div class="pw-scroll" tabindex="0" role="region" aria-label="Installations table" {
                 table class="pw-table" {
                     thead { tr {
                         th scope="col" { "Instance" }
@@ -619,7 +619,7 @@ pub fn licence(staff: &Staff, l: &LicenceView, message: Option<&str>) -> String 
                 }
             }
             h2 { "Last activation attempts" }
-            div class="pw-scroll" {
+            div class="pw-scroll" tabindex="0" role="region" aria-label="Activation attempts table" {
                 table class="pw-table" {
                     thead { tr {
                         th scope="col" { "When (UTC)" }
