@@ -787,6 +787,65 @@ pub async fn audit(
         .await
 }
 
+/// Resends per payment per day: enough for "it went to spam", too few to flood a customer
+/// from a staff account.
+pub const RESENDS_PER_DAY: i64 = 3;
+
+/// Sends the payment's receipt or licence mail again (owners and support; audited; at most
+/// [`RESENDS_PER_DAY`] a day per payment, counted in one statement).
+pub async fn resend(
+    state: &HostState,
+    staff: &Staff,
+    csrf: &str,
+    id: &str,
+) -> Result<(), DomainError> {
+    if !portal::same_token(csrf, &staff.csrf) {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            "This page has expired. Reload it and try again.",
+        ));
+    }
+    if !staff.may_act() {
+        return Err(DomainError::Forbidden(
+            "Viewers cannot send mail. Ask an owner.".into(),
+        ));
+    }
+    let p = payment(state, staff, id).await?;
+    let Some(f) = &p.fulfilment else {
+        return Err(DomainError::Refused {
+            code: ErrorCode::InvalidRequest,
+            message: "Nothing was issued for this payment yet.".into(),
+        });
+    };
+    let now = state.clock.now();
+    let day = now.div_euclid(86_400);
+    let sent = state
+        .store
+        .count_hit(&format!("admin:resend:{id}@{day}"), (day + 1) * 86_400)
+        .await?;
+    if sent > RESENDS_PER_DAY {
+        return Err(DomainError::Refused {
+            code: ErrorCode::RateLimited,
+            message: format!(
+                "This payment's mail was sent again {RESENDS_PER_DAY} times today; try tomorrow."
+            ),
+        });
+    }
+    crate::billing::fulfil::resend(state, &p.session, f, now).await?;
+    audit(
+        state,
+        staff,
+        Some(id),
+        "resend",
+        &format!(
+            "to {}",
+            p.session.email.as_deref().unwrap_or("(no address)")
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
 /// A licence as the activation doctor shows it.
 #[derive(Clone, Debug)]
 pub struct LicenceView {

@@ -494,6 +494,19 @@ pub fn payment(staff: &Staff, p: &Payment, form_key: &str, message: Option<&str>
                     li { time datetime=(civil_date(e.at)) { (when(e.at)) } (e.what) }
                 }
             }
+            @if staff.may_act() && p.fulfilment.is_some() && s.email.is_some() {
+                form method="post" action={ "/admin/payments/" (url_part(&s.id)) "/resend" } {
+                    input type="hidden" name="csrf" value=(staff.csrf);
+                    @if staff.memberships.len() > 1 { input type="hidden" name="merchant" value=(staff.merchant); }
+                    button type="submit" class="pw-secondary" {
+                        @if p.fulfilment.as_ref().is_some_and(|f| f.license_key.is_some()) {
+                            "Send the licence key again"
+                        } @else {
+                            "Send the receipt again"
+                        }
+                    }
+                }
+            }
             @if refundable {
                 h2 { "Refund" }
                 form method="post" action={ "/admin/payments/" (url_part(&s.id)) "/refund" } {

@@ -226,6 +226,64 @@ pub async fn renewal_upcoming(
     Ok(())
 }
 
+/// Queues the fulfilment's mail again (the licence key and its setup steps, or the receipt),
+/// marked as a copy, to the payer's own address: what support sends when "the mail never came".
+/// Nothing is issued anew (the same key, the same receipt number).
+pub async fn resend(
+    state: &HostState,
+    session: &SessionRow,
+    f: &crate::store::FulfilmentRow,
+    now: i64,
+) -> Result<(), DomainError> {
+    let Some(to) = &session.email else {
+        return Err(DomainError::Refused {
+            code: paywidget_core::api::ErrorCode::InvalidRequest,
+            message: "This payment has no email address to send to.".into(),
+        });
+    };
+    let campaign = state
+        .config
+        .campaign(&session.campaign)
+        .ok_or_else(|| DomainError::Internal("campaign gone".into()))?;
+    let merchant = state
+        .config
+        .merchant(&session.merchant)
+        .ok_or_else(|| DomainError::Internal("merchant gone".into()))?;
+    let letter = match (&f.license_key, &f.receipt_number, campaign.license.as_ref()) {
+        (Some(key), _, Some(settings)) => {
+            mail::licence_letter(&settings.product, key, &campaign.instructions)
+        }
+        (_, Some(number), _) => mail::receipt_letter(ReceiptText {
+            total: &Amount::from_minor(session.total(), session.currency).to_string(),
+            org: merchant
+                .receipt_org_name
+                .as_deref()
+                .unwrap_or(&merchant.name),
+            number,
+            tax_statement: merchant.tax_statement.as_deref(),
+            text: campaign.receipt_text.as_deref(),
+        }),
+        _ => {
+            return Err(DomainError::Refused {
+                code: paywidget_core::api::ErrorCode::InvalidRequest,
+                message: "Nothing was issued for this payment yet.".into(),
+            })
+        }
+    };
+    let mut tx = state.store.begin().await?;
+    tx.queue_mail(&NewMail {
+        session_id: session.id.clone(),
+        to: to.clone(),
+        subject: format!("{} (copy)", letter.subject),
+        body: with_portal(state, letter.body),
+        created: now,
+    })
+    .await?;
+    tx.commit().await?;
+    mail::wake(state);
+    Ok(())
+}
+
 /// Tells the payer that `amount` more of their payment was refunded (a partial refund, or the
 /// rest), naming the receipt it was on. Once per refund event (the event's row dedupes it).
 pub async fn refund_notice(

@@ -426,6 +426,40 @@ pub(super) async fn free_seats(
     }
 }
 
+/// A form that only acts: its CSRF token (and the merchant, for staff of several).
+#[derive(Deserialize)]
+pub(super) struct ActionForm {
+    csrf: String,
+    #[serde(default)]
+    merchant: Option<String>,
+}
+
+/// `POST /admin/payments/{id}/resend`: the receipt or licence mail again.
+pub(super) async fn resend(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Response {
+    let staff = match who(&state, &headers, f.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::error(&staff, "Send mail from this dashboard's own page."),
+        );
+    }
+    match admin::resend(&state, &staff, &f.csrf, &id).await {
+        Ok(()) => show_payment(&state, &staff, &id, StatusCode::OK, Some("Sent again.")).await,
+        Err(e) => {
+            let (status, m) = failure(e);
+            show_payment(&state, &staff, &id, status, Some(&m)).await
+        }
+    }
+}
+
 /// The sign-in form.
 #[derive(Deserialize)]
 pub(super) struct SignIn {

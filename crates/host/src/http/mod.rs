@@ -181,6 +181,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/login", post(admin::login))
         .route("/admin/payments/{id}/refund", post(admin::refund))
         .route("/admin/licences/{id}/seats", post(admin::free_seats))
+        .route("/admin/payments/{id}/resend", post(admin::resend))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit,

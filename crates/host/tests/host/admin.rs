@@ -632,3 +632,54 @@ async fn dashboard_at_scale() {
         println!("  {line}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_resends_a_receipt_a_few_times_a_day_and_a_viewer_cannot() {
+    let w = dashboard_world().await;
+    let session = donation(&w, "winter", 2500, "ada@example.org", "Ada").await;
+    let number = w.status(&session).await["receipt"]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post = |cookie: String, csrf: String| {
+        let (w, session) = (&w, session.clone());
+        async move {
+            let r = w
+                .http
+                .post(format!("{}/admin/payments/{session}/resend", w.host))
+                .header("cookie", format!("pw_admin={cookie}"))
+                .form(&[("csrf", csrf.as_str())])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (viewer, viewer_csrf) = staff_in(&w, "viewer@hope.example").await;
+    assert_eq!(post(viewer, viewer_csrf).await.0, 403);
+    let (help, csrf) = staff_in(&w, "help@hope.example").await;
+    for _ in 0..3 {
+        let (status, body) = post(help.clone(), csrf.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("Sent again."));
+    }
+    let (status, body) = post(help.clone(), csrf.clone()).await;
+    assert_eq!(status, 409, "a fourth today is refused: {body}");
+    let copies: Vec<String> = w
+        .outbox()
+        .await
+        .into_iter()
+        .map(|m| plain(&m))
+        .filter(|m| m.contains("(copy)") && m.contains("ada@example.org"))
+        .collect();
+    assert_eq!(copies.len(), 3);
+    assert!(
+        copies.iter().all(|m| m.contains(&number)),
+        "the same receipt"
+    );
+    let (_, page) = get(&w, &help, &format!("/admin/payments/{session}")).await;
+    assert!(
+        page.contains("resend by help@hope.example"),
+        "audited: {page}"
+    );
+}
