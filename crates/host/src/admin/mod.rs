@@ -245,6 +245,10 @@ pub struct Overview {
     pub previous_funnel: Funnel,
     /// Sessions last declined with each code.
     pub declines: Vec<(String, i64)>,
+    /// Card-testing attack-mode periods of the merchant's campaigns: (campaign, from, to).
+    pub attacks: Vec<(String, i64, Option<i64>)>,
+    /// Payers the shield blocks right now.
+    pub blocked_now: i64,
 }
 
 /// The overview of `staff`'s merchant over `range`.
@@ -266,6 +270,20 @@ pub async fn overview(
         funnel: store.funnel(m, range.since, range.until).await?,
         previous_funnel: store.funnel(m, prev.since, prev.until).await?,
         declines: store.decline_counts(m, range.since, range.until).await?,
+        attacks: store
+            .attack_periods(
+                &state
+                    .config
+                    .campaigns
+                    .iter()
+                    .filter(|c| c.merchant == *m)
+                    .map(|c| c.id.clone())
+                    .collect::<Vec<_>>(),
+                range.since,
+                range.until,
+            )
+            .await?,
+        blocked_now: store.blocked_now(m, state.clock.now()).await?,
     })
 }
 

@@ -339,6 +339,32 @@ pub fn overview(
             }
             h2 { "Conversion" }
             (funnel_table(ov.funnel, ov.previous_funnel))
+            h2 { "Fraud signals" }
+            p {
+                "Payers the card-testing shield blocks now: " strong { (ov.blocked_now) } ". "
+                "Attack-mode periods in this range: " strong { (ov.attacks.len()) } "."
+            }
+            @if !ov.attacks.is_empty() {
+                div class="pw-scroll" tabindex="0" role="region" aria-label="Attack periods table" {
+                    table class="pw-table" {
+                        caption { "Attack mode (a spike of declines: challenges and a raised minimum)" }
+                        thead { tr {
+                            th scope="col" { "Campaign" }
+                            th scope="col" { "From (UTC)" }
+                            th scope="col" { "To (UTC)" }
+                        } }
+                        tbody {
+                            @for (c, from, to) in &ov.attacks {
+                                tr {
+                                    th scope="row" { (c) }
+                                    td { (when(*from)) }
+                                    td { @match to { Some(t) => (when(*t)), None => "still on" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             h2 { "Declines" }
             div class="pw-scroll" tabindex="0" role="region" aria-label="Declines table" {
                 table class="pw-table" {

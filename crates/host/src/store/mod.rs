@@ -686,6 +686,16 @@ pub trait DashboardStore: Send + Sync {
     async fn attempts_of(&self, session: &str) -> Result<Vec<AttemptLine>, StoreError>;
     /// The mails queued for a session, oldest first.
     async fn mails_of(&self, session: &str) -> Result<Vec<MailLine>, StoreError>;
+    /// The card-testing shield's attack-mode periods of `campaigns` overlapping `[since, until)`:
+    /// `(campaign, started, ended)`, oldest first.
+    async fn attack_periods(
+        &self,
+        campaigns: &[String],
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<(String, i64, Option<i64>)>, StoreError>;
+    /// How many payers (addresses, networks, emails, cards) the shield blocks at `now`.
+    async fn blocked_now(&self, merchant: &str, now: i64) -> Result<i64, StoreError>;
     /// The newest `limit` mails of the outbox with their bodies (a development host's mailbox).
     async fn recent_mail(&self, limit: u32) -> Result<Vec<(MailLine, String)>, StoreError>;
 }

@@ -1232,6 +1232,42 @@ macro_rules! sql_store {
                     .collect()
             }
 
+            async fn attack_periods(
+                &self,
+                campaigns: &[String],
+                since: i64,
+                until: i64,
+            ) -> Result<Vec<(String, i64, Option<i64>)>, StoreError> {
+                if campaigns.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut b = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT campaign, started, ended FROM shield_attacks WHERE started < ",
+                );
+                b.push_bind(until);
+                b.push(" AND (ended IS NULL OR ended >= ").push_bind(since);
+                b.push(") AND campaign IN (");
+                let mut list = b.separated(", ");
+                for c in campaigns {
+                    list.push_bind(c.clone());
+                }
+                b.push(") ORDER BY started");
+                let rows = b.build().fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("campaign")?, r.try_get("started")?, r.try_get("ended")?)))
+                    .collect()
+            }
+
+            async fn blocked_now(&self, merchant: &str, now: i64) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM shield_blocks WHERE merchant = $1 AND until > $2",
+                )
+                .bind(merchant)
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
             async fn recent_mail(&self, limit: u32) -> Result<Vec<(MailLine, String)>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT to_addr, subject, body, created, sent FROM mail_outbox \

@@ -15,8 +15,21 @@ use super::portal::plain;
 /// The fixture with two merchants: Hope (an owner, a viewer, support with a 10.00 limit) and
 /// Other (its own owner and campaign).
 async fn dashboard_world() -> World {
-    world_with(WebhookTarget::Host, |gateway, dir| {
-        let text = fixtures::host(gateway, dir);
+    dashboard_world_with(false).await
+}
+
+/// [`dashboard_world`], behind a trusted proxy on 127.0.0.1 when `proxied` (the test names
+/// client addresses through `X-Forwarded-For`).
+async fn dashboard_world_with(proxied: bool) -> World {
+    world_with(WebhookTarget::Host, move |gateway, dir| {
+        let mut text = fixtures::host(gateway, dir);
+        if proxied {
+            text = text.replacen(
+                "[server]\n",
+                "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n",
+                1,
+            );
+        }
         let staff = r#"support_refund_limit = 1000
 
 [[merchants.staff]]
@@ -75,6 +88,57 @@ async fn donation(w: &World, campaign: &str, amount: i64, email: &str, name: &st
     w.pay(&id, &pm, "k").await;
     w.wait_status(&id, "fulfilled").await;
     id
+}
+
+/// The overview's fraud signals, from what the shield did: a botnet's spike of declines is an
+/// attack-mode period still on, an address that then declines twice is blocked; the other
+/// merchant's owner sees neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_shows_the_shields_blocks_and_attack_periods_to_their_merchant_only() {
+    use super::shield::{pay_solving_from, DECLINES};
+    let w = dashboard_world_with(true).await;
+    let (owner, _) = staff_in(&w, "owner@hope.example").await;
+    let (_, calm) = get(&w, &owner, "/admin").await;
+    assert_eq!(fraud_figures(&calm), (0, 0), "{calm}");
+    for i in 0..10 {
+        let ip = format!("10.{i}.1.1");
+        let (_, answer, _) =
+            pay_solving_from(&w, &ip, &format!("bot{i}@example.org"), DECLINES[i % 7]).await;
+        assert_eq!(answer["status"], "declined", "{answer}");
+    }
+    for (i, card) in ["4000000000000127", "4000000000000069"].iter().enumerate() {
+        let (_, answer, _) =
+            pay_solving_from(&w, "192.0.2.20", &format!("t{i}@example.org"), card).await;
+        assert_eq!(answer["status"], "declined", "{answer}");
+    }
+    let (_, home) = get(&w, &owner, "/admin").await;
+    let (blocked, attacks) = fraud_figures(&home);
+    assert!(blocked >= 1, "{home}");
+    assert_eq!(attacks, 1, "{home}");
+    assert!(
+        home.contains("still on") && home.contains("winter"),
+        "{home}"
+    );
+    let (theirs, _) = staff_in(&w, "owner@other.example").await;
+    let (_, elsewhere) = get(&w, &theirs, "/admin").await;
+    assert_eq!(fraud_figures(&elsewhere), (0, 0), "{elsewhere}");
+    assert!(!elsewhere.contains("winter"), "{elsewhere}");
+}
+
+/// The overview's (blocked now, attack periods) figures, read off its page.
+fn fraud_figures(page: &str) -> (u64, u64) {
+    let figure = |label: &str| -> u64 {
+        page.split(label)
+            .nth(1)
+            .and_then(|rest| rest.strip_prefix("<strong>"))
+            .and_then(|rest| rest.split('<').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {label:?} figure: {page}"))
+    };
+    (
+        figure("Payers the card-testing shield blocks now: "),
+        figure("Attack-mode periods in this range: "),
+    )
 }
 
 /// Signs `email` in to the dashboard through its mailed link: (cookie, CSRF token).
