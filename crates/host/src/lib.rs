@@ -13,6 +13,7 @@ pub mod billing;
 pub mod checkout;
 pub mod config;
 pub mod gateway;
+pub mod hooks;
 pub mod http;
 pub mod licence;
 pub mod mail;
@@ -54,6 +55,8 @@ pub struct HostState {
     /// Held through each outbox pass, so one host runs one pass at a time and a caller of
     /// [`mail::send_outbox`] knows every pass before its own has finished.
     pub mail_pass: tokio::sync::Mutex<()>,
+    /// Wakes the outgoing webhook relay ([`hooks::wake`]) when something was queued.
+    pub hooks_wake: Arc<tokio::sync::Notify>,
     /// Per-IP limits on the session and pay endpoints.
     pub limiter: http::IpLimiter,
     /// When this process last pruned the shield's old counters (unix seconds).
@@ -162,12 +165,15 @@ pub async fn open_with(
         limiter,
         mail_wake: Arc::new(tokio::sync::Notify::new()),
         mail_pass: tokio::sync::Mutex::new(()),
+        hooks_wake: Arc::new(tokio::sync::Notify::new()),
         shield_pruned: std::sync::atomic::AtomicI64::new(0),
         limiter_pruned: std::sync::atomic::AtomicI64::new(0),
     });
     // Mail goes out in the background, never in a request; what was queued before a restart
     // goes out now.
     mail::spawn_relay(&state);
+    // So do the merchants' webhooks.
+    hooks::spawn_relay(&state);
     Ok(state)
 }
 

@@ -7,12 +7,14 @@ use maud::{html, Markup, DOCTYPE};
 use paywidget_core::api::SessionStatus;
 use paywidget_core::money::{Amount, Currency};
 
+use super::webhooks::EndpointView;
 use super::{
     is_soft_decline, rate, refusal_words, Filters, LicenceView, Money, Overview, Payment,
     RefundReason, Staff,
 };
+use crate::hooks::{EventFilter, HookEvent};
 use crate::mail::civil_date;
-use crate::store::{DayTotal, Funnel, SessionRow};
+use crate::store::{DayTotal, Funnel, HookEndpoint, SessionRow};
 
 /// The dashboard's Content-Security-Policy: this origin's stylesheet and forms, nothing else.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
@@ -58,6 +60,9 @@ fn nav(staff: &Staff) -> Markup {
             a href={ "/admin" (sep) (q) } { "Overview" }
             a href={ "/admin/payments" (sep) (q) } { "Payments" }
             a href={ "/admin/licences" (sep) (q) } { "Licences" }
+            @if staff.role == crate::config::Role::Owner {
+                a href={ "/admin/webhooks" (sep) (q) } { "Webhooks" }
+            }
             span class="pw-admin-who" { (staff.email) " · " (staff.merchant) " · " (staff.role.as_str()) }
             @if staff.memberships.len() > 1 {
                 form method="get" action="/admin" {
@@ -676,6 +681,209 @@ pub fn licence(staff: &Staff, l: &LicenceView, message: Option<&str>) -> String 
                             }
                         }
                         @if l.attempts.is_empty() { tr { td colspan="4" { "No activation yet." } } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The hidden fields every dashboard form carries.
+fn form_fields(staff: &Staff) -> Markup {
+    html! {
+        input type="hidden" name="csrf" value=(staff.csrf);
+        @if staff.memberships.len() > 1 { input type="hidden" name="merchant" value=(staff.merchant); }
+    }
+}
+
+/// A new secret, shown once.
+fn secret_shown(secret: &str) -> Markup {
+    html! {
+        div class="pw-card" role="status" {
+            p { "The signing secret (copy it now: it is not shown again):" }
+            p { code class="pw-secret" { (secret) } }
+        }
+    }
+}
+
+fn endpoint_state(e: &HookEndpoint) -> String {
+    match (e.disabled, &e.disabled_reason, e.failing_since) {
+        (Some(at), reason, _) => format!(
+            "Off since {} ({})",
+            when(at),
+            reason.as_deref().unwrap_or("switched off")
+        ),
+        (None, _, Some(since)) => format!("On, failing since {}", when(since)),
+        (None, _, None) => "On".into(),
+    }
+}
+
+fn events_words(f: &EventFilter) -> String {
+    match f {
+        EventFilter::All => "every event".into(),
+        EventFilter::Only(list) => list
+            .iter()
+            .map(|e| e.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// The merchant's webhook endpoints and the form adding one (owners only).
+pub fn webhooks(
+    staff: &Staff,
+    endpoints: &[HookEndpoint],
+    added: Option<(&HookEndpoint, &str)>,
+    message: Option<&str>,
+) -> String {
+    let q = m(staff);
+    let sep = if q.is_empty() { "" } else { "?" };
+    page(
+        "Webhooks",
+        Some(staff),
+        html! {
+            h1 { "Webhooks" }
+            p {
+                "Events sent to your own systems, signed as the Standard Webhooks specification                  says (" code { "webhook-id" } ", " code { "webhook-timestamp" } ", "
+                code { "webhook-signature" } "): verify them with its libraries and your                  endpoint's secret. Failed deliveries are retried for about a day and a half."
+            }
+            (problem(message))
+            @if let Some((e, secret)) = added {
+                p { "Added " code { (e.url) } "." }
+                (secret_shown(secret))
+            }
+            div class="pw-scroll" tabindex="0" role="region" aria-label="Endpoints table" {
+                table class="pw-table" {
+                    thead { tr {
+                        th scope="col" { "Endpoint" }
+                        th scope="col" { "Events" }
+                        th scope="col" { "State" }
+                        th scope="col" { "Added (UTC)" }
+                    } }
+                    tbody {
+                        @for e in endpoints {
+                            tr {
+                                th scope="row" { a href={ "/admin/webhooks/" (url_part(&e.id)) (sep) (q) } { (e.url) } }
+                                td { (events_words(&EventFilter::from_stored(&e.events))) }
+                                td { (endpoint_state(e)) }
+                                td { (when(e.created)) }
+                            }
+                        }
+                        @if endpoints.is_empty() { tr { td colspan="4" { "No endpoint yet." } } }
+                    }
+                }
+            }
+            h2 { "Add an endpoint" }
+            form method="post" action="/admin/webhooks" {
+                (form_fields(staff))
+                label for="pw-hook-url" { "URL (https://)" }
+                input id="pw-hook-url" name="url" type="url" inputmode="url" required placeholder="https://example.org/paywidget-webhooks";
+                fieldset {
+                    legend { "Events (none ticked: every event)" }
+                    @for e in HookEvent::ALL {
+                        label class="pw-check" {
+                            input type="checkbox" name="events" value=(e.as_str());
+                            " " (e.as_str())
+                        }
+                    }
+                }
+                button type="submit" { "Add endpoint" }
+            }
+        },
+    )
+}
+
+/// One endpoint: its state, actions and delivery log.
+pub fn webhook(
+    staff: &Staff,
+    v: &EndpointView,
+    new_secret: Option<&str>,
+    message: Option<&str>,
+) -> String {
+    let e = &v.endpoint;
+    let base = format!("/admin/webhooks/{}", url_part(&e.id));
+    page(
+        "Webhook endpoint",
+        Some(staff),
+        html! {
+            h1 { "Endpoint " code { (e.url) } }
+            (problem(message))
+            @if let Some(secret) = new_secret { (secret_shown(secret)) }
+            div class="pw-cards" {
+                div class="pw-card" {
+                    p { "State: " strong { (endpoint_state(e)) } }
+                    p { "Events: " (events_words(&v.filter)) }
+                    @if let Some(until) = e.old_until {
+                        p { "After the last rotation, the previous secret signed too until " (when(until)) " UTC." }
+                    }
+                }
+            }
+            div class="pw-actions" {
+                form method="post" action={ (base) "/test" } {
+                    (form_fields(staff))
+                    button type="submit" class="pw-secondary" { "Send a test event" }
+                }
+                form method="post" action={ (base) "/rotate" } {
+                    (form_fields(staff))
+                    button type="submit" class="pw-secondary" { "Rotate the secret" }
+                }
+                @if e.disabled.is_some() {
+                    form method="post" action={ (base) "/on" } {
+                        (form_fields(staff))
+                        button type="submit" class="pw-secondary" { "Switch on" }
+                    }
+                } @else {
+                    form method="post" action={ (base) "/off" } {
+                        (form_fields(staff))
+                        button type="submit" class="pw-secondary" { "Switch off" }
+                    }
+                }
+            }
+            h2 { "Replay" }
+            form method="post" action={ (base) "/replay-since" } class="pw-filters" {
+                (form_fields(staff))
+                label for="pw-since" { "Every event since (UTC day)" }
+                input id="pw-since" name="since" type="date" required;
+                button type="submit" class="pw-secondary" { "Send again" }
+            }
+            h2 { "Deliveries" }
+            div class="pw-scroll" tabindex="0" role="region" aria-label="Deliveries table" {
+                table class="pw-table" {
+                    caption { "The last " (v.log.len()) " tries, newest first" }
+                    thead { tr {
+                        th scope="col" { "When (UTC)" }
+                        th scope="col" { "Event" }
+                        th scope="col" { "Answer" }
+                        th scope="col" class="pw-num" { "Time" }
+                        th scope="col" { "Body (start)" }
+                        th scope="col" { "Delivery" }
+                        th scope="col" { span class="pw-muted" { "Action" } }
+                    } }
+                    tbody {
+                        @for l in &v.log {
+                            tr {
+                                td { (when(l.attempt.at)) }
+                                th scope="row" { (l.kind) br; code class="pw-muted" { (l.attempt.message) } }
+                                td {
+                                    @match (l.attempt.status, &l.attempt.error) {
+                                        (Some(code), _) => { "HTTP " (code) }
+                                        (None, Some(why)) => { (why) }
+                                        (None, None) => { "no answer" }
+                                    }
+                                }
+                                td class="pw-num" { (l.attempt.latency_ms) " ms" }
+                                td { code { (l.attempt.response.as_deref().unwrap_or("").chars().take(120).collect::<String>()) } }
+                                td { (l.state) }
+                                td {
+                                    form method="post" action={ (base) "/replay" } class="pw-inline" {
+                                        (form_fields(staff))
+                                        input type="hidden" name="message" value=(l.attempt.message);
+                                        button type="submit" class="pw-secondary" aria-label={ "Replay " (l.attempt.message) } { "Replay" }
+                                    }
+                                }
+                            }
+                        }
+                        @if v.log.is_empty() { tr { td colspan="7" { "Nothing sent yet." } } }
                     }
                 }
             }

@@ -5,6 +5,7 @@
 use paywidget_core::api::{CampaignKind, SessionStatus};
 use paywidget_core::money::Amount;
 
+use crate::hooks::{self, HookData, HookEvent};
 use crate::licence::{self, Licence};
 use crate::mail::{self, ReceiptText};
 use crate::store::{InvoiceRow, NewMail, SessionRow, StoreTx};
@@ -38,6 +39,8 @@ pub async fn fulfil(
         .merchant(&session.merchant)
         .ok_or_else(|| DomainError::Internal("merchant gone".into()))?;
     let total = Amount::from_minor(session.total(), session.currency);
+    // What the merchant's own systems are told (receipt number or licence order).
+    let mut data = HookData::of(session);
     let letter = match campaign.kind {
         CampaignKind::License => {
             let settings = campaign
@@ -65,6 +68,7 @@ pub async fn fulfil(
                 order: licence::order_ref(&state.keys, &session.id),
             };
             tx.set_order_ref(&session.id, &l.order).await?;
+            data.licence_order = Some(l.order.clone());
             let key = licence::issue(&state.signing_key, &l);
             tx.set_licence_key(&session.id, &key).await?;
             mail::licence_letter(&settings.product, &key, &campaign.instructions)
@@ -77,6 +81,7 @@ pub async fn fulfil(
                 .unwrap_or_else(|| merchant.id.to_uppercase());
             let number = format!("{prefix}-{n:06}");
             tx.set_receipt_number(&session.id, &number).await?;
+            data.receipt_number = Some(number.clone());
             let org = merchant
                 .receipt_org_name
                 .clone()
@@ -92,6 +97,21 @@ pub async fn fulfil(
     };
     tx.advance(&session.id, SessionStatus::Fulfilled, now)
         .await?;
+    let merchant_id = &session.merchant;
+    hooks::emit(state, tx, merchant_id, HookEvent::PaymentSucceeded, &data).await?;
+    if campaign.kind == CampaignKind::License {
+        hooks::emit(state, tx, merchant_id, HookEvent::LicenceIssued, &data).await?;
+    }
+    if session.frequency.interval().is_some() {
+        hooks::emit(
+            state,
+            tx,
+            merchant_id,
+            HookEvent::SubscriptionCreated,
+            &data,
+        )
+        .await?;
+    }
     if let Some(to) = &session.email {
         tx.queue_mail(&NewMail {
             session_id: session.id.clone(),
@@ -128,6 +148,7 @@ pub async fn fulfil_invoice(
         if tx.insert_invoice(invoice).await? && !first {
             // A renewal paid after the first charge was refunded: the licence stands on it.
             tx.reinstate(&session.id, "refunded").await?;
+            renewed(state, tx, session, invoice, None).await?;
         }
         return Ok(());
     }
@@ -149,6 +170,7 @@ pub async fn fulfil_invoice(
         .unwrap_or_else(|| merchant.id.to_uppercase());
     let number = format!("{prefix}-{n:06}");
     tx.set_invoice_receipt(&invoice.invoice_id, &number).await?;
+    renewed(state, tx, session, invoice, Some(&number)).await?;
     let org = merchant
         .receipt_org_name
         .clone()
@@ -176,6 +198,30 @@ pub async fn fulfil_invoice(
         .await?;
     }
     Ok(())
+}
+
+/// Tells the merchant's systems a renewal was paid.
+async fn renewed(
+    state: &HostState,
+    tx: &mut dyn StoreTx,
+    session: &SessionRow,
+    invoice: &InvoiceRow,
+    receipt: Option<&str>,
+) -> Result<(), DomainError> {
+    let data = HookData {
+        amount: Some(invoice.amount),
+        invoice: Some(invoice.invoice_id.clone()),
+        receipt_number: receipt.map(str::to_owned),
+        ..HookData::of(session)
+    };
+    hooks::emit(
+        state,
+        tx,
+        &session.merchant,
+        HookEvent::SubscriptionRenewed,
+        &data,
+    )
+    .await
 }
 
 /// Every mail ends with the way to the customer portal.
@@ -420,11 +466,28 @@ pub async fn renewal_failed(
     Ok(())
 }
 
-/// Revokes a fulfilment (refund, dispute); the licence then fails online verification.
+/// Revokes a fulfilment (refund, dispute); the licence then fails online verification, and
+/// the merchant's systems are told.
 pub async fn revoke(
+    state: &HostState,
     tx: &mut dyn StoreTx,
-    session_id: &str,
+    session: &SessionRow,
     reason: &str,
 ) -> Result<(), DomainError> {
-    Ok(tx.revoke(session_id, reason).await?)
+    tx.revoke(&session.id, reason).await?;
+    if session.kind == CampaignKind::License {
+        let data = HookData {
+            reason: Some(reason.to_owned()),
+            ..HookData::of(session)
+        };
+        hooks::emit(
+            state,
+            tx,
+            &session.merchant,
+            HookEvent::LicenceRevoked,
+            &data,
+        )
+        .await?;
+    }
+    Ok(())
 }

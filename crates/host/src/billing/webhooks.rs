@@ -18,6 +18,7 @@ use crate::gateway::events::{
     SubscriptionObject,
 };
 use crate::gateway::PaymentIntent;
+use crate::hooks::{self, HookData, HookEvent};
 use crate::store::{SessionRow, StoreTx, SubscriptionStatus};
 use crate::support::error::DomainError;
 use crate::{mail, HostState};
@@ -153,6 +154,7 @@ async fn renewal_of(
 /// A refund or dispute of a renewal: the invoice's gift is taken back (statements leave it out),
 /// given back when a dispute is won. Only the signing merchant's.
 async fn apply_to_renewal(
+    state: &HostState,
     tx: &mut dyn StoreTx,
     signer: &Signer,
     invoice: &str,
@@ -174,7 +176,7 @@ async fn apply_to_renewal(
         // what took the last one back; a dispute won gives it back.
         let left = tx.settle_paid_until(&session.id).await?;
         match (reversal, left) {
-            (Some(reason), None) => fulfil::revoke(tx, &session.id, reason).await?,
+            (Some(reason), None) => fulfil::revoke(state, tx, &session, reason).await?,
             (None, _) => tx.reinstate(&session.id, "disputed").await?,
             (Some(_), Some(_)) => {}
         }
@@ -309,6 +311,19 @@ async fn apply_invoice(
         // The first invoice's decline is the checkout's (the page shows it); renewals mail.
         InvoiceEvent::PaymentFailed if !invoice.is_first() => {
             let amount = invoice.amount_due.unwrap_or(session.total());
+            let data = HookData {
+                amount: Some(amount),
+                invoice: invoice.id.clone(),
+                ..HookData::of(session)
+            };
+            hooks::emit(
+                state,
+                tx,
+                &session.merchant,
+                HookEvent::SubscriptionPaymentFailed,
+                &data,
+            )
+            .await?;
             fulfil::renewal_failed(
                 state,
                 tx,
@@ -354,6 +369,18 @@ async fn apply_subscription(
                 .as_ref()
                 .and_then(|d| d.reason.as_deref())
                 == Some("cancellation_requested");
+        let data = HookData {
+            reason: Some(if asked { "requested" } else { "payment_failed" }.to_owned()),
+            ..HookData::of(session)
+        };
+        hooks::emit(
+            state,
+            tx,
+            &session.merchant,
+            HookEvent::SubscriptionCanceled,
+            &data,
+        )
+        .await?;
         fulfil::gift_ended(state, tx, session, asked, now).await?;
     }
     Ok(())
@@ -392,6 +419,18 @@ async fn apply_payment(
                 .await?
             {
                 tx.set_decline(&session.id, &code, code.message()).await?;
+                let data = HookData {
+                    reason: Some(code.as_str().to_owned()),
+                    ..HookData::of(session)
+                };
+                hooks::emit(
+                    state,
+                    tx,
+                    &session.merchant,
+                    HookEvent::PaymentFailed,
+                    &data,
+                )
+                .await?;
             }
         }
         PaymentIntentEvent::RequiresAction => {
@@ -434,7 +473,7 @@ pub(crate) async fn apply_event(
         Event::ChargeRefunded(charge) => {
             if let Some(invoice) = renewal {
                 if charge.refunded {
-                    apply_to_renewal(t, signer, invoice, Some("refunded")).await?;
+                    apply_to_renewal(state, t, signer, invoice, Some("refunded")).await?;
                 }
             } else if let Some(session) =
                 place_payment(t, signer, charge.payment_intent.as_deref(), None).await?
@@ -445,6 +484,18 @@ pub(crate) async fn apply_event(
                 let added = charge.amount_refunded - session.amount_refunded;
                 if added > 0 {
                     fulfil::refund_notice(state, t, &session, added, now).await?;
+                    let data = HookData {
+                        amount_refunded: Some(charge.amount_refunded),
+                        ..HookData::of(&session)
+                    };
+                    hooks::emit(
+                        state,
+                        t,
+                        &session.merchant,
+                        HookEvent::PaymentRefunded,
+                        &data,
+                    )
+                    .await?;
                 }
                 if charge.refunded {
                     t.advance(&session.id, SessionStatus::Refunded, now).await?;
@@ -454,10 +505,10 @@ pub(crate) async fn apply_event(
                         // are none, given back when one is paid).
                         t.reverse_first_invoice(&session.id).await?;
                         if t.settle_paid_until(&session.id).await?.is_none() {
-                            fulfil::revoke(t, &session.id, "refunded").await?;
+                            fulfil::revoke(state, t, &session, "refunded").await?;
                         }
                     } else {
-                        fulfil::revoke(t, &session.id, "refunded").await?;
+                        fulfil::revoke(state, t, &session, "refunded").await?;
                     }
                 }
             }
@@ -466,20 +517,29 @@ pub(crate) async fn apply_event(
             if let Some(invoice) = renewal {
                 match (k, dispute.status) {
                     (DisputeEvent::Created, _) => {
-                        apply_to_renewal(t, signer, invoice, Some("disputed")).await?
+                        apply_to_renewal(state, t, signer, invoice, Some("disputed")).await?
                     }
                     (DisputeEvent::Closed, DisputeStatus::Won) => {
-                        apply_to_renewal(t, signer, invoice, None).await?
+                        apply_to_renewal(state, t, signer, invoice, None).await?
                     }
                     (DisputeEvent::Closed, _) => {}
                 }
             } else if let Some(session) =
                 place_payment(t, signer, dispute.payment_intent.as_deref(), None).await?
             {
+                let data = HookData {
+                    reason: Some(dispute.status.as_str().to_owned()),
+                    ..HookData::of(&session)
+                };
+                let told = match k {
+                    DisputeEvent::Created => HookEvent::DisputeOpened,
+                    DisputeEvent::Closed => HookEvent::DisputeClosed,
+                };
+                hooks::emit(state, t, &session.merchant, told, &data).await?;
                 match (k, dispute.status) {
                     (DisputeEvent::Created, _) => {
                         t.advance(&session.id, SessionStatus::Disputed, now).await?;
-                        fulfil::revoke(t, &session.id, "disputed").await?;
+                        fulfil::revoke(state, t, &session, "disputed").await?;
                     }
                     // Won: what the dispute took away is given back (a refund's revocation
                     // stays). Lost: it stays revoked.
@@ -507,5 +567,6 @@ pub(crate) async fn apply_event(
     }
     tx.commit().await?;
     mail::wake(state);
+    hooks::wake(state);
     Ok(true)
 }

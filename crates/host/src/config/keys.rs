@@ -31,6 +31,8 @@ pub struct Keys {
     pub update_card: [u8; 32],
     /// Keys licences' order references (what keys and leases name instead of the session).
     pub order_refs: [u8; 32],
+    /// Derives each outgoing webhook endpoint's signing secret (with the endpoint's salt).
+    pub hooks: [u8; 32],
     /// Whether they come from the public development secret.
     pub development: bool,
 }
@@ -61,6 +63,7 @@ impl Keys {
             proof_of_work: derive(secret, "proof of work"),
             update_card: derive(secret, "update-card links"),
             order_refs: derive(secret, "order references"),
+            hooks: derive(secret, "outgoing webhook secrets"),
             development,
         }
     }

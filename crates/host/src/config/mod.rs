@@ -125,6 +125,9 @@ pub struct ServerConfig {
     pub gateway_ca_file: Option<PathBuf>,
     /// `[server.tls]`: serve HTTPS with this certificate (TLS 1.2+, HSTS on every answer).
     pub tls: Option<TlsFiles>,
+    /// Development and tests only: outgoing webhooks may go to `http://` URLs on this machine
+    /// (loopback). Private, link-local and metadata addresses stay refused. Default false.
+    pub hooks_to_loopback: bool,
 }
 
 /// `trusted_proxies`: addresses or CIDR ranges.
@@ -157,6 +160,7 @@ impl Default for ServerConfig {
             secret_file: None,
             secret: None,
             dev_secret: false,
+            hooks_to_loopback: false,
             rate_limit_per_minute: 120,
             reconcile_every_minutes: 60,
             trusted_proxies: Vec::new(),

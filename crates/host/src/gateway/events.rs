@@ -90,6 +90,17 @@ pub enum DisputeStatus {
     Open,
 }
 
+impl DisputeStatus {
+    /// As the merchant's webhooks say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisputeStatus::Won => "won",
+            DisputeStatus::Lost => "lost",
+            DisputeStatus::Open => "open",
+        }
+    }
+}
+
 /// A dispute (`dp_…`).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct Dispute {

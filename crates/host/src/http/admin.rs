@@ -32,7 +32,7 @@ pub(super) async fn stylesheet() -> Response {
         .into_response()
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+pub(super) fn html(status: StatusCode, body: String) -> Response {
     let mut r = (status, Html(body)).into_response();
     let h = r.headers_mut();
     h.insert(
@@ -48,7 +48,7 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 /// A domain error as a status and a safe message (causes are logged).
-fn failure(e: DomainError) -> (StatusCode, String) {
+pub(super) fn failure(e: DomainError) -> (StatusCode, String) {
     match e {
         DomainError::Invalid { message, .. } => (StatusCode::BAD_REQUEST, message),
         DomainError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found.".into()),
@@ -100,7 +100,7 @@ fn session_cookie(state: &HostState, value: &str, max_age: i64) -> HeaderValue {
 }
 
 /// The signed-in staff member for `merchant`, or the answer to give instead (the sign-in page).
-async fn who(
+pub(super) async fn who(
     state: &HostState,
     headers: &HeaderMap,
     merchant: Option<&str>,
@@ -248,7 +248,7 @@ pub(super) async fn export(
 #[derive(Deserialize)]
 pub(super) struct MerchantQuery {
     #[serde(default)]
-    merchant: Option<String>,
+    pub(super) merchant: Option<String>,
 }
 
 /// `GET /admin/payments/{id}`: one payment and its timeline.

@@ -7,6 +7,7 @@ pub mod error;
 pub mod static_files;
 
 mod admin;
+mod admin_webhooks;
 mod campaigns;
 mod licences;
 mod mailbox;
@@ -182,6 +183,8 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/payments/{id}/refund", post(admin::refund))
         .route("/admin/licences/{id}/seats", post(admin::free_seats))
         .route("/admin/payments/{id}/resend", post(admin::resend))
+        .route("/admin/webhooks", post(admin_webhooks::add))
+        .route("/admin/webhooks/{id}/{action}", post(admin_webhooks::act))
         // The export reads every matching payment: the costliest page a session can ask for.
         .route("/admin/payments.csv", get(admin::export))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -212,6 +215,8 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/payments/{id}", get(admin::payment))
         .route("/admin/licences", get(admin::licences))
         .route("/admin/licences/{id}", get(admin::licence))
+        .route("/admin/webhooks", get(admin_webhooks::list))
+        .route("/admin/webhooks/{id}", get(admin_webhooks::one))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::http::embed::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -383,7 +383,6 @@ pub async fn activate(
     req: &ActivationRequest,
 ) -> Result<ActivationView, DomainError> {
     let instance = Instance::parse(&req.instance)?;
-    let result = activate_checked(state, req, &instance).await;
     // The attempt goes into the licence's activation log (the dashboard's "activation doctor"),
     // refused ones with their reason — when the key names one of our orders at all.
     let order = verify(&state.signing_key.verifying_key(), &req.key)
@@ -397,6 +396,18 @@ pub async fn activate(
             .map(|(_, s)| s),
         None => None,
     };
+    // Whether this installation held a seat already (then it is a renewal of its lease, not
+    // news for the merchant's systems).
+    let had_seat = match &order {
+        Some(order) if session.is_some() => state
+            .store
+            .activations(order)
+            .await
+            .map(|list| list.iter().any(|(i, _)| i == instance.as_str()))
+            .unwrap_or(false),
+        _ => false,
+    };
+    let result = activate_checked(state, req, &instance).await;
     if let Some(session_id) = session {
         let (outcome, reason) = match &result {
             Ok(_) => ("activated", None),
@@ -406,17 +417,62 @@ pub async fn activate(
             Err(_) => ("failed", None),
         };
         let attempt = crate::store::ActivationAttempt {
-            session_id,
+            session_id: session_id.clone(),
             instance: instance.as_str().to_owned(),
             outcome: outcome.to_owned(),
-            reason,
+            reason: reason.clone(),
             at: state.clock.now(),
         };
         if let Err(e) = state.store.log_activation(&attempt).await {
             tracing::warn!(error = %e, "activation attempt not logged");
         }
+        let told = match (outcome, had_seat) {
+            ("activated", false) => Some(crate::hooks::HookEvent::LicenceActivated),
+            ("refused", _) => Some(crate::hooks::HookEvent::LicenceActivationFailed),
+            _ => None,
+        };
+        if let Some(event) = told {
+            tell_merchant(
+                state,
+                &session_id,
+                order.as_deref(),
+                event,
+                instance.as_str(),
+                reason,
+            )
+            .await;
+        }
     }
     result
+}
+
+/// Queues an activation's webhook for the licence's merchant (its own small transaction: an
+/// activation is not one). A failure is logged; the activation stands.
+async fn tell_merchant(
+    state: &crate::HostState,
+    session_id: &str,
+    order: Option<&str>,
+    event: crate::hooks::HookEvent,
+    instance: &str,
+    reason: Option<String>,
+) {
+    let session = match state.store.session(session_id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "activation webhook: session not read");
+            return;
+        }
+    };
+    let data = crate::hooks::HookData {
+        instance: Some(instance.to_owned()),
+        reason,
+        licence_order: order.map(str::to_owned),
+        ..crate::hooks::HookData::of(&session)
+    };
+    if let Err(e) = crate::hooks::emit_now(state, &session.merchant, event, &data, None).await {
+        tracing::warn!(error = %e, "activation webhook not queued");
+    }
 }
 
 /// [`activate`] once the instance id parsed.

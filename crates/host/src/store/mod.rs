@@ -356,6 +356,7 @@ pub trait Store:
     + JobStore
     + RateStore
     + DashboardStore
+    + HookStore
     + Send
     + Sync
     + 'static
@@ -700,6 +701,183 @@ pub trait DashboardStore: Send + Sync {
     async fn recent_mail(&self, limit: u32) -> Result<Vec<(MailLine, String)>, StoreError>;
 }
 
+/// An outgoing webhook event to write ([`StoreTx::queue_hook`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewHook {
+    /// `msg_…`: the `webhook-id` every delivery and replay of it carries.
+    pub id: String,
+    /// Whose event it is.
+    pub merchant: String,
+    /// Its type (`payment.succeeded`).
+    pub kind: String,
+    /// The session it is about, if any.
+    pub session: Option<String>,
+    /// The JSON body, exactly as signed and sent.
+    pub payload: String,
+    /// When it happened.
+    pub created: i64,
+}
+
+/// A merchant's webhook endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookEndpoint {
+    /// `ep_…`.
+    pub id: String,
+    /// Whose.
+    pub merchant: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// Its event filter as stored (`*` or ` a b `).
+    pub events: String,
+    /// The current secret's salt.
+    pub salt: String,
+    /// The rotated-out secret's salt, signed with too until `old_until`.
+    pub old_salt: Option<String>,
+    /// See `old_salt`.
+    pub old_until: Option<i64>,
+    /// When it was added.
+    pub created: i64,
+    /// Since when every delivery has failed (none: the last one went through).
+    pub failing_since: Option<i64>,
+    /// When it was switched off, if it is.
+    pub disabled: Option<i64>,
+    /// Why.
+    pub disabled_reason: Option<String>,
+}
+
+/// A delivery claimed by the relay, with what it needs to send it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookDue {
+    /// The message (`webhook-id`).
+    pub message: String,
+    /// The endpoint.
+    pub endpoint: String,
+    /// The endpoint's merchant.
+    pub merchant: String,
+    /// The endpoint's URL.
+    pub url: String,
+    /// The endpoint's secret salt.
+    pub salt: String,
+    /// The rotated-out salt, still signing until `old_until`.
+    pub old_salt: Option<String>,
+    /// See `old_salt`.
+    pub old_until: Option<i64>,
+    /// The JSON body.
+    pub payload: String,
+    /// Tries so far, this one included.
+    pub attempts: i64,
+}
+
+/// One try of a delivery, as the log keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookAttempt {
+    /// The message.
+    pub message: String,
+    /// The endpoint.
+    pub endpoint: String,
+    /// When.
+    pub at: i64,
+    /// The receiver's HTTP status, when it answered.
+    pub status: Option<i64>,
+    /// How long it took.
+    pub latency_ms: i64,
+    /// Why there was no answer (refused address, timeout…).
+    pub error: Option<String>,
+    /// The start of the answer's body.
+    pub response: Option<String>,
+}
+
+/// What became of a try.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookOutcome {
+    /// A 2xx answer: done.
+    Delivered,
+    /// Try again at `at`.
+    Retry {
+        /// When.
+        at: i64,
+    },
+    /// The schedule is spent: given up (a replay can send it again).
+    Failed,
+}
+
+/// A line of an endpoint's delivery log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookLogLine {
+    /// The try.
+    pub attempt: HookAttempt,
+    /// The message's type.
+    pub kind: String,
+    /// The delivery's state now (`pending`, `delivered`, `failed`).
+    pub state: String,
+}
+
+/// Outgoing webhooks: endpoints, the relay's claims and the delivery log.
+#[async_trait]
+pub trait HookStore: Send + Sync {
+    /// Adds an endpoint.
+    async fn insert_hook_endpoint(&self, e: &HookEndpoint) -> Result<(), StoreError>;
+    /// A merchant's endpoints, oldest first.
+    async fn hook_endpoints(&self, merchant: &str) -> Result<Vec<HookEndpoint>, StoreError>;
+    /// One endpoint of `merchant` (another merchant's is not found).
+    async fn hook_endpoint(
+        &self,
+        merchant: &str,
+        id: &str,
+    ) -> Result<Option<HookEndpoint>, StoreError>;
+    /// A new secret for `merchant`'s endpoint `id`: the current one signs too until `old_until`.
+    async fn rotate_hook_secret(
+        &self,
+        merchant: &str,
+        id: &str,
+        salt: &str,
+        old_until: i64,
+    ) -> Result<bool, StoreError>;
+    /// Switches `merchant`'s endpoint on (its failures forgotten) or off (`reason`).
+    async fn set_hook_endpoint_enabled(
+        &self,
+        merchant: &str,
+        id: &str,
+        enabled: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Claims up to `limit` deliveries due at `now` to enabled endpoints, leased until
+    /// `lease_until` (a relay that dies leaves them to the next after it), counting the try.
+    async fn claim_hooks(
+        &self,
+        limit: u32,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Vec<HookDue>, StoreError>;
+    /// Logs a try and moves its delivery on; returns since when the endpoint has been failing
+    /// (none after a success).
+    async fn finish_hook(
+        &self,
+        attempt: &HookAttempt,
+        outcome: HookOutcome,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
+    /// An endpoint's newest `limit` tries, newest first.
+    async fn hook_log(&self, endpoint: &str, limit: u32) -> Result<Vec<HookLogLine>, StoreError>;
+    /// Sends message `message` to `merchant`'s endpoint `endpoint` again (from the first try);
+    /// false when either is not that merchant's.
+    async fn replay_hook(
+        &self,
+        merchant: &str,
+        endpoint: &str,
+        message: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Sends every event since `since` that the endpoint wants again: how many.
+    async fn replay_hooks_since(
+        &self,
+        merchant: &str,
+        endpoint: &str,
+        since: i64,
+        now: i64,
+    ) -> Result<u64, StoreError>;
+}
+
 /// What the dashboard's payments list asks for. Every filter is optional but the merchant.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PaymentQuery {
@@ -948,6 +1126,16 @@ pub trait StoreTx: Send {
     async fn revoke(&mut self, session: &str, reason: &str) -> Result<(), StoreError>;
     /// Queues a message in the outbox.
     async fn queue_mail(&mut self, mail: &NewMail) -> Result<(), StoreError>;
+    /// Writes an outgoing webhook event and one delivery to each enabled endpoint of its
+    /// merchant that wants its type (only to endpoint `only`, when given): how many.
+    async fn queue_hook(&mut self, hook: &NewHook, only: Option<&str>) -> Result<u64, StoreError>;
+    /// Switches an endpoint off (failing for days); false when it already was.
+    async fn disable_hook_endpoint(
+        &mut self,
+        id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Makes it all permanent.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

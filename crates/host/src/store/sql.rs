@@ -1312,6 +1312,302 @@ macro_rules! sql_store {
             }
         }
 
+        fn hook_endpoint_row(r: &<$db as sqlx::Database>::Row) -> Result<HookEndpoint, StoreError> {
+            Ok(HookEndpoint {
+                id: r.try_get("id")?,
+                merchant: r.try_get("merchant")?,
+                url: r.try_get("url")?,
+                events: r.try_get("events")?,
+                salt: r.try_get("salt")?,
+                old_salt: r.try_get("old_salt")?,
+                old_until: r.try_get("old_until")?,
+                created: r.try_get("created")?,
+                failing_since: r.try_get("failing_since")?,
+                disabled: r.try_get("disabled")?,
+                disabled_reason: r.try_get("disabled_reason")?,
+            })
+        }
+
+        #[async_trait]
+        impl HookStore for $store {
+            async fn insert_hook_endpoint(&self, e: &HookEndpoint) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO hook_endpoints (id, merchant, url, events, salt, created) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&e.id)
+                .bind(&e.merchant)
+                .bind(&e.url)
+                .bind(&e.events)
+                .bind(&e.salt)
+                .bind(e.created)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn hook_endpoints(&self, merchant: &str) -> Result<Vec<HookEndpoint>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT * FROM hook_endpoints WHERE merchant = $1 ORDER BY created, id",
+                )
+                .bind(merchant)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(hook_endpoint_row).collect()
+            }
+
+            async fn hook_endpoint(
+                &self,
+                merchant: &str,
+                id: &str,
+            ) -> Result<Option<HookEndpoint>, StoreError> {
+                let row = sqlx::query("SELECT * FROM hook_endpoints WHERE id = $1 AND merchant = $2")
+                    .bind(id)
+                    .bind(merchant)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(hook_endpoint_row).transpose()
+            }
+
+            async fn rotate_hook_secret(
+                &self,
+                merchant: &str,
+                id: &str,
+                salt: &str,
+                old_until: i64,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE hook_endpoints SET old_salt = salt, old_until = $1, salt = $2 \
+                     WHERE id = $3 AND merchant = $4",
+                )
+                .bind(old_until)
+                .bind(salt)
+                .bind(id)
+                .bind(merchant)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn set_hook_endpoint_enabled(
+                &self,
+                merchant: &str,
+                id: &str,
+                off_because: Option<&str>,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let r = match off_because {
+                    None => sqlx::query(
+                        "UPDATE hook_endpoints SET disabled = NULL, disabled_reason = NULL, \
+                         failing_since = NULL WHERE id = $1 AND merchant = $2",
+                    )
+                    .bind(id)
+                    .bind(merchant)
+                    .execute(&self.pool)
+                    .await?,
+                    Some(reason) => sqlx::query(
+                        "UPDATE hook_endpoints SET disabled = $1, disabled_reason = $2 \
+                         WHERE id = $3 AND merchant = $4",
+                    )
+                    .bind(now)
+                    .bind(reason)
+                    .bind(id)
+                    .bind(merchant)
+                    .execute(&self.pool)
+                    .await?,
+                };
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn claim_hooks(
+                &self,
+                limit: u32,
+                now: i64,
+                lease_until: i64,
+            ) -> Result<Vec<HookDue>, StoreError> {
+                // A lease as the mail outbox's: the due time moves to the lease's end, so a
+                // relay that dies mid-send leaves the delivery to the next one after it.
+                let sql = format!(
+                    "UPDATE hook_deliveries SET next_at = $1, attempts = attempts + 1 WHERE id IN \
+                     (SELECT d.id FROM hook_deliveries d WHERE d.state = 'pending' AND d.next_at <= $2 \
+                     AND d.endpoint IN (SELECT e.id FROM hook_endpoints e WHERE e.disabled IS NULL) \
+                     ORDER BY d.next_at, d.id LIMIT $3{}) RETURNING id",
+                    $skip
+                );
+                let ids: Vec<i64> = sqlx::query_scalar(&sql)
+                    .bind(lease_until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut b = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT d.id AS delivery, d.message, d.endpoint, d.attempts, m.payload, \
+                     e.merchant, e.url, e.salt, e.old_salt, e.old_until \
+                     FROM hook_deliveries d JOIN hook_messages m ON m.id = d.message \
+                     JOIN hook_endpoints e ON e.id = d.endpoint WHERE d.id IN (",
+                );
+                let mut list = b.separated(", ");
+                for id in &ids {
+                    list.push_bind(*id);
+                }
+                b.push(") ORDER BY d.id");
+                let rows = b.build().fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(HookDue {
+                            message: r.try_get("message")?,
+                            endpoint: r.try_get("endpoint")?,
+                            merchant: r.try_get("merchant")?,
+                            url: r.try_get("url")?,
+                            salt: r.try_get("salt")?,
+                            old_salt: r.try_get("old_salt")?,
+                            old_until: r.try_get("old_until")?,
+                            payload: r.try_get("payload")?,
+                            attempts: r.try_get("attempts")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn finish_hook(
+                &self,
+                a: &HookAttempt,
+                outcome: HookOutcome,
+                now: i64,
+            ) -> Result<Option<i64>, StoreError> {
+                let mut tx = begin_on(&self.pool).await?;
+                sqlx::query(
+                    "INSERT INTO hook_attempts (message, endpoint, at, status, latency_ms, error, response) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&a.message)
+                .bind(&a.endpoint)
+                .bind(a.at)
+                .bind(a.status)
+                .bind(a.latency_ms)
+                .bind(&a.error)
+                .bind(&a.response)
+                .execute(&mut *tx)
+                .await?;
+                let (state, next_at) = match outcome {
+                    HookOutcome::Delivered => ("delivered", now),
+                    HookOutcome::Retry { at } => ("pending", at),
+                    HookOutcome::Failed => ("failed", now),
+                };
+                sqlx::query(
+                    "UPDATE hook_deliveries SET state = $1, next_at = $2 WHERE message = $3 AND endpoint = $4",
+                )
+                .bind(state)
+                .bind(next_at)
+                .bind(&a.message)
+                .bind(&a.endpoint)
+                .execute(&mut *tx)
+                .await?;
+                if outcome == HookOutcome::Delivered {
+                    sqlx::query("UPDATE hook_endpoints SET failing_since = NULL WHERE id = $1")
+                        .bind(&a.endpoint)
+                        .execute(&mut *tx)
+                        .await?;
+                } else {
+                    sqlx::query(
+                        "UPDATE hook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2",
+                    )
+                    .bind(now)
+                    .bind(&a.endpoint)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let since: Option<Option<i64>> =
+                    sqlx::query_scalar("SELECT failing_since FROM hook_endpoints WHERE id = $1")
+                        .bind(&a.endpoint)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                tx.commit().await?;
+                Ok(since.flatten())
+            }
+
+            async fn hook_log(&self, endpoint: &str, limit: u32) -> Result<Vec<HookLogLine>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT a.message, a.endpoint, a.at, a.status, a.latency_ms, a.error, a.response, \
+                     m.kind, d.state FROM hook_attempts a JOIN hook_messages m ON m.id = a.message \
+                     JOIN hook_deliveries d ON d.message = a.message AND d.endpoint = a.endpoint \
+                     WHERE a.endpoint = $1 ORDER BY a.id DESC LIMIT $2",
+                )
+                .bind(endpoint)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(HookLogLine {
+                            attempt: HookAttempt {
+                                message: r.try_get("message")?,
+                                endpoint: r.try_get("endpoint")?,
+                                at: r.try_get("at")?,
+                                status: r.try_get("status")?,
+                                latency_ms: r.try_get("latency_ms")?,
+                                error: r.try_get("error")?,
+                                response: r.try_get("response")?,
+                            },
+                            kind: r.try_get("kind")?,
+                            state: r.try_get("state")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn replay_hook(
+                &self,
+                merchant: &str,
+                endpoint: &str,
+                message: &str,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "INSERT INTO hook_deliveries (message, endpoint, state, attempts, next_at) \
+                     SELECT m.id, e.id, 'pending', 0, $1 FROM hook_messages m, hook_endpoints e \
+                     WHERE m.id = $2 AND e.id = $3 AND m.merchant = $4 AND e.merchant = $4 \
+                     ON CONFLICT (message, endpoint) DO UPDATE SET state = 'pending', attempts = 0, \
+                     next_at = excluded.next_at",
+                )
+                .bind(now)
+                .bind(message)
+                .bind(endpoint)
+                .bind(merchant)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn replay_hooks_since(
+                &self,
+                merchant: &str,
+                endpoint: &str,
+                since: i64,
+                now: i64,
+            ) -> Result<u64, StoreError> {
+                let r = sqlx::query(
+                    "INSERT INTO hook_deliveries (message, endpoint, state, attempts, next_at) \
+                     SELECT m.id, e.id, 'pending', 0, $1 FROM hook_messages m, hook_endpoints e \
+                     WHERE e.id = $2 AND e.merchant = $3 AND m.merchant = $3 AND m.created >= $4 \
+                     AND m.kind <> 'webhook.test' \
+                     AND (e.events = '*' OR e.events LIKE '% ' || m.kind || ' %') \
+                     ON CONFLICT (message, endpoint) DO UPDATE SET state = 'pending', attempts = 0, \
+                     next_at = excluded.next_at",
+                )
+                .bind(now)
+                .bind(endpoint)
+                .bind(merchant)
+                .bind(since)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected())
+            }
+        }
+
         #[async_trait]
         impl RateStore for $store {
             async fn count_hit(&self, key: &str, expires: i64) -> Result<i64, StoreError> {
@@ -1657,6 +1953,63 @@ macro_rules! sql_store {
                 .execute(&mut *self.0)
                 .await?;
                 Ok(())
+            }
+
+            async fn queue_hook(&mut self, h: &NewHook, only: Option<&str>) -> Result<u64, StoreError> {
+                sqlx::query(
+                    "INSERT INTO hook_messages (id, merchant, kind, session, payload, created) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&h.id)
+                .bind(&h.merchant)
+                .bind(&h.kind)
+                .bind(&h.session)
+                .bind(&h.payload)
+                .bind(h.created)
+                .execute(&mut *self.0)
+                .await?;
+                let r = match only {
+                    Some(endpoint) => sqlx::query(
+                        "INSERT INTO hook_deliveries (message, endpoint, state, attempts, next_at) \
+                         SELECT $1, id, 'pending', 0, $2 FROM hook_endpoints WHERE id = $3 AND merchant = $4",
+                    )
+                    .bind(&h.id)
+                    .bind(h.created)
+                    .bind(endpoint)
+                    .bind(&h.merchant)
+                    .execute(&mut *self.0)
+                    .await?,
+                    None => sqlx::query(
+                        "INSERT INTO hook_deliveries (message, endpoint, state, attempts, next_at) \
+                         SELECT $1, id, 'pending', 0, $2 FROM hook_endpoints WHERE merchant = $3 \
+                         AND disabled IS NULL AND (events = '*' OR events LIKE $4)",
+                    )
+                    .bind(&h.id)
+                    .bind(h.created)
+                    .bind(&h.merchant)
+                    .bind(format!("% {} %", h.kind))
+                    .execute(&mut *self.0)
+                    .await?,
+                };
+                Ok(r.rows_affected())
+            }
+
+            async fn disable_hook_endpoint(
+                &mut self,
+                id: &str,
+                reason: &str,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE hook_endpoints SET disabled = $1, disabled_reason = $2 \
+                     WHERE id = $3 AND disabled IS NULL",
+                )
+                .bind(now)
+                .bind(reason)
+                .bind(id)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(r.rows_affected() == 1)
             }
 
             async fn commit(self: Box<Self>) -> Result<(), StoreError> {

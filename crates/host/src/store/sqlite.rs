@@ -22,6 +22,7 @@ use super::{
     AttemptStore, FulfilmentStore, JobStore, LicenceStore, OutboxStore, PortalStore, RateStore,
     SessionStore, ShieldStore, SubscriptionStatus,
 };
+use super::{HookAttempt, HookDue, HookEndpoint, HookLogLine, HookOutcome, HookStore, NewHook};
 
 /// The SQLite store.
 #[derive(Clone, Debug)]

@@ -15,20 +15,19 @@ use super::portal::plain;
 /// The fixture with two merchants: Hope (an owner, a viewer, support with a 10.00 limit) and
 /// Other (its own owner and campaign).
 async fn dashboard_world() -> World {
-    dashboard_world_with(false).await
+    dashboard_world_with("").await
 }
 
-/// [`dashboard_world`], behind a trusted proxy on 127.0.0.1 when `proxied` (the test names
-/// client addresses through `X-Forwarded-For`).
-async fn dashboard_world_with(proxied: bool) -> World {
+/// The behind-a-proxy line for [`dashboard_world_with`]: the tests name client addresses
+/// through `X-Forwarded-For`.
+pub(crate) const PROXIED: &str = "trusted_proxies = [\"127.0.0.1\"]\n";
+
+/// [`dashboard_world`] with `server_lines` added to its `[server]` table.
+pub(crate) async fn dashboard_world_with(server_lines: &'static str) -> World {
     world_with(WebhookTarget::Host, move |gateway, dir| {
         let mut text = fixtures::host(gateway, dir);
-        if proxied {
-            text = text.replacen(
-                "[server]\n",
-                "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n",
-                1,
-            );
+        if !server_lines.is_empty() {
+            text = text.replacen("[server]\n", &format!("[server]\n{server_lines}"), 1);
         }
         let staff = r#"support_refund_limit = 1000
 
@@ -74,7 +73,13 @@ min_amount = 100
 }
 
 /// A paid donation of `amount` by `email` (and `name`) to `campaign`: its session id.
-async fn donation(w: &World, campaign: &str, amount: i64, email: &str, name: &str) -> String {
+pub(crate) async fn donation(
+    w: &World,
+    campaign: &str,
+    amount: i64,
+    email: &str,
+    name: &str,
+) -> String {
     let (code, s) = w
         .api(
             reqwest::Method::POST,
@@ -96,7 +101,7 @@ async fn donation(w: &World, campaign: &str, amount: i64, email: &str, name: &st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_overview_shows_the_shields_blocks_and_attack_periods_to_their_merchant_only() {
     use super::shield::{pay_solving_from, DECLINES};
-    let w = dashboard_world_with(true).await;
+    let w = dashboard_world_with(PROXIED).await;
     let (owner, _) = staff_in(&w, "owner@hope.example").await;
     let (_, calm) = get(&w, &owner, "/admin").await;
     assert_eq!(fraud_figures(&calm), (0, 0), "{calm}");
@@ -142,7 +147,7 @@ fn fraud_figures(page: &str) -> (u64, u64) {
 }
 
 /// Signs `email` in to the dashboard through its mailed link: (cookie, CSRF token).
-async fn staff_in(w: &World, email: &str) -> (String, String) {
+pub(crate) async fn staff_in(w: &World, email: &str) -> (String, String) {
     let r = w
         .http
         .post(format!("{}/admin/sign-in", w.host))
@@ -202,7 +207,7 @@ async fn admin_token(w: &World, email: &str) -> Option<String> {
         })
 }
 
-async fn get(w: &World, cookie: &str, path: &str) -> (u16, String) {
+pub(crate) async fn get(w: &World, cookie: &str, path: &str) -> (u16, String) {
     let r = w
         .http
         .get(format!("{}{path}", w.host))

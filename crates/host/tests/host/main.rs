@@ -3,6 +3,7 @@
 
 mod admin;
 mod contract;
+mod hooks;
 mod portal;
 mod reconcile;
 mod recurring;
