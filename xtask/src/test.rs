@@ -148,6 +148,36 @@ fn stages(summary: &mut Summary) -> Result<()> {
                 .arg(target.join("debug").join("paywidget")),
         )
     })?;
+    summary.stage("standardwebhooks verifies the outgoing webhooks", || {
+        // The host test records what its receiver got; the specification's own Python
+        // library then verifies it (signatures, rotation, retry, replay), independently of
+        // the host's code.
+        let root = crate::root();
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        let capture = target.join("tmp").join("hooks-capture.json");
+        std::fs::create_dir_all(capture.parent().expect("a folder"))?;
+        let _ = std::fs::remove_file(&capture);
+        tools::run(
+            cargo(
+                t,
+                &[
+                    "test",
+                    "-p",
+                    "paywidget-host",
+                    "--test",
+                    "host",
+                    "hooks::webhooks_are_signed_retried_rotated_replayed_and_never_sent_inside",
+                ],
+            )
+            .env("PAYWIDGET_HOOKS_CAPTURE", &capture),
+        )?;
+        tools::run(
+            t.command(&t.python.to_string_lossy())
+                .arg(root.join("crates/host/tests/compat/standard_webhooks.py"))
+                .arg(&capture),
+        )
+    })?;
     summary.stage("wasm tests (headless Chromium)", || {
         // The test runner leaves Chromium profiles in TMPDIR: give it a private one and remove it.
         let tmp = private_tmp("wasm-tests")?;

@@ -30,6 +30,8 @@ pub(crate) const TYPESCRIPT: &str = "typescript@5.9.3";
 pub(crate) const AXE_CORE_VERSION: &str = "4.10.3";
 /// The stripe-python release the sandbox's compatibility test drives it with.
 pub(crate) const STRIPE_PYTHON_VERSION: &str = "16.1.0";
+/// The Standard Webhooks reference library that checks the host's outgoing webhooks.
+pub(crate) const STANDARD_WEBHOOKS_VERSION: &str = "1.3.0";
 pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -355,23 +357,34 @@ fn ensure_postgres() -> Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
-/// A venv in `.tools/venv` with the pinned stripe-python; returns its `python`.
+/// A venv in `.tools/venv` with the pinned stripe-python and standardwebhooks; returns its
+/// `python`.
 fn ensure_stripe_python(root: &Path) -> Result<PathBuf> {
     let venv = root.join(".tools").join("venv");
     let python = venv.join("bin").join("python");
-    let what = format!("stripe-python {STRIPE_PYTHON_VERSION} (PyPI, venv)");
+    let what = format!(
+        "stripe-python {STRIPE_PYTHON_VERSION}, standardwebhooks {STANDARD_WEBHOOKS_VERSION} (PyPI, venv)"
+    );
     let installed = Command::new(&python)
-        .args(["-c", "import stripe; print(stripe.VERSION)"])
+        .args([
+            "-c",
+            "import stripe, importlib.metadata as m; print(stripe.VERSION, m.version('standardwebhooks'))",
+        ])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == STRIPE_PYTHON_VERSION)
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout).trim()
+                == format!("{STRIPE_PYTHON_VERSION} {STANDARD_WEBHOOKS_VERSION}")
+        })
         .unwrap_or(false);
     if installed {
         step(&what, "present");
         return Ok(python);
     }
     step(&what, "installing (python3 -m venv + pip, ~10 s)");
-    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
-        .context("create a Python venv (needs python3 with the venv module)")?;
+    if !python.exists() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+            .context("create a Python venv (needs python3 with the venv module)")?;
+    }
     run(Command::new(&python).args([
         "-m",
         "pip",
@@ -379,7 +392,8 @@ fn ensure_stripe_python(root: &Path) -> Result<PathBuf> {
         "--quiet",
         "--disable-pip-version-check",
         &format!("stripe=={STRIPE_PYTHON_VERSION}"),
+        &format!("standardwebhooks=={STANDARD_WEBHOOKS_VERSION}"),
     ]))
-    .context("install stripe-python from PyPI")?;
+    .context("install stripe-python and standardwebhooks from PyPI")?;
     Ok(python)
 }
