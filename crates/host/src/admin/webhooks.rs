@@ -115,7 +115,7 @@ pub async fn endpoint(
         .store
         .hook_endpoint(&staff.merchant, id)
         .await?
-        .ok_or_else(|| DomainError::NotFound("no such endpoint".into()))?;
+        .ok_or_else(|| DomainError::NotFound("no such endpoint"))?;
     let log = state.store.hook_log(&endpoint.id, LOG_LINES).await?;
     Ok(EndpointView {
         filter: EventFilter::from_stored(&endpoint.events),
@@ -140,7 +140,7 @@ pub async fn rotate(
         .rotate_hook_secret(&staff.merchant, id, &salt, until)
         .await?
     {
-        return Err(DomainError::NotFound("no such endpoint".into()));
+        return Err(DomainError::NotFound("no such endpoint"));
     }
     super::audit(state, staff, None, "webhook_secret_rotated", id).await?;
     Ok(secret_of(state, id, &salt))
@@ -162,7 +162,7 @@ pub async fn set_enabled(
         .set_hook_endpoint_enabled(&staff.merchant, id, off, state.clock.now())
         .await?
     {
-        return Err(DomainError::NotFound("no such endpoint".into()));
+        return Err(DomainError::NotFound("no such endpoint"));
     }
     let action = if on { "webhook_on" } else { "webhook_off" };
     super::audit(state, staff, None, action, id).await?;
@@ -184,7 +184,7 @@ pub async fn send_test(
         .await?
         .is_none()
     {
-        return Err(DomainError::NotFound("no such endpoint".into()));
+        return Err(DomainError::NotFound("no such endpoint"));
     }
     let data = HookData {
         reason: Some(format!("sent from the dashboard by {}", staff.email)),
@@ -209,9 +209,7 @@ pub async fn replay(
         .replay_hook(&staff.merchant, id, message, state.clock.now())
         .await?
     {
-        return Err(DomainError::NotFound(
-            "no such message for this endpoint".into(),
-        ));
+        return Err(DomainError::NotFound("no such message for this endpoint"));
     }
     super::audit(
         state,
@@ -247,7 +245,7 @@ pub async fn replay_since(
         .await?
         .is_none()
     {
-        return Err(DomainError::NotFound("no such endpoint".into()));
+        return Err(DomainError::NotFound("no such endpoint"));
     }
     let n = state
         .store

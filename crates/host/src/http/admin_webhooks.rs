@@ -193,7 +193,7 @@ pub(super) async fn act(
                 .map(|n| (None, format!("{n} event(s) queued again.")))
         }
         _ => Err(crate::support::error::DomainError::NotFound(
-            "no such action".into(),
+            "no such action",
         )),
     };
     match done {
