@@ -1552,6 +1552,32 @@ async fn the_owner_finds_a_donation_and_refunds_half_and_a_viewer_cannot() {
         )
         .await;
         screenshot(&client, "dashboard-refunded-phone").await;
+        // The owner adds a webhook endpoint: its secret is shown once, the page passes axe.
+        client
+            .find(Locator::LinkText("Webhooks"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(&client, "#pw-hook-url")
+            .await
+            .send_keys("https://hooks.example.org/paywidget")
+            .await
+            .unwrap();
+        click_button(&client, "Add endpoint").await;
+        wait_text(&client, "document.body.textContent", "whsec_").await;
+        no_axe_violations(&client, "the webhooks page").await;
+        screenshot(&client, "dashboard-webhooks-phone").await;
+        client
+            .find(Locator::Css("tbody a"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&client, "document.body.textContent", "Deliveries").await;
+        no_axe_violations(&client, "a webhook endpoint").await;
     })
     .await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

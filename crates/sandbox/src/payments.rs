@@ -1144,6 +1144,13 @@ pub fn with_status(mut txn: Value, now: i64) -> Value {
     txn
 }
 
+/// The id [`payouts`] gives a batch, `po_sandbox_<currency>_<day>`, back as (currency, day).
+pub fn payout_id_parts(id: &str) -> Option<(String, i64)> {
+    let rest = id.strip_prefix("po_sandbox_")?;
+    let (currency, day) = rest.split_once('_')?;
+    Some((currency.to_owned(), day.parse().ok()?))
+}
+
 /// Payout-like daily batches: every balance transaction available on the same day (and in the
 /// same currency) is paid out together; newest first.
 pub fn payouts(txns: &[Value], now: i64) -> Vec<Value> {
@@ -1194,6 +1201,16 @@ mod tests {
     fn available_two_days_later_at_midnight() {
         let created = 1_763_900_000; // 2025-11-23 12:13:20 UTC
         assert_eq!(available_on(created), 1_764_028_800); // 2025-11-25 00:00 UTC
+    }
+
+    #[test]
+    fn payout_ids_name_their_batch() {
+        assert_eq!(
+            payout_id_parts("po_sandbox_usd_172800"),
+            Some(("usd".into(), 172_800))
+        );
+        assert_eq!(payout_id_parts("po_other"), None);
+        assert_eq!(payout_id_parts("po_sandbox_usd_x"), None);
     }
 
     #[test]

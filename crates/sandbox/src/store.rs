@@ -531,6 +531,16 @@ impl Cmp {
         })
     }
 
+    /// Whether `value` compares so with `bound`.
+    pub fn holds(self, value: i64, bound: i64) -> bool {
+        match self {
+            Cmp::Gt => value > bound,
+            Cmp::Gte => value >= bound,
+            Cmp::Lt => value < bound,
+            Cmp::Lte => value <= bound,
+        }
+    }
+
     fn sql(self) -> &'static str {
         match self {
             Cmp::Gt => ">",

@@ -5,6 +5,7 @@
 //! read names the merchant, and a payment of another merchant reads as not found.
 
 pub mod pages;
+pub mod settlement;
 pub mod webhooks;
 
 use paywidget_core::api::{ErrorCode, SessionStatus};

@@ -7,6 +7,7 @@ use maud::{html, Markup, DOCTYPE};
 use paywidget_core::api::SessionStatus;
 use paywidget_core::money::{Amount, Currency};
 
+use super::settlement::Settlement;
 use super::webhooks::EndpointView;
 use super::{
     is_soft_decline, rate, refusal_words, Filters, LicenceView, Money, Overview, Payment,
@@ -60,6 +61,7 @@ fn nav(staff: &Staff) -> Markup {
             a href={ "/admin" (sep) (q) } { "Overview" }
             a href={ "/admin/payments" (sep) (q) } { "Payments" }
             a href={ "/admin/licences" (sep) (q) } { "Licences" }
+            a href={ "/admin/settlement" (sep) (q) } { "Settlement" }
             @if staff.role == crate::config::Role::Owner {
                 a href={ "/admin/webhooks" (sep) (q) } { "Webhooks" }
             }
@@ -681,6 +683,107 @@ pub fn licence(staff: &Staff, l: &LicenceView, message: Option<&str>) -> String 
                             }
                         }
                         @if l.attempts.is_empty() { tr { td colspan="4" { "No activation yet." } } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn minor(amount: i64, currency: &str) -> String {
+    match Currency::from_code(currency) {
+        Ok(c) => Amount::from_minor(amount, c).to_string(),
+        Err(_) => format!("{amount} {currency}"),
+    }
+}
+
+/// Settlement: payouts by arrival day with their figures, what does not match, and what is not
+/// paid out yet.
+pub fn settlement(
+    staff: &Staff,
+    s: &Settlement,
+    from: &str,
+    to: &str,
+    message: Option<&str>,
+) -> String {
+    let q = m(staff);
+    let amp = if q.is_empty() { "" } else { "&" };
+    page(
+        "Settlement",
+        Some(staff),
+        html! {
+            h1 { "Settlement" }
+            p { "The payment processor's payouts to your bank arriving from " (from) " to " (to)
+                " (UTC), each transaction matched to a payment here." }
+            (problem(message))
+            form method="get" action="/admin/settlement" class="pw-filters" {
+                @if staff.memberships.len() > 1 { input type="hidden" name="merchant" value=(staff.merchant); }
+                div { label for="from" { "Arriving from" } input id="from" name="from" type="date" value=(from); }
+                div { label for="to" { "To" } input id="to" name="to" type="date" value=(to); }
+                div { button type="submit" { "Show" } }
+            }
+            p { a href={ "/admin/settlement.csv?from=" (from) "&to=" (to) (amp) (q) } download { "Export every transaction (CSV)" } }
+            div class="pw-scroll" tabindex="0" role="region" aria-label="Payouts table" {
+                table class="pw-table" {
+                    caption { "Payouts, newest first" }
+                    thead { tr {
+                        th scope="col" { "Arrives (UTC)" }
+                        th scope="col" { "Status" }
+                        th scope="col" class="pw-num" { "Gross" }
+                        th scope="col" class="pw-num" { "Fees" }
+                        th scope="col" class="pw-num" { "Refunds" }
+                        th scope="col" class="pw-num" { "Disputes" }
+                        th scope="col" class="pw-num" { "Net paid out" }
+                        th scope="col" class="pw-num" { "Transactions" }
+                    } }
+                    tbody {
+                        @for p in &s.payouts {
+                            @let c = p.payout.currency.as_str();
+                            tr {
+                                th scope="row" { (civil_date(p.payout.arrival_date)) " " (c.to_uppercase()) }
+                                td { (p.payout.status) }
+                                td class="pw-num" { (minor(p.gross, c)) }
+                                td class="pw-num" { (minor(-p.fees, c)) }
+                                td class="pw-num" { (minor(p.refunds, c)) }
+                                td class="pw-num" { (minor(p.disputes, c)) }
+                                td class="pw-num" { (minor(p.payout.amount, c)) }
+                                td class="pw-num" { (p.lines.len()) }
+                            }
+                        }
+                        @if s.payouts.is_empty() { tr { td colspan="8" { "No payout arrives in these days." } } }
+                    }
+                }
+            }
+            h2 { "Mismatches (" (s.problems.len()) ")" }
+            @if s.problems.is_empty() {
+                p { "Every transaction matches a payment here, and every payout adds up." }
+            } @else {
+                ul {
+                    @for (what, why) in &s.problems {
+                        li { code { (what) } ": " (why) }
+                    }
+                }
+            }
+            h2 { "Not paid out yet (" (s.not_paid_out.len()) ")" }
+            @if s.not_paid_out.is_empty() {
+                p { "Every paid payment of these days is in a payout above." }
+            } @else {
+                div class="pw-scroll" tabindex="0" role="region" aria-label="Payments not paid out table" {
+                    table class="pw-table" {
+                        thead { tr {
+                            th scope="col" { "Date (UTC)" }
+                            th scope="col" { "Payment" }
+                            th scope="col" class="pw-num" { "Total" }
+                        } }
+                        tbody {
+                            @for r in &s.not_paid_out {
+                                tr {
+                                    td { (civil_date(r.created)) }
+                                    th scope="row" { a href={ "/admin/payments/" (url_part(&r.id)) @if !q.is_empty() { "?" (q) } } { (r.id) } }
+                                    td class="pw-num" { (Amount::from_minor(r.total(), r.currency)) }
+                                }
+                            }
+                        }
                     }
                 }
             }

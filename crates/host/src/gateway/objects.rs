@@ -208,3 +208,77 @@ impl Listed for Invoice {
         self.created.unwrap_or(0)
     }
 }
+
+/// A payout (`po_…`): what the gateway sent to the merchant's bank on a day, in a currency.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Payout {
+    /// `po_…`.
+    pub id: String,
+    /// What it pays out (minor units; the sum of its balance transactions' nets).
+    pub amount: i64,
+    /// When it arrives (or arrived) at the bank.
+    pub arrival_date: i64,
+    /// Lower-case ISO code.
+    pub currency: String,
+    /// `paid`, `pending`, `in_transit`, `canceled`, `failed`.
+    pub status: String,
+}
+
+/// What a balance transaction moved: a charge, a refund or a dispute, expanded
+/// (`expand[]=data.source`), or only its id when the gateway did not expand it.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum BalanceSource {
+    /// The object.
+    Expanded(BalanceSourceObject),
+    /// Its id.
+    Id(String),
+}
+
+/// The fields of a balance transaction's source that name the payment.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct BalanceSourceObject {
+    /// `ch_…`, `re_…`, `dp_…`.
+    pub id: String,
+    /// The payment it belongs to.
+    #[serde(default)]
+    pub payment_intent: Option<String>,
+}
+
+impl BalanceSource {
+    /// The payment intent the money moved for, when the source was expanded.
+    pub fn payment_intent(&self) -> Option<&str> {
+        match self {
+            BalanceSource::Expanded(o) => o.payment_intent.as_deref(),
+            BalanceSource::Id(_) => None,
+        }
+    }
+
+    /// The source's id.
+    pub fn id(&self) -> &str {
+        match self {
+            BalanceSource::Expanded(o) => &o.id,
+            BalanceSource::Id(id) => id,
+        }
+    }
+}
+
+/// A balance transaction (`txn_…`): money into or out of the gateway balance.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct BalanceTransaction {
+    /// `txn_…`.
+    pub id: String,
+    /// Gross (minor units; negative for refunds and disputes).
+    pub amount: i64,
+    /// The gateway's fee.
+    pub fee: i64,
+    /// `amount - fee`.
+    pub net: i64,
+    /// Lower-case ISO code.
+    pub currency: String,
+    /// `charge`, `refund`, `dispute`, `payout`…
+    pub reporting_category: String,
+    /// What moved it.
+    #[serde(default)]
+    pub source: Option<BalanceSource>,
+}

@@ -578,3 +578,81 @@ pub(super) async fn sign_out(
         .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
     r
 }
+
+/// The settlement's range: the query's, by default the 30 days of arrivals up to three days
+/// ahead (a payment's payout arrives two days after it).
+fn settlement_range(state: &HostState, q: &OverviewQuery) -> Result<admin::Range, DomainError> {
+    let ahead = crate::mail::civil_date(state.clock.now() + 3 * 86_400);
+    let to = q.to.as_deref().filter(|t| !t.is_empty()).unwrap_or(&ahead);
+    admin::Range::parse(q.from.as_deref(), Some(to), state.clock.now())
+}
+
+/// `GET /admin/settlement`: payouts matched to payments.
+pub(super) async fn settlement(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Query(q): Query<OverviewQuery>,
+) -> Response {
+    let staff = match who(&state, &headers, q.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let found = match settlement_range(&state, &q) {
+        Ok(range) => admin::settlement::settlement(&state, &staff, range)
+            .await
+            .map(|s| (range, s)),
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok((range, s)) => html(
+            StatusCode::OK,
+            pages::settlement(
+                &staff,
+                &s,
+                &crate::mail::civil_date(range.since),
+                &crate::mail::civil_date(range.until - 1),
+                None,
+            ),
+        ),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::error(&staff, &m))
+        }
+    }
+}
+
+/// `GET /admin/settlement.csv`: every transaction of the range's payouts.
+pub(super) async fn settlement_csv(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Query(q): Query<OverviewQuery>,
+) -> Response {
+    let staff = match who(&state, &headers, q.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let found = match settlement_range(&state, &q) {
+        Ok(range) => admin::settlement::settlement(&state, &staff, range).await,
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok(s) => {
+            let mut r = admin::settlement::csv(&s).into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"settlement.csv\""),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::error(&staff, &m))
+        }
+    }
+}

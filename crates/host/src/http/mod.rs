@@ -187,6 +187,9 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/webhooks/{id}/{action}", post(admin_webhooks::act))
         // The export reads every matching payment: the costliest page a session can ask for.
         .route("/admin/payments.csv", get(admin::export))
+        // Settlement calls the gateway for every payout: limited like every such route.
+        .route("/admin/settlement", get(admin::settlement))
+        .route("/admin/settlement.csv", get(admin::settlement_csv))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit,

@@ -411,6 +411,11 @@ pub trait SessionStore: Send + Sync {
         -> Result<Vec<SessionRow>, StoreError>;
     /// A paid invoice the host has fulfilled.
     async fn invoice(&self, id: &str) -> Result<Option<InvoiceRow>, StoreError>;
+    /// The session whose (first) payment is `payment_intent`.
+    async fn session_by_payment_intent(
+        &self,
+        payment_intent: &str,
+    ) -> Result<Option<SessionRow>, StoreError>;
     /// The session a gateway subscription belongs to.
     async fn session_by_subscription(
         &self,

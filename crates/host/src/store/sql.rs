@@ -314,6 +314,19 @@ macro_rules! sql_store {
                     .transpose()
             }
 
+            async fn session_by_payment_intent(
+                &self,
+                payment_intent: &str,
+            ) -> Result<Option<SessionRow>, StoreError> {
+                sqlx::query("SELECT * FROM sessions WHERE payment_intent = $1")
+                    .bind(payment_intent)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(session_row)
+                    .transpose()
+            }
+
             async fn session_by_subscription(
                 &self,
                 subscription: &str,

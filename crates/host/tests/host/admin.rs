@@ -14,7 +14,7 @@ use super::portal::plain;
 
 /// The fixture with two merchants: Hope (an owner, a viewer, support with a 10.00 limit) and
 /// Other (its own owner and campaign).
-async fn dashboard_world() -> World {
+pub(crate) async fn dashboard_world() -> World {
     dashboard_world_with("").await
 }
 

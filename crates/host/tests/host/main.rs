@@ -15,6 +15,7 @@ mod security_refunds;
 mod security_shield;
 mod security_update_card;
 mod security_webhooks;
+mod settlement;
 mod shield;
 
 use std::sync::Arc;

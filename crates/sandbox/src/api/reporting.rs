@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::model::{list, Charge, Event};
 use crate::params::Params;
 use crate::payments;
+use crate::store::{Cmp, Filter};
 use crate::SharedState;
 
 pub(super) fn router() -> Router<SharedState> {
@@ -46,34 +47,90 @@ async fn retrieve_charge(
     ok(&payments::get::<Charge>(&state, "charge", &id).await?)
 }
 
+/// `GET /v1/balance_transactions`: `type`, `payout` (the sandbox's daily batches:
+/// `po_sandbox_<currency>_<day>`), `created` ranges, paging, and `expand[]=data.source` (the
+/// charge, refund or dispute in place of its id, as Stripe expands it).
 async fn list_balance(
     State(state): State<SharedState>,
     _: SecretKey,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
+    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
+    let expand_source = p.take_list("expand").iter().any(|e| e == "data.source");
+    let (limit, after) = super::paging(&mut p)?;
+    let mut filters = super::created_filters(&mut p)?;
+    if let Some(kind) = p.take("type") {
+        filters.push(Filter::eq("type", kind));
+    }
+    if let Some(payout) = p.take("payout") {
+        let (currency, day) = payments::payout_id_parts(&payout)
+            .ok_or_else(|| ApiError::not_found("payout", &payout))?;
+        filters.push(Filter::eq("currency", currency));
+        filters.push(Filter::Cmp("available_on".into(), Cmp::Gte, day));
+        filters.push(Filter::Cmp("available_on".into(), Cmp::Lte, day));
+    }
+    p.finish()?;
     let now = state.clock.now();
-    list_objects(
-        &state,
-        q,
-        "balance_transaction",
-        "/v1/balance_transactions",
-        Some("type"),
-        |t| payments::with_status(t, now),
-    )
-    .await
+    let (items, more) = state
+        .store
+        .list("balance_transaction", limit, after.as_deref(), &filters)
+        .await?;
+    let mut out = Vec::with_capacity(items.len());
+    for t in items {
+        let mut t = payments::with_status(t, now);
+        if expand_source {
+            let source = t["source"].as_str().unwrap_or_default().to_owned();
+            let kind = match source.split('_').next() {
+                Some("ch") => Some("charge"),
+                Some("re") => Some("refund"),
+                Some("dp" | "du") => Some("dispute"),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                if let Ok(object) = payments::get::<serde_json::Value>(&state, kind, &source).await
+                {
+                    t["source"] = object;
+                }
+            }
+        }
+        out.push(t);
+    }
+    ok(&list("/v1/balance_transactions", out, more))
 }
 
+/// `GET /v1/payouts`: `limit`, `starting_after`, `arrival_date` ranges (`[gt]`, `[gte]`,
+/// `[lt]`, `[lte]`), newest first.
 async fn list_payouts(
     State(state): State<SharedState>,
     _: SecretKey,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
-    let limit = p.take_i64("limit")?.unwrap_or(10).clamp(1, 100) as usize;
+    let (limit, after) = super::paging(&mut p)?;
+    let mut bounds = Vec::new();
+    for name in ["gt", "gte", "lt", "lte"] {
+        if let Some(n) = p.take_i64(&format!("arrival_date[{name}]"))? {
+            bounds.push((Cmp::parse(name).expect("one of the four"), n));
+        }
+    }
     p.finish()?;
     let txns = state.store.all("balance_transaction").await?;
-    let mut batches = payments::payouts(&txns, state.clock.now());
-    let more = batches.len() > limit;
-    batches.truncate(limit);
-    ok(&list("/v1/payouts", batches, more))
+    let batches: Vec<serde_json::Value> = payments::payouts(&txns, state.clock.now())
+        .into_iter()
+        .filter(|b| {
+            let day = b["arrival_date"].as_i64().unwrap_or(0);
+            bounds.iter().all(|(cmp, n)| cmp.holds(day, *n))
+        })
+        .collect();
+    let start = match &after {
+        Some(id) => batches
+            .iter()
+            .position(|b| b["id"].as_str() == Some(id.as_str()))
+            .map_or(batches.len(), |i| i + 1),
+        None => 0,
+    };
+    let limit = usize::try_from(limit).unwrap_or(10);
+    let page: Vec<serde_json::Value> = batches.iter().skip(start).take(limit).cloned().collect();
+    let more = batches.len() > start + page.len();
+    ok(&list("/v1/payouts", page, more))
 }
