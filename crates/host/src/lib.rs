@@ -174,6 +174,8 @@ pub async fn open_with(
     mail::spawn_relay(&state);
     // So do the merchants' webhooks.
     hooks::spawn_relay(&state);
+    // And the reminders of disputes whose deadline nears.
+    billing::disputes::spawn_reminders(&state);
     Ok(state)
 }
 

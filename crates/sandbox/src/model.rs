@@ -420,6 +420,17 @@ pub struct Dispute {
     pub payment_intent: String,
     pub reason: String,
     pub status: String,
+    /// When evidence is due and whether any was given.
+    pub evidence_details: EvidenceDetails,
+}
+
+/// `dispute.evidence_details`: the deadline the cardholder's bank set for the merchant's answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EvidenceDetails {
+    pub due_by: Option<i64>,
+    pub has_evidence: bool,
+    pub past_due: bool,
+    pub submission_count: i64,
 }
 
 /// A balance transaction (`txn_…`): money in or out of the sandbox account's balance.

@@ -1036,6 +1036,13 @@ async fn open_dispute(
         payment_intent: pi.id.clone(),
         reason: "fraudulent".into(),
         status: "needs_response".into(),
+        // The bank gives the merchant a week to answer here (networks set 7 to 21 days).
+        evidence_details: crate::model::EvidenceDetails {
+            due_by: Some(now + DISPUTE_RESPONSE_SECS),
+            has_evidence: false,
+            past_due: false,
+            submission_count: 0,
+        },
     };
     Store::insert(conn, &dispute.id, "dispute", now, &dispute, None).await?;
     charge.disputed = true;
@@ -1143,6 +1150,9 @@ pub fn with_status(mut txn: Value, now: i64) -> Value {
     txn["status"] = json!(if available { "available" } else { "pending" });
     txn
 }
+
+/// How long a merchant has to answer a dispute in the sandbox: 7 days.
+pub const DISPUTE_RESPONSE_SECS: i64 = 7 * 86_400;
 
 /// The id [`payouts`] gives a batch, `po_sandbox_<currency>_<day>`, back as (currency, day).
 pub fn payout_id_parts(id: &str) -> Option<(String, i64)> {

@@ -4,6 +4,7 @@
 //! log, which the payment's timeline shows. Staff see only their own merchant's data: every
 //! read names the merchant, and a payment of another merchant reads as not found.
 
+pub mod disputes;
 pub mod pages;
 pub mod settlement;
 pub mod webhooks;
@@ -251,6 +252,35 @@ pub struct Overview {
     pub attacks: Vec<(String, i64, Option<i64>)>,
     /// Payers the shield blocks right now.
     pub blocked_now: i64,
+    /// Disputes opened in the range.
+    pub disputes: i64,
+    /// The dispute ratio as the card networks read it, this calendar month.
+    pub dispute_ratio: DisputeRatio,
+}
+
+/// This calendar month's disputes over this month's payments (one network's way) and over last
+/// month's (the other's), with the raw counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DisputeRatio {
+    /// Disputes opened this month.
+    pub disputes: i64,
+    /// Payments paid this month.
+    pub payments_this_month: i64,
+    /// Payments paid last month.
+    pub payments_last_month: i64,
+}
+
+/// The first second of the UTC calendar month holding `t`, and of the one before it.
+pub fn month_starts(t: i64) -> (i64, i64) {
+    let date = crate::mail::civil_date(t);
+    let (y, m): (i64, i64) = (
+        date[0..4].parse().unwrap_or(1970),
+        date[5..7].parse().unwrap_or(1),
+    );
+    let this = parse_day(&format!("{y:04}-{m:02}-01")).unwrap_or(0);
+    let (py, pm) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+    let last = parse_day(&format!("{py:04}-{pm:02}-01")).unwrap_or(0);
+    (this, last)
 }
 
 /// The overview of `staff`'s merchant over `range`.
@@ -286,6 +316,17 @@ pub async fn overview(
             )
             .await?,
         blocked_now: store.blocked_now(m, state.clock.now()).await?,
+        disputes: store.disputes_opened(m, range.since, range.until).await?,
+        dispute_ratio: {
+            let now = state.clock.now();
+            let (this, last) = month_starts(now);
+            let next = now.div_euclid(86_400) * 86_400 + 86_400;
+            DisputeRatio {
+                disputes: store.disputes_opened(m, this, next).await?,
+                payments_this_month: store.funnel(m, this, next).await?.paid,
+                payments_last_month: store.funnel(m, last, this).await?.paid,
+            }
+        },
     })
 }
 
@@ -976,6 +1017,20 @@ pub fn form_key() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_start_on_the_first_utc_day() {
+        let t = parse_day("2026-03-15").unwrap() + 3600;
+        assert_eq!(
+            month_starts(t),
+            (
+                parse_day("2026-03-01").unwrap(),
+                parse_day("2026-02-01").unwrap()
+            )
+        );
+        let jan = parse_day("2026-01-01").unwrap();
+        assert_eq!(month_starts(jan), (jan, parse_day("2025-12-01").unwrap()));
+    }
 
     #[test]
     fn days_parse_and_ranges_compare_with_the_period_before() {

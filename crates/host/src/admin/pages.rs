@@ -7,6 +7,7 @@ use maud::{html, Markup, DOCTYPE};
 use paywidget_core::api::SessionStatus;
 use paywidget_core::money::{Amount, Currency};
 
+use super::disputes::Evidence;
 use super::settlement::Settlement;
 use super::webhooks::EndpointView;
 use super::{
@@ -15,7 +16,7 @@ use super::{
 };
 use crate::hooks::{EventFilter, HookEvent};
 use crate::mail::civil_date;
-use crate::store::{DayTotal, Funnel, HookEndpoint, SessionRow};
+use crate::store::{DayTotal, DisputeRow, Funnel, HookEndpoint, SessionRow};
 
 /// The dashboard's Content-Security-Policy: this origin's stylesheet and forms, nothing else.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
@@ -62,6 +63,7 @@ fn nav(staff: &Staff) -> Markup {
             a href={ "/admin/payments" (sep) (q) } { "Payments" }
             a href={ "/admin/licences" (sep) (q) } { "Licences" }
             a href={ "/admin/settlement" (sep) (q) } { "Settlement" }
+            a href={ "/admin/disputes" (sep) (q) } { "Disputes" }
             @if staff.role == crate::config::Role::Owner {
                 a href={ "/admin/webhooks" (sep) (q) } { "Webhooks" }
             }
@@ -371,6 +373,16 @@ pub fn overview(
                         }
                     }
                 }
+            }
+            h2 { "Disputes" }
+            @let r = ov.dispute_ratio;
+            p {
+                "Opened in this range: " strong { (ov.disputes) } ". This calendar month: "
+                (r.disputes) " dispute(s) over " (r.payments_this_month) " payment(s) this month ("
+                (percent(r.disputes, r.payments_this_month)) ") and over "
+                (r.payments_last_month) " last month (" (percent(r.disputes, r.payments_last_month)) "). "
+                "(Visa counts this month's disputes over this month's payments, Mastercard over \
+                 last month's.)"
             }
             h2 { "Declines" }
             div class="pw-scroll" tabindex="0" role="region" aria-label="Declines table" {
@@ -785,6 +797,101 @@ pub fn settlement(
                             }
                         }
                     }
+                }
+            }
+        },
+    )
+}
+
+fn percent(n: i64, d: i64) -> String {
+    if d == 0 {
+        "–".into()
+    } else {
+        format!("{:.2} %", n as f64 * 100.0 / d as f64)
+    }
+}
+
+/// The merchant's disputes with their deadlines.
+pub fn disputes(staff: &Staff, rows: &[DisputeRow], now: i64) -> String {
+    let q = m(staff);
+    page(
+        "Disputes",
+        Some(staff),
+        html! {
+            h1 { "Disputes" }
+            p { "A payer's bank took a payment back until it decides. Answer each open one with                  your evidence before its deadline, in your payment processor's dashboard; each                  dispute's page gathers what this host knows of the payment." }
+            div class="pw-scroll" tabindex="0" role="region" aria-label="Disputes table" {
+                table class="pw-table" {
+                    caption { "Open disputes first, then the newest" }
+                    thead { tr {
+                        th scope="col" { "Dispute" }
+                        th scope="col" class="pw-num" { "Amount" }
+                        th scope="col" { "Reason" }
+                        th scope="col" { "Evidence due (UTC)" }
+                        th scope="col" { "Time left" }
+                    } }
+                    tbody {
+                        @for d in rows {
+                            tr {
+                                th scope="row" { a href={ "/admin/disputes/" (url_part(&d.id)) @if !q.is_empty() { "?" (q) } } { (d.id) } }
+                                td class="pw-num" { (minor(d.amount, &d.currency)) }
+                                td { (d.reason) }
+                                td { @match d.due_by { Some(t) => (when(t)), None => "–" } }
+                                td { (super::disputes::countdown(d, now)) }
+                            }
+                        }
+                        @if rows.is_empty() { tr { td colspan="5" { "No dispute. May it stay so." } } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// One dispute and the evidence the host holds.
+pub fn dispute(staff: &Staff, e: &Evidence, now: i64) -> String {
+    let d = &e.dispute;
+    let s = &e.payment.session;
+    let q = m(staff);
+    page(
+        "Dispute",
+        Some(staff),
+        html! {
+            h1 { "Dispute " code { (d.id) } }
+            div class="pw-cards" {
+                div class="pw-card" {
+                    p { "Amount: " strong { (minor(d.amount, &d.currency)) } }
+                    p { "Reason: " (d.reason) }
+                    p { "Status: " (d.status) }
+                    p { "Evidence due: " @match d.due_by { Some(t) => { (when(t)) " UTC" }, None => "–" }
+                        " (" (super::disputes::countdown(d, now)) ")" }
+                }
+                div class="pw-card" {
+                    p { "Payment: " a href={ "/admin/payments/" (url_part(&s.id)) @if !q.is_empty() { "?" (q) } } { (s.id) } }
+                    p { "Paid by " (s.email.as_deref().unwrap_or("–")) @if let Some(n) = &s.name { " (" (n) ")" } }
+                    p { "On " (when(s.created)) " UTC, " (Amount::from_minor(s.total(), s.currency)) " to " (s.campaign) }
+                    @if let Some(pi) = &s.payment_intent { p { "Gateway payment: " code { (pi) } } }
+                }
+            }
+            h2 { "Evidence this host holds" }
+            ul {
+                @if let Some(f) = &e.payment.fulfilment {
+                    @if let Some(r) = &f.receipt_number { li { "Receipt " strong { (r) } " issued " (when(f.created)) " UTC." } }
+                    @if f.license_key.is_some() { li { "Licence key issued " (when(f.created)) " UTC." } }
+                }
+                @if let Some(l) = &e.licence {
+                    li { "Licence used: " (l.installations.len()) " of " (l.seats) " seats." }
+                    @for i in &l.installations {
+                        li { "Installation " code { (i.instance) } " activated " (when(i.first_seen)) " UTC"
+                             @if let Some(t) = i.last_seen { ", last seen " (when(t)) " UTC" } "." }
+                    }
+                }
+                li { "Terms accepted at checkout: not recorded by this host (attach your published terms)." }
+            }
+            h2 { "Timeline" }
+            ol class="pw-timeline" {
+                @for ev in &e.payment.timeline {
+                    li { time datetime=(civil_date(ev.at)) { (when(ev.at)) } (ev.what) }
                 }
             }
         },

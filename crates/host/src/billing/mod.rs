@@ -3,6 +3,7 @@
 //! land on the right gift; [`update_card`] lets a donor replace a failing card; [`reconcile`]
 //! compares the gateway's record with ours and repairs what a lost webhook left undone.
 
+pub mod disputes;
 pub mod fulfil;
 pub mod reconcile;
 pub mod update_card;

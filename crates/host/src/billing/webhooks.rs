@@ -151,6 +151,18 @@ async fn renewal_of(
     Ok(None)
 }
 
+/// The session a renewal's invoice belongs to, if the signing merchant's.
+async fn renewal_session(
+    tx: &mut dyn StoreTx,
+    signer: &Signer,
+    invoice: &str,
+) -> Result<Option<SessionRow>, DomainError> {
+    let Some(id) = tx.invoice_session(invoice).await? else {
+        return Ok(None);
+    };
+    Ok(tx.session(&id).await?.filter(|s| signer.owns(s)))
+}
+
 /// A refund or dispute of a renewal: the invoice's gift is taken back (statements leave it out),
 /// given back when a dispute is won. Only the signing merchant's.
 async fn apply_to_renewal(
@@ -514,7 +526,12 @@ pub(crate) async fn apply_event(
             }
         }
         Event::Dispute(k, dispute) => {
+            let opened = matches!(k, DisputeEvent::Created);
             if let Some(invoice) = renewal {
+                if let Some(session) = renewal_session(t, signer, invoice).await? {
+                    crate::billing::disputes::record(state, t, &session, dispute, opened, now)
+                        .await?;
+                }
                 match (k, dispute.status) {
                     (DisputeEvent::Created, _) => {
                         apply_to_renewal(state, t, signer, invoice, Some("disputed")).await?
@@ -527,6 +544,7 @@ pub(crate) async fn apply_event(
             } else if let Some(session) =
                 place_payment(t, signer, dispute.payment_intent.as_deref(), None).await?
             {
+                crate::billing::disputes::record(state, t, &session, dispute, opened, now).await?;
                 let data = HookData {
                     reason: Some(dispute.status.as_str().to_owned()),
                     ..HookData::of(&session)

@@ -113,6 +113,26 @@ pub struct Dispute {
     pub payment_intent: Option<String>,
     /// Where it stands.
     pub status: DisputeStatus,
+    /// The disputed amount (minor units).
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// Its currency, lower case.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// The cardholder's bank's reason (`fraudulent`, `product_not_received`, …).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The deadline for the merchant's evidence.
+    #[serde(default)]
+    pub evidence_details: Option<EvidenceDetails>,
+}
+
+/// `dispute.evidence_details`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct EvidenceDetails {
+    /// When evidence is due (unix seconds).
+    #[serde(default)]
+    pub due_by: Option<i64>,
 }
 
 /// `parent.subscription_details` of an invoice (API 2025-03-31 and later).

@@ -656,3 +656,48 @@ pub(super) async fn settlement_csv(
         }
     }
 }
+
+/// `GET /admin/disputes`: the merchant's disputes and their deadlines.
+pub(super) async fn disputes(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Query(q): Query<MerchantQuery>,
+) -> Response {
+    let staff = match who(&state, &headers, q.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match admin::disputes::list(&state, &staff).await {
+        Ok(rows) => html(
+            StatusCode::OK,
+            pages::disputes(&staff, &rows, state.clock.now()),
+        ),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::error(&staff, &m))
+        }
+    }
+}
+
+/// `GET /admin/disputes/{id}`: one dispute and the evidence the host holds.
+pub(super) async fn dispute(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<MerchantQuery>,
+) -> Response {
+    let staff = match who(&state, &headers, q.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match admin::disputes::evidence(&state, &staff, &id).await {
+        Ok(e) => html(
+            StatusCode::OK,
+            pages::dispute(&staff, &e, state.clock.now()),
+        ),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::error(&staff, &m))
+        }
+    }
+}

@@ -219,6 +219,8 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/licences", get(admin::licences))
         .route("/admin/licences/{id}", get(admin::licence))
         .route("/admin/webhooks", get(admin_webhooks::list))
+        .route("/admin/disputes", get(admin::disputes))
+        .route("/admin/disputes/{id}", get(admin::dispute))
         .route("/admin/webhooks/{id}", get(admin_webhooks::one))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::http::embed::router())

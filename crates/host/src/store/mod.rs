@@ -702,8 +702,42 @@ pub trait DashboardStore: Send + Sync {
     ) -> Result<Vec<(String, i64, Option<i64>)>, StoreError>;
     /// How many payers (addresses, networks, emails, cards) the shield blocks at `now`.
     async fn blocked_now(&self, merchant: &str, now: i64) -> Result<i64, StoreError>;
+    /// A merchant's disputes, the open ones first, then newest first (at most `limit`).
+    async fn disputes(&self, merchant: &str, limit: u32) -> Result<Vec<DisputeRow>, StoreError>;
+    /// One dispute of `merchant`.
+    async fn dispute(&self, merchant: &str, id: &str) -> Result<Option<DisputeRow>, StoreError>;
+    /// How many disputes of `merchant` opened in `[since, until)`.
+    async fn disputes_opened(
+        &self,
+        merchant: &str,
+        since: i64,
+        until: i64,
+    ) -> Result<i64, StoreError>;
     /// The newest `limit` mails of the outbox with their bodies (a development host's mailbox).
     async fn recent_mail(&self, limit: u32) -> Result<Vec<(MailLine, String)>, StoreError>;
+}
+
+/// A dispute as the dashboard keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisputeRow {
+    /// `dp_…`.
+    pub id: String,
+    /// Whose.
+    pub merchant: String,
+    /// The disputed payment.
+    pub session_id: String,
+    /// How much (minor units).
+    pub amount: i64,
+    /// Lower-case ISO code.
+    pub currency: String,
+    /// The bank's reason.
+    pub reason: String,
+    /// `open`, `won` or `lost`.
+    pub status: String,
+    /// When evidence is due.
+    pub due_by: Option<i64>,
+    /// When the host learnt of it.
+    pub created: i64,
 }
 
 /// An outgoing webhook event to write ([`StoreTx::queue_hook`]).
@@ -1134,6 +1168,12 @@ pub trait StoreTx: Send {
     /// Writes an outgoing webhook event and one delivery to each enabled endpoint of its
     /// merchant that wants its type (only to endpoint `only`, when given): how many.
     async fn queue_hook(&mut self, hook: &NewHook, only: Option<&str>) -> Result<u64, StoreError>;
+    /// Records a dispute or its new status (the deadline and the rest kept from the first).
+    async fn upsert_dispute(&mut self, d: &DisputeRow) -> Result<(), StoreError>;
+    /// Claims the open disputes due by `before` whose owners were not yet reminded (each once,
+    /// whichever host claims it; the reminder mails go in the same transaction).
+    async fn claim_dispute_reminders(&mut self, before: i64)
+        -> Result<Vec<DisputeRow>, StoreError>;
     /// Switches an endpoint off (failing for days); false when it already was.
     async fn disable_hook_endpoint(
         &mut self,

@@ -27,7 +27,9 @@ use super::{
     AttemptStore, FulfilmentStore, JobStore, LicenceStore, OutboxStore, PortalStore, RateStore,
     SessionStore, ShieldStore, SubscriptionStatus,
 };
-use super::{HookAttempt, HookDue, HookEndpoint, HookLogLine, HookOutcome, HookStore, NewHook};
+use super::{
+    DisputeRow, HookAttempt, HookDue, HookEndpoint, HookLogLine, HookOutcome, HookStore, NewHook,
+};
 
 /// The PostgreSQL store.
 #[derive(Clone, Debug)]

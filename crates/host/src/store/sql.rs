@@ -1281,6 +1281,45 @@ macro_rules! sql_store {
                 .await?)
             }
 
+            async fn disputes(&self, merchant: &str, limit: u32) -> Result<Vec<DisputeRow>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT * FROM disputes WHERE merchant = $1 \
+                     ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, created DESC LIMIT $2",
+                )
+                .bind(merchant)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(dispute_row).collect()
+            }
+
+            async fn dispute(&self, merchant: &str, id: &str) -> Result<Option<DisputeRow>, StoreError> {
+                sqlx::query("SELECT * FROM disputes WHERE id = $1 AND merchant = $2")
+                    .bind(id)
+                    .bind(merchant)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(dispute_row)
+                    .transpose()
+            }
+
+            async fn disputes_opened(
+                &self,
+                merchant: &str,
+                since: i64,
+                until: i64,
+            ) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM disputes WHERE merchant = $1 AND created >= $2 AND created < $3",
+                )
+                .bind(merchant)
+                .bind(since)
+                .bind(until)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
             async fn recent_mail(&self, limit: u32) -> Result<Vec<(MailLine, String)>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT to_addr, subject, body, created, sent FROM mail_outbox \
@@ -1323,6 +1362,20 @@ macro_rules! sql_store {
                     })
                     .collect()
             }
+        }
+
+        fn dispute_row(r: &<$db as sqlx::Database>::Row) -> Result<DisputeRow, StoreError> {
+            Ok(DisputeRow {
+                id: r.try_get("id")?,
+                merchant: r.try_get("merchant")?,
+                session_id: r.try_get("session_id")?,
+                amount: r.try_get("amount")?,
+                currency: r.try_get("currency")?,
+                reason: r.try_get("reason")?,
+                status: r.try_get("status")?,
+                due_by: r.try_get("due_by")?,
+                created: r.try_get("created")?,
+            })
         }
 
         fn hook_endpoint_row(r: &<$db as sqlx::Database>::Row) -> Result<HookEndpoint, StoreError> {
@@ -2005,6 +2058,41 @@ macro_rules! sql_store {
                     .await?,
                 };
                 Ok(r.rows_affected())
+            }
+
+            async fn upsert_dispute(&mut self, d: &DisputeRow) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO disputes (id, merchant, session_id, amount, currency, reason, status, due_by, created) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+                     due_by = COALESCE(excluded.due_by, disputes.due_by)",
+                )
+                .bind(&d.id)
+                .bind(&d.merchant)
+                .bind(&d.session_id)
+                .bind(d.amount)
+                .bind(&d.currency)
+                .bind(&d.reason)
+                .bind(&d.status)
+                .bind(d.due_by)
+                .bind(d.created)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn claim_dispute_reminders(
+                &mut self,
+                before: i64,
+            ) -> Result<Vec<DisputeRow>, StoreError> {
+                let rows = sqlx::query(
+                    "UPDATE disputes SET reminded = 1 WHERE reminded = 0 AND status = 'open' \
+                     AND due_by IS NOT NULL AND due_by <= $1 RETURNING *",
+                )
+                .bind(before)
+                .fetch_all(&mut *self.0)
+                .await?;
+                rows.iter().map(dispute_row).collect()
             }
 
             async fn disable_hook_endpoint(

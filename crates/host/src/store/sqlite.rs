@@ -22,7 +22,9 @@ use super::{
     AttemptStore, FulfilmentStore, JobStore, LicenceStore, OutboxStore, PortalStore, RateStore,
     SessionStore, ShieldStore, SubscriptionStatus,
 };
-use super::{HookAttempt, HookDue, HookEndpoint, HookLogLine, HookOutcome, HookStore, NewHook};
+use super::{
+    DisputeRow, HookAttempt, HookDue, HookEndpoint, HookLogLine, HookOutcome, HookStore, NewHook,
+};
 
 /// The SQLite store.
 #[derive(Clone, Debug)]

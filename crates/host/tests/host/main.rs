@@ -3,6 +3,7 @@
 
 mod admin;
 mod contract;
+mod disputes;
 mod hooks;
 mod portal;
 mod reconcile;
