@@ -1578,6 +1578,22 @@ async fn the_owner_finds_a_donation_and_refunds_half_and_a_viewer_cannot() {
             .unwrap();
         wait_text(&client, "document.body.textContent", "Deliveries").await;
         no_axe_violations(&client, "a webhook endpoint").await;
+        // Settlement (the sandbox's payouts) and disputes pass too.
+        for (link, words) in [
+            ("Settlement", "Payouts, newest first"),
+            ("Disputes", "Open disputes first"),
+        ] {
+            client
+                .find(Locator::LinkText(link))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            wait_text(&client, "document.body.textContent", words).await;
+            no_axe_violations(&client, link).await;
+        }
+        screenshot(&client, "dashboard-disputes-phone").await;
     })
     .await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
