@@ -31,6 +31,9 @@ pub struct Options {
     /// More origins allowed to frame both merchants' checkouts (try the snippet on your own
     /// local page: `--allow-origin http://localhost:3000`).
     pub extra_origins: Vec<String>,
+    /// Seed three weeks of activity when the state folder is new (`cargo xtask demo` does;
+    /// tests start empty).
+    pub seed: bool,
 }
 
 impl Options {
@@ -46,6 +49,7 @@ impl Options {
             examples: root.join("examples"),
             state: root.join("target/demo"),
             extra_origins: Vec::new(),
+            seed: false,
         }
     }
 }
@@ -69,6 +73,9 @@ pub struct DemoFlags {
     /// page on http://localhost:3000 with the snippet pasted in.
     #[arg(long = "allow-origin", value_name = "URL")]
     pub allow_origins: Vec<String>,
+    /// Start with empty dashboards: no three weeks of seeded activity on a new state folder.
+    #[arg(long)]
+    pub no_seed: bool,
 }
 
 impl DemoFlags {
@@ -80,6 +87,7 @@ impl DemoFlags {
             nonprofit_port: self.nonprofit_port,
             licence_port: self.licence_port,
             extra_origins: self.allow_origins.clone(),
+            seed: !self.no_seed,
             ..Options::defaults(root)
         }
     }
@@ -111,6 +119,8 @@ pub struct Urls {
     pub test_clock: Option<String>,
     /// One-time dashboard sign-in links: (merchant, owner, link).
     pub owner_links: Vec<(String, String, String)>,
+    /// What this run seeded (a new state folder with seeding on).
+    pub seeded: Option<crate::demo_seed::SeedReport>,
 }
 
 /// The demo's test clock: the one kept in the state folder if the sandbox still has it, else
@@ -193,7 +203,15 @@ pub async fn start(
         campaigns: Vec::new(),
         test_clock: None,
         owner_links: Vec::new(),
+        seeded: None,
     };
+    // A new state folder gets three weeks of activity (with seeding on): the clock the sandbox
+    // and the host share starts then, and the seeding brings it to now.
+    let seeding = o.seed && !o.state.join("host.sqlite").exists();
+    let demo_clock = crate::demo_seed::DemoClock::default();
+    if seeding {
+        demo_clock.set_offset(-crate::demo_seed::SEED_DAYS * 86_400);
+    }
 
     // The sandbox gateway, delivering its webhooks to the host; state survives demo restarts.
     let db = o.state.join("sandbox.sqlite");
@@ -212,7 +230,13 @@ pub async fn start(
         },
         ..Default::default()
     };
-    let sandbox = paywidget_sandbox::AppState::new(config, store, urls.sandbox.clone());
+    let sandbox = paywidget_sandbox::AppState::with_sources(
+        config,
+        store,
+        urls.sandbox.clone(),
+        std::sync::Arc::new(demo_clock.clone()),
+        std::sync::Arc::new(paywidget_sandbox::clock::RandomIds),
+    );
     let sandbox_task = tokio::spawn(paywidget_sandbox::serve(listeners.sandbox, sandbox));
 
     // The checkout host: the demo config, pointed at this run's servers and folders.
@@ -276,9 +300,24 @@ pub async fn start(
                 .map(|s| (m.id.clone(), s.email.to_string()))
         })
         .collect();
-    let host = paywidget_host::open(config, urls.host.clone(), paywidget_host::system_now())
-        .await
-        .context("start the checkout host")?;
+    let host = paywidget_host::open(
+        config,
+        urls.host.clone(),
+        std::sync::Arc::new(demo_clock.clone()),
+    )
+    .await
+    .context("start the checkout host")?;
+    let host_task = tokio::spawn(paywidget_host::serve(listeners.host, host.clone()));
+    if seeding {
+        println!(
+            "seeding {} days of activity (a new state folder; --no-seed starts empty)…",
+            crate::demo_seed::SEED_DAYS
+        );
+        let report = crate::demo_seed::seed(&urls.host, &urls.sandbox, &demo_clock)
+            .await
+            .context("seed the demo's activity")?;
+        urls.seeded = Some(report);
+    }
     // A newcomer signs in to each merchant's dashboard without a mail server.
     for (merchant, owner) in owners {
         let link = paywidget_host::portal::one_time_link(
@@ -290,7 +329,6 @@ pub async fn start(
         .map_err(|e| anyhow::anyhow!("a dashboard link: {e}"))?;
         urls.owner_links.push((merchant, owner, link));
     }
-    let host_task = tokio::spawn(paywidget_host::serve(listeners.host, host));
 
     // The merchants' sites, on their own origins, with the CSP the README tells merchants to add.
     let site = |folder: &str| Site {
@@ -341,6 +379,7 @@ pub async fn run(o: Options) -> Result<()> {
         campaigns,
         test_clock,
         owner_links,
+        seeded,
     } = urls;
     println!("\npaywidget demo is running (127.0.0.1 only):");
     println!("  nonprofit site       {nonprofit_url}/   (Donate button; our own card fields)");
@@ -361,6 +400,15 @@ pub async fn run(o: Options) -> Result<()> {
         o.state.display(),
         o.state.join("outbox").display()
     );
+    if let Some(r) = &seeded {
+        println!(
+            "  seeded               {} payments over {} days ({} declined tries, a refund, a dispute, {} refused activation)",
+            r.paid,
+            crate::demo_seed::SEED_DAYS,
+            r.declined,
+            r.refused_activations
+        );
+    }
     println!("  customer portal      {host_url}/portal");
     println!("  merchant dashboard   {host_url}/admin");
     for (merchant, owner, link) in &owner_links {

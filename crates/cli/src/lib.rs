@@ -2,4 +2,5 @@
 //! after a release build) and the merchant demo-site server the browser tests also use.
 
 pub mod demo;
+pub mod demo_seed;
 pub mod site;
