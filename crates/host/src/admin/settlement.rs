@@ -193,7 +193,7 @@ pub async fn settlement(
             }
         }
     }
-    not_paid_out.sort_by(|a, b| b.created.cmp(&a.created));
+    not_paid_out.sort_by_key(|s| std::cmp::Reverse(s.created));
     Ok(Settlement {
         payouts: views,
         problems,

@@ -75,7 +75,7 @@ pub async fn record(
     if opened {
         let due = row.due_by.map_or(
             "the date in your payment processor's dashboard".into(),
-            |t| crate::mail::civil_date(t),
+            crate::mail::civil_date,
         );
         for to in owners(state, &session.merchant) {
             tx.queue_mail(&NewMail {
