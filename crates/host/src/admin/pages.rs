@@ -8,6 +8,7 @@ use paywidget_core::api::SessionStatus;
 use paywidget_core::money::{Amount, Currency};
 
 use super::disputes::Evidence;
+use super::gifts::Gifts;
 use super::settlement::Settlement;
 use super::webhooks::EndpointView;
 use super::{
@@ -64,6 +65,7 @@ fn nav(staff: &Staff) -> Markup {
             a href={ "/admin/licences" (sep) (q) } { "Licences" }
             a href={ "/admin/settlement" (sep) (q) } { "Settlement" }
             a href={ "/admin/disputes" (sep) (q) } { "Disputes" }
+            a href={ "/admin/gifts" (sep) (q) } { "Recurring" }
             @if staff.role == crate::config::Role::Owner {
                 a href={ "/admin/webhooks" (sep) (q) } { "Webhooks" }
             }
@@ -533,6 +535,7 @@ pub fn payment(staff: &Staff, p: &Payment, form_key: &str, message: Option<&str>
                     }
                 }
             }
+            @if s.subscription.is_some() { (gift_section(staff, p)) }
             h2 { "Timeline" }
             ol class="pw-timeline" {
                 @for e in &p.timeline {
@@ -894,6 +897,101 @@ pub fn dispute(staff: &Staff, e: &Evidence, now: i64) -> String {
                     li { time datetime=(civil_date(ev.at)) { (when(ev.at)) } (ev.what) }
                 }
             }
+        },
+    )
+}
+
+/// A recurring gift's state and, for owners and support, the donor's actions taken for them.
+fn gift_section(staff: &Staff, p: &Payment) -> Markup {
+    let s = &p.session;
+    let state = crate::portal::GiftState::of(s, p.fulfilment.as_ref().and_then(|f| f.paid_until));
+    let action = format!("/admin/payments/{}/gift", url_part(&s.id));
+    let offered = crate::portal::offers(s);
+    html! {
+        h2 { "Recurring gift" }
+        p { (state.words()) " · " (Amount::from_minor(s.next_amount.unwrap_or(s.amount), s.currency)) " " (s.frequency.every()) }
+        @if staff.may_act() {
+            div class="pw-actions" {
+                @for a in &offered {
+                    @if *a != crate::portal::GiftAction::Amount {
+                        form method="post" action=(action) {
+                            (form_fields(staff))
+                            input type="hidden" name="action" value=(a.as_str());
+                            button type="submit" class="pw-secondary" { (a.label()) }
+                        }
+                    }
+                }
+                @if s.email.is_some() {
+                    form method="post" action=(action) {
+                        (form_fields(staff))
+                        input type="hidden" name="action" value="card_link";
+                        button type="submit" class="pw-secondary" { "Mail the update-card link" }
+                    }
+                }
+            }
+            @if offered.contains(&crate::portal::GiftAction::Amount) {
+                form method="post" action=(action) class="pw-filters" {
+                    (form_fields(staff))
+                    input type="hidden" name="action" value="amount";
+                    div { label for="pw-gift-amount" { "New amount (" (s.currency.code()) ")" }
+                          input id="pw-gift-amount" name="amount" inputmode="decimal" required; }
+                    div { button type="submit" class="pw-secondary" { "Change from the next gift" } }
+                }
+            }
+        }
+    }
+}
+
+/// The merchant's recurring gifts: needing attention, running (with the monthly recurring
+/// revenue), ended.
+pub fn gifts(staff: &Staff, g: &Gifts) -> String {
+    let q = m(staff);
+    let table = |label: &str, rows: &[SessionRow]| {
+        html! {
+            div class="pw-scroll" tabindex="0" role="region" aria-label=(label) {
+                table class="pw-table" {
+                    thead { tr {
+                        th scope="col" { "Started (UTC)" }
+                        th scope="col" { "Donor" }
+                        th scope="col" class="pw-num" { "Gift" }
+                        th scope="col" { "State" }
+                    } }
+                    tbody {
+                        @for r in rows {
+                            tr {
+                                td { a href={ "/admin/payments/" (url_part(&r.id)) @if !q.is_empty() { "?" (q) } } { (civil_date(r.created)) } }
+                                th scope="row" { (r.email.as_deref().unwrap_or("–")) }
+                                td class="pw-num" { (Amount::from_minor(r.next_amount.unwrap_or(r.amount), r.currency)) " " (r.frequency.every()) }
+                                td { @if r.paused { "paused" } @else { (r.subscription_status.map_or("–", |st| st.as_str())) } }
+                            }
+                        }
+                        @if rows.is_empty() { tr { td colspan="4" { "None." } } }
+                    }
+                }
+            }
+        }
+    };
+    page(
+        "Recurring gifts",
+        Some(staff),
+        html! {
+            h1 { "Recurring gifts and subscriptions" }
+            p {
+                "Monthly recurring revenue: "
+                @if g.mrr.is_empty() { "none" }
+                @for (i, (c, v)) in g.mrr.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    strong { (Amount::from_minor(*v, *c)) }
+                }
+                " from " (g.active.len()) " running (yearly gifts count a twelfth)."
+            }
+            h2 { "Needs attention (" (g.attention.len()) ")" }
+            p { "A renewal could not be charged (the gateway retries; mail the donor the update-card link from the gift's page), or the gift is paused." }
+            (table("Gifts needing attention table", &g.attention))
+            h2 { "Running (" (g.active.len()) ")" }
+            (table("Running gifts table", &g.active))
+            h2 { "Ended: lapsed donors (" (g.ended.len()) ")" }
+            (table("Ended gifts table", &g.ended))
         },
     )
 }

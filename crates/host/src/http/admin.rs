@@ -701,3 +701,71 @@ pub(super) async fn dispute(
         }
     }
 }
+
+/// `GET /admin/gifts`: the merchant's recurring gifts.
+pub(super) async fn gifts(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Query(q): Query<MerchantQuery>,
+) -> Response {
+    let staff = match who(&state, &headers, q.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match admin::gifts::list(&state, &staff).await {
+        Ok(g) => html(StatusCode::OK, pages::gifts(&staff, &g)),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::error(&staff, &m))
+        }
+    }
+}
+
+/// A recurring gift's action form.
+#[derive(Deserialize)]
+pub(super) struct GiftForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    amount: Option<String>,
+    #[serde(default)]
+    frequency: Option<String>,
+    #[serde(default)]
+    merchant: Option<String>,
+}
+
+/// `POST /admin/payments/{id}/gift`: pause, resume, end, keep, change or mail the card link.
+pub(super) async fn gift(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<GiftForm>,
+) -> Response {
+    let staff = match who(&state, &headers, f.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::error(&staff, "Change gifts from this dashboard's own page."),
+        );
+    }
+    match admin::gifts::act(
+        &state,
+        &staff,
+        &f.csrf,
+        &id,
+        &f.action,
+        f.amount.as_deref(),
+        f.frequency.as_deref(),
+    )
+    .await
+    {
+        Ok(m) => show_payment(&state, &staff, &id, StatusCode::OK, Some(&m)).await,
+        Err(e) => {
+            let (status, m) = failure(e);
+            show_payment(&state, &staff, &id, status, Some(&m)).await
+        }
+    }
+}

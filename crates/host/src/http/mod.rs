@@ -183,6 +183,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/payments/{id}/refund", post(admin::refund))
         .route("/admin/licences/{id}/seats", post(admin::free_seats))
         .route("/admin/payments/{id}/resend", post(admin::resend))
+        .route("/admin/payments/{id}/gift", post(admin::gift))
         .route("/admin/webhooks", post(admin_webhooks::add))
         .route("/admin/webhooks/{id}/{action}", post(admin_webhooks::act))
         // The export reads every matching payment: the costliest page a session can ask for.
@@ -220,6 +221,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/licences/{id}", get(admin::licence))
         .route("/admin/webhooks", get(admin_webhooks::list))
         .route("/admin/disputes", get(admin::disputes))
+        .route("/admin/gifts", get(admin::gifts))
         .route("/admin/disputes/{id}", get(admin::dispute))
         .route("/admin/webhooks/{id}", get(admin_webhooks::one))
         .route("/healthz", get(|| async { "ok" }))

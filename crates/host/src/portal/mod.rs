@@ -765,8 +765,39 @@ pub async fn set_paused(
     paused: bool,
 ) -> Result<(), DomainError> {
     let s = own(state, c, csrf, session).await?;
+    pause_gift(state, &s, paused, ChangedBy::Donor).await
+}
+
+/// Who changed a gift: the donor in the portal, or the merchant's staff in the dashboard (the
+/// donor is told either way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangedBy {
+    /// The donor, signed in to the portal.
+    Donor,
+    /// The merchant's staff, from the dashboard.
+    Staff,
+}
+
+impl ChangedBy {
+    /// "You paused … from your payments page" / "Our team paused … for you".
+    fn did(self, what: &str) -> String {
+        match self {
+            ChangedBy::Donor => format!("You {what} from your payments page"),
+            ChangedBy::Staff => format!("Our team {what} for you"),
+        }
+    }
+}
+
+/// Pauses or resumes collecting the recurring gift `s` (when it offers that), and tells the
+/// donor.
+pub async fn pause_gift(
+    state: &HostState,
+    s: &SessionRow,
+    paused: bool,
+    by: ChangedBy,
+) -> Result<(), DomainError> {
     ensure_offered(
-        &s,
+        s,
         if paused {
             GiftAction::Pause
         } else {
@@ -786,28 +817,30 @@ pub async fn set_paused(
     } else {
         vec![("pause_collection", String::new())]
     };
-    crate::checkout::gateway_for(state, &s)?
+    crate::checkout::gateway_for(state, s)?
         .post(&format!("/v1/subscriptions/{subscription}"), &form, &key)
         .await
         .map_err(|e| DomainError::GatewayUnavailable(format!("{e:?}")))?;
     state.store.set_paused(&s.id, paused).await?;
-    let title = title_of(state, &s);
+    let title = title_of(state, s);
     tell_donor(
         state,
-        &s,
+        s,
         if paused {
             format!("Your gift to {title} is paused")
         } else {
             format!("Your gift to {title} resumes")
         },
         if paused {
-            "You paused this recurring gift from your payments page: nothing is charged until \
-             you resume it."
-                .to_owned()
+            format!(
+                "{}: nothing is charged until it is resumed.",
+                by.did("paused this recurring gift")
+            )
         } else {
-            "You resumed this recurring gift from your payments page: it is charged again from \
-             the next period."
-                .to_owned()
+            format!(
+                "{}: it is charged again from the next period.",
+                by.did("resumed this recurring gift")
+            )
         },
     )
     .await
@@ -826,9 +859,21 @@ pub async fn change_plan(
     text: &str,
     frequency: Option<paywidget_core::api::Frequency>,
 ) -> Result<(), DomainError> {
-    use paywidget_core::money::{Amount, DecimalSeparator, ParseRules};
     let s = own(state, c, csrf, session).await?;
-    ensure_offered(&s, GiftAction::Amount)?;
+    change_gift(state, &s, text, frequency, ChangedBy::Donor).await
+}
+
+/// Changes the amount and/or frequency of the recurring gift `s` from the next gift on (see
+/// [`change_plan`]; the same limits whoever asks), and tells the donor.
+pub async fn change_gift(
+    state: &HostState,
+    s: &SessionRow,
+    text: &str,
+    frequency: Option<paywidget_core::api::Frequency>,
+    by: ChangedBy,
+) -> Result<(), DomainError> {
+    use paywidget_core::money::{Amount, DecimalSeparator, ParseRules};
+    ensure_offered(s, GiftAction::Amount)?;
     // Donors choose what they give; a licence's price is its plan's.
     let (Some(subscription), Some(_), CampaignKind::Donation) =
         (&s.subscription, s.frequency.interval(), s.kind)
@@ -895,7 +940,7 @@ pub async fn change_plan(
             ),
         ));
     }
-    let gateway = crate::checkout::gateway_for(state, &s)?;
+    let gateway = crate::checkout::gateway_for(state, s)?;
     let unavailable = |e| DomainError::GatewayUnavailable(format!("{e:?}"));
     let sub: crate::gateway::objects::Subscription = gateway
         .get_as(&format!("/v1/subscriptions/{subscription}"))
@@ -948,14 +993,14 @@ pub async fn change_plan(
         .map_err(unavailable)?;
     // The gift from now on (the fee coverage, if any, is not renewed on the new amount).
     state.store.set_plan(&s.id, amount, frequency).await?;
-    let title = title_of(state, &s);
+    let title = title_of(state, s);
     tell_donor(
         state,
-        &s,
+        s,
         format!("Your gift to {title} changed"),
         format!(
-            "You changed this recurring gift from your payments page: from the next gift on it is \
-             {} {}.",
+            "{}: from the next gift on it is {} {}.",
+            by.did("changed this recurring gift"),
             Amount::from_minor(amount, s.currency),
             frequency.every()
         ),
@@ -1006,8 +1051,19 @@ pub async fn set_cancel_at_period_end(
     cancel: bool,
 ) -> Result<(), DomainError> {
     let s = own(state, c, csrf, session).await?;
+    end_gift(state, &s, cancel, ChangedBy::Donor).await
+}
+
+/// Ends the recurring gift `s` at the end of its period, or keeps it (when it offers that),
+/// and tells the donor.
+pub async fn end_gift(
+    state: &HostState,
+    s: &SessionRow,
+    cancel: bool,
+    by: ChangedBy,
+) -> Result<(), DomainError> {
     ensure_offered(
-        &s,
+        s,
         if cancel {
             GiftAction::Cancel
         } else {
@@ -1019,27 +1075,30 @@ pub async fn set_cancel_at_period_end(
     };
     // One key per request, as for pausing.
     let key = state.ids.new_id(&format!("pw_portal_{}_{cancel}", s.id));
-    crate::checkout::gateway_for(state, &s)?
+    crate::checkout::gateway_for(state, s)?
         .set_cancel_at_period_end(subscription, cancel, &key)
         .await
         .map_err(|e| DomainError::GatewayUnavailable(format!("{e:?}")))?;
     state.store.set_cancel_at_period_end(&s.id, cancel).await?;
-    let title = title_of(state, &s);
+    let title = title_of(state, s);
     tell_donor(
         state,
-        &s,
+        s,
         if cancel {
             format!("Your gift to {title} will end")
         } else {
             format!("Your gift to {title} continues")
         },
         if cancel {
-            "You asked to end this recurring gift from your payments page: no further gifts will be \
-             charged after the current period."
-                .to_owned()
+            format!(
+                "{}: no further gifts will be charged after the current period.",
+                by.did("ended this recurring gift")
+            )
         } else {
-            "You asked to keep this recurring gift from your payments page: it renews as before."
-                .to_owned()
+            format!(
+                "{}: it renews as before.",
+                by.did("kept this recurring gift")
+            )
         },
     )
     .await

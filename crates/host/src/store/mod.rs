@@ -702,6 +702,9 @@ pub trait DashboardStore: Send + Sync {
     ) -> Result<Vec<(String, i64, Option<i64>)>, StoreError>;
     /// How many payers (addresses, networks, emails, cards) the shield blocks at `now`.
     async fn blocked_now(&self, merchant: &str, now: i64) -> Result<i64, StoreError>;
+    /// A merchant's recurring gifts and subscriptions (sessions with a gateway subscription),
+    /// newest first (at most `limit`).
+    async fn recurring(&self, merchant: &str, limit: u32) -> Result<Vec<SessionRow>, StoreError>;
     /// A merchant's disputes, the open ones first, then newest first (at most `limit`).
     async fn disputes(&self, merchant: &str, limit: u32) -> Result<Vec<DisputeRow>, StoreError>;
     /// One dispute of `merchant`.

@@ -1281,6 +1281,18 @@ macro_rules! sql_store {
                 .await?)
             }
 
+            async fn recurring(&self, merchant: &str, limit: u32) -> Result<Vec<SessionRow>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT * FROM sessions WHERE merchant = $1 AND subscription_id IS NOT NULL \
+                     ORDER BY created DESC LIMIT $2",
+                )
+                .bind(merchant)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(session_row).collect()
+            }
+
             async fn disputes(&self, merchant: &str, limit: u32) -> Result<Vec<DisputeRow>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT * FROM disputes WHERE merchant = $1 \

@@ -4,6 +4,7 @@
 mod admin;
 mod contract;
 mod disputes;
+mod gifts;
 mod hooks;
 mod portal;
 mod reconcile;
