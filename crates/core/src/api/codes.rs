@@ -202,6 +202,8 @@ string_codes! {
         LicenseRevoked => "license_revoked",
         /// The licence is past its last day.
         LicenseExpired => "license_expired",
+        /// The merchant suspended the licence (reversible): ask them.
+        LicenseSuspended => "license_suspended",
         /// The checkout session is too old to pay: start a new one.
         SessionExpired => "session_expired",
         /// The signed-in staff member's role does not allow this.

@@ -953,9 +953,13 @@ pub async fn licence(
         .filter(|s| s.merchant == staff.merchant)
         .filter(|s| s.kind == paywidget_core::api::CampaignKind::License)
         .ok_or(DomainError::NotFound("licence"))?;
+    let fulfilment = store.fulfilment(id).await?;
+    let extra = fulfilment
+        .as_ref()
+        .map_or(0, |f| u16::try_from(f.extra_seats).unwrap_or(u16::MAX));
     Ok(LicenceView {
-        seats: crate::licence::seats_for(state, &session),
-        fulfilment: store.fulfilment(id).await?,
+        seats: crate::licence::seats_for(state, &session).saturating_add(extra),
+        fulfilment,
         installations: store.activations_seen(id).await?,
         attempts: store.activation_log(id, 50).await?,
         session,
@@ -995,12 +999,136 @@ pub async fn free_seats(
     Ok(freed)
 }
 
+/// What support does to a licence from the activation doctor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LicenceCare {
+    /// One more seat than the plan's.
+    AddSeat,
+    /// This many more days before it expires (a subscription: after its paid period and grace).
+    Extend(i64),
+    /// Refuse it until reinstated (activations and verification say "suspended").
+    Suspend,
+    /// Lift a suspension.
+    Reinstate,
+    /// For good (owners only): as a refund would.
+    Revoke,
+}
+
+impl LicenceCare {
+    /// From the form: `add_seat`, `extend` (with `days`, 1 to 366), `suspend`, `reinstate`,
+    /// `revoke`.
+    pub fn parse(action: &str, days: Option<&str>) -> Option<LicenceCare> {
+        Some(match action {
+            "add_seat" => LicenceCare::AddSeat,
+            "extend" => {
+                let d: i64 = days?.trim().parse().ok()?;
+                if !(1..=366).contains(&d) {
+                    return None;
+                }
+                LicenceCare::Extend(d)
+            }
+            "suspend" => LicenceCare::Suspend,
+            "reinstate" => LicenceCare::Reinstate,
+            "revoke" => LicenceCare::Revoke,
+            _ => return None,
+        })
+    }
+}
+
+/// The most seats support may add to one licence (a compromised support account cannot hand
+/// out a site licence).
+pub const MAX_EXTRA_SEATS: i64 = 10;
+
+/// Applies `care` to a licence (owners and support; revoking is the owners'); audited, and the
+/// merchant's systems told of a revocation.
+pub async fn care_for_licence(
+    state: &HostState,
+    staff: &Staff,
+    csrf: &str,
+    id: &str,
+    care: LicenceCare,
+) -> Result<String, DomainError> {
+    if !portal::same_token(csrf, &staff.csrf) {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            "This page has expired. Reload it and try again.",
+        ));
+    }
+    if !staff.may_act() || (care == LicenceCare::Revoke && staff.role != Role::Owner) {
+        return Err(DomainError::Forbidden(
+            "Your role cannot do this to a licence. Ask an owner.".into(),
+        ));
+    }
+    let l = licence(state, staff, id).await?;
+    let Some(_issued) = &l.fulfilment else {
+        return Err(DomainError::Refused {
+            code: ErrorCode::InvalidRequest,
+            message: "No licence was issued for this order yet.".into(),
+        });
+    };
+    let s = &l.session;
+    let (message, detail) = match care {
+        LicenceCare::AddSeat => {
+            if !state
+                .store
+                .add_to_licence(&s.id, 1, 0, MAX_EXTRA_SEATS)
+                .await?
+            {
+                return Err(DomainError::Refused {
+                    code: ErrorCode::InvalidRequest,
+                    message: format!(
+                        "At most {MAX_EXTRA_SEATS} seats can be added; sell a bigger plan instead."
+                    ),
+                });
+            }
+            (
+                format!("One seat added: {} now.", l.seats + 1),
+                "added a seat".to_owned(),
+            )
+        }
+        LicenceCare::Extend(days) => {
+            state
+                .store
+                .add_to_licence(&s.id, 0, days, MAX_EXTRA_SEATS)
+                .await?;
+            (
+                format!("Extended by {days} days."),
+                format!("extended by {days} days"),
+            )
+        }
+        LicenceCare::Suspend => {
+            state.store.set_suspended(&s.id, true).await?;
+            (
+                "Suspended: activations and checks now say so.".to_owned(),
+                "suspended".to_owned(),
+            )
+        }
+        LicenceCare::Reinstate => {
+            state.store.set_suspended(&s.id, false).await?;
+            (
+                "The suspension is lifted.".to_owned(),
+                "reinstated".to_owned(),
+            )
+        }
+        LicenceCare::Revoke => {
+            let mut tx = state.store.begin().await?;
+            crate::billing::fulfil::revoke(state, tx.as_mut(), s, "revoked by the seller").await?;
+            tx.commit().await?;
+            crate::hooks::wake(state);
+            ("Revoked for good.".to_owned(), "revoked".to_owned())
+        }
+    };
+    audit(state, staff, Some(&s.id), "licence", &detail).await?;
+    Ok(message)
+}
+
 /// What a refused activation's reason means, for support.
 pub fn refusal_words(reason: Option<&str>) -> &'static str {
     match reason {
         Some("seats_exhausted") => "every seat was in use by other installations",
         Some("license_revoked") => "the licence is revoked (refunded or disputed)",
         Some("license_expired") => "the licence has expired (or its subscription lapsed)",
+        Some("license_suspended") => "the licence is suspended (lift it on this page)",
         Some("invalid_instance") => "the app sent an unusable instance id",
         Some("invalid_license") => "not a key we signed",
         Some(_) => "refused",

@@ -679,6 +679,9 @@ pub fn licence(staff: &Staff, l: &LicenceView, message: Option<&str>) -> String 
                     button type="submit" class="pw-secondary" { "Free every seat" }
                 }
             }
+            @if staff.may_act() && l.fulfilment.as_ref().is_some_and(|f| !f.revoked) {
+                (licence_care(staff, l))
+            }
             h2 { "Last activation attempts" }
             div class="pw-scroll" tabindex="0" role="region" aria-label="Activation attempts table" {
                 table class="pw-table" {
@@ -994,6 +997,45 @@ pub fn gifts(staff: &Staff, g: &Gifts) -> String {
             (table("Ended gifts table", &g.ended))
         },
     )
+}
+
+/// Support's care for a licence: a seat more, more days, suspend or reinstate, revoke (owners).
+fn licence_care(staff: &Staff, l: &LicenceView) -> Markup {
+    let action = format!("/admin/licences/{}/care", url_part(&l.session.id));
+    let suspended = l.fulfilment.as_ref().is_some_and(|f| f.suspended);
+    html! {
+        h2 { "Help this customer" }
+        @if suspended { p { strong { "Suspended:" } " activations and checks are refused until you lift it." } }
+        div class="pw-actions" {
+            form method="post" action=(action) {
+                (form_fields(staff))
+                input type="hidden" name="action" value="add_seat";
+                button type="submit" class="pw-secondary" { "Add a seat" }
+            }
+            form method="post" action=(action) {
+                (form_fields(staff))
+                input type="hidden" name="action" value=(if suspended { "reinstate" } else { "suspend" });
+                button type="submit" class="pw-secondary" { @if suspended { "Lift the suspension" } @else { "Suspend" } }
+            }
+            @if staff.role == crate::config::Role::Owner {
+                form method="post" action=(action) {
+                    (form_fields(staff))
+                    input type="hidden" name="action" value="revoke";
+                    button type="submit" class="pw-secondary" { "Revoke for good" }
+                }
+            }
+        }
+        form method="post" action=(action) class="pw-filters" {
+            (form_fields(staff))
+            input type="hidden" name="action" value="extend";
+            div { label for="pw-extend" { "Extend by (days)" }
+                  select id="pw-extend" name="days" {
+                      option value="7" { "7" } option value="30" selected { "30" }
+                      option value="90" { "90" } option value="365" { "365" }
+                  } }
+            div { button type="submit" class="pw-secondary" { "Extend" } }
+        }
+    }
 }
 
 /// The hidden fields every dashboard form carries.

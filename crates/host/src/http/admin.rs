@@ -769,3 +769,50 @@ pub(super) async fn gift(
         }
     }
 }
+
+/// The licence care form.
+#[derive(Deserialize)]
+pub(super) struct CareForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    days: Option<String>,
+    #[serde(default)]
+    merchant: Option<String>,
+}
+
+/// `POST /admin/licences/{id}/care`: a seat more, more days, suspend, reinstate, revoke.
+pub(super) async fn licence_care(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CareForm>,
+) -> Response {
+    let staff = match who(&state, &headers, f.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::error(&staff, "Change licences from this dashboard's own page."),
+        );
+    }
+    let Some(care) = admin::LicenceCare::parse(&f.action, f.days.as_deref()) else {
+        return show_licence(
+            &state,
+            &staff,
+            &id,
+            StatusCode::BAD_REQUEST,
+            Some("Choose an action (and 1 to 366 days to extend by)."),
+        )
+        .await;
+    };
+    match admin::care_for_licence(&state, &staff, &f.csrf, &id, care).await {
+        Ok(m) => show_licence(&state, &staff, &id, StatusCode::OK, Some(&m)).await,
+        Err(e) => {
+            let (status, m) = failure(e);
+            show_licence(&state, &staff, &id, status, Some(&m)).await
+        }
+    }
+}

@@ -182,6 +182,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/login", post(admin::login))
         .route("/admin/payments/{id}/refund", post(admin::refund))
         .route("/admin/licences/{id}/seats", post(admin::free_seats))
+        .route("/admin/licences/{id}/care", post(admin::licence_care))
         .route("/admin/payments/{id}/resend", post(admin::resend))
         .route("/admin/payments/{id}/gift", post(admin::gift))
         .route("/admin/webhooks", post(admin_webhooks::add))

@@ -207,7 +207,10 @@ pub struct Standing {
     pub revoked: bool,
     /// Past its last day (a subscription: past its paid period and the grace days).
     pub expired: bool,
-    /// `active`, `past_due` (in the grace days after a failed renewal), `expired`, `revoked`.
+    /// Suspended by the merchant (reversible).
+    pub suspended: bool,
+    /// `active`, `past_due` (in the grace days after a failed renewal), `expired`, `revoked`,
+    /// `suspended`.
     pub status: &'static str,
     /// Its last valid day, `None` for a perpetual licence.
     pub valid_until_day: Option<u32>,
@@ -277,12 +280,21 @@ async fn entitlement(
                 Some(t) => format!("{} {}", settings.product, t.name),
                 None => settings.product.clone(),
             },
-            seats: tier.map_or(settings.seats, |t| t.seats),
+            // The plan's seats and days, plus what support added.
+            seats: tier.map_or(settings.seats, |t| t.seats).saturating_add(
+                f.as_ref()
+                    .map_or(0, |f| u16::try_from(f.extra_seats).unwrap_or(u16::MAX)),
+            ),
             issued_day,
             expires_day: if session.frequency.interval().is_some() {
                 None
             } else {
-                settings.validity_days.map(|d| issued_day + d)
+                settings.validity_days.map(|d| {
+                    issued_day
+                        + d
+                        + f.as_ref()
+                            .map_or(0, |f| u32::try_from(f.extra_days).unwrap_or(0))
+                })
             },
             order: order.to_owned(),
         },
@@ -299,6 +311,8 @@ pub async fn standing(
 ) -> Result<Standing, DomainError> {
     let f = state.store.fulfilment(session_id).await?;
     let revoked = f.as_ref().is_none_or(|f| f.revoked);
+    let suspended = f.as_ref().is_some_and(|f| f.suspended);
+    let extra = f.as_ref().map_or(0, |f| f.extra_days) * 86_400;
     let session = state.store.session(session_id).await?;
     let now = state.clock.now();
     let day = |t: i64| u32::try_from(t.div_euclid(86_400)).unwrap_or(0);
@@ -320,7 +334,7 @@ pub async fn standing(
                 .as_ref()
                 .and_then(|f| f.paid_until.or(Some(f.created + period)))
                 .unwrap_or(now);
-            let until = paid_until + grace;
+            let until = paid_until + grace + extra;
             (now > until, now > paid_until, Some(day(until)))
         }
         _ => (
@@ -331,6 +345,8 @@ pub async fn standing(
     };
     let status = if revoked {
         "revoked"
+    } else if suspended {
+        "suspended"
     } else if expired {
         "expired"
     } else if past_due {
@@ -340,6 +356,7 @@ pub async fn standing(
     };
     Ok(Standing {
         revoked,
+        suspended,
         expired,
         status,
         valid_until_day,
@@ -365,6 +382,12 @@ async fn good_licence(
         return Err(DomainError::Refused {
             code: ErrorCode::LicenseRevoked,
             message: "This licence was revoked (refunded or disputed).".into(),
+        });
+    }
+    if st.suspended {
+        return Err(DomainError::Refused {
+            code: ErrorCode::LicenseSuspended,
+            message: "This licence is suspended by its seller: contact them.".into(),
         });
     }
     if st.expired {
@@ -564,7 +587,7 @@ pub async fn check(state: &crate::HostState, key: &str) -> Result<VerifyAnswer, 
             let st = standing(state, &l, &session_id).await?;
             let used = state.store.activations(&session_id).await?.len();
             Ok(VerifyAnswer::Checked {
-                valid: !st.revoked && !st.expired,
+                valid: !st.revoked && !st.suspended && !st.expired,
                 revoked: st.revoked,
                 expired: st.expired,
                 status: st.status.to_owned(),

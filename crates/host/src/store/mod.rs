@@ -229,6 +229,12 @@ pub struct FulfilmentRow {
     pub created: i64,
     /// A licence subscription: the end of its last paid period (unix seconds).
     pub paid_until: Option<i64>,
+    /// Seats support added to the plan's.
+    pub extra_seats: i64,
+    /// Days support added to the licence's last valid day.
+    pub extra_days: i64,
+    /// Suspended by staff (reversible; a revocation is not).
+    pub suspended: bool,
 }
 
 /// A portal sign-in request as stored: only hashes of the link's token and of the code.
@@ -521,6 +527,17 @@ pub trait LicenceStore: Send + Sync {
     async fn activations_seen(&self, order: &str) -> Result<Vec<Installation>, StoreError>;
     /// Frees every seat of `order`; how many there were.
     async fn deactivate_all(&self, order: &str) -> Result<u64, StoreError>;
+    /// Adds `seats` seats and `days` days to the licence of `session`, in one statement that
+    /// keeps the added seats at most `max_seats` (false: no licence, or over the cap).
+    async fn add_to_licence(
+        &self,
+        session: &str,
+        seats: i64,
+        days: i64,
+        max_seats: i64,
+    ) -> Result<bool, StoreError>;
+    /// Suspends or reinstates the licence of `session` (false: no licence).
+    async fn set_suspended(&self, session: &str, suspended: bool) -> Result<bool, StoreError>;
     /// Records one activation attempt (the last 100 per licence are kept).
     async fn log_activation(&self, attempt: &ActivationAttempt) -> Result<(), StoreError>;
     /// The last `limit` activation attempts of `order`, newest first.

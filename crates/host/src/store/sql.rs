@@ -441,6 +441,9 @@ macro_rules! sql_store {
                     revoked_reason: r.try_get("revoked_reason")?,
                     created: r.try_get("created")?,
                     paid_until: r.try_get("paid_until")?,
+                    extra_seats: r.try_get("extra_seats")?,
+                    extra_days: r.try_get("extra_days")?,
+                    suspended: r.try_get::<i64, _>("suspended")? != 0,
                 }))
             }
 
@@ -622,6 +625,38 @@ macro_rules! sql_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected())
+            }
+
+            async fn add_to_licence(
+                &self,
+                session: &str,
+                seats: i64,
+                days: i64,
+                max_seats: i64,
+            ) -> Result<bool, StoreError> {
+                // The cap is checked by the statement itself: requests racing cannot pass it.
+                let r = sqlx::query(
+                    "UPDATE fulfilments SET extra_seats = extra_seats + $1, extra_days = extra_days + $2 \
+                     WHERE session_id = $3 AND license_key IS NOT NULL AND extra_seats + $1 <= $4",
+                )
+                .bind(seats)
+                .bind(days)
+                .bind(session)
+                .bind(max_seats)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn set_suspended(&self, session: &str, suspended: bool) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE fulfilments SET suspended = $1 WHERE session_id = $2 AND license_key IS NOT NULL",
+                )
+                .bind(i64::from(suspended))
+                .bind(session)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
             }
 
             async fn log_activation(&self, a: &ActivationAttempt) -> Result<(), StoreError> {

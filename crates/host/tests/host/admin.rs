@@ -95,6 +95,175 @@ pub(crate) async fn donation(
     id
 }
 
+/// Posts the activation doctor's care form.
+async fn care(
+    w: &World,
+    cookie: &str,
+    csrf: &str,
+    session: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let mut all = vec![("csrf", csrf)];
+    all.extend_from_slice(form);
+    let r = w
+        .http
+        .post(format!("{}/admin/licences/{session}/care", w.host))
+        .header("cookie", format!("pw_admin={cookie}"))
+        .form(&all)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_adds_seats_and_days_and_suspends_a_licence_and_only_an_owner_revokes() {
+    let w = dashboard_world().await;
+    let (_, s) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "pro", "email": "dev@example.org" })),
+        )
+        .await;
+    let session = s["id"].as_str().unwrap().to_owned();
+    let pm = w.tokenize("4242424242424242").await;
+    w.pay(&session, &pm, "k").await;
+    let done = w.wait_status(&session, "fulfilled").await;
+    let key = done["license"]["key"].as_str().unwrap().to_owned();
+    let api = |path: &'static str, body: serde_json::Value| {
+        let w = &w;
+        async move { w.api(reqwest::Method::POST, path, Some(body)).await }
+    };
+    let activate = |instance: &'static str| {
+        api(
+            "/api/licenses/activate",
+            json!({ "key": key, "instance": instance }),
+        )
+    };
+    let verify = || api("/api/licenses/verify", json!({ "key": key }));
+    assert_eq!(activate("a").await.0, 200);
+    assert_eq!(activate("b").await.0, 200);
+    assert_eq!(activate("c").await.0, 409, "two seats");
+    let (help, csrf) = staff_in(&w, "help@hope.example").await;
+
+    // A seat more: the third machine activates.
+    let (status, page) = care(&w, &help, &csrf, &session, &[("action", "add_seat")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("2 of 3"), "{page}");
+    assert_eq!(activate("c").await.0, 200);
+    // More days: the last valid day moves by exactly that many.
+    let before = verify().await.1["valid_until_day"].as_i64().unwrap();
+    assert_eq!(
+        care(
+            &w,
+            &help,
+            &csrf,
+            &session,
+            &[("action", "extend"), ("days", "30")]
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        verify().await.1["valid_until_day"].as_i64().unwrap(),
+        before + 30
+    );
+    for bad in ["0", "367", "-5", "x"] {
+        let (status, _) = care(
+            &w,
+            &help,
+            &csrf,
+            &session,
+            &[("action", "extend"), ("days", bad)],
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}");
+    }
+    // Suspended: checks and activations say so, and the doctor shows why; lifted, all is back.
+    assert_eq!(
+        care(&w, &help, &csrf, &session, &[("action", "suspend")])
+            .await
+            .0,
+        200
+    );
+    let (_, checked) = verify().await;
+    assert_eq!(
+        (checked["valid"].clone(), checked["status"].clone()),
+        (json!(false), json!("suspended")),
+        "{checked}"
+    );
+    let (status, refused) = activate("a").await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (409, Some("license_suspended")),
+        "{refused}"
+    );
+    let (_, doctor) = get(&w, &help, &format!("/admin/licences/{session}")).await;
+    assert!(doctor.contains("the licence is suspended"), "{doctor}");
+    assert_eq!(
+        care(&w, &help, &csrf, &session, &[("action", "reinstate")])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(verify().await.1["valid"], json!(true));
+
+    // Seats added are capped, and a burst of requests cannot pass the cap.
+    let burst = (0..15).map(|_| care(&w, &help, &csrf, &session, &[("action", "add_seat")]));
+    let ok = futures_util::future::join_all(burst)
+        .await
+        .into_iter()
+        .filter(|(status, _)| *status == 200)
+        .count();
+    assert_eq!(ok, 9, "one was added before: ten at most");
+    let f = w.state.store.fulfilment(&session).await.unwrap().unwrap();
+    assert_eq!(f.extra_seats, 10);
+
+    // Viewers change nothing; support cannot revoke; another merchant finds nothing; an owner
+    // revokes for good.
+    let (viewer, viewer_csrf) = staff_in(&w, "viewer@hope.example").await;
+    assert_eq!(
+        care(
+            &w,
+            &viewer,
+            &viewer_csrf,
+            &session,
+            &[("action", "add_seat")]
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        care(&w, &help, &csrf, &session, &[("action", "revoke")])
+            .await
+            .0,
+        403
+    );
+    let (theirs, their_csrf) = staff_in(&w, "owner@other.example").await;
+    assert_eq!(
+        care(&w, &theirs, &their_csrf, &session, &[("action", "suspend")])
+            .await
+            .0,
+        404
+    );
+    let (owner, owner_csrf) = staff_in(&w, "owner@hope.example").await;
+    assert_eq!(
+        care(&w, &owner, &owner_csrf, &session, &[("action", "revoke")])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(verify().await.1["revoked"], json!(true));
+    let (_, page) = get(&w, &owner, &format!("/admin/payments/{session}")).await;
+    assert!(
+        page.contains("added a seat") && page.contains("suspended") && page.contains("revoked"),
+        "{page}"
+    );
+}
+
 /// The overview's fraud signals, from what the shield did: a botnet's spike of declines is an
 /// attack-mode period still on, an address that then declines twice is blocked; the other
 /// merchant's owner sees neither.

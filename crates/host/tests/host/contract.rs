@@ -128,6 +128,9 @@ fn fulfilment(kind: CampaignKind, status: SessionStatus) -> FulfilmentRow {
         revoked_reason: None,
         created: T0,
         paid_until: None,
+        extra_seats: 0,
+        extra_days: 0,
+        suspended: false,
     }
 }
 

@@ -442,6 +442,16 @@ pub(crate) async fn monthly_gift() -> (World, String, String) {
     let pm = w.tokenize("4242424242424242").await;
     w.pay(&session, &pm, "k").await;
     w.wait_status(&session, "fulfilled").await;
+    // The first invoice's event too (it brings the period's end, which the portal shows): the
+    // payment's event may come first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while w.state.store.invoices(&session).await.unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first invoice never came"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     (w, clock, session)
 }
 
