@@ -57,6 +57,8 @@ pub struct HostState {
     pub mail_pass: tokio::sync::Mutex<()>,
     /// Wakes the outgoing webhook relay ([`hooks::wake`]) when something was queued.
     pub hooks_wake: Arc<tokio::sync::Notify>,
+    /// Gateway webhooks this process refused (bad signature) since it started.
+    pub webhooks_refused: std::sync::atomic::AtomicI64,
     /// Per-IP limits on the session and pay endpoints.
     pub limiter: http::IpLimiter,
     /// When this process last pruned the shield's old counters (unix seconds).
@@ -166,6 +168,7 @@ pub async fn open_with(
         mail_wake: Arc::new(tokio::sync::Notify::new()),
         mail_pass: tokio::sync::Mutex::new(()),
         hooks_wake: Arc::new(tokio::sync::Notify::new()),
+        webhooks_refused: std::sync::atomic::AtomicI64::new(0),
         shield_pruned: std::sync::atomic::AtomicI64::new(0),
         limiter_pruned: std::sync::atomic::AtomicI64::new(0),
     });
@@ -176,6 +179,8 @@ pub async fn open_with(
     hooks::spawn_relay(&state);
     // And the reminders of disputes whose deadline nears.
     billing::disputes::spawn_reminders(&state);
+    // And the watch: alerts when webhooks stop coming, and the weekly digest.
+    billing::watch::spawn(&state);
     Ok(state)
 }
 

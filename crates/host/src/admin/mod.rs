@@ -6,6 +6,7 @@
 
 pub mod disputes;
 pub mod gifts;
+pub mod health;
 pub mod pages;
 pub mod settlement;
 pub mod webhooks;

@@ -9,6 +9,7 @@ use paywidget_core::money::{Amount, Currency};
 
 use super::disputes::Evidence;
 use super::gifts::Gifts;
+use super::health::Health;
 use super::settlement::Settlement;
 use super::webhooks::EndpointView;
 use super::{
@@ -66,6 +67,7 @@ fn nav(staff: &Staff) -> Markup {
             a href={ "/admin/settlement" (sep) (q) } { "Settlement" }
             a href={ "/admin/disputes" (sep) (q) } { "Disputes" }
             a href={ "/admin/gifts" (sep) (q) } { "Recurring" }
+            a href={ "/admin/health" (sep) (q) } { "Health" }
             @if staff.role == crate::config::Role::Owner {
                 a href={ "/admin/webhooks" (sep) (q) } { "Webhooks" }
             }
@@ -1036,6 +1038,66 @@ fn licence_care(staff: &Staff, l: &LicenceView) -> Markup {
             div { button type="submit" class="pw-secondary" { "Extend" } }
         }
     }
+}
+
+/// The health view.
+pub fn health(staff: &Staff, h: &Health, message: Option<&str>) -> String {
+    let (received, avg, max, last) = h.summary();
+    page(
+        "Health",
+        Some(staff),
+        html! {
+            h1 { "Health" }
+            (problem(message))
+            h2 { "The payment processor's webhooks" }
+            p {
+                "Last 24 hours: " strong { (received) } " received, on average " (avg) " s after the \
+                 event (at most " (max) " s). "
+                @match last { Some(t) => { "The last came at " (when(t)) " UTC." }, None => "None came." }
+                " Refused by this host process since it started (bad signature): " (h.refused_here) "."
+            }
+            p {
+                "Payments waiting for their webhook (paid over 15 minutes ago, in the last 6 hours): "
+                strong { (h.waiting) } ". "
+                @if h.waiting > 0 {
+                    "Webhooks may have stopped: check the endpoint and its secret in the processor's \
+                     dashboard. The owners are mailed once a day while this lasts."
+                }
+            }
+            div class="pw-scroll" tabindex="0" role="region" aria-label="Webhooks per hour table" {
+                table class="pw-table" {
+                    caption { "Per hour (UTC)" }
+                    thead { tr {
+                        th scope="col" { "Hour" }
+                        th scope="col" class="pw-num" { "Received" }
+                        th scope="col" class="pw-num" { "Average lateness" }
+                        th scope="col" class="pw-num" { "Most" }
+                    } }
+                    tbody {
+                        @for hour in &h.hours {
+                            tr {
+                                th scope="row" { (when(hour.hour * 3600)) }
+                                td class="pw-num" { (hour.received) }
+                                td class="pw-num" { (hour.delay_total.checked_div(hour.received).unwrap_or(0)) " s" }
+                                td class="pw-num" { (hour.delay_max) " s" }
+                            }
+                        }
+                        @if h.hours.is_empty() { tr { td colspan="4" { "No webhook in the last 24 hours." } } }
+                    }
+                }
+            }
+            h2 { "Weekly digest" }
+            p { "On Monday mornings (UTC) the owners get the week: raised, payments, declines, disputes. It is "
+                strong { @if h.digest_on { "on" } @else { "off" } } "." }
+            @if staff.role == crate::config::Role::Owner {
+                form method="post" action="/admin/digest" {
+                    (form_fields(staff))
+                    input type="hidden" name="on" value=(if h.digest_on { "false" } else { "true" });
+                    button type="submit" class="pw-secondary" { @if h.digest_on { "Turn the digest off" } @else { "Turn the digest on" } }
+                }
+            }
+        },
+    )
 }
 
 /// The hidden fields every dashboard form carries.

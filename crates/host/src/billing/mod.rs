@@ -7,4 +7,5 @@ pub mod disputes;
 pub mod fulfil;
 pub mod reconcile;
 pub mod update_card;
+pub mod watch;
 pub mod webhooks;

@@ -457,6 +457,24 @@ async fn apply_payment(
     Ok(())
 }
 
+/// Counts a verified webhook for the health view, with how late it came (a failure to count is
+/// logged; the webhook stands).
+pub async fn note_arrival(state: &HostState, created: Option<i64>) {
+    let now = state.clock.now();
+    let late = created.map_or(0, |c| now - c);
+    if let Err(e) = state.store.note_webhook(now, true, late).await {
+        tracing::warn!(error = %e, "webhook not counted");
+    }
+}
+
+/// Counts a refused webhook, in this process only: anyone can send those, and a write per
+/// forged request would hand them the database.
+pub fn note_refused(state: &HostState) {
+    state
+        .webhooks_refused
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Applies event `id` of type `kind` (the webhook's path, and reconciliation's when a webhook
 /// never came, with an id of its own; fulfilment is once per session or invoice whichever path
 /// gets there first). Returns false for a duplicate.

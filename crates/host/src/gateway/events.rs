@@ -299,6 +299,8 @@ pub struct Envelope {
     pub kind: String,
     /// The parsed event.
     pub event: Event,
+    /// When the gateway made it (how late it arrives).
+    pub created: Option<i64>,
 }
 
 /// Why an event could not be read.
@@ -322,6 +324,8 @@ struct RawEnvelope {
     id: String,
     #[serde(rename = "type")]
     kind: String,
+    #[serde(default)]
+    created: Option<i64>,
     data: RawData,
 }
 
@@ -338,6 +342,7 @@ pub fn parse(body: &[u8]) -> Result<Envelope, EventError> {
         id: raw.id,
         kind: raw.kind,
         event,
+        created: raw.created,
     })
 }
 

@@ -816,3 +816,65 @@ pub(super) async fn licence_care(
         }
     }
 }
+
+/// `GET /admin/health`.
+pub(super) async fn health(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Query(q): Query<MerchantQuery>,
+) -> Response {
+    let staff = match who(&state, &headers, q.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    show_health(&state, &staff, StatusCode::OK, None).await
+}
+
+async fn show_health(
+    state: &HostState,
+    staff: &admin::Staff,
+    status: StatusCode,
+    message: Option<&str>,
+) -> Response {
+    match admin::health::health(state, staff).await {
+        Ok(h) => html(status, pages::health(staff, &h, message)),
+        Err(e) => {
+            let (status, m) = failure(e);
+            html(status, pages::error(staff, &m))
+        }
+    }
+}
+
+/// The digest switch.
+#[derive(Deserialize)]
+pub(super) struct DigestForm {
+    csrf: String,
+    on: bool,
+    #[serde(default)]
+    merchant: Option<String>,
+}
+
+/// `POST /admin/digest`: the weekly digest on or off (owners).
+pub(super) async fn digest(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Form(f): Form<DigestForm>,
+) -> Response {
+    let staff = match who(&state, &headers, f.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::error(&staff, "Change settings from this dashboard's own page."),
+        );
+    }
+    match admin::health::set_digest(&state, &staff, &f.csrf, f.on).await {
+        Ok(()) => show_health(&state, &staff, StatusCode::OK, Some("Saved.")).await,
+        Err(e) => {
+            let (status, m) = failure(e);
+            show_health(&state, &staff, status, Some(&m)).await
+        }
+    }
+}

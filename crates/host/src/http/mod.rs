@@ -185,6 +185,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/licences/{id}/care", post(admin::licence_care))
         .route("/admin/payments/{id}/resend", post(admin::resend))
         .route("/admin/payments/{id}/gift", post(admin::gift))
+        .route("/admin/digest", post(admin::digest))
         .route("/admin/webhooks", post(admin_webhooks::add))
         .route("/admin/webhooks/{id}/{action}", post(admin_webhooks::act))
         // The export reads every matching payment: the costliest page a session can ask for.
@@ -223,6 +224,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/webhooks", get(admin_webhooks::list))
         .route("/admin/disputes", get(admin::disputes))
         .route("/admin/gifts", get(admin::gifts))
+        .route("/admin/health", get(admin::health))
         .route("/admin/disputes/{id}", get(admin::dispute))
         .route("/admin/webhooks/{id}", get(admin_webhooks::one))
         .route("/healthz", get(|| async { "ok" }))

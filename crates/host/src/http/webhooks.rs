@@ -23,9 +23,16 @@ pub(super) async fn gateway(
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    let signer = webhooks::verify(&state, signature, &body)?;
+    let signer = match webhooks::verify(&state, signature, &body) {
+        Ok(s) => s,
+        Err(e) => {
+            webhooks::note_refused(&state);
+            return Err(e.into());
+        }
+    };
     let event = webhooks::parse(&body)?;
     let fresh = webhooks::apply(&state, &signer, &event).await?;
+    webhooks::note_arrival(&state, event.created).await;
     Ok(Json(WebhookAck {
         received: true,
         duplicate: !fresh,

@@ -652,6 +652,8 @@ pub trait JobStore: Send + Sync {
     /// A setting; if absent, stores `default` first. Returns the stored value (a concurrent
     /// first start may have won).
     async fn setting_or_insert(&self, key: &str, default: &str) -> Result<String, StoreError>;
+    /// Sets the setting `key`.
+    async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError>;
     /// The singleton job `name`'s lock, if no other host holds it (held until the guard is
     /// dropped; PostgreSQL: a session advisory lock on a connection of its own).
     async fn job_lock(&self, name: &str) -> Result<Option<JobGuard>, StoreError>;
@@ -719,6 +721,19 @@ pub trait DashboardStore: Send + Sync {
     ) -> Result<Vec<(String, i64, Option<i64>)>, StoreError>;
     /// How many payers (addresses, networks, emails, cards) the shield blocks at `now`.
     async fn blocked_now(&self, merchant: &str, now: i64) -> Result<i64, StoreError>;
+    /// Counts a gateway webhook in its hour: received (`late` seconds after the event was
+    /// made) or refused.
+    async fn note_webhook(&self, at: i64, received: bool, late: i64) -> Result<(), StoreError>;
+    /// The webhook counts of the hours from `since_hour` (unix hour numbers), oldest first.
+    async fn webhook_hours(&self, since_hour: i64) -> Result<Vec<WebhookHour>, StoreError>;
+    /// How many of `merchant`'s sessions created in `[since, until)` are paid at the gateway but
+    /// not fulfilled (their webhook has not come).
+    async fn paid_unfulfilled(
+        &self,
+        merchant: &str,
+        since: i64,
+        until: i64,
+    ) -> Result<i64, StoreError>;
     /// A merchant's recurring gifts and subscriptions (sessions with a gateway subscription),
     /// newest first (at most `limit`).
     async fn recurring(&self, merchant: &str, limit: u32) -> Result<Vec<SessionRow>, StoreError>;
@@ -735,6 +750,23 @@ pub trait DashboardStore: Send + Sync {
     ) -> Result<i64, StoreError>;
     /// The newest `limit` mails of the outbox with their bodies (a development host's mailbox).
     async fn recent_mail(&self, limit: u32) -> Result<Vec<(MailLine, String)>, StoreError>;
+}
+
+/// One hour of gateway webhooks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WebhookHour {
+    /// Unix time / 3600.
+    pub hour: i64,
+    /// Verified and taken.
+    pub received: i64,
+    /// Refused (bad signature, unreadable).
+    pub rejected: i64,
+    /// Seconds late, added up over the received ones.
+    pub delay_total: i64,
+    /// The latest arrival's lateness at most.
+    pub delay_max: i64,
+    /// When the last one arrived.
+    pub last_at: i64,
 }
 
 /// A dispute as the dashboard keeps it.

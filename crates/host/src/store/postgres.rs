@@ -29,6 +29,7 @@ use super::{
 };
 use super::{
     DisputeRow, HookAttempt, HookDue, HookEndpoint, HookLogLine, HookOutcome, HookStore, NewHook,
+    WebhookHour,
 };
 
 /// The PostgreSQL store.

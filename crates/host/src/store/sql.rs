@@ -1048,6 +1048,18 @@ macro_rules! sql_store {
                 )
             }
 
+            async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(key)
+                .bind(value)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
             async fn job_lock(&self, name: &str) -> Result<Option<JobGuard>, StoreError> {
                 $store::lock_job(self, name).await
             }
@@ -1312,6 +1324,65 @@ macro_rules! sql_store {
                 )
                 .bind(merchant)
                 .bind(now)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn note_webhook(&self, at: i64, received: bool, late: i64) -> Result<(), StoreError> {
+                let late = late.max(0);
+                sqlx::query(
+                    "INSERT INTO webhook_stats (hour, received, rejected, delay_total, delay_max, last_at) \
+                     VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (hour) DO UPDATE SET \
+                     received = webhook_stats.received + excluded.received, \
+                     rejected = webhook_stats.rejected + excluded.rejected, \
+                     delay_total = webhook_stats.delay_total + excluded.delay_total, \
+                     delay_max = CASE WHEN excluded.delay_max > webhook_stats.delay_max \
+                     THEN excluded.delay_max ELSE webhook_stats.delay_max END, \
+                     last_at = CASE WHEN excluded.last_at > webhook_stats.last_at \
+                     THEN excluded.last_at ELSE webhook_stats.last_at END",
+                )
+                .bind(at.div_euclid(3600))
+                .bind(i64::from(received))
+                .bind(i64::from(!received))
+                .bind(if received { late } else { 0 })
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn webhook_hours(&self, since_hour: i64) -> Result<Vec<WebhookHour>, StoreError> {
+                let rows = sqlx::query("SELECT * FROM webhook_stats WHERE hour >= $1 ORDER BY hour")
+                    .bind(since_hour)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(WebhookHour {
+                            hour: r.try_get("hour")?,
+                            received: r.try_get("received")?,
+                            rejected: r.try_get("rejected")?,
+                            delay_total: r.try_get("delay_total")?,
+                            delay_max: r.try_get("delay_max")?,
+                            last_at: r.try_get("last_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn paid_unfulfilled(
+                &self,
+                merchant: &str,
+                since: i64,
+                until: i64,
+            ) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sessions WHERE merchant = $1 AND status = 'paid' \
+                     AND created >= $2 AND created < $3",
+                )
+                .bind(merchant)
+                .bind(since)
+                .bind(until)
                 .fetch_one(&self.pool)
                 .await?)
             }

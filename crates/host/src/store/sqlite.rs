@@ -24,6 +24,7 @@ use super::{
 };
 use super::{
     DisputeRow, HookAttempt, HookDue, HookEndpoint, HookLogLine, HookOutcome, HookStore, NewHook,
+    WebhookHour,
 };
 
 /// The SQLite store.
