@@ -663,10 +663,28 @@ pub async fn payment(state: &HostState, staff: &Staff, id: &str) -> Result<Payme
             ),
         });
     }
+    for (at, kind, delivered, pending, failed) in store.hooks_of(id).await? {
+        let endpoints = delivered + pending + failed;
+        timeline.push(Event {
+            at,
+            what: if endpoints == 0 {
+                format!("Webhook {kind} (no endpoint wanted it)")
+            } else {
+                format!(
+                    "Webhook {kind} to {endpoints} endpoint(s): {delivered} delivered, \
+                     {pending} waiting, {failed} failed"
+                )
+            },
+        });
+    }
     for e in store.audit_of(id).await? {
         timeline.push(Event {
             at: e.at,
-            what: format!("{} by {}: {}", e.action, e.actor, e.detail),
+            what: if e.action == "note" {
+                format!("Note by {}: {}", e.actor, e.detail)
+            } else {
+                format!("{} by {}: {}", e.action, e.actor, e.detail)
+            },
         });
     }
     timeline.sort_by_key(|e| e.at);
@@ -675,6 +693,36 @@ pub async fn payment(state: &HostState, staff: &Staff, id: &str) -> Result<Payme
         fulfilment,
         timeline,
     })
+}
+
+/// The longest staff note.
+pub const NOTE_MAX: usize = 2000;
+
+/// Adds a staff note to a payment's timeline (any staff member of its merchant, viewers
+/// included: a note changes nothing but the log).
+pub async fn add_note(
+    state: &HostState,
+    staff: &Staff,
+    csrf: &str,
+    id: &str,
+    text: &str,
+) -> Result<(), DomainError> {
+    if !portal::same_token(csrf, &staff.csrf) {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            "This page has expired. Reload it and try again.",
+        ));
+    }
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > NOTE_MAX {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            format!("Write a note of 1 to {NOTE_MAX} characters."),
+        ));
+    }
+    let p = payment(state, staff, id).await?;
+    audit(state, staff, Some(&p.session.id), "note", text).await?;
+    Ok(())
 }
 
 /// Why a refund is made (the gateway's reasons).

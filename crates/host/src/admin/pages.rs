@@ -544,6 +544,12 @@ pub fn payment(staff: &Staff, p: &Payment, form_key: &str, message: Option<&str>
                     li { time datetime=(civil_date(e.at)) { (when(e.at)) } (e.what) }
                 }
             }
+            form method="post" action={ "/admin/payments/" (url_part(&s.id)) "/note" } {
+                (form_fields(staff))
+                label for="pw-note" { "Add a note to the timeline (staff only)" }
+                textarea id="pw-note" name="text" maxlength="2000" rows="3" required {}
+                button type="submit" class="pw-secondary" { "Add note" }
+            }
             @if staff.may_act() && p.fulfilment.is_some() && s.email.is_some() {
                 form method="post" action={ "/admin/payments/" (url_part(&s.id)) "/resend" } {
                     input type="hidden" name="csrf" value=(staff.csrf);

@@ -878,3 +878,38 @@ pub(super) async fn digest(
         }
     }
 }
+
+/// A note's form.
+#[derive(Deserialize)]
+pub(super) struct NoteForm {
+    csrf: String,
+    text: String,
+    #[serde(default)]
+    merchant: Option<String>,
+}
+
+/// `POST /admin/payments/{id}/note`: a staff note in the payment's timeline.
+pub(super) async fn note(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<NoteForm>,
+) -> Response {
+    let staff = match who(&state, &headers, f.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::error(&staff, "Add notes from this dashboard's own page."),
+        );
+    }
+    match admin::add_note(&state, &staff, &f.csrf, &id, &f.text).await {
+        Ok(()) => show_payment(&state, &staff, &id, StatusCode::OK, Some("Note added.")).await,
+        Err(e) => {
+            let (status, m) = failure(e);
+            show_payment(&state, &staff, &id, status, Some(&m)).await
+        }
+    }
+}

@@ -185,6 +185,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/licences/{id}/care", post(admin::licence_care))
         .route("/admin/payments/{id}/resend", post(admin::resend))
         .route("/admin/payments/{id}/gift", post(admin::gift))
+        .route("/admin/payments/{id}/note", post(admin::note))
         .route("/admin/digest", post(admin::digest))
         .route("/admin/webhooks", post(admin_webhooks::add))
         .route("/admin/webhooks/{id}/{action}", post(admin_webhooks::act))

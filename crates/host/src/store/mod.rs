@@ -721,6 +721,12 @@ pub trait DashboardStore: Send + Sync {
     ) -> Result<Vec<(String, i64, Option<i64>)>, StoreError>;
     /// How many payers (addresses, networks, emails, cards) the shield blocks at `now`.
     async fn blocked_now(&self, merchant: &str, now: i64) -> Result<i64, StoreError>;
+    /// The outgoing webhook messages about `session` with how their deliveries stand:
+    /// (created, type, delivered, pending, failed), oldest first.
+    async fn hooks_of(
+        &self,
+        session: &str,
+    ) -> Result<Vec<(i64, String, i64, i64, i64)>, StoreError>;
     /// Counts a gateway webhook in its hour: received (`late` seconds after the event was
     /// made) or refused.
     async fn note_webhook(&self, at: i64, received: bool, late: i64) -> Result<(), StoreError>;

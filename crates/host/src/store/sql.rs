@@ -1328,6 +1328,34 @@ macro_rules! sql_store {
                 .await?)
             }
 
+            async fn hooks_of(
+                &self,
+                session: &str,
+            ) -> Result<Vec<(i64, String, i64, i64, i64)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT m.created, m.kind, \
+                     CAST(COALESCE(SUM(CASE WHEN d.state = 'delivered' THEN 1 ELSE 0 END), 0) AS BIGINT) AS delivered, \
+                     CAST(COALESCE(SUM(CASE WHEN d.state = 'pending' THEN 1 ELSE 0 END), 0) AS BIGINT) AS pending, \
+                     CAST(COALESCE(SUM(CASE WHEN d.state = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed \
+                     FROM hook_messages m LEFT JOIN hook_deliveries d ON d.message = m.id \
+                     WHERE m.session = $1 GROUP BY m.id, m.created, m.kind ORDER BY m.created",
+                )
+                .bind(session)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get("created")?,
+                            r.try_get("kind")?,
+                            r.try_get("delivered")?,
+                            r.try_get("pending")?,
+                            r.try_get("failed")?,
+                        ))
+                    })
+                    .collect()
+            }
+
             async fn note_webhook(&self, at: i64, received: bool, late: i64) -> Result<(), StoreError> {
                 let late = late.max(0);
                 sqlx::query(

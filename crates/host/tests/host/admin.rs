@@ -264,6 +264,54 @@ async fn support_adds_seats_and_days_and_suspends_a_licence_and_only_an_owner_re
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_notes_go_into_the_timeline_escaped_and_stay_with_their_merchant() {
+    let w = dashboard_world().await;
+    let hope = donation(&w, "winter", 2500, "ada@example.org", "Ada").await;
+    let note = |cookie: String, csrf: String, text: String| {
+        let (w, hope) = (&w, hope.clone());
+        async move {
+            let r = w
+                .http
+                .post(format!("{}/admin/payments/{hope}/note", w.host))
+                .header("cookie", format!("pw_admin={cookie}"))
+                .form(&[("csrf", csrf.as_str()), ("text", text.as_str())])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // A viewer may write one (it changes nothing but the log); markup is shown as text.
+    let (viewer, csrf) = staff_in(&w, "viewer@hope.example").await;
+    let (status, page) = note(
+        viewer.clone(),
+        csrf.clone(),
+        "Called back <script>x</script>".into(),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("Note by viewer@hope.example: Called back &lt;script&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>x"), "{page}");
+    for bad in [String::new(), "   ".into(), "x".repeat(2001)] {
+        assert_eq!(note(viewer.clone(), csrf.clone(), bad).await.0, 400);
+    }
+    assert_eq!(
+        note(viewer.clone(), "0000".into(), "stale".into()).await.0,
+        400
+    );
+    let (theirs, their_csrf) = staff_in(&w, "owner@other.example").await;
+    assert_eq!(note(theirs, their_csrf, "not mine".into()).await.0, 404);
+    let (_, page) = get(&w, &viewer, &format!("/admin/payments/{hope}")).await;
+    assert!(
+        !page.contains("not mine") && !page.contains("stale"),
+        "{page}"
+    );
+}
+
 /// The overview's fraud signals, from what the shield did: a botnet's spike of declines is an
 /// attack-mode period still on, an address that then declines twice is blocked; the other
 /// merchant's owner sees neither.

@@ -243,6 +243,14 @@ async fn webhooks_are_signed_retried_rotated_replayed_and_never_sent_inside() {
     let mut forged = got[1].clone();
     forged.body = forged.body.replace("2500", "250000");
     assert!(!verifies(&first, &forged), "a changed body must not verify");
+    // The payment's timeline shows the webhook and how its delivery stands.
+    let (_, timeline) = get(&w, &owner, &format!("/admin/payments/{session}")).await;
+    assert!(
+        timeline.contains(
+            "Webhook payment.succeeded to 1 endpoint(s): 1 delivered, 0 waiting, 0 failed"
+        ),
+        "{timeline}"
+    );
     // The delivery log shows both tries.
     let (_, detail) = get(&w, &owner, &format!("/admin/webhooks/{ep}")).await;
     assert!(
