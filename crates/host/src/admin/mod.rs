@@ -256,6 +256,8 @@ pub struct Overview {
     pub blocked_now: i64,
     /// Disputes opened in the range.
     pub disputes: i64,
+    /// Donors of the range: (new, retained from the previous period, reactivated).
+    pub donors: (i64, i64, i64),
     /// The dispute ratio as the card networks read it, this calendar month.
     pub dispute_ratio: DisputeRatio,
 }
@@ -319,6 +321,9 @@ pub async fn overview(
             .await?,
         blocked_now: store.blocked_now(m, state.clock.now()).await?,
         disputes: store.disputes_opened(m, range.since, range.until).await?,
+        donors: store
+            .donors(m, prev.since, range.since, range.until)
+            .await?,
         dispute_ratio: {
             let now = state.clock.now();
             let (this, last) = month_starts(now);

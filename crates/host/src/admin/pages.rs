@@ -350,6 +350,11 @@ pub fn overview(
             @for mo in &ov.money {
                 (day_chart(&ov.days, mo.currency, ov.range.since, ov.range.days()))
             }
+            @let (fresh, retained, back) = ov.donors;
+            p class="pw-donors" {
+                "Donors: " strong { (fresh) } " new, " strong { (retained) } " retained (they gave in the \
+                 period before too), " strong { (back) } " reactivated (back after a gap)."
+            }
             h2 { "Conversion" }
             (funnel_table(ov.funnel, ov.previous_funnel))
             h2 { "Fraud signals" }

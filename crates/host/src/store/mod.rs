@@ -721,6 +721,16 @@ pub trait DashboardStore: Send + Sync {
     ) -> Result<Vec<(String, i64, Option<i64>)>, StoreError>;
     /// How many payers (addresses, networks, emails, cards) the shield blocks at `now`.
     async fn blocked_now(&self, merchant: &str, now: i64) -> Result<i64, StoreError>;
+    /// Donors (by email, any case) of `merchant`'s paid donations in `[since, until)`: (new —
+    /// their first gift is in it; retained — they gave in `[prev, since)` too; reactivated —
+    /// they gave before `prev` but not in it).
+    async fn donors(
+        &self,
+        merchant: &str,
+        prev: i64,
+        since: i64,
+        until: i64,
+    ) -> Result<(i64, i64, i64), StoreError>;
     /// The outgoing webhook messages about `session` with how their deliveries stand:
     /// (created, type, delivered, pending, failed), oldest first.
     async fn hooks_of(

@@ -1328,6 +1328,34 @@ macro_rules! sql_store {
                 .await?)
             }
 
+            async fn donors(
+                &self,
+                merchant: &str,
+                prev: i64,
+                since: i64,
+                until: i64,
+            ) -> Result<(i64, i64, i64), StoreError> {
+                let r = sqlx::query(
+                    "SELECT \
+                     CAST(COALESCE(SUM(CASE WHEN first_at >= $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS fresh, \
+                     CAST(COALESCE(SUM(CASE WHEN in_prev = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS retained, \
+                     CAST(COALESCE(SUM(CASE WHEN first_at < $3 AND in_prev = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS back \
+                     FROM (SELECT lower(email) AS donor, MIN(created) AS first_at, \
+                     MAX(CASE WHEN created >= $3 AND created < $2 THEN 1 ELSE 0 END) AS in_prev, \
+                     MAX(CASE WHEN created >= $2 AND created < $4 THEN 1 ELSE 0 END) AS in_range \
+                     FROM sessions WHERE merchant = $1 AND kind = 'donation' AND email IS NOT NULL \
+                     AND status IN ('paid', 'fulfilled') AND created < $4 GROUP BY lower(email)) d \
+                     WHERE in_range = 1",
+                )
+                .bind(merchant)
+                .bind(since)
+                .bind(prev)
+                .bind(until)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok((r.try_get("fresh")?, r.try_get("retained")?, r.try_get("back")?))
+            }
+
             async fn hooks_of(
                 &self,
                 session: &str,

@@ -312,6 +312,50 @@ async fn staff_notes_go_into_the_timeline_escaped_and_stay_with_their_merchant()
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_counts_new_retained_and_reactivated_donors_by_address() {
+    use super::RawDb;
+    let w = dashboard_world().await;
+    let db = w.db().await;
+    let now = w.state.clock.now();
+    let day = 86_400;
+    // (email, days ago, status): the overview's range is the last 30 days, the one before it
+    // the 30 days before that.
+    let rows = [
+        ("ada@example.org", 100, "fulfilled"),
+        ("ADA@example.org", 4, "fulfilled"),
+        ("bob@example.org", 40, "fulfilled"),
+        ("bob@example.org", 3, "fulfilled"),
+        ("cy@example.org", 2, "fulfilled"),
+        ("dee@example.org", 45, "fulfilled"),
+        ("eve@example.org", 1, "declined"),
+    ];
+    for (i, (email, ago, status)) in rows.iter().enumerate() {
+        let created = now - ago * day;
+        sqlx::query(&format!(
+            "INSERT INTO sessions (id, merchant, campaign, kind, amount, fee, currency, email, name, status, frequency, tier, created, updated) \
+             VALUES ('cs_donor{i}', 'hope', 'winter', 'donation', 1000, 0, 'USD', '{email}', NULL, '{status}', 'one_time', NULL, {created}, {created})"
+        ))
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+    let (owner, _) = staff_in(&w, "owner@hope.example").await;
+    let (_, home) = get(&w, &owner, "/admin").await;
+    assert!(
+        home.contains("Donors: <strong>1</strong> new, <strong>1</strong> retained")
+            && home.contains("<strong>1</strong> reactivated"),
+        "{home}"
+    );
+    // Another merchant's overview counts none of them.
+    let (theirs, _) = staff_in(&w, "owner@other.example").await;
+    let (_, elsewhere) = get(&w, &theirs, "/admin").await;
+    assert!(
+        elsewhere.contains("Donors: <strong>0</strong> new"),
+        "{elsewhere}"
+    );
+}
+
 /// The overview's fraud signals, from what the shield did: a botnet's spike of declines is an
 /// attack-mode period still on, an address that then declines twice is blocked; the other
 /// merchant's owner sees neither.
