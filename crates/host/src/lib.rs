@@ -57,6 +57,8 @@ pub struct HostState {
     pub mail_pass: tokio::sync::Mutex<()>,
     /// Wakes the outgoing webhook relay ([`hooks::wake`]) when something was queued.
     pub hooks_wake: Arc<tokio::sync::Notify>,
+    /// The last calls this process made to the gateway (health, alerts).
+    pub gateway_stats: Arc<gateway::CallStats>,
     /// Gateway webhooks this process refused (bad signature) since it started.
     pub webhooks_refused: std::sync::atomic::AtomicI64,
     /// Per-IP limits on the session and pay endpoints.
@@ -169,6 +171,7 @@ pub async fn open_with(
         mail_pass: tokio::sync::Mutex::new(()),
         hooks_wake: Arc::new(tokio::sync::Notify::new()),
         webhooks_refused: std::sync::atomic::AtomicI64::new(0),
+        gateway_stats: Arc::new(gateway::CallStats::default()),
         shield_pruned: std::sync::atomic::AtomicI64::new(0),
         limiter_pruned: std::sync::atomic::AtomicI64::new(0),
     });

@@ -24,6 +24,8 @@ pub struct Health {
     pub waiting: i64,
     /// Whether the weekly digest is on.
     pub digest_on: bool,
+    /// This process's last calls to the gateway.
+    pub gateway: crate::gateway::CallSummary,
 }
 
 impl Health {
@@ -68,6 +70,7 @@ pub async fn health(state: &HostState, staff: &Staff) -> Result<Health, DomainEr
             .setting_or_insert(&watch::digest_setting(&staff.merchant), "on")
             .await?
             == "on",
+        gateway: state.gateway_stats.summary(crate::gateway::CallStats::KEPT),
     })
 }
 

@@ -1060,6 +1060,14 @@ pub fn health(staff: &Staff, h: &Health, message: Option<&str>) -> String {
         html! {
             h1 { "Health" }
             (problem(message))
+            h2 { "The payment processor" }
+            @let g = h.gateway;
+            p {
+                "This host process's last " strong { (g.calls) } " calls: " strong { (g.failed) } " not answered ("
+                (percent(i64::try_from(g.failed).unwrap_or(0), i64::try_from(g.calls).unwrap_or(0)))
+                "); answered in " (g.p50_ms) " ms (median), " (g.p95_ms) " ms (95 %). "
+                "When most calls fail, the owners are mailed once a day."
+            }
             h2 { "The payment processor's webhooks" }
             p {
                 "Last 24 hours: " strong { (received) } " received, on average " (avg) " s after the \

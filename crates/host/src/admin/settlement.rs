@@ -81,7 +81,8 @@ pub async fn settlement(
         .config
         .merchant(&staff.merchant)
         .ok_or_else(|| DomainError::Internal("merchant gone".into()))?;
-    let gateway = Gateway::new(state.http.clone(), &m.gateway_url, &m.secret_key);
+    let gateway = Gateway::new(state.http.clone(), &m.gateway_url, &m.secret_key)
+        .with_stats(state.gateway_stats.clone());
     let unavailable =
         |e: crate::gateway::GatewayError| DomainError::GatewayUnavailable(format!("{e:?}"));
     let mut payouts: Vec<Payout> = Vec::new();

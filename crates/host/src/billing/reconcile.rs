@@ -270,7 +270,8 @@ pub async fn run(state: &HostState, o: &Options) -> Result<Report, DomainError> 
         )) {
             continue;
         }
-        let gateway = Gateway::new(state.http.clone(), &m.gateway_url, &m.secret_key);
+        let gateway = Gateway::new(state.http.clone(), &m.gateway_url, &m.secret_key)
+            .with_stats(state.gateway_stats.clone());
         // What this account lists may only concern the merchants on this account.
         let signer = Signer::of(
             state

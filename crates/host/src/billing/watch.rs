@@ -129,6 +129,39 @@ pub async fn alerts(state: &HostState, force: bool) -> Result<usize, DomainError
             .await?;
             alerted += 1;
         }
+        // The gateway keeps failing (this process's last calls, most not answered).
+        let g = state.gateway_stats.summary(50);
+        if g.calls >= 20 && g.failed * 2 >= g.calls {
+            let day = now.div_euclid(86_400);
+            for m in state
+                .config
+                .merchants
+                .iter()
+                .filter(|m| !owners(state, &m.id).is_empty())
+            {
+                let told = state
+                    .store
+                    .count_hit(&format!("alert:gateway:{}@{day}", m.id), (day + 1) * 86_400)
+                    .await?;
+                if told > 1 {
+                    continue;
+                }
+                mail_owners(
+                    state,
+                    &m.id,
+                    "The payment processor keeps failing",
+                    &format!(
+                        "{} of the host's last {} calls to the payment processor got no answer \
+                         (network errors, 5xx, rate limits). Payments may be failing for your \
+                         donors and customers. Check the processor's status page and \
+                         gateway_url.\n\nHealth: {}/admin/health\n",
+                        g.failed, g.calls, state.public_url
+                    ),
+                )
+                .await?;
+                alerted += 1;
+            }
+        }
     }
     Ok(alerted)
 }

@@ -131,7 +131,8 @@ async fn renewal_of(
         .filter(|m| signer.merchants.contains(&m.id))
     {
         let gateway =
-            crate::gateway::Gateway::new(state.http.clone(), &m.gateway_url, &m.secret_key);
+            crate::gateway::Gateway::new(state.http.clone(), &m.gateway_url, &m.secret_key)
+                .with_stats(state.gateway_stats.clone());
         let path = format!(
             "/v1/invoice_payments?payment[type]=payment_intent&payment[payment_intent]={pi}&limit=1"
         );

@@ -468,7 +468,8 @@ pub fn gateway_for(state: &HostState, session: &SessionRow) -> Result<Gateway, D
         state.http.clone(),
         &merchant.gateway_url,
         &merchant.secret_key,
-    ))
+    )
+    .with_stats(state.gateway_stats.clone()))
 }
 
 async fn charge(

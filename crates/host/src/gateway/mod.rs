@@ -229,6 +229,66 @@ pub struct Gateway {
     base: String,
     secret_key: Secret,
     attempts: u32,
+    stats: Option<std::sync::Arc<CallStats>>,
+}
+
+/// The last calls to the gateway this process made (every HTTP attempt, retries included):
+/// whether each was answered (a decline is an answer; a network error, a 5xx or a 429 is
+/// not) and how long it took. The health view reads it, and the watch alerts on it.
+#[derive(Debug, Default)]
+pub struct CallStats {
+    calls: std::sync::Mutex<std::collections::VecDeque<(bool, u32)>>,
+}
+
+/// What [`CallStats`] says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallSummary {
+    /// Calls counted (at most [`CallStats::KEPT`]).
+    pub calls: usize,
+    /// Of them not answered.
+    pub failed: usize,
+    /// Median time, ms.
+    pub p50_ms: u32,
+    /// 95th percentile, ms.
+    pub p95_ms: u32,
+}
+
+impl CallStats {
+    /// How many of the last calls are kept.
+    pub const KEPT: usize = 500;
+
+    /// Counts one call.
+    pub fn record(&self, answered: bool, ms: u32) {
+        let mut calls = self
+            .calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if calls.len() == Self::KEPT {
+            calls.pop_front();
+        }
+        calls.push_back((answered, ms));
+    }
+
+    /// The last `n` calls (all kept when `n` is larger) summed up.
+    pub fn summary(&self, n: usize) -> CallSummary {
+        let calls = self
+            .calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last: Vec<(bool, u32)> = calls.iter().rev().take(n).copied().collect();
+        let mut ms: Vec<u32> = last.iter().map(|(_, m)| *m).collect();
+        ms.sort_unstable();
+        let pick = |q: usize| {
+            ms.get((ms.len() * q / 100).min(ms.len().saturating_sub(1)))
+                .copied()
+        };
+        CallSummary {
+            calls: last.len(),
+            failed: last.iter().filter(|(ok, _)| !ok).count(),
+            p50_ms: pick(50).unwrap_or(0),
+            p95_ms: pick(95).unwrap_or(0),
+        }
+    }
 }
 
 impl Gateway {
@@ -239,6 +299,22 @@ impl Gateway {
             base: url_text(base).trim_end_matches('/').to_owned(),
             secret_key: secret_key.clone(),
             attempts: 4,
+            stats: None,
+        }
+    }
+
+    /// Counts this client's calls in `stats`.
+    pub fn with_stats(mut self, stats: std::sync::Arc<CallStats>) -> Self {
+        self.stats = Some(stats);
+        self
+    }
+
+    fn count(&self, answered: bool, started: std::time::Instant) {
+        if let Some(s) = &self.stats {
+            s.record(
+                answered,
+                u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
+            );
         }
     }
 
@@ -267,14 +343,20 @@ impl Gateway {
             if method == reqwest::Method::POST {
                 req = req.form(form);
             }
+            let started = std::time::Instant::now();
             let resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) => {
+                    self.count(false, started);
                     last = format!("network: {e}");
                     continue;
                 }
             };
             let status = resp.status();
+            self.count(
+                !(status.is_server_error() || status.as_u16() == 429),
+                started,
+            );
             let body: serde_json::Value = match resp.json().await {
                 Ok(b) => b,
                 Err(e) => {
@@ -527,6 +609,20 @@ impl Gateway {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_stats_keep_the_last_calls_and_their_percentiles() {
+        let s = CallStats::default();
+        for i in 0..600u32 {
+            s.record(i % 4 != 0, i);
+        }
+        let all = s.summary(usize::MAX);
+        assert_eq!((all.calls, all.failed), (500, 125));
+        assert_eq!((all.p50_ms, all.p95_ms), (350, 575));
+        let last = s.summary(4);
+        assert_eq!((last.calls, last.failed), (4, 1));
+        assert_eq!(CallStats::default().summary(50), CallSummary::default());
+    }
 
     #[test]
     fn declines_read_decline_code_else_code() {

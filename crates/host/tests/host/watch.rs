@@ -125,3 +125,28 @@ async fn payments_without_their_webhook_alert_the_owners_once_and_the_digest_can
     let (_, page) = get(&w, &owner, "/admin/health").await;
     assert!(page.contains("<strong>off</strong>"), "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_that_keeps_failing_is_shown_and_alerts_the_owners_once_a_day() {
+    let w = dashboard_world().await;
+    donation(&w, "winter", 2500, "ada@example.org", "Ada").await;
+    // Real calls are counted, answered.
+    let real = w.state.gateway_stats.summary(500);
+    assert!(real.calls >= 1 && real.failed == 0, "{real:?}");
+    assert_eq!(watch::alerts(&w.state, true).await.unwrap(), 0);
+    // Then the gateway stops answering (as this process saw its last calls).
+    for _ in 0..40 {
+        w.state.gateway_stats.record(false, 20_000);
+    }
+    let alerted = watch::alerts(&w.state, true).await.unwrap();
+    assert_eq!(alerted, 2, "both merchants' owners");
+    assert_eq!(
+        watch::alerts(&w.state, true).await.unwrap(),
+        0,
+        "once a day"
+    );
+    assert_eq!(owner_mails(&w, "keeps failing").await, 1);
+    let (owner, _) = staff_in(&w, "owner@hope.example").await;
+    let (_, page) = get(&w, &owner, "/admin/health").await;
+    assert!(page.contains("<strong>40</strong> not answered"), "{page}");
+}
