@@ -1578,9 +1578,11 @@ async fn the_owner_finds_a_donation_and_refunds_half_and_a_viewer_cannot() {
             .unwrap();
         wait_text(&client, "document.body.textContent", "Deliveries").await;
         no_axe_violations(&client, "a webhook endpoint").await;
-        // Settlement (the sandbox's payouts) and disputes pass too.
+        // Settlement (the sandbox's payouts), recurring gifts, health and disputes pass too.
         for (link, words) in [
             ("Settlement", "Payouts, newest first"),
+            ("Recurring", "Monthly recurring revenue"),
+            ("Health", "The payment processor"),
             ("Disputes", "Open disputes first"),
         ] {
             client
