@@ -26,6 +26,9 @@ pub struct Gifts {
     pub active: Vec<SessionRow>,
     /// Ended (the lapsed donors).
     pub ended: Vec<SessionRow>,
+    /// Renewals whose first charge failed in the last 30 days, and how many of them were paid
+    /// since (the dunning figures).
+    pub dunning: (i64, i64),
     /// Monthly recurring revenue of the running ones per currency (yearly gifts count a
     /// twelfth), as Stripe counts it: what the active subscriptions will bring in a month.
     pub mrr: Vec<(Currency, i64)>,
@@ -43,7 +46,14 @@ fn monthly(s: &SessionRow) -> i64 {
 
 /// The merchant's recurring gifts (at most the newest 1,000).
 pub async fn list(state: &HostState, staff: &Staff) -> Result<Gifts, DomainError> {
-    let mut g = Gifts::default();
+    let now = state.clock.now();
+    let mut g = Gifts {
+        dunning: state
+            .store
+            .dunning(&staff.merchant, now - 30 * 86_400, now + 1)
+            .await?,
+        ..Gifts::default()
+    };
     for s in state.store.recurring(&staff.merchant, 1000).await? {
         match s.subscription_status {
             Some(st) if st.is_final() => g.ended.push(s),

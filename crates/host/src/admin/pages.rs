@@ -1001,6 +1001,11 @@ pub fn gifts(staff: &Staff, g: &Gifts) -> String {
                 }
                 " from " (g.active.len()) " running (yearly gifts count a twelfth)."
             }
+            @let (failed, recovered) = g.dunning;
+            p {
+                "Failed renewals, last 30 days: " strong { (failed) } " could not be charged at first; "
+                strong { (recovered) } " were paid since (recovery rate " (percent(recovered, failed)) ")."
+            }
             h2 { "Needs attention (" (g.attention.len()) ")" }
             p { "A renewal could not be charged (the gateway retries; mail the donor the update-card link from the gift's page), or the gift is paused." }
             (table("Gifts needing attention table", &g.attention))

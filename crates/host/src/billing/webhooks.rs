@@ -306,6 +306,8 @@ async fn apply_invoice(
             let Some(invoice_id) = &invoice.id else {
                 return Err(retry_later("a paid invoice without an id".into()));
             };
+            // A renewal that had failed is recovered (the dunning figures).
+            tx.note_invoice_paid(invoice_id, now).await?;
             let row = crate::store::InvoiceRow {
                 invoice_id: invoice_id.clone(),
                 session_id: session.id.clone(),
@@ -337,6 +339,9 @@ async fn apply_invoice(
                 &data,
             )
             .await?;
+            if let Some(id) = &invoice.id {
+                tx.note_renewal_failed(id, session, amount, now).await?;
+            }
             fulfil::renewal_failed(
                 state,
                 tx,

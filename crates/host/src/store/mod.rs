@@ -721,6 +721,14 @@ pub trait DashboardStore: Send + Sync {
     ) -> Result<Vec<(String, i64, Option<i64>)>, StoreError>;
     /// How many payers (addresses, networks, emails, cards) the shield blocks at `now`.
     async fn blocked_now(&self, merchant: &str, now: i64) -> Result<i64, StoreError>;
+    /// Dunning of `merchant`'s renewals that first failed in `[since, until)`: (failed,
+    /// recovered since).
+    async fn dunning(
+        &self,
+        merchant: &str,
+        since: i64,
+        until: i64,
+    ) -> Result<(i64, i64), StoreError>;
     /// Donors (by email, any case) of `merchant`'s paid donations in `[since, until)`: (new —
     /// their first gift is in it; retained — they gave in `[prev, since)` too; reactivated —
     /// they gave before `prev` but not in it).
@@ -1242,6 +1250,17 @@ pub trait StoreTx: Send {
     /// whichever host claims it; the reminder mails go in the same transaction).
     async fn claim_dispute_reminders(&mut self, before: i64)
         -> Result<Vec<DisputeRow>, StoreError>;
+    /// Notes that renewal `invoice` of `session` could not be charged (once per invoice,
+    /// however many retries fail).
+    async fn note_renewal_failed(
+        &mut self,
+        invoice: &str,
+        session: &SessionRow,
+        amount: i64,
+        at: i64,
+    ) -> Result<(), StoreError>;
+    /// Notes that `invoice` was paid: a renewal that had failed is recovered.
+    async fn note_invoice_paid(&mut self, invoice: &str, at: i64) -> Result<(), StoreError>;
     /// Switches an endpoint off (failing for days); false when it already was.
     async fn disable_hook_endpoint(
         &mut self,

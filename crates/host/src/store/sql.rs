@@ -1328,6 +1328,25 @@ macro_rules! sql_store {
                 .await?)
             }
 
+            async fn dunning(
+                &self,
+                merchant: &str,
+                since: i64,
+                until: i64,
+            ) -> Result<(i64, i64), StoreError> {
+                let r = sqlx::query(
+                    "SELECT CAST(COUNT(*) AS BIGINT) AS failed, \
+                     CAST(COALESCE(SUM(CASE WHEN recovered_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS recovered \
+                     FROM renewal_failures WHERE merchant = $1 AND failed_at >= $2 AND failed_at < $3",
+                )
+                .bind(merchant)
+                .bind(since)
+                .bind(until)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok((r.try_get("failed")?, r.try_get("recovered")?))
+            }
+
             async fn donors(
                 &self,
                 merchant: &str,
@@ -2267,6 +2286,38 @@ macro_rules! sql_store {
                 .fetch_all(&mut *self.0)
                 .await?;
                 rows.iter().map(dispute_row).collect()
+            }
+
+            async fn note_renewal_failed(
+                &mut self,
+                invoice: &str,
+                session: &SessionRow,
+                amount: i64,
+                at: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO renewal_failures (invoice_id, session_id, merchant, amount, failed_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (invoice_id) DO NOTHING",
+                )
+                .bind(invoice)
+                .bind(&session.id)
+                .bind(&session.merchant)
+                .bind(amount)
+                .bind(at)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
+            }
+
+            async fn note_invoice_paid(&mut self, invoice: &str, at: i64) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE renewal_failures SET recovered_at = $1 WHERE invoice_id = $2 AND recovered_at IS NULL",
+                )
+                .bind(at)
+                .bind(invoice)
+                .execute(&mut *self.0)
+                .await?;
+                Ok(())
             }
 
             async fn disable_hook_endpoint(

@@ -82,6 +82,10 @@ async fn support_pauses_changes_and_mails_the_card_link_of_a_gift_and_a_viewer_c
         list.contains("Needs attention (1)") && list.contains("Running (0)"),
         "{list}"
     );
+    assert!(
+        list.contains("Failed renewals, last 30 days: <strong>0</strong>"),
+        "{list}"
+    );
     assert_eq!(
         act(&w, &owner, &owner_csrf, &s, &[("action", "unpause")])
             .await

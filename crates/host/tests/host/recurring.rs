@@ -372,6 +372,11 @@ async fn a_failed_renewal_is_mailed_with_the_next_try_and_recovers() {
         .expect("the recovered invoice is fulfilled");
     assert!(recovered.receipt_number.is_some());
     assert_eq!(invoices.len(), 2, "once");
+    // The dunning figures: one renewal failed at first, recovered.
+    assert_eq!(
+        w.state.store.dunning("hope", 0, i64::MAX).await.unwrap(),
+        (1, 1)
+    );
     assert_eq!(
         w.charges().await,
         2,
