@@ -35,8 +35,23 @@ async fn webhooks_are_counted_and_a_flood_of_forged_ones_writes_nothing() {
     let w = dashboard_world().await;
     donation(&w, "winter", 2500, "ada@example.org", "Ada").await;
     let hour = w.clock.now().div_euclid(3600);
-    let before = w.state.store.webhook_hours(hour - 1).await.unwrap();
-    let received: i64 = before.iter().map(|h| h.received).sum();
+    // The webhook is counted after it is applied (its answer's last step): wait for it, and
+    // for the sandbox's other events of this payment to settle.
+    let counted = || async {
+        let hours = w.state.store.webhook_hours(hour - 1).await.unwrap();
+        (hours.iter().map(|h| h.received).sum::<i64>(), hours)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (mut received, mut before) = counted().await;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let (now_received, now) = counted().await;
+        if now_received >= 1 && now_received == received {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{now:?}");
+        (received, before) = (now_received, now);
+    }
     assert!(received >= 1, "{before:?}");
     // Forged webhooks from anyone: refused, counted in memory, no row written for them.
     let forged = (0..40).map(|i| {
