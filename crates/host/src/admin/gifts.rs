@@ -106,12 +106,7 @@ pub async fn act(
     amount: Option<&str>,
     frequency: Option<&str>,
 ) -> Result<String, DomainError> {
-    if !portal::same_token(csrf, &staff.csrf) {
-        return Err(DomainError::invalid(
-            ErrorCode::InvalidRequest,
-            "This page has expired. Reload it and try again.",
-        ));
-    }
+    super::check_csrf(staff, csrf)?;
     if !staff.may_act() {
         return Err(DomainError::Forbidden(
             "Viewers cannot change gifts. Ask an owner or support.".into(),

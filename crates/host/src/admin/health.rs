@@ -2,12 +2,9 @@
 //! late, when the last came, how many this process refused), the payments waiting for their
 //! webhook, and the weekly digest's switch (owners).
 
-use paywidget_core::api::ErrorCode;
-
 use super::Staff;
 use crate::billing::watch;
 use crate::config::Role;
-use crate::portal;
 use crate::store::WebhookHour;
 use crate::support::error::DomainError;
 use crate::HostState;
@@ -81,12 +78,7 @@ pub async fn set_digest(
     csrf: &str,
     on: bool,
 ) -> Result<(), DomainError> {
-    if !portal::same_token(csrf, &staff.csrf) {
-        return Err(DomainError::invalid(
-            ErrorCode::InvalidRequest,
-            "This page has expired. Reload it and try again.",
-        ));
-    }
+    super::check_csrf(staff, csrf)?;
     if staff.role != Role::Owner {
         return Err(DomainError::Forbidden(
             "Only owners change the weekly digest.".into(),

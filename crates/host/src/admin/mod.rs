@@ -712,12 +712,7 @@ pub async fn add_note(
     id: &str,
     text: &str,
 ) -> Result<(), DomainError> {
-    if !portal::same_token(csrf, &staff.csrf) {
-        return Err(DomainError::invalid(
-            ErrorCode::InvalidRequest,
-            "This page has expired. Reload it and try again.",
-        ));
-    }
+    check_csrf(staff, csrf)?;
     let text = text.trim();
     if text.is_empty() || text.chars().count() > NOTE_MAX {
         return Err(DomainError::invalid(
@@ -784,12 +779,7 @@ pub async fn refund(
     reason: RefundReason,
     key: &str,
 ) -> Result<Amount, DomainError> {
-    if !portal::same_token(csrf, &staff.csrf) {
-        return Err(DomainError::invalid(
-            ErrorCode::InvalidRequest,
-            "This page has expired. Reload it and try again.",
-        ));
-    }
+    check_csrf(staff, csrf)?;
     if !staff.may_act() {
         return Err(DomainError::Forbidden(
             "Viewers cannot refund. Ask an owner.".into(),
@@ -882,6 +872,18 @@ pub async fn refund(
     Ok(amount)
 }
 
+/// Refuses a change whose form token is not this session's (a stale page, or another site).
+pub fn check_csrf(staff: &Staff, csrf: &str) -> Result<(), DomainError> {
+    if portal::same_token(csrf, &staff.csrf) {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            "This page has expired. Reload it and try again.",
+        ))
+    }
+}
+
 /// Appends a staff action to the audit log.
 pub async fn audit(
     state: &HostState,
@@ -915,12 +917,7 @@ pub async fn resend(
     csrf: &str,
     id: &str,
 ) -> Result<(), DomainError> {
-    if !portal::same_token(csrf, &staff.csrf) {
-        return Err(DomainError::invalid(
-            ErrorCode::InvalidRequest,
-            "This page has expired. Reload it and try again.",
-        ));
-    }
+    check_csrf(staff, csrf)?;
     if !staff.may_act() {
         return Err(DomainError::Forbidden(
             "Viewers cannot send mail. Ask an owner.".into(),
@@ -1029,12 +1026,7 @@ pub async fn free_seats(
     id: &str,
     instance: Option<&str>,
 ) -> Result<u64, DomainError> {
-    if !portal::same_token(csrf, &staff.csrf) {
-        return Err(DomainError::invalid(
-            ErrorCode::InvalidRequest,
-            "This page has expired. Reload it and try again.",
-        ));
-    }
+    check_csrf(staff, csrf)?;
     if !staff.may_act() {
         return Err(DomainError::Forbidden(
             "Viewers cannot change licences. Ask an owner.".into(),
@@ -1102,12 +1094,7 @@ pub async fn care_for_licence(
     id: &str,
     care: LicenceCare,
 ) -> Result<String, DomainError> {
-    if !portal::same_token(csrf, &staff.csrf) {
-        return Err(DomainError::invalid(
-            ErrorCode::InvalidRequest,
-            "This page has expired. Reload it and try again.",
-        ));
-    }
+    check_csrf(staff, csrf)?;
     if !staff.may_act() || (care == LicenceCare::Revoke && staff.role != Role::Owner) {
         return Err(DomainError::Forbidden(
             "Your role cannot do this to a licence. Ask an owner.".into(),

@@ -8,7 +8,6 @@ use paywidget_core::api::ErrorCode;
 use super::Staff;
 use crate::config::Role;
 use crate::hooks::{self, target, EndpointSecret, EventFilter, HookData, HookEvent};
-use crate::portal;
 use crate::store::{HookEndpoint, HookLogLine};
 use crate::support::error::DomainError;
 use crate::HostState;
@@ -33,12 +32,7 @@ pub struct EndpointView {
 /// Only owners see and change endpoints; a change carries this session's CSRF token.
 fn owner(staff: &Staff, csrf: Option<&str>) -> Result<(), DomainError> {
     if let Some(token) = csrf {
-        if !portal::same_token(token, &staff.csrf) {
-            return Err(DomainError::invalid(
-                ErrorCode::InvalidRequest,
-                "This page has expired. Reload it and try again.",
-            ));
-        }
+        super::check_csrf(staff, token)?;
     }
     if staff.role != Role::Owner {
         return Err(DomainError::Forbidden(

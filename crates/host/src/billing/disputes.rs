@@ -16,26 +16,17 @@ pub const REMIND_BEFORE_SECS: i64 = 3 * 86_400;
 /// How often a host looks for disputes to bring up.
 const REMIND_EVERY_SECS: u64 = 600;
 
-/// The addresses told about a merchant's disputes: its owners and its alert address.
-fn owners(state: &HostState, merchant: &str) -> Vec<String> {
-    let Some(m) = state.config.merchant(merchant) else {
-        return Vec::new();
-    };
-    let mut to: Vec<String> = m
-        .staff
-        .iter()
-        .filter(|s| s.role == crate::config::Role::Owner)
-        .map(|s| s.email.to_string())
-        .collect();
-    if let Some(n) = &m.notify_email {
-        to.push(n.to_string());
-    }
-    to.sort();
-    to.dedup();
-    to
+/// Who is told of `merchant`'s alerts (the disputes' and the watch's).
+pub(crate) fn owners(state: &HostState, merchant: &str) -> Vec<String> {
+    state
+        .config
+        .merchant(merchant)
+        .map(crate::config::Merchant::alert_addresses)
+        .unwrap_or_default()
 }
 
-fn money(amount: i64, currency: &str) -> String {
+/// `amount` minor units of `currency` (its ISO code, any case) as people read it.
+pub(crate) fn money(amount: i64, currency: &str) -> String {
     Currency::from_code(currency).map_or_else(
         |_| format!("{amount} {currency}"),
         |c| Amount::from_minor(amount, c).to_string(),

@@ -3,8 +3,7 @@
 //! the merchant's owners (once a day); on Monday mornings (UTC) it mails each merchant's owners
 //! a digest of the week (raised, payments, declines, disputes), unless an owner turned it off.
 
-use paywidget_core::money::{Amount, Currency};
-
+use super::disputes::owners;
 use crate::store::NewMail;
 use crate::support::error::DomainError;
 use crate::HostState;
@@ -21,24 +20,6 @@ pub const WEEK_SECS: i64 = 7 * 86_400;
 /// The setting that holds whether `merchant`'s weekly digest is on (`on`, `off`).
 pub fn digest_setting(merchant: &str) -> String {
     format!("digest:{merchant}")
-}
-
-fn owners(state: &HostState, merchant: &str) -> Vec<String> {
-    let Some(m) = state.config.merchant(merchant) else {
-        return Vec::new();
-    };
-    let mut to: Vec<String> = m
-        .staff
-        .iter()
-        .filter(|s| s.role == crate::config::Role::Owner)
-        .map(|s| s.email.to_string())
-        .collect();
-    if let Some(n) = &m.notify_email {
-        to.push(n.to_string());
-    }
-    to.sort();
-    to.dedup();
-    to
 }
 
 async fn mail_owners(
@@ -239,12 +220,7 @@ async fn digest(state: &HostState, merchant: &str, now: i64) -> Result<String, D
         body.push_str("No payment this week.\n");
     }
     for (code, gross, refunded, payments) in &money {
-        let show = |v: i64| {
-            Currency::from_code(code).map_or_else(
-                |_| format!("{v} {code}"),
-                |c| Amount::from_minor(v, c).to_string(),
-            )
-        };
+        let show = |v: i64| super::disputes::money(v, code);
         body.push_str(&format!(
             "- {}: {} raised in {payments} payment(s), {} refunded\n",
             code.to_uppercase(),

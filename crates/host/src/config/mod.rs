@@ -344,6 +344,23 @@ pub struct Merchant {
     pub support_refund_limit: i64,
 }
 
+impl Merchant {
+    /// Who is told of the merchant's alerts (disputes, stopped webhooks, a failing gateway,
+    /// the weekly digest): its owners and its `notify_email`, each once.
+    pub fn alert_addresses(&self) -> Vec<String> {
+        let mut to: Vec<String> = self
+            .staff
+            .iter()
+            .filter(|s| s.role == Role::Owner)
+            .map(|s| s.email.to_string())
+            .chain(self.notify_email.iter().map(ToString::to_string))
+            .collect();
+        to.sort();
+        to.dedup();
+        to
+    }
+}
+
 /// A dashboard role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
