@@ -1594,6 +1594,12 @@ async fn the_owner_finds_a_donation_and_refunds_half_and_a_viewer_cannot() {
                 .unwrap();
             wait_text(&client, "document.body.textContent", words).await;
             no_axe_violations(&client, link).await;
+            // Nothing on the page needs JavaScript: it has no script, and its policy allows none.
+            assert_eq!(
+                js_string(&client, "String(document.scripts.length)").await,
+                "0",
+                "{link}"
+            );
         }
         screenshot(&client, "dashboard-disputes-phone").await;
     })
@@ -1644,6 +1650,18 @@ async fn the_owner_finds_a_donation_and_refunds_half_and_a_viewer_cannot() {
             client.find(Locator::Css("#amount")).await.is_err(),
             "no refund form"
         );
+        // The donor's confirmation page marks the receipt: it stands for the half kept.
+        client
+            .goto(&format!("{}/thanks/{session}", world.host))
+            .await
+            .unwrap();
+        wait_text(
+            &client,
+            "document.body.textContent",
+            "of this donation was refunded; the receipt now stands for",
+        )
+        .await;
+        screenshot(&client, "receipt-part-refunded-desktop").await;
     })
     .await;
     assert_no_card_data(&s);

@@ -55,7 +55,8 @@ pub fn ThanksPage(
 }
 
 fn confirmation(s: SessionView) -> impl IntoView {
-    let total = s.total_amount().to_string();
+    let whole = s.total_amount();
+    let total = whole.to_string();
     let emailed = s
         .emailed_to
         .clone()
@@ -88,6 +89,7 @@ fn confirmation(s: SessionView) -> impl IntoView {
         tax_statement: None,
         text: None,
         refunded: false,
+        refunded_minor: 0,
     });
     // The shopper's own date format, from the confirmation time.
     let date = s
@@ -111,6 +113,16 @@ fn confirmation(s: SessionView) -> impl IntoView {
             </p>
         }
     });
+    // A partial refund: the receipt stands for what was kept.
+    let part = (!r.refunded && r.refunded_minor > 0 && r.refunded_minor < whole.minor()).then(|| {
+        let back = paywidget_core::money::Amount::from_minor(r.refunded_minor, whole.currency());
+        let kept = paywidget_core::money::Amount::from_minor(whole.minor() - r.refunded_minor, whole.currency());
+        view! {
+            <p class="pw-next" id="pw-part-refunded" role="status">
+                {format!("{back} of this donation was refunded; the receipt now stands for {kept}.")}
+            </p>
+        }
+    });
     let text = r
         .text
         .map(|t| view! { <p class="pw-receipt-text" id="pw-receipt-text">{t}</p> });
@@ -125,6 +137,7 @@ fn confirmation(s: SessionView) -> impl IntoView {
     view! {
         <h1 class="pw-title">{if r.refunded { "Donation refunded" } else { "Thank you for your donation" }}</h1>
         {refunded}
+        {part}
         <section class="pw-receipt" aria-labelledby="pw-receipt-title">
             <h2 id="pw-receipt-title">"Receipt"</h2>
             <dl>

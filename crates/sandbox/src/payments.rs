@@ -1195,6 +1195,36 @@ pub fn payouts(txns: &[Value], now: i64) -> Vec<Value> {
         .collect()
 }
 
+/// Emits `payout.paid` once for each daily batch that has reached the bank on the sandbox's
+/// clock (its arrival day has come), as Stripe does when a payout is paid; returns how many.
+/// A marker object (`payout_paid`, the payout's id) makes each announcement happen once.
+pub async fn announce_payouts(state: &AppState) -> Result<usize, ApiError> {
+    let txns = state.store.all("balance_transaction").await?;
+    let now = state.clock.now();
+    let mut conn = state.store.begin().await?;
+    let mut told = 0;
+    for payout in payouts(&txns, now) {
+        let Some(id) = payout["id"].as_str().map(str::to_owned) else {
+            continue;
+        };
+        if payout["status"] != "paid"
+            || Store::get_in::<Value>(&mut conn, "payout_paid", &id)
+                .await?
+                .is_some()
+        {
+            continue;
+        }
+        Store::insert(&mut conn, &id, "payout_paid", now, &payout, None).await?;
+        emit(&mut conn, state, "payout.paid", &payout).await?;
+        told += 1;
+    }
+    conn.commit().await?;
+    if told > 0 {
+        state.deliveries_queued.notify_one();
+    }
+    Ok(told)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

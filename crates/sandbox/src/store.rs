@@ -323,6 +323,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// How many objects of `kind` there are.
+    pub async fn count(&self, kind: &str) -> Result<i64, ApiError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM objects WHERE kind = ?")
+                .bind(kind)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// Every object of `kind`, oldest first (for settlement reports).
     pub async fn all(&self, kind: &str) -> Result<Vec<Value>, ApiError> {
         let rows = sqlx::query("SELECT json FROM objects WHERE kind = ? ORDER BY seq")

@@ -36,7 +36,19 @@ pub async fn run_worker(state: SharedState) {
             return;
         }
     };
+    // What the payouts were last checked against: the clock's day and the number of balance
+    // transactions. A batch can only turn paid when one of them changes.
+    let mut payouts_checked = (i64::MIN, -1);
     loop {
+        let day = state.clock.now().div_euclid(86_400);
+        if let Ok(count) = state.store.count("balance_transaction").await {
+            if (day, count) != payouts_checked {
+                match crate::payments::announce_payouts(&state).await {
+                    Ok(_) => payouts_checked = (day, count),
+                    Err(e) => tracing::warn!(error = ?e, "announcing payouts failed; next round"),
+                }
+            }
+        }
         let now = SystemClock.now_ms();
         // A database hiccup is logged by the store's error conversion; try again next round.
         let due = state

@@ -408,6 +408,10 @@ pub struct ReceiptView {
     pub text: Option<String>,
     /// The donation was refunded (the receipt no longer stands).
     pub refunded: bool,
+    /// Minor units refunded so far: above zero and below the total, the receipt stands for the
+    /// rest (a partial refund). Absent from older hosts' answers.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub refunded_minor: i64,
 }
 
 /// `GET /api/sessions/:id`: the session as the pages see it. `L` and `R` are the licence and

@@ -605,6 +605,20 @@ pub(crate) async fn apply_event(
                 apply_subscription(state, t, &session, sub, now).await?;
             }
         }
+        Event::PayoutPaid(payout) => {
+            // A payout belongs to a gateway account, not to one payment: every merchant whose
+            // secret signed the event (those sharing that account) hears of it.
+            let data = HookData {
+                payout: Some(payout.id.clone()),
+                amount: Some(payout.amount),
+                currency: Some(payout.currency.clone()),
+                arrival_date: Some(payout.arrival_date),
+                ..HookData::default()
+            };
+            for merchant in &signer.merchants {
+                hooks::emit(state, t, merchant, HookEvent::PayoutPaid, &data).await?;
+            }
+        }
         Event::Other => {}
     }
     tx.commit().await?;

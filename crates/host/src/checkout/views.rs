@@ -124,6 +124,7 @@ pub fn session_view(
             tax_statement: merchant.and_then(|m| m.tax_statement.clone()),
             text: campaign.and_then(|c| c.receipt_text.clone()),
             refunded: f.revoked,
+            refunded_minor: s.amount_refunded,
         });
     }
     if let Some(url) = campaign.and_then(|c| c.success_url.as_ref()) {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::objects::Payout;
 use super::PaymentIntent;
 
 /// What a payment intent event says happened.
@@ -286,6 +287,8 @@ pub enum Event {
     Invoice(InvoiceEvent, Box<Invoice>),
     /// A subscription changed (`customer.subscription.*`).
     Subscription(SubscriptionObject),
+    /// A payout reached the merchant's bank (`payout.paid`).
+    PayoutPaid(Payout),
     /// A type the host does not act on: acknowledged and ignored.
     Other,
 }
@@ -374,6 +377,7 @@ pub fn parse_object(kind: &str, object: serde_json::Value) -> Result<Event, Even
         "charge.refunded" => Ok(Event::ChargeRefunded(typed(kind, object)?)),
         "charge.dispute.created" => Ok(Event::Dispute(DisputeEvent::Created, typed(kind, object)?)),
         "charge.dispute.closed" => Ok(Event::Dispute(DisputeEvent::Closed, typed(kind, object)?)),
+        "payout.paid" => Ok(Event::PayoutPaid(typed(kind, object)?)),
         "invoice.paid" => invoice(InvoiceEvent::Paid),
         "invoice.payment_failed" => invoice(InvoiceEvent::PaymentFailed),
         "invoice.upcoming" => invoice(InvoiceEvent::Upcoming),

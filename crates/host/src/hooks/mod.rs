@@ -47,13 +47,15 @@ pub enum HookEvent {
     LicenceActivationFailed,
     /// A licence was revoked (refund or dispute).
     LicenceRevoked,
+    /// A payout reached the merchant's bank.
+    PayoutPaid,
     /// Sent from the dashboard to try an endpoint.
     Test,
 }
 
 impl HookEvent {
     /// Every event an endpoint can choose (the test event goes only where it is sent).
-    pub const ALL: [HookEvent; 13] = [
+    pub const ALL: [HookEvent; 14] = [
         HookEvent::PaymentSucceeded,
         HookEvent::PaymentFailed,
         HookEvent::PaymentRefunded,
@@ -67,6 +69,7 @@ impl HookEvent {
         HookEvent::LicenceActivated,
         HookEvent::LicenceActivationFailed,
         HookEvent::LicenceRevoked,
+        HookEvent::PayoutPaid,
     ];
 
     /// The event's `type`.
@@ -85,6 +88,7 @@ impl HookEvent {
             HookEvent::LicenceActivated => "licence.activated",
             HookEvent::LicenceActivationFailed => "licence.activation_failed",
             HookEvent::LicenceRevoked => "licence.revoked",
+            HookEvent::PayoutPaid => "payout.paid",
             HookEvent::Test => "webhook.test",
         }
     }
@@ -279,6 +283,12 @@ pub struct HookData {
     /// The installation (licence activations).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// The gateway's payout (`po_…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payout: Option<String>,
+    /// When the payout reached the bank (unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrival_date: Option<i64>,
 }
 
 impl HookData {

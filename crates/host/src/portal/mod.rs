@@ -724,7 +724,8 @@ pub async fn statement(
                     at: f.created,
                     title: title.clone(),
                     receipt,
-                    amount: s.total(),
+                    // A partial refund leaves what was kept on the statement.
+                    amount: s.total() - s.amount_refunded,
                     currency: s.currency,
                 });
             }

@@ -187,6 +187,9 @@ fn item(c: &Customer, it: &Item) -> Markup {
                 (total) " " (s.frequency.every()) " · "
                 span class="pw-portal-status" { (GiftState::of(s, it.paid_until).words()) }
             }
+            @if s.amount_refunded > 0 && s.amount_refunded < s.total() {
+                p { (Amount::from_minor(s.amount_refunded, s.currency)) " of the first payment was refunded." }
+            }
             @if !it.receipts.is_empty() {
                 p {
                     "Receipts: " (it.receipts.join(", ")) " · "

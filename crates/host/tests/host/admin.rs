@@ -648,6 +648,18 @@ async fn an_owner_refunds_half_once_and_a_viewer_or_support_over_its_limit_canno
         "in the timeline: {page}"
     );
     assert!(page.contains("Refunded so far"), "{page}");
+    // The receipt is marked: it stands for the half that was kept.
+    let view: serde_json::Value = w
+        .http
+        .get(format!("{}/api/sessions/{session}", w.host))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["receipt"]["refunded_minor"], total / 2, "{view}");
+    assert_eq!(view["receipt"]["refunded"], false, "{view}");
     // The donor is told, once.
     let notices: Vec<String> = w
         .outbox()

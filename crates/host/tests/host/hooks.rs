@@ -406,3 +406,53 @@ async fn relays_racing_on_one_database_send_each_delivery_once() {
     let got = until(&w, &rx, 13).await;
     assert!(got[12].body.contains("payment.succeeded"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_payout_is_sent_once_and_only_where_its_signature_reaches() {
+    let w = dashboard_world_with(LOOPBACK).await;
+    let rx = receiver().await;
+    let (owner, csrf) = staff_in(&w, "owner@hope.example").await;
+    let (status, page) = add(&w, &owner, &csrf, &rx.url, &["payout.paid"]).await;
+    assert_eq!(status, 201, "{page}");
+    let payout = |id: &str| {
+        json!({
+            "id": id, "object": "event", "type": "payout.paid", "created": super::now(),
+            "data": { "object": {
+                "id": "po_sandbox_usd_1764028800", "object": "payout", "amount": 6412,
+                "arrival_date": 1_764_028_800, "currency": "usd", "status": "paid"
+            } }
+        })
+        .to_string()
+    };
+    // The gateway's event, delivered twice (as gateways do) and once more under a stranger's
+    // secret: one outgoing `payout.paid`.
+    let body = payout("evt_payout_1");
+    let secret = paywidget_testkit::fixtures::WHSEC;
+    let stamp = |b: &str, s: &str| Some(paywidget_testkit::world::sign(b, super::now(), s));
+    let (a, b) = tokio::join!(
+        w.post_event(&body, stamp(&body, secret)),
+        w.post_event(&body, stamp(&body, secret))
+    );
+    assert_eq!((a.0, b.0), (200, 200));
+    let forged = payout("evt_payout_forged");
+    assert_eq!(
+        w.post_event(&forged, stamp(&forged, "whsec_not_ours"))
+            .await
+            .0,
+        400
+    );
+    let got = until(&w, &rx, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    deliver_due(&w.state).await;
+    let got_all = rx.all();
+    assert_eq!(got_all.len(), 1, "{got_all:?}");
+    let sent: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(sent["type"], "payout.paid", "{sent}");
+    assert_eq!(sent["data"]["payout"], "po_sandbox_usd_1764028800");
+    assert_eq!(
+        (&sent["data"]["amount"], &sent["data"]["currency"]),
+        (&json!(6412), &json!("usd"))
+    );
+    assert_eq!(sent["data"]["arrival_date"], 1_764_028_800);
+    assert!(sent["data"].get("email").is_none(), "{sent}");
+}

@@ -287,9 +287,28 @@ async fn success_cards_charge_and_settle() {
     let payouts = s.get("/v1/payouts", &[]).await.expect(200);
     assert_eq!(payouts["data"][0]["amount"], 1912 * cards.len() as i64);
     assert_eq!(payouts["data"][0]["status"], "pending");
+    let payout = payouts["data"][0]["id"].as_str().unwrap().to_owned();
+    assert!(
+        s.events("payout.paid", &payout).await.is_empty(),
+        "not paid yet"
+    );
     s.clock.advance_secs(3 * 86_400);
     let payouts = s.get("/v1/payouts", &[]).await.expect(200);
     assert_eq!(payouts["data"][0]["status"], "paid");
+    // Once its day has come, `payout.paid` is announced, once (the worker looks each round).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.events("payout.paid", &payout).await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no payout.paid");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    s.clock.advance_secs(86_400);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let told = s.events("payout.paid", &payout).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        told[0]["data"]["object"]["amount"],
+        1912 * cards.len() as i64
+    );
     let txns = s
         .get("/v1/balance_transactions", &[("limit", "1")])
         .await
