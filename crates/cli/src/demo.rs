@@ -124,8 +124,8 @@ pub struct Urls {
 }
 
 /// The demo's test clock: the one kept in the state folder if the sandbox still has it, else
-/// a new one (now), remembered for the next run.
-async fn demo_test_clock(sandbox: &str, state: &std::path::Path) -> Result<String> {
+/// a new one (at `now`, the demo's clock), remembered for the next run.
+async fn demo_test_clock(sandbox: &str, state: &std::path::Path, now: i64) -> Result<String> {
     let file = state.join("test_clock");
     let http = reqwest::Client::new();
     let key = paywidget_sandbox::DEFAULT_SECRET_KEY;
@@ -141,10 +141,6 @@ async fn demo_test_clock(sandbox: &str, state: &std::path::Path) -> Result<Strin
             return Ok(id);
         }
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
     let clock: serde_json::Value = http
         .post(format!("{sandbox}/v1/test_helpers/test_clocks"))
         .bearer_auth(key)
@@ -205,12 +201,12 @@ pub async fn start(
         owner_links: Vec::new(),
         seeded: None,
     };
-    // A new state folder gets three weeks of activity (with seeding on): the clock the sandbox
+    // A new state folder gets nine weeks of activity (with seeding on): the clock the sandbox
     // and the host share starts then, and the seeding brings it to now.
     let seeding = o.seed && !o.state.join("host.sqlite").exists();
     let demo_clock = crate::demo_seed::DemoClock::default();
     if seeding {
-        demo_clock.set_offset(-crate::demo_seed::SEED_DAYS * 86_400);
+        demo_clock.set_offset(-crate::demo_seed::RECURRING_DAYS * 86_400);
     }
 
     // The sandbox gateway, delivering its webhooks to the host; state survives demo restarts.
@@ -252,7 +248,12 @@ pub async fn start(
     config.server.dist = o.dist.clone();
     // The nonprofit's recurring gifts run on a sandbox test clock, so a renewal (or a failed
     // one) can be seen now: `paywidget sandbox advance-clock <clock>`.
-    let clock = demo_test_clock(&urls.sandbox, &o.state).await?;
+    let clock = demo_test_clock(
+        &urls.sandbox,
+        &o.state,
+        paywidget_host::support::clock::Clock::now(&demo_clock),
+    )
+    .await?;
     urls.test_clock = Some(clock.clone());
     for m in &mut config.merchants {
         if m.id == "hope" {
@@ -311,11 +312,16 @@ pub async fn start(
     if seeding {
         println!(
             "seeding {} days of activity (a new state folder; --no-seed starts empty)…",
-            crate::demo_seed::SEED_DAYS
+            crate::demo_seed::RECURRING_DAYS
         );
-        let report = crate::demo_seed::seed(&urls.host, &urls.sandbox, &demo_clock)
-            .await
-            .context("seed the demo's activity")?;
+        let report = crate::demo_seed::seed(
+            &urls.host,
+            &urls.sandbox,
+            &demo_clock,
+            urls.test_clock.as_deref(),
+        )
+        .await
+        .context("seed the demo's activity")?;
         urls.seeded = Some(report);
     }
     // A newcomer signs in to each merchant's dashboard without a mail server.
@@ -402,11 +408,13 @@ pub async fn run(o: Options) -> Result<()> {
     );
     if let Some(r) = &seeded {
         println!(
-            "  seeded               {} payments over {} days ({} declined tries, a refund, a dispute, {} refused activation)",
+            "  seeded               {} payments over {} days ({} declined tries, a refund, a dispute, {} refused activation; {} monthly gifts from {} days ago renewing, one renewal failed and recovered)",
             r.paid,
             crate::demo_seed::SEED_DAYS,
             r.declined,
-            r.refused_activations
+            r.refused_activations,
+            r.sustainers,
+            crate::demo_seed::RECURRING_DAYS
         );
     }
     println!("  customer portal      {host_url}/portal");

@@ -1,9 +1,11 @@
-//! The demo's first run seeds three weeks of activity through the public APIs, exactly as
-//! shoppers and the gateway would make it: one-time and monthly donations (some declined),
+//! The demo's first run seeds nine weeks of activity through the public APIs, exactly as
+//! shoppers and the gateway would make it: three monthly gifts started two months ago that renew
+//! (one renewal fails on an expired card and is recovered when the donor's new card is charged on
+//! the retry), and in the last three weeks one-time and monthly donations (some declined),
 //! licences bought and activated (one refused for lack of seats), a refund and a dispute. Time
-//! is the demo's [`DemoClock`], moved day by day from three weeks ago to now, shared by the
-//! sandbox and the host, so every record (sessions, charges, payouts, webhooks) is dated as if
-//! it had happened then.
+//! is the demo's [`DemoClock`], moved day by day from then to now, shared by the sandbox and the
+//! host (and the sandbox's test clock the recurring gifts run on follows it), so every record
+//! (sessions, charges, renewals, payouts, webhooks) is dated as if it had happened then.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -12,8 +14,11 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-/// How many days back the seeded activity starts.
+/// How many days back the daily activity starts.
 pub const SEED_DAYS: i64 = 21;
+
+/// How many days back the first monthly gifts start (so renewals have happened by now).
+pub const RECURRING_DAYS: i64 = 63;
 
 /// The system clock moved by an offset the seeding sets (both the host's and the sandbox's
 /// clock: they share one offset).
@@ -55,6 +60,8 @@ pub struct SeedReport {
     pub declined: usize,
     /// Licence activations refused.
     pub refused_activations: usize,
+    /// Monthly gifts started before the daily activity (each renewing on the test clock).
+    pub sustainers: usize,
 }
 
 struct Seeder {
@@ -157,6 +164,113 @@ impl Seeder {
         bail!("session {id} never reached {want:?}: {last}")
     }
 
+    /// Moves the sandbox's test clock to `to` and waits until its renewals have run.
+    async fn advance_test_clock(&self, clock: &str, to: i64) -> Result<()> {
+        let url = format!("{}/v1/test_helpers/test_clocks/{clock}", self.sandbox);
+        let now = self
+            .json(
+                self.http
+                    .get(&url)
+                    .bearer_auth(paywidget_sandbox::DEFAULT_SECRET_KEY),
+                "read the test clock",
+            )
+            .await?["frozen_time"]
+            .as_i64()
+            .unwrap_or(0);
+        if to <= now {
+            return Ok(());
+        }
+        self.json(
+            self.http
+                .post(format!("{url}/advance"))
+                .bearer_auth(paywidget_sandbox::DEFAULT_SECRET_KEY)
+                .form(&[("frozen_time", to.to_string())]),
+            "advance the test clock",
+        )
+        .await?;
+        for _ in 0..400 {
+            let c = self
+                .json(
+                    self.http
+                        .get(&url)
+                        .bearer_auth(paywidget_sandbox::DEFAULT_SECRET_KEY),
+                    "read the test clock",
+                )
+                .await?;
+            if c["status"] == "ready" {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        bail!("the test clock did not finish advancing")
+    }
+
+    /// Makes a new card of `number` the default of `session`'s subscription at the gateway (as
+    /// the donor's bank replacing an expired card, or the donor giving a new one, would).
+    async fn set_subscription_card(&self, session: &str, number: &str) -> Result<()> {
+        let key = paywidget_sandbox::DEFAULT_SECRET_KEY;
+        let subs = self
+            .json(
+                self.http
+                    .get(format!("{}/v1/subscriptions?limit=100", self.sandbox))
+                    .bearer_auth(key),
+                "list subscriptions",
+            )
+            .await?;
+        let sub = subs["data"]
+            .as_array()
+            .and_then(|l| l.iter().find(|s| s["metadata"]["session_id"] == session))
+            .context("the gift's subscription")?
+            .clone();
+        let (id, customer) = (
+            sub["id"].as_str().context("a subscription id")?,
+            sub["customer"].as_str().context("its customer")?,
+        );
+        let pm = self.card(number).await?;
+        self.json(
+            self.http
+                .post(format!("{}/v1/payment_methods/{pm}/attach", self.sandbox))
+                .bearer_auth(key)
+                .form(&[("customer", customer)]),
+            "attach a card",
+        )
+        .await?;
+        self.json(
+            self.http
+                .post(format!("{}/v1/subscriptions/{id}", self.sandbox))
+                .bearer_auth(key)
+                .form(&[("default_payment_method", pm.as_str())]),
+            "set the subscription's card",
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Waits (up to 10 s) until the sandbox has delivered every webhook it queued, so the host
+    /// has applied them at the day's time. Best effort: a delivery still being retried after
+    /// that lands later, dated then.
+    async fn settle(&self) -> Result<()> {
+        for _ in 0..400 {
+            let log = self
+                .json(
+                    self.http
+                        .get(format!("{}/_sandbox/deliveries?limit=50", self.sandbox))
+                        .bearer_auth(paywidget_sandbox::DEFAULT_SECRET_KEY),
+                    "read the webhook deliveries",
+                )
+                .await?;
+            let pending = log["data"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|d| d["status"] == "pending"));
+            if !pending {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        eprintln!("seeding: some webhooks are still being retried; they land later");
+        Ok(())
+    }
+
     async fn activate(&self, key: &str, instance: &str) -> Result<bool> {
         let r = self
             .http
@@ -170,7 +284,12 @@ impl Seeder {
 
 /// Seeds [`SEED_DAYS`] days of activity on the demo at `host` and `sandbox`, moving `clock` from
 /// then to now (it is left at now).
-pub async fn seed(host: &str, sandbox: &str, clock: &DemoClock) -> Result<SeedReport> {
+pub async fn seed(
+    host: &str,
+    sandbox: &str,
+    clock: &DemoClock,
+    test_clock: Option<&str>,
+) -> Result<SeedReport> {
     let s = Seeder {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -190,9 +309,62 @@ pub async fn seed(host: &str, sandbox: &str, clock: &DemoClock) -> Result<SeedRe
     ];
     let amounts = [1000, 2500, 5000, 2500, 10_000, 1500, 2500];
     let mut paid_donations: Vec<String> = Vec::new();
+    // Sustainers: monthly gifts from two months ago, renewing on the test clock. The second
+    // one's card expires before its first renewal (declined), and the donor's new card is
+    // charged on the retry (recovered).
+    let sustainers = [
+        ("Margaret Hamilton", "margaret@example.org", 2000),
+        ("Frances Allen", "frances@example.org", 1500),
+        ("Radia Perlman", "radia@example.org", 3000),
+    ];
+    let mut sustaining: Vec<String> = Vec::new();
+    for day in 0..RECURRING_DAYS - SEED_DAYS {
+        clock.set_offset(-(RECURRING_DAYS - day) * 86_400 + 10 * 3600);
+        if let Some(tc) = test_clock {
+            s.advance_test_clock(tc, paywidget_host::support::clock::Clock::now(clock))
+                .await?;
+            s.settle().await?;
+        }
+        if let Some(&(name, email, amount)) = [0, 4, 9]
+            .iter()
+            .position(|d| *d == day)
+            .and_then(|i| sustainers.get(i))
+        {
+            let body = json!({
+                "campaign": "winter-appeal", "amount": amount, "email": email, "name": name,
+                "frequency": "monthly",
+            });
+            let (id, ok) = s
+                .checkout(body, "4242424242424242", &format!("seed-sustainer-{day}"))
+                .await?;
+            if ok {
+                s.until(&id, &["fulfilled"]).await?;
+                report.paid += 1;
+                report.sustainers += 1;
+                sustaining.push(id);
+            }
+        }
+        // The second sustainer's card stops working (its first renewal is due around day 35),
+        // then the donor's new card is in place before the third retry.
+        if let (25 | 37, Some(id)) = (day, sustaining.get(1)) {
+            if test_clock.is_some() {
+                let card = if day == 25 {
+                    "4000000000000341"
+                } else {
+                    "4242424242424242"
+                };
+                s.set_subscription_card(id, card).await?;
+            }
+        }
+    }
     for day in 0..SEED_DAYS {
         // Each day from mid-morning, a few hours apart.
         clock.set_offset(-(SEED_DAYS - day) * 86_400 + 9 * 3600);
+        if let Some(tc) = test_clock {
+            s.advance_test_clock(tc, paywidget_host::support::clock::Clock::now(clock))
+                .await?;
+            s.settle().await?;
+        }
         let gifts = 1 + usize::try_from(day % 3).unwrap_or(0);
         for g in 0..gifts {
             clock.set_offset(-(SEED_DAYS - day) * 86_400 + (9 + 3 * i64::try_from(g)?) * 3600);
@@ -299,5 +471,10 @@ pub async fn seed(host: &str, sandbox: &str, clock: &DemoClock) -> Result<SeedRe
         }
     }
     clock.set_offset(0);
+    if let Some(tc) = test_clock {
+        s.advance_test_clock(tc, paywidget_host::support::clock::Clock::now(clock))
+            .await?;
+        s.settle().await?;
+    }
     Ok(report)
 }

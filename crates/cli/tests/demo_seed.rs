@@ -105,6 +105,21 @@ async fn a_new_demo_shows_three_weeks_of_activity() {
         disputes.contains("fraudulent") && disputes.contains("75.00"),
         "{disputes}"
     );
+    // Monthly gifts from two months ago renewed; one renewal failed and was recovered.
+    assert_eq!(seeded.sustainers, 3, "{seeded:?}");
+    let recurring = page(&http, &hope, &format!("{}/admin/gifts", urls.host)).await;
+    assert!(
+        recurring.contains("<strong>1</strong> could not be charged at first")
+            && recurring.contains("recovery rate 100.00 %"),
+        "{recurring}"
+    );
+    // Margaret's gift of nine weeks ago: her first receipt and two renewals' receipts.
+    let receipts = std::fs::read_dir(state.path().join("outbox"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+        .filter(|m| m.contains("To: margaret@example.org") && m.contains("Receipt"))
+        .count();
+    assert!(receipts >= 3, "{receipts} receipts mailed to Margaret");
     // The licence seller's support finds the refused activation and its reason.
     let acme = sign_in(&http, &link("acme")).await;
     let found = page(
