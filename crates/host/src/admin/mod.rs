@@ -260,6 +260,10 @@ pub struct Overview {
     pub donors: (i64, i64, i64),
     /// The dispute ratio as the card networks read it, this calendar month.
     pub dispute_ratio: DisputeRatio,
+    /// Recurring gifts and subscriptions per currency: active, MRR, churn.
+    pub recurring: Vec<crate::store::RecurringFigures>,
+    /// Renewals recovered in the range per currency: (currency, how many, amount).
+    pub recovered: Vec<(String, i64, i64)>,
 }
 
 /// This calendar month's disputes over this month's payments (one network's way) and over last
@@ -324,6 +328,8 @@ pub async fn overview(
         donors: store
             .donors(m, prev.since, range.since, range.until)
             .await?,
+        recurring: store.recurring_figures(m, range.since, range.until).await?,
+        recovered: store.recovered(m, range.since, range.until).await?,
         dispute_ratio: {
             let now = state.clock.now();
             let (this, last) = month_starts(now);

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::hooks::{EventFilter, HookEvent};
 use crate::mail::civil_date;
-use crate::store::{DayTotal, DisputeRow, Funnel, HookEndpoint, SessionRow};
+use crate::store::{DayTotal, DisputeRow, Funnel, HookEndpoint, RecurringFigures, SessionRow};
 
 /// The dashboard's Content-Security-Policy: this origin's stylesheet and forms, nothing else.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
@@ -357,6 +357,8 @@ pub fn overview(
             }
             h2 { "Conversion" }
             (funnel_table(ov.funnel, ov.previous_funnel))
+            h2 { "Recurring gifts and subscriptions" }
+            (recurring_table(&ov.recurring, &ov.recovered))
             h2 { "Fraud signals" }
             p {
                 "Payers the card-testing shield blocks now: " strong { (ov.blocked_now) } ". "
@@ -418,6 +420,62 @@ pub fn overview(
             }
         },
     )
+}
+
+/// Active recurring gifts and MRR, churn and recovered revenue per currency, with Stripe
+/// Billing's definitions spelt out under the table.
+fn recurring_table(figures: &[RecurringFigures], recovered: &[(String, i64, i64)]) -> Markup {
+    let money = |minor: i64, code: &str| match paywidget_core::money::Currency::from_code(code) {
+        Ok(c) => Amount::from_minor(minor, c).to_string(),
+        Err(_) => format!("{minor} {code}"),
+    };
+    let mut codes: Vec<&str> = figures.iter().map(|f| f.currency.as_str()).collect();
+    for (c, _, _) in recovered {
+        if !codes.contains(&c.as_str()) {
+            codes.push(c);
+        }
+    }
+    html! {
+        div class="pw-scroll" tabindex="0" role="region" aria-label="Recurring revenue table" {
+            table class="pw-table" {
+                caption { "Per currency, this range" }
+                thead { tr {
+                    th scope="col" { "Currency" }
+                    th scope="col" class="pw-num" { "Active now" }
+                    th scope="col" class="pw-num" { "MRR now" }
+                    th scope="col" class="pw-num" { "Active at start" }
+                    th scope="col" class="pw-num" { "Churned" }
+                    th scope="col" class="pw-num" { "Churn rate" }
+                    th scope="col" class="pw-num" { "Churned MRR" }
+                    th scope="col" class="pw-num" { "MRR churn rate" }
+                    th scope="col" class="pw-num" { "Recovered" }
+                } }
+                tbody {
+                    @for code in &codes {
+                        @let f = figures.iter().find(|f| f.currency == *code).cloned().unwrap_or_default();
+                        @let (n, amount) = recovered.iter().find(|(c, _, _)| c == code).map_or((0, 0), |(_, n, a)| (*n, *a));
+                        tr {
+                            th scope="row" { (code) }
+                            td class="pw-num" { (f.active_now) }
+                            td class="pw-num" { (money(f.mrr_now, code)) }
+                            td class="pw-num" { (f.active_at_start) }
+                            td class="pw-num" { (f.churned) }
+                            td class="pw-num" { (percent(f.churned, f.active_at_start)) }
+                            td class="pw-num" { (money(f.churned_mrr, code)) }
+                            td class="pw-num" { (percent(f.churned_mrr, f.mrr_at_start)) }
+                            td class="pw-num" { (money(amount, code)) " (" (n) ")" }
+                        }
+                    }
+                    @if codes.is_empty() {
+                        tr { td colspan="9" { "No recurring gifts or subscriptions yet." } }
+                    }
+                }
+            }
+        }
+        p class="pw-muted" {
+            "As Stripe Billing counts them: MRR is what the subscriptions not canceled bring in a              month (a yearly amount counts a twelfth; past-due and paused ones still count). Churn              rate is the subscribers active at the range's start who were canceled during it, over              those active at its start; MRR churn rate is the MRR they took, over the MRR at the              start. Recovered is what renewals whose first charge failed brought when paid later              in the range (retries, a new card)."
+        }
+    }
 }
 
 /// The payments list: the filters (a GET form), one page, the next page's link, the export.

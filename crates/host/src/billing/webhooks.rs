@@ -378,7 +378,7 @@ async fn apply_subscription(
         .subscription_status
         .is_some_and(SubscriptionStatus::is_final);
     let ends_now = status == SubscriptionStatus::Canceled && !was_over;
-    tx.set_subscription_status(&session.id, status).await?;
+    tx.set_subscription_status(&session.id, status, now).await?;
     if ends_now {
         // Whether the donor asked for it, or the retries ran out: they are told.
         let asked = session.cancel_at_period_end

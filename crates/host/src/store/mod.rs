@@ -729,6 +729,22 @@ pub trait DashboardStore: Send + Sync {
         since: i64,
         until: i64,
     ) -> Result<(i64, i64), StoreError>;
+    /// `merchant`'s recurring gifts and subscriptions per currency over `[since, until)`: who was
+    /// active at `since`, who of them ended in the range, and what is not ended now.
+    async fn recurring_figures(
+        &self,
+        merchant: &str,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<RecurringFigures>, StoreError>;
+    /// Renewals of `merchant` recovered (paid after their first charge failed) in
+    /// `[since, until)`, per currency: (currency, how many, their amount).
+    async fn recovered(
+        &self,
+        merchant: &str,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<(String, i64, i64)>, StoreError>;
     /// Donors (by email, any case) of `merchant`'s paid donations in `[since, until)`: (new —
     /// their first gift is in it; retained — they gave in `[prev, since)` too; reactivated —
     /// they gave before `prev` but not in it).
@@ -1097,6 +1113,27 @@ pub struct DayTotal {
     pub refunded: i64,
 }
 
+/// Recurring gifts and subscriptions of one currency over a range, as Stripe's Billing counts
+/// them: monthly recurring revenue normalises a yearly amount to a twelfth; a subscription is
+/// active from its checkout until it is canceled (past due and paused ones still count).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecurringFigures {
+    /// ISO code, upper case.
+    pub currency: String,
+    /// Active at the range's start.
+    pub active_at_start: i64,
+    /// Their monthly recurring revenue then (minor units).
+    pub mrr_at_start: i64,
+    /// Of those, how many ended in the range (churned).
+    pub churned: i64,
+    /// The monthly recurring revenue they took with them.
+    pub churned_mrr: i64,
+    /// Not ended at the range's end.
+    pub active_now: i64,
+    /// Their monthly recurring revenue.
+    pub mrr_now: i64,
+}
+
 /// The checkout funnel, counted by session on the server (no cookies, no personal data).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Funnel {
@@ -1172,6 +1209,7 @@ pub trait StoreTx: Send {
         &mut self,
         session: &str,
         status: SubscriptionStatus,
+        now: i64,
     ) -> Result<(), StoreError>;
     /// The session paid by a payment intent.
     async fn session_id_by_payment_intent(

@@ -1347,6 +1347,75 @@ macro_rules! sql_store {
                 Ok((r.try_get("failed")?, r.try_get("recovered")?))
             }
 
+            async fn recurring_figures(
+                &self,
+                merchant: &str,
+                since: i64,
+                until: i64,
+            ) -> Result<Vec<RecurringFigures>, StoreError> {
+                // A yearly amount counts a twelfth (integer division per gift, as the
+                // dashboard's gifts page does).
+                let rows = sqlx::query(
+                    "SELECT currency, \
+                     CAST(COALESCE(SUM(at_start), 0) AS BIGINT) AS active_at_start, \
+                     CAST(COALESCE(SUM(at_start * monthly), 0) AS BIGINT) AS mrr_at_start, \
+                     CAST(COALESCE(SUM(churned), 0) AS BIGINT) AS churned, \
+                     CAST(COALESCE(SUM(churned * monthly), 0) AS BIGINT) AS churned_mrr, \
+                     CAST(COALESCE(SUM(live), 0) AS BIGINT) AS active_now, \
+                     CAST(COALESCE(SUM(live * monthly), 0) AS BIGINT) AS mrr_now \
+                     FROM (SELECT currency, \
+                       CASE WHEN frequency = 'yearly' THEN COALESCE(next_amount, amount) / 12 ELSE COALESCE(next_amount, amount) END AS monthly, \
+                       CASE WHEN created < $2 AND (subscription_ended IS NULL OR subscription_ended >= $2) THEN 1 ELSE 0 END AS at_start, \
+                       CASE WHEN created < $2 AND subscription_ended >= $2 AND subscription_ended < $3 THEN 1 ELSE 0 END AS churned, \
+                       CASE WHEN created < $3 AND (subscription_ended IS NULL OR subscription_ended >= $3) THEN 1 ELSE 0 END AS live \
+                       FROM sessions WHERE merchant = $1 AND subscription_id IS NOT NULL \
+                       AND subscription_status IS NOT NULL \
+                       AND subscription_status NOT IN ('incomplete', 'incomplete_expired')) AS r \
+                     GROUP BY currency ORDER BY currency",
+                )
+                .bind(merchant)
+                .bind(since)
+                .bind(until)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(RecurringFigures {
+                            currency: r.try_get("currency")?,
+                            active_at_start: r.try_get("active_at_start")?,
+                            mrr_at_start: r.try_get("mrr_at_start")?,
+                            churned: r.try_get("churned")?,
+                            churned_mrr: r.try_get("churned_mrr")?,
+                            active_now: r.try_get("active_now")?,
+                            mrr_now: r.try_get("mrr_now")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn recovered(
+                &self,
+                merchant: &str,
+                since: i64,
+                until: i64,
+            ) -> Result<Vec<(String, i64, i64)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT s.currency AS currency, CAST(COUNT(*) AS BIGINT) AS n, \
+                     CAST(COALESCE(SUM(f.amount), 0) AS BIGINT) AS amount \
+                     FROM renewal_failures f JOIN sessions s ON s.id = f.session_id \
+                     WHERE f.merchant = $1 AND f.recovered_at >= $2 AND f.recovered_at < $3 \
+                     GROUP BY s.currency ORDER BY s.currency",
+                )
+                .bind(merchant)
+                .bind(since)
+                .bind(until)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("currency")?, r.try_get("n")?, r.try_get("amount")?)))
+                    .collect()
+            }
+
             async fn donors(
                 &self,
                 merchant: &str,
@@ -1988,15 +2057,18 @@ macro_rules! sql_store {
                 &mut self,
                 session: &str,
                 status: SubscriptionStatus,
+                now: i64,
             ) -> Result<(), StoreError> {
                 // `canceled` and `incomplete_expired` are final (`SubscriptionStatus::is_final`):
-                // a late `updated` never revives them.
+                // a late `updated` never revives them. A cancellation is dated (churn).
+                let ended = (status == SubscriptionStatus::Canceled).then_some(now);
                 sqlx::query(
-                    "UPDATE sessions SET subscription_status = $1 WHERE id = $2 AND \
+                    "UPDATE sessions SET subscription_status = $1, subscription_ended = $3 WHERE id = $2 AND \
                      (subscription_status IS NULL OR subscription_status NOT IN ('canceled', 'incomplete_expired'))",
                 )
                     .bind(status.as_str())
                     .bind(session)
+                    .bind(ended)
                     .execute(&mut *self.0)
                     .await?;
                 Ok(())

@@ -16,7 +16,7 @@ use super::{
 };
 use super::{
     ActivationAttempt, AttemptLine, AuditEntry, DashboardStore, DayTotal, Funnel, Installation,
-    MailLine, PaymentQuery, Search,
+    MailLine, PaymentQuery, RecurringFigures, Search,
 };
 use super::{
     AttemptStore, FulfilmentStore, JobStore, LicenceStore, OutboxStore, PortalStore, RateStore,

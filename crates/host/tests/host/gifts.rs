@@ -169,3 +169,118 @@ async fn support_pauses_changes_and_mails_the_card_link_of_a_gift_and_a_viewer_c
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_counts_mrr_and_churn_as_stripe_does() {
+    use paywidget_host::support::clock::Clock;
+    let (w, clock) = world_on_test_clock(WebhookTarget::Host, |g, d, c| {
+        recurring(g, d, c).replacen("\n[[campaigns]]", &format!("\n{STAFF}\n[[campaigns]]"), 1)
+    })
+    .await;
+    let mut gifts = Vec::new();
+    for _ in 0..3 {
+        let s = monthly_gift(&w, "4242424242424242").await;
+        w.wait_status(&s, "fulfilled").await;
+        gifts.push(s);
+    }
+    // A minute and a half on (the host's clock; the gateway's webhooks stay within their
+    // signature's tolerance), the owner ends one gift at its period's end; the gateway's
+    // month passes: two renew, one is canceled.
+    let start = w.clock.now() + 45;
+    w.clock.advance_secs(90);
+    let (owner, csrf) = staff_in(&w, "owner@hope.example").await;
+    assert_eq!(
+        act(&w, &owner, &csrf, &gifts[0], &[("action", "cancel")])
+            .await
+            .0,
+        200
+    );
+    w.advance_test_clock(&clock, 32 * 86_400).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while w
+        .state
+        .store
+        .session(&gifts[0])
+        .await
+        .unwrap()
+        .unwrap()
+        .subscription_status
+        != Some(paywidget_host::store::SubscriptionStatus::Canceled)
+    {
+        assert!(std::time::Instant::now() < deadline, "never canceled");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let until = w.clock.now() + 60;
+    // From just after the gifts began: 3 active at the start, 1 churned (a third, and a third
+    // of the MRR), 2 left bringing 20.00 a month.
+    let figures = w
+        .state
+        .store
+        .recurring_figures("hope", start, until)
+        .await
+        .unwrap();
+    assert_eq!(
+        figures,
+        [paywidget_host::store::RecurringFigures {
+            currency: "USD".into(),
+            active_at_start: 3,
+            mrr_at_start: 3000,
+            churned: 1,
+            churned_mrr: 1000,
+            active_now: 2,
+            mrr_now: 2000,
+        }]
+    );
+    // A range before the gifts: nobody active, nobody churned; one after the cancellation
+    // churns nobody.
+    let before = w
+        .state
+        .store
+        .recurring_figures("hope", start - 86_400, start - 3600)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            before[0].active_at_start,
+            before[0].churned,
+            before[0].active_now
+        ),
+        (0, 0, 0)
+    );
+    let after = w
+        .state
+        .store
+        .recurring_figures("hope", until, until + 86_400)
+        .await
+        .unwrap();
+    assert_eq!((after[0].active_at_start, after[0].churned), (2, 0));
+    // The overview's table (today: the gifts began inside the range, so none was active at
+    // its start and the churn rate is not defined).
+    let (_, page) = get(&w, &owner, "/admin").await;
+    let row = page
+        .split("Recurring revenue table")
+        .nth(1)
+        .and_then(|t| t.split("<th scope=\"row\">USD</th>").nth(1))
+        .and_then(|r| r.split("</tr>").next())
+        .expect("the USD row")
+        .to_owned();
+    let cells: Vec<&str> = row
+        .split("<td class=\"pw-num\">")
+        .skip(1)
+        .map(|c| c.split("</td>").next().unwrap())
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            "2",
+            "20.00 USD",
+            "0",
+            "0",
+            "–",
+            "0.00 USD",
+            "–",
+            "0.00 USD (0)"
+        ],
+        "{row}"
+    );
+}

@@ -377,6 +377,11 @@ async fn a_failed_renewal_is_mailed_with_the_next_try_and_recovers() {
         w.state.store.dunning("hope", 0, i64::MAX).await.unwrap(),
         (1, 1)
     );
+    // Recovered revenue: that renewal's amount.
+    assert_eq!(
+        w.state.store.recovered("hope", 0, i64::MAX).await.unwrap(),
+        [("USD".to_owned(), 1, 1000)]
+    );
     assert_eq!(
         w.charges().await,
         2,
