@@ -7,11 +7,13 @@
 mod amount;
 mod currency;
 mod fee;
+mod locale;
 mod parse;
 
 pub use amount::Amount;
 pub use currency::Currency;
 pub use fee::FeeRule;
+pub use locale::Locale;
 pub use parse::{DecimalSeparator, ParseRules};
 
 /// Why an amount or currency could not be parsed or computed. Messages can be shown to a

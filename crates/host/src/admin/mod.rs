@@ -20,6 +20,7 @@ use crate::store::{
     AuditEntry, DayTotal, FulfilmentRow, Funnel, PaymentQuery, SessionRow, StoreError,
 };
 use crate::support::error::DomainError;
+use crate::support::local::Local;
 use crate::HostState;
 
 /// The dashboard cookie's name (not the portal's: the two sessions never mix).
@@ -41,6 +42,8 @@ pub struct Staff {
     pub role: Role,
     /// Every merchant that lists them, with their role there.
     pub memberships: Vec<(String, Role)>,
+    /// The merchant's time zone and locale (how its pages write days, dates and money).
+    pub local: Local,
 }
 
 impl Staff {
@@ -83,83 +86,111 @@ pub async fn staff(
     Ok(chosen.map(|(merchant, role)| Staff {
         email: session.email.clone(),
         csrf: session.csrf.clone(),
+        local: state
+            .config
+            .merchant(&merchant)
+            .map(|m| m.local.clone())
+            .unwrap_or_default(),
         merchant,
         role,
         memberships,
     }))
 }
 
-/// A date range of whole UTC days, `[since, until)` in unix seconds.
+/// A date range of whole days in the merchant's time zone, `[since, until)` in unix seconds
+/// (a day is 23 or 25 hours where the zone changes its clocks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Range {
     /// The first second.
     pub since: i64,
     /// The second after the last.
     pub until: i64,
+    /// The first local day (days since 1970-01-01).
+    pub first_day: i64,
+    /// How many days.
+    pub days: i64,
 }
 
 impl Range {
-    /// `from`..=`to` (`YYYY-MM-DD`, inclusive); by default the 30 days up to today. A range
-    /// is at most 400 days.
-    pub fn parse(from: Option<&str>, to: Option<&str>, now: i64) -> Result<Range, DomainError> {
+    /// `from`..=`to` (`YYYY-MM-DD`, inclusive, local days); by default the 30 days up to
+    /// today. A range is at most 400 days.
+    pub fn parse(
+        from: Option<&str>,
+        to: Option<&str>,
+        now: i64,
+        local: &Local,
+    ) -> Result<Range, DomainError> {
         let day = |text: &str| {
-            parse_day(text).ok_or_else(|| {
+            local.parse_day(text).ok_or_else(|| {
                 DomainError::invalid(
                     ErrorCode::InvalidRequest,
                     format!("{text:?} is not a date (YYYY-MM-DD)."),
                 )
             })
         };
-        let until = match to.filter(|t| !t.is_empty()) {
-            Some(t) => day(t)? + 86_400,
-            None => (now.div_euclid(86_400) + 1) * 86_400,
-        };
-        let since = match from.filter(|t| !t.is_empty()) {
+        let last = match to.filter(|t| !t.is_empty()) {
             Some(t) => day(t)?,
-            None => until - 30 * 86_400,
+            None => local.day(now),
         };
-        if since >= until || until - since > 400 * 86_400 {
+        let first = match from.filter(|t| !t.is_empty()) {
+            Some(t) => day(t)?,
+            None => last - 29,
+        };
+        if first > last || last - first >= 400 {
             return Err(DomainError::invalid(
                 ErrorCode::InvalidRequest,
                 "Choose a range of 1 to 400 days, the first day before the last.",
             ));
         }
-        Ok(Range { since, until })
+        Ok(Range::of_days(first, last - first + 1, local))
+    }
+
+    /// `days` local days from `first_day`.
+    pub fn of_days(first_day: i64, days: i64, local: &Local) -> Range {
+        Range {
+            since: local.day_start(first_day),
+            until: local.day_start(first_day + days),
+            first_day,
+            days,
+        }
     }
 
     /// The same number of days just before.
-    pub fn previous(self) -> Range {
-        Range {
-            since: self.since - (self.until - self.since),
-            until: self.since,
-        }
+    pub fn previous(self, local: &Local) -> Range {
+        Range::of_days(self.first_day - self.days, self.days, local)
     }
 
     /// How many days.
     pub fn days(self) -> i64 {
-        (self.until - self.since) / 86_400
+        self.days
     }
 }
 
 /// `YYYY-MM-DD` → its first second (UTC).
 pub fn parse_day(text: &str) -> Option<i64> {
-    let mut parts = text.trim().splitn(3, '-');
-    let y: i64 = parts.next()?.parse().ok()?;
-    let m: i64 = parts.next()?.parse().ok()?;
-    let d: i64 = parts.next()?.parse().ok()?;
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
+    Local::utc().parse_day(text).map(|d| d * 86_400)
+}
+
+/// Folds the store's quarter-hour money buckets into the merchant's local days (every time
+/// zone's offset is a whole number of quarter hours, so no bucket straddles two days).
+pub fn local_days(buckets: &[DayTotal], local: &Local) -> Vec<DayTotal> {
+    let mut out: Vec<DayTotal> = Vec::new();
+    for b in buckets {
+        let day = local.day(b.day);
+        match out
+            .iter_mut()
+            .find(|d| d.day == day && d.currency == b.currency)
+        {
+            Some(d) => {
+                d.payments += b.payments;
+                d.gross += b.gross;
+                d.refunded += b.refunded;
+            }
+            None => out.push(DayTotal { day, ..b.clone() }),
+        }
     }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    // 2023-02-31 and its kind are not dates.
-    (crate::mail::civil_date(days * 86_400) == text.trim()).then_some(days * 86_400)
+    out.sort_by(|a, b| a.day.cmp(&b.day).then_with(|| a.currency.cmp(&b.currency)));
+    out
 }
 
 /// One currency's money in a range.
@@ -278,19 +309,6 @@ pub struct DisputeRatio {
     pub payments_last_month: i64,
 }
 
-/// The first second of the UTC calendar month holding `t`, and of the one before it.
-pub fn month_starts(t: i64) -> (i64, i64) {
-    let date = crate::mail::civil_date(t);
-    let (y, m): (i64, i64) = (
-        date[0..4].parse().unwrap_or(1970),
-        date[5..7].parse().unwrap_or(1),
-    );
-    let this = parse_day(&format!("{y:04}-{m:02}-01")).unwrap_or(0);
-    let (py, pm) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
-    let last = parse_day(&format!("{py:04}-{pm:02}-01")).unwrap_or(0);
-    (this, last)
-}
-
 /// The overview of `staff`'s merchant over `range`.
 pub async fn overview(
     state: &HostState,
@@ -299,8 +317,9 @@ pub async fn overview(
 ) -> Result<Overview, DomainError> {
     let store = state.store.as_ref();
     let m = &staff.merchant;
-    let prev = range.previous();
-    let days = store.day_totals(m, range.since, range.until).await?;
+    let local = &staff.local;
+    let prev = range.previous(local);
+    let days = local_days(&store.day_totals(m, range.since, range.until).await?, local);
     let previous = money(&store.day_totals(m, prev.since, prev.until).await?);
     Ok(Overview {
         range,
@@ -332,8 +351,8 @@ pub async fn overview(
         recovered: store.recovered(m, range.since, range.until).await?,
         dispute_ratio: {
             let now = state.clock.now();
-            let (this, last) = month_starts(now);
-            let next = now.div_euclid(86_400) * 86_400 + 86_400;
+            let (this, last) = local.month_starts(now);
+            let next = local.day_start(local.day(now) + 1);
             DisputeRatio {
                 disputes: store.disputes_opened(m, this, next).await?,
                 payments_this_month: store.funnel(m, this, next).await?.paid,
@@ -423,7 +442,12 @@ impl Filters {
                 ))
             }
         };
-        let day = |t: &str| parse_day(t).ok_or_else(|| bad("A date is not YYYY-MM-DD."));
+        let local = &staff.local;
+        let day = |t: &str| {
+            local
+                .parse_day(t)
+                .ok_or_else(|| bad("A date is not YYYY-MM-DD."))
+        };
         let min_total = nonempty(&self.min).map(minor).transpose()?;
         let max_total = nonempty(&self.max).map(minor).transpose()?;
         Ok(PaymentQuery {
@@ -434,8 +458,14 @@ impl Filters {
             currency,
             min_total,
             max_total,
-            since: nonempty(&self.from).map(day).transpose()?,
-            until: nonempty(&self.to).map(day).transpose()?.map(|t| t + 86_400),
+            since: nonempty(&self.from)
+                .map(day)
+                .transpose()?
+                .map(|d| local.day_start(d)),
+            until: nonempty(&self.to)
+                .map(day)
+                .transpose()?
+                .map(|d| local.day_start(d + 1)),
             search: nonempty(&self.q).and_then(crate::store::Search::parse),
             before,
             limit,
@@ -588,7 +618,9 @@ pub async fn payment(state: &HostState, staff: &Staff, id: &str) -> Result<Payme
         at: session.created,
         what: format!(
             "Checkout started: {} ({})",
-            Amount::from_minor(session.total(), session.currency),
+            staff
+                .local
+                .money(Amount::from_minor(session.total(), session.currency)),
             session.frequency.every()
         ),
     }];
@@ -643,7 +675,9 @@ pub async fn payment(state: &HostState, staff: &Staff, id: &str) -> Result<Payme
                 } else {
                     "Renewal"
                 },
-                Amount::from_minor(i.amount, session.currency),
+                staff
+                    .local
+                    .money(Amount::from_minor(i.amount, session.currency)),
                 i.reversed
                     .as_deref()
                     .map(|r| format!(" ({r})"))
@@ -670,7 +704,10 @@ pub async fn payment(state: &HostState, staff: &Staff, id: &str) -> Result<Payme
             at: session.created,
             what: format!(
                 "Refunded so far: {}",
-                Amount::from_minor(session.amount_refunded, session.currency)
+                staff.local.money(Amount::from_minor(
+                    session.amount_refunded,
+                    session.currency
+                ))
             ),
         });
     }
@@ -1195,35 +1232,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn months_start_on_the_first_utc_day() {
-        let t = parse_day("2026-03-15").unwrap() + 3600;
-        assert_eq!(
-            month_starts(t),
-            (
-                parse_day("2026-03-01").unwrap(),
-                parse_day("2026-02-01").unwrap()
-            )
-        );
-        let jan = parse_day("2026-01-01").unwrap();
-        assert_eq!(month_starts(jan), (jan, parse_day("2025-12-01").unwrap()));
-    }
-
-    #[test]
     fn days_parse_and_ranges_compare_with_the_period_before() {
+        let utc = Local::utc();
         assert_eq!(parse_day("1970-01-02"), Some(86_400));
         assert_eq!(parse_day("2026-12-07"), Some(1_796_601_600));
         assert_eq!(parse_day("2026-02-30"), None);
         assert_eq!(parse_day("2026-13-01"), None);
         assert_eq!(parse_day("tomorrow"), None);
         let now = 1_796_601_600 + 3600;
-        let r = Range::parse(None, None, now).unwrap();
+        let r = Range::parse(None, None, now, &utc).unwrap();
         assert_eq!((r.days(), r.until), (30, 1_796_601_600 + 86_400));
-        let r = Range::parse(Some("2026-12-01"), Some("2026-12-07"), now).unwrap();
+        let r = Range::parse(Some("2026-12-01"), Some("2026-12-07"), now, &utc).unwrap();
         assert_eq!(r.days(), 7);
-        assert_eq!(r.previous().days(), 7);
-        assert_eq!(r.previous().until, r.since);
-        assert!(Range::parse(Some("2026-12-08"), Some("2026-12-07"), now).is_err());
-        assert!(Range::parse(Some("2020-01-01"), Some("2026-12-07"), now).is_err());
+        assert_eq!(r.previous(&utc).days(), 7);
+        assert_eq!(r.previous(&utc).until, r.since);
+        assert!(Range::parse(Some("2026-12-08"), Some("2026-12-07"), now, &utc).is_err());
+        assert!(Range::parse(Some("2020-01-01"), Some("2026-12-07"), now, &utc).is_err());
+    }
+
+    #[test]
+    fn ranges_are_local_days() {
+        let ny = Local::new("America/New_York", None).unwrap();
+        // 01:00 UTC on 2026-12-07 is still the 6th in New York: the default range ends there.
+        let now = 1_796_601_600 + 3600;
+        let r = Range::parse(None, None, now, &ny).unwrap();
+        assert_eq!(r.until, 1_796_601_600 + 5 * 3600);
+        assert_eq!(r.days(), 30);
+        // March 2026 holds the spring-forward day: 31 days, one hour short.
+        let march = Range::parse(Some("2026-03-01"), Some("2026-03-31"), now, &ny).unwrap();
+        assert_eq!(march.until - march.since, 31 * 86_400 - 3600);
+        assert_eq!(march.previous(&ny).until, march.since);
+        // Quarter hours fold into the local day they fall in.
+        let bucket = |at: i64| DayTotal {
+            day: at,
+            currency: "USD".into(),
+            payments: 1,
+            gross: 100,
+            refunded: 0,
+        };
+        let days = local_days(
+            &[bucket(now - 900), bucket(now), bucket(now + 5 * 3600)],
+            &ny,
+        );
+        assert_eq!(days.len(), 2);
+        assert_eq!((days[0].day, days[0].payments), (ny.day(now), 2));
+        assert_eq!(days[1].day, ny.day(now) + 1);
     }
 
     #[test]

@@ -17,8 +17,8 @@ use super::{
     RefundReason, Staff,
 };
 use crate::hooks::{EventFilter, HookEvent};
-use crate::mail::civil_date;
 use crate::store::{DayTotal, DisputeRow, Funnel, HookEndpoint, RecurringFigures, SessionRow};
+use crate::support::local::Local;
 
 /// The dashboard's Content-Security-Policy: this origin's stylesheet and forms, nothing else.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
@@ -89,17 +89,6 @@ fn nav(staff: &Staff) -> Markup {
             }
         }
     }
-}
-
-/// A moment as `YYYY-MM-DD HH:MM` (UTC).
-fn when(t: i64) -> String {
-    let secs = t.rem_euclid(86_400);
-    format!(
-        "{} {:02}:{:02}",
-        civil_date(t),
-        secs / 3600,
-        secs % 3600 / 60
-    )
 }
 
 fn problem(message: Option<&str>) -> Markup {
@@ -174,8 +163,8 @@ pub fn error(staff: &Staff, message: &str) -> String {
     )
 }
 
-fn money_cell(minor: i64, currency: Currency) -> Markup {
-    html! { td class="pw-num" { (Amount::from_minor(minor, currency)) } }
+fn money_cell(loc: &Local, minor: i64, currency: Currency) -> Markup {
+    html! { td class="pw-num" { (loc.money(Amount::from_minor(minor, currency))) } }
 }
 
 /// The change against the previous period, in words.
@@ -195,7 +184,7 @@ fn change(now: i64, before: i64) -> String {
     }
 }
 
-fn money_table(now: &[Money], before: &[Money]) -> Markup {
+fn money_table(loc: &Local, now: &[Money], before: &[Money]) -> Markup {
     html! {
         div class="pw-scroll" tabindex="0" role="region" aria-label="Money table" {
             table class="pw-table" {
@@ -215,10 +204,10 @@ fn money_table(now: &[Money], before: &[Money]) -> Markup {
                         tr {
                             th scope="row" { (mo.currency.code()) }
                             td class="pw-num" { (mo.payments) }
-                            (money_cell(mo.gross, mo.currency))
-                            (money_cell(mo.refunded, mo.currency))
-                            (money_cell(mo.net(), mo.currency))
-                            (money_cell(prev, mo.currency))
+                            (money_cell(loc, mo.gross, mo.currency))
+                            (money_cell(loc, mo.refunded, mo.currency))
+                            (money_cell(loc, mo.net(), mo.currency))
+                            (money_cell(loc, prev, mo.currency))
                             td class="pw-num" { (change(mo.net(), prev)) }
                         }
                     }
@@ -232,10 +221,17 @@ fn money_table(now: &[Money], before: &[Money]) -> Markup {
 }
 
 /// The daily chart of one currency's gross: an SVG bar per day, then the same numbers.
-fn day_chart(days: &[DayTotal], currency: Currency, since: i64, count: i64) -> Markup {
+/// `count` local days from day number `first_day`.
+fn day_chart(
+    loc: &Local,
+    days: &[DayTotal],
+    currency: Currency,
+    first_day: i64,
+    count: i64,
+) -> Markup {
     let per_day: Vec<(i64, i64, i64)> = (0..count)
         .map(|i| {
-            let day = since / 86_400 + i;
+            let day = first_day + i;
             let d = days
                 .iter()
                 .find(|d| d.day == day && d.currency == currency.code());
@@ -252,9 +248,9 @@ fn day_chart(days: &[DayTotal], currency: Currency, since: i64, count: i64) -> M
                 aria-labelledby={ (id) "-t " (id) "-d" } preserveAspectRatio="none" {
                 title id={ (id) "-t" } { "Gross per day, " (currency.code()) }
                 desc id={ (id) "-d" } {
-                    (per_day.len()) " days from " (civil_date(since)) "; in all "
-                    (Amount::from_minor(total, currency)) "; the busiest day "
-                    (Amount::from_minor(if total == 0 { 0 } else { max }, currency))
+                    (per_day.len()) " days from " (loc.day_text(first_day)) "; in all "
+                    (loc.money(Amount::from_minor(total, currency))) "; the busiest day "
+                    (loc.money(Amount::from_minor(if total == 0 { 0 } else { max }, currency)))
                     ". The table below has every day."
                 }
                 @for (i, (_, gross, _)) in per_day.iter().enumerate() {
@@ -277,9 +273,9 @@ fn day_chart(days: &[DayTotal], currency: Currency, since: i64, count: i64) -> M
                     tbody {
                         @for (day, gross, n) in &per_day {
                             tr {
-                                th scope="row" { (civil_date(day * 86_400)) }
+                                th scope="row" { (loc.day_text(*day)) }
                                 td class="pw-num" { (n) }
-                                (money_cell(*gross, currency))
+                                (money_cell(loc, *gross, currency))
                             }
                         }
                     }
@@ -328,6 +324,7 @@ pub fn overview(
     to: &str,
     message: Option<&str>,
 ) -> String {
+    let loc = &staff.local;
     page(
         "Overview",
         Some(staff),
@@ -343,12 +340,12 @@ pub fn overview(
                 div { button type="submit" { "Show" } }
             }
             p class="pw-muted" {
-                (civil_date(ov.range.since)) " to " (civil_date(ov.range.until - 1)) " (UTC), "
+                (loc.date(ov.range.since)) " to " (loc.date(ov.range.until - 1)) " (" (loc.zone()) "), "
                 (ov.range.days()) " days, against the " (ov.range.days()) " days before."
             }
-            (money_table(&ov.money, &ov.previous))
+            (money_table(loc, &ov.money, &ov.previous))
             @for mo in &ov.money {
-                (day_chart(&ov.days, mo.currency, ov.range.since, ov.range.days()))
+                (day_chart(loc, &ov.days, mo.currency, ov.range.first_day, ov.range.days()))
             }
             @let (fresh, retained, back) = ov.donors;
             p class="pw-donors" {
@@ -358,7 +355,7 @@ pub fn overview(
             h2 { "Conversion" }
             (funnel_table(ov.funnel, ov.previous_funnel))
             h2 { "Recurring gifts and subscriptions" }
-            (recurring_table(&ov.recurring, &ov.recovered))
+            (recurring_table(loc, &ov.recurring, &ov.recovered))
             h2 { "Fraud signals" }
             p {
                 "Payers the card-testing shield blocks now: " strong { (ov.blocked_now) } ". "
@@ -370,15 +367,15 @@ pub fn overview(
                         caption { "Attack mode (a spike of declines: challenges and a raised minimum)" }
                         thead { tr {
                             th scope="col" { "Campaign" }
-                            th scope="col" { "From (UTC)" }
-                            th scope="col" { "To (UTC)" }
+                            th scope="col" { "From (" (loc.zone()) ")" }
+                            th scope="col" { "To (" (loc.zone()) ")" }
                         } }
                         tbody {
                             @for (c, from, to) in &ov.attacks {
                                 tr {
                                     th scope="row" { (c) }
-                                    td { (when(*from)) }
-                                    td { @match to { Some(t) => (when(*t)), None => "still on" } }
+                                    td { (loc.when(*from)) }
+                                    td { @match to { Some(t) => (loc.when(*t)), None => "still on" } }
                                 }
                             }
                         }
@@ -424,9 +421,13 @@ pub fn overview(
 
 /// Active recurring gifts and MRR, churn and recovered revenue per currency, with Stripe
 /// Billing's definitions spelt out under the table.
-fn recurring_table(figures: &[RecurringFigures], recovered: &[(String, i64, i64)]) -> Markup {
+fn recurring_table(
+    loc: &Local,
+    figures: &[RecurringFigures],
+    recovered: &[(String, i64, i64)],
+) -> Markup {
     let money = |minor: i64, code: &str| match paywidget_core::money::Currency::from_code(code) {
-        Ok(c) => Amount::from_minor(minor, c).to_string(),
+        Ok(c) => loc.money(Amount::from_minor(minor, c)),
         Err(_) => format!("{minor} {code}"),
     };
     let mut codes: Vec<&str> = figures.iter().map(|f| f.currency.as_str()).collect();
@@ -487,6 +488,7 @@ pub fn payments(
     campaigns: &[String],
     message: Option<&str>,
 ) -> String {
+    let loc = &staff.local;
     let query = f.to_query();
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
     let status = v(&f.status);
@@ -529,7 +531,7 @@ pub fn payments(
                 table class="pw-table" {
                     caption { "Newest first" }
                     thead { tr {
-                        th scope="col" { "Date (UTC)" }
+                        th scope="col" { "Date (" (loc.zone()) ")" }
                         th scope="col" { "Payer" }
                         th scope="col" { "Campaign" }
                         th scope="col" class="pw-num" { "Total" }
@@ -539,10 +541,10 @@ pub fn payments(
                     tbody {
                         @for r in rows {
                             tr {
-                                td { a href={ "/admin/payments/" (url_part(&r.id)) @if staff.memberships.len() > 1 { "?" (m(staff)) } } { (civil_date(r.created)) } }
+                                td { a href={ "/admin/payments/" (url_part(&r.id)) @if staff.memberships.len() > 1 { "?" (m(staff)) } } { (loc.date(r.created)) } }
                                 td { (r.email.as_deref().unwrap_or("–")) @if let Some(n) = &r.name { br; span class="pw-muted" { (n) } } }
                                 td { (r.campaign) }
-                                td class="pw-num" { (Amount::from_minor(r.total(), r.currency)) }
+                                td class="pw-num" { (loc.money(Amount::from_minor(r.total(), r.currency))) }
                                 td { (r.status.as_str()) @if r.amount_refunded > 0 && r.amount_refunded < r.total() { " (part refunded)" } }
                                 td { (r.frequency.every()) }
                             }
@@ -562,6 +564,7 @@ pub fn payments(
 
 /// One payment: the particulars, the timeline, and (for those who may) the refund form.
 pub fn payment(staff: &Staff, p: &Payment, form_key: &str, message: Option<&str>) -> String {
+    let loc = &staff.local;
     let s = &p.session;
     let left = s.total() - s.amount_refunded;
     let refundable = staff.may_act()
@@ -578,16 +581,16 @@ pub fn payment(staff: &Staff, p: &Payment, form_key: &str, message: Option<&str>
         "Payment",
         Some(staff),
         html! {
-            h1 { "Payment " (Amount::from_minor(s.total(), s.currency)) }
+            h1 { "Payment " (loc.money(Amount::from_minor(s.total(), s.currency))) }
             (problem(message))
             div class="pw-cards" {
                 div class="pw-card" {
                     p { "Status: " strong { (s.status.as_str()) } }
                     p { "Payer: " (s.email.as_deref().unwrap_or("–")) @if let Some(n) = &s.name { " (" (n) ")" } }
                     p { "Campaign: " (s.campaign) " · " (s.frequency.every()) }
-                    p { "Amount " (Amount::from_minor(s.amount, s.currency)) " + fee covered " (Amount::from_minor(s.fee, s.currency)) }
+                    p { "Amount " (loc.money(Amount::from_minor(s.amount, s.currency))) " + fee covered " (loc.money(Amount::from_minor(s.fee, s.currency))) }
                     @if s.amount_refunded > 0 {
-                        p { "Refunded: " (Amount::from_minor(s.amount_refunded, s.currency)) }
+                        p { "Refunded: " (loc.money(Amount::from_minor(s.amount_refunded, s.currency))) }
                     }
                 }
                 div class="pw-card" {
@@ -604,7 +607,7 @@ pub fn payment(staff: &Staff, p: &Payment, form_key: &str, message: Option<&str>
             h2 { "Timeline" }
             ol class="pw-timeline" {
                 @for e in &p.timeline {
-                    li { time datetime=(civil_date(e.at)) { (when(e.at)) } (e.what) }
+                    li { time datetime=(loc.iso_date(e.at)) { (loc.when(e.at)) } (e.what) }
                 }
             }
             form method="post" action={ "/admin/payments/" (url_part(&s.id)) "/note" } {
@@ -632,7 +635,7 @@ pub fn payment(staff: &Staff, p: &Payment, form_key: &str, message: Option<&str>
                     input type="hidden" name="csrf" value=(staff.csrf);
                     input type="hidden" name="key" value=(form_key);
                     @if staff.memberships.len() > 1 { input type="hidden" name="merchant" value=(staff.merchant); }
-                    label for="amount" { "Amount (" (s.currency.code()) "); empty refunds everything left, " (Amount::from_minor(left, s.currency)) }
+                    label for="amount" { "Amount (" (s.currency.code()) "); empty refunds everything left, " (loc.money(Amount::from_minor(left, s.currency))) }
                     input id="amount" name="amount" inputmode="decimal";
                     label for="reason" { "Reason" }
                     select id="reason" name="reason" {
@@ -649,6 +652,7 @@ pub fn payment(staff: &Staff, p: &Payment, form_key: &str, message: Option<&str>
 
 /// The licences list: a search (key, email, order reference) and the matches.
 pub fn licences(staff: &Staff, q: &str, rows: &[SessionRow], message: Option<&str>) -> String {
+    let loc = &staff.local;
     page(
         "Licences",
         Some(staff),
@@ -665,7 +669,7 @@ pub fn licences(staff: &Staff, q: &str, rows: &[SessionRow], message: Option<&st
             div class="pw-scroll" tabindex="0" role="region" aria-label="Licences table" {
                 table class="pw-table" {
                     thead { tr {
-                        th scope="col" { "Bought (UTC)" }
+                        th scope="col" { "Bought (" (loc.zone()) ")" }
                         th scope="col" { "Customer" }
                         th scope="col" { "Product" }
                         th scope="col" { "Status" }
@@ -673,7 +677,7 @@ pub fn licences(staff: &Staff, q: &str, rows: &[SessionRow], message: Option<&st
                     tbody {
                         @for r in rows {
                             tr {
-                                td { a href={ "/admin/licences/" (url_part(&r.id)) @if staff.memberships.len() > 1 { "?" (m(staff)) } } { (civil_date(r.created)) } }
+                                td { a href={ "/admin/licences/" (url_part(&r.id)) @if staff.memberships.len() > 1 { "?" (m(staff)) } } { (loc.date(r.created)) } }
                                 td { (r.email.as_deref().unwrap_or("–")) }
                                 td { (r.campaign) @if let Some(t) = &r.tier { " · " (t) } }
                                 td { (r.status.as_str()) }
@@ -690,6 +694,7 @@ pub fn licences(staff: &Staff, q: &str, rows: &[SessionRow], message: Option<&st
 /// The activation doctor: seats, installations (free one, or all), the last attempts with
 /// the reason of each refusal.
 pub fn licence(staff: &Staff, l: &LicenceView, message: Option<&str>) -> String {
+    let loc = &staff.local;
     let s = &l.session;
     let used = l.installations.len();
     let action = format!("/admin/licences/{}/seats", url_part(&s.id));
@@ -725,8 +730,8 @@ pub fn licence(staff: &Staff, l: &LicenceView, message: Option<&str>) -> String 
                         @for i in &l.installations {
                             tr {
                                 th scope="row" { (i.instance) }
-                                td { (when(i.first_seen)) }
-                                td { (when(i.last_seen.unwrap_or(i.first_seen))) }
+                                td { (loc.when(i.first_seen)) }
+                                td { (loc.when(i.last_seen.unwrap_or(i.first_seen))) }
                                 @if staff.may_act() {
                                     td {
                                         form method="post" action=(action) class="pw-inline" {
@@ -757,7 +762,7 @@ pub fn licence(staff: &Staff, l: &LicenceView, message: Option<&str>) -> String 
             div class="pw-scroll" tabindex="0" role="region" aria-label="Activation attempts table" {
                 table class="pw-table" {
                     thead { tr {
-                        th scope="col" { "When (UTC)" }
+                        th scope="col" { "When (" (loc.zone()) ")" }
                         th scope="col" { "Instance" }
                         th scope="col" { "Outcome" }
                         th scope="col" { "Why" }
@@ -765,7 +770,7 @@ pub fn licence(staff: &Staff, l: &LicenceView, message: Option<&str>) -> String 
                     tbody {
                         @for a in &l.attempts {
                             tr {
-                                td { (when(a.at)) }
+                                td { (loc.when(a.at)) }
                                 td { (a.instance) }
                                 td { (a.outcome) }
                                 td { (a.reason.as_deref().unwrap_or("")) @if a.reason.is_some() { ": " (refusal_words(a.reason.as_deref())) } }
@@ -779,9 +784,9 @@ pub fn licence(staff: &Staff, l: &LicenceView, message: Option<&str>) -> String 
     )
 }
 
-fn minor(amount: i64, currency: &str) -> String {
+fn minor(loc: &Local, amount: i64, currency: &str) -> String {
     match Currency::from_code(currency) {
-        Ok(c) => Amount::from_minor(amount, c).to_string(),
+        Ok(c) => loc.money(Amount::from_minor(amount, c)),
         Err(_) => format!("{amount} {currency}"),
     }
 }
@@ -795,6 +800,7 @@ pub fn settlement(
     to: &str,
     message: Option<&str>,
 ) -> String {
+    let loc = &staff.local;
     let q = m(staff);
     let amp = if q.is_empty() { "" } else { "&" };
     page(
@@ -829,13 +835,13 @@ pub fn settlement(
                         @for p in &s.payouts {
                             @let c = p.payout.currency.as_str();
                             tr {
-                                th scope="row" { (civil_date(p.payout.arrival_date)) " " (c.to_uppercase()) }
+                                th scope="row" { (crate::mail::civil_date(p.payout.arrival_date)) " " (c.to_uppercase()) }
                                 td { (p.payout.status) }
-                                td class="pw-num" { (minor(p.gross, c)) }
-                                td class="pw-num" { (minor(-p.fees, c)) }
-                                td class="pw-num" { (minor(p.refunds, c)) }
-                                td class="pw-num" { (minor(p.disputes, c)) }
-                                td class="pw-num" { (minor(p.payout.amount, c)) }
+                                td class="pw-num" { (minor(loc, p.gross, c)) }
+                                td class="pw-num" { (minor(loc, -p.fees, c)) }
+                                td class="pw-num" { (minor(loc, p.refunds, c)) }
+                                td class="pw-num" { (minor(loc, p.disputes, c)) }
+                                td class="pw-num" { (minor(loc, p.payout.amount, c)) }
                                 td class="pw-num" { (p.lines.len()) }
                             }
                         }
@@ -860,16 +866,16 @@ pub fn settlement(
                 div class="pw-scroll" tabindex="0" role="region" aria-label="Payments not paid out table" {
                     table class="pw-table" {
                         thead { tr {
-                            th scope="col" { "Date (UTC)" }
+                            th scope="col" { "Date (" (loc.zone()) ")" }
                             th scope="col" { "Payment" }
                             th scope="col" class="pw-num" { "Total" }
                         } }
                         tbody {
                             @for r in &s.not_paid_out {
                                 tr {
-                                    td { (civil_date(r.created)) }
+                                    td { (loc.date(r.created)) }
                                     th scope="row" { a href={ "/admin/payments/" (url_part(&r.id)) @if !q.is_empty() { "?" (q) } } { (r.id) } }
-                                    td class="pw-num" { (Amount::from_minor(r.total(), r.currency)) }
+                                    td class="pw-num" { (loc.money(Amount::from_minor(r.total(), r.currency))) }
                                 }
                             }
                         }
@@ -890,6 +896,7 @@ fn percent(n: i64, d: i64) -> String {
 
 /// The merchant's disputes with their deadlines.
 pub fn disputes(staff: &Staff, rows: &[DisputeRow], now: i64) -> String {
+    let loc = &staff.local;
     let q = m(staff);
     page(
         "Disputes",
@@ -904,16 +911,16 @@ pub fn disputes(staff: &Staff, rows: &[DisputeRow], now: i64) -> String {
                         th scope="col" { "Dispute" }
                         th scope="col" class="pw-num" { "Amount" }
                         th scope="col" { "Reason" }
-                        th scope="col" { "Evidence due (UTC)" }
+                        th scope="col" { "Evidence due (" (loc.zone()) ")" }
                         th scope="col" { "Time left" }
                     } }
                     tbody {
                         @for d in rows {
                             tr {
                                 th scope="row" { a href={ "/admin/disputes/" (url_part(&d.id)) @if !q.is_empty() { "?" (q) } } { (d.id) } }
-                                td class="pw-num" { (minor(d.amount, &d.currency)) }
+                                td class="pw-num" { (minor(loc, d.amount, &d.currency)) }
                                 td { (d.reason) }
-                                td { @match d.due_by { Some(t) => (when(t)), None => "–" } }
+                                td { @match d.due_by { Some(t) => (loc.when(t)), None => "–" } }
                                 td { (super::disputes::countdown(d, now)) }
                             }
                         }
@@ -927,6 +934,7 @@ pub fn disputes(staff: &Staff, rows: &[DisputeRow], now: i64) -> String {
 
 /// One dispute and the evidence the host holds.
 pub fn dispute(staff: &Staff, e: &Evidence, now: i64) -> String {
+    let loc = &staff.local;
     let d = &e.dispute;
     let s = &e.payment.session;
     let q = m(staff);
@@ -937,30 +945,30 @@ pub fn dispute(staff: &Staff, e: &Evidence, now: i64) -> String {
             h1 { "Dispute " code { (d.id) } }
             div class="pw-cards" {
                 div class="pw-card" {
-                    p { "Amount: " strong { (minor(d.amount, &d.currency)) } }
+                    p { "Amount: " strong { (minor(loc, d.amount, &d.currency)) } }
                     p { "Reason: " (d.reason) }
                     p { "Status: " (d.status) }
-                    p { "Evidence due: " @match d.due_by { Some(t) => { (when(t)) " UTC" }, None => "–" }
+                    p { "Evidence due: " @match d.due_by { Some(t) => { (loc.when(t)) " " (loc.zone()) }, None => "–" }
                         " (" (super::disputes::countdown(d, now)) ")" }
                 }
                 div class="pw-card" {
                     p { "Payment: " a href={ "/admin/payments/" (url_part(&s.id)) @if !q.is_empty() { "?" (q) } } { (s.id) } }
                     p { "Paid by " (s.email.as_deref().unwrap_or("–")) @if let Some(n) = &s.name { " (" (n) ")" } }
-                    p { "On " (when(s.created)) " UTC, " (Amount::from_minor(s.total(), s.currency)) " to " (s.campaign) }
+                    p { "On " (loc.when(s.created)) " " (loc.zone()) ", " (loc.money(Amount::from_minor(s.total(), s.currency))) " to " (s.campaign) }
                     @if let Some(pi) = &s.payment_intent { p { "Gateway payment: " code { (pi) } } }
                 }
             }
             h2 { "Evidence this host holds" }
             ul {
                 @if let Some(f) = &e.payment.fulfilment {
-                    @if let Some(r) = &f.receipt_number { li { "Receipt " strong { (r) } " issued " (when(f.created)) " UTC." } }
-                    @if f.license_key.is_some() { li { "Licence key issued " (when(f.created)) " UTC." } }
+                    @if let Some(r) = &f.receipt_number { li { "Receipt " strong { (r) } " issued " (loc.when(f.created)) " " (loc.zone()) "." } }
+                    @if f.license_key.is_some() { li { "Licence key issued " (loc.when(f.created)) " " (loc.zone()) "." } }
                 }
                 @if let Some(l) = &e.licence {
                     li { "Licence used: " (l.installations.len()) " of " (l.seats) " seats." }
                     @for i in &l.installations {
-                        li { "Installation " code { (i.instance) } " activated " (when(i.first_seen)) " UTC"
-                             @if let Some(t) = i.last_seen { ", last seen " (when(t)) " UTC" } "." }
+                        li { "Installation " code { (i.instance) } " activated " (loc.when(i.first_seen)) " " (loc.zone())
+                             @if let Some(t) = i.last_seen { ", last seen " (loc.when(t)) " " (loc.zone()) } "." }
                     }
                 }
                 li { "Terms accepted at checkout: not recorded by this host (attach your published terms)." }
@@ -968,7 +976,7 @@ pub fn dispute(staff: &Staff, e: &Evidence, now: i64) -> String {
             h2 { "Timeline" }
             ol class="pw-timeline" {
                 @for ev in &e.payment.timeline {
-                    li { time datetime=(civil_date(ev.at)) { (when(ev.at)) } (ev.what) }
+                    li { time datetime=(loc.iso_date(ev.at)) { (loc.when(ev.at)) } (ev.what) }
                 }
             }
         },
@@ -977,13 +985,14 @@ pub fn dispute(staff: &Staff, e: &Evidence, now: i64) -> String {
 
 /// A recurring gift's state and, for owners and support, the donor's actions taken for them.
 fn gift_section(staff: &Staff, p: &Payment) -> Markup {
+    let loc = &staff.local;
     let s = &p.session;
     let state = crate::portal::GiftState::of(s, p.fulfilment.as_ref().and_then(|f| f.paid_until));
     let action = format!("/admin/payments/{}/gift", url_part(&s.id));
     let offered = crate::portal::offers(s);
     html! {
         h2 { "Recurring gift" }
-        p { (state.words()) " · " (Amount::from_minor(s.next_amount.unwrap_or(s.amount), s.currency)) " " (s.frequency.every()) }
+        p { (state.words()) " · " (loc.money(Amount::from_minor(s.next_amount.unwrap_or(s.amount), s.currency))) " " (s.frequency.every()) }
         @if staff.may_act() {
             div class="pw-actions" {
                 @for a in &offered {
@@ -1019,13 +1028,14 @@ fn gift_section(staff: &Staff, p: &Payment) -> Markup {
 /// The merchant's recurring gifts: needing attention, running (with the monthly recurring
 /// revenue), ended.
 pub fn gifts(staff: &Staff, g: &Gifts) -> String {
+    let loc = &staff.local;
     let q = m(staff);
     let table = |label: &str, rows: &[SessionRow]| {
         html! {
             div class="pw-scroll" tabindex="0" role="region" aria-label=(label) {
                 table class="pw-table" {
                     thead { tr {
-                        th scope="col" { "Started (UTC)" }
+                        th scope="col" { "Started (" (loc.zone()) ")" }
                         th scope="col" { "Donor" }
                         th scope="col" class="pw-num" { "Gift" }
                         th scope="col" { "State" }
@@ -1033,9 +1043,9 @@ pub fn gifts(staff: &Staff, g: &Gifts) -> String {
                     tbody {
                         @for r in rows {
                             tr {
-                                td { a href={ "/admin/payments/" (url_part(&r.id)) @if !q.is_empty() { "?" (q) } } { (civil_date(r.created)) } }
+                                td { a href={ "/admin/payments/" (url_part(&r.id)) @if !q.is_empty() { "?" (q) } } { (loc.date(r.created)) } }
                                 th scope="row" { (r.email.as_deref().unwrap_or("–")) }
-                                td class="pw-num" { (Amount::from_minor(r.next_amount.unwrap_or(r.amount), r.currency)) " " (r.frequency.every()) }
+                                td class="pw-num" { (loc.money(Amount::from_minor(r.next_amount.unwrap_or(r.amount), r.currency))) " " (r.frequency.every()) }
                                 td { @if r.paused { "paused" } @else { (r.subscription_status.map_or("–", |st| st.as_str())) } }
                             }
                         }
@@ -1055,7 +1065,7 @@ pub fn gifts(staff: &Staff, g: &Gifts) -> String {
                 @if g.mrr.is_empty() { "none" }
                 @for (i, (c, v)) in g.mrr.iter().enumerate() {
                     @if i > 0 { ", " }
-                    strong { (Amount::from_minor(*v, *c)) }
+                    strong { (loc.money(Amount::from_minor(*v, *c))) }
                 }
                 " from " (g.active.len()) " running (yearly gifts count a twelfth)."
             }
@@ -1116,6 +1126,7 @@ fn licence_care(staff: &Staff, l: &LicenceView) -> Markup {
 
 /// The health view.
 pub fn health(staff: &Staff, h: &Health, message: Option<&str>) -> String {
+    let loc = &staff.local;
     let (received, avg, max, last) = h.summary();
     page(
         "Health",
@@ -1135,7 +1146,7 @@ pub fn health(staff: &Staff, h: &Health, message: Option<&str>) -> String {
             p {
                 "Last 24 hours: " strong { (received) } " received, on average " (avg) " s after the \
                  event (at most " (max) " s). "
-                @match last { Some(t) => { "The last came at " (when(t)) " UTC." }, None => "None came." }
+                @match last { Some(t) => { "The last came at " (loc.when(t)) " " (loc.zone()) "." }, None => "None came." }
                 " Refused by this host process since it started (bad signature): " (h.refused_here) "."
             }
             p {
@@ -1148,7 +1159,7 @@ pub fn health(staff: &Staff, h: &Health, message: Option<&str>) -> String {
             }
             div class="pw-scroll" tabindex="0" role="region" aria-label="Webhooks per hour table" {
                 table class="pw-table" {
-                    caption { "Per hour (UTC)" }
+                    caption { "Per hour (" (loc.zone()) ")" }
                     thead { tr {
                         th scope="col" { "Hour" }
                         th scope="col" class="pw-num" { "Received" }
@@ -1158,7 +1169,7 @@ pub fn health(staff: &Staff, h: &Health, message: Option<&str>) -> String {
                     tbody {
                         @for hour in &h.hours {
                             tr {
-                                th scope="row" { (when(hour.hour * 3600)) }
+                                th scope="row" { (loc.when(hour.hour * 3600)) }
                                 td class="pw-num" { (hour.received) }
                                 td class="pw-num" { (hour.delay_total.checked_div(hour.received).unwrap_or(0)) " s" }
                                 td class="pw-num" { (hour.delay_max) " s" }
@@ -1200,14 +1211,14 @@ fn secret_shown(secret: &str) -> Markup {
     }
 }
 
-fn endpoint_state(e: &HookEndpoint) -> String {
+fn endpoint_state(loc: &Local, e: &HookEndpoint) -> String {
     match (e.disabled, &e.disabled_reason, e.failing_since) {
         (Some(at), reason, _) => format!(
             "Off since {} ({})",
-            when(at),
+            loc.when(at),
             reason.as_deref().unwrap_or("switched off")
         ),
-        (None, _, Some(since)) => format!("On, failing since {}", when(since)),
+        (None, _, Some(since)) => format!("On, failing since {}", loc.when(since)),
         (None, _, None) => "On".into(),
     }
 }
@@ -1230,6 +1241,7 @@ pub fn webhooks(
     added: Option<(&HookEndpoint, &str)>,
     message: Option<&str>,
 ) -> String {
+    let loc = &staff.local;
     let q = m(staff);
     let sep = if q.is_empty() { "" } else { "?" };
     page(
@@ -1252,15 +1264,15 @@ pub fn webhooks(
                         th scope="col" { "Endpoint" }
                         th scope="col" { "Events" }
                         th scope="col" { "State" }
-                        th scope="col" { "Added (UTC)" }
+                        th scope="col" { "Added (" (loc.zone()) ")" }
                     } }
                     tbody {
                         @for e in endpoints {
                             tr {
                                 th scope="row" { a href={ "/admin/webhooks/" (url_part(&e.id)) (sep) (q) } { (e.url) } }
                                 td { (events_words(&EventFilter::from_stored(&e.events))) }
-                                td { (endpoint_state(e)) }
-                                td { (when(e.created)) }
+                                td { (endpoint_state(loc, e)) }
+                                td { (loc.when(e.created)) }
                             }
                         }
                         @if endpoints.is_empty() { tr { td colspan="4" { "No endpoint yet." } } }
@@ -1294,6 +1306,7 @@ pub fn webhook(
     new_secret: Option<&str>,
     message: Option<&str>,
 ) -> String {
+    let loc = &staff.local;
     let e = &v.endpoint;
     let base = format!("/admin/webhooks/{}", url_part(&e.id));
     page(
@@ -1305,10 +1318,10 @@ pub fn webhook(
             @if let Some(secret) = new_secret { (secret_shown(secret)) }
             div class="pw-cards" {
                 div class="pw-card" {
-                    p { "State: " strong { (endpoint_state(e)) } }
+                    p { "State: " strong { (endpoint_state(loc, e)) } }
                     p { "Events: " (events_words(&v.filter)) }
                     @if let Some(until) = e.old_until {
-                        p { "After the last rotation, the previous secret signed too until " (when(until)) " UTC." }
+                        p { "After the last rotation, the previous secret signed too until " (loc.when(until)) " " (loc.zone()) "." }
                     }
                 }
             }
@@ -1345,7 +1358,7 @@ pub fn webhook(
                 table class="pw-table" {
                     caption { "The last " (v.log.len()) " tries, newest first" }
                     thead { tr {
-                        th scope="col" { "When (UTC)" }
+                        th scope="col" { "When (" (loc.zone()) ")" }
                         th scope="col" { "Event" }
                         th scope="col" { "Answer" }
                         th scope="col" class="pw-num" { "Time" }
@@ -1356,7 +1369,7 @@ pub fn webhook(
                     tbody {
                         @for l in &v.log {
                             tr {
-                                td { (when(l.attempt.at)) }
+                                td { (loc.when(l.attempt.at)) }
                                 th scope="row" { (l.kind) br; code class="pw-muted" { (l.attempt.message) } }
                                 td {
                                     @match (l.attempt.status, &l.attempt.error) {
@@ -1407,7 +1420,7 @@ mod tests {
             gross: 4500,
             refunded: 0,
         }];
-        let out = day_chart(&days, usd, 86_400, 3).into_string();
+        let out = day_chart(&Local::utc(), &days, usd, 1, 3).into_string();
         assert!(out.contains("role=\"img\""), "{out}");
         assert!(out.contains("<title id=\"pw-chart-USD-t\">"), "{out}");
         assert!(out.contains("<desc id=\"pw-chart-USD-d\">"), "{out}");

@@ -15,13 +15,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use paywidget_core::api::{CampaignKind, CardCapture, FeeCoverage, Frequency};
-use paywidget_core::money::Currency;
+use paywidget_core::money::{Currency, Locale};
 use serde::Deserialize;
 use url::Url;
 
 use crate::config::secret::Secret;
 use crate::store::DbUrl;
 use crate::support::email::EmailAddress;
+use crate::support::local::Local;
 
 /// The whole configuration.
 #[derive(Clone, Debug)]
@@ -342,6 +343,9 @@ pub struct Merchant {
     pub staff: Vec<StaffMember>,
     /// The largest refund (minor units) a `support` member may make; larger ones need an owner.
     pub support_refund_limit: i64,
+    /// How the dashboard and the staff's mails write dates, days and money (`time_zone`, an
+    /// IANA name, by default UTC; `locale`, e.g. `de-DE`, by default ISO dates and `12.50 USD`).
+    pub local: Local,
 }
 
 impl Merchant {
@@ -571,6 +575,8 @@ struct RawMerchant {
     #[serde(default)]
     staff: Vec<RawStaff>,
     support_refund_limit: Option<i64>,
+    time_zone: Option<String>,
+    locale: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -763,6 +769,20 @@ impl HostConfig {
                     }
                     Some(n) => n,
                     None => 10_000,
+                },
+                local: {
+                    let locale = match &m.locale {
+                        None => None,
+                        Some(tag) => Some(Locale::parse(tag).ok_or_else(|| {
+                            let known: Vec<&str> = Locale::ALL.iter().map(|l| l.tag()).collect();
+                            err(
+                                k("locale"),
+                                format!("unknown locale {tag:?}; one of {}", known.join(", ")),
+                            )
+                        })?),
+                    };
+                    Local::new(m.time_zone.as_deref().unwrap_or("UTC"), locale)
+                        .map_err(|e| err(k("time_zone"), e))?
                 },
             });
         }
@@ -1139,6 +1159,28 @@ min_amount = 500
         .unwrap();
         assert_eq!(c.merchants[0].secret_key.expose(), "sk_test_env");
         assert_eq!(c.campaign("winter").unwrap().kind, CampaignKind::Donation);
+    }
+
+    #[test]
+    fn a_merchant_chooses_its_time_zone_and_locale_by_name() {
+        let c = HostConfig::parse(BASE, |_| None).unwrap();
+        assert_eq!(c.merchants[0].local, Local::utc());
+        let local = |lines: &str| {
+            let text = BASE.replace(
+                "webhook_secret = \"whsec_x\"\n",
+                &format!("webhook_secret = \"whsec_x\"\n{lines}"),
+            );
+            HostConfig::parse(&text, |_| None)
+        };
+        let c = local("time_zone = \"Europe/Berlin\"\nlocale = \"de-DE\"\n").unwrap();
+        assert_eq!(c.merchants[0].local.zone(), "Europe/Berlin");
+        assert_eq!(c.merchants[0].local.locale(), Some(Locale::DeDe));
+        let e = local("time_zone = \"Europe/Atlantis\"\n").unwrap_err();
+        assert_eq!(e.key, "merchants[0].time_zone");
+        assert!(e.message.contains("Europe/Atlantis"), "{e}");
+        let e = local("locale = \"tlh-KX\"\n").unwrap_err();
+        assert_eq!(e.key, "merchants[0].locale");
+        assert!(e.message.contains("de-DE"), "names the known ones: {e}");
     }
 
     #[test]

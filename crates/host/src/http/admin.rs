@@ -141,10 +141,12 @@ pub(super) async fn home(
         Err(r) => return r,
     };
     let now = state.clock.now();
-    let (range, message) = match admin::Range::parse(q.from.as_deref(), q.to.as_deref(), now) {
+    let local = &staff.local;
+    let (range, message) = match admin::Range::parse(q.from.as_deref(), q.to.as_deref(), now, local)
+    {
         Ok(r) => (r, None),
         Err(e) => (
-            admin::Range::parse(None, None, now).expect("the default range"),
+            admin::Range::parse(None, None, now, local).expect("the default range"),
             Some(failure(e).1),
         ),
     };
@@ -154,8 +156,8 @@ pub(super) async fn home(
             pages::overview(
                 &staff,
                 &ov,
-                &crate::mail::civil_date(range.since),
-                &crate::mail::civil_date(range.until - 1),
+                &staff.local.iso_date(range.since),
+                &staff.local.iso_date(range.until - 1),
                 message.as_deref(),
             ),
         ),
@@ -580,11 +582,17 @@ pub(super) async fn sign_out(
 }
 
 /// The settlement's range: the query's, by default the 30 days of arrivals up to three days
-/// ahead (a payment's payout arrives two days after it).
+/// ahead (a payment's payout arrives two days after it). In UTC days, as the gateway dates
+/// its payouts' arrivals.
 fn settlement_range(state: &HostState, q: &OverviewQuery) -> Result<admin::Range, DomainError> {
     let ahead = crate::mail::civil_date(state.clock.now() + 3 * 86_400);
     let to = q.to.as_deref().filter(|t| !t.is_empty()).unwrap_or(&ahead);
-    admin::Range::parse(q.from.as_deref(), Some(to), state.clock.now())
+    admin::Range::parse(
+        q.from.as_deref(),
+        Some(to),
+        state.clock.now(),
+        &crate::support::local::Local::utc(),
+    )
 }
 
 /// `GET /admin/settlement`: payouts matched to payments.

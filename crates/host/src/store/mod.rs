@@ -687,7 +687,9 @@ pub trait RateStore: Send + Sync {
 pub trait DashboardStore: Send + Sync {
     /// One page of a merchant's sessions, newest first, as `q` filters them.
     async fn payments(&self, q: &PaymentQuery) -> Result<Vec<SessionRow>, StoreError>;
-    /// Paid sessions created in `[since, until)` per UTC day and currency.
+    /// Paid sessions created in `[since, until)` per quarter hour and currency (fold them into
+    /// a merchant's local days with `admin::local_days`: every zone's offset is whole quarter
+    /// hours).
     async fn day_totals(
         &self,
         merchant: &str,
@@ -1101,7 +1103,8 @@ impl Search {
 /// A day's paid sessions in one currency.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DayTotal {
-    /// Days since 1970-01-01 (UTC).
+    /// From the store, the first second of its quarter hour; folded into local days, the
+    /// merchant's day number (days since 1970-01-01 in its zone).
     pub day: i64,
     /// ISO code, upper case.
     pub currency: String,

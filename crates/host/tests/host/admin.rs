@@ -24,12 +24,22 @@ pub(crate) const PROXIED: &str = "trusted_proxies = [\"127.0.0.1\"]\n";
 
 /// [`dashboard_world`] with `server_lines` added to its `[server]` table.
 pub(crate) async fn dashboard_world_with(server_lines: &'static str) -> World {
+    dashboard_world_full(server_lines, "").await
+}
+
+/// [`dashboard_world`] with `hope_lines` added to Hope's `[[merchants]]` table.
+pub(crate) async fn dashboard_world_in(hope_lines: &'static str) -> World {
+    dashboard_world_full("", hope_lines).await
+}
+
+async fn dashboard_world_full(server_lines: &'static str, hope_lines: &'static str) -> World {
     world_with(WebhookTarget::Host, move |gateway, dir| {
         let mut text = fixtures::host(gateway, dir);
         if !server_lines.is_empty() {
             text = text.replacen("[server]\n", &format!("[server]\n{server_lines}"), 1);
         }
         let staff = r#"support_refund_limit = 1000
+HOPE_LINES
 
 [[merchants.staff]]
 email = "owner@hope.example"
@@ -66,7 +76,8 @@ min_amount = 100
         .replace("GATEWAY", gateway)
         .replace("SK", paywidget_sandbox::DEFAULT_SECRET_KEY)
         .replace("PK", paywidget_sandbox::DEFAULT_PUBLISHABLE_KEY)
-        .replace("WHSEC", fixtures::WHSEC);
+        .replace("WHSEC", fixtures::WHSEC)
+        .replace("HOPE_LINES\n", hope_lines);
         text.replacen("\n[[campaigns]]", &format!("\n{staff}\n[[campaigns]]"), 1)
     })
     .await
@@ -1024,4 +1035,53 @@ async fn support_resends_a_receipt_a_few_times_a_day_and_a_viewer_cannot() {
         page.contains("resend by help@hope.example"),
         "audited: {page}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_writes_days_dates_and_money_in_the_merchants_zone_and_locale() {
+    use paywidget_host::support::local::Local;
+    let w = dashboard_world_in("time_zone = \"America/New_York\"\nlocale = \"en-US\"\n").await;
+    let session = donation(&w, "winter", 2500, "ada@example.org", "Ada").await;
+    let s = w.state.store.session(&session).await.unwrap().unwrap();
+    let ny = Local::new(
+        "America/New_York",
+        Some(paywidget_core::money::Locale::EnUs),
+    )
+    .unwrap();
+    let dollars = format!("${}.{:02}", s.total() / 100, s.total() % 100);
+    let (owner, _) = staff_in(&w, "owner@hope.example").await;
+    // The list: New York's date, in its way (m/d/yyyy), and dollars as Americans write them.
+    let (_, list) = get(&w, &owner, "/admin/payments").await;
+    assert!(list.contains("Date (America/New_York)"), "{list}");
+    assert!(
+        list.contains(&format!(">{}<", ny.date(s.created))),
+        "{list}"
+    );
+    assert!(list.contains(&dollars), "{list}");
+    // The overview: its range in New York days (the form echoes them as dates), the chart's day.
+    let (_, home) = get(&w, &owner, "/admin").await;
+    let today = ny.iso_date(s.created);
+    assert!(home.contains(&format!("value=\"{today}\"")), "{home}");
+    assert!(home.contains("(America/New_York)"), "{home}");
+    assert!(home.contains(&ny.day_text(ny.day(s.created))), "{home}");
+    // A range of New York days: the day of the payment holds it, the day after does not.
+    let (_, that_day) = get(
+        &w,
+        &owner,
+        &format!("/admin/payments?from={today}&to={today}"),
+    )
+    .await;
+    assert!(that_day.contains(&session), "{that_day}");
+    let next = Local::utc().iso_date(ny.day_start(ny.day(s.created) + 1) + 43_200);
+    let (_, next_day) = get(
+        &w,
+        &owner,
+        &format!("/admin/payments?from={next}&to={next}"),
+    )
+    .await;
+    assert!(!next_day.contains(&session), "{next_day}");
+    // The other merchant keeps UTC and ISO: its owner's pages say so.
+    let (other, _) = staff_in(&w, "owner@other.example").await;
+    let (_, theirs) = get(&w, &other, "/admin/payments").await;
+    assert!(theirs.contains("Date (UTC)"), "{theirs}");
 }
