@@ -1423,6 +1423,11 @@ async fn dashboard_servers() -> World {
             "card_capture = \"direct\"\n\n[[merchants.staff]]\nemail = \"owner@hope.example\"\nrole = \"owner\"\n\n[[merchants.staff]]\nemail = \"viewer@hope.example\"\nrole = \"viewer\"\n",
             1,
         )
+        .replacen(
+            "card_capture = \"direct\"\n\n[[campaigns]]",
+            "card_capture = \"direct\"\n\n[[merchants.staff]]\nemail = \"help@acme.example\"\nrole = \"support\"\n\n[[campaigns]]",
+            1,
+        )
     })
     .await
 }
@@ -1664,5 +1669,83 @@ async fn the_owner_finds_a_donation_and_refunds_half_and_a_viewer_cannot() {
         screenshot(&client, "receipt-part-refunded-desktop").await;
     })
     .await;
+    assert_no_card_data(&s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_sees_a_refused_activation_and_its_reason_and_frees_a_seat() {
+    let s = dashboard_servers().await;
+    let world = &s;
+    // A one-seat licence, used on a laptop; the desktop is refused for lack of seats.
+    let (_, created) = s
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(serde_json::json!({ "campaign": "pro", "email": "dev@example.org" })),
+        )
+        .await;
+    let session = created["id"].as_str().unwrap().to_owned();
+    let pm = s.tokenize("4242424242424242").await;
+    s.pay(&session, &pm, "k").await;
+    let done = s.wait_status(&session, "fulfilled").await;
+    let key = done["license"]["key"].as_str().unwrap().to_owned();
+    let activate = |instance: &'static str| {
+        let key = key.clone();
+        async move {
+            world
+                .api(
+                    reqwest::Method::POST,
+                    "/api/licenses/activate",
+                    Some(serde_json::json!({ "key": key, "instance": instance })),
+                )
+                .await
+                .0
+        }
+    };
+    assert_eq!(activate("laptop").await, 200);
+    assert_eq!(activate("desktop").await, 409);
+    with_phone_browser(|client| async move {
+        dashboard_sign_in(&client, world, "help@acme.example").await;
+        client
+            .find(Locator::LinkText("Licences"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(&client, "#q")
+            .await
+            .send_keys("dev@example.org")
+            .await
+            .unwrap();
+        click_button(&client, "Find").await;
+        wait_text(&client, "document.body.textContent", "dev@example.org").await;
+        client
+            .find(Locator::Css("tbody a"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        // The refusal, its reason, and the seats in one look.
+        let page = wait_text(
+            &client,
+            "document.body.textContent",
+            "Last activation attempts",
+        )
+        .await;
+        assert!(
+            page.contains("desktop") && page.contains("seats_exhausted"),
+            "{page}"
+        );
+        assert!(page.contains("1 of 1"), "{page}");
+        no_axe_violations(&client, "the activation doctor").await;
+        screenshot(&client, "dashboard-licence-phone").await;
+        click_button(&client, "Free this seat").await;
+        wait_text(&client, "document.body.textContent", "0 of 1").await;
+    })
+    .await;
+    // The customer's desktop now activates.
+    assert_eq!(activate("desktop").await, 200);
     assert_no_card_data(&s);
 }
