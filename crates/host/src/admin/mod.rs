@@ -5,6 +5,7 @@
 //! read names the merchant, and a payment of another merchant reads as not found.
 
 pub mod disputes;
+pub mod filters;
 pub mod gifts;
 pub mod health;
 pub mod pages;

@@ -17,7 +17,9 @@ use super::{
     RefundReason, Staff,
 };
 use crate::hooks::{EventFilter, HookEvent};
-use crate::store::{DayTotal, DisputeRow, Funnel, HookEndpoint, RecurringFigures, SessionRow};
+use crate::store::{
+    DayTotal, DisputeRow, Funnel, HookEndpoint, RecurringFigures, SavedFilter, SessionRow,
+};
 use crate::support::local::Local;
 
 /// The dashboard's Content-Security-Policy: this origin's stylesheet and forms, nothing else.
@@ -479,13 +481,55 @@ fn recurring_table(
     }
 }
 
+/// The staff member's saved filters as links (each with a delete button), and a form saving
+/// the current one (`query`) under a name.
+fn saved_filters(staff: &Staff, saved: &[SavedFilter], query: &str) -> Markup {
+    let m = |q: &str| {
+        if staff.memberships.len() > 1 {
+            let sep = if q.is_empty() { "" } else { "&" };
+            format!("{q}{sep}merchant={}", url_part(&staff.merchant))
+        } else {
+            q.to_owned()
+        }
+    };
+    html! {
+        section class="pw-saved" aria-labelledby="pw-saved-title" {
+            h2 id="pw-saved-title" { "Saved filters" }
+            @if saved.is_empty() {
+                p class="pw-muted" { "None yet: filter the list, then save the filter here." }
+            } @else {
+                ul class="pw-saved-list" {
+                    @for sf in saved {
+                        li {
+                            a href={ "/admin/payments?" (m(&sf.query)) } { (sf.name) }
+                            form method="post" action={ "/admin/filters/" (url_part(&sf.id)) "/delete" } class="pw-inline" {
+                                (form_fields(staff))
+                                button type="submit" class="pw-secondary" aria-label={ "Delete the saved filter " (sf.name) } { "Delete" }
+                            }
+                        }
+                    }
+                }
+            }
+            form method="post" action="/admin/filters" class="pw-filters" {
+                (form_fields(staff))
+                input type="hidden" name="query" value=(query);
+                div { label for="pw-filter-name" { "Save these filters as" }
+                      input id="pw-filter-name" name="name" maxlength="60" required; }
+                div { button type="submit" { "Save filter" } }
+            }
+        }
+    }
+}
+
 /// The payments list: the filters (a GET form), one page, the next page's link, the export.
+#[allow(clippy::too_many_arguments)] // reason: a page of the list with its parts, each distinct
 pub fn payments(
     staff: &Staff,
     f: &Filters,
     rows: &[SessionRow],
     next: Option<&str>,
     campaigns: &[String],
+    saved: &[SavedFilter],
     message: Option<&str>,
 ) -> String {
     let loc = &staff.local;
@@ -527,6 +571,7 @@ pub fn payments(
                 div { button type="submit" { "Filter" } }
             }
             p { a href={ "/admin/payments.csv?" (query) } download { "Export all matching payments (CSV)" } }
+            (saved_filters(staff, saved, &Filters { merchant: None, before: None, ..f.clone() }.to_query()))
             div class="pw-scroll" tabindex="0" role="region" aria-label="Payments table" {
                 table class="pw-table" {
                     caption { "Newest first" }

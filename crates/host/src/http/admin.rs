@@ -178,26 +178,132 @@ pub(super) async fn payments(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let campaigns: Vec<String> = state
-        .config
-        .campaigns
-        .iter()
-        .filter(|c| c.merchant == staff.merchant)
-        .map(|c| c.id.clone())
-        .collect();
-    match admin::payments(&state, &staff, &f).await {
+    let campaigns = campaigns_of(&state, &staff);
+    show_payments(&state, &staff, &f, &campaigns, StatusCode::OK, None).await
+}
+
+/// The payments list with the staff member's saved filters, and `message` if there is one.
+async fn show_payments(
+    state: &HostState,
+    staff: &admin::Staff,
+    f: &Filters,
+    campaigns: &[String],
+    status: StatusCode,
+    message: Option<&str>,
+) -> Response {
+    let saved = admin::filters::list(state, staff).await.unwrap_or_default();
+    match admin::payments(state, staff, f).await {
         Ok((rows, next)) => html(
-            StatusCode::OK,
-            pages::payments(&staff, &f, &rows, next.as_deref(), &campaigns, None),
+            status,
+            pages::payments(staff, f, &rows, next.as_deref(), campaigns, &saved, message),
         ),
         Err(e) => {
             let (status, m) = failure(e);
             html(
                 status,
-                pages::payments(&staff, &f, &[], None, &campaigns, Some(&m)),
+                pages::payments(staff, f, &[], None, campaigns, &saved, Some(&m)),
             )
         }
     }
+}
+
+/// The campaigns of the staff member's merchant (the list's campaign filter).
+fn campaigns_of(state: &HostState, staff: &admin::Staff) -> Vec<String> {
+    state
+        .config
+        .campaigns
+        .iter()
+        .filter(|c| c.merchant == staff.merchant)
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+/// The save-a-filter form.
+#[derive(Deserialize)]
+pub(super) struct SaveFilterForm {
+    csrf: String,
+    name: String,
+    query: String,
+    #[serde(default)]
+    merchant: Option<String>,
+}
+
+/// `POST /admin/filters`: saves the list's filters under a name, then shows the list so.
+pub(super) async fn save_filter(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Form(form): Form<SaveFilterForm>,
+) -> Response {
+    let staff = match who(&state, &headers, form.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::error(&staff, "Change filters from this dashboard's own page."),
+        );
+    }
+    let campaigns = campaigns_of(&state, &staff);
+    let shown = admin::filters::parse_query(&form.query).unwrap_or_default();
+    match admin::filters::save(&state, &staff, &form.csrf, &form.name, &form.query).await {
+        Ok(_) => {
+            show_payments(
+                &state,
+                &staff,
+                &shown,
+                &campaigns,
+                StatusCode::CREATED,
+                Some("Filter saved."),
+            )
+            .await
+        }
+        Err(e) => {
+            let (status, m) = failure(e);
+            show_payments(&state, &staff, &shown, &campaigns, status, Some(&m)).await
+        }
+    }
+}
+
+/// The delete-a-saved-filter form.
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    csrf: String,
+    #[serde(default)]
+    merchant: Option<String>,
+}
+
+/// `POST /admin/filters/{id}/delete`: deletes one of the staff member's saved filters.
+pub(super) async fn delete_filter(
+    State(state): State<Arc<HostState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let staff = match who(&state, &headers, form.merchant.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !same_origin(&state, &headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::error(&staff, "Change filters from this dashboard's own page."),
+        );
+    }
+    let campaigns = campaigns_of(&state, &staff);
+    let (status, message) = match admin::filters::delete(&state, &staff, &form.csrf, &id).await {
+        Ok(()) => (StatusCode::OK, "Saved filter deleted.".to_owned()),
+        Err(e) => failure(e),
+    };
+    show_payments(
+        &state,
+        &staff,
+        &Filters::default(),
+        &campaigns,
+        status,
+        Some(&message),
+    )
+    .await
 }
 
 /// `GET /admin/payments.csv`: every payment the filters select.

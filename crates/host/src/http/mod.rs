@@ -187,6 +187,8 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/admin/payments/{id}/gift", post(admin::gift))
         .route("/admin/payments/{id}/note", post(admin::note))
         .route("/admin/digest", post(admin::digest))
+        .route("/admin/filters", post(admin::save_filter))
+        .route("/admin/filters/{id}/delete", post(admin::delete_filter))
         .route("/admin/webhooks", post(admin_webhooks::add))
         .route("/admin/webhooks/{id}/{action}", post(admin_webhooks::act))
         // The export reads every matching payment: the costliest page a session can ask for.

@@ -687,6 +687,22 @@ pub trait RateStore: Send + Sync {
 pub trait DashboardStore: Send + Sync {
     /// One page of a merchant's sessions, newest first, as `q` filters them.
     async fn payments(&self, q: &PaymentQuery) -> Result<Vec<SessionRow>, StoreError>;
+    /// A staff member's saved filters for a merchant, oldest first.
+    async fn saved_filters(
+        &self,
+        merchant: &str,
+        email: &str,
+    ) -> Result<Vec<SavedFilter>, StoreError>;
+    /// Saves `f` unless its owner already has `max` for that merchant (false then). Holds
+    /// under concurrent saves.
+    async fn save_filter(&self, f: &SavedFilter, max: i64) -> Result<bool, StoreError>;
+    /// Deletes a saved filter of its owner (false if there is none of theirs with that id).
+    async fn delete_filter(
+        &self,
+        merchant: &str,
+        email: &str,
+        id: &str,
+    ) -> Result<bool, StoreError>;
     /// Paid sessions created in `[since, until)` per quarter hour and currency (fold them into
     /// a merchant's local days with `admin::local_days`: every zone's offset is whole quarter
     /// hours).
@@ -1114,6 +1130,23 @@ pub struct DayTotal {
     pub gross: i64,
     /// Refunded of it.
     pub refunded: i64,
+}
+
+/// A named view of the payments list a staff member saved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedFilter {
+    /// `sf_…`.
+    pub id: String,
+    /// The merchant it filters.
+    pub merchant: String,
+    /// Whose it is.
+    pub email: String,
+    /// Its name, as typed.
+    pub name: String,
+    /// The list's URL query (canonical, without a cursor).
+    pub query: String,
+    /// When it was saved.
+    pub created: i64,
 }
 
 /// Recurring gifts and subscriptions of one currency over a range, as Stripe's Billing counts

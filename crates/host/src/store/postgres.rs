@@ -21,7 +21,7 @@ use super::{
 };
 use super::{
     ActivationAttempt, AttemptLine, AuditEntry, DashboardStore, DayTotal, Funnel, Installation,
-    MailLine, PaymentQuery, RecurringFigures, Search,
+    MailLine, PaymentQuery, RecurringFigures, SavedFilter, Search,
 };
 use super::{
     AttemptStore, FulfilmentStore, JobStore, LicenceStore, OutboxStore, PortalStore, RateStore,

@@ -1082,6 +1082,106 @@ macro_rules! sql_store {
 
         #[async_trait]
         impl DashboardStore for $store {
+            async fn saved_filters(
+                &self,
+                merchant: &str,
+                email: &str,
+            ) -> Result<Vec<SavedFilter>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, merchant, email, name, query, created FROM saved_filters \
+                     WHERE merchant = $1 AND email = $2 ORDER BY created, id",
+                )
+                .bind(merchant)
+                .bind(email)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(SavedFilter {
+                            id: r.try_get("id")?,
+                            merchant: r.try_get("merchant")?,
+                            email: r.try_get("email")?,
+                            name: r.try_get("name")?,
+                            query: r.try_get("query")?,
+                            created: r.try_get("created")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn save_filter(&self, f: &SavedFilter, max: i64) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO saved_filter_counts (merchant, email, used) VALUES ($1, $2, 0) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&f.merchant)
+                .bind(&f.email)
+                .execute(&mut *tx)
+                .await?;
+                // The counter's update locks its row: racing saves take turns, so the limit holds.
+                let room = sqlx::query(
+                    "UPDATE saved_filter_counts SET used = used + 1 \
+                     WHERE merchant = $1 AND email = $2 AND used < $3",
+                )
+                .bind(&f.merchant)
+                .bind(&f.email)
+                .bind(max)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !room {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO saved_filters (id, merchant, email, name, query, created) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&f.id)
+                .bind(&f.merchant)
+                .bind(&f.email)
+                .bind(&f.name)
+                .bind(&f.query)
+                .bind(f.created)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn delete_filter(
+                &self,
+                merchant: &str,
+                email: &str,
+                id: &str,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let gone = sqlx::query(
+                    "DELETE FROM saved_filters WHERE id = $1 AND merchant = $2 AND email = $3",
+                )
+                .bind(id)
+                .bind(merchant)
+                .bind(email)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if gone {
+                    sqlx::query(
+                        "UPDATE saved_filter_counts SET used = used - 1 \
+                         WHERE merchant = $1 AND email = $2 AND used > 0",
+                    )
+                    .bind(merchant)
+                    .bind(email)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(gone)
+            }
+
             async fn payments(&self, q: &PaymentQuery) -> Result<Vec<SessionRow>, StoreError> {
                 let mut b = sqlx::QueryBuilder::<$db>::new("SELECT * FROM sessions WHERE merchant = ");
                 b.push_bind(q.merchant.clone());

@@ -1085,3 +1085,138 @@ async fn the_dashboard_writes_days_dates_and_money_in_the_merchants_zone_and_loc
     let (_, theirs) = get(&w, &other, "/admin/payments").await;
     assert!(theirs.contains("Date (UTC)"), "{theirs}");
 }
+
+/// Posts the save-a-filter form.
+async fn save_filter(
+    w: &World,
+    cookie: &str,
+    csrf: &str,
+    name: &str,
+    query: &str,
+) -> (u16, String) {
+    let r = w
+        .http
+        .post(format!("{}/admin/filters", w.host))
+        .header("cookie", format!("pw_admin={cookie}"))
+        .form(&[("csrf", csrf), ("name", name), ("query", query)])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_save_their_own_filters_checked_escaped_and_limited_under_a_race() {
+    let w = dashboard_world().await;
+    let (owner, csrf) = staff_in(&w, "owner@hope.example").await;
+    let (status, page) = save_filter(
+        &w,
+        &owner,
+        &csrf,
+        "Ada's refunds <script>alert(1)</script>",
+        "status=refunded&q=ada%40example.org&before=9.cs_x",
+    )
+    .await;
+    assert_eq!(status, 201, "{page}");
+    // Kept canonical (no cursor), its name escaped, a link that opens the list so filtered.
+    assert!(
+        page.contains("href=\"/admin/payments?status=refunded&amp;q=ada%40example.org\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("Ada&#39;s refunds &lt;script&gt;")
+            || page.contains("Ada's refunds &lt;script&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert"), "{page}");
+    // What the list itself would refuse is not saved.
+    for (name, query) in [
+        ("", "status=paid"),
+        (&"n".repeat(61) as &str, "status=paid"),
+        ("two\nlines", "status=paid"),
+        ("odd", "evil=1"),
+        ("odd", "status=paid&status=refunded"),
+        ("odd", "from=2026-02-30"),
+        ("odd", "min=ten"),
+        ("odd", &"q=a&".repeat(300)),
+    ] {
+        let (status, _) = save_filter(&w, &owner, &csrf, name, query).await;
+        assert_eq!(status, 400, "{name:?} {query:?}");
+    }
+    assert_eq!(
+        save_filter(&w, &owner, "0000", "x", "status=paid").await.0,
+        400
+    );
+    // A bot saving 30 at once: 20 kept in all (one was already there), the rest refused.
+    let saves = (0..30).map(|i| {
+        let (w, owner, csrf) = (&w, owner.clone(), csrf.clone());
+        async move {
+            save_filter(w, &owner, &csrf, &format!("f{i}"), "status=paid")
+                .await
+                .0
+        }
+    });
+    let codes = futures_util::future::join_all(saves).await;
+    assert_eq!(codes.iter().filter(|c| **c == 201).count(), 19, "{codes:?}");
+    assert!(codes.iter().all(|c| *c == 201 || *c == 400), "{codes:?}");
+    let mine = w
+        .state
+        .store
+        .saved_filters("hope", "owner@hope.example")
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 20);
+    // Theirs alone: the viewer sees none of them and cannot delete one; nor can another
+    // merchant's owner.
+    let (viewer, viewer_csrf) = staff_in(&w, "viewer@hope.example").await;
+    let (_, list) = get(&w, &viewer, "/admin/payments").await;
+    assert!(
+        !list.contains("Ada&#39;s") && !list.contains("Ada's"),
+        "{list}"
+    );
+    let target = &mine[0].id;
+    let delete = |cookie: String, csrf: String| {
+        let w = &w;
+        async move {
+            w.http
+                .post(format!("{}/admin/filters/{target}/delete", w.host))
+                .header("cookie", format!("pw_admin={cookie}"))
+                .form(&[("csrf", csrf.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(delete(viewer.clone(), viewer_csrf.clone()).await, 404);
+    let (other, other_csrf) = staff_in(&w, "owner@other.example").await;
+    assert_eq!(delete(other, other_csrf).await, 404);
+    assert_eq!(
+        w.state
+            .store
+            .saved_filters("hope", "owner@hope.example")
+            .await
+            .unwrap()
+            .len(),
+        20
+    );
+    // Its owner deletes it (twice at once: one delete), and there is room for one more.
+    let (a, b) = tokio::join!(
+        delete(owner.clone(), csrf.clone()),
+        delete(owner.clone(), csrf.clone())
+    );
+    assert_eq!((a.min(b), a.max(b)), (200, 404));
+    assert_eq!(
+        save_filter(&w, &owner, &csrf, "again", "status=paid")
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        save_filter(&w, &owner, &csrf, "too many", "status=paid")
+            .await
+            .0,
+        400
+    );
+}
