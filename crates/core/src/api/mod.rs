@@ -8,6 +8,7 @@
 mod codes;
 #[cfg(feature = "serde")]
 pub mod decode;
+pub mod wording;
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,10 @@
 //! The dashboard's disputes: the list with each deadline and the days left, and one dispute's
 //! page gathering the evidence the host holds (the payment and its receipt, every mail sent,
-//! the licence and its activations, each staff action) for the merchant's answer.
+//! the licence and its activations, each staff action, the terms the payer accepted) for the
+//! merchant's answer.
+
+use paywidget_core::api::{wording, CampaignKind};
+use paywidget_core::money::Amount;
 
 use super::{LicenceView, Payment, Staff};
 use crate::store::DisputeRow;
@@ -17,6 +21,22 @@ pub struct Evidence {
     pub payment: Payment,
     /// For a licence: its seats and installations (proof it was delivered and used).
     pub licence: Option<LicenceView>,
+    /// What the payer agreed to by paying.
+    pub terms: Terms,
+}
+
+/// The terms a payer accepted: the checkout's own words (the same functions the page uses to
+/// write them), and when the Pay button was pressed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Terms {
+    /// The Pay button's words ("Donate 25.00 USD monthly").
+    pub button: String,
+    /// The recurring terms under the button, for a recurring payment.
+    pub recurring: Option<String>,
+    /// What a licence grants ("Acme Pro: 1 seat(s), valid 365 days").
+    pub licence: Option<String>,
+    /// When the attempt that paid was made (the last pay attempt).
+    pub accepted_at: Option<i64>,
 }
 
 /// The merchant's disputes, open ones first.
@@ -37,7 +57,31 @@ pub async fn evidence(state: &HostState, staff: &Staff, id: &str) -> Result<Evid
     } else {
         None
     };
+    let s = &payment.session;
+    let total = Amount::from_minor(s.total(), s.currency);
+    let terms = Terms {
+        button: wording::pay_label(s.kind == CampaignKind::Donation, Some(total), s.frequency),
+        recurring: wording::recurring_terms(s.frequency, Some(total)),
+        licence: state
+            .config
+            .campaign(&s.campaign)
+            .and_then(|c| c.license.as_ref())
+            .map(|l| {
+                let valid = l
+                    .validity_days
+                    .map_or_else(|| "perpetual".to_owned(), |d| format!("valid {d} days"));
+                format!("{}: {} seat(s), {valid}", l.product, l.seats)
+            }),
+        accepted_at: state
+            .store
+            .attempts_of(&s.id)
+            .await?
+            .iter()
+            .map(|a| a.created)
+            .max(),
+    };
     Ok(Evidence {
+        terms,
         dispute,
         payment,
         licence,

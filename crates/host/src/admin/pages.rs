@@ -1016,7 +1016,16 @@ pub fn dispute(staff: &Staff, e: &Evidence, now: i64) -> String {
                              @if let Some(t) = i.last_seen { ", last seen " (loc.when(t)) " " (loc.zone()) } "." }
                     }
                 }
-                li { "Terms accepted at checkout: not recorded by this host (attach your published terms)." }
+                @let t = &e.terms;
+                li {
+                    "Terms accepted at checkout: the payer pressed “" (t.button) "”"
+                    @if let Some(at) = t.accepted_at { " at " (loc.when(at)) " " (loc.zone()) }
+                    @match &t.recurring {
+                        Some(r) => { ", under the words “" (r) "”." }
+                        None => { " (a single payment, no recurring terms)." }
+                    }
+                }
+                @if let Some(l) = &t.licence { li { "What the licence grants, as the checkout named it: " (l) "." } }
             }
             h2 { "Timeline" }
             ol class="pw-timeline" {

@@ -72,6 +72,12 @@ async fn a_dispute_is_listed_with_its_deadline_and_evidence_and_the_owners_are_t
         "{page}"
     );
     assert!(page.contains("Timeline"), "{page}");
+    // The terms the payer accepted: the button's own words, and when it was pressed.
+    assert!(
+        page.contains("the payer pressed “Donate 25.00 USD” at ")
+            && page.contains("(a single payment, no recurring terms)"),
+        "{page}"
+    );
     // The receipt, when one was issued: the dispute's event may come before the payment's
     // (then nothing is handed out for a payment already taken back).
     if let Some(number) = w

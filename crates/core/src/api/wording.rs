@@ -1,0 +1,35 @@
+//! The words the checkout shows beside and on its Pay button. The widget shows them; the host
+//! quotes them, word for word, as the terms a payer accepted by paying (a dispute's evidence).
+
+use super::Frequency;
+use crate::money::Amount;
+
+/// The terms of a recurring gift in plain words, under the button: "25.00 USD every month,
+/// starting today. Cancel any time." (`None` for a one-time gift).
+pub fn recurring_terms(frequency: Frequency, total: Option<Amount>) -> Option<String> {
+    frequency.interval()?;
+    Some(match total {
+        Some(t) => format!(
+            "{t} {}, starting today. Cancel any time.",
+            frequency.every()
+        ),
+        None => format!(
+            "Charged {}, starting today. Cancel any time.",
+            frequency.every()
+        ),
+    })
+}
+
+/// The Pay button's words: "Donate 25.00 USD" / "Donate 25.00 USD monthly" / "Pay 49.00 EUR".
+pub fn pay_label(donation: bool, total: Option<Amount>, frequency: Frequency) -> String {
+    let verb = if donation { "Donate" } else { "Pay" };
+    let every = match frequency {
+        Frequency::OneTime => "",
+        Frequency::Monthly => " monthly",
+        Frequency::Yearly => " yearly",
+    };
+    match total {
+        Some(t) => format!("{verb} {t}{every}"),
+        None => verb.to_owned(),
+    }
+}
