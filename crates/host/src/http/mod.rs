@@ -196,6 +196,19 @@ pub fn router(state: Arc<HostState>) -> Router {
         // Settlement calls the gateway for every payout: limited like every such route.
         .route("/admin/settlement", get(admin::settlement))
         .route("/admin/settlement.csv", get(admin::settlement_csv))
+        // The dashboard's pages read aggregates over the merchant's payments: a stolen staff
+        // session (or a script) reloading them in a loop is held to the same quota.
+        .route("/admin", get(admin::home))
+        .route("/admin/payments", get(admin::payments))
+        .route("/admin/payments/{id}", get(admin::payment))
+        .route("/admin/licences", get(admin::licences))
+        .route("/admin/licences/{id}", get(admin::licence))
+        .route("/admin/webhooks", get(admin_webhooks::list))
+        .route("/admin/webhooks/{id}", get(admin_webhooks::one))
+        .route("/admin/disputes", get(admin::disputes))
+        .route("/admin/disputes/{id}", get(admin::dispute))
+        .route("/admin/gifts", get(admin::gifts))
+        .route("/admin/health", get(admin::health))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit,
@@ -216,20 +229,9 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/portal/sign-out", post(portal::sign_out))
         .route("/portal/deactivate", post(portal::deactivate))
         .route("/portal/statement", get(portal::statement))
-        .route("/admin", get(admin::home))
         .route("/admin/admin.css", get(admin::stylesheet))
         .route("/admin/login", get(admin::login_page))
         .route("/admin/sign-out", post(admin::sign_out))
-        .route("/admin/payments", get(admin::payments))
-        .route("/admin/payments/{id}", get(admin::payment))
-        .route("/admin/licences", get(admin::licences))
-        .route("/admin/licences/{id}", get(admin::licence))
-        .route("/admin/webhooks", get(admin_webhooks::list))
-        .route("/admin/disputes", get(admin::disputes))
-        .route("/admin/gifts", get(admin::gifts))
-        .route("/admin/health", get(admin::health))
-        .route("/admin/disputes/{id}", get(admin::dispute))
-        .route("/admin/webhooks/{id}", get(admin_webhooks::one))
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::http::embed::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -148,3 +148,40 @@ async fn the_limiter_forgets_clients_whose_quota_is_whole_again() {
         w.state.limiter.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboards_pages_are_limited_per_address() {
+    let w = std::sync::Arc::new(limited(4).await);
+    // Signed in or not, 10 reloads at once of the costliest pages from one address: 4 pass.
+    for path in ["/admin", "/admin/payments?q=ada", "/admin/gifts"] {
+        let ip = format!("192.0.2.{}", 20 + path.len());
+        let codes = at_once(10, |_| {
+            let (w, ip) = (w.clone(), ip.clone());
+            async move {
+                w.http
+                    .get(format!("{}{path}", w.host))
+                    .header("x-forwarded-for", ip)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        })
+        .await;
+        assert_eq!(
+            codes.iter().filter(|c| **c == 429).count(),
+            6,
+            "{path}: {codes:?}"
+        );
+    }
+    // Another address is not held back by them (it gets the sign-in page).
+    let other = w
+        .http
+        .get(format!("{}/admin", w.host))
+        .header("x-forwarded-for", "198.51.100.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 401);
+}
