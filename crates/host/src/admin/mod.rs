@@ -165,6 +165,16 @@ impl Range {
     pub fn days(self) -> i64 {
         self.days
     }
+
+    /// The store's bucket for this range's daily figures: a whole day when every day of it is
+    /// 24 hours long (the zone keeps one offset: always so in UTC), else a quarter hour.
+    pub fn bucket(self) -> i64 {
+        if self.until - self.since == self.days * 86_400 {
+            86_400
+        } else {
+            900
+        }
+    }
 }
 
 /// `YYYY-MM-DD` → its first second (UTC).
@@ -172,26 +182,37 @@ pub fn parse_day(text: &str) -> Option<i64> {
     Local::utc().parse_day(text).map(|d| d * 86_400)
 }
 
-/// Folds the store's quarter-hour money buckets into the merchant's local days (every time
-/// zone's offset is a whole number of quarter hours, so no bucket straddles two days).
+/// Folds the store's money buckets (whole local days, or quarter hours: every time zone's
+/// offset is a whole number of them, so no bucket straddles two days) into local days.
 pub fn local_days(buckets: &[DayTotal], local: &Local) -> Vec<DayTotal> {
-    let mut out: Vec<DayTotal> = Vec::new();
+    use std::collections::BTreeMap;
+    let mut days: BTreeMap<(i64, &str), DayTotal> = BTreeMap::new();
+    // The local day of the last bucket seen and its bounds: buckets come in time order, so the
+    // zone is asked once per day, not once per quarter hour.
+    let mut span: Option<(i64, i64, i64)> = None;
     for b in buckets {
-        let day = local.day(b.day);
-        match out
-            .iter_mut()
-            .find(|d| d.day == day && d.currency == b.currency)
-        {
-            Some(d) => {
-                d.payments += b.payments;
-                d.gross += b.gross;
-                d.refunded += b.refunded;
+        let day = match span {
+            Some((start, end, day)) if b.day >= start && b.day < end => day,
+            _ => {
+                let day = local.day(b.day);
+                span = Some((local.day_start(day), local.day_start(day + 1), day));
+                day
             }
-            None => out.push(DayTotal { day, ..b.clone() }),
-        }
+        };
+        let d = days
+            .entry((day, b.currency.as_str()))
+            .or_insert_with(|| DayTotal {
+                day,
+                currency: b.currency.clone(),
+                payments: 0,
+                gross: 0,
+                refunded: 0,
+            });
+        d.payments += b.payments;
+        d.gross += b.gross;
+        d.refunded += b.refunded;
     }
-    out.sort_by(|a, b| a.day.cmp(&b.day).then_with(|| a.currency.cmp(&b.currency)));
-    out
+    days.into_values().collect()
 }
 
 /// One currency's money in a range.
@@ -320,8 +341,17 @@ pub async fn overview(
     let m = &staff.merchant;
     let local = &staff.local;
     let prev = range.previous(local);
-    let days = local_days(&store.day_totals(m, range.since, range.until).await?, local);
-    let previous = money(&store.day_totals(m, prev.since, prev.until).await?);
+    let days = local_days(
+        &store
+            .day_totals(m, range.since, range.until, range.bucket())
+            .await?,
+        local,
+    );
+    let previous = money(
+        &store
+            .day_totals(m, prev.since, prev.until, prev.bucket())
+            .await?,
+    );
     Ok(Overview {
         range,
         money: money(&days),
@@ -1262,6 +1292,9 @@ mod tests {
         // March 2026 holds the spring-forward day: 31 days, one hour short.
         let march = Range::parse(Some("2026-03-01"), Some("2026-03-31"), now, &ny).unwrap();
         assert_eq!(march.until - march.since, 31 * 86_400 - 3600);
+        // Its figures are read by quarter hour; a range of 24-hour days, by day.
+        assert_eq!(march.bucket(), 900);
+        assert_eq!(r.bucket(), 86_400);
         assert_eq!(march.previous(&ny).until, march.since);
         // Quarter hours fold into the local day they fall in.
         let bucket = |at: i64| DayTotal {

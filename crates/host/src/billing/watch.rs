@@ -190,7 +190,10 @@ fn is_monday_morning(t: i64) -> bool {
 /// The digest of the 7 days before `now`.
 async fn digest(state: &HostState, merchant: &str, now: i64) -> Result<String, DomainError> {
     let (since, until) = (now - WEEK_SECS, now);
-    let days = state.store.day_totals(merchant, since, until).await?;
+    let days = state
+        .store
+        .day_totals(merchant, since, until, WEEK_SECS)
+        .await?;
     let mut money: Vec<(String, i64, i64, i64)> = Vec::new();
     for d in &days {
         match money.iter_mut().find(|m| m.0 == d.currency) {

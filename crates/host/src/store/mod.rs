@@ -703,14 +703,16 @@ pub trait DashboardStore: Send + Sync {
         email: &str,
         id: &str,
     ) -> Result<bool, StoreError>;
-    /// Paid sessions created in `[since, until)` per quarter hour and currency (fold them into
-    /// a merchant's local days with `admin::local_days`: every zone's offset is whole quarter
-    /// hours).
+    /// Paid sessions created in `[since, until)` per currency and bucket of `bucket` seconds
+    /// from `since` (whole days when the merchant's zone keeps one offset over the range; else
+    /// quarter hours, which every zone's offset is a whole number of), to fold into the
+    /// merchant's local days with `admin::local_days`.
     async fn day_totals(
         &self,
         merchant: &str,
         since: i64,
         until: i64,
+        bucket: i64,
     ) -> Result<Vec<DayTotal>, StoreError>;
     /// The checkout funnel of sessions created in `[since, until)`.
     async fn funnel(&self, merchant: &str, since: i64, until: i64) -> Result<Funnel, StoreError>;
@@ -1119,8 +1121,8 @@ impl Search {
 /// A day's paid sessions in one currency.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DayTotal {
-    /// From the store, the first second of its quarter hour; folded into local days, the
-    /// merchant's day number (days since 1970-01-01 in its zone).
+    /// From the store, the first second of its bucket; folded into local days, the merchant's
+    /// day number (days since 1970-01-01 in its zone).
     pub day: i64,
     /// ISO code, upper case.
     pub currency: String,

@@ -1267,17 +1267,19 @@ macro_rules! sql_store {
                 merchant: &str,
                 since: i64,
                 until: i64,
+                bucket: i64,
             ) -> Result<Vec<DayTotal>, StoreError> {
                 let rows = sqlx::query(
-                    "SELECT CAST(created / 900 * 900 AS BIGINT) AS day, currency, COUNT(*) AS n, \
+                    "SELECT CAST((created - $2) / $4 * $4 + $2 AS BIGINT) AS day, currency, COUNT(*) AS n, \
                      CAST(SUM(amount + fee) AS BIGINT) AS gross, CAST(SUM(amount_refunded) AS BIGINT) AS refunded FROM sessions \
                      WHERE merchant = $1 AND created >= $2 AND created < $3 \
                      AND status IN ('paid', 'fulfilled', 'refunded', 'disputed') \
-                     GROUP BY created / 900, currency ORDER BY day, currency",
+                     GROUP BY (created - $2) / $4, currency ORDER BY day, currency",
                 )
                 .bind(merchant)
                 .bind(since)
                 .bind(until)
+                .bind(bucket.max(1))
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter()

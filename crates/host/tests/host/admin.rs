@@ -924,15 +924,25 @@ async fn dashboard_at_scale() {
             .map(|i| {
                 let created = now - (*i as i64 * 7_776_000 / n as i64);
                 let amount = 500 + (*i as i64 * 37) % 20_000;
+                // One in five is a monthly gift; one in ten of those has ended.
+                let recurring = if i % 5 == 1 {
+                    if i % 50 == 1 {
+                        format!("'monthly', 'sub_bench{i}', 'canceled', {}", created + 86_400)
+                    } else {
+                        format!("'monthly', 'sub_bench{i}', 'active', NULL")
+                    }
+                } else {
+                    "'one_time', NULL, NULL, NULL".to_owned()
+                };
                 format!(
-                    "('cs_bench{i:08}', 'hope', 'winter', 'donation', {amount}, 0, 'USD', 'donor{}@example.org', 'Donor {i}', '{}', 'one_time', NULL, {created}, {created})",
+                    "('cs_bench{i:08}', 'hope', 'winter', 'donation', {amount}, 0, 'USD', 'donor{}@example.org', 'Donor {i}', '{}', {recurring}, NULL, {created}, {created})",
                     i % 3000,
                     statuses[i % statuses.len()]
                 )
             })
             .collect();
         sqlx::query(&format!(
-            "INSERT INTO sessions (id, merchant, campaign, kind, amount, fee, currency, email, name, status, frequency, tier, created, updated) VALUES {}",
+            "INSERT INTO sessions (id, merchant, campaign, kind, amount, fee, currency, email, name, status, frequency, subscription_id, subscription_status, subscription_ended, tier, created, updated) VALUES {}",
             values.join(", ")
         ))
         .execute(&db)
@@ -972,6 +982,50 @@ async fn dashboard_at_scale() {
             bytes as f64 / 1000.0
         ));
     }
+    // The overview's costliest reads, alone.
+    let (since, until) = (now - 90 * 86_400, now + 1);
+    let t = Instant::now();
+    let buckets = w
+        .state
+        .store
+        .day_totals("hope", since, until, 86_400)
+        .await
+        .unwrap();
+    report.push(format!(
+        "{:<28} {:>7.1} ms  ({} days)",
+        "  day totals query",
+        t.elapsed().as_secs_f64() * 1000.0,
+        buckets.len()
+    ));
+    let t = Instant::now();
+    w.state
+        .store
+        .recurring_figures("hope", since, until)
+        .await
+        .unwrap();
+    report.push(format!(
+        "{:<28} {:>7.1} ms",
+        "  recurring figures query",
+        t.elapsed().as_secs_f64() * 1000.0
+    ));
+    let t = Instant::now();
+    w.state
+        .store
+        .donors("hope", since - 90 * 86_400, since, until)
+        .await
+        .unwrap();
+    report.push(format!(
+        "{:<28} {:>7.1} ms",
+        "  donors query",
+        t.elapsed().as_secs_f64() * 1000.0
+    ));
+    let t = Instant::now();
+    w.state.store.funnel("hope", since, until).await.unwrap();
+    report.push(format!(
+        "{:<28} {:>7.1} ms",
+        "  funnel query",
+        t.elapsed().as_secs_f64() * 1000.0
+    ));
     let backend = if std::env::var(fixtures::POSTGRES_ENV).is_ok_and(|v| !v.is_empty()) {
         "PostgreSQL"
     } else {
