@@ -518,7 +518,8 @@ async fn spike(
     Ok(true)
 }
 
-/// Mails the merchant (its `notify_email`, else the host's sender) through the outbox.
+/// Mails the merchant's owners and its `notify_email` (else, with neither, the host's sender)
+/// through the outbox, in one transaction.
 async fn notify(
     state: &HostState,
     merchant: &str,
@@ -530,19 +531,21 @@ async fn notify(
     let Some(m) = state.config.merchant(merchant) else {
         return Ok(());
     };
-    let to = m
-        .notify_email
-        .clone()
-        .unwrap_or_else(|| state.config.mail.from.clone());
+    let mut to = m.alert_addresses();
+    if to.is_empty() {
+        to.push(state.config.mail.from.to_string());
+    }
     let mut tx = state.store.begin().await?;
-    tx.queue_mail(&NewMail {
-        session_id: format!("shield:{campaign}"),
-        to: to.to_string(),
-        subject: format!("{}: {subject}", m.name),
-        body: text.to_owned(),
-        created: now,
-    })
-    .await?;
+    for address in to {
+        tx.queue_mail(&NewMail {
+            session_id: format!("shield:{campaign}"),
+            to: address,
+            subject: format!("{}: {subject}", m.name),
+            body: text.to_owned(),
+            created: now,
+        })
+        .await?;
+    }
     tx.commit().await?;
     crate::mail::wake(state);
     Ok(())

@@ -33,6 +33,11 @@ pub(crate) async fn behind_proxy() -> World {
                 "notify_email = \"alerts@hope.example\"\ntax_statement",
                 1,
             )
+            .replacen(
+                "\n[[campaigns]]",
+                "\n[[merchants.staff]]\nemail = \"owner@hope.example\"\nrole = \"owner\"\n\n[[campaigns]]",
+                1,
+            )
     })
     .await
 }
@@ -286,14 +291,16 @@ async fn a_decline_spike_switches_the_campaign_to_attack_mode_until_it_is_calm()
             assert_ne!(answer["code"], "card_declined", "{answer}");
         }
     }
-    // The merchant is told, through the outbox.
+    // The merchant is told, through the outbox: its alert address and its owners.
     let mails = w.outbox().await;
-    assert!(
-        mails
-            .iter()
-            .any(|m| m.contains("alerts@hope.example") && m.contains("attack mode is on")),
-        "{mails:?}"
-    );
+    for to in ["alerts@hope.example", "owner@hope.example"] {
+        assert!(
+            mails
+                .iter()
+                .any(|m| m.contains(to) && m.contains("attack mode is on")),
+            "{to}: {mails:?}"
+        );
+    }
     // Everyone is asked a proof of work now, a harder one; a genuine donor still pays.
     let s = new_session(&w, "192.0.2.10", "genuine@example.org").await;
     let pm = w.tokenize("4242424242424242").await;
