@@ -97,30 +97,6 @@ pub fn today() -> (u16, u8) {
     (d.get_full_year() as u16, (d.get_month() + 1) as u8)
 }
 
-/// Copies `text` to the clipboard; false if the browser refused.
-pub async fn copy(text: &str) -> bool {
-    let clipboard = window().navigator().clipboard();
-    wasm_bindgen_futures::JsFuture::from(clipboard.write_text(text))
-        .await
-        .is_ok()
-}
-
-/// The shopper's platform, guessed from the user agent, to pick the instructions tab.
-pub fn platform() -> &'static str {
-    let ua = window()
-        .navigator()
-        .user_agent()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if ua.contains("windows") {
-        "windows"
-    } else if ua.contains("mac os") || ua.contains("iphone") || ua.contains("ipad") {
-        "macos"
-    } else {
-        "linux"
-    }
-}
-
 /// The pay flow's storage: sessionStorage.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SessionStore;

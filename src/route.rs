@@ -10,8 +10,6 @@ pub enum Route {
     Return(String),
     /// `/c/:campaign/update-card`: a new card for a recurring gift (the link from the mail).
     UpdateCard,
-    /// `/thanks/:session`: the confirmation.
-    Thanks(String),
     /// `/`: the card-field showcase.
     Home,
     /// Anything else.
@@ -38,7 +36,6 @@ impl Route {
             ["c", id] if segment_ok(id) => Route::Checkout((*id).to_owned()),
             ["c", id, "return"] if segment_ok(id) => Route::Return((*id).to_owned()),
             ["c", id, "update-card"] if segment_ok(id) => Route::UpdateCard,
-            ["thanks", id] if segment_ok(id) => Route::Thanks((*id).to_owned()),
             _ => Route::NotFound,
         }
     }
@@ -63,10 +60,8 @@ mod tests {
             Route::parse("/c/acme-pro/return"),
             Route::Return("acme-pro".into())
         );
-        assert_eq!(
-            Route::parse("/thanks/cs_123"),
-            Route::Thanks("cs_123".into())
-        );
+        // The confirmation is the host's own page, not the wasm's.
+        assert_eq!(Route::parse("/thanks/cs_123"), Route::NotFound);
         assert_eq!(
             Route::parse("/c/winter-appeal/update-card"),
             Route::UpdateCard

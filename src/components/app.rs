@@ -1,11 +1,11 @@
 //! The two page roots. The checkout form (`/c/:campaign`) is its own wasm binary, so a shopper
-//! downloads only the form; `Pages` is the other binary: the 3-D Secure return, the confirmation
-//! and, at `/`, the card-number field on its own.
+//! downloads only the form; `Pages` is the other binary: the 3-D Secure return, the update-card
+//! page and, at `/`, the card-number field on its own. (The confirmation is the host's own page.)
 
 use leptos::prelude::*;
 use paywidget_core::card::CardNumber;
 
-use super::{CardNumberInput, CheckoutPage, ReturnPage, ThanksPage, UpdateCardPage};
+use super::{CardNumberInput, CheckoutPage, ReturnPage, UpdateCardPage};
 use crate::route::Route;
 
 /// The checkout form's binary (`src/main.rs`): `/c/:campaign`, else "not found".
@@ -21,12 +21,11 @@ fn not_found() -> impl IntoView {
     view! { <main class="pw-page"><h1 class="pw-title">"Page not found"</h1></main> }
 }
 
-/// The other pages' binary (`src/pages.rs`): 3-D Secure return, confirmation, card showcase.
+/// The other pages' binary (`src/pages.rs`): 3-D Secure return, update card, card showcase.
 #[component]
 pub fn Pages() -> impl IntoView {
     match Route::parse(&crate::browser::path()) {
         Route::Return(c) => view! { <ReturnPage campaign=c /> }.into_any(),
-        Route::Thanks(s) => view! { <ThanksPage session=s /> }.into_any(),
         Route::UpdateCard => view! { <UpdateCardPage /> }.into_any(),
         Route::Home => view! { <CardShowcase /> }.into_any(),
         Route::Checkout(_) | Route::NotFound => not_found().into_any(),

@@ -13,7 +13,6 @@ mod monthly_prompt;
 mod pay_button;
 mod return_page;
 mod text_field;
-mod thanks_page;
 mod tier_picker;
 mod update_card_page;
 
@@ -28,6 +27,5 @@ pub use monthly_prompt::{MonthlyPrompt, MonthlyPromptProps};
 pub use pay_button::{loader_url, PayButton, PayButtonProps};
 pub use return_page::{ReturnPage, ReturnPageProps};
 pub use text_field::{TextField, TextFieldProps};
-pub use thanks_page::{ThanksPage, ThanksPageProps};
 pub use tier_picker::{TierPicker, TierPickerProps};
 pub use update_card_page::{UpdateCardPage, UpdateCardPageProps};

@@ -24,6 +24,11 @@ use crate::widget;
 /// Still below what Braintree's Drop-in and Adyen's Card component transfer (104–107 kB); the
 /// next weight work is splitting the capture modes and the recurring parts out of the one-time
 /// donor's download.
+///
+/// Issue 23, first step: the confirmation left the wasm. The host renders it (about 0.6 kB
+/// brotli, one hashed inline script); the other pages' binary went from 84.0 to 69.4 kB brotli
+/// (`pages.html` total 92.3 → 77.6 kB), and a one-time donor's journey from the tap to the
+/// receipt from about 190 kB to about 98 kB. The form itself measured 97.7 kB.
 pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 98_000;
 /// Issue 6's budget for the loader and its stylesheet on the merchant's page (brotli).
 pub(crate) const LOADER_BUDGET_BROTLI: usize = 2_048;
@@ -39,7 +44,10 @@ pub(crate) fn report(dist: &Path) -> Result<()> {
     let mut checkout = 0;
     for (page, what) in [
         ("index.html", "the checkout form, /c/:campaign"),
-        ("pages.html", "3-D Secure return and confirmation"),
+        (
+            "pages.html",
+            "3-D Secure return and update card (the confirmation is the host's own page, no wasm)",
+        ),
     ] {
         let total = page_table(dist, page, what)?;
         if page == "index.html" {

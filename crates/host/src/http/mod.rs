@@ -13,6 +13,7 @@ mod licences;
 mod mailbox;
 mod portal;
 mod sessions;
+mod thanks;
 mod three_d_secure;
 mod update_card;
 mod webhooks;
@@ -217,6 +218,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .merge(limited)
         .route("/api/campaigns/{id}", get(campaigns::campaign))
         .route("/api/sessions/{id}", get(sessions::status))
+        .route("/thanks/{id}", get(thanks::page))
         .route("/api/licenses/public-key", get(licences::public_key))
         .route("/api/licenses/verify", post(licences::verify))
         .route("/api/licenses/activate", post(licences::activate))

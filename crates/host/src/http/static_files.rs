@@ -246,6 +246,22 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         ))
 }
 
+/// The checkout's stylesheet URL as Trunk named it (`/main-<hash>.css`), read from the built
+/// `index.html`, for the pages the host renders in the checkout's look; None without a build.
+pub fn stylesheet_href(dist: &Path) -> Option<String> {
+    let html = std::fs::read_to_string(dist.join("index.html")).ok()?;
+    html.split("href=")
+        .skip(1)
+        .map(|rest| {
+            rest.trim_start_matches('"')
+                .split(['"', ' ', '>'])
+                .next()
+                .unwrap_or_default()
+        })
+        .find(|href| href.starts_with('/') && href.ends_with(".css") && !href.contains(".."))
+        .map(str::to_owned)
+}
+
 /// The campaign id of `/c/:campaign` and `/c/:campaign/…`.
 fn campaign_of(path: &str) -> Option<&str> {
     path.strip_prefix("/c/")?

@@ -19,6 +19,7 @@ mod security_update_card;
 mod security_webhooks;
 mod settlement;
 mod shield;
+mod thanks;
 mod watch;
 
 use std::sync::Arc;

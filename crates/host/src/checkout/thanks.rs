@@ -1,0 +1,269 @@
+//! The confirmation page (`/thanks/:session`), rendered by the host: the receipt, or the licence
+//! key with its setup steps, or "confirming" while the webhook has not come. No wasm: a few
+//! kilobytes of HTML under the checkout's stylesheet, and one small inline script (its hash in
+//! the page's CSP) that copies the key and writes the date the shopper's way. Without script it
+//! still works: the key can be selected, the date reads as ISO, and a waiting page refreshes
+//! itself by `<meta http-equiv="refresh">` (not script).
+
+use base64::Engine;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use paywidget_core::api::{LicenceView, ReceiptView, SessionStatus, SessionView};
+use paywidget_core::money::Amount;
+use sha2::Digest;
+
+/// How many times a waiting page refreshes itself (every [`REFRESH_SECS`]) before it says the
+/// confirmation is late: about a minute.
+pub const MAX_WAITS: u32 = 30;
+/// Seconds between a waiting page's refreshes.
+pub const REFRESH_SECS: u32 = 2;
+
+/// The page's only script: the Copy button (shown only when it can work) and local dates.
+pub const SCRIPT: &str = "for(const t of document.querySelectorAll('time[data-local]'))\
+t.textContent=new Date(t.dateTime+'T12:00:00').toLocaleDateString();\
+const b=document.getElementById('pw-copy');\
+if(b){b.hidden=false;b.addEventListener('click',()=>{\
+const k=document.getElementById('pw-licence-key').textContent,\
+s=document.getElementById('pw-copied'),\
+no=()=>{s.textContent='Select the key and copy it'};\
+if(!navigator.clipboard){no();return}\
+navigator.clipboard.writeText(k).then(()=>{s.textContent='Copied'},no)})}";
+
+/// The page's Content-Security-Policy: the stylesheet from this origin, the one script by its
+/// hash, and framing by the merchant's own sites (the overlay shows this page too).
+pub fn csp(frame_ancestors: &[String]) -> String {
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(SCRIPT));
+    let mut ancestors = String::from("'self'");
+    for o in frame_ancestors {
+        ancestors.push(' ');
+        ancestors.push_str(o);
+    }
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'sha256-{hash}'; \
+         form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
+    )
+}
+
+/// A platform key of the config as people write it (`macos` → `macOS`).
+pub fn platform_name(key: &str) -> String {
+    match key.to_ascii_lowercase().as_str() {
+        "linux" => "Linux".into(),
+        "macos" | "mac" | "osx" => "macOS".into(),
+        "windows" | "win" => "Windows".into(),
+        "ios" => "iOS".into(),
+        "android" => "Android".into(),
+        _ => {
+            let mut c = key.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
+fn shell(title: &str, css: &str, refresh: Option<&str>, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light";
+                meta name="referrer" content="no-referrer";
+                @if let Some(r) = refresh { meta http-equiv="refresh" content=(r); }
+                title { (title) " · paywidget" }
+                link rel="stylesheet" href=(css);
+            }
+            body {
+                main class="pw-page pw-thanks" { (body) }
+                script { (PreEscaped(SCRIPT)) }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// The page for `s` (its `wait`-th refresh while it waits), styled by `css` (the checkout's
+/// stylesheet URL); `portal` is the customer portal's URL, named on a recurring gift's page.
+pub fn page(
+    s: &SessionView<LicenceView, ReceiptView>,
+    css: &str,
+    wait: u32,
+    portal: &str,
+) -> String {
+    if s.status.is_confirmed() {
+        return confirmation(s, css, portal);
+    }
+    if matches!(s.status, SessionStatus::Declined | SessionStatus::Canceled) {
+        return shell(
+            "Payment not completed",
+            css,
+            None,
+            html! {
+                h1 class="pw-title" { "Payment not completed" }
+                p id="pw-thanks-status" role="alert" { "Your card was not charged." }
+            },
+        );
+    }
+    // Open, processing, paid but not yet fulfilled: keep waiting, visibly.
+    let late = wait >= MAX_WAITS;
+    let next = format!("{REFRESH_SECS};url=/thanks/{}?wait={}", s.id, wait + 1);
+    shell(
+        "Confirming your payment",
+        css,
+        (!late).then_some(next.as_str()),
+        html! {
+            h1 class="pw-title" { "Confirming your payment" }
+            p id="pw-thanks-status" role="status" aria-live="polite" class="pw-working" {
+                @if late {
+                    "This is taking longer than usual. We will email you as soon as it is confirmed; "
+                    a href={ "/thanks/" (s.id) } { "check again" } "."
+                } @else {
+                    "Waiting for the payment processor's confirmation…"
+                }
+            }
+        },
+    )
+}
+
+/// "Page not found", in the checkout's look.
+pub fn not_found(css: &str) -> String {
+    shell(
+        "Page not found",
+        css,
+        None,
+        html! { h1 class="pw-title" { "Page not found" } },
+    )
+}
+
+fn confirmation(s: &SessionView<LicenceView, ReceiptView>, css: &str, portal: &str) -> String {
+    let total = s.total_amount();
+    let emailed = html! {
+        @if let Some(to) = &s.emailed_to { p id="pw-emailed" { "We also emailed it to " (to) "." } }
+    };
+    let back = html! {
+        @if let Some(url) = &s.success_url {
+            p class="pw-back" { a id="pw-back" href=(url) { "Back to " (s.merchant_name.as_deref().unwrap_or("the site")) } }
+        }
+    };
+    let recurring_link = html! {
+        " " a href=(portal) { "Change or cancel it in your account" } "."
+    };
+    if let Some(licence) = &s.license {
+        return shell(
+            "Your licence key",
+            css,
+            None,
+            html! {
+                h1 class="pw-title" { "Thank you! Here is your licence key" }
+                @if licence.revoked {
+                    p class="pw-problem" id="pw-revoked" role="alert" {
+                        "This licence has been revoked (the payment was refunded or disputed); it no longer activates."
+                    }
+                }
+                pre class="pw-key" id="pw-licence-key" { (licence.key) }
+                button type="button" class="pw-pay" id="pw-copy" hidden { "Copy key" }
+                p role="status" aria-live="polite" id="pw-copied" {}
+                @if s.frequency.interval().is_some() {
+                    p class="pw-next" id="pw-recurring" {
+                        "Your subscription renews " (s.frequency.every()) "." (recurring_link)
+                    }
+                }
+                (emailed)
+                @if !licence.instructions_html.is_empty() {
+                    section class="pw-instructions" aria-labelledby="pw-setup-title" {
+                        h2 id="pw-setup-title" { "Setup" }
+                        @for (platform, steps) in &licence.instructions_html {
+                            section class="pw-panel" aria-labelledby={ "pw-setup-" (platform) } {
+                                h3 id={ "pw-setup-" (platform) } { (platform_name(platform)) }
+                                // Sanitized when the config was read (Markdown → ammonia).
+                                (PreEscaped(steps))
+                            }
+                        }
+                    }
+                }
+                (back)
+            },
+        );
+    }
+    let r = s.receipt.clone().unwrap_or(ReceiptView {
+        number: String::new(),
+        org_name: None,
+        tax_statement: None,
+        text: None,
+        refunded: false,
+        refunded_minor: 0,
+    });
+    let disputed = s.status == SessionStatus::Disputed;
+    let part =
+        (!r.refunded && r.refunded_minor > 0 && r.refunded_minor < total.minor()).then(|| {
+            let back = Amount::from_minor(r.refunded_minor, total.currency());
+            let kept = Amount::from_minor(total.minor() - r.refunded_minor, total.currency());
+            format!("{back} of this donation was refunded; the receipt now stands for {kept}.")
+        });
+    let date = s
+        .confirmed_at
+        .map(crate::mail::civil_date)
+        .unwrap_or_default();
+    shell(
+        if r.refunded {
+            "Donation refunded"
+        } else {
+            "Thank you"
+        },
+        css,
+        None,
+        html! {
+            h1 class="pw-title" { @if r.refunded { "Donation refunded" } @else { "Thank you for your donation" } }
+            @if r.refunded {
+                p class="pw-problem" id="pw-refunded" role="alert" {
+                    @if disputed { "This donation is disputed with the card issuer; the receipt no longer stands." }
+                    @else { "This donation was refunded; the receipt no longer stands." }
+                }
+            }
+            @if let Some(p) = part { p class="pw-next" id="pw-part-refunded" role="status" { (p) } }
+            section class="pw-receipt" aria-labelledby="pw-receipt-title" {
+                h2 id="pw-receipt-title" { "Receipt" }
+                dl {
+                    dt { "Receipt number" } dd id="pw-receipt-number" { (r.number) }
+                    dt { "Amount" } dd { (total) }
+                    dt { "Date" } dd { time id="pw-receipt-date" datetime=(date) data-local { (date) } }
+                    dt { "Organisation" } dd { (r.org_name.as_deref().unwrap_or_default()) }
+                }
+                p class="pw-tax" { (r.tax_statement.as_deref().unwrap_or_default()) }
+                @if let Some(t) = &r.text { p class="pw-receipt-text" id="pw-receipt-text" { (t) } }
+            }
+            @if s.frequency.interval().is_some() {
+                p class="pw-next" id="pw-recurring" {
+                    "You give " (total) " " (s.frequency.every())
+                    ". Each gift gets its own receipt by email; you can cancel any time." (recurring_link)
+                }
+            }
+            (emailed)
+            (back)
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platforms_read_as_people_write_them() {
+        assert_eq!(platform_name("linux"), "Linux");
+        assert_eq!(platform_name("macos"), "macOS");
+        assert_eq!(platform_name("windows"), "Windows");
+        assert_eq!(platform_name("freebsd"), "Freebsd");
+    }
+
+    #[test]
+    fn the_policy_allows_the_script_by_its_hash_only() {
+        let p = csp(&["https://hope.example".into()]);
+        assert!(p.contains("script-src 'sha256-"), "{p}");
+        assert!(!p.contains("unsafe"), "{p}");
+        assert!(
+            p.ends_with("frame-ancestors 'self' https://hope.example"),
+            "{p}"
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! `GET /thanks/:session`: the confirmation page, rendered by the host (no wasm): a thin
+//! handler over `checkout::thanks`, with the page's own Content-Security-Policy.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::checkout::{self, thanks};
+use crate::HostState;
+
+/// How many times a waiting page has refreshed itself.
+#[derive(Deserialize)]
+pub(super) struct WaitQuery {
+    #[serde(default)]
+    wait: Option<u32>,
+}
+
+/// The confirmation page of session `id` (404 for a session this host does not know).
+pub(super) async fn page(
+    State(state): State<Arc<HostState>>,
+    Path(id): Path<String>,
+    Query(q): Query<WaitQuery>,
+) -> Response {
+    let (row, view) = match (
+        state.store.session(&id).await,
+        checkout::view(&state, &id).await,
+    ) {
+        (Ok(Some(row)), Ok(view)) => (row, view),
+        _ => return not_found(&state),
+    };
+    let origins: Vec<String> = state
+        .config
+        .merchant(&row.merchant)
+        .map(|m| {
+            m.allowed_origins
+                .iter()
+                .map(|o| o.as_str().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let css = super::static_files::stylesheet_href(&state.config.server.dist).unwrap_or_default();
+    let body = thanks::page(
+        &view,
+        &css,
+        q.wait.unwrap_or(0).min(thanks::MAX_WAITS),
+        "/portal",
+    );
+    respond(StatusCode::OK, body, &thanks::csp(&origins))
+}
+
+fn not_found(state: &HostState) -> Response {
+    let css = super::static_files::stylesheet_href(&state.config.server.dist).unwrap_or_default();
+    respond(
+        StatusCode::NOT_FOUND,
+        thanks::not_found(&css),
+        &thanks::csp(&[]),
+    )
+}
+
+fn respond(status: StatusCode, body: String, csp: &str) -> Response {
+    let mut r = (status, axum::response::Html(body)).into_response();
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    // A receipt or a licence key: never kept by a shared cache.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
