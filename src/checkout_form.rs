@@ -221,7 +221,11 @@ pub fn check(entries: &Entries, today: (u16, u8)) -> Result<CardEntries, Vec<(Fi
             expiry,
             cvc,
             name: entries.name.trim().to_owned(),
-            postal: entries.postal.as_deref().map(|p| p.trim().to_uppercase()),
+            // ASCII only (postcodes are): Unicode's case tables would weigh on the form.
+            postal: entries
+                .postal
+                .as_deref()
+                .map(|p| p.trim().to_ascii_uppercase()),
         }),
         _ => Err(errors),
     }

@@ -1,4 +1,4 @@
-//! Entry point of the second wasm binary: the 3-D Secure return, the confirmation and the card
+//! Entry point of the second wasm binary: the 3-D Secure return, the update-card page and the card
 //! showcase (kept out of the checkout form's download).
 
 fn main() {
