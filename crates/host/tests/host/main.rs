@@ -526,9 +526,18 @@ async fn card_data_is_refused_and_pages_carry_a_strict_csp() {
     };
     assert!(body("/c/winter").await.contains("/app.js"));
     assert!(body("/c/winter/").await.contains("/app.js"));
-    for path in ["/", "/c/winter/return", "/thanks/cs_1", "/nope"] {
+    for path in ["/", "/c/winter/return", "/nope"] {
         assert!(body(path).await.contains("/pages.js"), "{path}");
     }
+    // The confirmation is the host's own page (no wasm): an unknown session is not found.
+    let thanks = w
+        .http
+        .get(format!("{base}/thanks/cs_1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thanks.status(), 404);
+    assert!(!thanks.text().await.unwrap().contains("/pages.js"));
     let asset = w
         .http
         .get(format!("{base}/app-1234.js"))
