@@ -22,7 +22,8 @@ Tasks:
                     --host-port, --sandbox-port, --nonprofit-port, --licence-port N override
   test              fmt, clippy (native + wasm32), native tests, wasm tests in headless Chromium,
                     the Trunk release build and end-to-end browser tests against it
-  size              build the release widget and print raw / gzip -9 / brotli sizes of what a browser downloads
+  size [--why]      build the release widget and print raw / gzip -9 / brotli sizes of what a browser downloads
+                    (--why: twiggy's biggest items of each wasm binary)
   attack            simulate card testing against the host + sandbox (a bot from one IP, then a 20-IP botnet,
                     each fast and slow) while genuine donors pay (a few in headless Chromium on the release
                     build); prints what reached the gateway, donors who succeeded or saw a challenge, time to
@@ -46,7 +47,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(&args[1..]),
         Some("test") => test::run(),
-        Some("size") => size::run(),
+        Some("size") => size::run(&args[1..]),
         Some("attack") => attack::run(&args[1..]),
         Some("soak") => chaos::run(&args[1..]),
         Some("setup") => tools::Tools::ensure().map(|_| ()),

@@ -38,10 +38,80 @@ pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 96_000;
 /// Issue 6's budget for the loader and its stylesheet on the merchant's page (brotli).
 pub(crate) const LOADER_BUDGET_BROTLI: usize = 2_048;
 
-pub(crate) fn run() -> Result<()> {
+/// The twiggy release `--why` installs (into `.tools/twiggy`, once: ~1 min).
+const TWIGGY_VERSION: &str = "0.7.0";
+/// How many of the biggest items `--why` prints per binary.
+const WHY_TOP: &str = "25";
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let why = match args {
+        [] => false,
+        [flag] if flag == "--why" => true,
+        _ => anyhow::bail!("usage: cargo xtask size [--why]"),
+    };
     let tools = Tools::ensure()?;
     let dist = widget::build_release(&tools)?;
-    report(&dist)
+    report(&dist)?;
+    if why {
+        explain()?;
+    }
+    Ok(())
+}
+
+/// `--why`: the biggest functions and data of each wasm binary, by twiggy, read from the
+/// release build before wasm-bindgen and wasm-opt (where the names still are). Sizes there are
+/// larger than what ships, but the order is what to cut first.
+fn explain() -> Result<()> {
+    let root = crate::root();
+    let twiggy = root.join(".tools").join("twiggy");
+    let bin = twiggy.join("bin").join("twiggy");
+    if !bin.is_file() {
+        println!(
+            "
+installing twiggy {TWIGGY_VERSION} into .tools/twiggy (cargo install, ~1 min once)"
+        );
+        crate::tools::run(
+            std::process::Command::new("cargo")
+                .args([
+                    "install",
+                    "twiggy",
+                    "--version",
+                    TWIGGY_VERSION,
+                    "--locked",
+                    "--root",
+                ])
+                .arg(&twiggy),
+        )?;
+    }
+    let built = root
+        .join("target")
+        .join("wasm-release")
+        .join("wasm32-unknown-unknown")
+        .join("release");
+    for name in ["paywidget-widget", "paywidget-pages"] {
+        let wasm = built.join(format!("{name}.wasm"));
+        let out = std::process::Command::new(&bin)
+            .args(["top", "-n", WHY_TOP])
+            .arg(&wasm)
+            .output()
+            .with_context(|| format!("run {}", bin.display()))?;
+        anyhow::ensure!(
+            out.status.success(),
+            "twiggy on {}: {}",
+            wasm.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        println!(
+            "
+why {name}.wasm is its size (twiggy top {WHY_TOP}, before wasm-bindgen and wasm-opt):"
+        );
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            // Generic names run to hundreds of characters: the start says what it is.
+            let short: String = line.chars().take(150).collect();
+            println!("{short}");
+        }
+    }
+    Ok(())
 }
 
 /// Prints both pages' downloads and fails when the checkout form is over its budget.
