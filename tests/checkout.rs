@@ -1531,6 +1531,8 @@ async fn the_owner_finds_a_donation_and_refunds_half_and_a_viewer_cannot() {
         let search = wait_for(&client, "#q").await;
         search.send_keys("grace@example.org").await.unwrap();
         click_button(&client, "Filter").await;
+        // The filtered list (the one before it names her payment too).
+        support::wait_js(&client, "location.search", "q=grace").await;
         wait_text(&client, "document.body.textContent", "grace@example.org").await;
         no_axe_violations(&client, "the payments list").await;
         screenshot(&client, "dashboard-payments-phone").await;
@@ -1720,6 +1722,8 @@ async fn support_sees_a_refused_activation_and_its_reason_and_frees_a_seat() {
             .await
             .unwrap();
         click_button(&client, "Find").await;
+        // The list of the search (not the list before it, which may name the buyer too).
+        support::wait_js(&client, "location.search", "q=dev").await;
         wait_text(&client, "document.body.textContent", "dev@example.org").await;
         client
             .find(Locator::Css("tbody a"))
