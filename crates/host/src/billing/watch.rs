@@ -214,16 +214,25 @@ async fn digest(state: &HostState, merchant: &str, now: i64) -> Result<String, D
         .map(|(_, n)| n)
         .sum();
     let disputes = state.store.disputes_opened(merchant, since, until).await?;
+    // The merchant's way of writing dates and money (its `time_zone` and `locale`).
+    let local = state
+        .config
+        .merchant(merchant)
+        .map(|m| m.local.clone())
+        .unwrap_or_default();
     let mut body = format!(
         "The week from {} to {}:\n\n",
-        crate::mail::civil_date(since),
-        crate::mail::civil_date(until)
+        local.date(since),
+        local.date(until)
     );
     if money.is_empty() {
         body.push_str("No payment this week.\n");
     }
     for (code, gross, refunded, payments) in &money {
-        let show = |v: i64| super::disputes::money(v, code);
+        let show = |v: i64| match paywidget_core::money::Currency::from_code(code) {
+            Ok(c) => local.money(paywidget_core::money::Amount::from_minor(v, c)),
+            Err(_) => super::disputes::money(v, code),
+        };
         body.push_str(&format!(
             "- {}: {} raised in {payments} payment(s), {} refunded\n",
             code.to_uppercase(),

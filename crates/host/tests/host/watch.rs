@@ -165,3 +165,25 @@ async fn a_gateway_that_keeps_failing_is_shown_and_alerts_the_owners_once_a_day(
     let (_, page) = get(&w, &owner, "/admin/health").await;
     assert!(page.contains("<strong>40</strong> not answered"), "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_digest_writes_dates_and_money_the_merchants_way() {
+    let w = super::admin::dashboard_world_in("time_zone = \"Europe/Berlin\"\nlocale = \"de-DE\"\n")
+        .await;
+    donation(&w, "winter", 60_000, "ada@example.org", "Ada").await;
+    donation(&w, "winter", 63_456, "bea@example.org", "Bea").await;
+    // The week ends now, exclusive: a moment later, both gifts are in it.
+    w.clock.advance_secs(2);
+    assert!(watch::digests(&w.state, true).await.unwrap() >= 1);
+    let digest = w
+        .outbox()
+        .await
+        .iter()
+        .map(|m| plain(m))
+        .find(|m| m.contains("owner@hope.example") && m.contains("The week from"))
+        .expect("the owner's digest");
+    // 1,234.56 USD raised, as Germans write it, and the week's first day as dd.mm.yyyy.
+    assert!(digest.contains("1.234,56"), "{digest}");
+    let week = digest.split("The week from ").nth(1).unwrap();
+    assert_eq!(&week[2..3], ".", "{week}");
+}
