@@ -43,7 +43,7 @@ pub fn artifacts_dir() -> PathBuf {
 pub async fn serve_dir(dir: &Path) -> String {
     let config = paywidget_host::config::HostConfig::parse(crate::fixtures::STATIC_ONLY, |_| None)
         .expect("e2e host config");
-    let app: axum::Router = paywidget_host::http::static_files::router(&config, dir, None);
+    let app: axum::Router = paywidget_host::http::static_files::router(&config, dir);
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .expect("bind 127.0.0.1:0");

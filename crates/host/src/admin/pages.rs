@@ -428,10 +428,6 @@ fn recurring_table(
     figures: &[RecurringFigures],
     recovered: &[(String, i64, i64)],
 ) -> Markup {
-    let money = |minor: i64, code: &str| match paywidget_core::money::Currency::from_code(code) {
-        Ok(c) => loc.money(Amount::from_minor(minor, c)),
-        Err(_) => format!("{minor} {code}"),
-    };
     let mut codes: Vec<&str> = figures.iter().map(|f| f.currency.as_str()).collect();
     for (c, _, _) in recovered {
         if !codes.contains(&c.as_str()) {
@@ -460,13 +456,13 @@ fn recurring_table(
                         tr {
                             th scope="row" { (code) }
                             td class="pw-num" { (f.active_now) }
-                            td class="pw-num" { (money(f.mrr_now, code)) }
+                            td class="pw-num" { (minor(loc, f.mrr_now, code)) }
                             td class="pw-num" { (f.active_at_start) }
                             td class="pw-num" { (f.churned) }
                             td class="pw-num" { (percent(f.churned, f.active_at_start)) }
-                            td class="pw-num" { (money(f.churned_mrr, code)) }
+                            td class="pw-num" { (minor(loc, f.churned_mrr, code)) }
                             td class="pw-num" { (percent(f.churned_mrr, f.mrr_at_start)) }
-                            td class="pw-num" { (money(amount, code)) " (" (n) ")" }
+                            td class="pw-num" { (minor(loc, amount, code)) " (" (n) ")" }
                         }
                     }
                     @if codes.is_empty() {

@@ -170,6 +170,10 @@ fn sliding_count(this: i64, before: i64, into: i64) -> i64 {
 
 /// Every route.
 pub fn router(state: Arc<HostState>) -> Router {
+    // The confirmation page's stylesheet, as the build named it: read once, not per page.
+    let thanks_css: Arc<str> = static_files::stylesheet_href(&state.config.server.dist)
+        .unwrap_or_default()
+        .into();
     let limited = Router::new()
         .route("/api/sessions", post(sessions::create))
         .route("/api/sessions/{id}/pay", post(sessions::pay))
@@ -218,7 +222,10 @@ pub fn router(state: Arc<HostState>) -> Router {
         .merge(limited)
         .route("/api/campaigns/{id}", get(campaigns::campaign))
         .route("/api/sessions/{id}", get(sessions::status))
-        .route("/thanks/{id}", get(thanks::page))
+        .route(
+            "/thanks/{id}",
+            get(move |st, id, q| thanks::page(st, id, q, thanks_css.clone())),
+        )
         .route("/api/licenses/public-key", get(licences::public_key))
         .route("/api/licenses/verify", post(licences::verify))
         .route("/api/licenses/activate", post(licences::activate))
@@ -250,11 +257,7 @@ pub fn router(state: Arc<HostState>) -> Router {
     };
     let dist = state.config.server.dist.clone();
     let pages = if dist.join("index.html").is_file() {
-        static_files::router(
-            &state.config,
-            &dist,
-            Some(static_files::merchant_of(state.store.clone())),
-        )
+        static_files::router(&state.config, &dist)
     } else {
         Router::new().fallback(|| async { HostError::NotFound("page") })
     };

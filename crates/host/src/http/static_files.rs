@@ -74,28 +74,6 @@ pub fn csp(
     )
 }
 
-/// Finds the merchant of a checkout session (for its confirmation page's `frame-ancestors`).
-pub type MerchantOf = Arc<
-    dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send>>
-        + Send
-        + Sync,
->;
-
-/// The merchant of a session in `store`.
-pub fn merchant_of(store: Arc<dyn crate::store::Store>) -> MerchantOf {
-    Arc::new(move |session: String| {
-        let store = store.clone();
-        Box::pin(async move {
-            store
-                .session(&session)
-                .await
-                .ok()
-                .flatten()
-                .map(|s| s.merchant)
-        })
-    })
-}
-
 /// `scheme://host[:port]` of an absolute http(s) URL.
 #[cfg(test)]
 fn origin_of(url: &str) -> Option<String> {
@@ -124,15 +102,10 @@ fn inline_scripts(html: &str) -> Vec<&str> {
 }
 
 /// Serves `dist` at `/` with the CSP and caching headers. `frame-ancestors` follows the object
-/// a page shows: a campaign's pages its merchant's sites, a confirmation its session's
-/// merchant's (found with `merchant_of`; without it, or for an unknown session, this host
-/// only); anything else this host only. A path with an empty segment (`/c//x`) is not served:
+/// a page shows: a campaign's pages its merchant's sites; anything else this host only (the
+/// confirmation is not served from here: the host renders it, with its own policy). A path with an empty segment (`/c//x`) is not served:
 /// the page's router would read past it, the CSP would not.
-pub fn router<S: Clone + Send + Sync + 'static>(
-    config: &HostConfig,
-    dist: &Path,
-    merchant_of: Option<MerchantOf>,
-) -> Router<S> {
+pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path) -> Router<S> {
     // Both pages' inline loaders are allowed by each page's CSP.
     let html: String = ["index.html", "pages.html"]
         .iter()
@@ -165,24 +138,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(
             })
             .collect(),
     );
-    let by_merchant: Arc<HashMap<String, HeaderValue>> = Arc::new(
-        config
-            .merchants
-            .iter()
-            .map(|m| {
-                let origins: Vec<String> = m
-                    .allowed_origins
-                    .iter()
-                    .map(|o| o.as_str().to_owned())
-                    .collect();
-                (m.id.clone(), header(&origins, &[]))
-            })
-            .collect(),
-    );
     let default_csp = header(&[], &[]);
     // Two wasm binaries: `index.html` is the checkout form alone (`/c/:campaign`, what a
     // shopper waits for); `pages.html` is every other page, routed in the browser (3-D Secure
-    // return, confirmation, and its own "not found").
+    // return, update card, and its own "not found").
     let pages_file = ServeFile::new(dist.join("pages.html"))
         .precompressed_br()
         .precompressed_gzip();
@@ -203,26 +162,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(
             move |request: axum::extract::Request, next: axum::middleware::Next| {
                 let path = request.uri().path().to_owned();
                 let campaign = campaign_of(&path).and_then(|c| by_campaign.get(c).cloned());
-                let session = path
-                    .strip_prefix("/thanks/")
-                    .map(|s| s.trim_end_matches('/').to_owned());
-                let (by_merchant, default_csp, merchant_of) = (
-                    by_merchant.clone(),
-                    default_csp.clone(),
-                    merchant_of.clone(),
-                );
+                let default_csp = default_csp.clone();
                 async move {
                     if path.contains("//") {
                         return axum::http::StatusCode::NOT_FOUND.into_response();
                     }
-                    let value = match (campaign, session, merchant_of) {
-                        (Some(v), _, _) => v,
-                        (None, Some(session), Some(find)) => find(session)
-                            .await
-                            .and_then(|m| by_merchant.get(&m).cloned())
-                            .unwrap_or(default_csp),
-                        _ => default_csp,
-                    };
+                    let value = campaign.unwrap_or(default_csp);
                     let mut response = next.run(request).await;
                     response
                         .headers_mut()

@@ -18,18 +18,26 @@ pub(super) struct WaitQuery {
     wait: Option<u32>,
 }
 
-/// The confirmation page of session `id` (404 for a session this host does not know).
+/// The confirmation page of session `id` (404 for a session this host does not know), in the
+/// checkout's stylesheet `css` (read from the build once, when the router is made).
 pub(super) async fn page(
     State(state): State<Arc<HostState>>,
     Path(id): Path<String>,
     Query(q): Query<WaitQuery>,
+    css: Arc<str>,
 ) -> Response {
     let (row, view) = match (
         state.store.session(&id).await,
         checkout::view(&state, &id).await,
     ) {
         (Ok(Some(row)), Ok(view)) => (row, view),
-        _ => return not_found(&state),
+        _ => {
+            return respond(
+                StatusCode::NOT_FOUND,
+                thanks::not_found(&css),
+                &thanks::csp(&[]),
+            )
+        }
     };
     let origins: Vec<String> = state
         .config
@@ -41,7 +49,6 @@ pub(super) async fn page(
                 .collect()
         })
         .unwrap_or_default();
-    let css = super::static_files::stylesheet_href(&state.config.server.dist).unwrap_or_default();
     let body = thanks::page(
         &view,
         &css,
@@ -49,15 +56,6 @@ pub(super) async fn page(
         "/portal",
     );
     respond(StatusCode::OK, body, &thanks::csp(&origins))
-}
-
-fn not_found(state: &HostState) -> Response {
-    let css = super::static_files::stylesheet_href(&state.config.server.dist).unwrap_or_default();
-    respond(
-        StatusCode::NOT_FOUND,
-        thanks::not_found(&css),
-        &thanks::csp(&[]),
-    )
 }
 
 fn respond(status: StatusCode, body: String, csp: &str) -> Response {
