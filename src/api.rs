@@ -150,6 +150,18 @@ fn post_json<B: serde::Serialize>(
         .body(text))
 }
 
+/// The campaign the host wrote into the page (`<script type="application/json"
+/// id="pw-campaign">`), when it is `id`'s: the form shows without a second request.
+pub fn embedded_campaign(id: &str) -> Option<CampaignView> {
+    let text = web_sys::window()?
+        .document()?
+        .get_element_by_id("pw-campaign")?
+        .text_content()?;
+    let value = js_sys::JSON::parse(&text).ok()?;
+    let campaign: CampaignView = from_node(JsNode(value)).ok()?;
+    (campaign.id == id).then_some(campaign)
+}
+
 /// `GET /api/campaigns/:id`.
 pub async fn campaign(id: &str) -> Result<CampaignView, FetchError> {
     send(gloo_net::http::Request::get(&format!("/api/campaigns/{id}")).build()).await
@@ -255,7 +267,7 @@ impl crate::pay_flow::Api for BrowserApi {
             (Some(c), CardInput::Direct(card)) => tokenize(c, card, email)
                 .await
                 .map(PaymentToken::PaymentMethod),
-            (Some(_), CardInput::GatewayFields { name }) => {
+            (Some(_), CardInput::GatewayFields { name }) if crate::variant::GATEWAY_FIELDS => {
                 // Where a redirecting payment method comes back to: the host's return URL,
                 // top-level, as for our own 3-D Secure.
                 let origin = web_sys::window()
@@ -274,7 +286,8 @@ impl crate::pay_flow::Api for BrowserApi {
                     }),
                 }
             }
-            (None, _) => Err(FetchError::Network),
+            // No card this build can tokenize: the form's variant guard keeps this from a shopper.
+            _ => Err(FetchError::Network),
         }
     }
 

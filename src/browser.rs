@@ -12,6 +12,21 @@ pub fn path() -> String {
     window().location().pathname().unwrap_or_default()
 }
 
+/// Removes the element `id`, if there is one.
+pub fn remove(id: &str) {
+    if let Some(e) = window()
+        .document()
+        .and_then(|d| d.get_element_by_id(id))
+    {
+        e.remove();
+    }
+}
+
+/// The current URL, whole (a reload link keeps the query's prefilled amount).
+pub fn href() -> String {
+    window().location().href().unwrap_or_default()
+}
+
 /// A query parameter of the current URL.
 pub fn query(name: &str) -> Option<String> {
     let search = window().location().search().ok()?;

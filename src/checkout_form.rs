@@ -1,7 +1,7 @@
 //! The checkout form's rules in plain Rust: the amount (chips, custom input, URL prefill, fee
 //! coverage), field checks on submit, which field to focus, and what a decline means.
 
-use paywidget_core::api::{CardField, DeclineCode, Frequency};
+use paywidget_core::api::{CardField, DeclineCode};
 use paywidget_core::card::{CardNumber, Cvc, Expiry, ExpiryError};
 use paywidget_core::money::{Amount, Currency, DecimalSeparator, FeeRule, MoneyError, ParseRules};
 
@@ -303,22 +303,14 @@ pub fn update_card_intro(data: &paywidget_core::api::UpdateCardView) -> String {
     )
 }
 
-/// A frequency chip's words.
-pub fn frequency_label(f: Frequency) -> &'static str {
-    match f {
-        Frequency::OneTime => "One-time",
-        Frequency::Monthly => "Monthly",
-        Frequency::Yearly => "Yearly",
-    }
-}
-
 // The words beside and on the Pay button live in core: the host quotes them, exactly, as the
-// terms a payer accepted (a dispute's evidence).
-pub use paywidget_core::api::wording::{pay_label, recurring_terms};
+// terms a payer accepted (a dispute's evidence), and its first view of the form shows them.
+pub use paywidget_core::api::wording::{frequency_label, pay_label, recurring_terms};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use paywidget_core::api::Frequency;
 
     #[test]
     fn the_update_card_page_names_a_gift_or_a_licence() {

@@ -14,3 +14,4 @@ pub mod gateway_fields;
 pub mod pay_flow;
 pub mod pow;
 pub mod route;
+pub mod variant;

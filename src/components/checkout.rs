@@ -15,6 +15,7 @@ use crate::browser;
 use crate::checkout_form::{self, AmountChoice, CardInput, Entries, Field};
 use crate::gateway_fields;
 use crate::pay_flow::{Failure, Next, Order, PayFlow};
+use crate::variant::{GATEWAY_FIELDS, LICENCE, RECURRING};
 use paywidget_core::api::Frequency;
 
 /// What the form is telling the shopper.
@@ -67,12 +68,12 @@ pub fn Checkout(
     let paying = RwSignal::new(false);
     let status = RwSignal::new(Status::Idle);
     // The gateway's own card fields (Stripe mode): loading → ready, or why they cannot load.
-    let gateway_mode = campaign.card_capture == CardCapture::GatewayFields;
+    let gateway_mode = GATEWAY_FIELDS && campaign.card_capture == CardCapture::GatewayFields;
     let fields_state = RwSignal::new(Some("Loading secure card fields…".to_owned()));
 
     // A licence sold in tiers: the chosen plan and period decide the price.
     let tiers = StoredValue::new(campaign.tiers.clone());
-    let has_tiers = !campaign.tiers.is_empty();
+    let has_tiers = LICENCE && !campaign.tiers.is_empty();
     let tier = RwSignal::new(
         campaign
             .tiers
@@ -82,6 +83,9 @@ pub fn Checkout(
     );
     let fixed_price = campaign.price;
     let price = move || -> Option<i64> {
+        if !LICENCE {
+            return None;
+        }
         if !has_tiers {
             return fixed_price;
         }
@@ -91,7 +95,7 @@ pub fn Checkout(
         })
     };
     let base = move || -> Option<Amount> {
-        if donation {
+        if donation || !LICENCE {
             choice.with(|c| {
                 c.as_ref()
                     .and_then(|c| checkout_form::donation_amount(c, currency, min, max).ok())
@@ -103,7 +107,11 @@ pub fn Checkout(
     let fee = move || base().map_or(0, |b| checkout_form::fee(fee_rule, b, cover_fee.get()));
     let total = move || base().map(|b| Amount::from_minor(b.minor() + fee(), currency));
     let pay_label = move || checkout_form::pay_label(donation, total(), frequency.get());
-    let terms = move || checkout_form::recurring_terms(frequency.get(), total());
+    let terms = move || {
+        RECURRING
+            .then(|| checkout_form::recurring_terms(frequency.get(), total()))
+            .flatten()
+    };
 
     if gateway_mode {
         let script = campaign.gateway_js_url.clone().unwrap_or_default();
@@ -157,7 +165,7 @@ pub fn Checkout(
     // Shared with every pay attempt (and the prompt's answers) without copying it.
     let campaign_for_submit = StoredValue::new(campaign.clone());
     // "Make it monthly?": asked once, before the first one-time gift is paid.
-    let ask_monthly = campaign.monthly_prompt && donation;
+    let ask_monthly = RECURRING && campaign.monthly_prompt && donation;
     let prompt = RwSignal::new(None::<(Amount, Amount)>);
     let prompted = RwSignal::new(false);
     let pay = move || {
@@ -166,7 +174,7 @@ pub fn Checkout(
             return;
         }
         let mut errors: Vec<(Field, String)> = Vec::new();
-        let amount = if donation {
+        let amount = if donation || !LICENCE {
             match choice.get_untracked() {
                 None => Err("Choose or enter an amount.".to_owned()),
                 Some(c) => checkout_form::donation_amount(&c, currency, min, max),
@@ -263,7 +271,9 @@ pub fn Checkout(
                 }) => {
                     // The gateway's script shows the bank's page over this one; whatever it
                     // answers, the host asks the gateway how it went.
-                    let _ = gateway_fields::next_action(&client_secret).await;
+                    if GATEWAY_FIELDS {
+                        let _ = gateway_fields::next_action(&client_secret).await;
+                    }
                     browser::go(&format!("/checkout/return?session={session}"));
                 }
                 Err(Failure::Field(
@@ -325,9 +335,9 @@ pub fn Checkout(
         }
         None => "Add the processing fees to my gift".to_owned(),
     };
-    let amount_section = if donation {
+    let amount_section = if donation || !LICENCE {
         view! {
-            {(offered.len() > 1).then(|| view! { <FrequencyPicker offered=offered.clone() chosen=frequency /> })}
+            {(RECURRING && offered.len() > 1).then(|| view! { <FrequencyPicker offered=offered.clone() chosen=frequency /> })}
             <AmountPicker chips=campaign.suggested_amounts.clone() currency=currency choice=choice error=amount_error />
             {fee_rule.map(|_| view! {
                 <div class="pw-check">
@@ -391,8 +401,8 @@ pub fn Checkout(
             }}
             <p class="pw-status" id="pw-status" role="status" aria-live="polite">{status_view}</p>
             {move || match prompt.get() {
-                Some((once, monthly)) => view! { <MonthlyPrompt once=once monthly=monthly answer=answer /> }.into_any(),
-                None => view! {
+                Some((once, monthly)) if RECURRING => view! { <MonthlyPrompt once=once monthly=monthly answer=answer /> }.into_any(),
+                _ => view! {
                     <button type="submit" class="pw-pay" id="pw-pay" aria-disabled=move || paying.get().to_string()>
                         {move || if paying.get() { "Processing…".to_owned() } else { pay_label() }}
                     </button>

@@ -8,9 +8,12 @@
 mod codes;
 #[cfg(feature = "serde")]
 pub mod decode;
+mod variant;
 pub mod wording;
 
 use std::collections::BTreeMap;
+
+pub use variant::FormVariant;
 
 pub use codes::{
     CampaignKind, CardCapture, CardField, DeclineCode, ErrorCode, Frequency, SessionStatus,

@@ -20,6 +20,15 @@ pub fn recurring_terms(frequency: Frequency, total: Option<Amount>) -> Option<St
     })
 }
 
+/// A frequency chip's words.
+pub fn frequency_label(f: Frequency) -> &'static str {
+    match f {
+        Frequency::OneTime => "One-time",
+        Frequency::Monthly => "Monthly",
+        Frequency::Yearly => "Yearly",
+    }
+}
+
 /// The Pay button's words: "Donate 25.00 USD" / "Donate 25.00 USD monthly" / "Pay 49.00 EUR".
 pub fn pay_label(donation: bool, total: Option<Amount>, frequency: Frequency) -> String {
     let verb = if donation { "Donate" } else { "Pay" };

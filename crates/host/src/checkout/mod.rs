@@ -1,6 +1,7 @@
 //! Checkout sessions: amounts computed on the server, paying exactly once per attempt key, and
 //! session states that only move forward (the rank check lives in the store's `UPDATE`).
 
+pub mod form_page;
 pub mod thanks;
 pub mod views;
 

@@ -2,17 +2,25 @@
 //! hashed assets and precompressed files when present.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::extract::Path as UrlPath;
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
+use axum::routing::get;
 use axum::Router;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use paywidget_core::api::FormVariant;
+use tower::ServiceExt;
+
+use crate::checkout::{form_page, views};
 use crate::config::{url_text, HostConfig};
 
 /// The Content-Security-Policy of the hosted pages: scripts from this origin (plus the hash of
@@ -106,9 +114,12 @@ fn inline_scripts(html: &str) -> Vec<&str> {
 /// confirmation is not served from here: the host renders it, with its own policy). A path with an empty segment (`/c//x`) is not served:
 /// the page's router would read past it, the CSP would not.
 pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path) -> Router<S> {
-    // Both pages' inline loaders are allowed by each page's CSP.
-    let html: String = ["index.html", "pages.html"]
+    // Every page's inline loader (each form variant's, the other pages') is allowed by each
+    // page's CSP.
+    let html: String = FormVariant::ALL
+        .map(FormVariant::page)
         .iter()
+        .chain(&["pages.html"])
         .map(|p| std::fs::read_to_string(dist.join(p)).unwrap_or_default())
         .collect();
     // `frame-ancestors` per merchant: `/c/:campaign…` may be framed only by that campaign's
@@ -152,10 +163,22 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
     let form = ServeFile::new(dist.join("index.html"))
         .precompressed_br()
         .precompressed_gzip();
+    let forms = Arc::new(form_pages(config, dist));
+    let form_page = move |UrlPath(campaign): UrlPath<String>, request: axum::extract::Request| {
+        let forms = forms.clone();
+        let form = form.clone();
+        async move {
+            match forms.get(&campaign) {
+                Some(page) => page.respond(request.headers()),
+                // An unknown campaign: the full form says it does not exist.
+                None => form.oneshot(request).await.into_response(),
+            }
+        }
+    };
     Router::new()
         .route_service("/", pages_file.clone())
-        .route_service("/c/{campaign}", form.clone())
-        .route_service("/c/{campaign}/", form)
+        .route("/c/{campaign}", get(form_page.clone()))
+        .route("/c/{campaign}/", get(form_page))
         .fallback_service(files)
         .layer(axum::middleware::map_response(cache_headers))
         .layer(axum::middleware::from_fn(
@@ -189,6 +212,87 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
             header::VARY,
             HeaderValue::from_static("accept-encoding"),
         ))
+}
+
+/// A page built once, kept in memory with its brotli and gzip forms.
+struct Packed {
+    plain: Bytes,
+    br: Bytes,
+    gz: Bytes,
+}
+
+impl Packed {
+    fn new(html: String) -> Packed {
+        let plain = Bytes::from(html);
+        let mut br = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
+            // Writing into a Vec cannot fail.
+            let _ = w.write_all(&plain);
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let _ = gz.write_all(&plain);
+        Packed {
+            br: Bytes::from(br),
+            gz: Bytes::from(gz.finish().unwrap_or_default()),
+            plain,
+        }
+    }
+
+    /// The page in the best encoding `headers` accept.
+    fn respond(&self, headers: &axum::http::HeaderMap) -> axum::response::Response {
+        let accepts = |coding: &str| {
+            headers
+                .get_all(header::ACCEPT_ENCODING)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|c| {
+                    let mut parts = c.split(';');
+                    parts.next().is_some_and(|n| n.trim() == coding)
+                        && !parts.any(|q| matches!(q.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"))
+                })
+        };
+        let (body, encoding) = if accepts("br") && !self.br.is_empty() {
+            (self.br.clone(), Some("br"))
+        } else if accepts("gzip") && !self.gz.is_empty() {
+            (self.gz.clone(), Some("gzip"))
+        } else {
+            (self.plain.clone(), None)
+        };
+        let mut response = (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+            body,
+        )
+            .into_response();
+        if let Some(encoding) = encoding {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        }
+        response
+    }
+}
+
+/// Each campaign's form page: its variant's build (the full form where that variant's page is
+/// missing from `dist`) with the campaign's data and first view.
+fn form_pages(config: &HostConfig, dist: &Path) -> HashMap<String, Packed> {
+    let templates: HashMap<FormVariant, String> = FormVariant::ALL
+        .into_iter()
+        .filter_map(|v| Some((v, std::fs::read_to_string(dist.join(v.page())).ok()?)))
+        .collect();
+    config
+        .campaigns
+        .iter()
+        .filter_map(|c| {
+            let view = views::campaign_view(config, &c.id)?;
+            let variant = FormVariant::for_campaign(&view);
+            let template = templates
+                .get(&variant)
+                .or_else(|| templates.get(&FormVariant::Full))?;
+            Some((c.id.clone(), Packed::new(form_page::page(template, &view))))
+        })
+        .collect()
 }
 
 /// The checkout's stylesheet URL as Trunk named it (`/main-<hash>.css`), read from the built

@@ -1,0 +1,272 @@
+//! The checkout form's page for one campaign: its variant's built page (Trunk's `dist/`) with the
+//! campaign's data in it, so the form needs no second request before it can show, and a static
+//! first view of the form (the real classes, so the real stylesheet lays it out at its final
+//! size) that the app replaces in the same frame it mounts: the first paint comes from the host.
+//!
+//! The first view is `inert` (nothing can be typed into it and lost); it is what a shopper sees
+//! while the wasm downloads. Its ids carry `pw-first-` so they never collide with the app's.
+
+use maud::{html, Markup};
+use paywidget_core::api::wording::{frequency_label, pay_label, recurring_terms};
+use paywidget_core::api::{CampaignKind, CampaignView, CardCapture, Frequency};
+use paywidget_core::money::Amount;
+
+/// The id of the `<script type="application/json">` the app reads the campaign from.
+pub const DATA_ID: &str = "pw-campaign";
+/// The id of the first view the app removes when it has mounted.
+pub const FIRST_VIEW_ID: &str = "pw-first";
+
+/// `template` (a form variant's `dist/` page) with `campaign`'s data and first view at the start
+/// of its `<body>`; the template unchanged if it has no `<body>`.
+pub fn page(template: &str, campaign: &CampaignView) -> String {
+    let Some(open) = template.find("<body") else {
+        return template.to_owned();
+    };
+    let Some(end) = template[open..].find('>').map(|e| open + e + 1) else {
+        return template.to_owned();
+    };
+    let mut out = String::with_capacity(template.len() + 4096);
+    out.push_str(&template[..end]);
+    out.push_str(&data_block(campaign));
+    out.push_str(&first_view(campaign).into_string());
+    out.push_str(&template[end..]);
+    out
+}
+
+/// The campaign as JSON in a data block (never executed, so the CSP has nothing to allow). A
+/// `<` is written `\u003c`: no title can close the element early.
+fn data_block(campaign: &CampaignView) -> String {
+    let json = serde_json::to_string(campaign)
+        .unwrap_or_else(|_| "null".to_owned())
+        .replace('<', "\\u003c");
+    format!(r#"<script type="application/json" id="{DATA_ID}">{json}</script>"#)
+}
+
+/// The form as the app first renders it, before anything is chosen.
+pub fn first_view(c: &CampaignView) -> Markup {
+    let donation = c.kind == CampaignKind::Donation;
+    let first = c.frequencies.first().copied().unwrap_or_default();
+    let price = if donation {
+        None
+    } else if c.tiers.is_empty() {
+        c.price
+    } else {
+        c.tiers.first().and_then(|t| t.price(first))
+    }
+    .map(|p| Amount::from_minor(p, c.currency));
+    html! {
+        main class="pw-page" id=(FIRST_VIEW_ID) inert {
+            form class="pw-form" novalidate {
+                div class="pw-org" {
+                    @if let Some(src) = &c.logo_url {
+                        img class="pw-logo" src=(src) alt="" width="48" height="48";
+                    }
+                    p class="pw-merchant" { (c.merchant_name) }
+                }
+                h1 class="pw-title" { (c.title) }
+                @if donation {
+                    @if c.frequencies.len() > 1 { (frequencies(c, first)) }
+                    fieldset class="pw-amounts" {
+                        legend class="pw-label" { "Amount (" (c.currency.code()) ")" }
+                        div class="pw-chips" {
+                            @for minor in &c.suggested_amounts {
+                                (chip("amount", &minor.to_string(), &Amount::from_minor(*minor, c.currency).to_string(), false))
+                            }
+                        }
+                        (field("amount", "Other amount", "text", "decimal", "", "0.00"))
+                    }
+                    @if c.fee_coverage.is_some() {
+                        div class="pw-check" {
+                            input type="checkbox" id="pw-first-cover-fee";
+                            label for="pw-first-cover-fee" { "Add the processing fees to my gift" }
+                        }
+                    }
+                } @else {
+                    @if !c.tiers.is_empty() {
+                        fieldset class="pw-amounts" {
+                            legend class="pw-label" { "Plan" }
+                            div class="pw-chips" {
+                                @for (i, t) in c.tiers.iter().enumerate() {
+                                    (chip("tier", &t.id, &format!("{} · {}", t.name, seats(t.seats)), i == 0))
+                                }
+                            }
+                        }
+                    }
+                    @if c.frequencies.len() > 1 { (frequencies(c, first)) }
+                    p class="pw-price" { (c.title) ": " (price.map(|p| p.to_string()).unwrap_or_default()) }
+                }
+                (field("email", if donation { "Email (for your receipt)" } else { "Email (for your licence key)" }, "email", "email", "email", ""))
+                (field("name", "Name on card", "text", "", "cc-name", ""))
+                @if c.card_capture == CardCapture::GatewayFields {
+                    div class="pw-gateway-fields" {}
+                    p class="pw-fields-state" { "Loading secure card fields…" }
+                } @else {
+                    div class="pw-field" {
+                        label class="pw-label" for="pw-first-card-number" { "Card number" }
+                        div class="pw-input-row" {
+                            input id="pw-first-card-number" class="pw-input" type="text" inputmode="numeric"
+                                autocomplete="cc-number" spellcheck="false" placeholder="1234 1234 1234 1234";
+                            span class="pw-brand" {}
+                        }
+                        p class="pw-error" {}
+                    }
+                    div class="pw-row" {
+                        (field("expiry", "Expiry (MM / YY)", "text", "numeric", "cc-exp", "MM / YY"))
+                        (field("cvc", "Security code", "text", "numeric", "cc-csc", "CVC"))
+                    }
+                    @if c.collect_postal_code {
+                        (field("postal", "Billing postal code", "text", "", "postal-code", ""))
+                    }
+                }
+                p class="pw-status" { span {} }
+                button type="submit" class="pw-pay" { (pay_label(donation, price, first)) }
+                @if let Some(terms) = recurring_terms(first, price) {
+                    p class="pw-terms" { (terms) }
+                }
+                p class="pw-secure" { "Card details go straight to the payment processor." }
+            }
+        }
+    }
+}
+
+fn seats(n: u16) -> String {
+    if n == 1 {
+        "1 seat".to_owned()
+    } else {
+        format!("{n} seats")
+    }
+}
+
+fn frequencies(c: &CampaignView, first: Frequency) -> Markup {
+    html! {
+        fieldset class="pw-amounts" {
+            legend class="pw-label" { "How often" }
+            div class="pw-chips" {
+                @for f in &c.frequencies {
+                    (chip("frequency", f.as_str(), frequency_label(*f), *f == first))
+                }
+            }
+        }
+    }
+}
+
+/// A radio chip, as the app's pickers draw one.
+fn chip(group: &str, value: &str, label: &str, checked: bool) -> Markup {
+    let id = format!("pw-first-{group}-{value}");
+    html! {
+        input type="radio" class="pw-chip-input" name={ "pw-first-" (group) } id=(id) checked[checked];
+        label class="pw-chip" for=(id) { (label) }
+    }
+}
+
+/// A text field, as the app's `TextField` draws one (its error line empty).
+fn field(
+    name: &str,
+    label: &str,
+    kind: &str,
+    inputmode: &str,
+    autocomplete: &str,
+    placeholder: &str,
+) -> Markup {
+    let id = format!("pw-first-{name}");
+    html! {
+        div class="pw-field" {
+            label class="pw-label" for=(id) { (label) }
+            input id=(id) class="pw-input pw-input-plain" type=(kind)
+                inputmode=[(!inputmode.is_empty()).then_some(inputmode)]
+                autocomplete=[(!autocomplete.is_empty()).then_some(autocomplete)]
+                placeholder=[(!placeholder.is_empty()).then_some(placeholder)]
+                spellcheck="false";
+            p class="pw-error" {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paywidget_core::money::Currency;
+
+    fn campaign() -> CampaignView {
+        CampaignView {
+            id: "winter".into(),
+            kind: CampaignKind::Donation,
+            title: "Winter </script><script>alert(1)</script> appeal".into(),
+            merchant_name: "Hope & Co".into(),
+            currency: Currency::from_code("USD").unwrap(),
+            suggested_amounts: vec![1000, 2500],
+            min_amount: None,
+            max_amount: None,
+            price: None,
+            fee_coverage: None,
+            gateway_url: "http://127.0.0.1:1".into(),
+            card_capture: CardCapture::Direct,
+            gateway_js_url: None,
+            publishable_key: "pk_test_x".into(),
+            logo_url: None,
+            collect_postal_code: true,
+            allowed_origins: vec![],
+            frequencies: vec![],
+            tiers: vec![],
+            monthly_prompt: false,
+        }
+    }
+
+    #[test]
+    fn the_data_and_first_view_open_the_body_and_nothing_closes_them_early() {
+        let template = "<!DOCTYPE html><html><head><script type=module>x</script></head><body class=a><noscript>n</noscript></body></html>";
+        let page = page(template, &campaign());
+        let body = &page[page.find("<body class=a>").unwrap()..];
+        assert!(body.starts_with(r#"<body class=a><script type="application/json" id="pw-campaign">"#));
+        // The title's `</script>` cannot end the data block, nor run as markup.
+        assert_eq!(page.matches("</script>").count(), 2, "{page}");
+        assert!(page.contains(r"Winter \u003c/script>\u003cscript>alert(1)\u003c/script> appeal"));
+        assert!(page.contains("Winter &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; appeal"));
+        assert!(page.contains("Hope &amp; Co"));
+        assert!(body.contains(r#"<main class="pw-page" id="pw-first" inert>"#));
+        assert!(body.ends_with("<noscript>n</noscript></body></html>"));
+        // The data block decodes to the campaign itself.
+        let start = page.find(r#"id="pw-campaign">"#).unwrap() + r#"id="pw-campaign">"#.len();
+        let json = &page[start..start + page[start..].find("</script>").unwrap()];
+        let back: CampaignView = serde_json::from_str(json).unwrap();
+        assert_eq!(back, campaign());
+    }
+
+    #[test]
+    fn the_first_view_has_each_field_of_its_campaign_and_no_app_ids() {
+        let view = first_view(&campaign()).into_string();
+        for label in [
+            "10.00 USD",
+            "25.00 USD",
+            "Other amount",
+            "Email (for your receipt)",
+            "Card number",
+            "Expiry (MM / YY)",
+            "Security code",
+            "Billing postal code",
+            ">Donate<",
+        ] {
+            assert!(view.contains(label), "{label} in {view}");
+        }
+        // Every id is the first view's own: the app's ids exist once on the page.
+        for id in view.split(" id=\"").skip(1) {
+            assert!(id.starts_with("pw-first"), "{id}");
+        }
+        let licence = CampaignView {
+            kind: CampaignKind::License,
+            price: Some(4900),
+            collect_postal_code: false,
+            ..campaign()
+        };
+        let view = first_view(&licence).into_string();
+        assert!(view.contains(">Pay 49.00 USD<"), "{view}");
+        assert!(view.contains("Email (for your licence key)"));
+        assert!(!view.contains("Billing postal code"));
+        let stripe = CampaignView {
+            card_capture: CardCapture::GatewayFields,
+            ..campaign()
+        };
+        let view = first_view(&stripe).into_string();
+        assert!(view.contains("Loading secure card fields…") && !view.contains("Card number"));
+    }
+}
