@@ -1,6 +1,8 @@
 //! The gateway's own card fields ("Stripe mode"): Rust's view of `src/gateway_fields.js`, the
 //! one file that calls Stripe.js (or the sandbox's counterpart of it). Kept in JS so the wasm
-//! carries none of it; natively (unit tests) every call answers "not available".
+//! carries none of it; natively (unit tests), and in the form variants built without the
+//! `gateway-fields` feature (so neither the script nor its glue is in their download), every
+//! call answers "not available".
 
 /// What the gateway's script answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,7 +18,7 @@ pub enum FieldsAnswer {
     },
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "gateway-fields"))]
 mod js {
     use wasm_bindgen::prelude::*;
 
@@ -56,7 +58,7 @@ pub async fn mount(
     currency: &str,
     container_id: &str,
 ) -> Option<String> {
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "gateway-fields"))]
     {
         let done = js::wait(js::fields_mount(
             script_url,
@@ -68,7 +70,7 @@ pub async fn mount(
         .await;
         done.as_string().filter(|m| !m.is_empty())
     }
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(all(target_arch = "wasm32", feature = "gateway-fields")))]
     {
         let _ = (script_url, publishable_key, amount, currency, container_id);
         Some("not in a browser".into())
@@ -77,19 +79,19 @@ pub async fn mount(
 
 /// The total changed.
 pub fn update(amount: i64, recurring: bool) {
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "gateway-fields"))]
     js::fields_update(amount as f64, recurring);
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(all(target_arch = "wasm32", feature = "gateway-fields")))]
     let _ = (amount, recurring);
 }
 
 /// Focuses the card fields.
 pub fn focus() {
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "gateway-fields"))]
     js::fields_focus();
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "gateway-fields"))]
 fn answer(v: wasm_bindgen::JsValue) -> FieldsAnswer {
     match js::text(&v, "code") {
         Some(code) => FieldsAnswer::Problem {
@@ -102,11 +104,11 @@ fn answer(v: wasm_bindgen::JsValue) -> FieldsAnswer {
 
 /// Checks the fields and has the gateway tokenize them (billing name and email from our form).
 pub async fn token(name: &str, email: &str, return_url: &str) -> FieldsAnswer {
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "gateway-fields"))]
     {
         answer(js::wait(js::fields_token(name, email, return_url)).await)
     }
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(all(target_arch = "wasm32", feature = "gateway-fields")))]
     {
         let _ = (name, email, return_url);
         FieldsAnswer::Problem {
@@ -118,11 +120,11 @@ pub async fn token(name: &str, email: &str, return_url: &str) -> FieldsAnswer {
 
 /// Runs the payment's next action (3-D Secure) with the gateway's script, on this page.
 pub async fn next_action(client_secret: &str) -> FieldsAnswer {
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "gateway-fields"))]
     {
         answer(js::wait(js::fields_next_action(client_secret)).await)
     }
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(all(target_arch = "wasm32", feature = "gateway-fields")))]
     {
         let _ = client_secret;
         FieldsAnswer::Problem {

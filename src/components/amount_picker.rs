@@ -3,11 +3,10 @@
 use leptos::prelude::*;
 use paywidget_core::money::{Amount, Currency};
 
-use super::TextField;
 use crate::checkout_form::AmountChoice;
 
 /// The donation amount: chips (native radio buttons, so arrow keys and screen readers work)
-/// and an "Other amount" field.
+/// and an "Other amount" input in the same row.
 #[component]
 pub fn AmountPicker(
     /// Suggested amounts in minor units.
@@ -32,7 +31,8 @@ pub fn AmountPicker(
     let chips_view = chips
         .into_iter()
         .map(|minor| {
-            let label = Amount::from_minor(minor, currency).to_string();
+            // The legend names the currency: a chip reads "10", not "10.00 USD" (phones).
+            let label = Amount::from_minor(minor, currency).format_short();
             let id = format!("pw-chip-{minor}");
             view! {
                 <input
@@ -51,18 +51,36 @@ pub fn AmountPicker(
             }
         })
         .collect_view();
+    let on_input = move |e: leptos::ev::Event| {
+        custom.set(event_target_value(&e));
+        if error.get_untracked().is_some() {
+            error.set(None);
+        }
+    };
+    // "Other amount" sits in the chips' row (one row on a phone); its error line takes room
+    // only when it has something to say (amount errors come on Pay, not while typing).
     view! {
         <fieldset class="pw-amounts">
             <legend class="pw-label">"Amount (" {currency.code()} ")"</legend>
-            <div class="pw-chips">{chips_view}</div>
-            <TextField
-                id="pw-amount"
-                label="Other amount"
-                inputmode="decimal"
-                placeholder="0.00"
-                error=error
-                value=custom
-            />
+            <div class="pw-chips">
+                {chips_view}
+                <label class="pw-visually-hidden" for="pw-amount">"Other amount"</label>
+                <input
+                    id="pw-amount"
+                    class="pw-input pw-input-plain pw-other"
+                    type="text"
+                    inputmode="decimal"
+                    placeholder="Other"
+                    spellcheck="false"
+                    aria-describedby="pw-amount-error"
+                    aria-invalid=move || if error.with(Option::is_some) { "true" } else { "false" }
+                    prop:value=move || custom.get()
+                    on:input=on_input
+                />
+            </div>
+            <p id="pw-amount-error" class="pw-error pw-error-late" aria-live="polite">
+                {move || error.get().unwrap_or_default()}
+            </p>
         </fieldset>
     }
 }

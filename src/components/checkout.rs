@@ -352,7 +352,7 @@ pub fn Checkout(
         view! {
             {(!campaign.tiers.is_empty()).then(|| view! { <TierPicker tiers=campaign.tiers.clone() chosen=tier /> })}
             {(offered.len() > 1).then(|| view! { <FrequencyPicker offered=offered.clone() chosen=frequency /> })}
-            <p class="pw-price">{campaign.title.clone()} ": " {move || total().map(|t| t.to_string()).unwrap_or_default()}</p>
+            <p class="pw-price">"Total: " {move || total().map(|t| t.to_string()).unwrap_or_default()}</p>
         }
         .into_any()
     };

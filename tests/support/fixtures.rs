@@ -118,7 +118,8 @@ tiers = [
 ]
 "#;
 
-/// The browser suites' host: Hope Shelter (donation `winter`, USD) and Acme Software (licence
+/// The browser suites' host: Hope Shelter (one-time donation `relief`, donation `winter` with
+/// frequencies, `spring` with the monthly prompt, USD) and Acme Software (licence
 /// `pro`, EUR, logo, postal code asked), serving the release widget from `dist`, with our own
 /// card fields.
 pub fn checkout(gateway: &str, dir: &Path, dist: &Path) -> String {
@@ -167,6 +168,16 @@ suggested_amounts = [1000, 2500, 5000]
 min_amount = 500
 fee_coverage = {{ percent = 2.9, fixed = 30 }}
 frequencies = ["one_time", "monthly", "yearly"]
+
+[[campaigns]]
+id = "relief"
+merchant = "hope"
+kind = "donation"
+title = "Flood relief"
+currency = "usd"
+suggested_amounts = [1000, 2500, 5000]
+min_amount = 500
+fee_coverage = {{ percent = 2.9, fixed = 30 }}
 
 [[campaigns]]
 id = "spring"

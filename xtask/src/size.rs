@@ -35,14 +35,25 @@ use crate::widget;
 /// The base diet, each step measured (the form's total, brotli) and kept only if it paid:
 /// std rebuilt with `optimize_for_size` 97.7 → 97.2 kB (kept); lol_alloc's free list instead of
 /// dlmalloc 97.2 → 97.3 kB (dropped: no gain); the postal code upper-cased as ASCII instead of
-/// with Unicode's case tables 97.2 → 95.6 kB (kept). The budget follows: ≤ 96 kB.
-pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 96_000;
-/// The one-time donation form (issue 23's variant split): see [`VARIANT_BUDGETS_BROTLI`].
-pub(crate) const ONCE_BUDGET_BROTLI: usize = 96_000;
-/// Donations with frequencies or the monthly prompt.
-pub(crate) const RECURRING_BUDGET_BROTLI: usize = 96_000;
-/// Licences.
-pub(crate) const LICENCE_BUDGET_BROTLI: usize = 96_000;
+/// with Unicode's case tables 97.2 → 95.6 kB (kept). The budget followed: ≤ 96 kB.
+///
+/// Issue 23, second step: one form per campaign kind (`FormVariant`, cargo features). Split
+/// alone, the one-time form measured 92.3 kB (−3.3 kB: the frequencies, the prompt, the tiers,
+/// the gateway's fields and their script). The same step made the form show without a second
+/// request (the host writes the campaign into the page with a first view of the form, which the
+/// app swaps for itself) and fit a phone (short chip labels, "Other" in the chips' row): the
+/// full form went 95.6 → 96.5 kB (+0.9 kB: the page's data block read through the DOM, the
+/// swap, the amount row's own input), the one-time form 91.5 kB. The full form's budget is that
+/// rounded up, ≤ 97 kB: the kilobyte buys the campaign request no shopper waits for now. Issue
+/// 23's goal for the one-time form is 60 kB: not met (the README's "Performance" names what
+/// the rest is, from twiggy).
+pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 97_000;
+/// The one-time donation form: 91.5 kB measured when split off (see above).
+pub(crate) const ONCE_BUDGET_BROTLI: usize = 92_000;
+/// Donations with frequencies or the monthly prompt: 93.0 kB measured.
+pub(crate) const RECURRING_BUDGET_BROTLI: usize = 93_500;
+/// Licences: 94.3 kB measured.
+pub(crate) const LICENCE_BUDGET_BROTLI: usize = 94_500;
 /// Issue 6's budget for the loader and its stylesheet on the merchant's page (brotli).
 pub(crate) const LOADER_BUDGET_BROTLI: usize = 2_048;
 
@@ -164,8 +175,8 @@ pub(crate) fn report(dist: &Path) -> Result<()> {
     let once = totals[0].1;
     let journey = once + thanks.brotli;
     println!(
-        "
-journey of a one-time donor, tap to receipt: {} brotli (form {} + confirmation {};          the pay flow's JSON, ~1 kB, is measured in the browser by the e2e suite)",
+        "\njourney of a one-time donor, tap to receipt: {} brotli (form {} + confirmation {}; \
+         the pay flow's JSON, ~1 kB, is measured in the browser by the e2e suite)",
         kb(journey),
         kb(once),
         kb(thanks.brotli)

@@ -121,6 +121,17 @@ impl Amount {
         let frac = magnitude % scale;
         format!("{sign}{whole}.{frac:0width$}", width = exp as usize)
     }
+
+    /// The amount as short as it reads unambiguously beside its currency's name: a whole
+    /// amount without its zero decimals (`"10"`, `"1000"`), else as [`Amount::format_plain`]
+    /// (`"12.50"`). For amount chips under a heading that names the currency.
+    pub fn format_short(self) -> String {
+        let plain = self.format_plain();
+        match plain.split_once('.') {
+            Some((whole, frac)) if frac.bytes().all(|b| b == b'0') => whole.to_owned(),
+            _ => plain,
+        }
+    }
 }
 
 impl fmt::Display for Amount {
@@ -212,6 +223,15 @@ mod tests {
         assert_eq!(usd(i64::MIN).checked_sub(usd(1)), Err(MoneyError::Overflow));
         assert_eq!(usd(i64::MAX).checked_mul(2), Err(MoneyError::Overflow));
         assert_eq!(usd(i64::MIN).checked_mul(-1), Err(MoneyError::Overflow));
+    }
+
+    #[test]
+    fn short_amounts_drop_only_zero_decimals() {
+        assert_eq!(usd(1000).format_short(), "10");
+        assert_eq!(usd(1250).format_short(), "12.50");
+        assert_eq!(usd(1205).format_short(), "12.05");
+        assert_eq!(usd(5).format_short(), "0.05");
+        assert_eq!(Amount::from_minor(1000, Currency::Jpy).format_short(), "1000");
     }
 
     #[test]

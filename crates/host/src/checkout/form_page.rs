@@ -70,10 +70,13 @@ pub fn first_view(c: &CampaignView) -> Markup {
                         legend class="pw-label" { "Amount (" (c.currency.code()) ")" }
                         div class="pw-chips" {
                             @for minor in &c.suggested_amounts {
-                                (chip("amount", &minor.to_string(), &Amount::from_minor(*minor, c.currency).to_string(), false))
+                                (chip("amount", &minor.to_string(), &Amount::from_minor(*minor, c.currency).format_short(), false))
                             }
+                            label class="pw-visually-hidden" for="pw-first-amount" { "Other amount" }
+                            input id="pw-first-amount" class="pw-input pw-input-plain pw-other" type="text"
+                                inputmode="decimal" placeholder="Other" spellcheck="false";
                         }
-                        (field("amount", "Other amount", "text", "decimal", "", "0.00"))
+                        p class="pw-error pw-error-late" {}
                     }
                     @if c.fee_coverage.is_some() {
                         div class="pw-check" {
@@ -93,7 +96,7 @@ pub fn first_view(c: &CampaignView) -> Markup {
                         }
                     }
                     @if c.frequencies.len() > 1 { (frequencies(c, first)) }
-                    p class="pw-price" { (c.title) ": " (price.map(|p| p.to_string()).unwrap_or_default()) }
+                    p class="pw-price" { "Total: " (price.map(|p| p.to_string()).unwrap_or_default()) }
                 }
                 (field("email", if donation { "Email (for your receipt)" } else { "Email (for your licence key)" }, "email", "email", "email", ""))
                 (field("name", "Name on card", "text", "", "cc-name", ""))
@@ -236,8 +239,8 @@ mod tests {
     fn the_first_view_has_each_field_of_its_campaign_and_no_app_ids() {
         let view = first_view(&campaign()).into_string();
         for label in [
-            "10.00 USD",
-            "25.00 USD",
+            ">10<",
+            ">25<",
             "Other amount",
             "Email (for your receipt)",
             "Card number",

@@ -4,6 +4,7 @@
 mod admin;
 mod contract;
 mod disputes;
+mod forms;
 mod gifts;
 mod hooks;
 mod portal;
@@ -906,13 +907,28 @@ async fn assets_go_out_compressed_as_built_and_answers_on_the_fly() {
             (encoding, vary, r.bytes().await.unwrap().to_vec())
         }
     };
-    // The built files, by Accept-Encoding, with Vary.
+    // A campaign's form page is built at start (its data and first view in it) and kept
+    // compressed: brotli or gzip by Accept-Encoding, with Vary.
     let (enc, vary, body) = get("/c/winter", Some("gzip, br")).await;
+    assert_eq!(enc, "br");
+    assert!(vary.contains("accept-encoding"), "vary: {vary}");
+    let mut html = Vec::new();
+    brotli::BrotliDecompress(&mut body.as_slice(), &mut html).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("import init from '/app.js'") && html.contains(r#"id="pw-first""#));
+    let (enc, _, gz) = get("/c/winter", Some("gzip")).await;
+    assert_eq!(enc, "gzip");
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut plain)
+        .unwrap();
+    assert_eq!(plain, html);
+    let (enc, _, identity) = get("/c/winter", Some("br;q=0, identity")).await;
+    assert_eq!((enc.as_str(), identity), ("", html.into_bytes()), "br refused");
+    let (enc, _, body) = get("/pages.html", Some("gzip, br")).await;
     assert_eq!(
         (enc.as_str(), body.as_slice()),
-        ("br", b"br of index.html".as_slice())
+        ("br", b"br of pages.html".as_slice())
     );
-    assert!(vary.contains("accept-encoding"), "vary: {vary}");
     let (enc, _, body) = get("/app-1234_bg.wasm", Some("gzip")).await;
     assert_eq!(
         (enc.as_str(), body.as_slice()),
