@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use paywidget_testkit::browser::{self as support, js_string, screenshot, with_phone_browser};
+use paywidget_core::api::FormVariant;
 use paywidget_testkit::world::{world_with, WebhookTarget, World};
 use paywidget_testkit::{cards, fixtures};
 
@@ -142,12 +143,32 @@ async fn open_form(client: &Client, url: &str) {
     wait_for(client, "#pw-email").await;
 }
 
+/// Which form variant the page runs: the wasm it loaded, found in that variant's built page.
+async fn loaded_variant(client: &Client) -> FormVariant {
+    let wasm = js_string(
+        client,
+        "performance.getEntriesByType('resource').map(e => e.name).find(n => n.endsWith('.wasm'))",
+    )
+    .await;
+    let file = wasm.rsplit('/').next().unwrap_or_default().to_owned();
+    assert!(file.ends_with("_bg.wasm"), "a wasm was loaded: {wasm:?}");
+    FormVariant::ALL
+        .into_iter()
+        .find(|v| {
+            std::fs::read_to_string(support::dist_dir().join(v.page()))
+                .is_ok_and(|page| page.contains(&file))
+        })
+        .unwrap_or_else(|| panic!("{file} is no form variant's wasm"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn donation_decline_then_success_and_receipt() {
     let s = servers().await;
     let host = s.host.clone();
     with_phone_browser(|client| async move {
-        open_form(&client, &format!("{host}/c/winter?amount=25")).await;
+        open_form(&client, &format!("{host}/c/relief?amount=25")).await;
+        // A one-time donation with our fields: the smallest form.
+        assert_eq!(loaded_variant(&client).await, FormVariant::Once);
         // The prefilled chip, the fee checkbox with its exact amount, and the Pay button's sum.
         assert_eq!(
             js_string(&client, "document.querySelector('#pw-chip-2500').checked").await,
@@ -265,6 +286,7 @@ async fn licence_purchase_key_verifies_and_wrong_cvc_focuses_cvc() {
     let got = key.clone();
     with_phone_browser(|client| async move {
         open_form(&client, &format!("{host}/c/pro")).await;
+        assert_eq!(loaded_variant(&client).await, FormVariant::Licence);
         assert_eq!(
             js_string(&client, "document.querySelector('#pw-pay').textContent").await,
             "Pay 49.00 EUR"
@@ -682,19 +704,27 @@ async fn the_release_build_goes_out_brotli_compressed() {
             (encoding, r.bytes().await.unwrap().len())
         }
     };
-    for path in [wasm, "c/winter".into()] {
-        let file = if path == "c/winter" {
-            "index.html.br".to_owned()
-        } else {
-            format!("{path}.br")
-        };
-        let built = std::fs::metadata(dist.join(&file)).unwrap().len() as usize;
-        assert_eq!(
-            fetch(path.clone()).await,
-            (Some("br".into()), built),
-            "{path}"
-        );
+    let built = std::fs::metadata(dist.join(format!("{wasm}.br")))
+        .unwrap()
+        .len() as usize;
+    assert_eq!(fetch(wasm.clone()).await, (Some("br".into()), built));
+    // A campaign's page is built by the host at start (its data and first view in the built
+    // page) and kept as brotli 11 too: within 2 % of what brotli 11 makes of it.
+    let page = s.http.get(format!("{}/c/winter", s.host)).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    let (encoding, sent) = fetch("c/winter".into()).await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    let mut best = Vec::new();
+    {
+        use std::io::Write;
+        let mut w = brotli::CompressorWriter::new(&mut best, 4096, 11, 22);
+        w.write_all(page.as_bytes()).unwrap();
     }
+    assert!(
+        sent.abs_diff(best.len()) * 50 <= best.len(),
+        "form page on the wire {sent} B, brotli 11 {} B",
+        best.len()
+    );
     let (encoding, loader) = fetch("v1/embed.js".into()).await;
     assert_eq!(encoding.as_deref(), Some("br"));
     let mut best = Vec::new();
@@ -807,6 +837,7 @@ async fn stripe_mode_donation_decline_explained_then_success_and_receipt() {
     let log = sent.clone();
     with_phone_browser(|client| async move {
         open_gateway_form(&client, &format!("{host}/c/winter?amount=25"), &gateway).await;
+        assert_eq!(loaded_variant(&client).await, FormVariant::Full);
         client
             .find(Locator::Css("#pw-email"))
             .await
@@ -1043,6 +1074,7 @@ async fn a_monthly_gift_then_the_portal_from_the_mail_cancels_it() {
     let world = &s;
     with_phone_browser(|client| async move {
         open_form(&client, &format!("{host}/c/winter?amount=25")).await;
+        assert_eq!(loaded_variant(&client).await, FormVariant::Recurring);
         client
             .find(Locator::Css("label[for='pw-frequency-monthly']"))
             .await
@@ -1753,4 +1785,171 @@ async fn support_sees_a_refused_activation_and_its_reason_and_frees_a_seat() {
     // The customer's desktop now activates.
     assert_eq!(activate("desktop").await, 200);
     assert_no_card_data(&s);
+}
+
+// ---- Weight, first paint and fit (issue 23) ----
+
+/// The layout shifts the page has recorded so far (buffered: from its first paint), summed.
+const LAYOUT_SHIFT: &str = "(() => { let sum = 0; \
+    new PerformanceObserver(() => {}).observe({ type: 'layout-shift', buffered: true }); \
+    for (const e of performance.getEntriesByType('layout-shift')) sum += e.value; \
+    return sum; })()";
+
+/// The host paints the form before the wasm runs (its first view, in the page it serves); the
+/// app swaps it for itself with nothing moving; on a 390×844 phone the one-time form's Pay
+/// button is on screen without scrolling once an amount is chosen; and an error that appears
+/// as the donor moves on never moves the field they are typing in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_paints_from_the_host_swaps_without_a_shift_and_fits_a_phone() {
+    let s = servers().await;
+    let host = s.host.clone();
+    // The page as served: the first view is there before any script runs.
+    let served = s
+        .http
+        .get(format!("{host}/c/relief"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(served.contains(r#"<main class="pw-page" id="pw-first" inert>"#));
+    assert!(served.contains(r#"<h1 class="pw-title">Flood relief</h1>"#));
+    with_phone_browser(|client| async move {
+        // The first view alone, as a phone on a slow network shows it before the wasm: the
+        // served page written into this origin's document without its loader.
+        client.goto(&format!("{host}/c/relief")).await.unwrap();
+        wait_for(&client, "#pw-email").await;
+        const PLACES: &str = "['h1.pw-title', '.pw-chips', 'input[type=email]', 'input[autocomplete=cc-number]', \
+            'input[autocomplete=cc-csc]', '.pw-pay', '.pw-secure'].map(css => { \
+            const r = document.querySelector('main:not([hidden]) ' + css).getBoundingClientRect(); \
+            return css + ' ' + [r.left, r.top, r.width, r.height].map(Math.round).join(','); }).join(' | ')";
+        let app = js_string(&client, PLACES).await;
+        let first = client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                 fetch(location.pathname).then(r => r.text()).then(html => {
+                   document.open();
+                   document.write(html.replace(/<script type="?module"?[^>]*>[\s\S]*?<\/script>/g, '')
+                                      .replace(/<link[^>]*preload[^>]*>/g, ''));
+                   document.close();
+                   const ready = () => document.styleSheets.length > 0 && document.readyState === 'complete';
+                   const wait = () => ready() ? done(true) : setTimeout(wait, 20);
+                   wait();
+                 });"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(first.as_bool(), Some(true));
+        assert_eq!(
+            js_string(&client, "document.querySelectorAll('#pw-first[inert]').length").await,
+            "1",
+            "only the first view, inert"
+        );
+        let host_view = js_string(&client, PLACES).await;
+        assert_eq!(
+            host_view, app,
+            "the host's first view and the app put everything in the same place"
+        );
+        screenshot(&client, "checkout-first-view-phone").await;
+        // The real page: the app replaces the first view in the frame it mounts.
+        client.goto(&format!("{host}/c/relief")).await.unwrap();
+        wait_for(&client, "#pw-email").await;
+        assert_eq!(
+            js_string(&client, "document.querySelectorAll('main').length").await,
+            "1",
+            "the first view is gone once the app is there"
+        );
+        assert_eq!(js_string(&client, "document.getElementById('pw-first')").await, "");
+        let shift: f64 = js_string(&client, LAYOUT_SHIFT).await.parse().unwrap();
+        assert!(shift == 0.0, "layout shift while loading: {shift}");
+        // Phone fit: choose an amount; Pay is on screen, nothing scrolled, targets and text
+        // not made smaller to get there.
+        support::click(&client, "label[for='pw-chip-2500']").await;
+        let fit = js_string(
+            &client,
+            "(() => { const r = document.getElementById('pw-pay').getBoundingClientRect(); \
+             return [innerWidth, innerHeight, scrollY, Math.round(r.bottom)].join(' '); })()",
+        )
+        .await;
+        let parts: Vec<i64> = fit.split(' ').map(|p| p.parse().unwrap()).collect();
+        assert_eq!((parts[0], parts[1], parts[2]), (390, 844, 0), "{fit}");
+        assert!(parts[3] <= parts[1], "Pay is below the fold: {fit}");
+        let small = js_string(
+            &client,
+            "[...document.querySelectorAll('input:not([type=radio]):not([type=checkbox]), .pw-chip, .pw-pay')]\
+             .filter(e => { const r = e.getBoundingClientRect(); const f = parseFloat(getComputedStyle(e).fontSize); \
+             return r.height < 44 || (e.tagName === 'INPUT' && f < 16); }).map(e => e.id || e.className).join(',')",
+        )
+        .await;
+        assert_eq!(small, "", "targets under 44px or inputs under 16px");
+        screenshot(&client, "checkout-phone-fit").await;
+        // An error shown on leaving a field does not move the next one.
+        support::type_into(&client, "#pw-email", "not-an-email").await;
+        let top = "String(Math.round(document.getElementById('pw-name').getBoundingClientRect().top))";
+        let before = js_string(&client, top).await;
+        support::click(&client, "#pw-name").await;
+        wait_text(
+            &client,
+            "document.querySelector('#pw-email-error').textContent",
+            "name@example.org",
+        )
+        .await;
+        assert_eq!(js_string(&client, top).await, before);
+        let shift: f64 = js_string(&client, LAYOUT_SHIFT).await.parse().unwrap();
+        assert!(shift == 0.0, "layout shift from the error: {shift}");
+        let violations = support::axe_violations(&client).await;
+        assert!(violations.is_empty(), "{violations:?}");
+    })
+    .await;
+}
+
+/// What a one-time donor receives from the host between the tap and the receipt, measured by
+/// the browser (every response's transfer size on the form page, then on the confirmation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_time_donors_journey_is_weighed() {
+    let s = servers().await;
+    let host = s.host.clone();
+    let weighed = Arc::new(std::sync::Mutex::new(0u64));
+    let got = weighed.clone();
+    // Counts what came from this origin (the gateway's tokenizing is not the host's bytes).
+    const FROM_HOST: &str = "[...performance.getEntriesByType('navigation'), \
+        ...performance.getEntriesByType('resource')]\
+        .filter(e => new URL(e.name).origin === location.origin)\
+        .reduce((sum, e) => sum + e.transferSize, 0)";
+    with_phone_browser(|client| async move {
+        open_form(&client, &format!("{host}/c/relief?amount=25")).await;
+        // Whatever the form page fetched until it leaves, kept across the navigation.
+        client
+            .execute(
+                &format!(
+                    "addEventListener('pagehide', () => sessionStorage.setItem('pw-weighed', String({FROM_HOST}))); return true;"
+                ),
+                vec![],
+            )
+            .await
+            .unwrap();
+        support::type_into(&client, "#pw-email", "donor@example.org").await;
+        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
+        support::click(&client, "#pw-pay").await;
+        wait_for(&client, "#pw-receipt-number").await;
+        let form: u64 = js_string(&client, "sessionStorage.getItem('pw-weighed')")
+            .await
+            .parse()
+            .unwrap();
+        let thanks: u64 = js_string(&client, FROM_HOST).await.parse().unwrap();
+        assert!(form > 10_000 && thanks > 300, "form {form} B, confirmation {thanks} B");
+        *got.lock().unwrap() = form + thanks;
+        println!(
+            "journey of a one-time donor from the host: {} B (form page {form} B, confirmation {thanks} B)",
+            form + thanks
+        );
+    })
+    .await;
+    let total = *weighed.lock().unwrap();
+    // The one-time form (`cargo xtask size`: 91.5 kB) and the confirmation, with every
+    // response's headers (the policy header alone is ~0.5 kB a response) and the pay flow's
+    // JSON: 97.6 kB measured. Issue 23's goal is 75 kB; the README says why it is not met.
+    assert!(total <= 100_000, "the journey is {total} B");
 }

@@ -157,7 +157,7 @@ pub fn Checkout(
         Callback::new(|text: String| checkout_form::postal_problem(&text).map(str::to_owned));
     let check_email = Callback::new(|text: String| {
         (!checkout_form::email_ok(&text))
-            .then(|| "Enter a valid email address, like name@example.org.".to_owned())
+            .then(|| "Enter an email like name@example.org.".to_owned())
     });
 
     // In the merchant page's overlay: report readiness and height to it (allowed origins only).

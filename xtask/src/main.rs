@@ -1,7 +1,8 @@
-//! `cargo xtask`: developer tasks (bootstrap tools, test, demo, size, attack, soak), one idempotent command each.
+//! `cargo xtask`: developer tasks (bootstrap tools, test, demo, size, attack, soak, bench), one idempotent command each.
 
 mod arch;
 mod attack;
+mod bench;
 mod chaos;
 mod demo;
 mod pg;
@@ -36,6 +37,11 @@ Tasks:
                     fulfilments, orphans, receipt gaps, good cards declined, stuck keys (all must be 0).
                     --checkouts 300, --hosts 2, --db postgres, --faults default|none, --seed 1, --kills 3,
                     --concurrency 32, --release
+  bench             measure beside the peers, into target/bench/report.md and report.json: sizes of every
+                    page, Lighthouse (mobile, slow 4G, 4x and 12x CPU, medians of --runs 3) on each form variant
+                    and on Braintree's Drop-in and Adyen's Card built from npm, browser interaction timings
+                    (--samples 20), host throughput and latency (--seconds 10 a phase) on SQLite and PostgreSQL
+                    with 1 and 2 hosts, with a perf profile; --no-lighthouse, --no-interactions, --no-load
   arch              check the host's rooms: no cycle between its top-level folders, no JSON indexing
                     outside gateway/ (also a stage of `test`)
   setup             only install what is missing (wasm32 target, Trunk, wasm-bindgen-cli, wasm-opt, Chromium)
@@ -50,6 +56,7 @@ fn main() -> ExitCode {
         Some("size") => size::run(&args[1..]),
         Some("attack") => attack::run(&args[1..]),
         Some("soak") => chaos::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("setup") => tools::Tools::ensure().map(|_| ()),
         Some("arch") => arch::check(),
         Some("-h" | "--help" | "help") | None => {

@@ -226,7 +226,7 @@ pub(crate) fn report(dist: &Path) -> Result<()> {
 }
 
 /// A confirmed donation's confirmation page, as the host renders it (a typical receipt).
-fn sample_confirmation() -> String {
+pub(crate) fn sample_confirmation() -> String {
     let session: paywidget_core::api::SessionView = serde_json::from_str(
         r#"{"id":"cs_0123456789abcdef01234567","frequency":"one_time","status":"fulfilled",
             "amount":2500,"fee":0,"total":2500,"currency":"USD","kind":"donation",
@@ -275,11 +275,15 @@ fn kb(bytes: usize) -> String {
     format!("{:.1} kB", bytes as f64 / 1000.0)
 }
 
-#[derive(Default)]
-struct Sizes {
-    raw: usize,
-    gzip: usize,
-    brotli: usize,
+/// A file's size as it is, gzip -9 and brotli 11.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub(crate) struct Sizes {
+    /// Bytes as they are.
+    pub(crate) raw: usize,
+    /// gzip -9.
+    pub(crate) gzip: usize,
+    /// brotli 11.
+    pub(crate) brotli: usize,
 }
 
 /// `bytes` gzip -9: what the release build writes as `.gz` and the report counts.
@@ -301,7 +305,8 @@ pub(crate) fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
 }
 
 impl Sizes {
-    fn of(bytes: &[u8]) -> Result<Sizes> {
+    /// The sizes of `bytes`.
+    pub(crate) fn of(bytes: &[u8]) -> Result<Sizes> {
         Ok(Sizes {
             raw: bytes.len(),
             gzip: gzip(bytes)?.len(),
@@ -317,6 +322,14 @@ impl Sizes {
 fn page_files(dist: &Path, page: &str) -> Result<Vec<String>> {
     let html =
         std::fs::read_to_string(dist.join(page)).with_context(|| format!("read dist/{page}"))?;
+    let mut files = vec![page.to_owned()];
+    files.extend(files_of(dist, &html)?);
+    Ok(files)
+}
+
+/// The files of `dist/` the page `html` loads (CSS, JS glue, wasm, the glue's snippets), in
+/// page order.
+pub(crate) fn files_of(dist: &Path, html: &str) -> Result<Vec<String>> {
     let mut referenced = Vec::new();
     for entry in std::fs::read_dir(dist).context("list dist/")? {
         let entry = entry?;
@@ -329,8 +342,7 @@ fn page_files(dist: &Path, page: &str) -> Result<Vec<String>> {
         }
     }
     referenced.sort();
-    let mut files = vec![page.to_owned()];
-    files.extend(referenced.into_iter().map(|(_, name)| name));
+    let mut files: Vec<String> = referenced.into_iter().map(|(_, name)| name).collect();
     // wasm-bindgen snippets the glue imports (`./snippets/…/x.js`), counted too.
     let mut snippets = Vec::new();
     for js in files.iter().filter(|f| f.ends_with(".js")) {

@@ -301,7 +301,7 @@ fn ensure_stripe_types(root: &Path) -> Result<PathBuf> {
 }
 
 /// `npm install <package>` into a project-local folder (never global).
-fn npm_install(prefix: &Path, package: &str) -> Result<()> {
+pub(crate) fn npm_install(prefix: &Path, package: &str) -> Result<()> {
     std::fs::create_dir_all(prefix).with_context(|| format!("create {}", prefix.display()))?;
     run(Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])

@@ -13,7 +13,7 @@
 //! draws); the interleaving of concurrent requests still varies run to run.
 
 mod driver;
-mod lb;
+pub(crate) mod lb;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -201,7 +201,7 @@ struct HostProcess {
     child: Option<tokio::process::Child>,
 }
 
-async fn start_host(
+pub(crate) async fn start_host(
     bin: &Path,
     config: &Path,
     port: u16,
@@ -235,13 +235,13 @@ async fn start_host(
     Ok(child)
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
 }
 
-fn host_config(gateway: &str, dir: &Path, db: &str, test_clock: &str) -> String {
+pub(crate) fn host_config(gateway: &str, dir: &Path, db: &str, test_clock: &str) -> String {
     format!(
         r#"
 [server]

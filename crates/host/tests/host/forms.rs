@@ -9,7 +9,7 @@ use paywidget_testkit::fixtures;
 use paywidget_testkit::world::{start_host, world, WebhookTarget};
 
 /// A dist/ whose pages each load their own (named) wasm glue.
-fn dist(dir: &std::path::Path, variants: &[FormVariant]) -> std::path::PathBuf {
+fn write_dist(dir: &std::path::Path, variants: &[FormVariant]) -> std::path::PathBuf {
     let dist = dir.join("dist");
     std::fs::create_dir_all(&dist).unwrap();
     for v in variants {
@@ -37,7 +37,7 @@ fn data(page: &str) -> CampaignView {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_host_serves_each_campaign_its_form_variant_with_its_data_and_first_view() {
     let w = world(WebhookTarget::None).await;
-    let dist = dist(w.dir.path(), &FormVariant::ALL);
+    let dist = write_dist(w.dir.path(), &FormVariant::ALL);
     for (capture, expected) in [
         (
             "direct",
@@ -101,7 +101,7 @@ async fn the_host_serves_each_campaign_its_form_variant_with_its_data_and_first_
     }
     // An unknown campaign gets the full form as built (which says it does not exist), and a
     // campaign whose variant is not built gets the full form too.
-    let dist = dist(w.dir.path(), &[FormVariant::Full]);
+    let dist = write_dist(w.dir.path(), &[FormVariant::Full]);
     let text = fixtures::checkout_in(&w.gateway, w.dir.path(), &dist, "direct");
     let _ = std::fs::remove_file(dist.join(FormVariant::Once.page()));
     let config = HostConfig::parse(&text, |_| None).unwrap();

@@ -874,8 +874,8 @@ async fn assets_go_out_compressed_as_built_and_answers_on_the_fly() {
     // A dist/ as the release build writes it: each file with its .br and .gz beside it.
     let dist = w.dir.path().join("dist");
     std::fs::create_dir_all(&dist).unwrap();
-    let page =
-        "<!doctype html><script type=module>import init from '/app.js';await init();</script>";
+    let page = "<!doctype html><html><head><script type=module>import init from '/app.js';\
+                await init();</script></head><body></body></html>";
     let wasm: Vec<u8> = (0..20_000u32).map(|i| (i % 7) as u8).collect();
     for (name, bytes) in [
         ("index.html", page.as_bytes().to_vec()),
