@@ -475,3 +475,64 @@ async fn a_foreign_blocked_fetch_of_our_files_does_not_abandon_the_overlay() {
     })
     .await;
 }
+
+/// `cargo xtask bench`'s tap timings (ignored in `cargo xtask test`): on the nonprofit's page at
+/// desktop size (the overlay), tap → the checkout interactive in it, cold (a new browser, no
+/// intent before the tap) and prefetched (the pointer rested on the button first), p50/p95.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by `cargo xtask bench`"]
+async fn bench_tap_to_interactive() {
+    let d = start_demo().await;
+    let site = d.urls.nonprofit.clone();
+    let samples = support::bench_samples();
+    // In the merchant's page: the checkout's "ready" message (it has mounted) and the frame
+    // after the tap (the overlay is on screen), from the tap.
+    const WATCH: &str = "window.__t = {}; addEventListener('message', e => { \
+        if (e.data && e.data.type === 'ready' && !window.__t.ready) window.__t.ready = performance.now(); }); \
+        return true;";
+    const TAP: &str = "const a = document.querySelector('a[data-paywidget]'); window.__t.tap = performance.now(); \
+        a.click(); requestAnimationFrame(() => setTimeout(() => { window.__t.shown = performance.now(); })); return true;";
+    const SINCE_TAP: &str = "(window.__t.ready && window.__t.shown) ? \
+        (Math.max(window.__t.ready, window.__t.shown) - window.__t.tap).toFixed(1) : ''";
+    let mut cold = Vec::new();
+    for _ in 0..samples {
+        let site = site.clone();
+        let got = std::sync::Arc::new(std::sync::Mutex::new(0.0));
+        let out = got.clone();
+        with_desktop_browser(|client| async move {
+            client.goto(&format!("{site}/")).await.unwrap();
+            wait_js(&client, "String(!!window.paywidget)", "true").await;
+            client.execute(WATCH, vec![]).await.unwrap();
+            client.execute(TAP, vec![]).await.unwrap();
+            let ms = wait_js(&client, SINCE_TAP, ".").await;
+            *out.lock().unwrap() = ms.parse::<f64>().unwrap();
+        })
+        .await;
+        cold.push(*got.lock().unwrap());
+    }
+    support::record_timing("PAYWIDGET_BENCH_OUT", "tap → checkout interactive (cold)", &mut cold);
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let out = got.clone();
+    with_desktop_browser(|client| async move {
+        for _ in 0..samples {
+            client.goto(&format!("{site}/")).await.unwrap();
+            wait_js(&client, "String(!!window.paywidget)", "true").await;
+            client.execute(WATCH, vec![]).await.unwrap();
+            // Intent: the pointer rests on the button; the loader builds the checkout unseen.
+            client
+                .execute(
+                    "document.querySelector('a[data-paywidget]').dispatchEvent(new PointerEvent('pointerenter')); return true;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            wait_js(&client, "String(!!window.__t.ready)", "true").await;
+            client.execute(TAP, vec![]).await.unwrap();
+            let ms = wait_js(&client, SINCE_TAP, ".").await;
+            out.lock().unwrap().push(ms.parse::<f64>().unwrap());
+        }
+    })
+    .await;
+    let mut warm = got.lock().unwrap().clone();
+    support::record_timing("PAYWIDGET_BENCH_OUT", "tap → checkout interactive (prefetched on intent)", &mut warm);
+}

@@ -400,3 +400,36 @@ pub async fn axe_violations(client: &Client) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Appends a timing row (`name`, samples, p50, p95 in ms) to the JSON array in the file named
+/// by `$env` (`cargo xtask bench` reads it), and prints it. Nothing is written without `$env`.
+pub fn record_timing(env: &str, name: &str, samples: &mut [f64]) {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        samples
+            .get(((samples.len().max(1) - 1) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    let row = serde_json::json!({
+        "name": name, "samples": samples.len(), "p50": at(0.5), "p95": at(0.95)
+    });
+    println!("timing: {row}");
+    let Ok(path) = std::env::var(env) else {
+        return;
+    };
+    let mut rows: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    rows.push(row);
+    std::fs::write(&path, serde_json::to_string_pretty(&rows).unwrap()).unwrap();
+}
+
+/// How many samples a bench timing takes (`PAYWIDGET_BENCH_SAMPLES`, default 20).
+pub fn bench_samples() -> usize {
+    std::env::var("PAYWIDGET_BENCH_SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20)
+}

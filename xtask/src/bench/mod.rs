@@ -372,28 +372,23 @@ async fn bench(
         let _ = std::fs::remove_file(&json);
         let tmp = crate::root().join("target").join("tmp").join("e2e");
         std::fs::create_dir_all(&tmp)?;
-        let status = tools
-            .command("cargo")
-            .args([
-                "test",
-                "-p",
-                "paywidget-widget",
-                "--test",
-                "checkout",
-                "bench_interaction_timings",
-                "--",
-                "--ignored",
-                "--exact",
-                "--nocapture",
-            ])
-            .env("PAYWIDGET_BENCH_OUT", &json)
-            .env("PAYWIDGET_BENCH_SAMPLES", cmd.samples.to_string())
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .env("TMPDIR", &tmp)
-            .status()
-            .context("run the interaction timings")?;
+        for (suite, test) in [
+            ("checkout", "bench_interaction_timings"),
+            ("embed", "bench_tap_to_interactive"),
+        ] {
+            let status = tools
+                .command("cargo")
+                .args(["test", "-p", "paywidget-widget", "--test", suite, test, "--"])
+                .args(["--ignored", "--exact", "--nocapture"])
+                .env("PAYWIDGET_BENCH_OUT", &json)
+                .env("PAYWIDGET_BENCH_SAMPLES", cmd.samples.to_string())
+                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                .env("TMPDIR", &tmp)
+                .status()
+                .with_context(|| format!("run {test}"))?;
+            anyhow::ensure!(status.success(), "the interaction timings ({test}) failed");
+        }
         let _ = std::fs::remove_dir_all(&tmp);
-        anyhow::ensure!(status.success(), "the interaction timings failed");
         Some(serde_json::from_str(&std::fs::read_to_string(&json)?)?)
     };
 
