@@ -488,6 +488,7 @@ async fn three_d_secure_complete_and_fail() {
                 .await;
                 screenshot(&client, "checkout-3ds-failed").await;
             }
+            no_axe_violations(&client, &format!("the 3-D Secure return ({outcome})")).await;
         }
     })
     .await;
@@ -1415,6 +1416,9 @@ async fn a_payment_while_the_shield_asks_a_proof_of_work_shows_verifying_and_pay
             .await
             .unwrap();
         click_pay(&client).await;
+        // Challenged: the status says so while the proof is worked out (axe on that state).
+        wait_text(&client, "sessionStorage.getItem('pw-test-seen')", "Verifying…").await;
+        no_axe_violations(&client, "the form while challenged").await;
         wait_for(&client, "#pw-receipt-number").await;
         // (Kept in sessionStorage: the receipt page replaced the form.)
         let seen = js_string(&client, "sessionStorage.getItem('pw-test-seen')").await;
@@ -2021,4 +2025,48 @@ async fn bench_interaction_timings() {
         support::record_timing("PAYWIDGET_BENCH_OUT", "submit → confirmation painted", &mut submits);
     })
     .await;
+}
+
+/// axe-core (WCAG 2.2 A/AA, target size, best practices) on every state of the checkout a
+/// shopper can meet, at phone and desktop widths: fails on any violation. (The 3-D Secure return,
+/// the challenged form, the overlay and the dashboard are checked in their own tests.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axe_finds_nothing_on_the_checkouts_states_at_both_widths() {
+    let s = servers().await;
+    let host = s.host.clone();
+    let pending = s.session("relief", Some(2500)).await;
+    for phone in [true, false] {
+        let (host, pending) = (host.clone(), pending.clone());
+        let scenario = |client: Client| async move {
+            let width = if phone { "phone" } else { "desktop" };
+            for campaign in ["relief", "winter", "spring", "pro", "team"] {
+                open_form(&client, &format!("{host}/c/{campaign}")).await;
+                no_axe_violations(&client, &format!("the {campaign} form, empty ({width})")).await;
+            }
+            open_form(&client, &format!("{host}/c/relief")).await;
+            click_pay(&client).await;
+            wait_text(&client, "document.querySelector('#pw-status').textContent", "highlighted").await;
+            no_axe_violations(&client, &format!("the form with its errors ({width})")).await;
+            support::click(&client, "label[for='pw-chip-2500']").await;
+            support::type_into(&client, "#pw-email", "axe@example.org").await;
+            fill_card(&client, "4000000000000002", &cards::expiry_typed(), "123").await;
+            click_pay(&client).await;
+            wait_text(&client, "document.querySelector('#pw-status').textContent", "declined").await;
+            no_axe_violations(&client, &format!("the form, declined ({width})")).await;
+            fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
+            click_pay(&client).await;
+            wait_for(&client, "#pw-receipt-number").await;
+            no_axe_violations(&client, &format!("the receipt ({width})")).await;
+            client.goto(&format!("{host}/thanks/{pending}")).await.unwrap();
+            wait_for(&client, "#pw-thanks-status").await;
+            no_axe_violations(&client, &format!("the confirmation, waiting ({width})")).await;
+            client.goto(&format!("{host}/portal")).await.unwrap();
+            no_axe_violations(&client, &format!("the portal's sign-in ({width})")).await;
+        };
+        if phone {
+            with_phone_browser(scenario).await;
+        } else {
+            support::with_desktop_browser(scenario).await;
+        }
+    }
 }

@@ -243,6 +243,8 @@ async fn licence_desktop_overlay_escape_returns_focus_then_pay_shows_key() {
         )
         .await;
         screenshot(&client, "embed-licence-overlay").await;
+        let found = support::axe_violations(&client).await;
+        assert!(found.is_empty(), "axe on the merchant page with the overlay open: {found:?}");
         // Escape (pressed inside the checkout's frame) closes; focus returns to the button.
         client
             .active_element()

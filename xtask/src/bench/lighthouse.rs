@@ -21,7 +21,7 @@ const LIGHTHOUSE_VERSION: &str = "12.8.2";
 const STDERR_TAIL_LINES: usize = 15;
 
 /// Lighthouse's figures for one page at one CPU slowdown: medians of the runs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub(crate) struct Figures {
     /// How many runs the medians are of.
     pub(crate) runs: u32,
@@ -42,25 +42,6 @@ pub(crate) struct Figures {
     /// Lighthouse's `total-byte-weight`: bytes transferred (compressed, with headers), every
     /// request the page made while loading, favicon included.
     pub(crate) bytes: u64,
-}
-
-impl Figures {
-    /// The figures as a JSON object with the fields' names, for a machine-readable report.
-    ///
-    /// Written by hand because xtask does not depend on `serde` itself (only on `serde_json`).
-    pub(crate) fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "runs": self.runs,
-            "cpu_slowdown": self.cpu_slowdown,
-            "performance": self.performance,
-            "accessibility": self.accessibility,
-            "fcp_ms": self.fcp_ms,
-            "lcp_ms": self.lcp_ms,
-            "tbt_ms": self.tbt_ms,
-            "cls": self.cls,
-            "bytes": self.bytes,
-        })
-    }
 }
 
 /// One run's figures, as read from its JSON report.
@@ -175,9 +156,7 @@ fn run_once(
             "--screenEmulation.mobile",
             "--throttling-method=simulate",
         ])
-        .arg(format!(
-            "--throttling.cpuSlowdownMultiplier={cpu_slowdown}"
-        ))
+        .arg(format!("--throttling.cpuSlowdownMultiplier={cpu_slowdown}"))
         .arg(chrome_flags)
         .env("CHROME_PATH", CHROMIUM);
     let output = cmd
@@ -207,8 +186,7 @@ fn run_once(
 /// JSON here and nowhere else. A report with a runtime error (NO_FCP…) or a missing figure
 /// (a metric audit that errored gives a null score) is an error naming what is missing.
 fn parse_report(json: &str, accessibility: bool) -> Result<RunFigures> {
-    let lhr: serde_json::Value =
-        serde_json::from_str(json).context("the report is not JSON")?;
+    let lhr: serde_json::Value = serde_json::from_str(json).context("the report is not JSON")?;
     if let Some(error) = lhr.get("runtimeError") {
         bail!(
             "Lighthouse runtime error {}: {}",
@@ -377,7 +355,10 @@ mod tests {
             r#""numericValue": null, "errorMessage": "NO_LCP""#,
         );
         let err = format!("{:#}", parse_report(&null_lcp, false).unwrap_err());
-        assert!(err.contains("largest-contentful-paint") && err.contains("NO_LCP"), "{err}");
+        assert!(
+            err.contains("largest-contentful-paint") && err.contains("NO_LCP"),
+            "{err}"
+        );
 
         let no_a11y = SAMPLE.replace(r#""score": 1 }"#, r#""score": null }"#);
         assert!(parse_report(&no_a11y, true).is_err());

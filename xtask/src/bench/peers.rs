@@ -335,8 +335,7 @@ fn precompress(dir: &Path, files: &[String]) -> Result<()> {
         let bytes = std::fs::read(&path).with_context(|| format!("read {}", path.display()))?;
         let br = crate::size::brotli(&bytes)
             .with_context(|| format!("brotli-compress {}", path.display()))?;
-        let gz =
-            crate::size::gzip(&bytes).with_context(|| format!("gzip {}", path.display()))?;
+        let gz = crate::size::gzip(&bytes).with_context(|| format!("gzip {}", path.display()))?;
         write(&dir.join(format!("{file}.br")), &br)?;
         write(&dir.join(format!("{file}.gz")), &gz)?;
     }

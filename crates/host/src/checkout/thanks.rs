@@ -3,7 +3,8 @@
 //! kilobytes of HTML under the checkout's stylesheet, and one small inline script (its hash in
 //! the page's CSP) that copies the key and writes the date the shopper's way. Without script it
 //! still works: the key can be selected, the date reads as ISO, and a waiting page refreshes
-//! itself by `<meta http-equiv="refresh">` (not script).
+//! itself by `<meta http-equiv="refresh">` inside `<noscript>`; with script, the page asks the
+//! session in the background and reloads once there is news.
 
 use base64::Engine;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -17,8 +18,17 @@ pub const MAX_WAITS: u32 = 30;
 /// Seconds between a waiting page's refreshes.
 pub const REFRESH_SECS: u32 = 2;
 
-/// The page's only script: the Copy button (shown only when it can work) and local dates.
-pub const SCRIPT: &str = "for(const t of document.querySelectorAll('time[data-local]'))\
+/// The page's only script: the Copy button (shown only when it can work), local dates, and
+/// while the payment is confirmed: asking the session every 2 s in the background and reloading
+/// the page once, when there is something new to show (a page that reloads itself every few
+/// seconds loses a screen reader's place, and axe rightly flags a timed `meta refresh`; that
+/// refresh is kept inside `<noscript>` for browsers without script).
+pub const SCRIPT: &str = "const w=document.querySelector('[data-wait]');\
+if(w){let n=+w.dataset.wait;const u='/thanks/'+w.dataset.session,\
+tick=()=>fetch('/api/sessions/'+w.dataset.session).then(r=>r.json()).then(s=>{n++;\
+if(!['open','processing','requires_action','paid'].includes(s.status)||n>=30)location.replace(u+'?wait='+n);\
+else setTimeout(tick,2000)},()=>setTimeout(tick,2000));setTimeout(tick,2000)}\
+for(const t of document.querySelectorAll('time[data-local]'))\
 t.textContent=new Date(t.dateTime+'T12:00:00').toLocaleDateString();\
 const b=document.getElementById('pw-copy');\
 if(b){b.hidden=false;b.addEventListener('click',()=>{\
@@ -39,7 +49,7 @@ pub fn csp(frame_ancestors: &[String]) -> String {
     }
     format!(
         "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'sha256-{hash}'; \
-         form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
+         connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
     )
 }
 
@@ -69,7 +79,7 @@ fn shell(title: &str, css: &str, refresh: Option<&str>, body: Markup) -> String 
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light";
                 meta name="referrer" content="no-referrer";
-                @if let Some(r) = refresh { meta http-equiv="refresh" content=(r); }
+                @if let Some(r) = refresh { noscript { meta http-equiv="refresh" content=(r); } }
                 title { (title) " · paywidget" }
                 link rel="stylesheet" href=(css);
             }
@@ -113,7 +123,8 @@ pub fn page(
         (!late).then_some(next.as_str()),
         html! {
             h1 class="pw-title" { "Confirming your payment" }
-            p id="pw-thanks-status" role="status" aria-live="polite" class="pw-working" {
+            p id="pw-thanks-status" role="status" aria-live="polite" class="pw-working"
+                data-session=[(!late).then_some(&s.id)] data-wait=[(!late).then_some(wait)] {
                 @if late {
                     "This is taking longer than usual. We will email you as soon as it is confirmed; "
                     a href={ "/thanks/" (s.id) } { "check again" } "."

@@ -45,6 +45,13 @@ async fn the_host_renders_the_confirmation_with_its_own_script_only() {
         page.contains(&format!("content=\"2;url=/thanks/{open}?wait=1\"")),
         "{page}"
     );
+    // That refresh only without script (`<noscript>`: axe flags a timed refresh); with script
+    // the page asks the session in the background, from its own origin.
+    assert!(page.contains("<noscript><meta http-equiv=\"refresh\""), "{page}");
+    assert!(
+        page.contains(&format!("data-session=\"{open}\" data-wait=\"0\"")),
+        "{page}"
+    );
     let (_, _, late) = thanks(&w, &format!("/thanks/{open}?wait=999")).await;
     assert!(
         late.contains("taking longer than usual") && !late.contains("http-equiv"),
