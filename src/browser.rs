@@ -14,10 +14,7 @@ pub fn path() -> String {
 
 /// Removes the element `id`, if there is one.
 pub fn remove(id: &str) {
-    if let Some(e) = window()
-        .document()
-        .and_then(|d| d.get_element_by_id(id))
-    {
+    if let Some(e) = window().document().and_then(|d| d.get_element_by_id(id)) {
         e.remove();
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use paywidget_testkit::browser::{self as support, js_string, screenshot, with_phone_browser};
 use paywidget_core::api::FormVariant;
+use paywidget_testkit::browser::{self as support, js_string, screenshot, with_phone_browser};
 use paywidget_testkit::world::{world_with, WebhookTarget, World};
 use paywidget_testkit::{cards, fixtures};
 
@@ -711,7 +711,12 @@ async fn the_release_build_goes_out_brotli_compressed() {
     assert_eq!(fetch(wasm.clone()).await, (Some("br".into()), built));
     // A campaign's page is built by the host at start (its data and first view in the built
     // page) and kept as brotli 11 too: within 2 % of what brotli 11 makes of it.
-    let page = s.http.get(format!("{}/c/winter", s.host)).send().await.unwrap();
+    let page = s
+        .http
+        .get(format!("{}/c/winter", s.host))
+        .send()
+        .await
+        .unwrap();
     let page = page.text().await.unwrap();
     let (encoding, sent) = fetch("c/winter".into()).await;
     assert_eq!(encoding.as_deref(), Some("br"));
@@ -1417,7 +1422,12 @@ async fn a_payment_while_the_shield_asks_a_proof_of_work_shows_verifying_and_pay
             .unwrap();
         click_pay(&client).await;
         // Challenged: the status says so while the proof is worked out (axe on that state).
-        wait_text(&client, "sessionStorage.getItem('pw-test-seen')", "Verifying…").await;
+        wait_text(
+            &client,
+            "sessionStorage.getItem('pw-test-seen')",
+            "Verifying…",
+        )
+        .await;
         no_axe_violations(&client, "the form while challenged").await;
         wait_for(&client, "#pw-receipt-number").await;
         // (Kept in sessionStorage: the receipt page replaced the form.)
@@ -2045,19 +2055,32 @@ async fn axe_finds_nothing_on_the_checkouts_states_at_both_widths() {
             }
             open_form(&client, &format!("{host}/c/relief")).await;
             click_pay(&client).await;
-            wait_text(&client, "document.querySelector('#pw-status').textContent", "highlighted").await;
+            wait_text(
+                &client,
+                "document.querySelector('#pw-status').textContent",
+                "highlighted",
+            )
+            .await;
             no_axe_violations(&client, &format!("the form with its errors ({width})")).await;
             support::click(&client, "label[for='pw-chip-2500']").await;
             support::type_into(&client, "#pw-email", "axe@example.org").await;
             fill_card(&client, "4000000000000002", &cards::expiry_typed(), "123").await;
             click_pay(&client).await;
-            wait_text(&client, "document.querySelector('#pw-status').textContent", "declined").await;
+            wait_text(
+                &client,
+                "document.querySelector('#pw-status').textContent",
+                "declined",
+            )
+            .await;
             no_axe_violations(&client, &format!("the form, declined ({width})")).await;
             fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
             click_pay(&client).await;
             wait_for(&client, "#pw-receipt-number").await;
             no_axe_violations(&client, &format!("the receipt ({width})")).await;
-            client.goto(&format!("{host}/thanks/{pending}")).await.unwrap();
+            client
+                .goto(&format!("{host}/thanks/{pending}"))
+                .await
+                .unwrap();
             wait_for(&client, "#pw-thanks-status").await;
             no_axe_violations(&client, &format!("the confirmation, waiting ({width})")).await;
             client.goto(&format!("{host}/portal")).await.unwrap();

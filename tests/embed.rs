@@ -244,7 +244,10 @@ async fn licence_desktop_overlay_escape_returns_focus_then_pay_shows_key() {
         .await;
         screenshot(&client, "embed-licence-overlay").await;
         let found = support::axe_violations(&client).await;
-        assert!(found.is_empty(), "axe on the merchant page with the overlay open: {found:?}");
+        assert!(
+            found.is_empty(),
+            "axe on the merchant page with the overlay open: {found:?}"
+        );
         // Escape (pressed inside the checkout's frame) closes; focus returns to the button.
         client
             .active_element()
@@ -512,7 +515,11 @@ async fn bench_tap_to_interactive() {
         .await;
         cold.push(*got.lock().unwrap());
     }
-    support::record_timing("PAYWIDGET_BENCH_OUT", "tap → checkout interactive (cold)", &mut cold);
+    support::record_timing(
+        "PAYWIDGET_BENCH_OUT",
+        "tap → checkout interactive (cold)",
+        &mut cold,
+    );
     let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let out = got.clone();
     with_desktop_browser(|client| async move {
@@ -536,5 +543,9 @@ async fn bench_tap_to_interactive() {
     })
     .await;
     let mut warm = got.lock().unwrap().clone();
-    support::record_timing("PAYWIDGET_BENCH_OUT", "tap → checkout interactive (prefetched on intent)", &mut warm);
+    support::record_timing(
+        "PAYWIDGET_BENCH_OUT",
+        "tap → checkout interactive (prefetched on intent)",
+        &mut warm,
+    );
 }

@@ -140,8 +140,12 @@ why {name}.wasm is its size (twiggy top {WHY_TOP}, before wasm-bindgen and wasm-
 /// Each form variant's budget (brotli, everything its page downloads), smallest first as
 /// `FormVariant::ALL` lists them. See [`CHECKOUT_BUDGET_BROTLI`] for the history; the full form
 /// keeps that budget, and each smaller variant is held to what it measured when it was split off.
-pub(crate) const VARIANT_BUDGETS_BROTLI: [usize; 4] =
-    [ONCE_BUDGET_BROTLI, RECURRING_BUDGET_BROTLI, LICENCE_BUDGET_BROTLI, CHECKOUT_BUDGET_BROTLI];
+pub(crate) const VARIANT_BUDGETS_BROTLI: [usize; 4] = [
+    ONCE_BUDGET_BROTLI,
+    RECURRING_BUDGET_BROTLI,
+    LICENCE_BUDGET_BROTLI,
+    CHECKOUT_BUDGET_BROTLI,
+];
 
 /// The journey of a one-time donor (their form, then the confirmation) from the host, brotli.
 /// Issue 23's goal is 75 kB; the JSON answers of the pay flow (about 1 kB) come on top and are
@@ -169,8 +173,10 @@ pub(crate) fn report(dist: &Path) -> Result<()> {
     // The confirmation as the host renders it for a receipt; its stylesheet is the form's,
     // already in the browser's cache.
     let thanks = Sizes::of(sample_confirmation().as_bytes())?;
-    println!("
-/thanks/:session: the confirmation, rendered by the host (a receipt)");
+    println!(
+        "
+/thanks/:session: the confirmation, rendered by the host (a receipt)"
+    );
     row("confirmation page", &thanks);
     let once = totals[0].1;
     let journey = once + thanks.brotli;

@@ -77,7 +77,9 @@ pub(crate) fn build_release(tools: &Tools) -> Result<PathBuf> {
         let html = forms.join(variant.page());
         std::fs::write(&html, variant_page(&template, variant)?)
             .with_context(|| format!("write {}", html.display()))?;
-        let out = root.join("target").join(format!("trunk-{}", variant.name()));
+        let out = root
+            .join("target")
+            .join(format!("trunk-{}", variant.name()));
         run(wasm_release_env(&mut tools.command("trunk"))
             .args(["build", "--release=true"])
             .arg(&html)

@@ -14,9 +14,7 @@ use anyhow::{Context, Result};
 use paywidget_core::api::{
     Frequency, NewSession, PayRequest, PaymentMethodCreated, SessionCreated, SessionProgress,
 };
-use paywidget_sandbox::{
-    AppState, Config, RetryPolicy, WebhookEndpoint, DEFAULT_PUBLISHABLE_KEY,
-};
+use paywidget_sandbox::{AppState, Config, RetryPolicy, WebhookEndpoint, DEFAULT_PUBLISHABLE_KEY};
 use serde::Serialize;
 
 use crate::chaos;
@@ -344,7 +342,14 @@ pub(crate) async fn run(
 /// The heaviest symbols of the saturated host (`perf report`, self time).
 fn profile_top(data: &Path) -> Vec<String> {
     let out = std::process::Command::new("perf")
-        .args(["report", "--stdio", "--no-children", "--sort", "symbol", "-i"])
+        .args([
+            "report",
+            "--stdio",
+            "--no-children",
+            "--sort",
+            "symbol",
+            "-i",
+        ])
         .arg(data)
         .output();
     match out {
@@ -357,7 +362,10 @@ fn profile_top(data: &Path) -> Vec<String> {
             .collect(),
         Ok(o) => vec![format!(
             "perf report failed: {}",
-            String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or_default()
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .next()
+                .unwrap_or_default()
         )],
         Err(e) => vec![format!("perf report failed: {e}")],
     }

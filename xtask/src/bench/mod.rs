@@ -15,7 +15,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use paywidget_core::api::FormVariant;
-use paywidget_sandbox::{AppState, Config, WebhookEndpoint, DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY};
+use paywidget_sandbox::{
+    AppState, Config, WebhookEndpoint, DEFAULT_PUBLISHABLE_KEY, DEFAULT_SECRET_KEY,
+};
 use serde::Serialize;
 
 use crate::size::Sizes;
@@ -23,7 +25,10 @@ use crate::tools::Tools;
 
 /// `cargo xtask bench` options.
 #[derive(clap::Parser, Debug)]
-#[command(name = "cargo xtask bench", about = "Measure our pages and host beside the peers'")]
+#[command(
+    name = "cargo xtask bench",
+    about = "Measure our pages and host beside the peers'"
+)]
 struct BenchCommand {
     /// Lighthouse runs per page and CPU slowdown (medians are reported).
     #[arg(long, default_value_t = 3)]
@@ -93,9 +98,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let mut report = runtime.block_on(async {
-        bench(&cmd, &tools, &dist, &bin, &peer_pages, &out).await
-    })?;
+    let mut report =
+        runtime.block_on(async { bench(&cmd, &tools, &dist, &bin, &peer_pages, &out).await })?;
     report.seconds = started.elapsed().as_secs_f64();
     std::fs::write(
         out.join("report.json"),
@@ -317,7 +321,10 @@ async fn bench(
         }
         peer_sizes.push(page_size(p.name, &p.what, files));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        peer_urls.push((p.name.to_owned(), format!("http://{}/", listener.local_addr()?)));
+        peer_urls.push((
+            p.name.to_owned(),
+            format!("http://{}/", listener.local_addr()?),
+        ));
         let app = axum::Router::new().fallback_service(
             tower_http::services::ServeDir::new(&p.dir)
                 .precompressed_br()
@@ -367,7 +374,10 @@ async fn bench(
     let interactions = if cmd.no_interactions {
         None
     } else {
-        println!("bench: interaction timings in headless Chromium ({} samples)", cmd.samples);
+        println!(
+            "bench: interaction timings in headless Chromium ({} samples)",
+            cmd.samples
+        );
         let json = out.join("interactions.json");
         let _ = std::fs::remove_file(&json);
         let tmp = crate::root().join("target").join("tmp").join("e2e");
@@ -378,7 +388,15 @@ async fn bench(
         ] {
             let status = tools
                 .command("cargo")
-                .args(["test", "-p", "paywidget-widget", "--test", suite, test, "--"])
+                .args([
+                    "test",
+                    "-p",
+                    "paywidget-widget",
+                    "--test",
+                    suite,
+                    test,
+                    "--",
+                ])
                 .args(["--ignored", "--exact", "--nocapture"])
                 .env("PAYWIDGET_BENCH_OUT", &json)
                 .env("PAYWIDGET_BENCH_SAMPLES", cmd.samples.to_string())
@@ -401,7 +419,10 @@ async fn bench(
             load::run(
                 bin,
                 &dir.join("load-sqlite"),
-                &dir.join("load-sqlite").join("host.sqlite").display().to_string(),
+                &dir.join("load-sqlite")
+                    .join("host.sqlite")
+                    .display()
+                    .to_string(),
                 "sqlite",
                 1,
                 cmd.seconds,
@@ -574,7 +595,9 @@ fn markdown(r: &Report) -> String {
             }
         }
         if let Some(first) = r.load.first() {
-            md.push_str("\nProfile of the saturated host (SQLite, `perf record -g`, self time):\n\n```\n");
+            md.push_str(
+                "\nProfile of the saturated host (SQLite, `perf record -g`, self time):\n\n```\n",
+            );
             for line in &first.profile {
                 md.push_str(line);
                 md.push('\n');

@@ -75,13 +75,14 @@ pub(crate) fn ensure_npm_packages(prefix: &Path, packages: &[(&str, &str)]) -> R
         return Ok(());
     }
     std::fs::create_dir_all(prefix).with_context(|| format!("create {}", prefix.display()))?;
-    // --save-exact so a later install into the same prefix cannot move a pinned package.
+    // --save-exact so a later install into the same prefix cannot move a pinned package;
+    // --loglevel=error keeps npm quiet but for the reason it failed.
     run(Command::new("npm")
         .args([
             "install",
             "--no-audit",
             "--no-fund",
-            "--silent",
+            "--loglevel=error",
             "--save-exact",
             "--prefix",
         ])

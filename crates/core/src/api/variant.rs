@@ -64,7 +64,10 @@ impl FormVariant {
         } else if campaign.kind == CampaignKind::License {
             FormVariant::Licence
         } else if campaign.monthly_prompt
-            || campaign.frequencies.iter().any(|f| *f != Frequency::OneTime)
+            || campaign
+                .frequencies
+                .iter()
+                .any(|f| *f != Frequency::OneTime)
         {
             FormVariant::Recurring
         } else {
@@ -123,7 +126,10 @@ mod tests {
             frequencies: vec![Frequency::Monthly],
             ..campaign()
         };
-        assert_eq!(FormVariant::for_campaign(&monthly_only), FormVariant::Recurring);
+        assert_eq!(
+            FormVariant::for_campaign(&monthly_only),
+            FormVariant::Recurring
+        );
         let prompt = CampaignView {
             monthly_prompt: true,
             ..campaign()
@@ -162,7 +168,11 @@ mod tests {
             ..campaign()
         };
         assert!(!FormVariant::Once.covers(&prompt));
-        for v in [FormVariant::Recurring, FormVariant::Licence, FormVariant::Full] {
+        for v in [
+            FormVariant::Recurring,
+            FormVariant::Licence,
+            FormVariant::Full,
+        ] {
             assert!(v.covers(&prompt), "{v:?}");
         }
         assert!(FormVariant::Full.covers(&campaign()));

@@ -231,7 +231,10 @@ mod tests {
         assert_eq!(usd(1250).format_short(), "12.50");
         assert_eq!(usd(1205).format_short(), "12.05");
         assert_eq!(usd(5).format_short(), "0.05");
-        assert_eq!(Amount::from_minor(1000, Currency::Jpy).format_short(), "1000");
+        assert_eq!(
+            Amount::from_minor(1000, Currency::Jpy).format_short(),
+            "1000"
+        );
     }
 
     #[test]

@@ -220,7 +220,9 @@ mod tests {
         let template = "<!DOCTYPE html><html><head><script type=module>x</script></head><body class=a><noscript>n</noscript></body></html>";
         let page = page(template, &campaign());
         let body = &page[page.find("<body class=a>").unwrap()..];
-        assert!(body.starts_with(r#"<body class=a><script type="application/json" id="pw-campaign">"#));
+        assert!(
+            body.starts_with(r#"<body class=a><script type="application/json" id="pw-campaign">"#)
+        );
         // The title's `</script>` cannot end the data block, nor run as markup.
         assert_eq!(page.matches("</script>").count(), 2, "{page}");
         assert!(page.contains(r"Winter \u003c/script>\u003cscript>alert(1)\u003c/script> appeal"));

@@ -18,12 +18,15 @@ pub const MAX_WAITS: u32 = 30;
 /// Seconds between a waiting page's refreshes.
 pub const REFRESH_SECS: u32 = 2;
 
-/// The page's only script: the Copy button (shown only when it can work), local dates, and
+/// The page's only script: the Copy button (shown only when it can work), local dates, a failed
+/// verification's stored attempt forgotten (the form's `pay_flow::attempt_key`), and
 /// while the payment is confirmed: asking the session every 2 s in the background and reloading
 /// the page once, when there is something new to show (a page that reloads itself every few
 /// seconds loses a screen reader's place, and axe rightly flags a timed `meta refresh`; that
 /// refresh is kept inside `<noscript>` for browsers without script).
-pub const SCRIPT: &str = "const w=document.querySelector('[data-wait]');\
+pub const SCRIPT: &str = "const f=document.querySelector('[data-forget]');\
+if(f)try{sessionStorage.removeItem('pw-attempt-'+f.dataset.forget)}catch(e){}\
+const w=document.querySelector('[data-wait]');\
 if(w){let n=+w.dataset.wait;const u='/thanks/'+w.dataset.session,\
 tick=()=>fetch('/api/sessions/'+w.dataset.session).then(r=>r.json()).then(s=>{n++;\
 if(!['open','processing','requires_action','paid'].includes(s.status)||n>=30)location.replace(u+'?wait='+n);\
@@ -132,6 +135,24 @@ pub fn page(
                     "Waiting for the payment processor's confirmation…"
                 }
             }
+        },
+    )
+}
+
+/// Back from the bank's verification, not charged: why (`reason`, the gateway's words), and the
+/// way back to the form of `campaign`. The script forgets the page's stored attempt of
+/// `session`, so the next try is a new one (a new card token), as the form's own flow would.
+pub fn verification_failed(session: &str, campaign: &str, reason: &str, css: &str) -> String {
+    shell(
+        "Payment verification",
+        css,
+        None,
+        html! {
+            h1 class="pw-title" { "Payment verification" }
+            p id="pw-return-status" role="status" data-forget=(session) {
+                (reason) " You have not been charged."
+            }
+            a class="pw-pay pw-link-button" href={ "/c/" (campaign) } { "Try again" }
         },
     )
 }

@@ -181,7 +181,10 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/portal/login", post(portal::login))
         .route("/api/update-card", post(update_card::update))
         // These call the gateway: each request spends the merchant's gateway quota.
-        .route("/checkout/return", get(three_d_secure::back_from_bank))
+        .route("/checkout/return", {
+            let css = thanks_css.clone();
+            get(move |st, q, h| three_d_secure::back_from_bank(st, q, h, css.clone()))
+        })
         .route("/portal/subscription", post(portal::subscription))
         .route("/admin/sign-in", post(admin::sign_in))
         .route("/admin/login", post(admin::login))

@@ -250,7 +250,8 @@ impl Packed {
                 .any(|c| {
                     let mut parts = c.split(';');
                     parts.next().is_some_and(|n| n.trim() == coding)
-                        && !parts.any(|q| matches!(q.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"))
+                        && !parts
+                            .any(|q| matches!(q.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"))
                 })
         };
         let (body, encoding) = if accepts("br") && !self.br.is_empty() {
@@ -261,7 +262,10 @@ impl Packed {
             (self.plain.clone(), None)
         };
         let mut response = (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
             body,
         )
             .into_response();

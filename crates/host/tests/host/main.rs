@@ -923,7 +923,11 @@ async fn assets_go_out_compressed_as_built_and_answers_on_the_fly() {
         .unwrap();
     assert_eq!(plain, html);
     let (enc, _, identity) = get("/c/winter", Some("br;q=0, identity")).await;
-    assert_eq!((enc.as_str(), identity), ("", html.into_bytes()), "br refused");
+    assert_eq!(
+        (enc.as_str(), identity),
+        ("", html.into_bytes()),
+        "br refused"
+    );
     let (enc, _, body) = get("/pages.html", Some("gzip, br")).await;
     assert_eq!(
         (enc.as_str(), body.as_slice()),

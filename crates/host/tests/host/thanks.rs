@@ -47,7 +47,10 @@ async fn the_host_renders_the_confirmation_with_its_own_script_only() {
     );
     // That refresh only without script (`<noscript>`: axe flags a timed refresh); with script
     // the page asks the session in the background, from its own origin.
-    assert!(page.contains("<noscript><meta http-equiv=\"refresh\""), "{page}");
+    assert!(
+        page.contains("<noscript><meta http-equiv=\"refresh\""),
+        "{page}"
+    );
     assert!(
         page.contains(&format!("data-session=\"{open}\" data-wait=\"0\"")),
         "{page}"
