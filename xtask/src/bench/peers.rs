@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use crate::root;
 use crate::tools::run;
 
-/// Braintree's Drop-in release measured (its CDN serves the same version's `dropin.min.js`).
+/// Braintree's Drop-in release measured.
 const BRAINTREE: (&str, &str) = ("braintree-web-drop-in", "1.48.0");
 /// Adyen Web release measured (v6: `AdyenCheckout` + the `Card` component).
 const ADYEN: (&str, &str) = ("@adyen/adyen-web", "6.45.2");
@@ -128,8 +128,9 @@ fn page_head(title: &str, head_extra: &str) -> String {
     )
 }
 
-/// Braintree's Drop-in: the npm package's browser bundle (`dist/browser/dropin.js`, the file
-/// its CDN serves as `dropin.min.js`) minified with terser, and its stylesheet.
+/// Braintree's Drop-in: the npm package's browser bundle (`dist/browser/dropin.js`, a UMD
+/// script that sets `window.braintree.dropin` as the CDN's `dropin.min.js` does) minified with
+/// terser, and its stylesheet.
 ///
 /// Drop-in fetches `dropin.css` from Braintree's CDN once its client is configured; offline it
 /// never gets that far, so the page links the package's own `dropin.css` with the id Drop-in
