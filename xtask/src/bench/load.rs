@@ -1,5 +1,6 @@
 //! The bench's host throughput and latency: a small tokio load generator against `paywidget host`
-//! processes (the `server` profile) and the sandbox gateway on loopback. Each checkout is what a
+//! processes and the sandbox gateway (`paywidget sandbox`), both of the `server` profile, on
+//! loopback. Each checkout is what a
 //! shopper's page does: create the session, tokenize the card at the gateway, pay through the
 //! host, then ask the session until the gateway's webhook has fulfilled it (the receipt exists).
 //! Measured: confirmations per second at saturation (closed loop, many shoppers at once) and the
@@ -14,7 +15,7 @@ use anyhow::{Context, Result};
 use paywidget_core::api::{
     Frequency, NewSession, PayRequest, PaymentMethodCreated, SessionCreated, SessionProgress,
 };
-use paywidget_sandbox::{AppState, Config, RetryPolicy, WebhookEndpoint, DEFAULT_PUBLISHABLE_KEY};
+use paywidget_sandbox::DEFAULT_PUBLISHABLE_KEY;
 use serde::Serialize;
 
 use crate::chaos;
@@ -178,35 +179,38 @@ pub(crate) async fn run(
         .build()?;
     let entry_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let entry_port = entry_listener.local_addr()?.port();
-    let gw_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let gateway = format!("http://{}", gw_listener.local_addr()?);
-    // One host: it is the entry (the balancer's port is given back); more: the soak's balancer.
-    let (entry, webhook_to) = (
-        format!("http://127.0.0.1:{entry_port}"),
-        format!("http://127.0.0.1:{entry_port}/webhooks/gateway"),
-    );
-    let gw_state = AppState::new(
-        Config {
-            webhooks: vec![WebhookEndpoint {
-                url: webhook_to,
-                secret: "whsec_soak".into(),
-            }],
-            retry: RetryPolicy {
-                first_delay_ms: 200,
-                scale: 0.1,
-                max_attempts: 60,
-                timeout_ms: 30_000,
-            },
-            ..Config::default()
-        },
-        paywidget_sandbox::store::Store::open(":memory:")
-            .await
-            .map_err(|e| anyhow::anyhow!("sandbox store: {e}"))?,
-        gateway.clone(),
-    );
-    tokio::spawn(async move {
-        let _ = paywidget_sandbox::serve(gw_listener, gw_state).await;
-    });
+    // One host is the entry itself (its port is handed over); more: the soak's balancer.
+    let entry = format!("http://127.0.0.1:{entry_port}");
+    let webhook_to = format!("{entry}/webhooks/gateway");
+    // The gateway is the sandbox of the same optimised binary, in its own process: the
+    // generator (this process) must not share the sandbox's time, nor slow it down with a
+    // debug build.
+    let gw_port = chaos::free_port()?;
+    let gateway = format!("http://127.0.0.1:{gw_port}");
+    let mut sandbox = tokio::process::Command::new(bin)
+        .args([
+            "sandbox",
+            "--addr",
+            &format!("127.0.0.1:{gw_port}"),
+            "--db",
+            ":memory:",
+        ])
+        .args(["--webhook", &webhook_to, "--webhook-secret", "whsec_soak"])
+        .args(["--retry-scale", "0.01"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("start the sandbox")?;
+    let ready = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", gw_port))
+        .await
+        .is_err()
+    {
+        anyhow::ensure!(Instant::now() < ready, "the sandbox did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let config = dir.join("paywidget.toml");
     // No test clock: one-time gifts only.
     std::fs::write(
@@ -336,6 +340,7 @@ pub(crate) async fn run(
     for mut child in children {
         let _ = child.kill().await;
     }
+    let _ = sandbox.kill().await;
     Ok(figures)
 }
 

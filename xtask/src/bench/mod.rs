@@ -48,6 +48,10 @@ struct BenchCommand {
     /// Skip the browser interaction timings.
     #[arg(long)]
     no_interactions: bool,
+    /// Use the `dist/` already built (by `cargo xtask size` or a bench before) instead of
+    /// building the release widget again (about four minutes).
+    #[arg(long)]
+    reuse_dist: bool,
 }
 
 /// One page's download.
@@ -89,8 +93,17 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let tools = Tools::ensure()?;
     let out = crate::root().join("target").join("bench");
     std::fs::create_dir_all(&out)?;
-    println!("bench: building the release widget");
-    let dist = crate::widget::build_release(&tools)?;
+    let dist = if cmd.reuse_dist {
+        let dist = crate::root().join("dist");
+        anyhow::ensure!(
+            dist.join("index.html").is_file(),
+            "--reuse-dist: no dist/ yet (run `cargo xtask size` once)"
+        );
+        dist
+    } else {
+        println!("bench: building the release widget");
+        crate::widget::build_release(&tools)?
+    };
     println!("bench: building the host (server profile)");
     let bin = load::build_host(&tools)?;
     println!("bench: building the peers' pages from npm");
