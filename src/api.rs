@@ -162,11 +162,6 @@ pub fn embedded_campaign(id: &str) -> Option<CampaignView> {
     (campaign.id == id).then_some(campaign)
 }
 
-/// `GET /api/campaigns/:id`.
-pub async fn campaign(id: &str) -> Result<CampaignView, FetchError> {
-    send(gloo_net::http::Request::get(&format!("/api/campaigns/{id}")).build()).await
-}
-
 /// `POST /api/sessions`.
 pub async fn create_session(new: &NewSession) -> Result<SessionCreated, FetchError> {
     send(post_json("/api/sessions", new)?).await

@@ -1,11 +1,9 @@
-//! `CheckoutPage`: `/c/:campaign` — loads the campaign, then shows the form (a reserved skeleton
-//! meanwhile, so nothing jumps).
+//! `CheckoutPage`: `/c/:campaign` — the form of the campaign the host wrote into the page (with
+//! its first view of the form, which this replaces: no request before the form shows).
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::Checkout;
-use paywidget_core::api::CampaignView;
 
 use crate::api;
 use crate::variant::VARIANT;
@@ -16,34 +14,19 @@ pub fn CheckoutPage(
     /// The campaign id from the URL.
     campaign: String,
 ) -> impl IntoView {
-    // The host puts the campaign in the page; fetched only when it did not (an old page).
-    let embedded = api::embedded_campaign(&campaign);
-    let fetch = embedded.is_none();
-    let loaded = RwSignal::new(embedded.map(Ok::<CampaignView, String>));
-    spawn_local(async move {
-        if !fetch {
-            return;
+    // The host writes every campaign it knows into its page (built at its start, never cached:
+    // `no-cache`), so a page without one is a campaign it does not know.
+    let body = match api::embedded_campaign(&campaign) {
+        None => view! { <p class="pw-problem" role="alert">"This checkout does not exist."</p> }
+            .into_any(),
+        // The host serves each campaign the build it needs; one changed since the page was
+        // served may need more than this build has: a reload fetches the right one.
+        Some(c) if !VARIANT.covers(&c) => view! {
+            <p class="pw-problem" role="alert">"This checkout has changed since the page loaded."</p>
+            <a class="pw-pay" href=crate::browser::href()>"Reload the checkout"</a>
         }
-        let result = api::campaign(&campaign).await.map_err(|e| match e {
-            api::FetchError::Api { status: 404, .. } => "This checkout does not exist.".to_owned(),
-            _ => "We couldn't load this checkout. Check your connection and reload the page."
-                .to_owned(),
-        });
-        loaded.set(Some(result));
-    });
-    view! {
-        <main class="pw-page">
-            {move || match loaded.get() {
-                None => view! { <div class="pw-skeleton" aria-busy="true" aria-label="Loading the checkout"></div> }.into_any(),
-                // The host serves each campaign the build it needs; one changed since the page
-                // was served may need more than this build has: a reload fetches the right one.
-                Some(Ok(c)) if !VARIANT.covers(&c) => view! {
-                    <p class="pw-problem" role="alert">"This checkout has changed since the page loaded."</p>
-                    <a class="pw-pay" href=crate::browser::href()>"Reload the checkout"</a>
-                }.into_any(),
-                Some(Ok(c)) => view! { <Checkout campaign=c /> }.into_any(),
-                Some(Err(m)) => view! { <p class="pw-problem" role="alert">{m}</p> }.into_any(),
-            }}
-        </main>
-    }
+        .into_any(),
+        Some(c) => view! { <Checkout campaign=c /> }.into_any(),
+    };
+    view! { <main class="pw-page">{body}</main> }
 }

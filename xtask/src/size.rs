@@ -47,13 +47,18 @@ use crate::widget;
 /// rounded up, ≤ 97 kB: the kilobyte buys the campaign request no shopper waits for now. Issue
 /// 23's goal for the one-time form is 60 kB: not met (the README's "Performance" names what
 /// the rest is, from twiggy).
-pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 97_000;
-/// The one-time donation form: 91.5 kB measured when split off (see above).
-pub(crate) const ONCE_BUDGET_BROTLI: usize = 92_000;
-/// Donations with frequencies or the monthly prompt: 93.0 kB measured.
-pub(crate) const RECURRING_BUDGET_BROTLI: usize = 93_500;
-/// Licences: 94.3 kB measured.
-pub(crate) const LICENCE_BUDGET_BROTLI: usize = 94_500;
+///
+/// Then, since the host writes every campaign it knows into its page, the form's own request
+/// for the campaign (the fallback for a page without it) went, with its loading skeleton: the
+/// one-time form 91.5 → 90.5 kB, recurring 93.0 → 91.7, licence 94.3 → 93.3, full 96.4 → 95.2
+/// kB. Each budget is back under its measure, rounded up: the full form's ≤ 96 kB again.
+pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 96_000;
+/// The one-time donation form: 90.5 kB measured (see above).
+pub(crate) const ONCE_BUDGET_BROTLI: usize = 91_000;
+/// Donations with frequencies or the monthly prompt: 91.7 kB measured.
+pub(crate) const RECURRING_BUDGET_BROTLI: usize = 92_000;
+/// Licences: 93.3 kB measured.
+pub(crate) const LICENCE_BUDGET_BROTLI: usize = 93_500;
 /// Issue 6's budget for the loader and its stylesheet on the merchant's page (brotli).
 pub(crate) const LOADER_BUDGET_BROTLI: usize = 2_048;
 
