@@ -1962,9 +1962,9 @@ async fn a_one_time_donors_journey_is_weighed() {
     })
     .await;
     let total = *weighed.lock().unwrap();
-    // The one-time form (`cargo xtask size`: 91.5 kB) and the confirmation, with every
+    // The one-time form (`cargo xtask size`: 90.5 kB) and the confirmation, with every
     // response's headers (the policy header alone is ~0.5 kB a response) and the pay flow's
-    // JSON: 97.6 kB measured. Issue 23's goal is 75 kB; the README says why it is not met.
+    // JSON: 96.7 kB measured. Issue 23's goal is 75 kB; the README says why it is not met.
     assert!(total <= 100_000, "the journey is {total} B");
 }
 
