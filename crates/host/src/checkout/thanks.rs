@@ -157,6 +157,21 @@ pub fn verification_failed(session: &str, campaign: &str, reason: &str, css: &st
     )
 }
 
+/// An update-card link that can no longer be used: why (the API's words), and the portal, where
+/// the donor can sign in and update the card.
+pub fn update_card_unusable(reason: &str, css: &str) -> String {
+    shell(
+        "Update your card",
+        css,
+        None,
+        html! {
+            h1 class="pw-title" { "Update your card" }
+            p class="pw-problem" role="alert" id="pw-status" { (reason) }
+            a class="pw-pay pw-link-button" href="/portal" { "Sign in to your payments" }
+        },
+    )
+}
+
 /// "Page not found", in the checkout's look.
 pub fn not_found(css: &str) -> String {
     shell(

@@ -174,6 +174,15 @@ pub fn router(state: Arc<HostState>) -> Router {
     let thanks_css: Arc<str> = static_files::stylesheet_href(&state.config.server.dist)
         .unwrap_or_default()
         .into();
+    // The hosted pages (the widget's `dist/`), made first: the update-card route hands them
+    // its usable links.
+    let dist = state.config.server.dist.clone();
+    let pages: Router = if dist.join("index.html").is_file() {
+        static_files::router(&state.config, &dist)
+    } else {
+        Router::new().fallback(|| async { HostError::NotFound("page") })
+    };
+    let update_css = thanks_css.clone();
     let limited = Router::new()
         .route("/api/sessions", post(sessions::create))
         .route("/api/sessions/{id}/pay", post(sessions::pay))
@@ -258,12 +267,11 @@ pub fn router(state: Arc<HostState>) -> Router {
     } else {
         api
     };
-    let dist = state.config.server.dist.clone();
-    let pages = if dist.join("index.html").is_file() {
-        static_files::router(&state.config, &dist)
-    } else {
-        Router::new().fallback(|| async { HostError::NotFound("page") })
-    };
+    // The update-card page is the hosted pages' (below), unless its link can no longer be used.
+    let api = api.route("/c/{campaign}/update-card", {
+        let (css, pages) = (update_css, pages.clone());
+        get(move |st, q, request| update_card::page(st, q, css.clone(), pages.clone(), request))
+    });
     api.with_state(state).merge(pages).layer(compression())
 }
 

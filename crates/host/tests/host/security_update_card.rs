@@ -58,3 +58,54 @@ async fn the_link_tells_no_decline_reason_and_the_shield_stops_a_tester() {
     let (code, _) = try_card(&w, &link, "4242424242424242", "good", "203.0.113.9").await;
     assert_eq!(code, 429);
 }
+
+/// The update-card page itself: a link that can no longer be used (forged, cut short, padded,
+/// empty) is told so by the host, with no wasm and only its own hashed script; a usable one goes
+/// on to the hosted pages (none are built in this world: their "not found").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_that_can_no_longer_be_used_is_told_by_the_host_without_wasm() {
+    let (w, _clock) = world_on_test_clock(WebhookTarget::Host, recurring).await;
+    let link = gift_with_link(&w).await;
+    let page = |token: String| {
+        let (http, host) = (w.http.clone(), w.host.clone());
+        async move {
+            let r = http
+                .get(format!("{host}/c/winter/update-card"))
+                .query(&[("token", token)])
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let csp = r
+                .headers()
+                .get("content-security-policy")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            (status, csp, r.text().await.unwrap())
+        }
+    };
+    let (_, _, usable) = page(link.clone()).await;
+    assert!(!usable.contains("Sign in to your payments"), "{usable}");
+    let cut = link[..link.len() - 2].to_owned();
+    let forged = format!("{}A{}", &link[..10], &link[11..]);
+    for bad in [
+        String::new(),
+        "x".into(),
+        cut,
+        forged,
+        "a".repeat(10_000),
+        "<b>x</b>".into(),
+    ] {
+        let (status, csp, body) = page(bad.clone()).await;
+        assert!((400..500).contains(&status), "{status} for {bad:.20}");
+        assert!(body.contains("Update your card") && body.contains("Sign in to your payments"));
+        assert!(
+            !body.contains("<b>x</b>") && !body.contains("type=module"),
+            "{body}"
+        );
+        assert!(
+            csp.contains("script-src 'sha256-") && !csp.contains("unsafe"),
+            "{csp}"
+        );
+    }
+}
