@@ -34,18 +34,22 @@ pub(super) async fn back_from_bank(
     let framed = headers
         .get("sec-fetch-dest")
         .is_some_and(|d| d.as_bytes() == b"iframe");
-    let mut r = if framed {
+    let wasm_page = || {
         Redirect::to(&format!(
             "/c/{}/return?session={}",
             session.campaign, session.id
         ))
         .into_response()
-    } else if session.status.is_charged() {
-        Redirect::to(&format!("/thanks/{}", session.id)).into_response()
-    } else if matches!(
+    };
+    let declined = matches!(
         session.status,
         SessionStatus::Declined | SessionStatus::Canceled
-    ) {
+    );
+    let mut r = if framed {
+        wasm_page()
+    } else if session.status.is_charged() {
+        Redirect::to(&format!("/thanks/{}", session.id)).into_response()
+    } else if declined {
         let view = sessions::view(&state, &session.id).await?;
         let reason = view.decline.map_or_else(
             || "Your bank did not verify this payment.".to_owned(),
@@ -67,11 +71,7 @@ pub(super) async fn back_from_bank(
         }
         page
     } else {
-        Redirect::to(&format!(
-            "/c/{}/return?session={}",
-            session.campaign, session.id
-        ))
-        .into_response()
+        wasm_page()
     };
     // The answer depends on the session's state at this moment.
     r.headers_mut()
