@@ -1421,7 +1421,7 @@ async fn a_payment_while_the_shield_asks_a_proof_of_work_shows_verifying_and_pay
             .await
             .unwrap();
         click_pay(&client).await;
-        // Challenged: the status says so while the proof is worked out (axe on that state).
+        // Challenged: the status says so while the proof is worked out.
         wait_text(
             &client,
             "sessionStorage.getItem('pw-test-seen')",
