@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod bank;
 pub mod card;
 pub mod money;
 #[cfg(feature = "signature")]

@@ -55,6 +55,8 @@ pub struct HostState {
     /// Held through each outbox pass, so one host runs one pass at a time and a caller of
     /// [`mail::send_outbox`] knows every pass before its own has finished.
     pub mail_pass: tokio::sync::Mutex<()>,
+    /// The requests waiting for a session to move ([`checkout::waiting`]).
+    pub moves: checkout::waiting::Moves,
     /// Wakes the outgoing webhook relay ([`hooks::wake`]) when something was queued.
     pub hooks_wake: Arc<tokio::sync::Notify>,
     /// The last calls this process made to the gateway (health, alerts).
@@ -170,6 +172,7 @@ pub async fn open_with(
         mail_wake: Arc::new(tokio::sync::Notify::new()),
         mail_pass: tokio::sync::Mutex::new(()),
         hooks_wake: Arc::new(tokio::sync::Notify::new()),
+        moves: checkout::waiting::Moves::default(),
         webhooks_refused: std::sync::atomic::AtomicI64::new(0),
         gateway_stats: Arc::new(gateway::CallStats::default()),
         shield_pruned: std::sync::atomic::AtomicI64::new(0),

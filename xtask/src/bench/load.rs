@@ -129,12 +129,13 @@ impl Shop {
         if !r.status().is_success() {
             return Err(format!("pay: {}", r.status()));
         }
-        // The confirmation page's question, until the webhook has fulfilled the payment.
+        // The confirmation page's question, held by the host until the webhook has fulfilled
+        // the payment (`?wait`), asked again if the wait ran out.
         let deadline = started + Duration::from_secs(30);
         loop {
             let progress: SessionProgress = self
                 .http
-                .get(format!("{}/api/sessions/{}", self.entry, session.id))
+                .get(format!("{}/api/sessions/{}?wait=5", self.entry, session.id))
                 .send()
                 .await
                 .map_err(|e| format!("status: {e}"))?
@@ -147,7 +148,6 @@ impl Shop {
             if progress.status.is_settled() || Instant::now() > deadline {
                 return Err(format!("not confirmed: {}", progress.status.as_str()));
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }

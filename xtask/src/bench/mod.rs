@@ -48,6 +48,13 @@ struct BenchCommand {
     /// Skip the browser interaction timings.
     #[arg(long)]
     no_interactions: bool,
+    /// Load test on SQLite only (no PostgreSQL cluster).
+    #[arg(long)]
+    no_postgres: bool,
+    /// Only the load test (no widget, pages, peers, Lighthouse or browser timings): prints its
+    /// table and writes `target/bench/load.json`; for working on the host's throughput.
+    #[arg(long, conflicts_with = "no_load")]
+    load_only: bool,
     /// Use the `dist/` already built (by `cargo xtask size` or a bench before) instead of
     /// building the release widget again (about four minutes).
     #[arg(long)]
@@ -93,6 +100,26 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let tools = Tools::ensure()?;
     let out = crate::root().join("target").join("bench");
     std::fs::create_dir_all(&out)?;
+    if cmd.load_only {
+        println!("bench: building the host (server profile)");
+        let bin = load::build_host(&tools)?;
+        let dir = crate::root().join("target").join("tmp").join("bench");
+        let _ = std::fs::remove_dir_all(&dir);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let figures = runtime.block_on(load_all(&cmd, &bin, &dir))?;
+        std::fs::write(
+            out.join("load.json"),
+            serde_json::to_string_pretty(&figures)?,
+        )?;
+        println!("\n{}", load_markdown(&figures));
+        println!(
+            "bench: load done in {:.0} s; target/bench/load.json",
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     let dist = if cmd.reuse_dist {
         let dist = crate::root().join("dist");
         anyhow::ensure!(
@@ -424,44 +451,11 @@ async fn bench(
     };
 
     // The host under load.
-    let mut load_figures = Vec::new();
-    if !cmd.no_load {
-        let rates = [100, 300];
-        println!("bench: load, SQLite, 1 host");
-        load_figures.push(
-            load::run(
-                bin,
-                &dir.join("load-sqlite"),
-                &dir.join("load-sqlite")
-                    .join("host.sqlite")
-                    .display()
-                    .to_string(),
-                "sqlite",
-                1,
-                cmd.seconds,
-                &rates,
-            )
-            .await?,
-        );
-        let cluster = crate::pg::PgCluster::start(120)?;
-        for hosts in [1, 2] {
-            println!("bench: load, PostgreSQL, {hosts} host(s)");
-            let url = format!("{}/bench{hosts}", cluster.url.trim_end_matches("/postgres"));
-            load_figures.push(
-                load::run(
-                    bin,
-                    &dir.join(format!("load-pg-{hosts}")),
-                    &url,
-                    "postgres",
-                    hosts,
-                    cmd.seconds,
-                    &rates,
-                )
-                .await?,
-            );
-        }
-        drop(cluster);
-    }
+    let load_figures = if cmd.no_load {
+        Vec::new()
+    } else {
+        load_all(cmd, bin, &dir).await?
+    };
     Ok(Report {
         machine: machine(),
         note: "All figures come from one shared machine in one run: the load generator, the \
@@ -482,6 +476,84 @@ async fn bench(
         interactions,
         load: load_figures,
     })
+}
+
+/// The load test on each database setup: SQLite with one host, PostgreSQL with one and two.
+async fn load_all(cmd: &BenchCommand, bin: &Path, dir: &Path) -> Result<Vec<load::LoadFigures>> {
+    let rates = [100, 300];
+    let mut load_figures = Vec::new();
+    println!("bench: load, SQLite, 1 host");
+    load_figures.push(
+        load::run(
+            bin,
+            &dir.join("load-sqlite"),
+            &dir.join("load-sqlite")
+                .join("host.sqlite")
+                .display()
+                .to_string(),
+            "sqlite",
+            1,
+            cmd.seconds,
+            &rates,
+        )
+        .await?,
+    );
+    if cmd.no_postgres {
+        return Ok(load_figures);
+    }
+    let cluster = crate::pg::PgCluster::start(120)?;
+    for hosts in [1, 2] {
+        println!("bench: load, PostgreSQL, {hosts} host(s)");
+        let url = format!("{}/bench{hosts}", cluster.url.trim_end_matches("/postgres"));
+        load_figures.push(
+            load::run(
+                bin,
+                &dir.join(format!("load-pg-{hosts}")),
+                &url,
+                "postgres",
+                hosts,
+                cmd.seconds,
+                &rates,
+            )
+            .await?,
+        );
+    }
+    drop(cluster);
+    Ok(load_figures)
+}
+
+/// The load test's table and the saturated host's profile.
+fn load_markdown(load: &[load::LoadFigures]) -> String {
+    let mut md = String::from("\n");
+    md.push_str("## Host throughput and latency (session → pay → webhook fulfilment → confirmed)\n\n| db | hosts | saturation /s | p50 ms | p99 ms | rate /s | confirmed/started | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for l in load {
+        for a in &l.at_rates {
+            md.push_str(&format!(
+                "| {} | {} | {:.0} | {:.0} | {:.0} | {} | {}/{} | {:.0} | {:.0} |\n",
+                l.db,
+                l.hosts,
+                l.saturation_per_s,
+                l.saturation_p50_ms,
+                l.saturation_p99_ms,
+                a.rate,
+                a.confirmed,
+                a.started,
+                a.p50_ms,
+                a.p99_ms
+            ));
+        }
+    }
+    if let Some(first) = load.first() {
+        md.push_str(
+            "\nProfile of the saturated host (SQLite, `perf record -g`, self time):\n\n```\n",
+        );
+        for line in &first.profile {
+            md.push_str(line);
+            md.push('\n');
+        }
+        md.push_str("```\n");
+    }
+    md
 }
 
 /// A report's file name for `label`.
@@ -593,34 +665,7 @@ fn markdown(r: &Report) -> String {
         }
     }
     if !r.load.is_empty() {
-        md.push_str("\n## Host throughput and latency (session → pay → webhook fulfilment → confirmed)\n\n| db | hosts | saturation /s | p50 ms | p99 ms | rate /s | confirmed/started | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        for l in &r.load {
-            for a in &l.at_rates {
-                md.push_str(&format!(
-                    "| {} | {} | {:.0} | {:.0} | {:.0} | {} | {}/{} | {:.0} | {:.0} |\n",
-                    l.db,
-                    l.hosts,
-                    l.saturation_per_s,
-                    l.saturation_p50_ms,
-                    l.saturation_p99_ms,
-                    a.rate,
-                    a.confirmed,
-                    a.started,
-                    a.p50_ms,
-                    a.p99_ms
-                ));
-            }
-        }
-        if let Some(first) = r.load.first() {
-            md.push_str(
-                "\nProfile of the saturated host (SQLite, `perf record -g`, self time):\n\n```\n",
-            );
-            for line in &first.profile {
-                md.push_str(line);
-                md.push('\n');
-            }
-            md.push_str("```\n");
-        }
+        md.push_str(&load_markdown(&r.load));
     }
     md
 }

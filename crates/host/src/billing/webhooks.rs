@@ -499,11 +499,14 @@ pub(crate) async fn apply_event(
         return Ok(false);
     }
     let t = tx.as_mut();
+    // The session this event moves, if a page may be waiting on it (woken after the commit).
+    let mut moved: Option<String> = None;
     match event {
         Event::PaymentIntent(k, pi) => {
             let claimed = pi.metadata.get("session_id").map(String::as_str);
             if let Some(session) = place_payment(t, signer, Some(&pi.id), claimed).await? {
                 apply_payment(state, t, &session, *k, pi, now).await?;
+                moved = Some(session.id);
             }
         }
         Event::ChargeRefunded(charge) => {
@@ -597,12 +600,14 @@ pub(crate) async fn apply_event(
                 place_billing(t, signer, invoice.subscription(), invoice.claimed_session()).await?
             {
                 apply_invoice(state, t, &session, *k, invoice, now).await?;
+                moved = Some(session.id);
             }
         }
         Event::Subscription(sub) => {
             let claimed = sub.metadata.get("session_id").map(String::as_str);
             if let Some(session) = place_billing(t, signer, Some(&sub.id), claimed).await? {
                 apply_subscription(state, t, &session, sub, now).await?;
+                moved = Some(session.id);
             }
         }
         Event::PayoutPaid(payout) => {
@@ -622,6 +627,9 @@ pub(crate) async fn apply_event(
         Event::Other => {}
     }
     tx.commit().await?;
+    if let Some(id) = moved {
+        state.moves.moved(&id);
+    }
     mail::wake(state);
     hooks::wake(state);
     Ok(true)

@@ -4,6 +4,7 @@
 pub mod form_page;
 pub mod thanks;
 pub mod views;
+pub mod waiting;
 
 use std::sync::Arc;
 

@@ -20,17 +20,19 @@ pub const REFRESH_SECS: u32 = 2;
 
 /// The page's only script: the Copy button (shown only when it can work), local dates, a failed
 /// verification's stored attempt forgotten (the form's `pay_flow::attempt_key`), and
-/// while the payment is confirmed: asking the session every 2 s in the background and reloading
-/// the page once, when there is something new to show (a page that reloads itself every few
-/// seconds loses a screen reader's place, and axe rightly flags a timed `meta refresh`; that
-/// refresh is kept inside `<noscript>` for browsers without script).
+/// while the payment is confirmed: asking the session in the background, each question held by
+/// the host until the session moves or 2 s pass (`?wait=2`, [`super::waiting`]), at most one
+/// question per 2 s, and reloading the page once, when there is something new to show (a page
+/// that reloads itself every few seconds loses a screen reader's place, and axe rightly flags a
+/// timed `meta refresh`; that refresh is kept inside `<noscript>` for browsers without script).
 pub const SCRIPT: &str = "const f=document.querySelector('[data-forget]');\
 if(f)try{sessionStorage.removeItem('pw-attempt-'+f.dataset.forget)}catch(e){}\
 const w=document.querySelector('[data-wait]');\
 if(w){let n=+w.dataset.wait;const u='/thanks/'+w.dataset.session,\
-tick=()=>fetch('/api/sessions/'+w.dataset.session).then(r=>r.json()).then(s=>{n++;\
+tick=()=>{const t=Date.now(),again=()=>setTimeout(tick,Math.max(0,2000-Date.now()+t));\
+fetch('/api/sessions/'+w.dataset.session+'?wait=2').then(r=>r.json()).then(s=>{n++;\
 if(!['open','processing','requires_action','paid'].includes(s.status)||n>=30)location.replace(u+'?wait='+n);\
-else setTimeout(tick,2000)},()=>setTimeout(tick,2000));setTimeout(tick,2000)}\
+else again()},again)};tick()}\
 for(const t of document.querySelectorAll('time[data-local]'))\
 t.textContent=new Date(t.dateTime+'T12:00:00').toLocaleDateString();\
 const b=document.getElementById('pw-copy');\

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use paywidget_core::api::{PayOutcome, SessionCreated, SessionView};
@@ -33,10 +33,29 @@ pub(super) async fn pay(
     Ok(Json(sessions::pay(&state, &id, parse(&body)?, ip).await?))
 }
 
-/// Where it is (and its receipt or licence once fulfilled).
+/// `?wait=N`: how long the caller will wait for news, in seconds.
+#[derive(serde::Deserialize)]
+pub(super) struct StatusQuery {
+    #[serde(default)]
+    wait: u32,
+}
+
+/// Where it is (and its receipt or licence once fulfilled). With `?wait=N` (seconds, at most
+/// 20), a session the gateway is still moving (paid, processing, verifying) is answered when it
+/// moves, or after N seconds: the confirmation page learns of its receipt at once.
 pub(super) async fn status(
     State(state): State<Arc<HostState>>,
     Path(id): Path<String>,
+    query: Result<Query<StatusQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SessionView>, HostError> {
-    Ok(Json(sessions::view(&state, &id).await?))
+    let Ok(Query(q)) = query else {
+        return Err(HostError::bad(
+            paywidget_core::api::ErrorCode::InvalidRequest,
+            "wait must be a whole number of seconds.",
+        ));
+    };
+    let wait = std::time::Duration::from_secs(u64::from(q.wait));
+    Ok(Json(
+        sessions::waiting::view_after(&state, &id, wait).await?,
+    ))
 }

@@ -11,6 +11,9 @@ use serde::Deserialize;
 use crate::checkout::{self, thanks};
 use crate::HostState;
 
+/// How long the first visit waits for the fulfilment before showing the waiting page.
+const FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How many times a waiting page has refreshed itself.
 #[derive(Deserialize)]
 pub(super) struct WaitQuery {
@@ -26,9 +29,16 @@ pub(super) async fn page(
     Query(q): Query<WaitQuery>,
     css: Arc<str>,
 ) -> Response {
+    // The first visit, straight after paying, waits briefly for the webhook's fulfilment
+    // (usually milliseconds): the donor sees the receipt, not a "confirming" page first.
+    let first_wait = if q.wait.is_none() {
+        FIRST_WAIT
+    } else {
+        std::time::Duration::ZERO
+    };
     let (row, view) = match (
         state.store.session(&id).await,
-        checkout::view(&state, &id).await,
+        checkout::waiting::view_after(&state, &id, first_wait).await,
     ) {
         (Ok(Some(row)), Ok(view)) => (row, view),
         _ => {

@@ -21,6 +21,7 @@ mod security_webhooks;
 mod settlement;
 mod shield;
 mod thanks;
+mod waiting;
 mod watch;
 
 use std::sync::Arc;
