@@ -117,6 +117,9 @@ struct ServeArgs {
     /// What a subscription becomes when the last retry fails: `cancel` (default) or `unpaid`.
     #[arg(long, value_parser = ["cancel", "unpaid"])]
     after_retries: Option<String>,
+    /// Days before each renewal that `invoice.upcoming` is sent (default 7, as Stripe's; 0: none).
+    #[arg(long, value_name = "DAYS")]
+    upcoming_days: Option<i64>,
 }
 
 /// The TOML config file.
@@ -331,6 +334,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
                     b.after_retries = paywidget_sandbox::billing::AfterRetries::Cancel
                 }
                 _ => {}
+            }
+            if let Some(days) = args.upcoming_days {
+                b.upcoming_days = days;
+            }
+            if !(0..=60).contains(&b.upcoming_days) {
+                bail!("--upcoming-days must be whole days from 0 to 60 (Stripe offers up to 60)");
             }
             if b.retry_days.iter().any(|d| *d < 1) || !b.retry_days.windows(2).all(|w| w[0] < w[1])
             {

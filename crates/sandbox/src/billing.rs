@@ -26,8 +26,9 @@
 //! the subscription `past_due`, and schedules retries per [`BillingSettings`]; hard declines and
 //! authentication failures are not retried. At the end of the retry window (the last retry day
 //! after the first failure) a still-open invoice ends the subscription (`canceled`) or marks it
-//! `unpaid` (the invoice `uncollectible`). `invoice.upcoming` is sent 7 days before a yearly
-//! renewal.
+//! `unpaid` (the invoice `uncollectible`). `invoice.upcoming` is sent before every renewal,
+//! whatever the interval, [`BillingSettings::upcoming_days`] ahead (Stripe's "upcoming renewal
+//! events" setting, 7 days by default), never before the period began.
 //!
 //! **Updates.** Prorations for a price or quantity change are approximated: the unused and
 //! remaining fractions of the current period (by seconds) of the old and new amounts, added as
@@ -68,8 +69,6 @@ pub const MAX_TRIAL_SECS: i64 = 730 * DAY;
 /// An `incomplete` subscription whose first invoice is unpaid this long becomes
 /// `incomplete_expired`, as Stripe's.
 pub const INCOMPLETE_EXPIRY_SECS: i64 = 23 * 60 * 60;
-/// `invoice.upcoming` is sent this long before a yearly renewal.
-pub const UPCOMING_NOTICE_SECS: i64 = 7 * DAY;
 
 /// Decline codes Stripe does not retry (the card will not work again).
 pub const HARD_DECLINES: &[&str] = &[
@@ -91,6 +90,8 @@ pub struct BillingSettings {
     pub retry_days: Vec<i64>,
     /// What a subscription becomes when its invoice is still unpaid at the end of the window.
     pub after_retries: AfterRetries,
+    /// Days before each renewal that `invoice.upcoming` is sent (Stripe's default 7; 0: none).
+    pub upcoming_days: i64,
 }
 
 impl Default for BillingSettings {
@@ -98,6 +99,7 @@ impl Default for BillingSettings {
         BillingSettings {
             retry_days: vec![1, 3, 5, 7],
             after_retries: AfterRetries::Cancel,
+            upcoming_days: 7,
         }
     }
 }
@@ -1358,7 +1360,7 @@ enum Action {
     Retry(String),
     /// The retry window of an open renewal invoice is over.
     End(String),
-    /// `invoice.upcoming` before a yearly renewal.
+    /// `invoice.upcoming` before a renewal.
     Upcoming,
     /// `customer.subscription.trial_will_end` before a trial ends.
     TrialWillEnd,
@@ -1422,14 +1424,11 @@ fn due_of(
     };
     let end = item.current_period_end;
     consider(end, Action::PeriodEnd);
-    let yearly = item
-        .price
-        .recurring
-        .as_ref()
-        .is_some_and(|r| r.interval == "year");
-    if yearly && !sub.cancel_at_period_end && internal.upcoming_sent_for != Some(end) {
-        // Never before the period began (a trial shorter than the notice: at its start).
-        let at = (end - UPCOMING_NOTICE_SECS).max(item.current_period_start);
+    let notice = state.billing.upcoming_days;
+    if notice > 0 && !sub.cancel_at_period_end && internal.upcoming_sent_for != Some(end) {
+        // Never before the period began (a period or trial shorter than the notice: at its
+        // start).
+        let at = (end - notice * DAY).max(item.current_period_start);
         consider(at, Action::Upcoming);
     }
     if let (Some(trial_end), "trialing") = (sub.trial_end, sub.status.as_str()) {

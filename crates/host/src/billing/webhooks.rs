@@ -9,7 +9,7 @@
 //! billing event). Metadata is only a hint: an event whose object is ours but not placed yet is
 //! refused so the gateway retries it, never acknowledged and lost.
 
-use paywidget_core::api::{CampaignKind, ErrorCode, SessionStatus};
+use paywidget_core::api::{CampaignKind, ErrorCode, Frequency, SessionStatus};
 use paywidget_core::signature;
 
 use crate::billing::fulfil;
@@ -353,6 +353,10 @@ async fn apply_invoice(
             .await?;
         }
         InvoiceEvent::PaymentFailed => {}
+        // The gateway announces every renewal; only a yearly gift's donor is told (a year is
+        // long enough to forget it, and consumer law often asks for the reminder), not a
+        // monthly donor every month.
+        InvoiceEvent::Upcoming if session.frequency != Frequency::Yearly => {}
         InvoiceEvent::Upcoming => {
             let renews = invoice
                 .period()

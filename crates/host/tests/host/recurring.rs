@@ -92,6 +92,18 @@ async fn a_monthly_gift_renews_twelve_times_with_one_receipt_each() {
         .filter(|m| m.contains("HOPE-0000"))
         .count();
     assert_eq!(receipts, 13, "one receipt mail per gift");
+    // The gateway announced each renewal; a monthly donor is not reminded every month.
+    let announced = w
+        .gateway_get("/v1/events?type=invoice.upcoming&limit=100")
+        .await;
+    assert!(
+        announced["data"].as_array().unwrap().len() >= 12,
+        "{announced}"
+    );
+    assert!(
+        !w.outbox().await.iter().any(|m| m.contains("renews on")),
+        "no monthly reminder"
+    );
     let row = w.state.store.session(&session).await.unwrap().unwrap();
     assert_eq!(
         row.subscription_status,

@@ -16,9 +16,9 @@ mod subscriptions;
 mod test_clocks;
 mod three_d_secure;
 
-use axum::extract::Request;
-use axum::http::{header, HeaderName, Method};
-use axum::middleware::from_fn_with_state;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde::Serialize;
@@ -62,8 +62,28 @@ pub fn router(state: SharedState) -> Router {
         .merge(stripe_js::router())
         .merge(control::router())
         .fallback(unknown_route)
+        .layer(from_fn_with_state(state.clone(), request_id))
         .with_state(state)
 }
+
+/// Every answer names its request, as Stripe's do (`Request-Id: req_…`; stripe-node shows it
+/// as `lastResponse.requestId`, stripe-python as `last_response.request_id`), readable by the
+/// browser's Stripe.js too. Each answer has its own, a replayed idempotent one included.
+async fn request_id(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    if let Ok(id) = HeaderValue::from_str(&state.ids.new_id("req")) {
+        headers.insert(REQUEST_ID, id);
+    }
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("request-id"),
+    );
+    response
+}
+
+/// Stripe's request id header.
+const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
 async fn unknown_route(req: Request) -> Response {
     ApiError::unknown_route(req.method().as_str(), req.uri().path()).into_response()

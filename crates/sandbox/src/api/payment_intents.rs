@@ -42,8 +42,9 @@ fn take_confirm(p: &mut Params) -> Result<ConfirmParams, ApiError> {
     })
 }
 
-/// Parameters clients commonly send that the sandbox accepts with their default meaning.
-fn take_accepted(p: &mut Params) -> Result<(), ApiError> {
+/// Parameters clients commonly send that the sandbox accepts with their default meaning; answers
+/// the `expand[]` paths.
+fn take_accepted(p: &mut Params) -> Result<Vec<String>, ApiError> {
     let types = p.take_list("payment_method_types");
     if types.iter().any(|t| t != "card") {
         return Err(ApiError::invalid_param(
@@ -59,8 +60,7 @@ fn take_accepted(p: &mut Params) -> Result<(), ApiError> {
     p.take_enum("confirmation_method", &["automatic", "manual"])?;
     p.take("statement_descriptor");
     p.take("statement_descriptor_suffix");
-    take_expand(p);
-    Ok(())
+    Ok(take_expand(p))
 }
 
 async fn create(
@@ -102,7 +102,7 @@ async fn create(
     let description = p.take("description");
     let metadata = p.take_map("metadata");
     let mut confirm_params = take_confirm(&mut p)?;
-    take_accepted(&mut p)?;
+    let expand = take_accepted(&mut p)?;
     p.finish()?;
     if confirm_params.off_session && !confirm {
         return Err(ApiError::invalid_param(
@@ -140,7 +140,8 @@ async fn create(
         },
         confirm: confirm.then_some(confirm_params),
     };
-    ok(&payments::create_payment_intent(&state, new).await?)
+    let pi = payments::create_payment_intent(&state, new).await?;
+    ok(&expanded(&state, &pi, &expand, "").await?)
 }
 
 /// With the secret key, any intent; with the publishable key (Stripe.js's `retrievePaymentIntent`
@@ -152,7 +153,7 @@ async fn retrieve(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let mut p = Params::parse(q.unwrap_or_default().as_bytes());
-    take_expand(&mut p);
+    let expand = take_expand(&mut p);
     let secret = p.take("client_secret");
     p.finish()?;
     let pi = payments::get::<PaymentIntent>(&state, "payment_intent", &id).await;
@@ -162,8 +163,15 @@ async fn retrieve(
             Ok(pi) if pi.client_secret == secret => {}
             _ => return Err(ApiError::not_found("payment_intent", &id)),
         }
+        // Stripe.js sees the intent, never the objects behind it.
+        if !expand.is_empty() {
+            return Err(ApiError::invalid_request(
+                "parameter_invalid_string",
+                "expand is not allowed with a publishable key.",
+            ));
+        }
     }
-    ok(&pi?)
+    ok(&expanded(&state, &pi?, &expand, "").await?)
 }
 
 async fn confirm(
@@ -174,9 +182,10 @@ async fn confirm(
 ) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
     let params = take_confirm(&mut p)?;
-    take_accepted(&mut p)?;
+    let expand = take_accepted(&mut p)?;
     p.finish()?;
-    ok(&payments::confirm(&state, &id, params).await?)
+    let pi = payments::confirm(&state, &id, params).await?;
+    ok(&expanded(&state, &pi, &expand, "").await?)
 }
 
 async fn capture(
@@ -187,9 +196,10 @@ async fn capture(
 ) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
     let amount = p.take_i64("amount_to_capture")?;
-    take_expand(&mut p);
+    let expand = take_expand(&mut p);
     p.finish()?;
-    ok(&payments::capture(&state, &id, amount).await?)
+    let pi = payments::capture(&state, &id, amount).await?;
+    ok(&expanded(&state, &pi, &expand, "").await?)
 }
 
 async fn cancel(
@@ -208,9 +218,10 @@ async fn cancel(
             "abandoned",
         ],
     )?;
-    take_expand(&mut p);
+    let expand = take_expand(&mut p);
     p.finish()?;
-    ok(&payments::cancel(&state, &id, reason).await?)
+    let pi = payments::cancel(&state, &id, reason).await?;
+    ok(&expanded(&state, &pi, &expand, "").await?)
 }
 
 async fn list_all(
@@ -227,4 +238,41 @@ async fn list_all(
         |v| v,
     )
     .await
+}
+
+/// What `expand[]` may open on a payment intent, and the kind of object each id names.
+const EXPANDABLE: &[(&str, &str)] = &[
+    ("latest_charge", "charge"),
+    ("payment_method", "payment_method"),
+    ("customer", "customer"),
+];
+
+/// The intent with each path of `expand` (`latest_charge`, `payment_method`, `customer`; with
+/// `prefix` `data.` in a list) replaced by the object its id names, as Stripe's `expand[]`; a
+/// path that cannot be expanded is refused as Stripe refuses it.
+async fn expanded(
+    state: &SharedState,
+    pi: &PaymentIntent,
+    expand: &[String],
+    prefix: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let mut v = serde_json::to_value(pi)?;
+    for path in expand {
+        let field = path.strip_prefix(prefix).unwrap_or("");
+        let Some((name, kind)) = EXPANDABLE.iter().find(|(f, _)| *f == field) else {
+            return Err(ApiError::invalid_request(
+                "parameter_invalid_string",
+                format!("This property cannot be expanded ({path})."),
+            ));
+        };
+        let id = v
+            .get(*name)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        if let Some(id) = id {
+            let object: serde_json::Value = payments::get(state, kind, &id).await?;
+            v[*name] = object;
+        }
+    }
+    Ok(v)
 }

@@ -95,6 +95,18 @@ def run(publishable_key):
         assert pi.metadata["order_id"] == "o-1"
         again = stripe.PaymentIntent.retrieve(pi.id)
         assert again.latest_charge == pi.latest_charge
+        # expand[] opens the ids the SDKs ask for.
+        full = stripe.PaymentIntent.retrieve(pi.id, expand=["latest_charge", "payment_method"])
+        assert full.latest_charge.object == "charge" and full.latest_charge.id == pi.latest_charge, full
+        assert full.payment_method.card.last4 == "4242", full.payment_method
+        try:
+            stripe.PaymentIntent.retrieve(pi.id, expand=["colour"])
+            raise AssertionError("expected InvalidRequestError")
+        except stripe.InvalidRequestError as e:
+            assert "cannot be expanded" in str(e), e
+        # Every answer names its request, as Stripe's do; each its own.
+        ids = {pm.last_response.request_id, pi.last_response.request_id, again.last_response.request_id}
+        assert len(ids) == 3 and all(i.startswith("req_") for i in ids), ids
 
     def decline():
         pm = card("4000000000009995")
@@ -104,6 +116,7 @@ def run(publishable_key):
             assert e.code == "card_declined", e.code
             assert e.error.decline_code == "insufficient_funds"
             assert e.http_status == 402
+            assert e.request_id and e.request_id.startswith("req_"), e.request_id
             return
         raise AssertionError("expected a CardError")
 

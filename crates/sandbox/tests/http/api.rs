@@ -1060,3 +1060,116 @@ async fn radar_test_cards_have_stripes_outcomes() {
         .expect(402);
     assert_eq!(e["error"]["decline_code"], "fraudulent");
 }
+
+#[tokio::test]
+async fn every_answer_names_its_own_request_as_stripes_do() {
+    let s = start().await;
+    let pm = s.card("4242424242424242").await;
+    let answers = [
+        s.get("/v1/payment_intents", &[]).await,
+        s.get(&format!("/v1/payment_methods/{pm}"), &[]).await,
+        // Errors too: a card error, an unknown route, a refused key.
+        s.pay("4000000000009995", "2000").await,
+        s.get("/v1/no_such_thing", &[]).await,
+        s.send(
+            Method::GET,
+            "/v1/payment_intents",
+            Some("sk_test_nope"),
+            &[],
+            None,
+        )
+        .await,
+        // A replayed idempotent answer gets its own id as well.
+        s.post_idem(
+            "/v1/payment_intents",
+            &[("amount", "500"), ("currency", "eur")],
+            "rid",
+        )
+        .await,
+        s.post_idem(
+            "/v1/payment_intents",
+            &[("amount", "500"), ("currency", "eur")],
+            "rid",
+        )
+        .await,
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for a in &answers {
+        let id = a.header("request-id").expect("a Request-Id").to_owned();
+        assert!(id.starts_with("req_") && id.len() > 10, "{id}");
+        assert!(seen.insert(id.clone()), "{id} answered twice");
+        // Readable by Stripe.js in the browser.
+        assert_eq!(
+            a.header("access-control-expose-headers"),
+            Some("request-id")
+        );
+    }
+    assert_eq!(answers[6].header("idempotent-replayed"), Some("true"));
+}
+
+#[tokio::test]
+async fn expand_opens_a_payment_intents_charge_method_and_customer() {
+    let s = start().await;
+    let paid = s.pay("4242424242424242", "2000").await.expect(200);
+    let id = paid["id"].as_str().unwrap();
+    let plain = s
+        .get(&format!("/v1/payment_intents/{id}"), &[])
+        .await
+        .expect(200);
+    assert!(plain["latest_charge"].is_string() && plain["payment_method"].is_string());
+    let full = s
+        .get(
+            &format!("/v1/payment_intents/{id}"),
+            &[
+                ("expand[]", "latest_charge"),
+                ("expand[]", "payment_method"),
+            ],
+        )
+        .await
+        .expect(200);
+    assert_eq!(full["latest_charge"]["object"], "charge");
+    assert_eq!(full["latest_charge"]["id"], plain["latest_charge"]);
+    assert_eq!(full["latest_charge"]["payment_intent"], id);
+    assert_eq!(full["payment_method"]["card"]["last4"], "4242");
+    // Nothing to open: left as it is (null), not an error.
+    let open = s
+        .post(
+            "/v1/payment_intents",
+            &[
+                ("amount", "500"),
+                ("currency", "eur"),
+                ("expand[]", "latest_charge"),
+            ],
+        )
+        .await
+        .expect(200);
+    assert!(open["latest_charge"].is_null(), "{open}");
+    // What cannot be expanded is refused, as Stripe refuses it; and never for Stripe.js.
+    for bad in [
+        "colour",
+        "latest_charge.balance_transaction.source",
+        "data.latest_charge",
+    ] {
+        let r = s
+            .get(&format!("/v1/payment_intents/{id}"), &[("expand[]", bad)])
+            .await
+            .expect(400);
+        assert!(
+            r["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("cannot be expanded"),
+            "{r}"
+        );
+    }
+    let secret = paid["client_secret"].as_str().unwrap();
+    s.send(
+        Method::GET,
+        &format!("/v1/payment_intents/{id}?client_secret={secret}&expand[]=payment_method"),
+        Some(PK),
+        &[],
+        None,
+    )
+    .await
+    .expect(400);
+}

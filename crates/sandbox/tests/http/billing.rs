@@ -722,6 +722,7 @@ async fn after_the_last_retry_unpaid_when_configured() {
     let sb = start_billing(BillingSettings {
         retry_days: vec![2],
         after_retries: AfterRetries::Unpaid,
+        ..BillingSettings::default()
     })
     .await;
     let (clk, _, id) = failing_renewal(&sb, "4000000000009995").await;
@@ -992,7 +993,7 @@ async fn price_change_with_prorations_on_the_next_invoice() {
 }
 
 #[tokio::test]
-async fn yearly_plans_announce_the_renewal_a_week_before() {
+async fn yearly_plans_announce_the_renewal_a_week_before_by_default() {
     let sb = start().await;
     let price = price(&sb, "12000", "year").await;
     let clk = clock(&sb, NOW).await;
@@ -1018,6 +1019,40 @@ async fn yearly_plans_announce_the_renewal_a_week_before() {
     );
     advance(&sb, &clk, end + DAY).await;
     assert_eq!(upcoming(sb.all_events().await).len(), 1);
+}
+
+#[tokio::test]
+async fn every_plan_announces_its_renewal_as_configured_whatever_its_interval() {
+    for (days, interval) in [(7, "month"), (7, "day"), (3, "month"), (0, "month")] {
+        let sb = start_billing(BillingSettings {
+            upcoming_days: days,
+            ..BillingSettings::default()
+        })
+        .await;
+        let price = price(&sb, "1500", interval).await;
+        let clk = clock(&sb, NOW).await;
+        let (cus, _) = customer(&sb, Some(&clk), "4242424242424242").await;
+        let sub = active_subscription(&sb, &cus, &price, "4242424242424242").await;
+        let end = renewal_end(&sub);
+        let start = sub["items"]["data"][0]["current_period_start"]
+            .as_i64()
+            .unwrap();
+        advance(&sb, &clk, end - 1).await;
+        let events = sb.all_events().await;
+        let upcoming = of_type(&events, "invoice.upcoming");
+        if days == 0 {
+            assert!(upcoming.is_empty(), "0 days: none");
+            continue;
+        }
+        assert_eq!(upcoming.len(), 1, "{days} days, {interval}");
+        // A period shorter than the notice: at its start, never before it.
+        assert_eq!(
+            upcoming[0]["created"],
+            (end - days * DAY).max(start),
+            "{days} days, {interval}"
+        );
+        assert_eq!(upcoming[0]["data"]["object"]["amount_due"], 1500);
+    }
 }
 
 /// An off-session charge of `pm` for `cus`.
