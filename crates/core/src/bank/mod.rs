@@ -4,5 +4,6 @@
 mod iban;
 
 pub use iban::{
-    format_iban_input, iban_check_digits, iban_length, Iban, IbanError, MAX_IBAN_LENGTH,
+    format_iban_input, iban_check_digits, iban_countries, iban_length, Iban, IbanError,
+    MAX_IBAN_LENGTH,
 };
