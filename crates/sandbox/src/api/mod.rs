@@ -4,6 +4,7 @@
 mod confirmation_tokens;
 mod control;
 mod customers;
+mod expand;
 mod invoices;
 mod payment_intents;
 mod payment_methods;
@@ -137,6 +138,7 @@ pub(crate) async fn list_objects(
     map: impl Fn(serde_json::Value) -> serde_json::Value,
 ) -> Result<Response, ApiError> {
     let mut p = Params::parse(query.unwrap_or_default().as_bytes());
+    let expand = take_expand(&mut p);
     let (limit, after) = paging(&mut p)?;
     let value = filter.and_then(|f| p.take(f));
     let created = created_filters(&mut p)?;
@@ -151,11 +153,12 @@ pub(crate) async fn list_objects(
         .store
         .list(kind, limit, after.as_deref(), &filters)
         .await?;
-    ok(&crate::model::list(
+    let answer = serde_json::to_value(crate::model::list(
         url,
         items.into_iter().map(map).collect(),
         more,
-    ))
+    ))?;
+    ok(&expand::list(state, kind, answer, &expand).await?)
 }
 
 /// Takes `expand[]` (accepted; objects are returned unexpanded except where noted).

@@ -8,7 +8,7 @@ use axum::Router;
 use paywidget_core::money::Currency;
 use tower_http::cors::CorsLayer;
 
-use super::{list_objects, ok, take_expand};
+use super::{expand, list_objects, ok, take_expand};
 use crate::auth::{AnyKey, KeyKind, SecretKey};
 use crate::error::ApiError;
 use crate::model::PaymentIntent;
@@ -141,7 +141,7 @@ async fn create(
         confirm: confirm.then_some(confirm_params),
     };
     let pi = payments::create_payment_intent(&state, new).await?;
-    ok(&expanded(&state, &pi, &expand, "").await?)
+    ok(&expand::one(&state, "payment_intent", serde_json::to_value(pi)?, &expand).await?)
 }
 
 /// With the secret key, any intent; with the publishable key (Stripe.js's `retrievePaymentIntent`
@@ -171,7 +171,7 @@ async fn retrieve(
             ));
         }
     }
-    ok(&expanded(&state, &pi?, &expand, "").await?)
+    ok(&expand::one(&state, "payment_intent", serde_json::to_value(pi?)?, &expand).await?)
 }
 
 async fn confirm(
@@ -185,7 +185,7 @@ async fn confirm(
     let expand = take_accepted(&mut p)?;
     p.finish()?;
     let pi = payments::confirm(&state, &id, params).await?;
-    ok(&expanded(&state, &pi, &expand, "").await?)
+    ok(&expand::one(&state, "payment_intent", serde_json::to_value(pi)?, &expand).await?)
 }
 
 async fn capture(
@@ -199,7 +199,7 @@ async fn capture(
     let expand = take_expand(&mut p);
     p.finish()?;
     let pi = payments::capture(&state, &id, amount).await?;
-    ok(&expanded(&state, &pi, &expand, "").await?)
+    ok(&expand::one(&state, "payment_intent", serde_json::to_value(pi)?, &expand).await?)
 }
 
 async fn cancel(
@@ -221,7 +221,7 @@ async fn cancel(
     let expand = take_expand(&mut p);
     p.finish()?;
     let pi = payments::cancel(&state, &id, reason).await?;
-    ok(&expanded(&state, &pi, &expand, "").await?)
+    ok(&expand::one(&state, "payment_intent", serde_json::to_value(pi)?, &expand).await?)
 }
 
 async fn list_all(
@@ -240,39 +240,3 @@ async fn list_all(
     .await
 }
 
-/// What `expand[]` may open on a payment intent, and the kind of object each id names.
-const EXPANDABLE: &[(&str, &str)] = &[
-    ("latest_charge", "charge"),
-    ("payment_method", "payment_method"),
-    ("customer", "customer"),
-];
-
-/// The intent with each path of `expand` (`latest_charge`, `payment_method`, `customer`; with
-/// `prefix` `data.` in a list) replaced by the object its id names, as Stripe's `expand[]`; a
-/// path that cannot be expanded is refused as Stripe refuses it.
-async fn expanded(
-    state: &SharedState,
-    pi: &PaymentIntent,
-    expand: &[String],
-    prefix: &str,
-) -> Result<serde_json::Value, ApiError> {
-    let mut v = serde_json::to_value(pi)?;
-    for path in expand {
-        let field = path.strip_prefix(prefix).unwrap_or("");
-        let Some((name, kind)) = EXPANDABLE.iter().find(|(f, _)| *f == field) else {
-            return Err(ApiError::invalid_request(
-                "parameter_invalid_string",
-                format!("This property cannot be expanded ({path})."),
-            ));
-        };
-        let id = v
-            .get(*name)
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned);
-        if let Some(id) = id {
-            let object: serde_json::Value = payments::get(state, kind, &id).await?;
-            v[*name] = object;
-        }
-    }
-    Ok(v)
-}

@@ -6,7 +6,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::{list_objects, ok, take_expand};
+use super::{expand, list_objects, ok, take_expand};
 use crate::auth::SecretKey;
 use crate::error::ApiError;
 use crate::model::{Dispute, Refund};
@@ -35,25 +35,40 @@ async fn create(
         &["duplicate", "fraudulent", "requested_by_customer"],
     )?;
     let metadata = p.take_map("metadata");
-    take_expand(&mut p);
+    let expand = take_expand(&mut p);
     p.finish()?;
-    ok(&payments::refund(&state, payment_intent, charge, amount, reason, metadata).await?)
+    let refund = payments::refund(&state, payment_intent, charge, amount, reason, metadata).await?;
+    ok(&expand::one(&state, "refund", serde_json::to_value(refund)?, &expand).await?)
 }
 
 async fn retrieve(
     State(state): State<SharedState>,
     _: SecretKey,
     Path(id): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    ok(&payments::get::<Refund>(&state, "refund", &id).await?)
+    let expand = expand_of(q)?;
+    let refund = payments::get::<Refund>(&state, "refund", &id).await?;
+    ok(&expand::one(&state, "refund", serde_json::to_value(refund)?, &expand).await?)
 }
 
 async fn retrieve_dispute(
     State(state): State<SharedState>,
     _: SecretKey,
     Path(id): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    ok(&payments::get::<Dispute>(&state, "dispute", &id).await?)
+    let expand = expand_of(q)?;
+    let dispute = payments::get::<Dispute>(&state, "dispute", &id).await?;
+    ok(&expand::one(&state, "dispute", serde_json::to_value(dispute)?, &expand).await?)
+}
+
+/// A retrieve's query: only `expand[]`.
+fn expand_of(q: Option<String>) -> Result<Vec<String>, ApiError> {
+    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
+    let expand = take_expand(&mut p);
+    p.finish()?;
+    Ok(expand)
 }
 
 async fn list_all(

@@ -43,8 +43,13 @@ async fn retrieve_charge(
     State(state): State<SharedState>,
     _: SecretKey,
     Path(id): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    ok(&payments::get::<Charge>(&state, "charge", &id).await?)
+    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
+    let expand = super::take_expand(&mut p);
+    p.finish()?;
+    let charge = payments::get::<Charge>(&state, "charge", &id).await?;
+    ok(&super::expand::one(&state, "charge", serde_json::to_value(charge)?, &expand).await?)
 }
 
 /// `GET /v1/balance_transactions`: `type`, `payout` (the sandbox's daily batches:

@@ -1173,3 +1173,63 @@ async fn expand_opens_a_payment_intents_charge_method_and_customer() {
     .await
     .expect(400);
 }
+
+#[tokio::test]
+async fn expand_goes_deep_and_into_lists_charges_and_refunds() {
+    let s = start().await;
+    let paid = s.pay("4242424242424242", "2000").await.expect(200);
+    let id = paid["id"].as_str().unwrap();
+    let charge = paid["latest_charge"].as_str().unwrap();
+    // Two levels: the charge, then its balance transaction.
+    let deep = s
+        .get(
+            &format!("/v1/payment_intents/{id}"),
+            &[("expand[]", "latest_charge.balance_transaction")],
+        )
+        .await
+        .expect(200);
+    assert_eq!(deep["latest_charge"]["id"], charge);
+    assert_eq!(deep["latest_charge"]["balance_transaction"]["object"], "balance_transaction");
+    assert_eq!(deep["latest_charge"]["balance_transaction"]["amount"], 2000);
+    // In a list: each item's.
+    let listed = s
+        .get("/v1/payment_intents", &[("expand[]", "data.latest_charge")])
+        .await
+        .expect(200);
+    let item = &listed["data"][0];
+    assert_eq!(item["latest_charge"]["object"], "charge", "{listed}");
+    // A list's paths start with `data.`; a retrieve's do not; more than four levels are
+    // refused; so is what a kind does not have.
+    for (path, query) in [
+        ("/v1/payment_intents".to_owned(), "latest_charge"),
+        (format!("/v1/payment_intents/{id}"), "latest_charge.payment_intent.latest_charge.payment_intent.customer"),
+        (format!("/v1/charges/{charge}"), "outcome"),
+        ("/v1/events".to_owned(), "data.request"),
+    ] {
+        let r = s.get(&path, &[("expand[]", query)]).await.expect(400);
+        assert_eq!(r["error"]["param"], "expand", "{path} {query}: {r}");
+    }
+    // A charge opens its payment intent; a refund (created or retrieved) its charge.
+    let c = s
+        .get(&format!("/v1/charges/{charge}"), &[("expand[]", "payment_intent")])
+        .await
+        .expect(200);
+    assert_eq!(c["payment_intent"]["id"], id);
+    let refund = s
+        .post(
+            "/v1/refunds",
+            &[("payment_intent", id), ("amount", "500"), ("expand[]", "charge")],
+        )
+        .await
+        .expect(200);
+    assert_eq!(refund["charge"]["id"], charge);
+    assert_eq!(refund["charge"]["amount_refunded"], 500);
+    let again = s
+        .get(
+            &format!("/v1/refunds/{}", refund["id"].as_str().unwrap()),
+            &[("expand[]", "payment_intent")],
+        )
+        .await
+        .expect(200);
+    assert_eq!(again["payment_intent"]["id"], id);
+}
