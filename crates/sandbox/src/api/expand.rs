@@ -29,10 +29,7 @@ fn expandable(kind: &str) -> &'static [(&'static str, &'static str)] {
             ("payment_intent", "payment_intent"),
             ("balance_transaction", "balance_transaction"),
         ],
-        "dispute" => &[
-            ("charge", "charge"),
-            ("payment_intent", "payment_intent"),
-        ],
+        "dispute" => &[("charge", "charge"), ("payment_intent", "payment_intent")],
         "payment_method" => &[("customer", "customer")],
         _ => &[],
     }

@@ -171,7 +171,13 @@ async fn retrieve(
             ));
         }
     }
-    ok(&expand::one(&state, "payment_intent", serde_json::to_value(pi?)?, &expand).await?)
+    ok(&expand::one(
+        &state,
+        "payment_intent",
+        serde_json::to_value(pi?)?,
+        &expand,
+    )
+    .await?)
 }
 
 async fn confirm(
@@ -239,4 +245,3 @@ async fn list_all(
     )
     .await
 }
-

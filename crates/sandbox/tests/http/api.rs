@@ -1189,7 +1189,10 @@ async fn expand_goes_deep_and_into_lists_charges_and_refunds() {
         .await
         .expect(200);
     assert_eq!(deep["latest_charge"]["id"], charge);
-    assert_eq!(deep["latest_charge"]["balance_transaction"]["object"], "balance_transaction");
+    assert_eq!(
+        deep["latest_charge"]["balance_transaction"]["object"],
+        "balance_transaction"
+    );
     assert_eq!(deep["latest_charge"]["balance_transaction"]["amount"], 2000);
     // In a list: each item's.
     let listed = s
@@ -1202,7 +1205,10 @@ async fn expand_goes_deep_and_into_lists_charges_and_refunds() {
     // refused; so is what a kind does not have.
     for (path, query) in [
         ("/v1/payment_intents".to_owned(), "latest_charge"),
-        (format!("/v1/payment_intents/{id}"), "latest_charge.payment_intent.latest_charge.payment_intent.customer"),
+        (
+            format!("/v1/payment_intents/{id}"),
+            "latest_charge.payment_intent.latest_charge.payment_intent.customer",
+        ),
         (format!("/v1/charges/{charge}"), "outcome"),
         ("/v1/events".to_owned(), "data.request"),
     ] {
@@ -1211,14 +1217,21 @@ async fn expand_goes_deep_and_into_lists_charges_and_refunds() {
     }
     // A charge opens its payment intent; a refund (created or retrieved) its charge.
     let c = s
-        .get(&format!("/v1/charges/{charge}"), &[("expand[]", "payment_intent")])
+        .get(
+            &format!("/v1/charges/{charge}"),
+            &[("expand[]", "payment_intent")],
+        )
         .await
         .expect(200);
     assert_eq!(c["payment_intent"]["id"], id);
     let refund = s
         .post(
             "/v1/refunds",
-            &[("payment_intent", id), ("amount", "500"), ("expand[]", "charge")],
+            &[
+                ("payment_intent", id),
+                ("amount", "500"),
+                ("expand[]", "charge"),
+            ],
         )
         .await
         .expect(200);
