@@ -145,7 +145,24 @@ fn stages(summary: &mut Summary) -> Result<()> {
         tools::run(
             t.command(&t.python.to_string_lossy())
                 .arg(root.join("crates/sandbox/tests/compat/stripe_python.py"))
-                .arg(target.join("debug").join("paywidget")),
+                .arg(target.join("debug").join("paywidget"))
+                .env("PAYWIDGET_FIDELITY_OUT", {
+                    // Only what this run captures is checked.
+                    let out = fidelity_objects();
+                    let _ = std::fs::remove_file(&out);
+                    out
+                }),
+        )
+    })?;
+    summary.stage("sandbox objects match stripe-node's declarations", || {
+        // What stripe-python captured above, field by field against the pinned API version's
+        // types (tests/stripe-node/fidelity.mjs).
+        let root = crate::root();
+        tools::run(
+            t.command("node")
+                .arg(root.join("tests/stripe-node/fidelity.mjs"))
+                .arg(fidelity_objects())
+                .arg(root.join(".tools/stripe-types/node_modules")),
         )
     })?;
     summary.stage("standardwebhooks verifies the outgoing webhooks", || {
@@ -236,4 +253,11 @@ fn private_tmp(name: &str) -> Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
     Ok(dir)
+}
+
+/// Where the stripe-python stage leaves the sandbox objects it captured.
+fn fidelity_objects() -> PathBuf {
+    let dir = crate::root().join("target").join("tmp").join("fidelity");
+    let _ = std::fs::create_dir_all(&dir);
+    dir.join("objects.json")
 }

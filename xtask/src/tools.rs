@@ -26,6 +26,9 @@ pub(crate) const TERSER_VERSION: &str = "5.36.0";
 /// The published Stripe.js types the checkout's calls are checked against, and the compiler.
 pub(crate) const STRIPE_JS_TYPES: &str = "@stripe/stripe-js@10.2.1";
 pub(crate) const TYPESCRIPT: &str = "typescript@5.9.3";
+/// stripe-node whose declarations are those of the pinned API version
+/// (`paywidget_core::api::STRIPE_API_VERSION`, 2026-10-28.endive: stripe-node 23.1.0).
+pub(crate) const STRIPE_NODE: &str = "stripe@23.1.0";
 /// The axe-core release the end-to-end tests check the dashboard's pages with.
 pub(crate) const AXE_CORE_VERSION: &str = "4.10.3";
 /// The stripe-python release the sandbox's compatibility test drives it with.
@@ -275,16 +278,18 @@ fn ensure_axe_core(root: &Path) -> Result<()> {
     npm_install(&prefix, &format!("axe-core@{AXE_CORE_VERSION}"))
 }
 
-/// Installs `@stripe/stripe-js` (types only are used) and TypeScript into `.tools/stripe-types`;
-/// returns `tsc`.
+/// Installs `@stripe/stripe-js` and stripe-node (types only are used) and TypeScript into
+/// `.tools/stripe-types`; returns `tsc`.
 fn ensure_stripe_types(root: &Path) -> Result<PathBuf> {
     let prefix = root.join(".tools").join("stripe-types");
     let tsc = prefix.join("node_modules").join(".bin").join("tsc");
-    let what = format!("{STRIPE_JS_TYPES} + {TYPESCRIPT} (npm)");
-    let (_, types_version) = STRIPE_JS_TYPES.rsplit_once('@').unwrap_or_default();
-    let installed =
-        std::fs::read_to_string(prefix.join("node_modules/@stripe/stripe-js/package.json"))
-            .is_ok_and(|p| p.contains(&format!("\"version\": \"{types_version}\"")));
+    let what = format!("{STRIPE_JS_TYPES} + {STRIPE_NODE} + {TYPESCRIPT} (npm)");
+    let has = |package: &str| {
+        let (name, version) = package.rsplit_once('@').unwrap_or_default();
+        std::fs::read_to_string(prefix.join("node_modules").join(name).join("package.json"))
+            .is_ok_and(|p| p.contains(&format!("\"version\": \"{version}\"")))
+    };
+    let installed = has(STRIPE_JS_TYPES) && has(STRIPE_NODE);
     let ts_version = TYPESCRIPT.rsplit_once('@').map_or("", |(_, v)| v);
     if installed && version_of(&tsc, "--version").is_some_and(|v| v.ends_with(ts_version)) {
         step(&what, "present");
@@ -295,7 +300,7 @@ fn ensure_stripe_types(root: &Path) -> Result<PathBuf> {
     run(Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
         .arg(&prefix)
-        .args([STRIPE_JS_TYPES, TYPESCRIPT]))
+        .args([STRIPE_JS_TYPES, STRIPE_NODE, TYPESCRIPT]))
     .context("install the Stripe.js types with npm (is Node.js with npm installed?)")?;
     Ok(tsc)
 }

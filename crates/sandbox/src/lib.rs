@@ -24,6 +24,7 @@ pub mod model;
 pub mod params;
 pub mod payments;
 pub mod setup_intents;
+pub mod shape;
 pub mod store;
 pub mod webhooks;
 

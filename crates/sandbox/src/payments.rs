@@ -1112,6 +1112,8 @@ async fn insert_event(
     previous_attributes: Option<Value>,
     now: i64,
 ) -> Result<String, ApiError> {
+    let mut object = object;
+    crate::shape::complete(&mut object);
     let event = Event {
         id: state.ids.new_id("evt"),
         object: "event".into(),

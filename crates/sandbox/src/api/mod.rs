@@ -90,9 +90,11 @@ async fn unknown_route(req: Request) -> Response {
     ApiError::unknown_route(req.method().as_str(), req.uri().path()).into_response()
 }
 
-/// A JSON response of a Stripe object.
+/// A JSON response of a Stripe object, in Stripe's shape ([`crate::shape`]).
 pub(crate) fn ok<T: Serialize>(object: &T) -> Result<Response, ApiError> {
-    Ok(axum::Json(serde_json::to_value(object)?).into_response())
+    let mut value = serde_json::to_value(object)?;
+    crate::shape::complete(&mut value);
+    Ok(axum::Json(value).into_response())
 }
 
 /// The `limit` and `starting_after` of a list request (limit 1–100, default 10).

@@ -1,4 +1,5 @@
-//! Read-only reporting: `/v1/events`, `/v1/charges`, `/v1/balance_transactions`, `/v1/payouts`.
+//! Read-only reporting: `/v1/events`, `/v1/charges`, `/v1/balance_transactions` (list and
+//! retrieve), `/v1/payouts`.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -20,6 +21,7 @@ pub(super) fn router() -> Router<SharedState> {
         .route("/v1/events/{id}", get(retrieve_event))
         .route("/v1/charges/{id}", get(retrieve_charge))
         .route("/v1/balance_transactions", get(list_balance))
+        .route("/v1/balance_transactions/{id}", get(retrieve_balance))
         .route("/v1/payouts", get(list_payouts))
 }
 
@@ -101,6 +103,21 @@ async fn list_balance(
         out.push(t);
     }
     ok(&list("/v1/balance_transactions", out, more))
+}
+
+/// `GET /v1/balance_transactions/:id`, with its status as of the sandbox's clock.
+async fn retrieve_balance(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
+    let expand = super::take_expand(&mut p);
+    p.finish()?;
+    let txn = payments::get::<serde_json::Value>(&state, "balance_transaction", &id).await?;
+    let txn = payments::with_status(txn, state.clock.now());
+    ok(&super::expand::one(&state, "balance_transaction", txn, &expand).await?)
 }
 
 /// `GET /v1/payouts`: `limit`, `starting_after`, `arrival_date` ranges (`[gt]`, `[gte]`,

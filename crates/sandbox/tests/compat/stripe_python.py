@@ -8,6 +8,7 @@ stripe.Webhook.construct_event, and stops the sandbox by its PID. Prints "N pass
 
 import datetime
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -75,6 +76,21 @@ def check(name, fn, results):
 EXP_YEAR = datetime.date.today().year + 3
 
 
+def capture(objects):
+    """Adds raw sandbox objects to the file the next stage checks against stripe-node's types."""
+    out = os.environ.get("PAYWIDGET_FIDELITY_OUT")
+    if not out:
+        return
+    try:
+        with open(out) as f:
+            kept = json.load(f)
+    except (OSError, ValueError):
+        kept = {}
+    kept.update(objects)
+    with open(out, "w") as f:
+        json.dump(kept, f)
+
+
 def card(number, cvc="123"):
     return stripe.PaymentMethod.create(
         type="card",
@@ -95,6 +111,19 @@ def run(publishable_key):
         assert pi.metadata["order_id"] == "o-1"
         again = stripe.PaymentIntent.retrieve(pi.id)
         assert again.latest_charge == pi.latest_charge
+        # The raw objects, for the check against stripe-node's declarations (xtask's next stage).
+        charge = stripe.Charge.retrieve(pi.latest_charge)
+        refund = stripe.Refund.create(payment_intent=pi.id, amount=500)
+        customer = stripe.Customer.create(email="donor@example.org")
+        txn = stripe.BalanceTransaction.retrieve(charge.balance_transaction)
+        capture({
+            "PaymentIntent": json.loads(pi.last_response.body),
+            "PaymentMethod": json.loads(pm.last_response.body),
+            "Charge": json.loads(charge.last_response.body),
+            "Refund": json.loads(refund.last_response.body),
+            "Customer": json.loads(customer.last_response.body),
+            "BalanceTransaction": json.loads(txn.last_response.body),
+        })
         # expand[] opens the ids the SDKs ask for.
         full = stripe.PaymentIntent.retrieve(pi.id, expand=["latest_charge", "payment_method"])
         assert full.latest_charge.object == "charge" and full.latest_charge.id == pi.latest_charge, full
@@ -256,6 +285,12 @@ def run(publishable_key):
         sub = stripe.Subscription.retrieve(sub.id)
         assert sub.status == "active", sub.status
         assert sub.default_payment_method == pm.id
+        capture({
+            "Subscription": json.loads(sub.last_response.body),
+            "Invoice": json.loads(stripe.Invoice.retrieve(invoice.id).last_response.body),
+            "Price": json.loads(price.last_response.body),
+            "Product": json.loads(product.last_response.body),
+        })
         period_end = sub["items"].data[0].current_period_end
 
         def advance(to):
