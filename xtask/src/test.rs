@@ -158,12 +158,40 @@ fn stages(summary: &mut Summary) -> Result<()> {
         // What stripe-python captured above, field by field against the pinned API version's
         // types (tests/stripe-node/fidelity.mjs).
         let root = crate::root();
+        let checker = root.join("tests/stripe-node/fidelity.mjs");
+        let modules = root.join(".tools/stripe-types/node_modules");
         tools::run(
             t.command("node")
-                .arg(root.join("tests/stripe-node/fidelity.mjs"))
+                .arg(&checker)
                 .arg(fidelity_objects())
-                .arg(root.join(".tools/stripe-types/node_modules")),
-        )
+                .arg(&modules),
+        )?;
+        // The check can fail: a copy with a field of Stripe's taken out and one of ours added
+        // must be refused, naming both.
+        let mut objects: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fidelity_objects())?)?;
+        let pi = objects
+            .get_mut("PaymentIntent")
+            .and_then(serde_json::Value::as_object_mut)
+            .context("stripe-python captured no PaymentIntent")?;
+        pi.remove("status");
+        pi.insert("colour".into(), "blue".into());
+        let broken = fidelity_objects().with_file_name("broken.json");
+        std::fs::write(&broken, objects.to_string())?;
+        let out = t
+            .command("node")
+            .arg(&checker)
+            .arg(&broken)
+            .arg(&modules)
+            .output()?;
+        let said = String::from_utf8_lossy(&out.stdout);
+        anyhow::ensure!(
+            !out.status.success()
+                && said.contains("PaymentIntent.status: missing")
+                && said.contains("PaymentIntent.colour: not in Stripe's type"),
+            "the fidelity check let a broken payment intent through:\n{said}"
+        );
+        Ok(())
     })?;
     summary.stage("standardwebhooks verifies the outgoing webhooks", || {
         // The host test records what its receiver got; the specification's own Python

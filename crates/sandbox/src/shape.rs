@@ -113,7 +113,7 @@ fn defaults(kind: &str) -> &'static [(&'static str, Fill)] {
     match kind {
         "customer" => &[("balance", Fill::Zero)],
         "subscription" => &[
-            ("automatic_tax", Fill::NoTax),
+            ("automatic_tax", Fill::NoSubscriptionTax),
             ("billing_mode", Fill::Classic),
             ("billing_schedules", Fill::Empty),
             ("discounts", Fill::Empty),
@@ -147,8 +147,10 @@ enum Fill {
     Zero,
     Text(&'static str),
     Empty,
-    /// Automatic tax off.
+    /// Automatic tax off (an invoice's, with its provider and status).
     NoTax,
+    /// Automatic tax off (a subscription's).
+    NoSubscriptionTax,
     /// Stripe's classic billing mode.
     Classic,
     /// Invoices issued by the account itself.
@@ -165,6 +167,9 @@ impl Fill {
             Fill::Empty => Value::Array(Vec::new()),
             Fill::NoTax => {
                 json!({ "disabled_reason": null, "enabled": false, "liability": null, "provider": null, "status": null })
+            }
+            Fill::NoSubscriptionTax => {
+                json!({ "disabled_reason": null, "enabled": false, "liability": null })
             }
             Fill::Classic => json!({ "flexible": null, "type": "classic" }),
             Fill::SelfIssued => json!({
