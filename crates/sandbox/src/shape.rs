@@ -242,13 +242,11 @@ fn of_kind(kind: &str, map: &mut Map<String, Value>) {
                 lines.remove("total_count");
             }
         }
-        "subscription_item" => {
-            // The legacy `plan` view of the item's price, which Stripe still sends.
-            if !map.contains_key("plan") {
-                if let Some(price) = map.get("price").and_then(Value::as_object) {
-                    let plan = plan_of(price);
-                    map.insert("plan".into(), plan);
-                }
+        // The legacy `plan` view of the item's price, which Stripe still sends.
+        "subscription_item" if !map.contains_key("plan") => {
+            if let Some(price) = map.get("price").and_then(Value::as_object) {
+                let plan = plan_of(price);
+                map.insert("plan".into(), plan);
             }
         }
         "line_item" => {
