@@ -1,7 +1,8 @@
 // Checks objects captured from the sandbox against the `stripe` npm package's TypeScript
 // declarations for the pinned API version: every field Stripe's type requires is present (null
 // only where the type allows null) and no field is one Stripe's type lacks, at every depth.
-// Usage: node fidelity.mjs <objects.json: {"PaymentIntent": {...}, ...}> <node_modules with stripe and typescript>
+// Usage: node fidelity.mjs <objects.json: {"PaymentIntent": {...}, "PaymentMethod:sepa": {...}, ...}>
+//        <node_modules with stripe and typescript>
 // Run by `cargo xtask test` (stage "sandbox objects match stripe's declarations").
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -10,11 +11,13 @@ import path from 'node:path';
 const [objectsFile, modules] = process.argv.slice(2);
 const ts = createRequire(path.join(path.resolve(modules), 'x.js'))('typescript');
 const objects = JSON.parse(fs.readFileSync(objectsFile, 'utf8'));
+// A key is a type's name, with `:label` when one type is captured more than once.
 const kinds = Object.keys(objects);
+const alias = k => `T_${k.replace(/\W/g, '_')}`;
 // A probe file naming each type, next to the captured objects, resolving `stripe` in `modules`.
 const probe = path.join(path.dirname(path.resolve(objectsFile)), 'fidelity-probe.ts');
 fs.writeFileSync(probe, "import type Stripe from 'stripe';\n" +
-  kinds.map(k => `export type T_${k} = Stripe.${k};`).join('\n') + '\n');
+  kinds.map(k => `export type ${alias(k)} = Stripe.${k.split(':')[0]};`).join('\n') + '\n');
 const program = ts.createProgram([probe], {
   strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -67,7 +70,7 @@ function walk(type, value, at) {
 }
 
 for (const k of kinds) {
-  const type = aliases.get(`T_${k}`);
+  const type = aliases.get(alias(k));
   if (!type || type.flags & ts.TypeFlags.Any) { problems.push(`${k}: no such type in stripe's declarations`); continue; }
   walk(type, objects[k], k);
 }

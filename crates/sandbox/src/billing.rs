@@ -2264,6 +2264,8 @@ pub async fn advance_clock(
     )
     .await?;
     run_until(&mut tx, state, Some(id), frozen_time).await?;
+    // The clock's customers' bank debits due by then settle too.
+    crate::payments::settle_debits_in(&mut tx, state, Some(id), frozen_time).await?;
     clock.frozen_time = frozen_time;
     clock.status = "ready".into();
     if !Store::update(&mut tx, id, v.version, &clock).await? {

@@ -225,6 +225,7 @@ async fn redeem_by(
                 object: "payment_method".into(),
                 billing_details: preview.billing_details,
                 card: preview.card,
+                sepa_debit: None,
                 created: now,
                 customer: None,
                 livemode: false,

@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod model;
 pub mod params;
 pub mod payments;
+pub mod sepa;
 pub mod setup_intents;
 pub mod shape;
 pub mod store;

@@ -10,13 +10,17 @@ use serde_json::Value;
 /// `metadata`: string keys to string values.
 pub type Metadata = BTreeMap<String, String>;
 
-/// A tokenized card (`pm_…`). Never holds the number or CVC: only what Stripe shows.
+/// A tokenized card or bank account (`pm_…`). Never holds the card number, the CVC or the
+/// IBAN: only what Stripe shows (`card` or `sepa_debit`, as its `type` says).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PaymentMethod {
     pub id: String,
     pub object: String,
     pub billing_details: BillingDetails,
-    pub card: CardDetails,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardDetails>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sepa_debit: Option<SepaDebitDetails>,
     pub created: i64,
     pub customer: Option<String>,
     pub livemode: bool,
@@ -43,6 +47,17 @@ pub struct Address {
     pub line2: Option<String>,
     pub postal_code: Option<String>,
     pub state: Option<String>,
+}
+
+/// `payment_method.sepa_debit`: the account's country, bank and last four, never the IBAN.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SepaDebitDetails {
+    pub bank_code: String,
+    pub branch_code: String,
+    pub country: String,
+    pub fingerprint: String,
+    pub generated_from: Value,
+    pub last4: String,
 }
 
 /// `payment_method.card`.
@@ -86,7 +101,8 @@ pub struct ConfirmationToken {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PaymentMethodPreview {
     pub billing_details: BillingDetails,
-    pub card: CardDetails,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardDetails>,
     #[serde(rename = "type")]
     pub kind: String,
 }

@@ -34,6 +34,11 @@ impl Params {
         v.into_iter().last().filter(|s| !s.is_empty())
     }
 
+    /// A parameter's value without taking it (the last, if sent more than once).
+    pub fn peek(&self, key: &str) -> Option<&str> {
+        self.values.get(key)?.last().map(String::as_str)
+    }
+
     /// Takes a parameter that may be sent empty to unset: `None` if absent, `Some("")` if
     /// sent empty.
     pub fn take_present(&mut self, key: &str) -> Option<String> {

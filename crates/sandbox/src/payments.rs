@@ -70,7 +70,8 @@ pub fn payment_method_of(state: &AppState, new: NewPaymentMethod) -> (PaymentMet
         id: state.ids.new_id("pm"),
         object: "payment_method".into(),
         billing_details: new.billing_details,
-        card: CardDetails {
+        sepa_debit: None,
+        card: Some(CardDetails {
             brand: cards::brand_code(number).into(),
             checks: json!({ "address_line1_check": null, "address_postal_code_check": null, "cvc_check": "pass" }),
             country: cards::country(number).into(),
@@ -82,7 +83,7 @@ pub fn payment_method_of(state: &AppState, new: NewPaymentMethod) -> (PaymentMet
             networks: json!({ "available": [cards::brand_code(number)], "preferred": null }),
             three_d_secure_usage: json!({ "supported": true }),
             wallet: None,
-        },
+        }),
         created: state.clock.now(),
         customer: None,
         livemode: false,
@@ -91,6 +92,33 @@ pub fn payment_method_of(state: &AppState, new: NewPaymentMethod) -> (PaymentMet
     };
     let behaviour = cards::behaviour(number);
     (pm, behaviour)
+}
+
+/// `POST /v1/payment_methods` with `type=sepa_debit`: what Stripe shows of the account and the
+/// debit's scripted outcome; the IBAN goes no further than this function.
+pub async fn create_sepa_method(
+    state: &AppState,
+    iban: paywidget_core::bank::Iban,
+    billing_details: BillingDetails,
+    metadata: Metadata,
+) -> Result<PaymentMethod, ApiError> {
+    let pm = PaymentMethod {
+        id: state.ids.new_id("pm"),
+        object: "payment_method".into(),
+        billing_details,
+        card: None,
+        sepa_debit: Some(crate::sepa::details_of(&iban, &state.config.secret_key)),
+        created: state.clock.now(),
+        customer: None,
+        livemode: false,
+        metadata,
+        kind: "sepa_debit".into(),
+    };
+    let internal = json!({ "debit": crate::sepa::debit_of(&iban) });
+    let mut tx = state.store.begin().await?;
+    Store::insert(&mut tx, &pm.id, "payment_method", pm.created, &pm, Some(&internal)).await?;
+    tx.commit().await?;
+    Ok(pm)
 }
 
 pub(crate) async fn require_customer(
@@ -157,6 +185,10 @@ pub struct ConfirmParams {
     pub off_session: bool,
     pub receipt_email: Option<String>,
     pub setup_future_usage: Option<String>,
+    /// `mandate_data[customer_acceptance]` (a bank debit's mandate, accepted now).
+    pub mandate_data: Option<crate::sepa::Acceptance>,
+    /// `mandate`: an existing mandate's id (an off-session debit).
+    pub mandate: Option<String>,
 }
 
 /// `POST /v1/payment_intents`.
@@ -354,6 +386,18 @@ pub async fn confirm_in(
             ));
         }
     }
+    if pm.object.kind == "sepa_debit" {
+        let debit = pm
+            .internal
+            .as_ref()
+            .and_then(|i| i.get("debit"))
+            .cloned()
+            .map(serde_json::from_value)
+            .transpose()?
+            .unwrap_or(crate::sepa::Debit::Succeeds { after: 0 });
+        let mandate = (params.mandate_data, params.mandate, params.off_session);
+        return confirm_debit(tx, state, pi, version, &pm, debit, mandate, now).await;
+    }
     let behaviour: Behaviour = pm
         .internal
         .clone()
@@ -451,6 +495,206 @@ pub async fn confirm_in(
     save_pi(tx, &pi, version).await?;
     crate::billing::after_payment(tx, state, &pi, now).await?;
     Ok(Confirmed::Done(pi))
+}
+
+/// A bank debit's confirmation: its mandate (accepted now, named, or the account's own for an
+/// off-session debit), a pending charge, and `processing` until its settlement time on the
+/// sandbox's clock or its customer's test clock ([`settle_debits_in`]).
+#[allow(clippy::too_many_arguments)] // the confirmation's parts, each used once
+async fn confirm_debit(
+    tx: &mut SqliteConnection,
+    state: &AppState,
+    mut pi: PaymentIntent,
+    version: i64,
+    pm: &crate::store::Versioned<PaymentMethod>,
+    debit: crate::sepa::Debit,
+    (acceptance, named, off_session): (Option<crate::sepa::Acceptance>, Option<String>, bool),
+    now: i64,
+) -> Result<Confirmed, ApiError> {
+    if pi.currency != "eur" {
+        return Err(ApiError::invalid_param(
+            "currency",
+            format!(
+                "The currency provided ({}) is invalid. Payments with sepa_debit support the following currencies: eur.",
+                pi.currency
+            ),
+        ));
+    }
+    let own = pm
+        .internal
+        .as_ref()
+        .and_then(|i| i.get("mandate"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mandate = match (acceptance, named, own) {
+        (Some(accepted), _, _) => {
+            let id = state.ids.new_id("mandate");
+            let reference = state.ids.new_id("ref").to_uppercase().replace('_', "");
+            let m = crate::sepa::mandate(&id, &reference, &pm.object.id, &accepted, now, &state.base_url);
+            Store::insert(tx, &id, "mandate", now, &m, None).await?;
+            let mut internal = pm.internal.clone().unwrap_or_else(|| json!({}));
+            internal["mandate"] = json!(id);
+            if !Store::update_with_internal(tx, &pm.object.id, pm.version, &pm.object, &internal).await? {
+                return Err(ApiError::lock_timeout());
+            }
+            id
+        }
+        (None, Some(named), own) => {
+            if own.as_deref() != Some(named.as_str()) {
+                return Err(ApiError::invalid_param(
+                    "mandate",
+                    "The mandate does not belong to this payment method.",
+                ));
+            }
+            named
+        }
+        (None, None, Some(own)) if off_session => own,
+        _ => {
+            return Err(ApiError::invalid_param(
+                "mandate_data",
+                "This PaymentIntent requires a mandate, but no existing mandate was found. Collect mandate acceptance from the customer and try again, providing acceptance data in the mandate_data parameter.",
+            ))
+        }
+    };
+    let mut charge = new_charge(state, &pi, &pm.object, now, cards::RiskLevel::Normal, None);
+    charge.status = "pending".into();
+    charge.paid = false;
+    charge.payment_method_details["sepa_debit"]["mandate"] = json!(mandate);
+    Store::insert(tx, &charge.id, "charge", now, &charge, None).await?;
+    pi.status = "processing".into();
+    pi.latest_charge = Some(charge.id.clone());
+    pi.next_action = None;
+    pi.last_payment_error = None;
+    pi.payment_method_types = vec!["sepa_debit".into()];
+    // A customer on a test clock is debited on that clock's time.
+    let clock = match &pi.customer {
+        Some(c) => Store::get_in::<Customer>(tx, "customer", c)
+            .await?
+            .and_then(|c| c.object.test_clock),
+        None => None,
+    };
+    let start = match &clock {
+        Some(id) => Store::get_in::<Value>(tx, "test_helpers.test_clock", id)
+            .await?
+            .and_then(|c| c.object.get("frozen_time").and_then(Value::as_i64))
+            .unwrap_or(now),
+        None => now,
+    };
+    let internal = json!({
+        "debit": debit,
+        "settle_at": start + debit.after(),
+        "test_clock": clock,
+    });
+    if !Store::update_with_internal(tx, &pi.id, version, &pi, &internal).await? {
+        return Err(ApiError::lock_timeout());
+    }
+    emit_at(tx, state, "payment_intent.processing", &pi, now).await?;
+    crate::billing::after_payment(tx, state, &pi, now).await?;
+    Ok(Confirmed::Done(pi))
+}
+
+/// Settles every bank debit due by `until` on `clock` (`None`: the sandbox's own clock): it
+/// succeeds (and, for the disputed test IBANs, is disputed at once) or fails with its code.
+pub(crate) async fn settle_debits_in(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    clock: Option<&str>,
+    until: i64,
+) -> Result<usize, ApiError> {
+    let processing = Store::find_in::<PaymentIntent>(
+        conn,
+        "payment_intent",
+        &[crate::store::Filter::eq("status", "processing")],
+    )
+    .await?;
+    let mut settled = 0;
+    for (id, v) in processing {
+        let Some(internal) = v.internal.clone() else {
+            continue;
+        };
+        let on = internal.get("test_clock").and_then(Value::as_str);
+        let at = internal.get("settle_at").and_then(Value::as_i64);
+        let debit = internal.get("debit").cloned();
+        let (Some(at), Some(debit)) = (at, debit) else {
+            continue;
+        };
+        if on != clock || at > until {
+            continue;
+        }
+        let debit: crate::sepa::Debit = serde_json::from_value(debit)?;
+        settle_debit(conn, state, &id, v, debit, at).await?;
+        settled += 1;
+    }
+    Ok(settled)
+}
+
+/// [`settle_debits_in`] on the sandbox's own clock, in its own transaction (the worker's).
+pub async fn settle_debits(state: &AppState) -> Result<usize, ApiError> {
+    let mut tx = state.store.begin().await?;
+    let n = settle_debits_in(&mut tx, state, None, state.clock.now()).await?;
+    tx.commit().await?;
+    if n > 0 {
+        state.deliveries_queued.notify_one();
+    }
+    Ok(n)
+}
+
+async fn settle_debit(
+    conn: &mut SqliteConnection,
+    state: &AppState,
+    id: &str,
+    v: crate::store::Versioned<PaymentIntent>,
+    debit: crate::sepa::Debit,
+    at: i64,
+) -> Result<(), ApiError> {
+    let mut pi = v.object;
+    let charge_id = pi.latest_charge.clone().unwrap_or_default();
+    let mut c = Store::get_in::<Charge>(conn, "charge", &charge_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("charge", &charge_id))?;
+    match debit {
+        crate::sepa::Debit::Fails { code, message, .. } => {
+            c.object.status = "failed".into();
+            c.object.failure_code = Some(code.clone());
+            c.object.failure_message = Some(message.clone());
+            let pm = match &pi.payment_method {
+                Some(pm) => Store::get_in::<Value>(conn, "payment_method", pm)
+                    .await?
+                    .map(|v| v.object),
+                None => None,
+            };
+            pi.status = "requires_payment_method".into();
+            pi.payment_method = None;
+            pi.last_payment_error = Some(json!({
+                "type": "invalid_request_error",
+                "code": code,
+                "decline_code": null,
+                "message": message,
+                "charge": charge_id,
+                "payment_method": pm,
+            }));
+            Store::update(conn, &charge_id, c.version, &c.object).await?;
+            Store::update_with_internal(conn, id, v.version, &pi, &json!({ "settled": at })).await?;
+            emit_at(conn, state, "payment_intent.payment_failed", &pi, at).await?;
+        }
+        crate::sepa::Debit::Succeeds { .. } | crate::sepa::Debit::Disputed => {
+            let mut charge = c.object;
+            capture_charge(conn, state, &mut pi, &mut charge, pi.amount, at).await?;
+            charge.status = "succeeded".into();
+            charge.paid = true;
+            if debit == crate::sepa::Debit::Disputed {
+                open_dispute(conn, state, &pi, &mut charge, at).await?;
+            }
+            let version = Store::get_in::<Charge>(conn, "charge", &charge_id)
+                .await?
+                .map_or(c.version, |c| c.version);
+            Store::update(conn, &charge_id, version, &charge).await?;
+            Store::update_with_internal(conn, id, v.version, &pi, &json!({ "settled": at })).await?;
+            emit_at(conn, state, "payment_intent.succeeded", &pi, at).await?;
+        }
+    }
+    crate::billing::after_payment(conn, state, &pi, at).await?;
+    Ok(())
 }
 
 /// Authorises (and, for automatic capture, captures) the payment.
@@ -654,11 +898,18 @@ fn new_charge(
         paid: !failed,
         payment_intent: pi.id.clone(),
         payment_method: pm.id.clone(),
-        payment_method_details: json!({ "type": "card", "card": {
-            "brand": pm.card.brand, "country": pm.card.country, "exp_month": pm.card.exp_month,
-            "exp_year": pm.card.exp_year, "fingerprint": pm.card.fingerprint, "funding": pm.card.funding,
-            "last4": pm.card.last4,
-        }}),
+        payment_method_details: match (&pm.card, &pm.sepa_debit) {
+            (Some(card), _) => json!({ "type": "card", "card": {
+                "brand": card.brand, "country": card.country, "exp_month": card.exp_month,
+                "exp_year": card.exp_year, "fingerprint": card.fingerprint, "funding": card.funding,
+                "last4": card.last4,
+            }}),
+            (None, Some(bank)) => json!({ "type": "sepa_debit", "sepa_debit": {
+                "bank_code": bank.bank_code, "branch_code": bank.branch_code, "country": bank.country,
+                "fingerprint": bank.fingerprint, "last4": bank.last4, "mandate": null,
+            }}),
+            (None, None) => json!({ "type": pm.kind }),
+        },
         receipt_email: pi.receipt_email.clone(),
         refunded: false,
         status: if failed { "failed" } else { "succeeded" }.into(),

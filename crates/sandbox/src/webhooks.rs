@@ -49,6 +49,10 @@ pub async fn run_worker(state: SharedState) {
                 }
             }
         }
+        // Bank debits whose settlement time has come on the sandbox's clock.
+        if let Err(e) = crate::payments::settle_debits(&state).await {
+            tracing::warn!(error = ?e, "settling bank debits failed; next round");
+        }
         let now = SystemClock.now_ms();
         // A database hiccup is logged by the store's error conversion; try again next round.
         let due = state

@@ -39,6 +39,17 @@ fn take_confirm(p: &mut Params) -> Result<ConfirmParams, ApiError> {
         off_session: p.take_bool("off_session")?.unwrap_or(false),
         receipt_email: p.take("receipt_email"),
         setup_future_usage: p.take_enum("setup_future_usage", &["off_session", "on_session"])?,
+        mandate_data: match p.take_enum(
+            "mandate_data[customer_acceptance][type]",
+            &["online", "offline"],
+        )? {
+            Some(_) => Some(crate::sepa::Acceptance {
+                ip_address: p.take("mandate_data[customer_acceptance][online][ip_address]"),
+                user_agent: p.take("mandate_data[customer_acceptance][online][user_agent]"),
+            }),
+            None => None,
+        },
+        mandate: p.take("mandate"),
     })
 }
 
@@ -46,10 +57,10 @@ fn take_confirm(p: &mut Params) -> Result<ConfirmParams, ApiError> {
 /// the `expand[]` paths.
 fn take_accepted(p: &mut Params) -> Result<Vec<String>, ApiError> {
     let types = p.take_list("payment_method_types");
-    if types.iter().any(|t| t != "card") {
+    if types.iter().any(|t| t != "card" && t != "sepa_debit") {
         return Err(ApiError::invalid_param(
             "payment_method_types",
-            "The sandbox supports only `card`.",
+            "The sandbox supports `card` and `sepa_debit`.",
         ));
     }
     p.take_bool("automatic_payment_methods[enabled]")?;

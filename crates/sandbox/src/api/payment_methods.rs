@@ -33,10 +33,31 @@ async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let mut p = Params::parse(&body);
+    if p.peek("type") == Some("sepa_debit") {
+        p.take("type");
+        return create_sepa(&state, p).await;
+    }
     let new = take_card(&mut p, &state, "")?;
     take_expand(&mut p);
     p.finish()?;
     ok(&payments::create_payment_method(&state, new).await?)
+}
+
+/// `type=sepa_debit`: `sepa_debit[iban]` (a valid IBAN of a SEPA country), with the account
+/// holder's `billing_details[name]` and `[email]`, which Stripe requires for SEPA.
+async fn create_sepa(state: &SharedState, mut p: Params) -> Result<Response, ApiError> {
+    // Read here, parsed, and dropped with `p`: the IBAN is never logged or stored.
+    let iban = crate::sepa::parse_iban(p.take("sepa_debit[iban]").as_deref(), "sepa_debit[iban]")?;
+    let billing_details = take_billing_details(&mut p, "");
+    for (field, value) in [("name", &billing_details.name), ("email", &billing_details.email)] {
+        if value.as_deref().is_none_or(str::is_empty) {
+            return Err(ApiError::missing_param(&format!("billing_details[{field}]")));
+        }
+    }
+    let metadata = p.take_map("metadata");
+    take_expand(&mut p);
+    p.finish()?;
+    ok(&payments::create_sepa_method(state, iban, billing_details, metadata).await?)
 }
 
 /// `key` (e.g. `card[number]`) under `prefix`: itself for `""`, else `prefix[card][number]`
@@ -83,7 +104,19 @@ pub(super) fn take_card(
         }
         e
     })?;
-    let billing_details = BillingDetails {
+    let billing_details = take_billing_details(p, prefix);
+    let metadata = p.take_map(&k("metadata"));
+    Ok(NewPaymentMethod {
+        card,
+        billing_details,
+        metadata,
+    })
+}
+
+/// `billing_details[…]` under `prefix`.
+fn take_billing_details(p: &mut Params, prefix: &str) -> BillingDetails {
+    let k = |key: &str| nested(prefix, key);
+    BillingDetails {
         address: Address {
             city: p.take(&k("billing_details[address][city]")),
             country: p.take(&k("billing_details[address][country]")),
@@ -95,13 +128,7 @@ pub(super) fn take_card(
         email: p.take(&k("billing_details[email]")),
         name: p.take(&k("billing_details[name]")),
         phone: p.take(&k("billing_details[phone]")),
-    };
-    let metadata = p.take_map(&k("metadata"));
-    Ok(NewPaymentMethod {
-        card,
-        billing_details,
-        metadata,
-    })
+    }
 }
 
 async fn retrieve(

@@ -1,5 +1,5 @@
-//! Read-only reporting: `/v1/events`, `/v1/charges`, `/v1/balance_transactions` (list and
-//! retrieve), `/v1/payouts`.
+//! Read-only reporting: `/v1/events`, `/v1/charges`, `/v1/mandates`, `/v1/balance_transactions`
+//! (list and retrieve), `/v1/payouts`.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -20,6 +20,7 @@ pub(super) fn router() -> Router<SharedState> {
         .route("/v1/events", get(list_events))
         .route("/v1/events/{id}", get(retrieve_event))
         .route("/v1/charges/{id}", get(retrieve_charge))
+        .route("/v1/mandates/{id}", get(retrieve_mandate))
         .route("/v1/balance_transactions", get(list_balance))
         .route("/v1/balance_transactions/{id}", get(retrieve_balance))
         .route("/v1/payouts", get(list_payouts))
@@ -103,6 +104,15 @@ async fn list_balance(
         out.push(t);
     }
     ok(&list("/v1/balance_transactions", out, more))
+}
+
+/// `GET /v1/mandates/:id`: a bank debit's mandate.
+async fn retrieve_mandate(
+    State(state): State<SharedState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    ok(&payments::get::<serde_json::Value>(&state, "mandate", &id).await?)
 }
 
 /// `GET /v1/balance_transactions/:id`, with its status as of the sandbox's clock.

@@ -260,6 +260,47 @@ def run(publishable_key):
             return
         raise AssertionError("a tampered payload must not verify")
 
+    def sepa_debit():
+        holder = {"name": "Jenny Rosen", "email": "jenny@example.org"}
+        acceptance = {"customer_acceptance": {"type": "online",
+                                              "online": {"ip_address": "203.0.113.7", "user_agent": "python"}}}
+
+        def debit(iban):
+            pm = stripe.PaymentMethod.create(type="sepa_debit", sepa_debit={"iban": iban}, billing_details=holder)
+            assert pm.sepa_debit.last4 == iban[-4:] and iban[4:-4] not in pm.last_response.body, pm
+            pi = stripe.PaymentIntent.create(amount=3000, currency="eur", payment_method=pm.id,
+                                             payment_method_types=["sepa_debit"], confirm=True,
+                                             mandate_data=acceptance)
+            assert pi.status == "processing", pi.status
+            for _ in range(200):
+                done = stripe.PaymentIntent.retrieve(pi.id)
+                if done.status != "processing":
+                    return pm, pi, done
+                time.sleep(0.05)
+            raise AssertionError("the debit never settled")
+
+        pm, pi, done = debit("DE89370400440532013000")
+        assert done.status == "succeeded", done.status
+        charge = stripe.Charge.retrieve(done.latest_charge)
+        mandate = stripe.Mandate.retrieve(charge.payment_method_details.sepa_debit.mandate)
+        assert mandate.customer_acceptance.online.ip_address == "203.0.113.7", mandate
+        capture({
+            "PaymentMethod:sepa": json.loads(pm.last_response.body),
+            "PaymentIntent:processing": json.loads(pi.last_response.body),
+            "Charge:sepa": json.loads(charge.last_response.body),
+            "Mandate": json.loads(mandate.last_response.body),
+        })
+        _, _, failed = debit("DE62370400440532013001")
+        assert failed.status == "requires_payment_method", failed.status
+        assert failed.last_payment_error.code == "insufficient_funds", failed.last_payment_error
+        for iban in ["DE89370400440532013001", "SA0380000000608010167519"]:
+            try:
+                stripe.PaymentMethod.create(type="sepa_debit", sepa_debit={"iban": iban}, billing_details=holder)
+                raise AssertionError("expected InvalidRequestError")
+            except stripe.InvalidRequestError as e:
+                assert e.param == "sepa_debit[iban]" and e.code == "invalid_bank_account_iban", e
+                assert iban[4:] not in str(e), e
+
     def billing_subscription():
         # The standard Billing flow of API versions from 2025-03-31 on, unmodified client.
         product = stripe.Product.create(name="Pro")
@@ -343,6 +384,7 @@ def run(publishable_key):
         ("lists_and_paging", lists_and_paging),
         ("publishable_key_tokenizes_only", publishable_key_tokenizes_only),
         ("confirmation_token", confirmation_token),
+        ("sepa_debit", sepa_debit),
         ("billing_subscription", billing_subscription),
         ("webhook_signature", webhook_signature),
     ]:

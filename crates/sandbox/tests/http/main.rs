@@ -9,5 +9,6 @@ mod card_data;
 mod confirmation_tokens;
 mod faults;
 mod idempotency;
+mod sepa;
 mod stripe_js;
 mod webhooks;
