@@ -116,7 +116,15 @@ pub async fn create_sepa_method(
     };
     let internal = json!({ "debit": crate::sepa::debit_of(&iban) });
     let mut tx = state.store.begin().await?;
-    Store::insert(&mut tx, &pm.id, "payment_method", pm.created, &pm, Some(&internal)).await?;
+    Store::insert(
+        &mut tx,
+        &pm.id,
+        "payment_method",
+        pm.created,
+        &pm,
+        Some(&internal),
+    )
+    .await?;
     tx.commit().await?;
     Ok(pm)
 }
@@ -394,7 +402,9 @@ pub async fn confirm_in(
             .cloned()
             .map(serde_json::from_value)
             .transpose()?
-            .unwrap_or(crate::sepa::Debit::Succeeds { after: 0 });
+            .unwrap_or(crate::sepa::Debit::Succeeds {
+                after: crate::sepa::SETTLE_SECS,
+            });
         let mandate = (params.mandate_data, params.mandate, params.off_session);
         return confirm_debit(tx, state, pi, version, &pm, debit, mandate, now).await;
     }
@@ -674,12 +684,14 @@ async fn settle_debit(
                 "payment_method": pm,
             }));
             Store::update(conn, &charge_id, c.version, &c.object).await?;
-            Store::update_with_internal(conn, id, v.version, &pi, &json!({ "settled": at })).await?;
+            Store::update_with_internal(conn, id, v.version, &pi, &json!({ "settled": at }))
+                .await?;
             emit_at(conn, state, "payment_intent.payment_failed", &pi, at).await?;
         }
         crate::sepa::Debit::Succeeds { .. } | crate::sepa::Debit::Disputed => {
             let mut charge = c.object;
-            capture_charge(conn, state, &mut pi, &mut charge, pi.amount, at).await?;
+            let amount = pi.amount;
+            capture_charge(conn, state, &mut pi, &mut charge, amount, at).await?;
             charge.status = "succeeded".into();
             charge.paid = true;
             if debit == crate::sepa::Debit::Disputed {
@@ -689,7 +701,8 @@ async fn settle_debit(
                 .await?
                 .map_or(c.version, |c| c.version);
             Store::update(conn, &charge_id, version, &charge).await?;
-            Store::update_with_internal(conn, id, v.version, &pi, &json!({ "settled": at })).await?;
+            Store::update_with_internal(conn, id, v.version, &pi, &json!({ "settled": at }))
+                .await?;
             emit_at(conn, state, "payment_intent.succeeded", &pi, at).await?;
         }
     }

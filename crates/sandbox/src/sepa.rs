@@ -16,6 +16,10 @@ use crate::model::SepaDebitDetails;
 /// How long Stripe's "delayed" test IBANs stay `processing` (its "at least three minutes").
 pub const DELAYED_SECS: i64 = 180;
 
+/// How long every other debit stays `processing` (Stripe's test mode: a few seconds), so that a
+/// client sees the pending state before the outcome.
+pub const SETTLE_SECS: i64 = 5;
+
 /// What a debit from this account does once confirmed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -43,7 +47,7 @@ impl Debit {
     pub fn after(&self) -> i64 {
         match self {
             Debit::Succeeds { after } | Debit::Fails { after, .. } => *after,
-            Debit::Disputed => 0,
+            Debit::Disputed => SETTLE_SECS,
         }
     }
 }
@@ -60,7 +64,7 @@ pub fn debit_of(iban: &Iban) -> Debit {
         "AT861904300235473202" | "DE62370400440532013001" => fails(
             "insufficient_funds",
             "The customer's account has insufficient funds to cover this payment.",
-            0,
+            SETTLE_SECS,
         ),
         "AT591904300235473203" | "DE35370400440532013002" => Debit::Disputed,
         "AT321904300235473204" => Debit::Succeeds {
@@ -69,14 +73,14 @@ pub fn debit_of(iban: &Iban) -> Debit {
         "AT981904300000343434" => fails(
             "charge_exceeds_source_limit",
             "This payment exceeds the account's weekly volume limit.",
-            0,
+            SETTLE_SECS,
         ),
         "AT601904300000121212" => fails(
             "charge_exceeds_weekly_limit",
             "This payment exceeds the account's transaction volume limit.",
-            0,
+            SETTLE_SECS,
         ),
-        _ => Debit::Succeeds { after: 0 },
+        _ => Debit::Succeeds { after: SETTLE_SECS },
     }
 }
 
@@ -147,7 +151,6 @@ pub fn mandate(
         },
         "livemode": false,
         "multi_use": {},
-        "on_behalf_of": null,
         "payment_method": payment_method,
         "payment_method_details": {
             "sepa_debit": { "reference": reference, "url": format!("{base_url}/sandbox/mandates/{id}") },
@@ -165,9 +168,19 @@ mod tests {
     #[test]
     fn test_ibans_do_what_stripe_documents_and_nothing_keeps_the_iban() {
         let of = |s: &str| debit_of(&Iban::parse(s).unwrap());
-        assert_eq!(of("DE89370400440532013000"), Debit::Succeeds { after: 0 });
-        assert_eq!(of("AT321904300235473204"), Debit::Succeeds { after: DELAYED_SECS });
-        assert!(matches!(of("DE62370400440532013001"), Debit::Fails { code, .. } if code == "insufficient_funds"));
+        assert_eq!(
+            of("DE89370400440532013000"),
+            Debit::Succeeds { after: SETTLE_SECS }
+        );
+        assert_eq!(
+            of("AT321904300235473204"),
+            Debit::Succeeds {
+                after: DELAYED_SECS
+            }
+        );
+        assert!(
+            matches!(of("DE62370400440532013001"), Debit::Fails { code, .. } if code == "insufficient_funds")
+        );
         assert_eq!(of("AT591904300235473203"), Debit::Disputed);
         let iban = Iban::parse("DE89370400440532013000").unwrap();
         let shown = serde_json::to_string(&details_of(&iban, "k")).unwrap();

@@ -39,16 +39,15 @@ fn take_confirm(p: &mut Params) -> Result<ConfirmParams, ApiError> {
         off_session: p.take_bool("off_session")?.unwrap_or(false),
         receipt_email: p.take("receipt_email"),
         setup_future_usage: p.take_enum("setup_future_usage", &["off_session", "on_session"])?,
-        mandate_data: match p.take_enum(
-            "mandate_data[customer_acceptance][type]",
-            &["online", "offline"],
-        )? {
-            Some(_) => Some(crate::sepa::Acceptance {
+        mandate_data: p
+            .take_enum(
+                "mandate_data[customer_acceptance][type]",
+                &["online", "offline"],
+            )?
+            .map(|_| crate::sepa::Acceptance {
                 ip_address: p.take("mandate_data[customer_acceptance][online][ip_address]"),
                 user_agent: p.take("mandate_data[customer_acceptance][online][user_agent]"),
             }),
-            None => None,
-        },
         mandate: p.take("mandate"),
     })
 }

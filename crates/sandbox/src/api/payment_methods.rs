@@ -49,9 +49,14 @@ async fn create_sepa(state: &SharedState, mut p: Params) -> Result<Response, Api
     // Read here, parsed, and dropped with `p`: the IBAN is never logged or stored.
     let iban = crate::sepa::parse_iban(p.take("sepa_debit[iban]").as_deref(), "sepa_debit[iban]")?;
     let billing_details = take_billing_details(&mut p, "");
-    for (field, value) in [("name", &billing_details.name), ("email", &billing_details.email)] {
+    for (field, value) in [
+        ("name", &billing_details.name),
+        ("email", &billing_details.email),
+    ] {
         if value.as_deref().is_none_or(str::is_empty) {
-            return Err(ApiError::missing_param(&format!("billing_details[{field}]")));
+            return Err(ApiError::missing_param(&format!(
+                "billing_details[{field}]"
+            )));
         }
     }
     let metadata = p.take_map("metadata");
