@@ -272,6 +272,37 @@ pub async fn renewal_upcoming(
     Ok(())
 }
 
+/// Tells the payer that a payment left processing (a bank debit) failed, nothing was taken,
+/// and where to pay again (the campaign's form).
+pub async fn debit_failed(
+    state: &HostState,
+    tx: &mut dyn StoreTx,
+    session: &SessionRow,
+    now: i64,
+) -> Result<(), DomainError> {
+    let Some(to) = &session.email else {
+        return Ok(());
+    };
+    let total = Amount::from_minor(session.total(), session.currency);
+    let title = state
+        .config
+        .campaign(&session.campaign)
+        .map_or("your payment", |c| c.title.as_str());
+    tx.queue_mail(&NewMail {
+        session_id: session.id.clone(),
+        to: to.clone(),
+        subject: format!("Your payment of {total} did not go through"),
+        body: format!(
+            "Hello,\n\nyour bank did not confirm the debit of {total} for {title}.\n\
+             Nothing was taken from your account. To pay again:\n{}/c/{}\n",
+            state.public_url, session.campaign
+        ),
+        created: now,
+    })
+    .await?;
+    Ok(())
+}
+
 /// Queues the fulfilment's mail again (the licence key and its setup steps, or the receipt),
 /// marked as a copy, to the payer's own address: what support sends when "the mail never came".
 /// Nothing is issued anew (the same key, the same receipt number).

@@ -441,6 +441,11 @@ async fn apply_payment(
                 .await?
             {
                 tx.set_decline(&session.id, &code, code.message()).await?;
+                // A payment the page left as processing (a bank debit) failed days later: the
+                // payer has left, so the mail says so, with the way to pay again.
+                if session.status == SessionStatus::Processing {
+                    fulfil::debit_failed(state, tx, session, now).await?;
+                }
                 let data = HookData {
                     reason: Some(code.as_str().to_owned()),
                     ..HookData::of(session)

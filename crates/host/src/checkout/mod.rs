@@ -16,7 +16,9 @@ use paywidget_core::money::{Amount, FeeRule};
 use sha2::{Digest, Sha256};
 
 use crate::config::Campaign;
-use crate::gateway::{Gateway, GatewayError, NewSubscription, PaymentIntent, PaymentIntentStatus};
+use crate::gateway::{
+    Gateway, GatewayError, MandateAcceptance, NewSubscription, PaymentIntent, PaymentIntentStatus,
+};
 use crate::mail::EmailAddress;
 use crate::store::{Attempt, SessionRow, Store};
 use crate::support::error::DomainError;
@@ -186,6 +188,7 @@ pub async fn pay(
     session_id: &str,
     req: PayRequest,
     ip: Option<std::net::IpAddr>,
+    user_agent: &str,
 ) -> Result<PayOutcome, DomainError> {
     // Parsed once here: exactly one gateway token, never anything that could be card data.
     let Some(token) = req.token() else {
@@ -246,10 +249,20 @@ pub async fn pay(
     {
         return Ok(outcome);
     }
-    let (subject, proved) = match shield(state, &session, &token, &req, ip).await? {
+    let (subject, proved, bank_debit) = match shield(state, &session, &token, &req, ip).await? {
         Ok(checked) => checked,
         Err(challenge) => return Ok(challenge),
     };
+    // A bank debit is confirmed with the payer's acceptance of its mandate: where from, with
+    // what browser (the form shows the mandate's text before Pay).
+    let mandate = bank_debit.then(|| MandateAcceptance {
+        ip_address: ip.map_or_else(|| "0.0.0.0".to_owned(), |ip| ip.to_string()),
+        user_agent: if user_agent.is_empty() {
+            "unknown".to_owned()
+        } else {
+            user_agent.chars().take(500).collect()
+        },
+    });
     let now = state.clock.now();
     let claimed = state
         .store
@@ -292,10 +305,9 @@ pub async fn pay(
     // Run the attempt to its end even if this client disconnects, so its outcome is recorded.
     let owned = state.clone();
     let sid = session_id.to_owned();
-    let task =
-        tokio::spawn(
-            async move { attempt(&owned, &sid, &token, req, &subject, &reservation).await },
-        );
+    let task = tokio::spawn(async move {
+        attempt(&owned, &sid, &token, req, &subject, &reservation, mandate.as_ref()).await
+    });
     task.await
         .map_err(|e| DomainError::Internal(format!("pay task: {e}")))?
 }
@@ -326,15 +338,16 @@ fn challenge(
 
 /// The card-testing shield before the gateway: refuses a blocked payer, asks a proof of work
 /// when the risk is elevated (answering the challenge as the pay outcome) or checks the one
-/// sent, then checks the card's own record by its gateway fingerprint. Answers the payer and
-/// whether a proof of work was checked.
+/// sent, then checks the card's (or bank account's) own record by its gateway fingerprint.
+/// Answers the payer, whether a proof of work was checked, and whether the token is a bank
+/// debit.
 async fn shield(
     state: &HostState,
     session: &SessionRow,
     token: &PaymentToken,
     req: &PayRequest,
     ip: Option<std::net::IpAddr>,
-) -> Result<Result<(crate::shield::Subject, bool), PayOutcome>, DomainError> {
+) -> Result<Result<(crate::shield::Subject, bool, bool), PayOutcome>, DomainError> {
     use crate::shield::{self, pow};
     let now = state.clock.now();
     let subject = shield::Subject::of(session, ip);
@@ -372,38 +385,39 @@ async fn shield(
             }
         }
     }
-    let subject = subject.with_card(fingerprint(state, session, token).await);
+    let (print, bank_debit) = fingerprint(state, session, token).await;
+    let subject = subject.with_card(print);
     shield::check_card(state, &subject, now).await?;
-    Ok(Ok((subject, proved)))
+    Ok(Ok((subject, proved, bank_debit)))
 }
 
-/// The card's gateway fingerprint (stable across tokenizations of one card number), if the
-/// gateway tells it; a failed lookup only means this attempt is not counted by card.
+/// The card's or account's gateway fingerprint (stable across tokenizations of one card
+/// number or IBAN), if the gateway tells it (a failed lookup only means this attempt is not
+/// counted by card), and whether the payment method is a bank debit.
 async fn fingerprint(
     state: &HostState,
     session: &SessionRow,
     token: &PaymentToken,
-) -> Option<String> {
+) -> (Option<String>, bool) {
     use crate::gateway::objects::{ConfirmationToken, PaymentMethod};
-    let gateway = gateway_for(state, session).ok()?;
-    let card = match token {
-        PaymentToken::PaymentMethod(pm) => {
-            gateway
-                .get_as::<PaymentMethod>(&format!("/v1/payment_methods/{pm}"))
-                .await
-                .ok()?
-                .card
-        }
-        PaymentToken::ConfirmationToken(ct) => {
+    let Ok(gateway) = gateway_for(state, session) else {
+        return (None, false);
+    };
+    match token {
+        PaymentToken::PaymentMethod(pm) => gateway
+            .get_as::<PaymentMethod>(&format!("/v1/payment_methods/{pm}"))
+            .await
+            .map_or((None, false), |pm| (pm.fingerprint(), pm.is_bank_debit())),
+        // The gateway's own fields (Stripe mode) take cards only here.
+        PaymentToken::ConfirmationToken(ct) => (
             gateway
                 .get_as::<ConfirmationToken>(&format!("/v1/confirmation_tokens/{ct}"))
                 .await
-                .ok()?
-                .payment_method_preview?
-                .card
-        }
-    };
-    card?.fingerprint
+                .ok()
+                .and_then(|t| t.payment_method_preview?.card?.fingerprint),
+            false,
+        ),
+    }
 }
 
 async fn wait_for_outcome(
@@ -429,8 +443,9 @@ async fn attempt(
     req: PayRequest,
     subject: &crate::shield::Subject,
     reservation: &str,
+    mandate: Option<&MandateAcceptance>,
 ) -> Result<PayOutcome, DomainError> {
-    let mut result = charge(state, session_id, token, &req.idempotency_key).await;
+    let mut result = charge(state, session_id, token, &req.idempotency_key, mandate).await;
     if let Ok(outcome) = result {
         // Counted (and, under attack, a decline's words made generic) before it is stored,
         // so a retry of this key answers the same words.
@@ -480,6 +495,7 @@ async fn charge(
     session_id: &str,
     token: &PaymentToken,
     idempotency_key: &str,
+    mandate: Option<&MandateAcceptance>,
 ) -> Result<PayOutcome, DomainError> {
     let session = load(state.store.as_ref(), session_id).await?;
     let campaign = state
@@ -536,7 +552,10 @@ async fn charge(
         state.public_url, session.id
     );
     let key = derived_key(&["confirm", &session.id, idempotency_key]);
-    match gateway.confirm(&pi_id, token, &return_url, &key).await {
+    match gateway
+        .confirm(&pi_id, token, &return_url, mandate, &key)
+        .await
+    {
         Ok(pi) => record(state, &session, &pi).await,
         Err(GatewayError::Declined(d, _)) => Ok(decline(state, &session, d.code).await?),
         Err(e) => Err(gateway_error(e)),

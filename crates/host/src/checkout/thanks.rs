@@ -133,6 +133,11 @@ pub fn page(
                 @if late {
                     "This is taking longer than usual. We will email you as soon as it is confirmed; "
                     a href={ "/thanks/" (s.id) } { "check again" } "."
+                } @else if s.status == SessionStatus::Processing {
+                    // A bank debit (or a slow card network): it can take days, and the mail
+                    // follows either way.
+                    "Your bank is confirming the payment. A bank debit can take a few days: we "
+                    "will email you as soon as it is confirmed."
                 } @else {
                     "Waiting for the payment processor's confirmation…"
                 }

@@ -418,7 +418,8 @@ impl Gateway {
             .map_err(|e| GatewayError::Unavailable(format!("unexpected answer: {e}")))
     }
 
-    /// Confirms it with the shopper's token — a payment method from our fields or a
+    /// Confirms it with the shopper's token (and, for a bank debit, the payer's online
+    /// acceptance of the mandate) — a payment method from our fields or a
     /// confirmation token from the gateway's (idempotent on `key`); when the outcome is
     /// unknown after retries, asks the gateway for the payment's state.
     pub async fn confirm(
@@ -426,12 +427,20 @@ impl Gateway {
         pi: &str,
         token: &PaymentToken,
         return_url: &str,
+        mandate: Option<&MandateAcceptance>,
         key: &str,
     ) -> Result<PaymentIntent, GatewayError> {
-        let form = [
+        let mut form = vec![
             (token.param(), token.as_str().to_owned()),
             ("return_url", return_url.to_owned()),
         ];
+        if let Some(m) = mandate {
+            form.extend([
+                ("mandate_data[customer_acceptance][type]", "online".to_owned()),
+                ("mandate_data[customer_acceptance][online][ip_address]", m.ip_address.clone()),
+                ("mandate_data[customer_acceptance][online][user_agent]", m.user_agent.clone()),
+            ]);
+        }
         match self
             .call(
                 reqwest::Method::POST,
@@ -606,6 +615,15 @@ impl Gateway {
     }
 }
 
+/// A payer's online acceptance of a bank debit's mandate, as the gateway records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MandateAcceptance {
+    /// Where the payer accepted it from.
+    pub ip_address: String,
+    /// With what browser.
+    pub user_agent: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -647,3 +665,4 @@ mod tests {
         );
     }
 }
+

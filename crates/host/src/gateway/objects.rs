@@ -31,9 +31,41 @@ pub struct CardDetails {
 pub struct PaymentMethod {
     /// `pm_…`.
     pub id: String,
+    /// `card`, `sepa_debit`, …
+    #[serde(rename = "type", default)]
+    pub kind: String,
     /// Its card, for a card.
     #[serde(default)]
     pub card: Option<CardDetails>,
+    /// Its bank account, for a SEPA Direct Debit.
+    #[serde(default)]
+    pub sepa_debit: Option<SepaDebitDetails>,
+}
+
+impl PaymentMethod {
+    /// A bank debit: confirmed with the payer's mandate, `processing` until the bank settles.
+    pub fn is_bank_debit(&self) -> bool {
+        self.kind == "sepa_debit"
+    }
+
+    /// The gateway's fingerprint of the card or the account (the same for the same one).
+    pub fn fingerprint(&self) -> Option<String> {
+        self.card
+            .as_ref()
+            .and_then(|c| c.fingerprint.clone())
+            .or_else(|| self.sepa_debit.as_ref().and_then(|b| b.fingerprint.clone()))
+    }
+}
+
+/// `payment_method.sepa_debit`: what the gateway shows of an account (never its IBAN).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct SepaDebitDetails {
+    /// The same for the same account.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// Its last four characters.
+    #[serde(default)]
+    pub last4: Option<String>,
 }
 
 /// What a confirmation token will pay with.

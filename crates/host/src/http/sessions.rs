@@ -23,14 +23,21 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// Pays it with a gateway token.
+/// Pays it with a gateway token (the browser's `User-Agent` goes into a bank debit's mandate).
 pub(super) async fn pay(
     State(state): State<Arc<HostState>>,
     Path(id): Path<String>,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<Json<PayOutcome>, HostError> {
-    Ok(Json(sessions::pay(&state, &id, parse(&body)?, ip).await?))
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    Ok(Json(
+        sessions::pay(&state, &id, parse(&body)?, ip, user_agent).await?,
+    ))
 }
 
 /// `?wait=N`: how long the caller will wait for news, in seconds.

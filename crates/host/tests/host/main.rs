@@ -11,6 +11,7 @@ mod portal;
 mod reconcile;
 mod recurring;
 mod security_keys;
+mod sepa;
 mod security_limits;
 mod security_outbox;
 mod security_portal;
