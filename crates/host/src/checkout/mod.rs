@@ -306,7 +306,16 @@ pub async fn pay(
     let owned = state.clone();
     let sid = session_id.to_owned();
     let task = tokio::spawn(async move {
-        attempt(&owned, &sid, &token, req, &subject, &reservation, mandate.as_ref()).await
+        attempt(
+            &owned,
+            &sid,
+            &token,
+            req,
+            &subject,
+            &reservation,
+            mandate.as_ref(),
+        )
+        .await
     });
     task.await
         .map_err(|e| DomainError::Internal(format!("pay task: {e}")))?

@@ -436,9 +436,18 @@ impl Gateway {
         ];
         if let Some(m) = mandate {
             form.extend([
-                ("mandate_data[customer_acceptance][type]", "online".to_owned()),
-                ("mandate_data[customer_acceptance][online][ip_address]", m.ip_address.clone()),
-                ("mandate_data[customer_acceptance][online][user_agent]", m.user_agent.clone()),
+                (
+                    "mandate_data[customer_acceptance][type]",
+                    "online".to_owned(),
+                ),
+                (
+                    "mandate_data[customer_acceptance][online][ip_address]",
+                    m.ip_address.clone(),
+                ),
+                (
+                    "mandate_data[customer_acceptance][online][user_agent]",
+                    m.user_agent.clone(),
+                ),
             ]);
         }
         match self
@@ -665,4 +674,3 @@ mod tests {
         );
     }
 }
-

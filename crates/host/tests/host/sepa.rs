@@ -54,7 +54,10 @@ async fn gift(w: &World, iban: &str) -> (String, Value) {
     let paid: Value = w
         .http
         .post(format!("{}/api/sessions/{session}/pay", w.host))
-        .header("user-agent", "Mozilla/5.0 (Linux; Android 14) paywidget-test")
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (Linux; Android 14) paywidget-test",
+        )
         .json(&json!({ "payment_method": pm["id"], "idempotency_key": "sepa-1" }))
         .send()
         .await
@@ -115,8 +118,14 @@ async fn a_sepa_gift_is_pending_until_the_bank_confirms_then_receipted() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Your bank is confirming the payment"), "{page}");
-    assert!(w.outbox().await.is_empty(), "no receipt before the bank confirms");
+    assert!(
+        page.contains("Your bank is confirming the payment"),
+        "{page}"
+    );
+    assert!(
+        w.outbox().await.is_empty(),
+        "no receipt before the bank confirms"
+    );
     // The debit settles on the gateway's clock; the webhook fulfils it.
     let deadline = Instant::now() + Duration::from_secs(15);
     while w.status(&session).await["status"] != "fulfilled" {
@@ -140,7 +149,10 @@ async fn a_failed_debit_is_declined_and_the_payer_is_mailed_the_way_back() {
     let (session, paid) = gift(&w, "DE62370400440532013001").await;
     assert_eq!(paid["status"], "processing", "{paid}");
     let mail = mail_containing(&w, "did not go through").await;
-    assert!(mail.contains("30.00 EUR") && mail.contains("Winterhilfe"), "{mail}");
+    assert!(
+        mail.contains("30.00 EUR") && mail.contains("Winterhilfe"),
+        "{mail}"
+    );
     assert!(mail.contains("/c/euro"), "the way to give again: {mail}");
     let view = w.status(&session).await;
     assert_eq!(view["status"], "declined", "{view}");
