@@ -47,6 +47,15 @@ pub async fn create_payment_method(
 ) -> Result<PaymentMethod, ApiError> {
     let (pm, behaviour) = payment_method_of(state, new);
     let internal = serde_json::to_value(behaviour)?;
+    store_payment_method(state, pm, &internal).await
+}
+
+/// Stores a new payment method with what the sandbox keeps beside it (its scripted outcome).
+async fn store_payment_method(
+    state: &AppState,
+    pm: PaymentMethod,
+    internal: &Value,
+) -> Result<PaymentMethod, ApiError> {
     let mut tx = state.store.begin().await?;
     Store::insert(
         &mut tx,
@@ -54,7 +63,7 @@ pub async fn create_payment_method(
         "payment_method",
         pm.created,
         &pm,
-        Some(&internal),
+        Some(internal),
     )
     .await?;
     tx.commit().await?;
@@ -115,18 +124,7 @@ pub async fn create_sepa_method(
         kind: "sepa_debit".into(),
     };
     let internal = json!({ "debit": crate::sepa::debit_of(&iban) });
-    let mut tx = state.store.begin().await?;
-    Store::insert(
-        &mut tx,
-        &pm.id,
-        "payment_method",
-        pm.created,
-        &pm,
-        Some(&internal),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(pm)
+    store_payment_method(state, pm, &internal).await
 }
 
 pub(crate) async fn require_customer(

@@ -97,6 +97,14 @@ pub(crate) fn ok<T: Serialize>(object: &T) -> Result<Response, ApiError> {
     Ok(axum::Json(value).into_response())
 }
 
+/// A retrieve's query: only `expand[]`.
+pub(crate) fn expand_of(q: Option<String>) -> Result<Vec<String>, ApiError> {
+    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
+    let expand = take_expand(&mut p);
+    p.finish()?;
+    Ok(expand)
+}
+
 /// The `limit` and `starting_after` of a list request (limit 1–100, default 10).
 pub(crate) fn paging(p: &mut Params) -> Result<(i64, Option<String>), ApiError> {
     let limit = p.take_i64("limit")?.unwrap_or(10);

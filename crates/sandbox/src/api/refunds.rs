@@ -6,7 +6,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::{expand, list_objects, ok, take_expand};
+use super::{expand, expand_of, list_objects, ok, take_expand};
 use crate::auth::SecretKey;
 use crate::error::ApiError;
 use crate::model::{Dispute, Refund};
@@ -61,14 +61,6 @@ async fn retrieve_dispute(
     let expand = expand_of(q)?;
     let dispute = payments::get::<Dispute>(&state, "dispute", &id).await?;
     ok(&expand::one(&state, "dispute", serde_json::to_value(dispute)?, &expand).await?)
-}
-
-/// A retrieve's query: only `expand[]`.
-fn expand_of(q: Option<String>) -> Result<Vec<String>, ApiError> {
-    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
-    let expand = take_expand(&mut p);
-    p.finish()?;
-    Ok(expand)
 }
 
 async fn list_all(

@@ -48,9 +48,7 @@ async fn retrieve_charge(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
-    let expand = super::take_expand(&mut p);
-    p.finish()?;
+    let expand = super::expand_of(q)?;
     let charge = payments::get::<Charge>(&state, "charge", &id).await?;
     ok(&super::expand::one(&state, "charge", serde_json::to_value(charge)?, &expand).await?)
 }
@@ -122,9 +120,7 @@ async fn retrieve_balance(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut p = Params::parse(q.unwrap_or_default().as_bytes());
-    let expand = super::take_expand(&mut p);
-    p.finish()?;
+    let expand = super::expand_of(q)?;
     let txn = payments::get::<serde_json::Value>(&state, "balance_transaction", &id).await?;
     let txn = payments::with_status(txn, state.clock.now());
     ok(&super::expand::one(&state, "balance_transaction", txn, &expand).await?)
