@@ -2,6 +2,7 @@
 //! coverage), field checks on submit, which field to focus, and what a decline means.
 
 use paywidget_core::api::{CardField, DeclineCode};
+use paywidget_core::bank::Iban;
 use paywidget_core::card::{CardNumber, Cvc, Expiry, ExpiryError};
 use paywidget_core::money::{Amount, Currency, DecimalSeparator, FeeRule, MoneyError, ParseRules};
 
@@ -12,8 +13,10 @@ pub enum Field {
     Amount,
     /// Email for the receipt or licence.
     Email,
-    /// Name on the card.
+    /// Name on the card (or the account holder's).
     Name,
+    /// A bank account's IBAN (SEPA Direct Debit).
+    Iban,
     /// Card number.
     Number,
     /// Expiry.
@@ -31,10 +34,54 @@ impl Field {
             Field::Amount => "pw-amount",
             Field::Email => "pw-email",
             Field::Name => "pw-name",
+            Field::Iban => "pw-iban",
             Field::Number => "pw-card-number",
             Field::Expiry => "pw-expiry",
             Field::Cvc => "pw-cvc",
             Field::Postal => "pw-postal",
+        }
+    }
+}
+
+/// How the payer pays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayMethod {
+    /// A card.
+    Card,
+    /// A bank account, by SEPA Direct Debit.
+    Bank,
+}
+
+impl PayMethod {
+    /// Its radio button's element id.
+    pub fn id(self) -> &'static str {
+        match self {
+            PayMethod::Card => "pw-method-card",
+            PayMethod::Bank => "pw-method-bank",
+        }
+    }
+
+    /// Its chip's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            PayMethod::Card => "Card",
+            PayMethod::Bank => "Bank account (SEPA)",
+        }
+    }
+
+    /// The name field's label.
+    pub fn name_label(self) -> &'static str {
+        match self {
+            PayMethod::Card => "Name on card",
+            PayMethod::Bank => "Account holder name",
+        }
+    }
+
+    /// The line under the Pay button: where the details go.
+    pub fn secure_note(self) -> &'static str {
+        match self {
+            PayMethod::Card => "Card details go straight to the payment processor.",
+            PayMethod::Bank => "Bank details go straight to the payment processor.",
         }
     }
 }
@@ -136,6 +183,8 @@ pub struct Entries {
     pub cvc: String,
     /// `None` when the form does not ask for it.
     pub postal: Option<String>,
+    /// The IBAN as typed (paying from a bank account).
+    pub iban: String,
 }
 
 /// The card, checked and ready to tokenize.
@@ -153,9 +202,20 @@ pub struct CardEntries {
     pub postal: Option<String>,
 }
 
-/// The card as the pay flow gets it, in either capture mode.
+/// A bank account, checked and ready to tokenize (SEPA Direct Debit).
+#[derive(Debug)]
+pub struct BankEntries {
+    /// The IBAN (prints only its country and last four).
+    pub iban: Iban,
+    /// The account holder's name, trimmed.
+    pub name: String,
+}
+
+/// The card (or bank account) as the pay flow gets it, in each capture mode.
 #[derive(Debug)]
 pub enum CardInput {
+    /// A bank account for SEPA Direct Debit, checked.
+    Bank(BankEntries),
     /// Our own fields, checked.
     Direct(CardEntries),
     /// The gateway's own fields (their contents never reach this page); `name` is the
@@ -176,6 +236,52 @@ fn contact_errors(entries: &Entries, errors: &mut Vec<(Field, String)>) {
     }
     if let Some(m) = name_problem(&entries.name) {
         errors.push((Field::Name, m.to_owned()));
+    }
+}
+
+/// Checks the contact fields and the IBAN of a payment from a bank account.
+pub fn check_bank(entries: &Entries) -> Result<BankEntries, Vec<(Field, String)>> {
+    let mut errors = Vec::new();
+    if !email_ok(&entries.email) {
+        errors.push((
+            Field::Email,
+            "Enter your email address, so we can send your receipt.".to_owned(),
+        ));
+    }
+    if let Some(m) = holder_problem(&entries.name) {
+        errors.push((Field::Name, m.to_owned()));
+    }
+    let iban = match iban_problem(&entries.iban) {
+        None => Iban::parse(&entries.iban).ok(),
+        Some(m) => {
+            errors.push((Field::Iban, m));
+            None
+        }
+    };
+    match iban {
+        Some(iban) if errors.is_empty() => Ok(BankEntries {
+            iban,
+            name: entries.name.trim().to_owned(),
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// What is wrong with an account holder's name, if anything.
+pub fn holder_problem(name: &str) -> Option<&'static str> {
+    match name_problem(name) {
+        Some(_) if name.trim().is_empty() => Some("Enter the account holder's name."),
+        other => other,
+    }
+}
+
+/// What is wrong with a typed IBAN when the payer leaves the field: a complete IBAN outside
+/// the Single Euro Payments Area cannot be debited either.
+pub fn iban_problem(text: &str) -> Option<String> {
+    match Iban::parse(text) {
+        Ok(iban) if iban.is_sepa() => None,
+        Ok(_) => Some(DeclineCode::InvalidIban.message().to_owned()),
+        Err(e) => Some(e.to_string()),
     }
 }
 
@@ -269,6 +375,7 @@ pub fn decline_field(code: &str) -> Option<Field> {
         CardField::Expiry => Field::Expiry,
         CardField::Cvc => Field::Cvc,
         CardField::Postal => Field::Postal,
+        CardField::Iban => Field::Iban,
     })
 }
 
@@ -336,6 +443,7 @@ mod tests {
             frequencies: vec![],
             tiers: vec![],
             monthly_prompt: false,
+            sepa_debit: false,
         };
         let view = |kind| UpdateCardView {
             campaign: campaign(kind),
@@ -444,6 +552,7 @@ mod tests {
             expiry: "12 / 30".into(),
             cvc: "123".into(),
             postal: Some(" sw1a 1aa".into()),
+            iban: String::new(),
         };
         let card = check(&ok, (2026, 11)).unwrap();
         assert_eq!(card.number.last4(), "4242");
@@ -474,6 +583,47 @@ mod tests {
     }
 
     #[test]
+    fn a_bank_payment_checks_email_holder_and_a_sepa_iban_only() {
+        let empty = check_bank(&Entries::default()).unwrap_err();
+        let fields: Vec<Field> = empty.iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields, vec![Field::Email, Field::Name, Field::Iban]);
+        assert_eq!(empty[1].1, "Enter the account holder's name.");
+        assert_eq!(empty[2].1, "Enter your IBAN.");
+        let ok = Entries {
+            email: "jenny@example.org".into(),
+            name: " Jenny Rosen ".into(),
+            // A card number left in the hidden card fields is not looked at.
+            number: "4242".into(),
+            iban: "de89 3704 0044 0532 0130 00".into(),
+            ..Entries::default()
+        };
+        let bank = check_bank(&ok).unwrap();
+        assert_eq!(bank.name, "Jenny Rosen");
+        assert_eq!(bank.iban.to_string(), "DE •••• 3000");
+        let typo = Entries {
+            iban: "DE89 3704 0044 0532 0130 01".into(),
+            ..ok
+        };
+        assert_eq!(
+            check_bank(&typo).unwrap_err(),
+            vec![(
+                Field::Iban,
+                "Your IBAN is invalid. Check it for a typo.".into()
+            )]
+        );
+        // A valid IBAN outside SEPA (Brazil) cannot be debited.
+        assert_eq!(
+            iban_problem("BR1800360305000010009795493C1"),
+            Some(DeclineCode::InvalidIban.message().to_owned())
+        );
+        assert_eq!(iban_problem("AT61 1904 3002 3457 3201"), None);
+        assert_eq!(
+            decline_field("invalid_bank_account_iban"),
+            Some(Field::Iban)
+        );
+    }
+
+    #[test]
     fn with_the_gateways_fields_only_email_and_name_are_checked_here() {
         let entries = Entries {
             email: "ada@example.org".into(),
@@ -482,6 +632,7 @@ mod tests {
             expiry: String::new(),
             cvc: String::new(),
             postal: None,
+            iban: String::new(),
         };
         assert_eq!(check_contact(&entries), Ok("Ada Lovelace".into()));
         let bad = Entries {

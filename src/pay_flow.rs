@@ -314,6 +314,11 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                     Failure::Message(message)
                 });
             }
+            // A bank debit is `processing` for days by design: its confirmation page says so
+            // (and the mail follows); the attempt has its outcome.
+            Ok(PayOutcome::Processing) if matches!(card, CardInput::Bank(_)) => {
+                return Ok(self.confirmed(&session, &session_key))
+            }
             Ok(PayOutcome::Processing | PayOutcome::Unknown) => true,
             // Still challenged after its answers: nothing was charged; the next press retries.
             Ok(PayOutcome::Challenge { .. }) => return Err(Failure::Message(UNSOLVED.into())),
@@ -522,7 +527,9 @@ mod tests {
             let n = self.tokenized.get();
             match (self.tokenize_answer.borrow_mut().take(), card) {
                 (Some(e), _) => Err(e),
-                (None, CardInput::Direct(_)) => Ok(PaymentToken::PaymentMethod(format!("pm_{n}"))),
+                (None, CardInput::Direct(_) | CardInput::Bank(_)) => {
+                    Ok(PaymentToken::PaymentMethod(format!("pm_{n}")))
+                }
                 (None, CardInput::GatewayFields { .. }) => {
                     Ok(PaymentToken::ConfirmationToken(format!("ctoken_{n}")))
                 }
@@ -606,6 +613,7 @@ mod tests {
                     expiry: "12 / 30".into(),
                     cvc: "123".into(),
                     postal: None,
+                    iban: String::new(),
                 },
                 (2026, 1),
             )
@@ -635,8 +643,12 @@ mod tests {
     }
 
     fn pay(f: &Flow) -> (Result<Next, Failure>, Vec<Progress>) {
+        run_pay(f, &card())
+    }
+
+    fn run_pay(f: &Flow, card: &CardInput) -> (Result<Next, Failure>, Vec<Progress>) {
         let seen = RefCell::new(Vec::new());
-        let result = run(f.pay(&order(), &card(), &|p| seen.borrow_mut().push(p)));
+        let result = run(f.pay(&order(), card, &|p| seen.borrow_mut().push(p)));
         (result, seen.into_inner())
     }
 
@@ -942,6 +954,49 @@ mod tests {
         );
         // Undecided for long: the page says so (Ok(None)).
         assert_eq!(run(f.after_verification("cs_1")), Ok(None));
+    }
+
+    fn bank() -> CardInput {
+        CardInput::Bank(
+            crate::checkout_form::check_bank(&Entries {
+                email: "jenny@example.org".into(),
+                name: "Jenny Rosen".into(),
+                iban: "DE89370400440532013000".into(),
+                ..Entries::default()
+            })
+            .expect("a valid IBAN"),
+        )
+    }
+
+    #[test]
+    fn a_bank_debit_goes_to_its_pending_confirmation_at_once() {
+        let f = flow();
+        answer(&f, Ok(PayOutcome::Processing));
+        let (result, progress) = run_pay(&f, &bank());
+        assert_eq!(result, Ok(Next::Confirmation("cs_1".into())));
+        assert!(!progress.contains(&Progress::Waiting), "{progress:?}");
+        assert!(f.sleeper.0.borrow().is_empty(), "no polling for a debit");
+        assert_eq!(f.api.pays.borrow().len(), 1);
+        assert!(
+            f.storage.0.borrow().is_empty(),
+            "the attempt has its outcome"
+        );
+        // A refused IBAN points at its field, and nothing is paid.
+        let f = flow();
+        *f.api.tokenize_answer.borrow_mut() = Some(FetchError::Api {
+            status: 400,
+            code: ErrorCode::parse("invalid_bank_account_iban"),
+            message: "The IBAN you provided is invalid.".into(),
+        });
+        let (result, _) = run_pay(&f, &bank());
+        assert_eq!(
+            result,
+            Err(Failure::Field(
+                Field::Iban,
+                "The IBAN you provided is invalid.".into()
+            ))
+        );
+        assert!(f.api.pays.borrow().is_empty());
     }
 
     #[test]

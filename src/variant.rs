@@ -6,6 +6,9 @@ use paywidget_core::api::FormVariant;
 
 /// Frequencies, the recurring terms and the "Make it monthly?" prompt are in this build.
 pub const RECURRING: bool = cfg!(feature = "recurring");
+/// SEPA Direct Debit ("Card | Bank account", the IBAN field and the mandate) is in this build:
+/// it rides with the recurring one, so the one-time card form carries none of it.
+pub const SEPA: bool = RECURRING;
 /// Licences (a price or tiers) are in this build.
 pub const LICENCE: bool = cfg!(feature = "licence");
 /// The gateway's own card fields are in this build.

@@ -7,15 +7,18 @@ use leptos::task::spawn_local;
 use paywidget_core::card::{format_expiry_input, Cvc, Expiry};
 use paywidget_core::money::{Amount, Currency, FeeRule};
 
-use super::{AmountPicker, CardNumberInput, FrequencyPicker, MonthlyPrompt, TextField, TierPicker};
+use super::{
+    AmountPicker, CardNumberInput, FrequencyPicker, MethodPicker, MonthlyPrompt, TextField,
+    TierPicker,
+};
 use paywidget_core::api::{CampaignKind, CampaignView, CardCapture};
 
 use crate::api::BrowserApi;
 use crate::browser;
-use crate::checkout_form::{self, AmountChoice, CardInput, Entries, Field};
+use crate::checkout_form::{self, AmountChoice, CardInput, Entries, Field, PayMethod};
 use crate::gateway_fields;
 use crate::pay_flow::{Failure, Next, Order, PayFlow};
-use crate::variant::{GATEWAY_FIELDS, LICENCE, RECURRING};
+use crate::variant::{GATEWAY_FIELDS, LICENCE, RECURRING, SEPA};
 use paywidget_core::api::Frequency;
 
 /// What the form is telling the shopper.
@@ -70,6 +73,12 @@ pub fn Checkout(
     // The gateway's own card fields (Stripe mode): loading → ready, or why they cannot load.
     let gateway_mode = GATEWAY_FIELDS && campaign.card_capture == CardCapture::GatewayFields;
     let fields_state = RwSignal::new(Some("Loading secure card fields…".to_owned()));
+    // Card or bank account (SEPA Direct Debit): offered for a euro campaign that takes it.
+    let offer_bank = SEPA && campaign.sepa_debit && !gateway_mode && currency.code() == "EUR";
+    let method = RwSignal::new(PayMethod::Card);
+    let paying_by_bank = move || offer_bank && method.get() == PayMethod::Bank;
+    let iban = RwSignal::new(String::new());
+    let iban_error = RwSignal::new(None::<String>);
 
     // A licence sold in tiers: the chosen plan and period decide the price.
     let tiers = StoredValue::new(campaign.tiers.clone());
@@ -132,7 +141,9 @@ pub fn Checkout(
         });
     }
     let focus_card = move || {
-        if gateway_mode {
+        if offer_bank && method.get_untracked() == PayMethod::Bank {
+            browser::focus("pw-iban");
+        } else if gateway_mode {
             gateway_fields::focus();
         } else {
             browser::focus("pw-card-number");
@@ -151,8 +162,14 @@ pub fn Checkout(
         ));
         Cvc::parse(&text, brand).err().map(|e| e.to_string())
     });
-    let check_name =
-        Callback::new(|text: String| checkout_form::name_problem(&text).map(str::to_owned));
+    let check_name = Callback::new(move |text: String| {
+        if offer_bank && method.get_untracked() == PayMethod::Bank {
+            checkout_form::holder_problem(&text).map(str::to_owned)
+        } else {
+            checkout_form::name_problem(&text).map(str::to_owned)
+        }
+    });
+    let check_iban = Callback::new(|text: String| checkout_form::iban_problem(&text));
     let check_postal =
         Callback::new(|text: String| checkout_form::postal_problem(&text).map(str::to_owned));
     let check_email = Callback::new(|text: String| {
@@ -194,8 +211,14 @@ pub fn Checkout(
             expiry: expiry.get_untracked(),
             cvc: cvc.get_untracked(),
             postal: ask_postal.then(|| postal.get_untracked()),
+            iban: iban.get_untracked(),
         };
-        let card = if gateway_mode {
+        let card = if offer_bank && method.get_untracked() == PayMethod::Bank {
+            checkout_form::check_bank(&entries)
+                .map_err(|e| errors.extend(e))
+                .ok()
+                .map(CardInput::Bank)
+        } else if gateway_mode {
             // The card itself is checked inside the gateway's frame when tokenizing.
             checkout_form::check_contact(&entries)
                 .map_err(|e| errors.extend(e))
@@ -216,6 +239,7 @@ pub fn Checkout(
                 Field::Expiry => expiry_error.set(Some(message.clone())),
                 Field::Cvc => cvc_error.set(Some(message.clone())),
                 Field::Postal => postal_error.set(Some(message.clone())),
+                Field::Iban => iban_error.set(Some(message.clone())),
                 Field::Number => {}
             }
         }
@@ -291,6 +315,7 @@ pub fn Checkout(
                         Field::Expiry => expiry_error.set(Some(message.clone())),
                         Field::Postal => postal_error.set(Some(message.clone())),
                         Field::Amount => amount_error.set(Some(message.clone())),
+                        Field::Iban => iban_error.set(Some(message.clone())),
                         Field::Cvc => {
                             // The CVC must be typed again; the other card fields keep their values.
                             cvc.set(String::new());
@@ -375,8 +400,23 @@ pub fn Checkout(
             <TextField id="pw-email" label=if donation { "Email (for your receipt)" } else { "Email (for your licence key)" }
                 kind="email" autocomplete="email"
                 inputmode="email" check=check_email error=email_error value=email />
-            <TextField id="pw-name" label="Name on card" autocomplete="cc-name"
-                check=check_name error=name_error value=name />
+            {offer_bank.then(|| view! { <MethodPicker chosen=method /> })}
+            <TextField id="pw-name" label=Signal::derive(move || method.get().name_label())
+                autocomplete="cc-name" check=check_name error=name_error value=name />
+            {offer_bank.then(|| view! {
+                // Both sets of fields stay in the page (what was typed survives a change of
+                // mind); the hidden one is neither seen, focused nor read.
+                <div class="pw-bank" hidden=move || !paying_by_bank()>
+                    <TextField id="pw-iban" label="IBAN" autocomplete="off"
+                        placeholder="DE00 0000 0000 0000 0000 00"
+                        format=paywidget_core::bank::format_iban_input check=check_iban
+                        error=iban_error value=iban />
+                    <p class="pw-mandate" id="pw-mandate">
+                        {paywidget_core::api::wording::sepa_mandate(&campaign.merchant_name)}
+                    </p>
+                </div>
+            })}
+            <div class="pw-card" hidden=paying_by_bank>
             {if gateway_mode {
                 view! {
                     <div class="pw-gateway-fields" id=FIELDS_ID></div>
@@ -399,6 +439,7 @@ pub fn Checkout(
                 }
                 .into_any()
             }}
+            </div>
             <p class="pw-status" id="pw-status" role="status" aria-live="polite">{status_view}</p>
             {move || match prompt.get() {
                 Some((once, monthly)) if RECURRING => view! { <MonthlyPrompt once=once monthly=monthly answer=answer /> }.into_any(),
@@ -409,7 +450,7 @@ pub fn Checkout(
                 }.into_any(),
             }}
             {move || terms().map(|t| view! { <p class="pw-terms" id="pw-terms">{t}</p> })}
-            <p class="pw-secure">"Card details go straight to the payment processor."</p>
+            <p class="pw-secure">{move || method.get().secure_note()}</p>
         </form>
     }
 }

@@ -134,6 +134,7 @@ fn UpdateCardForm(
             expiry: expiry.get_untracked(),
             cvc: cvc.get_untracked(),
             postal: None,
+            iban: String::new(),
         };
         let card = if gateway_mode {
             checkout_form::check_contact(&entries).map(|_| None)

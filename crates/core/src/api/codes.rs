@@ -96,6 +96,8 @@ string_codes! {
         StolenCard => "stolen_card",
         /// Suspected fraud (shown as a generic decline).
         Fraudulent => "fraudulent",
+        /// The IBAN is malformed or outside the Single Euro Payments Area.
+        InvalidIban => "invalid_bank_account_iban",
     }
 }
 
@@ -110,6 +112,8 @@ pub enum CardField {
     Cvc,
     /// The billing postal code.
     Postal,
+    /// A bank account's IBAN.
+    Iban,
 }
 
 impl DeclineCode {
@@ -132,6 +136,9 @@ impl DeclineCode {
             DeclineCode::IncorrectNumber | DeclineCode::InvalidNumber => {
                 "Your card number is incorrect."
             }
+            DeclineCode::InvalidIban => {
+                "Your IBAN is invalid or is not in the Single Euro Payments Area."
+            }
             _ => "Your card was declined. Try another card or contact your bank.",
         }
     }
@@ -145,6 +152,7 @@ impl DeclineCode {
             | DeclineCode::InvalidExpiryYear => Some(CardField::Expiry),
             DeclineCode::IncorrectNumber | DeclineCode::InvalidNumber => Some(CardField::Number),
             DeclineCode::IncorrectZip => Some(CardField::Postal),
+            DeclineCode::InvalidIban => Some(CardField::Iban),
             _ => None,
         }
     }

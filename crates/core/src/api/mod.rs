@@ -95,6 +95,10 @@ pub struct CampaignView {
     /// amount every month.
     #[cfg_attr(feature = "serde", serde(default))]
     pub monthly_prompt: bool,
+    /// A euro campaign also takes SEPA Direct Debit: the form offers "Card | Bank account"
+    /// (absent: cards only).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub sepa_debit: bool,
 }
 
 /// A licence subscription tier: its seats and prices per period.

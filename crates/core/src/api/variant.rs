@@ -64,6 +64,9 @@ impl FormVariant {
         } else if campaign.kind == CampaignKind::License {
             FormVariant::Licence
         } else if campaign.monthly_prompt
+            // Bank debits (the IBAN field, its countries and the mandate) ride with the
+            // recurring build, so the one-time card form stays the lightest.
+            || campaign.sepa_debit
             || campaign
                 .frequencies
                 .iter()
@@ -109,6 +112,7 @@ mod tests {
             frequencies: vec![],
             tiers: vec![],
             monthly_prompt: false,
+            sepa_debit: false,
         }
     }
 
@@ -135,6 +139,11 @@ mod tests {
             ..campaign()
         };
         assert_eq!(FormVariant::for_campaign(&prompt), FormVariant::Recurring);
+        let sepa = CampaignView {
+            sepa_debit: true,
+            ..campaign()
+        };
+        assert_eq!(FormVariant::for_campaign(&sepa), FormVariant::Recurring);
         let licence = CampaignView {
             kind: CampaignKind::License,
             price: Some(4900),

@@ -42,3 +42,16 @@ pub fn pay_label(donation: bool, total: Option<Amount>, frequency: Frequency) ->
         None => verb.to_owned(),
     }
 }
+
+/// The SEPA Direct Debit mandate a payer accepts by paying from their bank account, shown above
+/// the Pay button (Stripe's standard wording, with the merchant's name).
+pub fn sepa_mandate(merchant: &str) -> String {
+    format!(
+        "By providing your IBAN and confirming this payment, you authorise {merchant} and Stripe, \
+         our payment service provider, to send instructions to your bank to debit your account, \
+         and your bank to debit your account in accordance with those instructions. You are \
+         entitled to a refund from your bank under the terms and conditions of your agreement \
+         with your bank. A refund must be claimed within 8 weeks starting from the date on \
+         which your account was debited."
+    )
+}

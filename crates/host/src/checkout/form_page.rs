@@ -212,6 +212,7 @@ mod tests {
             frequencies: vec![],
             tiers: vec![],
             monthly_prompt: false,
+            sepa_debit: false,
         }
     }
 

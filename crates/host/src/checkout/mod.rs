@@ -253,6 +253,19 @@ pub async fn pay(
         Ok(checked) => checked,
         Err(challenge) => return Ok(challenge),
     };
+    // Bank debits only where the merchant offers them (their account and mandate wording are
+    // set up for it): a token made by hand for another campaign is refused before the gateway.
+    if bank_debit
+        && !state
+            .config
+            .campaign(&session.campaign)
+            .is_some_and(|c| c.sepa_debit)
+    {
+        return Err(DomainError::invalid(
+            ErrorCode::InvalidPaymentMethod,
+            "This checkout takes cards only.",
+        ));
+    }
     // A bank debit is confirmed with the payer's acceptance of its mandate: where from, with
     // what browser (the form shows the mandate's text before Pay).
     let mandate = bank_debit.then(|| MandateAcceptance {

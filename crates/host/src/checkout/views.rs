@@ -42,6 +42,7 @@ pub fn campaign_view(config: &HostConfig, id: &str) -> Option<CampaignView> {
             .collect(),
         frequencies: c.frequencies.clone(),
         monthly_prompt: c.monthly_prompt,
+        sepa_debit: c.sepa_debit,
         tiers: c
             .tiers
             .iter()

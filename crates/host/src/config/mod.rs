@@ -492,6 +492,9 @@ pub struct Campaign {
     /// Donation: before a one-time gift is paid, offer a monthly one instead (needs
     /// `monthly` in `frequencies`).
     pub monthly_prompt: bool,
+    /// A euro campaign with our own card fields also takes SEPA Direct Debit ("Card | Bank
+    /// account" on the form; the merchant's gateway account must have it enabled).
+    pub sepa_debit: bool,
     /// Days a subscription licence stays valid after its paid period while a renewal is
     /// retried (default 7).
     pub grace_days: u32,
@@ -602,6 +605,8 @@ struct RawCampaign {
     frequencies: Option<Vec<String>>,
     #[serde(default)]
     monthly_prompt: bool,
+    #[serde(default)]
+    sepa_debit: bool,
     #[serde(default)]
     tiers: Vec<Tier>,
     grace_days: Option<u32>,
@@ -861,8 +866,25 @@ impl HostConfig {
                     "asks one-time donors to give monthly instead: offer both \"one_time\" and \"monthly\" in `frequencies`",
                 ));
             }
+            if c.sepa_debit && currency != Currency::Eur {
+                return Err(err(
+                    k("sepa_debit"),
+                    "SEPA Direct Debit takes euros only: set `currency = \"eur\"` or remove it",
+                ));
+            }
+            if c.sepa_debit
+                && merchants
+                    .iter()
+                    .any(|m| m.id == c.merchant && m.card_capture == CardCapture::GatewayFields)
+            {
+                return Err(err(
+                    k("sepa_debit"),
+                    "is for our own fields: with `card_capture = \"gateway_fields\"` the gateway's element offers the methods enabled in its dashboard",
+                ));
+            }
             campaigns.push(Campaign {
                 monthly_prompt: c.monthly_prompt,
+                sepa_debit: c.sepa_debit,
                 frequencies,
                 tiers: c.tiers,
                 grace_days: c.grace_days.unwrap_or(7),
@@ -1269,6 +1291,23 @@ min_amount = 500
         let bad = BASE.replace("title =", "colour = \"red\"\ntitle =");
         let e = HostConfig::parse(&bad, |_| None).unwrap_err();
         assert!(e.message.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn sepa_debit_is_for_euro_campaigns_with_our_fields() {
+        let usd = BASE.replace("title =", "sepa_debit = true\ntitle =");
+        let e = HostConfig::parse(&usd, |_| None).unwrap_err();
+        assert_eq!(e.key, "campaigns[0].sepa_debit", "{e}");
+        let eur = usd.replace("\"usd\"", "\"eur\"");
+        let c = HostConfig::parse(&eur, |_| None).unwrap();
+        assert!(c.campaign("winter").unwrap().sepa_debit);
+        let stripe = eur.replace(
+            "webhook_secret = \"whsec_x\"",
+            "webhook_secret = \"whsec_x\"\ncard_capture = \"gateway_fields\"",
+        );
+        let e = HostConfig::parse(&stripe, |_| None).unwrap_err();
+        assert_eq!(e.key, "campaigns[0].sepa_debit", "{e}");
+        assert!(!HostConfig::parse(BASE, |_| None).unwrap().campaigns[0].sepa_debit);
     }
 
     #[test]

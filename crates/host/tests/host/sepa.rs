@@ -21,6 +21,7 @@ kind = "donation"
 title = "Winterhilfe"
 currency = "eur"
 suggested_amounts = [1000, 3000]
+sepa_debit = true
 "#
 }
 
@@ -160,4 +161,95 @@ async fn a_failed_debit_is_declined_and_the_payer_is_mailed_the_way_back() {
         !w.outbox().await.iter().any(|m| m.contains("HOPE-")),
         "no receipt for a failed debit"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bank_debit_for_a_card_only_campaign_is_refused_before_the_gateway() {
+    let w = world_with(WebhookTarget::Host, |g, d| {
+        with_euros(g, d).replace("sepa_debit = true\n", "")
+    })
+    .await;
+    let (session, paid) = gift(&w, "DE89370400440532013000").await;
+    assert_eq!(paid["error"]["code"], "invalid_payment_method", "{paid}");
+    assert_eq!(w.status(&session).await["status"], "open");
+    assert_eq!(
+        w.charges().await,
+        0,
+        "nothing reached the gateway's charges"
+    );
+}
+
+/// 32 days: past the end of any monthly period.
+const A_MONTH: i64 = 32 * 86_400;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monthly_sepa_gift_renews_off_session_on_its_mandate() {
+    let (w, clock) =
+        paywidget_testkit::world::world_on_test_clock(WebhookTarget::Host, |g, d, c| {
+            fixtures::recurring(g, d, c)
+                + r#"
+[[campaigns]]
+id = "euro"
+merchant = "hope"
+kind = "donation"
+title = "Winterhilfe"
+currency = "eur"
+suggested_amounts = [1000, 3000]
+frequencies = ["monthly"]
+sepa_debit = true
+"#
+        })
+        .await;
+    let (code, s) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "euro", "amount": 3000, "email": "jenny@example.org", "frequency": "monthly" })),
+        )
+        .await;
+    assert_eq!(code, 201, "{s}");
+    let session = s["id"].as_str().unwrap().to_owned();
+    let pm: Value = w
+        .http
+        .post(format!("{}/v1/payment_methods", w.gateway))
+        .bearer_auth(PK)
+        .form(&[
+            ("type", "sepa_debit"),
+            ("sepa_debit[iban]", "DE89370400440532013000"),
+            ("billing_details[name]", "Jenny Rosen"),
+            ("billing_details[email]", "jenny@example.org"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (code, paid) = w.pay(&session, pm["id"].as_str().unwrap(), "first").await;
+    assert_eq!(
+        (code, paid["status"].as_str()),
+        (200, Some("processing")),
+        "{paid}"
+    );
+    // The bank settles the first debit on the customer's clock.
+    w.advance_test_clock(&clock, 60).await;
+    w.wait_status(&session, "fulfilled").await;
+    mail_containing(&w, "HOPE-000001").await;
+    // A month later the renewal is debited off-session on the same mandate, then settles.
+    w.advance_test_clock(&clock, A_MONTH).await;
+    w.advance_test_clock(&clock, 60).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let invoices = w.state.store.invoices(&session).await.unwrap();
+        if invoices
+            .iter()
+            .any(|i| i.billing_reason == "subscription_cycle" && i.receipt_number.is_some())
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{invoices:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    mail_containing(&w, "HOPE-000002").await;
+    assert_eq!(w.charges().await, 2, "two debits");
 }
