@@ -14,7 +14,9 @@ use paywidget_core::api::{
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
-use crate::checkout_form::{BankEntries, CardEntries, CardInput};
+#[cfg(feature = "recurring")]
+use crate::checkout_form::BankEntries;
+use crate::checkout_form::{CardEntries, CardInput};
 use crate::gateway_fields::FieldsAnswer;
 
 /// A failed call.
@@ -198,6 +200,7 @@ pub async fn tokenize(
         .map(|pm| pm.id)
 }
 
+#[cfg(feature = "recurring")]
 /// Has the gateway make a `sepa_debit` payment method of the account → `pm_…`. The IBAN goes
 /// to the gateway only; a malformed one comes back as `Api` with `invalid_bank_account_iban`.
 pub async fn tokenize_bank(
@@ -290,11 +293,12 @@ impl crate::pay_flow::Api for BrowserApi {
             (Some(c), CardInput::Direct(card)) => tokenize(c, card, email)
                 .await
                 .map(PaymentToken::PaymentMethod),
-            (Some(c), CardInput::Bank(bank)) if crate::variant::SEPA => {
-                tokenize_bank(c, bank, email)
-                    .await
-                    .map(PaymentToken::PaymentMethod)
-            }
+            // By `cfg`, not the `SEPA` constant: an async arm's state stays in the future's
+            // state machine (and the once build with it) even when no path reaches it.
+            #[cfg(feature = "recurring")]
+            (Some(c), CardInput::Bank(bank)) => tokenize_bank(c, bank, email)
+                .await
+                .map(PaymentToken::PaymentMethod),
             (Some(_), CardInput::GatewayFields { name }) if crate::variant::GATEWAY_FIELDS => {
                 // Where a redirecting payment method comes back to: the host's return URL,
                 // top-level, as for our own 3-D Secure.

@@ -49,6 +49,9 @@ const CARD_DATA: &[&str] = &[
     "4000002500003155",
     "cvc=123",
     "cvc=321",
+    // The IBANs' bank and account parts (the IBAN prints only as "DE •••• 3000").
+    "370400440532013000",
+    "370400440532013001",
 ];
 
 /// Scans the host's SQLite files and everything logged for card data.
@@ -2091,4 +2094,209 @@ async fn axe_finds_nothing_on_the_checkouts_states_at_both_widths() {
             support::with_desktop_browser(scenario).await;
         }
     }
+}
+
+/// The browser suites' host with a euro campaign that also takes SEPA Direct Debit.
+async fn sepa_servers() -> World {
+    logs();
+    world_with(WebhookTarget::Host, |gateway, dir| {
+        fixtures::checkout(gateway, dir, &support::dist_dir())
+            + r#"
+[[campaigns]]
+id = "euro"
+merchant = "hope"
+kind = "donation"
+title = "Winterhilfe"
+currency = "eur"
+suggested_amounts = [1000, 3000]
+sepa_debit = true
+"#
+    })
+    .await
+}
+
+/// Waits for a mail in the host's outbox holding every one of `needles`.
+async fn mail_with(world: &World, needles: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(m) = world
+            .outbox()
+            .await
+            .into_iter()
+            .map(|m| plain_mail(&m))
+            .find(|m| needles.iter().all(|n| m.contains(n)))
+        {
+            return m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail with {needles:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Chooses "Bank account (SEPA)" and fills the gift of 30 EUR from `iban`, typed as a person
+/// types it (no spaces: the field groups it).
+async fn fill_bank_gift(client: &Client, iban: &str) {
+    client
+        .find(Locator::Css("label[for='pw-chip-3000']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("label[for='pw-method-bank']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for (css, text) in [
+        ("#pw-email", "jenny@example.org"),
+        ("#pw-name", "Jenny Rosen"),
+        ("#pw-iban", iban),
+    ] {
+        let el = client.find(Locator::Css(css)).await.unwrap();
+        el.click().await.unwrap();
+        client
+            .execute(&format!("document.querySelector('{css}').select()"), vec![])
+            .await
+            .unwrap();
+        el.send_keys(&fantoccini::key::Key::Backspace.to_string())
+            .await
+            .unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_german_donor_gives_by_sepa_is_told_it_is_pending_then_receipted() {
+    let s = sepa_servers().await;
+    let host = s.host.clone();
+    let world = &s;
+    with_phone_browser(|client| async move {
+        open_form(&client, &format!("{host}/c/euro")).await;
+        // Bank debits ride with the recurring build; the one-time card form stays light.
+        assert_eq!(loaded_variant(&client).await, FormVariant::Recurring);
+        // Card first; the card fields hide when the bank account is chosen.
+        assert_eq!(
+            js_string(&client, "document.querySelector('#pw-method-card').checked").await,
+            "true"
+        );
+        fill_bank_gift(&client, "de89370400440532013000").await;
+        assert_eq!(
+            js_string(&client, "document.querySelector('#pw-iban').value").await,
+            "DE89 3704 0044 0532 0130 00",
+            "grouped by four as typed"
+        );
+        assert_eq!(
+            js_string(
+                &client,
+                "String(document.querySelector('#pw-card-number').offsetParent === null)"
+            )
+            .await,
+            "true",
+            "the card fields are hidden"
+        );
+        assert_eq!(
+            js_string(&client, "document.querySelector('#pw-iban').autocomplete").await,
+            "off"
+        );
+        assert_eq!(
+            js_string(
+                &client,
+                "document.querySelector('label[for=pw-name]').textContent"
+            )
+            .await,
+            "Account holder name"
+        );
+        let mandate = js_string(&client, "document.querySelector('#pw-mandate').textContent").await;
+        assert!(
+            mandate.contains("you authorise Hope Shelter") && mandate.contains("8 weeks"),
+            "{mandate}"
+        );
+        no_axe_violations(&client, "the bank account form").await;
+        screenshot(&client, "checkout-sepa-form").await;
+        // A typo in the IBAN is caught on the page, before anything is sent.
+        let iban = client.find(Locator::Css("#pw-iban")).await.unwrap();
+        iban.send_keys(&fantoccini::key::Key::Backspace.to_string())
+            .await
+            .unwrap();
+        iban.send_keys("1").await.unwrap();
+        click_pay(&client).await;
+        wait_text(
+            &client,
+            "document.querySelector('#pw-iban-error').textContent",
+            "Check it for a typo",
+        )
+        .await;
+        assert_eq!(
+            js_string(&client, "document.activeElement.id").await,
+            "pw-iban"
+        );
+        iban.send_keys(&fantoccini::key::Key::Backspace.to_string())
+            .await
+            .unwrap();
+        iban.send_keys("0").await.unwrap();
+        click_pay(&client).await;
+        // Pending: the confirmation says the bank is confirming, and that a mail follows.
+        let pending = wait_text(
+            &client,
+            "document.querySelector('main').textContent",
+            "Your bank is confirming the payment",
+        )
+        .await;
+        assert!(pending.contains("we will email you"), "{pending}");
+        assert!(js_string(&client, "location.pathname")
+            .await
+            .starts_with("/thanks/cs_"));
+        screenshot(&client, "checkout-sepa-pending").await;
+        assert!(
+            !world.outbox().await.iter().any(|m| m.contains("HOPE-")),
+            "no receipt before the bank confirms"
+        );
+        // The sandbox settles the debit a few seconds later; the webhook fulfils and mails.
+        let receipt = mail_with(world, &["HOPE-000001", "30.00 EUR"]).await;
+        assert!(receipt.contains("To: jenny@example.org"), "{receipt}");
+        client.refresh().await.unwrap();
+        wait_text(
+            &client,
+            "document.querySelector('#pw-receipt-number').textContent",
+            "HOPE-000001",
+        )
+        .await;
+    })
+    .await;
+    assert_eq!(s.charges().await, 1, "one debit at the gateway");
+    assert_no_card_data(&s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sepa_debit_the_bank_refuses_ends_in_the_failure_mail() {
+    let s = sepa_servers().await;
+    let host = s.host.clone();
+    let world = &s;
+    with_phone_browser(|client| async move {
+        open_form(&client, &format!("{host}/c/euro")).await;
+        // Stripe's test IBAN whose debit fails with insufficient funds after processing.
+        fill_bank_gift(&client, "DE62370400440532013001").await;
+        click_pay(&client).await;
+        wait_text(
+            &client,
+            "document.querySelector('main').textContent",
+            "Your bank is confirming the payment",
+        )
+        .await;
+        let mail = mail_with(world, &["did not go through", "Winterhilfe"]).await;
+        assert!(mail.contains("30.00 EUR"), "{mail}");
+        assert!(mail.contains("/c/euro"), "the way to give again: {mail}");
+        assert!(
+            !world.outbox().await.iter().any(|m| m.contains("HOPE-")),
+            "no receipt for a failed debit"
+        );
+    })
+    .await;
+    assert_no_card_data(&s);
 }

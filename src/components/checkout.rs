@@ -76,7 +76,10 @@ pub fn Checkout(
     // Card or bank account (SEPA Direct Debit): offered for a euro campaign that takes it.
     let offer_bank = SEPA && campaign.sepa_debit && !gateway_mode && currency.code() == "EUR";
     let method = RwSignal::new(PayMethod::Card);
-    let paying_by_bank = move || offer_bank && method.get() == PayMethod::Bank;
+    // `SEPA` (a constant) is tested inside each closure: a closure's captured `offer_bank` is
+    // data the compiler cannot see through, so without it the once build would carry the
+    // IBAN's rules and the bank tokenizing it can never run.
+    let paying_by_bank = move || SEPA && offer_bank && method.get() == PayMethod::Bank;
     let iban = RwSignal::new(String::new());
     let iban_error = RwSignal::new(None::<String>);
 
@@ -141,7 +144,7 @@ pub fn Checkout(
         });
     }
     let focus_card = move || {
-        if offer_bank && method.get_untracked() == PayMethod::Bank {
+        if SEPA && offer_bank && method.get_untracked() == PayMethod::Bank {
             browser::focus("pw-iban");
         } else if gateway_mode {
             gateway_fields::focus();
@@ -163,13 +166,20 @@ pub fn Checkout(
         Cvc::parse(&text, brand).err().map(|e| e.to_string())
     });
     let check_name = Callback::new(move |text: String| {
-        if offer_bank && method.get_untracked() == PayMethod::Bank {
+        if SEPA && offer_bank && method.get_untracked() == PayMethod::Bank {
             checkout_form::holder_problem(&text).map(str::to_owned)
         } else {
             checkout_form::name_problem(&text).map(str::to_owned)
         }
     });
-    let check_iban = Callback::new(|text: String| checkout_form::iban_problem(&text));
+    // Only builds with bank debits carry the IBAN's rules (its country table).
+    let check_iban = Callback::new(|text: String| {
+        if SEPA {
+            checkout_form::iban_problem(&text)
+        } else {
+            None
+        }
+    });
     let check_postal =
         Callback::new(|text: String| checkout_form::postal_problem(&text).map(str::to_owned));
     let check_email = Callback::new(|text: String| {
@@ -213,7 +223,7 @@ pub fn Checkout(
             postal: ask_postal.then(|| postal.get_untracked()),
             iban: iban.get_untracked(),
         };
-        let card = if offer_bank && method.get_untracked() == PayMethod::Bank {
+        let card = if SEPA && offer_bank && method.get_untracked() == PayMethod::Bank {
             checkout_form::check_bank(&entries)
                 .map_err(|e| errors.extend(e))
                 .ok()
@@ -387,6 +397,30 @@ pub fn Checkout(
         Status::Problem(m) => view! { <span class="pw-problem">{m}</span> }.into_any(),
     };
 
+    let card_fields = move || {
+        if gateway_mode {
+            view! {
+                <div class="pw-gateway-fields" id=FIELDS_ID></div>
+                {move || fields_state.get().map(|m| view! { <p class="pw-fields-state" role="status">{m}</p> })}
+            }
+            .into_any()
+        } else {
+            view! {
+                <CardNumberInput submitted=submitted external_error=number_error />
+                <div class="pw-row">
+                    <TextField id="pw-expiry" label="Expiry (MM / YY)" autocomplete="cc-exp" inputmode="numeric"
+                        placeholder="MM / YY" format=format_expiry_input check=check_expiry error=expiry_error value=expiry />
+                    <TextField id="pw-cvc" label="Security code" autocomplete="cc-csc" inputmode="numeric"
+                        placeholder="CVC" format=cvc_digits check=check_cvc error=cvc_error value=cvc />
+                </div>
+                {ask_postal.then(|| view! {
+                    <TextField id="pw-postal" label="Billing postal code" autocomplete="postal-code"
+                        check=check_postal error=postal_error value=postal />
+                })}
+            }
+            .into_any()
+        }
+    };
     view! {
         <form class="pw-form" novalidate on:submit=on_submit>
             <div class="pw-org">
@@ -400,46 +434,36 @@ pub fn Checkout(
             <TextField id="pw-email" label=if donation { "Email (for your receipt)" } else { "Email (for your licence key)" }
                 kind="email" autocomplete="email"
                 inputmode="email" check=check_email error=email_error value=email />
-            {offer_bank.then(|| view! { <MethodPicker chosen=method /> })}
-            <TextField id="pw-name" label=Signal::derive(move || method.get().name_label())
-                autocomplete="cc-name" check=check_name error=name_error value=name />
-            {offer_bank.then(|| view! {
-                // Both sets of fields stay in the page (what was typed survives a change of
-                // mind); the hidden one is neither seen, focused nor read.
-                <div class="pw-bank" hidden=move || !paying_by_bank()>
-                    <TextField id="pw-iban" label="IBAN" autocomplete="off"
-                        placeholder="DE00 0000 0000 0000 0000 00"
-                        format=paywidget_core::bank::format_iban_input check=check_iban
-                        error=iban_error value=iban />
-                    <p class="pw-mandate" id="pw-mandate">
-                        {paywidget_core::api::wording::sepa_mandate(&campaign.merchant_name)}
-                    </p>
-                </div>
-            })}
-            <div class="pw-card" hidden=paying_by_bank>
-            {if gateway_mode {
+            {if offer_bank {
+                // Card or bank account: the name's label follows the choice, and both sets of
+                // fields stay in the page (what was typed survives a change of mind); the
+                // hidden one is neither seen, focused nor read.
                 view! {
-                    <div class="pw-gateway-fields" id=FIELDS_ID></div>
-                    {move || fields_state.get().map(|m| view! { <p class="pw-fields-state" role="status">{m}</p> })}
+                    <MethodPicker chosen=method />
+                    {move || view! {
+                        <TextField id="pw-name" label=method.get().name_label() autocomplete="cc-name"
+                            check=check_name error=name_error value=name />
+                    }}
+                    <div class="pw-bank" hidden=move || !paying_by_bank()>
+                        <TextField id="pw-iban" label="IBAN" autocomplete="off"
+                            placeholder="DE00 0000 0000 0000 0000 00"
+                            format=paywidget_core::bank::format_iban_input check=check_iban
+                            error=iban_error value=iban />
+                        <p class="pw-mandate" id="pw-mandate">
+                            {paywidget_core::api::wording::sepa_mandate(&campaign.merchant_name)}
+                        </p>
+                    </div>
+                    <div class="pw-card" hidden=paying_by_bank>{card_fields()}</div>
                 }
                 .into_any()
             } else {
                 view! {
-                    <CardNumberInput submitted=submitted external_error=number_error />
-                    <div class="pw-row">
-                        <TextField id="pw-expiry" label="Expiry (MM / YY)" autocomplete="cc-exp" inputmode="numeric"
-                            placeholder="MM / YY" format=format_expiry_input check=check_expiry error=expiry_error value=expiry />
-                        <TextField id="pw-cvc" label="Security code" autocomplete="cc-csc" inputmode="numeric"
-                            placeholder="CVC" format=cvc_digits check=check_cvc error=cvc_error value=cvc />
-                    </div>
-                    {ask_postal.then(|| view! {
-                        <TextField id="pw-postal" label="Billing postal code" autocomplete="postal-code"
-                            check=check_postal error=postal_error value=postal />
-                    })}
+                    <TextField id="pw-name" label="Name on card" autocomplete="cc-name"
+                        check=check_name error=name_error value=name />
+                    {card_fields()}
                 }
                 .into_any()
             }}
-            </div>
             <p class="pw-status" id="pw-status" role="status" aria-live="polite">{status_view}</p>
             {move || match prompt.get() {
                 Some((once, monthly)) if RECURRING => view! { <MonthlyPrompt once=once monthly=monthly answer=answer /> }.into_any(),
@@ -450,7 +474,11 @@ pub fn Checkout(
                 }.into_any(),
             }}
             {move || terms().map(|t| view! { <p class="pw-terms" id="pw-terms">{t}</p> })}
-            <p class="pw-secure">{move || method.get().secure_note()}</p>
+            {if offer_bank {
+                view! { <p class="pw-secure">{move || method.get().secure_note()}</p> }.into_any()
+            } else {
+                view! { <p class="pw-secure">{PayMethod::Card.secure_note()}</p> }.into_any()
+            }}
         </form>
     }
 }

@@ -10,9 +10,8 @@ use leptos::prelude::*;
 pub fn TextField(
     /// The input's id (the error's id is `<id>-error`).
     id: &'static str,
-    /// The visible label (it may change: "Name on card" / "Account holder name").
-    #[prop(into)]
-    label: Signal<&'static str>,
+    /// The visible label.
+    label: &'static str,
     /// `autocomplete` token, e.g. `cc-exp`.
     #[prop(optional)]
     autocomplete: &'static str,
@@ -64,7 +63,7 @@ pub fn TextField(
     };
     view! {
         <div class="pw-field">
-            <label class="pw-label" for=id>{move || label.get()}</label>
+            <label class="pw-label" for=id>{label}</label>
             <input
                 id=id
                 class="pw-input pw-input-plain"

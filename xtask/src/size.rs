@@ -52,13 +52,20 @@ use crate::widget;
 /// for the campaign (the fallback for a page without it) went, with its loading skeleton: the
 /// one-time form 91.5 → 90.5 kB, recurring 93.0 → 91.7, licence 94.3 → 93.3, full 96.4 → 95.2
 /// kB. Each budget is back under its measure, rounded up: the full form's ≤ 96 kB again.
-pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 96_000;
+///
+/// Issue 24 then added SEPA Direct Debit ("Card | Bank account", the IBAN field with its
+/// country table and messages, the mandate, the bank tokenizing) to every build from the
+/// recurring one up, and kept it out of the one-time card form by constants and `cfg` (a first
+/// try that tested a captured flag left 1.5 kB of it there): one-time 90.1 → 90.6 kB (+0.5:
+/// the new decline code and field), recurring 91.9 → 96.1, licence 93.2 → 97.7, full 95.3 →
+/// 99.5 kB. Each budget is that measure, rounded up.
+pub(crate) const CHECKOUT_BUDGET_BROTLI: usize = 100_000;
 /// The one-time donation form: 90.5 kB measured (see above).
 pub(crate) const ONCE_BUDGET_BROTLI: usize = 91_000;
-/// Donations with frequencies or the monthly prompt: 91.7 kB measured.
-pub(crate) const RECURRING_BUDGET_BROTLI: usize = 92_000;
-/// Licences: 93.3 kB measured.
-pub(crate) const LICENCE_BUDGET_BROTLI: usize = 93_500;
+/// Donations with frequencies, the monthly prompt or bank debits: 96.1 kB measured.
+pub(crate) const RECURRING_BUDGET_BROTLI: usize = 96_500;
+/// Licences: 97.7 kB measured.
+pub(crate) const LICENCE_BUDGET_BROTLI: usize = 98_000;
 /// Issue 6's budget for the loader and its stylesheet on the merchant's page (brotli).
 pub(crate) const LOADER_BUDGET_BROTLI: usize = 2_048;
 
