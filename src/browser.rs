@@ -32,6 +32,17 @@ pub fn query(name: &str) -> Option<String> {
         .get(name)
 }
 
+/// The browser's languages, most preferred first (`navigator.languages`: `ja-JP`, `en`).
+pub fn languages() -> Vec<String> {
+    window()
+        .navigator()
+        .languages()
+        .iter()
+        .filter_map(|l| l.as_string())
+        .take(10)
+        .collect()
+}
+
 /// Navigates to `url` (a full page load).
 pub fn go(url: &str) {
     let _ = window().location().assign(url);

@@ -444,6 +444,7 @@ mod tests {
             tiers: vec![],
             monthly_prompt: false,
             sepa_debit: false,
+            currencies: vec![],
         };
         let view = |kind| UpdateCardView {
             campaign: campaign(kind),

@@ -162,9 +162,10 @@ pub fn session_key(order: &Order) -> String {
     // The email is part of the order: a corrected address never reuses a session that would
     // mail the receipt (and give portal access) to the old one.
     format!(
-        "pw-session-{}-{}-{}-{}-{}-{}",
+        "pw-session-{}-{}{}-{}-{}-{}-{}",
         order.campaign,
         order.amount.minor(),
+        order.amount.currency().code(),
         order.cover_fee,
         order.frequency.as_str(),
         order.tier.as_deref().unwrap_or(""),
@@ -211,6 +212,7 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                     name: None,
                     frequency: order.frequency,
                     tier: order.tier.clone(),
+                    currency: Some(order.amount.currency()),
                 };
                 let created = self
                     .with_retries(report, || self.api.create_session(&new))

@@ -8,8 +8,8 @@ use paywidget_core::card::{format_expiry_input, Cvc, Expiry};
 use paywidget_core::money::{Amount, Currency, FeeRule};
 
 use super::{
-    AmountPicker, CardNumberInput, FrequencyPicker, MethodPicker, MonthlyPrompt, TextField,
-    TierPicker,
+    AmountPicker, CardNumberInput, CurrencyPicker, FrequencyPicker, MethodPicker, MonthlyPrompt,
+    TextField, TierPicker,
 };
 use paywidget_core::api::{CampaignKind, CampaignView, CardCapture};
 
@@ -32,8 +32,12 @@ enum Status {
 /// The checkout form for one campaign (donation or licence).
 #[component]
 pub fn Checkout(
-    /// The campaign, as `GET /api/campaigns/:id` describes it.
+    /// The campaign, as `GET /api/campaigns/:id` describes it (in the donor's currency).
     campaign: CampaignView,
+    /// A campaign in several currencies: the chosen one and every one offered, for the
+    /// selector (the page draws the form again in a new currency).
+    #[prop(optional)]
+    currency_choice: Option<(RwSignal<Currency>, Vec<Currency>)>,
 ) -> impl IntoView {
     let currency: Currency = campaign.currency;
     let donation = campaign.kind == CampaignKind::Donation;
@@ -373,6 +377,7 @@ pub fn Checkout(
     let amount_section = if donation || !LICENCE {
         view! {
             {(RECURRING && offered.len() > 1).then(|| view! { <FrequencyPicker offered=offered.clone() chosen=frequency /> })}
+            {currency_choice.clone().filter(|_| RECURRING).map(|(chosen, offered)| view! { <CurrencyPicker offered=offered chosen=chosen /> })}
             <AmountPicker chips=campaign.suggested_amounts.clone() currency=currency choice=choice error=amount_error />
             {fee_rule.map(|_| view! {
                 <div class="pw-check">
@@ -385,6 +390,7 @@ pub fn Checkout(
         .into_any()
     } else {
         view! {
+            {currency_choice.clone().map(|(chosen, offered)| view! { <CurrencyPicker offered=offered chosen=chosen /> })}
             {(!campaign.tiers.is_empty()).then(|| view! { <TierPicker tiers=campaign.tiers.clone() chosen=tier /> })}
             {(offered.len() > 1).then(|| view! { <FrequencyPicker offered=offered.clone() chosen=frequency /> })}
             <p class="pw-price">"Total: " {move || total().map(|t| t.to_string()).unwrap_or_default()}</p>

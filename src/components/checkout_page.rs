@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::Checkout;
 
 use crate::api;
-use crate::variant::VARIANT;
+use crate::variant::{RECURRING, VARIANT};
 
 /// The checkout page for `campaign`.
 #[component]
@@ -26,6 +26,23 @@ pub fn CheckoutPage(
             <a class="pw-pay" href=crate::browser::href()>"Reload the checkout"</a>
         }
         .into_any(),
+        // Several currencies: the donor's (by the rule the host's first view used), and a
+        // choice; the form is drawn again in a new one (its amounts are that currency's).
+        Some(c) if RECURRING && !c.currencies.is_empty() => {
+            let first = c.choose_currency(
+                crate::browser::query("currency").as_deref(),
+                crate::browser::languages().iter().map(String::as_str),
+            );
+            let chosen = RwSignal::new(first);
+            let offered: Vec<_> = c.offered_currencies().collect();
+            let all = StoredValue::new(c);
+            (move || {
+                let shown = all.with_value(|c| c.in_currency(chosen.get()));
+                let choice = (chosen, offered.clone());
+                shown.map(|c| view! { <Checkout campaign=c currency_choice=choice /> })
+            })
+            .into_any()
+        }
         Some(c) => view! { <Checkout campaign=c /> }.into_any(),
     };
     view! { <main class="pw-page">{body}</main> }

@@ -112,7 +112,17 @@ where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = ()>,
 {
-    with_browser(true, scenario).await
+    with_browser(true, None, scenario).await
+}
+
+/// Like [`with_phone_browser`], for a person whose browser speaks `language` (`ja-JP`): its
+/// `navigator.languages` and `Accept-Language`.
+pub async fn with_phone_browser_in<F, Fut>(language: &str, scenario: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    with_browser(true, Some(language), scenario).await
 }
 
 /// Like [`with_phone_browser`], at a desktop window (1280×800, mouse, no touch).
@@ -121,10 +131,10 @@ where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = ()>,
 {
-    with_browser(false, scenario).await
+    with_browser(false, None, scenario).await
 }
 
-async fn with_browser<F, Fut>(phone: bool, scenario: F)
+async fn with_browser<F, Fut>(phone: bool, language: Option<&str>, scenario: F)
 where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = ()>,
@@ -153,6 +163,13 @@ where
             ],
         }
     });
+    if let Some(language) = language {
+        caps["goog:chromeOptions"]["args"]
+            .as_array_mut()
+            .expect("args")
+            .push(json!(format!("--lang={language}")));
+        caps["goog:chromeOptions"]["prefs"] = json!({ "intl.accept_languages": language });
+    }
     if phone {
         caps["goog:chromeOptions"]["mobileEmulation"] = json!({
             "deviceMetrics": { "width": width, "height": height, "pixelRatio": 2.0, "touch": true, "mobile": true }

@@ -23,7 +23,7 @@ const enhance = a => {
   if (ds.paywidgetReady != null) return;
   ds.paywidgetReady = '';
   a.classList.add('paywidget-button');
-  const q = { amount: ds.amount, accent: ds.themeColor, locale: ds.locale };
+  const q = { amount: ds.amount, currency: ds.currency, accent: ds.themeColor, locale: ds.locale };
   if (q.accent) a.style.setProperty('--paywidget-accent', q.accent);
   if (ds.label) a.textContent = ds.label;
   const url = embed => {

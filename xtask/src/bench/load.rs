@@ -81,6 +81,7 @@ impl Shop {
             name: None,
             frequency: Frequency::OneTime,
             tier: None,
+            currency: None,
         };
         let r = self
             .http

@@ -96,6 +96,7 @@ impl Target {
             name: Some(format!("Donor {i}")),
             frequency,
             tier: None,
+            currency: None,
         };
         let mut last = String::new();
         for n in 0..100 {

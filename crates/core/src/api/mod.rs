@@ -6,6 +6,7 @@
 //! Amounts are integer minor units next to the `currency` they are in.
 
 mod codes;
+mod currencies;
 #[cfg(feature = "serde")]
 pub mod decode;
 mod variant;
@@ -13,6 +14,7 @@ pub mod wording;
 
 use std::collections::BTreeMap;
 
+pub use currencies::{currency_of_region, CurrencyOption};
 pub use variant::FormVariant;
 
 pub use codes::{
@@ -99,6 +101,13 @@ pub struct CampaignView {
     /// (absent: cards only).
     #[cfg_attr(feature = "serde", serde(default))]
     pub sepa_debit: bool,
+    /// Further currencies the campaign takes, each with its own amounts (absent: only
+    /// `currency`). [`CampaignView::in_currency`] gives the campaign in one of them.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub currencies: Vec<CurrencyOption>,
 }
 
 /// A licence subscription tier: its seats and prices per period.
@@ -161,6 +170,12 @@ pub struct NewSession {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub tier: Option<String>,
+    /// The currency the donor pays in, among the campaign's (absent: the campaign's own).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub currency: Option<Currency>,
 }
 
 /// The answer to `POST /api/sessions`.

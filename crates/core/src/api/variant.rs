@@ -67,6 +67,8 @@ impl FormVariant {
             // Bank debits (the IBAN field, its countries and the mandate) ride with the
             // recurring build, so the one-time card form stays the lightest.
             || campaign.sepa_debit
+            // So does the currency selector, with its region table.
+            || !campaign.currencies.is_empty()
             || campaign
                 .frequencies
                 .iter()
@@ -113,6 +115,7 @@ mod tests {
             tiers: vec![],
             monthly_prompt: false,
             sepa_debit: false,
+            currencies: vec![],
         }
     }
 

@@ -19,6 +19,12 @@ pub const FIRST_VIEW_ID: &str = "pw-first";
 /// `template` (a form variant's `dist/` page) with `campaign`'s data and first view at the start
 /// of its `<body>`; the template unchanged if it has no `<body>`.
 pub fn page(template: &str, campaign: &CampaignView) -> String {
+    page_in(template, campaign, campaign)
+}
+
+/// [`page`] for a donor who pays in another of the campaign's currencies: the data is all of
+/// `campaign`, the first view `shown` (the campaign in that currency).
+pub fn page_in(template: &str, campaign: &CampaignView, shown: &CampaignView) -> String {
     let Some(open) = template.find("<body") else {
         return template.to_owned();
     };
@@ -28,7 +34,7 @@ pub fn page(template: &str, campaign: &CampaignView) -> String {
     let mut out = String::with_capacity(template.len() + 4096);
     out.push_str(&template[..end]);
     out.push_str(&data_block(campaign));
-    out.push_str(&first_view(campaign).into_string());
+    out.push_str(&first_view(shown).into_string());
     out.push_str(&template[end..]);
     out
 }
@@ -213,6 +219,7 @@ mod tests {
             tiers: vec![],
             monthly_prompt: false,
             sepa_debit: false,
+            currencies: vec![],
         }
     }
 

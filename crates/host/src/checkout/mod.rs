@@ -9,13 +9,12 @@ pub mod waiting;
 use std::sync::Arc;
 
 use paywidget_core::api::{
-    CampaignKind, CardCapture, DeclineCode, ErrorCode, NewSession, PayOutcome, PayRequest,
-    PaymentToken, SessionCreated, SessionStatus, SessionView,
+    CampaignKind, CardCapture, CurrencyOption, DeclineCode, ErrorCode, NewSession, PayOutcome,
+    PayRequest, PaymentToken, SessionCreated, SessionStatus, SessionView,
 };
 use paywidget_core::money::{Amount, FeeRule};
 use sha2::{Digest, Sha256};
 
-use crate::config::Campaign;
 use crate::gateway::{
     Gateway, GatewayError, MandateAcceptance, NewSubscription, PaymentIntent, PaymentIntentStatus,
 };
@@ -25,8 +24,8 @@ use crate::support::error::DomainError;
 use crate::HostState;
 
 /// The donor's fee coverage on `amount`: `percent` (rounded up) plus `fixed`.
-pub fn fee_for(campaign: &Campaign, amount: i64) -> i64 {
-    campaign.fee_coverage.map_or(0, |f| {
+pub fn fee_for(terms: &CurrencyOption, amount: i64) -> i64 {
+    terms.fee_coverage.map_or(0, |f| {
         FeeRule::from_percent(f.percent, f.fixed).fee_on(amount)
     })
 }
@@ -41,7 +40,14 @@ pub async fn create(
         .config
         .campaign(&new.campaign)
         .ok_or(DomainError::NotFound("campaign"))?;
-    let currency = campaign.currency;
+    // The donor's currency, among the campaign's; its amounts are in that currency's units.
+    let currency = new.currency.unwrap_or(campaign.currency);
+    let terms = campaign.terms(currency).ok_or_else(|| {
+        DomainError::invalid(
+            ErrorCode::InvalidRequest,
+            format!("This campaign does not take {}.", currency.code()),
+        )
+    })?;
     let amount = match campaign.kind {
         CampaignKind::License if !campaign.tiers.is_empty() => {
             let tier = new
@@ -61,18 +67,18 @@ pub async fn create(
                 )
             })?
         }
-        CampaignKind::License => campaign.price.unwrap_or(0),
+        CampaignKind::License => terms.price.unwrap_or(0),
         CampaignKind::Donation => {
             let amount = new.amount.ok_or_else(|| {
                 DomainError::invalid(ErrorCode::AmountRequired, "Choose an amount.")
             })?;
-            let usual = campaign.min_amount.unwrap_or(1);
+            let usual = terms.min_amount.unwrap_or(1);
             let now = state.clock.now();
             // Under a card-testing attack the smallest gift is raised (the testers' favourite).
             let min =
                 crate::shield::min_amount(state, &campaign.merchant, &campaign.id, usual, now)
                     .await?;
-            let max = campaign.max_amount.unwrap_or(99_999_999);
+            let max = terms.max_amount.unwrap_or(99_999_999);
             if amount < min {
                 return Err(DomainError::invalid(
                     ErrorCode::AmountTooSmall,
@@ -96,7 +102,7 @@ pub async fn create(
         }
     };
     let fee = if new.cover_fee && campaign.kind == CampaignKind::Donation {
-        fee_for(campaign, amount)
+        fee_for(&terms, amount)
     } else {
         0
     };
@@ -221,7 +227,8 @@ pub async fn pay(
         let usual = state
             .config
             .campaign(&session.campaign)
-            .and_then(|c| c.min_amount)
+            .and_then(|c| c.terms(session.currency))
+            .and_then(|t| t.min_amount)
             .unwrap_or(1);
         let min =
             crate::shield::min_amount(state, &session.merchant, &session.campaign, usual, now)

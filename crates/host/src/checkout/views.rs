@@ -43,6 +43,7 @@ pub fn campaign_view(config: &HostConfig, id: &str) -> Option<CampaignView> {
         frequencies: c.frequencies.clone(),
         monthly_prompt: c.monthly_prompt,
         sepa_debit: c.sepa_debit,
+        currencies: c.currencies.clone(),
         tiers: c
             .tiers
             .iter()

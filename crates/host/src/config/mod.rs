@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use paywidget_core::api::{CampaignKind, CardCapture, FeeCoverage, Frequency};
+use paywidget_core::api::{CampaignKind, CardCapture, CurrencyOption, FeeCoverage, Frequency};
 use paywidget_core::money::{Currency, Locale};
 use serde::Deserialize;
 use url::Url;
@@ -495,6 +495,8 @@ pub struct Campaign {
     /// A euro campaign with our own card fields also takes SEPA Direct Debit ("Card | Bank
     /// account" on the form; the merchant's gateway account must have it enabled).
     pub sepa_debit: bool,
+    /// Further currencies, each with its own amounts (`[[campaigns.currencies]]`).
+    pub currencies: Vec<CurrencyOption>,
     /// Days a subscription licence stays valid after its paid period while a renewal is
     /// retried (default 7).
     pub grace_days: u32,
@@ -517,6 +519,25 @@ pub struct Tier {
 }
 
 impl Campaign {
+    /// The campaign's amounts in `currency` (its own or one of `currencies`), or `None` when
+    /// it does not take `currency`.
+    pub fn terms(&self, currency: Currency) -> Option<CurrencyOption> {
+        if currency == self.currency {
+            return Some(CurrencyOption {
+                currency,
+                suggested_amounts: self.suggested_amounts.clone(),
+                min_amount: self.min_amount,
+                max_amount: self.max_amount,
+                price: self.price,
+                fee_coverage: self.fee_coverage,
+            });
+        }
+        self.currencies
+            .iter()
+            .find(|o| o.currency == currency)
+            .cloned()
+    }
+
     /// The tier `id`.
     pub fn tier(&self, id: &str) -> Option<&Tier> {
         self.tiers.iter().find(|t| t.id == id)
@@ -608,8 +629,23 @@ struct RawCampaign {
     #[serde(default)]
     sepa_debit: bool,
     #[serde(default)]
+    currencies: Vec<RawCurrencyOption>,
+    #[serde(default)]
     tiers: Vec<Tier>,
     grace_days: Option<u32>,
+}
+
+/// `[[campaigns.currencies]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCurrencyOption {
+    currency: String,
+    #[serde(default)]
+    suggested_amounts: Vec<i64>,
+    min_amount: Option<i64>,
+    max_amount: Option<i64>,
+    price: Option<i64>,
+    fee_coverage: Option<FeeCoverage>,
 }
 
 /// A configuration error naming the key at fault.
@@ -882,9 +918,58 @@ impl HostConfig {
                     "is for our own fields: with `card_capture = \"gateway_fields\"` the gateway's element offers the methods enabled in its dashboard",
                 ));
             }
+            let mut currencies: Vec<CurrencyOption> = Vec::new();
+            for (j, o) in c.currencies.into_iter().enumerate() {
+                let key = |f: &str| k(&format!("currencies[{j}].{f}"));
+                let code = Currency::from_code(&o.currency).map_err(|_| {
+                    err(
+                        key("currency"),
+                        format!("unknown currency {:?}", o.currency),
+                    )
+                })?;
+                if code == currency || currencies.iter().any(|x| x.currency == code) {
+                    return Err(err(
+                        key("currency"),
+                        format!("{} is offered twice", code.code()),
+                    ));
+                }
+                if !c.tiers.is_empty() {
+                    return Err(err(
+                        key("currency"),
+                        "tier prices are in the campaign's currency: a licence with tiers takes one",
+                    ));
+                }
+                match c.kind {
+                    CampaignKind::License if o.price.is_none_or(|p| p <= 0) => {
+                        return Err(err(
+                            key("price"),
+                            "a licence needs its price in each currency",
+                        ))
+                    }
+                    CampaignKind::Donation if o.suggested_amounts.iter().any(|a| *a <= 0) => {
+                        return Err(err(key("suggested_amounts"), "amounts must be positive"))
+                    }
+                    _ => {}
+                }
+                currencies.push(CurrencyOption {
+                    currency: code,
+                    suggested_amounts: o.suggested_amounts,
+                    min_amount: match (o.min_amount, c.kind) {
+                        // As for the campaign's own currency: 5 units unless set.
+                        (None, CampaignKind::Donation) => {
+                            Some(5 * 10_i64.pow(u32::from(code.minor_units())))
+                        }
+                        (m, _) => m,
+                    },
+                    max_amount: o.max_amount,
+                    price: o.price,
+                    fee_coverage: o.fee_coverage,
+                });
+            }
             campaigns.push(Campaign {
                 monthly_prompt: c.monthly_prompt,
                 sepa_debit: c.sepa_debit,
+                currencies,
                 frequencies,
                 tiers: c.tiers,
                 grace_days: c.grace_days.unwrap_or(7),
@@ -1291,6 +1376,43 @@ min_amount = 500
         let bad = BASE.replace("title =", "colour = \"red\"\ntitle =");
         let e = HostConfig::parse(&bad, |_| None).unwrap_err();
         assert!(e.message.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn further_currencies_bring_their_own_amounts_and_are_checked() {
+        let with = |list: &str| BASE.replace("title =", &format!("currencies = {list}\ntitle ="));
+        let c = HostConfig::parse(
+            &with(r#"[{ currency = "jpy", suggested_amounts = [1000, 3000] }]"#),
+            |_| None,
+        )
+        .unwrap();
+        let winter = c.campaign("winter").unwrap();
+        let yen = winter.terms(Currency::Jpy).unwrap();
+        assert_eq!(yen.suggested_amounts, vec![1000, 3000]);
+        assert_eq!(yen.min_amount, Some(5), "5 yen: the yen has no minor units");
+        assert_eq!(winter.terms(Currency::Usd).unwrap().min_amount, Some(500));
+        assert!(winter.terms(Currency::Eur).is_none());
+        for (list, key) in [
+            (
+                r#"[{ currency = "usd" }]"#,
+                "campaigns[0].currencies[0].currency",
+            ),
+            (
+                r#"[{ currency = "gbp" }, { currency = "GBP" }]"#,
+                "campaigns[0].currencies[1].currency",
+            ),
+            (
+                r#"[{ currency = "zzz" }]"#,
+                "campaigns[0].currencies[0].currency",
+            ),
+            (
+                r#"[{ currency = "gbp", suggested_amounts = [0] }]"#,
+                "campaigns[0].currencies[0].suggested_amounts",
+            ),
+        ] {
+            let e = HostConfig::parse(&with(list), |_| None).unwrap_err();
+            assert_eq!(e.key, key, "{list}: {e}");
+        }
     }
 
     #[test]

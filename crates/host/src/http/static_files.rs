@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use paywidget_core::api::FormVariant;
+use paywidget_core::api::{CampaignView, FormVariant};
+use paywidget_core::money::Currency;
 use tower::ServiceExt;
 
 use crate::checkout::{form_page, views};
@@ -169,7 +170,42 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
         let form = form.clone();
         async move {
             match forms.get(&campaign) {
-                Some(page) => page.respond(request.headers()),
+                Some(pages) => {
+                    // The donor's currency, by the rule the page applies too: `?currency=`,
+                    // then their languages' region, then the campaign's own.
+                    let requested = request.uri().query().and_then(|q| {
+                        url::form_urlencoded::parse(q.as_bytes())
+                            .find(|(k, _)| k == "currency")
+                            .map(|(_, v)| v.into_owned())
+                    });
+                    let languages = request
+                        .headers()
+                        .get(header::ACCEPT_LANGUAGE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    let currency = pages
+                        .view
+                        .choose_currency(requested.as_deref(), accepted_languages(languages));
+                    let page = pages
+                        .by_currency
+                        .iter()
+                        .find(|(c, _)| *c == currency)
+                        .or(pages.by_currency.first())
+                        .map(|(_, p)| p);
+                    match page {
+                        Some(page) => {
+                            let mut response = page.respond(request.headers());
+                            if pages.by_currency.len() > 1 {
+                                response.headers_mut().insert(
+                                    header::VARY,
+                                    HeaderValue::from_static("Accept-Encoding, Accept-Language"),
+                                );
+                            }
+                            response
+                        }
+                        None => form.oneshot(request).await.into_response(),
+                    }
+                }
                 // An unknown campaign: the full form says it does not exist.
                 None => form.oneshot(request).await.into_response(),
             }
@@ -278,9 +314,27 @@ impl Packed {
     }
 }
 
-/// Each campaign's form page: its variant's build (the full form where that variant's page is
-/// missing from `dist`) with the campaign's data and first view.
-fn form_pages(config: &HostConfig, dist: &Path) -> HashMap<String, Packed> {
+/// A campaign's form pages: one per currency it takes (its first view shows that currency's
+/// amounts), its own first.
+struct FormPages {
+    view: CampaignView,
+    by_currency: Vec<(Currency, Packed)>,
+}
+
+/// The language tags of an `Accept-Language` header, in its order (browsers list them by
+/// preference), at most 10.
+fn accepted_languages(header: &str) -> impl Iterator<Item = &str> {
+    header
+        .split(',')
+        .filter_map(|part| part.split(';').next())
+        .map(str::trim)
+        .filter(|tag| !tag.is_empty() && tag.len() <= 35)
+        .take(10)
+}
+
+/// Each campaign's form pages: its variant's build (the full form where that variant's page is
+/// missing from `dist`) with the campaign's data and first view, per currency.
+fn form_pages(config: &HostConfig, dist: &Path) -> HashMap<String, FormPages> {
     let templates: HashMap<FormVariant, String> = FormVariant::ALL
         .into_iter()
         .filter_map(|v| Some((v, std::fs::read_to_string(dist.join(v.page())).ok()?)))
@@ -294,7 +348,19 @@ fn form_pages(config: &HostConfig, dist: &Path) -> HashMap<String, Packed> {
             let template = templates
                 .get(&variant)
                 .or_else(|| templates.get(&FormVariant::Full))?;
-            Some((c.id.clone(), Packed::new(form_page::page(template, &view))))
+            let by_currency = view
+                .offered_currencies()
+                .filter_map(|currency| {
+                    let shown = view.in_currency(currency)?;
+                    // The data block keeps every currency (the page's selector); the first
+                    // view shows this one's amounts.
+                    Some((
+                        currency,
+                        Packed::new(form_page::page_in(template, &view, &shown)),
+                    ))
+                })
+                .collect();
+            Some((c.id.clone(), FormPages { view, by_currency }))
         })
         .collect()
 }

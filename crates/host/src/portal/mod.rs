@@ -906,9 +906,13 @@ pub async fn change_gift(
     )
     .map_err(|e| DomainError::invalid(ErrorCode::InvalidRequest, e.to_string()))?
     .minor();
+    let terms = campaign.terms(s.currency);
     let (min, max) = (
-        campaign.min_amount.unwrap_or(1),
-        campaign.max_amount.unwrap_or(99_999_999),
+        terms.as_ref().and_then(|t| t.min_amount).unwrap_or(1),
+        terms
+            .as_ref()
+            .and_then(|t| t.max_amount)
+            .unwrap_or(99_999_999),
     );
     // A portal session raises a gift at most to three times what it gives in a year now: the
     // card's owner makes a bigger one through the checkout (a taken-over portal cannot push it

@@ -415,6 +415,7 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
             name: None,
             frequency: Default::default(),
             tier: None,
+            currency: None,
         },
         None,
     )
@@ -437,6 +438,7 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
             name: None,
             frequency: Default::default(),
             tier: None,
+            currency: None,
         },
         None,
     )
@@ -513,6 +515,7 @@ async fn ids_and_fulfilment_times_come_from_the_injected_clock_and_ids() {
             name: None,
             frequency: Default::default(),
             tier: None,
+            currency: None,
         },
         None,
     )

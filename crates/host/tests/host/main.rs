@@ -3,6 +3,7 @@
 
 mod admin;
 mod contract;
+mod currencies;
 mod disputes;
 mod forms;
 mod gifts;
