@@ -43,6 +43,16 @@ pub fn languages() -> Vec<String> {
         .collect()
 }
 
+/// Loads this page again with the query parameter `name` set to `value`.
+pub fn set_query(name: &str, value: &str) {
+    let location = window().location();
+    let search = location.search().unwrap_or_default();
+    if let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) {
+        params.set(name, value);
+        let _ = location.set_search(&String::from(params.to_string()));
+    }
+}
+
 /// Navigates to `url` (a full page load).
 pub fn go(url: &str) {
     let _ = window().location().assign(url);

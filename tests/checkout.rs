@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use paywidget_core::api::FormVariant;
-use paywidget_testkit::browser::{self as support, js_string, screenshot, with_phone_browser};
+use paywidget_testkit::browser::{
+    self as support, js_string, screenshot, with_phone_browser, with_phone_browser_in,
+};
 use paywidget_testkit::world::{world_with, WebhookTarget, World};
 use paywidget_testkit::{cards, fixtures};
 
@@ -2299,4 +2301,169 @@ async fn a_sepa_debit_the_bank_refuses_ends_in_the_failure_mail() {
     })
     .await;
     assert_no_card_data(&s);
+}
+
+/// The browser suites' host with a dollar campaign that also takes yen and pounds.
+async fn world_campaign_servers() -> World {
+    logs();
+    world_with(WebhookTarget::Host, |gateway, dir| {
+        fixtures::checkout(gateway, dir, &support::dist_dir())
+            + r#"
+[[campaigns]]
+id = "world"
+merchant = "hope"
+kind = "donation"
+title = "World appeal"
+currency = "usd"
+suggested_amounts = [1000, 2500]
+min_amount = 500
+currencies = [
+  { currency = "jpy", suggested_amounts = [1000, 3000, 5000], min_amount = 500 },
+  { currency = "gbp", suggested_amounts = [1000, 2000] },
+]
+"#
+    })
+    .await
+}
+
+/// The gateway's payment intent behind a paid session: (currency, amount).
+async fn charged(world: &World, session: &str) -> (String, i64) {
+    let pi = world
+        .state
+        .store
+        .session(session)
+        .await
+        .unwrap()
+        .and_then(|r| r.payment_intent)
+        .expect("a payment intent");
+    let intent = world
+        .gateway_get(&format!("/v1/payment_intents/{pi}"))
+        .await;
+    (
+        intent["currency"].as_str().unwrap_or_default().to_owned(),
+        intent["amount"].as_i64().unwrap_or_default(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_japanese_donor_gives_3000_yen_without_a_decimal_anywhere() {
+    let s = world_campaign_servers().await;
+    let host = s.host.clone();
+    let world = &s;
+    with_phone_browser_in("ja-JP", |client| async move {
+        open_form(&client, &format!("{host}/c/world")).await;
+        // The host's first view and the page agree: yen, from the browser's region.
+        assert_eq!(
+            js_string(&client, "document.querySelector('#pw-currency').value").await,
+            "JPY"
+        );
+        assert_eq!(
+            js_string(
+                &client,
+                "document.querySelector('.pw-amounts legend').textContent"
+            )
+            .await,
+            "Amount (JPY)"
+        );
+        client
+            .find(Locator::Css("label[for='pw-chip-3000']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let pay = js_string(&client, "document.querySelector('#pw-pay').textContent").await;
+        assert_eq!(pay, "Donate 3000 JPY");
+        let chips = js_string(
+            &client,
+            "[...document.querySelectorAll('.pw-chip')].map(c => c.textContent).join(' ')",
+        )
+        .await;
+        assert!(!chips.contains('.'), "no decimals on the chips: {chips}");
+        client
+            .find(Locator::Css("#pw-email"))
+            .await
+            .unwrap()
+            .send_keys("hana@example.jp")
+            .await
+            .unwrap();
+        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
+        click_pay(&client).await;
+        wait_for(&client, "#pw-receipt-number").await;
+        let page = wait_text(
+            &client,
+            "document.querySelector('main').textContent",
+            "3000 JPY",
+        )
+        .await;
+        assert!(!page.contains("3000.") && !page.contains("30.00"), "{page}");
+        screenshot(&client, "checkout-yen-receipt").await;
+        let session = js_string(&client, "location.pathname").await;
+        let session = session.trim_start_matches("/thanks/").to_owned();
+        assert_eq!(charged(world, &session).await, ("jpy".to_owned(), 3000));
+        let receipt = mail_with(world, &["hana@example.jp", "HOPE-"]).await;
+        assert!(
+            receipt.contains("3000 JPY") && !receipt.contains("3000.00"),
+            "{receipt}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_currency_gbp_prefill_charges_pounds_and_the_selector_changes_the_amounts() {
+    let s = world_campaign_servers().await;
+    let host = s.host.clone();
+    let world = &s;
+    with_phone_browser(|client| async move {
+        open_form(&client, &format!("{host}/c/world?currency=gbp&amount=20")).await;
+        assert_eq!(
+            js_string(&client, "document.querySelector('#pw-currency').value").await,
+            "GBP"
+        );
+        assert_eq!(
+            js_string(&client, "document.querySelector('#pw-chip-2000').checked").await,
+            "true"
+        );
+        // Choosing dollars loads the form in dollars; back to pounds for this gift.
+        client
+            .execute(
+                "const s = document.querySelector('#pw-currency'); s.value = 'USD'; s.dispatchEvent(new Event('change'));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        wait_for(&client, "#pw-chip-2500").await;
+        wait_text(&client, "location.search", "currency=USD").await;
+        client
+            .execute(
+                "const s = document.querySelector('#pw-currency'); s.value = 'GBP'; s.dispatchEvent(new Event('change'));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        wait_text(&client, "location.search", "currency=GBP").await;
+        wait_for(&client, "label[for='pw-chip-2000']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        let pay = js_string(&client, "document.querySelector('#pw-pay').textContent").await;
+        assert_eq!(pay, "Donate 20.00 GBP");
+        no_axe_violations(&client, "the form in pounds").await;
+        client
+            .find(Locator::Css("#pw-email"))
+            .await
+            .unwrap()
+            .send_keys("sam@example.co.uk")
+            .await
+            .unwrap();
+        fill_card(&client, "4242424242424242", &cards::expiry_typed(), "123").await;
+        click_pay(&client).await;
+        wait_for(&client, "#pw-receipt-number").await;
+        let session = js_string(&client, "location.pathname").await;
+        let session = session.trim_start_matches("/thanks/").to_owned();
+        assert_eq!(charged(world, &session).await, ("gbp".to_owned(), 2000));
+    })
+    .await;
 }

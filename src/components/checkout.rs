@@ -37,7 +37,7 @@ pub fn Checkout(
     /// A campaign in several currencies: the chosen one and every one offered, for the
     /// selector (the page draws the form again in a new currency).
     #[prop(optional)]
-    currency_choice: Option<(RwSignal<Currency>, Vec<Currency>)>,
+    currency_choice: Option<(Currency, Vec<Currency>)>,
 ) -> impl IntoView {
     let currency: Currency = campaign.currency;
     let donation = campaign.kind == CampaignKind::Donation;

@@ -26,22 +26,20 @@ pub fn CheckoutPage(
             <a class="pw-pay" href=crate::browser::href()>"Reload the checkout"</a>
         }
         .into_any(),
-        // Several currencies: the donor's (by the rule the host's first view used), and a
-        // choice; the form is drawn again in a new one (its amounts are that currency's).
+        // Several currencies: the donor's, by the rule the host's first view used.
         Some(c) if RECURRING && !c.currencies.is_empty() => {
-            let first = c.choose_currency(
+            let chosen = c.choose_currency(
                 crate::browser::query("currency").as_deref(),
                 crate::browser::languages().iter().map(String::as_str),
             );
-            let chosen = RwSignal::new(first);
             let offered: Vec<_> = c.offered_currencies().collect();
-            let all = StoredValue::new(c);
-            (move || {
-                let shown = all.with_value(|c| c.in_currency(chosen.get()));
-                let choice = (chosen, offered.clone());
-                shown.map(|c| view! { <Checkout campaign=c currency_choice=choice /> })
-            })
-            .into_any()
+            match c.in_currency(chosen) {
+                Some(shown) => {
+                    view! { <Checkout campaign=shown currency_choice=(chosen, offered) /> }
+                        .into_any()
+                }
+                None => view! { <Checkout campaign=c /> }.into_any(),
+            }
         }
         Some(c) => view! { <Checkout campaign=c /> }.into_any(),
     };

@@ -111,53 +111,13 @@ pub fn currency_of_region(region: String) -> Option<Currency> {
     if EURO.contains(&region.as_str()) {
         return Some(Currency::Eur);
     }
-    let code = match region.as_str() {
-        "US" | "EC" | "SV" | "PR" | "PA" => "USD",
-        "GB" | "GG" | "JE" | "IM" => "GBP",
-        "JP" => "JPY",
-        "CN" => "CNY",
-        "AU" => "AUD",
-        "CA" => "CAD",
-        "CH" | "LI" => "CHF",
-        "HK" => "HKD",
-        "SG" => "SGD",
-        "SE" => "SEK",
-        "KR" => "KRW",
-        "NO" => "NOK",
-        "NZ" => "NZD",
-        "IN" => "INR",
-        "MX" => "MXN",
-        "TW" => "TWD",
-        "ZA" => "ZAR",
-        "BR" => "BRL",
-        "DK" => "DKK",
-        "PL" => "PLN",
-        "TH" => "THB",
-        "IL" => "ILS",
-        "ID" => "IDR",
-        "CZ" => "CZK",
-        "AE" => "AED",
-        "TR" => "TRY",
-        "HU" => "HUF",
-        "CL" => "CLP",
-        "SA" => "SAR",
-        "PH" => "PHP",
-        "MY" => "MYR",
-        "CO" => "COP",
-        "RO" => "RON",
-        "PE" => "PEN",
-        "AR" => "ARS",
-        "EG" => "EGP",
-        "NG" => "NGN",
-        "PK" => "PKR",
-        "KE" => "KES",
-        "QA" => "QAR",
-        "BH" => "BHD",
-        "JO" => "JOD",
-        "KW" => "KWD",
-        _ => return None,
-    };
-    Currency::from_code(code).ok()
+    // Region and currency, five letters each (`USUSD`): a table of data, not a match of code
+    // (it rides in the form's wasm).
+    const OTHERS: &str = "USUSDECUSDSVUSDPRUSDPAUSDGBGBPGGGBPJEGBPIMGBPJPJPYCNCNYAUAUDCACADCHCHFLICHFHKHKDSGSGDSESEKKRKRWNONOKNZNZDININRMXMXNTWTWDZAZARBRBRLDKDKKPLPLNTHTHBILILSIDIDRCZCZKAEAEDTRTRYHUHUFCLCLPSASARPHPHPMYMYRCOCOPRORONPEPENARARSEGEGPNGNGNPKPKRKEKESQAQARBHBHDJOJODKWKWD";
+    let code = (0..OTHERS.len() / 5)
+        .map(|i| &OTHERS[i * 5..i * 5 + 5])
+        .find(|e| e[..2] == *region)?;
+    Currency::from_code(&code[2..]).ok()
 }
 
 #[cfg(test)]
