@@ -61,27 +61,27 @@ impl PayMethod {
         }
     }
 
-    /// Its chip's words.
-    pub fn label(self) -> &'static str {
+    /// Its chip's words (a key of the translators' files).
+    pub fn label_key(self) -> &'static str {
         match self {
-            PayMethod::Card => "Card",
-            PayMethod::Bank => "Bank account (SEPA)",
+            PayMethod::Card => "method_card",
+            PayMethod::Bank => "method_bank",
         }
     }
 
-    /// The name field's label.
-    pub fn name_label(self) -> &'static str {
+    /// The name field's label (a key).
+    pub fn name_key(self) -> &'static str {
         match self {
-            PayMethod::Card => "Name on card",
-            PayMethod::Bank => "Account holder name",
+            PayMethod::Card => "name_on_card",
+            PayMethod::Bank => "account_holder",
         }
     }
 
-    /// The line under the Pay button: where the details go.
-    pub fn secure_note(self) -> &'static str {
+    /// The line under the Pay button: where the details go (a key).
+    pub fn secure_key(self) -> &'static str {
         match self {
-            PayMethod::Card => "Card details go straight to the payment processor.",
-            PayMethod::Bank => "Bank details go straight to the payment processor.",
+            PayMethod::Card => "secure_card",
+            PayMethod::Bank => "secure_bank",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod checkout_form;
 pub mod components;
 pub mod embed;
 pub mod gateway_fields;
+pub mod i18n;
 pub mod pay_flow;
 pub mod pow;
 pub mod route;

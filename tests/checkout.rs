@@ -2373,7 +2373,7 @@ async fn a_japanese_donor_gives_3000_yen_without_a_decimal_anywhere() {
             .await
             .unwrap();
         let pay = js_string(&client, "document.querySelector('#pw-pay').textContent").await;
-        assert_eq!(pay, "Donate 3000 JPY");
+        assert_eq!(pay, "3000 JPY を寄付する");
         let chips = js_string(
             &client,
             "[...document.querySelectorAll('.pw-chip')].map(c => c.textContent).join(' ')",
@@ -2464,6 +2464,62 @@ async fn a_currency_gbp_prefill_charges_pounds_and_the_selector_changes_the_amou
         let session = js_string(&client, "location.pathname").await;
         let session = session.trim_start_matches("/thanks/").to_owned();
         assert_eq!(charged(world, &session).await, ("gbp".to_owned(), 2000));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_arabic_checkout_reads_right_to_left_without_overlap_and_passes_axe() {
+    let s = servers().await;
+    let host = s.host.clone();
+    with_phone_browser_in("ar", |client| async move {
+        open_form(&client, &format!("{host}/c/relief?amount=25")).await;
+        assert_eq!(js_string(&client, "document.documentElement.lang").await, "ar");
+        assert_eq!(js_string(&client, "document.documentElement.dir").await, "rtl");
+        // The app's texts are the Arabic file's, as was the host's first view.
+        assert_eq!(
+            js_string(&client, "document.querySelector('label[for=pw-email]').textContent").await,
+            "البريد الإلكتروني (لإرسال الإيصال)"
+        );
+        let pay = js_string(&client, "document.querySelector('#pw-pay').textContent").await;
+        assert!(pay.starts_with("تبرّع بمبلغ") && pay.contains("25.00 USD"), "{pay}");
+        // Laid out right to left: the title and each label start at the right edge; the card
+        // number still reads left to right.
+        let aligned = js_string(
+            &client,
+            "(() => { const f = document.querySelector('.pw-form').getBoundingClientRect(); \
+               const l = document.querySelector('label[for=pw-email]').getBoundingClientRect(); \
+               return String(Math.abs(f.right - l.right) < 2 && l.left > f.left + 2); })()",
+        )
+        .await;
+        assert_eq!(aligned, "true", "labels sit at the right edge");
+        assert_eq!(
+            js_string(&client, "getComputedStyle(document.querySelector('#pw-card-number')).direction").await,
+            "ltr"
+        );
+        // Nothing overlaps: no two of the form's boxes (fields, chips, button, lines) cross,
+        // and nothing runs past the screen's width.
+        let overlaps = js_string(
+            &client,
+            "(() => { const els = [...document.querySelectorAll('.pw-form .pw-label, .pw-form input:not(.pw-chip-input), .pw-chip, .pw-pay, .pw-secure, .pw-check label')] \
+               .filter(e => e.offsetParent !== null && !e.classList.contains('pw-visually-hidden')); \
+               const r = els.map(e => e.getBoundingClientRect()); const bad = []; \
+               for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++) { \
+                 const a = r[i], b = r[j]; \
+                 if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1) \
+                   bad.push(els[i].outerHTML.slice(0, 60) + ' × ' + els[j].outerHTML.slice(0, 60)); } \
+               if (document.documentElement.scrollWidth > innerWidth) bad.push('wider than the screen'); \
+               return JSON.stringify(bad); })()",
+        )
+        .await;
+        assert_eq!(overlaps, "[]");
+        screenshot(&client, "checkout-arabic-rtl").await;
+        no_axe_violations(&client, "the Arabic checkout").await;
+        // Errors come in Arabic too.
+        click_pay(&client).await;
+        let problem = js_string(&client, "document.querySelector('#pw-status').textContent").await;
+        assert!(!problem.is_empty() && !problem.is_ascii(), "{problem}");
+        no_axe_violations(&client, "the Arabic checkout with errors").await;
     })
     .await;
 }

@@ -204,6 +204,8 @@ async fn pay_button_renders_the_link_and_loads_the_loader_once() {
 async fn monthly_prompt_offers_both_gifts_and_reports_the_answer() {
     use paywidget_core::money::{Amount, Currency};
     use paywidget_widget::components::MonthlyPrompt;
+    // The host writes the reader's texts into the page; here, English's.
+    paywidget_widget::i18n::install(include_str!("../locales/en.json"));
     let document = document();
     let container: HtmlElement = document.create_element("div").unwrap().unchecked_into();
     container.set_id("pw-test-prompt");

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use paywidget_core::money::{Amount, Currency};
 
 use crate::checkout_form::AmountChoice;
+use crate::i18n::{t, tf};
 
 /// The donation amount: chips (native radio buttons, so arrow keys and screen readers work)
 /// and an "Other amount" input in the same row.
@@ -61,16 +62,16 @@ pub fn AmountPicker(
     // only when it has something to say (amount errors come on Pay, not while typing).
     view! {
         <fieldset class="pw-amounts">
-            <legend class="pw-label">"Amount (" {currency.code()} ")"</legend>
+            <legend class="pw-label">{tf("amount_legend", &[("currency", currency.code())])}</legend>
             <div class="pw-chips">
                 {chips_view}
-                <label class="pw-visually-hidden" for="pw-amount">"Other amount"</label>
+                <label class="pw-visually-hidden" for="pw-amount">{t("other_amount")}</label>
                 <input
                     id="pw-amount"
                     class="pw-input pw-input-plain pw-other"
                     type="text"
                     inputmode="decimal"
-                    placeholder="Other"
+                    placeholder=t("other_placeholder")
                     spellcheck="false"
                     aria-describedby="pw-amount-error"
                     aria-invalid=move || if error.with(Option::is_some) { "true" } else { "false" }

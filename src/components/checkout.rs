@@ -14,6 +14,8 @@ use super::{
 use paywidget_core::api::{CampaignKind, CampaignView, CardCapture};
 
 use crate::api::BrowserApi;
+use crate::i18n::{t, tf};
+use paywidget_core::api::wording::{pay_label_in, recurring_terms_in};
 use crate::browser;
 use crate::checkout_form::{self, AmountChoice, CardInput, Entries, Field, PayMethod};
 use crate::gateway_fields;
@@ -76,7 +78,7 @@ pub fn Checkout(
     let status = RwSignal::new(Status::Idle);
     // The gateway's own card fields (Stripe mode): loading → ready, or why they cannot load.
     let gateway_mode = GATEWAY_FIELDS && campaign.card_capture == CardCapture::GatewayFields;
-    let fields_state = RwSignal::new(Some("Loading secure card fields…".to_owned()));
+    let fields_state = RwSignal::new(Some(t("loading_fields")));
     // Card or bank account (SEPA Direct Debit): offered for a euro campaign that takes it.
     let offer_bank = SEPA && campaign.sepa_debit && !gateway_mode && currency.code() == "EUR";
     let method = RwSignal::new(PayMethod::Card);
@@ -122,10 +124,10 @@ pub fn Checkout(
     };
     let fee = move || base().map_or(0, |b| checkout_form::fee(fee_rule, b, cover_fee.get()));
     let total = move || base().map(|b| Amount::from_minor(b.minor() + fee(), currency));
-    let pay_label = move || checkout_form::pay_label(donation, total(), frequency.get());
+    let pay_label = move || pay_label_in(&t, donation, total(), frequency.get());
     let terms = move || {
         RECURRING
-            .then(|| checkout_form::recurring_terms(frequency.get(), total()))
+            .then(|| recurring_terms_in(&t, frequency.get(), total()))
             .flatten()
     };
 
@@ -188,7 +190,7 @@ pub fn Checkout(
         Callback::new(|text: String| checkout_form::postal_problem(&text).map(str::to_owned));
     let check_email = Callback::new(|text: String| {
         (!checkout_form::email_ok(&text))
-            .then(|| "Enter an email like name@example.org.".to_owned())
+            .then(|| t("error_email_like"))
     });
 
     // In the merchant page's overlay: report readiness and height to it (allowed origins only).
@@ -207,7 +209,7 @@ pub fn Checkout(
         let mut errors: Vec<(Field, String)> = Vec::new();
         let amount = if donation || !LICENCE {
             match choice.get_untracked() {
-                None => Err("Choose or enter an amount.".to_owned()),
+                None => Err(t("error_amount")),
                 Some(c) => checkout_form::donation_amount(&c, currency, min, max),
             }
         } else {
@@ -261,9 +263,7 @@ pub fn Checkout(
             if let Some((field, _)) = errors.first() {
                 browser::focus(field.id());
             }
-            status.set(Status::Problem(
-                "Please check the highlighted fields.".into(),
-            ));
+            status.set(Status::Problem(t("check_fields")));
             return;
         };
         if ask_monthly
@@ -297,7 +297,7 @@ pub fn Checkout(
             sleeper: browser::Timers,
         };
         spawn_local(async move {
-            let report = |p: crate::pay_flow::Progress| status.set(Status::Working(p.message()));
+            let report = |p: crate::pay_flow::Progress| status.set(Status::Working(progress_text(&p)));
             match flow.pay(&order, &card, &report).await {
                 Ok(Next::Confirmation(session)) => {
                     crate::embed::finish(&format!("/thanks/{session}"));
@@ -367,12 +367,9 @@ pub fn Checkout(
     let fee_text = move || match base() {
         Some(b) => {
             let f = fee_rule.map_or(0, |r| r.fee_on(b.minor()));
-            format!(
-                "Add {} to cover the processing fees",
-                Amount::from_minor(f, currency)
-            )
+            tf("cover_fee", &[("fee", &Amount::from_minor(f, currency).to_string())])
         }
-        None => "Add the processing fees to my gift".to_owned(),
+        None => t("cover_fee_plain"),
     };
     let amount_section = if donation || !LICENCE {
         view! {
@@ -393,7 +390,7 @@ pub fn Checkout(
             {currency_choice.clone().map(|(chosen, offered)| view! { <CurrencyPicker offered=offered chosen=chosen /> })}
             {(!campaign.tiers.is_empty()).then(|| view! { <TierPicker tiers=campaign.tiers.clone() chosen=tier /> })}
             {(offered.len() > 1).then(|| view! { <FrequencyPicker offered=offered.clone() chosen=frequency /> })}
-            <p class="pw-price">"Total: " {move || total().map(|t| t.to_string()).unwrap_or_default()}</p>
+            <p class="pw-price">{move || tf("total", &[("amount", &total().map(|t| t.to_string()).unwrap_or_default())])}</p>
         }
         .into_any()
     };
@@ -412,15 +409,15 @@ pub fn Checkout(
             .into_any()
         } else {
             view! {
-                <CardNumberInput submitted=submitted external_error=number_error />
+                <CardNumberInput label=t("card_number") submitted=submitted external_error=number_error />
                 <div class="pw-row">
-                    <TextField id="pw-expiry" label="Expiry (MM / YY)" autocomplete="cc-exp" inputmode="numeric"
+                    <TextField id="pw-expiry" label=t("expiry") autocomplete="cc-exp" inputmode="numeric"
                         placeholder="MM / YY" format=format_expiry_input check=check_expiry error=expiry_error value=expiry />
-                    <TextField id="pw-cvc" label="Security code" autocomplete="cc-csc" inputmode="numeric"
+                    <TextField id="pw-cvc" label=t("cvc") autocomplete="cc-csc" inputmode="numeric"
                         placeholder="CVC" format=cvc_digits check=check_cvc error=cvc_error value=cvc />
                 </div>
                 {ask_postal.then(|| view! {
-                    <TextField id="pw-postal" label="Billing postal code" autocomplete="postal-code"
+                    <TextField id="pw-postal" label=t("postal") autocomplete="postal-code"
                         check=check_postal error=postal_error value=postal />
                 })}
             }
@@ -437,7 +434,7 @@ pub fn Checkout(
             </div>
             <h1 class="pw-title">{campaign.title.clone()}</h1>
             {amount_section}
-            <TextField id="pw-email" label=if donation { "Email (for your receipt)" } else { "Email (for your licence key)" }
+            <TextField id="pw-email" label=t(if donation { "email_receipt" } else { "email_licence" })
                 kind="email" autocomplete="email"
                 inputmode="email" check=check_email error=email_error value=email />
             {if offer_bank {
@@ -447,11 +444,11 @@ pub fn Checkout(
                 view! {
                     <MethodPicker chosen=method />
                     {move || view! {
-                        <TextField id="pw-name" label=method.get().name_label() autocomplete="cc-name"
+                        <TextField id="pw-name" label=t(method.get().name_key()) autocomplete="cc-name"
                             check=check_name error=name_error value=name />
                     }}
                     <div class="pw-bank" hidden=move || !paying_by_bank()>
-                        <TextField id="pw-iban" label="IBAN" autocomplete="off"
+                        <TextField id="pw-iban" label=t("iban") autocomplete="off"
                             placeholder="DE00 0000 0000 0000 0000 00"
                             format=paywidget_core::bank::format_iban_input check=check_iban
                             error=iban_error value=iban />
@@ -464,7 +461,7 @@ pub fn Checkout(
                 .into_any()
             } else {
                 view! {
-                    <TextField id="pw-name" label="Name on card" autocomplete="cc-name"
+                    <TextField id="pw-name" label=t("name_on_card") autocomplete="cc-name"
                         check=check_name error=name_error value=name />
                     {card_fields()}
                 }
@@ -475,17 +472,30 @@ pub fn Checkout(
                 Some((once, monthly)) if RECURRING => view! { <MonthlyPrompt once=once monthly=monthly answer=answer /> }.into_any(),
                 _ => view! {
                     <button type="submit" class="pw-pay" id="pw-pay" aria-disabled=move || paying.get().to_string()>
-                        {move || if paying.get() { "Processing…".to_owned() } else { pay_label() }}
+                        {move || if paying.get() { t("processing_button") } else { pay_label() }}
                     </button>
                 }.into_any(),
             }}
             {move || terms().map(|t| view! { <p class="pw-terms" id="pw-terms">{t}</p> })}
             {if offer_bank {
-                view! { <p class="pw-secure">{move || method.get().secure_note()}</p> }.into_any()
+                view! { <p class="pw-secure">{move || t(method.get().secure_key())}</p> }.into_any()
             } else {
-                view! { <p class="pw-secure">{PayMethod::Card.secure_note()}</p> }.into_any()
+                view! { <p class="pw-secure">{t(PayMethod::Card.secure_key())}</p> }.into_any()
             }}
         </form>
+    }
+}
+
+/// What the pay flow is doing, in the reader's language.
+fn progress_text(p: &crate::pay_flow::Progress) -> String {
+    use crate::pay_flow::Progress;
+    match p {
+        Progress::Processing => t("progress_processing"),
+        // The retry count is for support, not the payer: the words say what is happening.
+        Progress::Retrying { .. } | Progress::Checking => t("progress_checking"),
+        Progress::Waiting => t("progress_waiting"),
+        Progress::Verifying => t("progress_verifying"),
+        Progress::Proving => t("progress_proving"),
     }
 }
 

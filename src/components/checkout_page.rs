@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::Checkout;
 
 use crate::api;
+use crate::i18n::t;
 use crate::variant::{RECURRING, VARIANT};
 
 /// The checkout page for `campaign`.
@@ -17,13 +18,13 @@ pub fn CheckoutPage(
     // The host writes every campaign it knows into its page (built at its start, never cached:
     // `no-cache`), so a page without one is a campaign it does not know.
     let body = match api::embedded_campaign(&campaign) {
-        None => view! { <p class="pw-problem" role="alert">"This checkout does not exist."</p> }
+        None => view! { <p class="pw-problem" role="alert">{t("not_found")}</p> }
             .into_any(),
         // The host serves each campaign the build it needs; one changed since the page was
         // served may need more than this build has: a reload fetches the right one.
         Some(c) if !VARIANT.covers(&c) => view! {
-            <p class="pw-problem" role="alert">"This checkout has changed since the page loaded."</p>
-            <a class="pw-pay" href=crate::browser::href()>"Reload the checkout"</a>
+            <p class="pw-problem" role="alert">{t("changed")}</p>
+            <a class="pw-pay" href=crate::browser::href()>{t("reload")}</a>
         }
         .into_any(),
         // Several currencies: the donor's, by the rule the host's first view used.

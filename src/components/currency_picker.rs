@@ -33,7 +33,7 @@ pub fn CurrencyPicker(
     };
     view! {
         <div class="pw-field">
-            <label class="pw-label" for="pw-currency">"Currency"</label>
+            <label class="pw-label" for="pw-currency">{crate::i18n::t("currency")}</label>
             <select id="pw-currency" class="pw-input pw-select" on:change=on_change>
                 {options}
             </select>

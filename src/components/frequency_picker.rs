@@ -2,7 +2,10 @@
 //! campaign offers more than one).
 
 use leptos::prelude::*;
+use paywidget_core::api::wording::frequency_key;
 use paywidget_core::api::Frequency;
+
+use crate::i18n::t;
 
 /// How often the gift is given.
 #[component]
@@ -25,13 +28,13 @@ pub fn FrequencyPicker(
                     prop:checked=move || chosen.get() == f
                     on:change=move |_| chosen.set(f)
                 />
-                <label class="pw-chip" for=id>{crate::checkout_form::frequency_label(f)}</label>
+                <label class="pw-chip" for=id>{t(frequency_key(f))}</label>
             }
         })
         .collect_view();
     view! {
         <fieldset class="pw-amounts">
-            <legend class="pw-label">"How often"</legend>
+            <legend class="pw-label">{t("how_often")}</legend>
             <div class="pw-chips">{chips}</div>
         </fieldset>
     }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::checkout_form::PayMethod;
+use crate::i18n::t;
 
 /// How the payer pays: native radio buttons, so arrow keys and screen readers work.
 #[component]
@@ -24,13 +25,13 @@ pub fn MethodPicker(
                     prop:checked=move || chosen.get() == m
                     on:change=move |_| chosen.set(m)
                 />
-                <label class="pw-chip pw-chip-wide" for=id>{m.label()}</label>
+                <label class="pw-chip pw-chip-wide" for=id>{t(m.label_key())}</label>
             }
         })
         .collect_view();
     view! {
         <fieldset class="pw-amounts">
-            <legend class="pw-label">"Pay with"</legend>
+            <legend class="pw-label">{t("pay_with")}</legend>
             <div class="pw-chips">{chips}</div>
         </fieldset>
     }

@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 use paywidget_core::money::Amount;
 
+use crate::i18n::{t, tf};
+
 /// The question, with the two answers; either one goes on to pay.
 #[component]
 pub fn MonthlyPrompt(
@@ -16,13 +18,13 @@ pub fn MonthlyPrompt(
 ) -> impl IntoView {
     view! {
         <div class="pw-prompt" role="group" aria-labelledby="pw-prompt-title">
-            <p class="pw-prompt-title" id="pw-prompt-title">"Make it monthly?"</p>
-            <p>{format!("{monthly} every month goes further: it lets us plan ahead. Cancel any time.")}</p>
+            <p class="pw-prompt-title" id="pw-prompt-title">{t("prompt_title")}</p>
+            <p>{tf("prompt_why", &[("amount", &monthly.to_string())])}</p>
             <button type="button" class="pw-pay" id="pw-prompt-monthly" on:click=move |_| answer.run(true)>
-                {format!("Give {monthly} monthly")}
+                {tf("prompt_monthly", &[("amount", &monthly.to_string())])}
             </button>
             <button type="button" class="pw-secondary" on:click=move |_| answer.run(false)>
-                {format!("Keep my one-time gift of {once}")}
+                {tf("prompt_keep", &[("amount", &once.to_string())])}
             </button>
         </div>
     }

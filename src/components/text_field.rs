@@ -10,8 +10,9 @@ use leptos::prelude::*;
 pub fn TextField(
     /// The input's id (the error's id is `<id>-error`).
     id: &'static str,
-    /// The visible label.
-    label: &'static str,
+    /// The visible label (in the reader's language).
+    #[prop(into)]
+    label: String,
     /// `autocomplete` token, e.g. `cc-exp`.
     #[prop(optional)]
     autocomplete: &'static str,

@@ -16,11 +16,7 @@ pub fn TierPicker(
         .map(|t| {
             let id = format!("pw-tier-{}", t.id);
             let tier = t.id.clone();
-            let seats = if t.seats == 1 {
-                "1 seat".to_owned()
-            } else {
-                format!("{} seats", t.seats)
-            };
+            let seats = crate::i18n::tn("seats", u64::from(t.seats));
             view! {
                 <input
                     type="radio"
@@ -39,7 +35,7 @@ pub fn TierPicker(
         .collect_view();
     view! {
         <fieldset class="pw-amounts">
-            <legend class="pw-label">"Plan"</legend>
+            <legend class="pw-label">{crate::i18n::t("plan")}</legend>
             <div class="pw-chips">{chips}</div>
         </fieldset>
     }

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod bank;
 pub mod card;
+pub mod lang;
 pub mod money;
 #[cfg(feature = "signature")]
 pub mod signature;

@@ -55,3 +55,48 @@ pub fn sepa_mandate(merchant: &str) -> String {
          which your account was debited."
     )
 }
+
+/// [`pay_label`] in the reader's language: `t` looks up a key of the translators' files
+/// (`donate_amount`, `pay_monthly`, …).
+pub fn pay_label_in(
+    t: &dyn Fn(&str) -> String,
+    donation: bool,
+    total: Option<Amount>,
+    frequency: Frequency,
+) -> String {
+    let Some(total) = total else {
+        return t(if donation { "donate" } else { "pay" });
+    };
+    let key = match (donation, frequency) {
+        (true, Frequency::OneTime) => "donate_amount",
+        (true, Frequency::Monthly) => "donate_monthly",
+        (true, Frequency::Yearly) => "donate_yearly",
+        (false, Frequency::OneTime) => "pay_amount",
+        (false, Frequency::Monthly) => "pay_monthly",
+        (false, Frequency::Yearly) => "pay_yearly",
+    };
+    crate::lang::fill(&t(key), &[("amount", &total.to_string())])
+}
+
+/// [`recurring_terms`] in the reader's language (`None` for a one-time gift or no total yet).
+pub fn recurring_terms_in(
+    t: &dyn Fn(&str) -> String,
+    frequency: Frequency,
+    total: Option<Amount>,
+) -> Option<String> {
+    let key = match frequency {
+        Frequency::OneTime => return None,
+        Frequency::Monthly => "terms_monthly",
+        Frequency::Yearly => "terms_yearly",
+    };
+    Some(crate::lang::fill(&t(key), &[("amount", &total?.to_string())]))
+}
+
+/// A frequency chip's key in the translators' files.
+pub fn frequency_key(f: Frequency) -> &'static str {
+    match f {
+        Frequency::OneTime => "one_time",
+        Frequency::Monthly => "monthly",
+        Frequency::Yearly => "yearly",
+    }
+}

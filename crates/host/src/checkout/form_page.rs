@@ -7,24 +7,36 @@
 //! while the wasm downloads. Its ids carry `pw-first-` so they never collide with the app's.
 
 use maud::{html, Markup};
-use paywidget_core::api::wording::{frequency_label, pay_label, recurring_terms};
+use paywidget_core::api::wording::{frequency_key, pay_label_in, recurring_terms_in};
 use paywidget_core::api::{CampaignKind, CampaignView, CardCapture, Frequency};
+use paywidget_core::lang::Lang;
 use paywidget_core::money::Amount;
+
+use crate::support::i18n;
 
 /// The id of the `<script type="application/json">` the app reads the campaign from.
 pub const DATA_ID: &str = "pw-campaign";
+/// The id of the `<script type="application/json">` the app reads its texts from (the
+/// reader's language only).
+pub const STRINGS_ID: &str = "pw-strings";
 /// The id of the first view the app removes when it has mounted.
 pub const FIRST_VIEW_ID: &str = "pw-first";
 
 /// `template` (a form variant's `dist/` page) with `campaign`'s data and first view at the start
 /// of its `<body>`; the template unchanged if it has no `<body>`.
 pub fn page(template: &str, campaign: &CampaignView) -> String {
-    page_in(template, campaign, campaign)
+    page_in(template, campaign, campaign, Lang::En)
 }
 
 /// [`page`] for a donor who pays in another of the campaign's currencies: the data is all of
-/// `campaign`, the first view `shown` (the campaign in that currency).
-pub fn page_in(template: &str, campaign: &CampaignView, shown: &CampaignView) -> String {
+/// `campaign`, the first view `shown` (the campaign in that currency), in `lang`: its texts
+/// in the page (only that language's), `<html lang dir>` set.
+pub fn page_in(template: &str, campaign: &CampaignView, shown: &CampaignView, lang: Lang) -> String {
+    let template = &template.replacen(
+        "<html lang=\"en\">",
+        &format!("<html lang=\"{}\" dir=\"{}\">", lang.tag(), lang.dir()),
+        1,
+    );
     let Some(open) = template.find("<body") else {
         return template.to_owned();
     };
@@ -34,7 +46,8 @@ pub fn page_in(template: &str, campaign: &CampaignView, shown: &CampaignView) ->
     let mut out = String::with_capacity(template.len() + 4096);
     out.push_str(&template[..end]);
     out.push_str(&data_block(campaign));
-    out.push_str(&first_view(shown).into_string());
+    out.push_str(&strings_block(lang));
+    out.push_str(&first_view_in(shown, lang).into_string());
     out.push_str(&template[end..]);
     out
 }
@@ -48,8 +61,21 @@ fn data_block(campaign: &CampaignView) -> String {
     format!(r#"<script type="application/json" id="{DATA_ID}">{json}</script>"#)
 }
 
-/// The form as the app first renders it, before anything is chosen.
+/// The reader's language's texts as a data block (never executed). A `<` is written
+/// `\u003c`, as in the campaign's block.
+fn strings_block(lang: Lang) -> String {
+    let json = i18n::source(lang).trim().replace('<', "\\u003c");
+    format!(r#"<script type="application/json" id="{STRINGS_ID}">{json}</script>"#)
+}
+
+/// The form as the app first renders it, before anything is chosen (in English).
 pub fn first_view(c: &CampaignView) -> Markup {
+    first_view_in(c, Lang::En)
+}
+
+/// [`first_view`] in `lang`, with the app's own words for it.
+pub fn first_view_in(c: &CampaignView, lang: Lang) -> Markup {
+    let t = |key: &str| i18n::t(lang, key);
     let donation = c.kind == CampaignKind::Donation;
     let first = c.frequencies.first().copied().unwrap_or_default();
     let price = if donation {
@@ -71,47 +97,47 @@ pub fn first_view(c: &CampaignView) -> Markup {
                 }
                 h1 class="pw-title" { (c.title) }
                 @if donation {
-                    @if c.frequencies.len() > 1 { (frequencies(c, first)) }
+                    @if c.frequencies.len() > 1 { (frequencies(c, first, lang)) }
                     fieldset class="pw-amounts" {
-                        legend class="pw-label" { "Amount (" (c.currency.code()) ")" }
+                        legend class="pw-label" { (i18n::tf(lang, "amount_legend", &[("currency", c.currency.code())])) }
                         div class="pw-chips" {
                             @for minor in &c.suggested_amounts {
                                 (chip("amount", &minor.to_string(), &Amount::from_minor(*minor, c.currency).format_short(), false))
                             }
-                            label class="pw-visually-hidden" for="pw-first-amount" { "Other amount" }
+                            label class="pw-visually-hidden" for="pw-first-amount" { (t("other_amount")) }
                             input id="pw-first-amount" class="pw-input pw-input-plain pw-other" type="text"
-                                inputmode="decimal" placeholder="Other" spellcheck="false";
+                                inputmode="decimal" placeholder=(t("other_placeholder")) spellcheck="false";
                         }
                         p class="pw-error pw-error-late" {}
                     }
                     @if c.fee_coverage.is_some() {
                         div class="pw-check" {
                             input type="checkbox" id="pw-first-cover-fee";
-                            label for="pw-first-cover-fee" { "Add the processing fees to my gift" }
+                            label for="pw-first-cover-fee" { (t("cover_fee_plain")) }
                         }
                     }
                 } @else {
                     @if !c.tiers.is_empty() {
                         fieldset class="pw-amounts" {
-                            legend class="pw-label" { "Plan" }
+                            legend class="pw-label" { (t("plan")) }
                             div class="pw-chips" {
                                 @for (i, t) in c.tiers.iter().enumerate() {
-                                    (chip("tier", &t.id, &format!("{} · {}", t.name, seats(t.seats)), i == 0))
+                                    (chip("tier", &t.id, &format!("{} · {}", t.name, seats(t.seats, lang)), i == 0))
                                 }
                             }
                         }
                     }
-                    @if c.frequencies.len() > 1 { (frequencies(c, first)) }
-                    p class="pw-price" { "Total: " (price.map(|p| p.to_string()).unwrap_or_default()) }
+                    @if c.frequencies.len() > 1 { (frequencies(c, first, lang)) }
+                    p class="pw-price" { (i18n::tf(lang, "total", &[("amount", &price.map(|p| p.to_string()).unwrap_or_default())])) }
                 }
-                (field("email", if donation { "Email (for your receipt)" } else { "Email (for your licence key)" }, "email", "email", "email", ""))
-                (field("name", "Name on card", "text", "", "cc-name", ""))
+                (field("email", &t(if donation { "email_receipt" } else { "email_licence" }), "email", "email", "email", ""))
+                (field("name", &t("name_on_card"), "text", "", "cc-name", ""))
                 @if c.card_capture == CardCapture::GatewayFields {
                     div class="pw-gateway-fields" {}
-                    p class="pw-fields-state" { "Loading secure card fields…" }
+                    p class="pw-fields-state" { (t("loading_fields")) }
                 } @else {
                     div class="pw-field" {
-                        label class="pw-label" for="pw-first-card-number" { "Card number" }
+                        label class="pw-label" for="pw-first-card-number" { (t("card_number")) }
                         div class="pw-input-row" {
                             input id="pw-first-card-number" class="pw-input" type="text" inputmode="numeric"
                                 autocomplete="cc-number" spellcheck="false" placeholder="1234 1234 1234 1234";
@@ -120,39 +146,35 @@ pub fn first_view(c: &CampaignView) -> Markup {
                         p class="pw-error" {}
                     }
                     div class="pw-row" {
-                        (field("expiry", "Expiry (MM / YY)", "text", "numeric", "cc-exp", "MM / YY"))
-                        (field("cvc", "Security code", "text", "numeric", "cc-csc", "CVC"))
+                        (field("expiry", &t("expiry"), "text", "numeric", "cc-exp", "MM / YY"))
+                        (field("cvc", &t("cvc"), "text", "numeric", "cc-csc", "CVC"))
                     }
                     @if c.collect_postal_code {
-                        (field("postal", "Billing postal code", "text", "", "postal-code", ""))
+                        (field("postal", &t("postal"), "text", "", "postal-code", ""))
                     }
                 }
                 p class="pw-status" { span {} }
-                button type="submit" class="pw-pay" { (pay_label(donation, price, first)) }
-                @if let Some(terms) = recurring_terms(first, price) {
+                button type="submit" class="pw-pay" { (pay_label_in(&t, donation, price, first)) }
+                @if let Some(terms) = recurring_terms_in(&t, first, price) {
                     p class="pw-terms" { (terms) }
                 }
-                p class="pw-secure" { "Card details go straight to the payment processor." }
+                p class="pw-secure" { (t("secure_card")) }
             }
         }
     }
 }
 
-fn seats(n: u16) -> String {
-    if n == 1 {
-        "1 seat".to_owned()
-    } else {
-        format!("{n} seats")
-    }
+fn seats(n: u16, lang: Lang) -> String {
+    i18n::tn(lang, "seats", u64::from(n))
 }
 
-fn frequencies(c: &CampaignView, first: Frequency) -> Markup {
+fn frequencies(c: &CampaignView, first: Frequency, lang: Lang) -> Markup {
     html! {
         fieldset class="pw-amounts" {
-            legend class="pw-label" { "How often" }
+            legend class="pw-label" { (i18n::t(lang, "how_often")) }
             div class="pw-chips" {
                 @for f in &c.frequencies {
-                    (chip("frequency", f.as_str(), frequency_label(*f), *f == first))
+                    (chip("frequency", f.as_str(), &i18n::t(lang, frequency_key(*f)), *f == first))
                 }
             }
         }

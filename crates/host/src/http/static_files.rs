@@ -18,6 +18,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use paywidget_core::api::{CampaignView, FormVariant};
+use paywidget_core::lang::Lang;
 use paywidget_core::money::Currency;
 use tower::ServiceExt;
 
@@ -171,13 +172,16 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
         async move {
             match forms.get(&campaign) {
                 Some(pages) => {
-                    // The donor's currency, by the rule the page applies too: `?currency=`,
-                    // then their languages' region, then the campaign's own.
-                    let requested = request.uri().query().and_then(|q| {
-                        url::form_urlencoded::parse(q.as_bytes())
-                            .find(|(k, _)| k == "currency")
-                            .map(|(_, v)| v.into_owned())
-                    });
+                    // The donor's currency and language, by the rules the page applies too:
+                    // `?currency=` / `?locale=`, then their browser's languages, then the
+                    // campaign's currency and the merchant's language.
+                    let query = |name: &str| {
+                        request.uri().query().and_then(|q| {
+                            url::form_urlencoded::parse(q.as_bytes())
+                                .find(|(k, _)| k == name)
+                                .map(|(_, v)| v.into_owned())
+                        })
+                    };
                     let languages = request
                         .headers()
                         .get(header::ACCEPT_LANGUAGE)
@@ -185,22 +189,19 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
                         .unwrap_or_default();
                     let currency = pages
                         .view
-                        .choose_currency(requested.as_deref(), accepted_languages(languages));
-                    let page = pages
-                        .by_currency
-                        .iter()
-                        .find(|(c, _)| *c == currency)
-                        .or(pages.by_currency.first())
-                        .map(|(_, p)| p);
-                    match page {
+                        .choose_currency(query("currency").as_deref(), accepted_languages(languages));
+                    let lang = Lang::choose(
+                        query("locale").as_deref(),
+                        accepted_languages(languages),
+                        pages.default_lang,
+                    );
+                    match pages.get(currency, lang) {
                         Some(page) => {
                             let mut response = page.respond(request.headers());
-                            if pages.by_currency.len() > 1 {
-                                response.headers_mut().insert(
-                                    header::VARY,
-                                    HeaderValue::from_static("Accept-Encoding, Accept-Language"),
-                                );
-                            }
+                            response.headers_mut().insert(
+                                header::VARY,
+                                HeaderValue::from_static("Accept-Encoding, Accept-Language"),
+                            );
                             response
                         }
                         None => form.oneshot(request).await.into_response(),
@@ -251,6 +252,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
 }
 
 /// A page built once, kept in memory with its brotli and gzip forms.
+#[derive(Clone)]
 struct Packed {
     plain: Bytes,
     br: Bytes,
@@ -314,11 +316,34 @@ impl Packed {
     }
 }
 
-/// A campaign's form pages: one per currency it takes (its first view shows that currency's
-/// amounts), its own first.
+/// A campaign's form pages: one per currency it takes and language (its first view shows
+/// that currency's amounts in that language), each built and compressed on its first request.
+/// Both are enums of fixed, small sets: the pages kept are bounded whatever is asked.
 struct FormPages {
     view: CampaignView,
-    by_currency: Vec<(Currency, Packed)>,
+    template: String,
+    default_lang: Lang,
+    built: std::sync::RwLock<HashMap<(Currency, Lang), Packed>>,
+}
+
+impl FormPages {
+    /// The page in `currency` (one the campaign takes) and `lang`.
+    fn get(&self, currency: Currency, lang: Lang) -> Option<Packed> {
+        if let Some(page) = self
+            .built
+            .read()
+            .ok()
+            .and_then(|b| b.get(&(currency, lang)).cloned())
+        {
+            return Some(page);
+        }
+        let shown = self.view.in_currency(currency)?;
+        let page = Packed::new(form_page::page_in(&self.template, &self.view, &shown, lang));
+        if let Ok(mut built) = self.built.write() {
+            built.insert((currency, lang), page.clone());
+        }
+        Some(page)
+    }
 }
 
 /// The language tags of an `Accept-Language` header, in its order (browsers list them by
@@ -348,19 +373,21 @@ fn form_pages(config: &HostConfig, dist: &Path) -> HashMap<String, FormPages> {
             let template = templates
                 .get(&variant)
                 .or_else(|| templates.get(&FormVariant::Full))?;
-            let by_currency = view
-                .offered_currencies()
-                .filter_map(|currency| {
-                    let shown = view.in_currency(currency)?;
-                    // The data block keeps every currency (the page's selector); the first
-                    // view shows this one's amounts.
-                    Some((
-                        currency,
-                        Packed::new(form_page::page_in(template, &view, &shown)),
-                    ))
-                })
-                .collect();
-            Some((c.id.clone(), FormPages { view, by_currency }))
+            // The merchant's language, where the merchant set a locale it is translated into.
+            let default_lang = config
+                .merchant(&c.merchant)
+                .and_then(|m| m.local.locale())
+                .and_then(|l| Lang::parse(l.tag()))
+                .unwrap_or(Lang::En);
+            Some((
+                c.id.clone(),
+                FormPages {
+                    view,
+                    template: template.clone(),
+                    default_lang,
+                    built: std::sync::RwLock::default(),
+                },
+            ))
         })
         .collect()
 }

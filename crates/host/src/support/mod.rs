@@ -6,5 +6,6 @@ pub mod client_ip;
 pub mod clock;
 pub mod email;
 pub mod error;
+pub mod i18n;
 pub mod local;
 pub mod markdown;

@@ -1,0 +1,71 @@
+//! The form's texts in the reader's language. The host writes that language's file (the
+//! translators' `locales/<tag>.json`, only that one) into the page as
+//! `<script type="application/json" id="pw-strings">`; the form looks each word up there, so
+//! every language costs the wasm nothing.
+
+use std::cell::RefCell;
+
+use wasm_bindgen::JsValue;
+
+thread_local! {
+    /// The texts, read from the page once (`None` until then).
+    static TEXTS: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+}
+
+/// Reads the page's texts (once).
+fn texts() -> JsValue {
+    TEXTS.with(|cell| {
+        cell.borrow_mut()
+            .get_or_insert_with(|| {
+                web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id("pw-strings"))
+                    .and_then(|e| e.text_content())
+                    .and_then(|text| js_sys::JSON::parse(&text).ok())
+                    .unwrap_or(JsValue::NULL)
+            })
+            .clone()
+    })
+}
+
+/// Uses `json` (a translators' file) as the texts: for tests and pages the host did not write.
+pub fn install(json: &str) {
+    let parsed = js_sys::JSON::parse(json).unwrap_or(JsValue::NULL);
+    TEXTS.with(|cell| *cell.borrow_mut() = Some(parsed));
+}
+
+/// The text `key` (the key itself when the page has none: a test then fails on it).
+pub fn t(key: &str) -> String {
+    let all = texts();
+    if all.is_object() {
+        if let Some(text) = js_sys::Reflect::get(&all, &JsValue::from_str(key))
+            .ok()
+            .and_then(|v| v.as_string())
+        {
+            return text;
+        }
+    }
+    key.to_owned()
+}
+
+/// [`t`] with its `{placeholders}` filled.
+pub fn tf(key: &str, args: &[(&str, &str)]) -> String {
+    paywidget_core::lang::fill(&t(key), args)
+}
+
+/// A counted text, `{n}` filled: `base_<category>` by the page's language's plural rules
+/// (`<html lang>`, set by the host), else `base_other`.
+pub fn tn(base: &str, n: u64) -> String {
+    let lang = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .and_then(|e| e.get_attribute("lang"))
+        .and_then(|tag| paywidget_core::lang::Lang::parse(&tag))
+        .unwrap_or(paywidget_core::lang::Lang::En);
+    let key = [base, "_", lang.plural(n)].concat();
+    let mut text = t(&key);
+    if text == key {
+        text = t(&[base, "_other"].concat());
+    }
+    paywidget_core::lang::fill(&text, &[("n", &n.to_string())])
+}
