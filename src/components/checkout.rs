@@ -14,13 +14,13 @@ use super::{
 use paywidget_core::api::{CampaignKind, CampaignView, CardCapture};
 
 use crate::api::BrowserApi;
-use crate::i18n::{t, tf};
-use paywidget_core::api::wording::{pay_label_in, recurring_terms_in};
 use crate::browser;
 use crate::checkout_form::{self, AmountChoice, CardInput, Entries, Field, PayMethod};
 use crate::gateway_fields;
+use crate::i18n::{t, tf};
 use crate::pay_flow::{Failure, Next, Order, PayFlow};
 use crate::variant::{GATEWAY_FIELDS, LICENCE, RECURRING, SEPA};
+use paywidget_core::api::wording::{pay_label_in, recurring_terms_in};
 use paywidget_core::api::Frequency;
 
 /// What the form is telling the shopper.
@@ -189,8 +189,7 @@ pub fn Checkout(
     let check_postal =
         Callback::new(|text: String| checkout_form::postal_problem(&text).map(str::to_owned));
     let check_email = Callback::new(|text: String| {
-        (!checkout_form::email_ok(&text))
-            .then(|| t("error_email_like"))
+        (!checkout_form::email_ok(&text)).then(|| t("error_email_like"))
     });
 
     // In the merchant page's overlay: report readiness and height to it (allowed origins only).
@@ -297,7 +296,8 @@ pub fn Checkout(
             sleeper: browser::Timers,
         };
         spawn_local(async move {
-            let report = |p: crate::pay_flow::Progress| status.set(Status::Working(progress_text(&p)));
+            let report =
+                |p: crate::pay_flow::Progress| status.set(Status::Working(progress_text(&p)));
             match flow.pay(&order, &card, &report).await {
                 Ok(Next::Confirmation(session)) => {
                     crate::embed::finish(&format!("/thanks/{session}"));
@@ -367,7 +367,10 @@ pub fn Checkout(
     let fee_text = move || match base() {
         Some(b) => {
             let f = fee_rule.map_or(0, |r| r.fee_on(b.minor()));
-            tf("cover_fee", &[("fee", &Amount::from_minor(f, currency).to_string())])
+            tf(
+                "cover_fee",
+                &[("fee", &Amount::from_minor(f, currency).to_string())],
+            )
         }
         None => t("cover_fee_plain"),
     };

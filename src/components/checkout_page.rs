@@ -18,8 +18,7 @@ pub fn CheckoutPage(
     // The host writes every campaign it knows into its page (built at its start, never cached:
     // `no-cache`), so a page without one is a campaign it does not know.
     let body = match api::embedded_campaign(&campaign) {
-        None => view! { <p class="pw-problem" role="alert">{t("not_found")}</p> }
-            .into_any(),
+        None => view! { <p class="pw-problem" role="alert">{t("not_found")}</p> }.into_any(),
         // The host serves each campaign the build it needs; one changed since the page was
         // served may need more than this build has: a reload fetches the right one.
         Some(c) if !VARIANT.covers(&c) => view! {

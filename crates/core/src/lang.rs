@@ -196,7 +196,10 @@ mod tests {
         let forms = |l: Lang| [0, 1, 2, 3, 5, 11, 12, 22, 25, 100, 101].map(|n| l.plural(n));
         assert_eq!(
             forms(Lang::En),
-            ["other", "one", "other", "other", "other", "other", "other", "other", "other", "other", "other"]
+            [
+                "other", "one", "other", "other", "other", "other", "other", "other", "other",
+                "other", "other"
+            ]
         );
         assert_eq!(
             forms(Lang::Pl),
@@ -204,7 +207,10 @@ mod tests {
         );
         assert_eq!(
             forms(Lang::Ar),
-            ["zero", "one", "two", "few", "few", "many", "many", "many", "many", "other", "other"]
+            [
+                "zero", "one", "two", "few", "few", "many", "many", "many", "many", "other",
+                "other"
+            ]
         );
         assert_eq!(Lang::Fr.plural(0), "one");
         assert_eq!(Lang::He.plural(2), "two");
@@ -215,7 +221,10 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_and_listed() {
-        assert_eq!(fill("Donate {amount}", &[("amount", "25 €")]), "Donate 25 €");
+        assert_eq!(
+            fill("Donate {amount}", &[("amount", "25 €")]),
+            "Donate 25 €"
+        );
         assert_eq!(placeholders("{b} and {a} {b"), vec!["a", "b"]);
         assert!(placeholders("none").is_empty());
     }

@@ -89,7 +89,10 @@ pub fn recurring_terms_in(
         Frequency::Monthly => "terms_monthly",
         Frequency::Yearly => "terms_yearly",
     };
-    Some(crate::lang::fill(&t(key), &[("amount", &total?.to_string())]))
+    Some(crate::lang::fill(
+        &t(key),
+        &[("amount", &total?.to_string())],
+    ))
 }
 
 /// A frequency chip's key in the translators' files.

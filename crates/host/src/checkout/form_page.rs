@@ -31,12 +31,26 @@ pub fn page(template: &str, campaign: &CampaignView) -> String {
 /// [`page`] for a donor who pays in another of the campaign's currencies: the data is all of
 /// `campaign`, the first view `shown` (the campaign in that currency), in `lang`: its texts
 /// in the page (only that language's), `<html lang dir>` set.
-pub fn page_in(template: &str, campaign: &CampaignView, shown: &CampaignView, lang: Lang) -> String {
-    let template = &template.replacen(
-        "<html lang=\"en\">",
-        &format!("<html lang=\"{}\" dir=\"{}\">", lang.tag(), lang.dir()),
-        1,
-    );
+pub fn page_in(
+    template: &str,
+    campaign: &CampaignView,
+    shown: &CampaignView,
+    lang: Lang,
+) -> String {
+    // The `<html …>` tag says the page's language and direction (whatever the build wrote).
+    let template = &match template.find("<html").and_then(|at| {
+        let end = at + template[at..].find('>')? + 1;
+        Some((at, end))
+    }) {
+        Some((at, end)) => format!(
+            "{}<html lang=\"{}\" dir=\"{}\">{}",
+            &template[..at],
+            lang.tag(),
+            lang.dir(),
+            &template[end..]
+        ),
+        None => template.to_owned(),
+    };
     let Some(open) = template.find("<body") else {
         return template.to_owned();
     };

@@ -170,42 +170,40 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: &HostConfig, dist: &Path
         let forms = forms.clone();
         let form = form.clone();
         async move {
-            match forms.get(&campaign) {
-                Some(pages) => {
-                    // The donor's currency and language, by the rules the page applies too:
-                    // `?currency=` / `?locale=`, then their browser's languages, then the
-                    // campaign's currency and the merchant's language.
-                    let query = |name: &str| {
-                        request.uri().query().and_then(|q| {
-                            url::form_urlencoded::parse(q.as_bytes())
-                                .find(|(k, _)| k == name)
-                                .map(|(_, v)| v.into_owned())
-                        })
-                    };
-                    let languages = request
-                        .headers()
-                        .get(header::ACCEPT_LANGUAGE)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default();
-                    let currency = pages
-                        .view
-                        .choose_currency(query("currency").as_deref(), accepted_languages(languages));
-                    let lang = Lang::choose(
-                        query("locale").as_deref(),
-                        accepted_languages(languages),
-                        pages.default_lang,
+            // The donor's currency and language, by the rules the page applies too:
+            // `?currency=` / `?locale=`, then their browser's languages, then the campaign's
+            // currency and the merchant's language. Decided before anything is awaited.
+            let page = forms.get(&campaign).and_then(|pages| {
+                let query = |name: &str| {
+                    request.uri().query().and_then(|q| {
+                        url::form_urlencoded::parse(q.as_bytes())
+                            .find(|(k, _)| k == name)
+                            .map(|(_, v)| v.into_owned())
+                    })
+                };
+                let languages = request
+                    .headers()
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                let currency = pages
+                    .view
+                    .choose_currency(query("currency").as_deref(), accepted_languages(languages));
+                let lang = Lang::choose(
+                    query("locale").as_deref(),
+                    accepted_languages(languages),
+                    pages.default_lang,
+                );
+                pages.get(currency, lang)
+            });
+            match page {
+                Some(page) => {
+                    let mut response = page.respond(request.headers());
+                    response.headers_mut().insert(
+                        header::VARY,
+                        HeaderValue::from_static("Accept-Encoding, Accept-Language"),
                     );
-                    match pages.get(currency, lang) {
-                        Some(page) => {
-                            let mut response = page.respond(request.headers());
-                            response.headers_mut().insert(
-                                header::VARY,
-                                HeaderValue::from_static("Accept-Encoding, Accept-Language"),
-                            );
-                            response
-                        }
-                        None => form.oneshot(request).await.into_response(),
-                    }
+                    response
                 }
                 // An unknown campaign: the full form says it does not exist.
                 None => form.oneshot(request).await.into_response(),

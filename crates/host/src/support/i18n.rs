@@ -83,16 +83,22 @@ mod tests {
             let texts: BTreeMap<String, String> = match serde_json::from_str(source(lang)) {
                 Ok(t) => t,
                 Err(e) => {
-                    problems.push(format!("{}: not a flat JSON object of texts: {e}", lang.tag()));
+                    problems.push(format!(
+                        "{}: not a flat JSON object of texts: {e}",
+                        lang.tag()
+                    ));
                     continue;
                 }
             };
             for (key, en) in &english {
                 match texts.get(key) {
                     None => problems.push(format!("{}: missing {key}", lang.tag())),
-                    Some(text) if placeholders(text) != placeholders(en) => problems.push(
-                        format!("{}: {key} has {:?}, English {:?}", lang.tag(), placeholders(text), placeholders(en)),
-                    ),
+                    Some(text) if placeholders(text) != placeholders(en) => problems.push(format!(
+                        "{}: {key} has {:?}, English {:?}",
+                        lang.tag(),
+                        placeholders(text),
+                        placeholders(en)
+                    )),
                     Some(text) if text.trim().is_empty() => {
                         problems.push(format!("{}: {key} is empty", lang.tag()))
                     }
@@ -125,7 +131,10 @@ mod tests {
 
     #[test]
     fn a_text_comes_in_its_language_with_english_behind_it() {
-        assert_eq!(tf(Lang::En, "donate_amount", &[("amount", "25.00 USD")]), "Donate 25.00 USD");
+        assert_eq!(
+            tf(Lang::En, "donate_amount", &[("amount", "25.00 USD")]),
+            "Donate 25.00 USD"
+        );
         assert_ne!(t(Lang::De, "donate"), t(Lang::En, "donate"));
         assert_eq!(t(Lang::Ja, "no_such_key"), "no_such_key");
     }

@@ -140,22 +140,30 @@ async fn the_form_page_comes_in_the_donors_currency() {
     };
     // The first view's legend names the currency it shows.
     let (vary, ja) = page("", "ja-JP,ja;q=0.9,en;q=0.8").await;
-    assert!(ja.contains("Amount (JPY)"), "{ja}");
+    assert!(ja.contains("金額（JPY）"), "yen, in Japanese: {ja}");
+    assert!(ja.contains(r#"<html lang="ja" dir="ltr">"#), "{ja}");
     assert!(vary.contains("Accept-Language"), "{vary}");
     let (_, gb) = page("", "en-GB").await;
     assert!(gb.contains("Amount (GBP)"));
     let (_, de) = page("", "de-DE,de").await;
     assert!(
-        de.contains("Amount (USD)"),
-        "euros are not taken: the campaign's own"
+        de.contains("Betrag (USD)"),
+        "euros are not taken: dollars, in German"
     );
-    let (_, asked) = page("?currency=gbp&amount=20", "ja-JP").await;
+    let (_, asked) = page("?currency=gbp&amount=20&locale=en", "ja-JP").await;
     assert!(
         asked.contains("Amount (GBP)"),
-        "the request wins over the region"
+        "the requests win over the region"
     );
-    let (_, odd) = page("?currency=%3Cscript%3E", "x-zz;q=abc,,*").await;
-    assert!(odd.contains("Amount (USD)"));
+    let (_, odd) = page("?currency=%3Cscript%3E&locale=%3C", "x-zz;q=abc,,*").await;
+    assert!(odd.contains("Amount (USD)") && odd.contains(r#"<html lang="en" dir="ltr">"#));
+    let (_, arabic) = page("?locale=ar", "en-US").await;
+    assert!(arabic.contains(r#"<html lang="ar" dir="rtl">"#));
+    assert!(
+        arabic.contains(r#"id="pw-strings""#),
+        "the reader's texts are in the page"
+    );
+    assert!(!arabic.contains("Donate "), "and only theirs");
     // Every page carries every currency for the selector.
     assert!(ja.contains(r#""currencies":"#));
     assert!(Currency::from_code("jpy").is_ok());
