@@ -1968,8 +1968,10 @@ async fn a_one_time_donors_journey_is_weighed() {
     let total = *weighed.lock().unwrap();
     // The one-time form (`cargo xtask size`: 90.5 kB) and the confirmation, with every
     // response's headers (the policy header alone is ~0.5 kB a response) and the pay flow's
-    // JSON: 96.7 kB measured. Issue 23's goal is 75 kB; the README says why it is not met.
-    assert!(total <= 100_000, "the journey is {total} B");
+    // JSON: 96.7 kB measured. Then the form took currencies and languages (93.0 kB, and the
+    // reader's texts in the page, ~1 kB): 100.0 kB. Issue 23's goal is 75 kB; the README says
+    // why it is not met.
+    assert!(total <= 101_000, "the journey is {total} B");
 }
 
 /// `cargo xtask bench`'s browser timings on the form (ignored in `cargo xtask test`): keystroke →
@@ -2363,7 +2365,12 @@ async fn a_japanese_donor_gives_3000_yen_without_a_decimal_anywhere() {
                 "document.querySelector('.pw-amounts legend').textContent"
             )
             .await,
-            "Amount (JPY)"
+            "金額（JPY）"
+        );
+        // …and the page speaks Japanese: the host chose its texts from the browser's languages.
+        assert_eq!(
+            js_string(&client, "document.documentElement.lang").await,
+            "ja"
         );
         client
             .find(Locator::Css("label[for='pw-chip-3000']"))
@@ -2488,8 +2495,10 @@ async fn an_arabic_checkout_reads_right_to_left_without_overlap_and_passes_axe()
         let aligned = js_string(
             &client,
             "(() => { const f = document.querySelector('.pw-form').getBoundingClientRect(); \
-               const l = document.querySelector('label[for=pw-email]').getBoundingClientRect(); \
-               return String(Math.abs(f.right - l.right) < 2 && l.left > f.left + 2); })()",
+               const r = document.createRange(); \
+               r.selectNodeContents(document.querySelector('label[for=pw-email]')); \
+               const l = r.getBoundingClientRect(); \
+               return String(Math.abs(f.right - l.right) < 2 && l.left > f.left + 20); })()",
         )
         .await;
         assert_eq!(aligned, "true", "labels sit at the right edge");
