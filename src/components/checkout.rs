@@ -300,7 +300,13 @@ pub fn Checkout(
                 |p: crate::pay_flow::Progress| status.set(Status::Working(progress_text(&p)));
             match flow.pay(&order, &card, &report).await {
                 Ok(Next::Confirmation(session)) => {
-                    crate::embed::finish(&format!("/thanks/{session}"));
+                    // A language asked of the form (`?locale=`) is asked of the confirmation too;
+                    // otherwise the browser's own languages choose it there as here.
+                    let locale = browser::query("locale")
+                        .and_then(|l| paywidget_core::lang::Lang::parse(&l))
+                        .map(|l| ["?locale=", l.tag()].concat())
+                        .unwrap_or_default();
+                    crate::embed::finish(&format!("/thanks/{session}{locale}"));
                 }
                 Ok(Next::Verify(url)) => browser::go(&url),
                 Ok(Next::NextAction {

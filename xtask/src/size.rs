@@ -269,7 +269,13 @@ pub(crate) fn sample_confirmation() -> String {
             "success_url":"https://hope.example.org/thanks","merchant_name":"Hope Shelter"}"#,
     )
     .expect("the sample session is a SessionView");
-    paywidget_host::checkout::thanks::page(&session, "/main-0123456789abcdef.css", 0, "/portal")
+    paywidget_host::checkout::thanks::page(
+        &session,
+        "/main-0123456789abcdef.css",
+        0,
+        "/portal",
+        paywidget_core::lang::Lang::En,
+    )
 }
 
 /// One page's table; returns its brotli total.

@@ -151,6 +151,17 @@ impl Lang {
 /// The plural categories a counted text's key may end with (`_other` is required).
 pub const PLURAL_CATEGORIES: [&str; 6] = ["zero", "one", "two", "few", "many", "other"];
 
+/// The language tags of an `Accept-Language` header in its order (browsers list them by
+/// preference; the weights are not needed), at most 10, each at most 35 characters.
+pub fn accepted(header: &str) -> impl Iterator<Item = &str> {
+    header
+        .split(',')
+        .filter_map(|part| part.split(';').next())
+        .map(str::trim)
+        .filter(|tag| !tag.is_empty() && tag.len() <= 35)
+        .take(10)
+}
+
 /// `template` with each `{name}` replaced by its value in `args` (a translator's placeholder).
 pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
     let mut out = template.to_owned();
@@ -217,6 +228,14 @@ mod tests {
         assert!(Lang::ALL
             .iter()
             .all(|l| (0..200).all(|n| PLURAL_CATEGORIES.contains(&l.plural(n)))));
+    }
+
+    #[test]
+    fn an_accept_language_header_gives_its_tags_in_order() {
+        let tags: Vec<&str> = accepted("ja-JP,ja;q=0.9, en;q=0.8,,*").collect();
+        assert_eq!(tags, vec!["ja-JP", "ja", "en", "*"]);
+        assert_eq!(accepted(&"x,".repeat(100)).count(), 10);
+        assert_eq!(Lang::choose(None, accepted("ko, he-IL;q=0.5"), Lang::En), Lang::He);
     }
 
     #[test]

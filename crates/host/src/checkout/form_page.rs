@@ -267,8 +267,10 @@ mod tests {
         assert!(
             body.starts_with(r#"<body class=a><script type="application/json" id="pw-campaign">"#)
         );
-        // The title's `</script>` cannot end the data block, nor run as markup.
-        assert_eq!(page.matches("</script>").count(), 2, "{page}");
+        // The title's `</script>` cannot end the data block, nor run as markup (three blocks:
+        // the build's module, the campaign, the reader's texts).
+        assert_eq!(page.matches("</script>").count(), 3, "{page}");
+        assert!(page.contains(r#"<html lang="en" dir="ltr">"#));
         assert!(page.contains(r"Winter \u003c/script>\u003cscript>alert(1)\u003c/script> appeal"));
         assert!(page.contains("Winter &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; appeal"));
         assert!(page.contains("Hope &amp; Co"));
@@ -279,6 +281,16 @@ mod tests {
         let json = &page[start..start + page[start..].find("</script>").unwrap()];
         let back: CampaignView = serde_json::from_str(json).unwrap();
         assert_eq!(back, campaign());
+    }
+
+    #[test]
+    fn a_page_in_another_language_says_so_and_carries_only_its_texts() {
+        let template = r#"<!DOCTYPE html><html lang="en"><head></head><body></body></html>"#;
+        let page = page_in(template, &campaign(), &campaign(), Lang::He);
+        assert!(page.starts_with(r#"<!DOCTYPE html><html lang="he" dir="rtl"><head>"#), "{page}");
+        assert!(page.contains(&i18n::t(Lang::He, "email_receipt")));
+        assert!(!page.contains("Email (for your receipt)"), "no English in it");
+        assert_eq!(page.matches(r#"id="pw-strings""#).count(), 1);
     }
 
     #[test]

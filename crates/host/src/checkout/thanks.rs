@@ -9,8 +9,11 @@
 use base64::Engine;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use paywidget_core::api::{LicenceView, ReceiptView, SessionStatus, SessionView};
+use paywidget_core::lang::Lang;
 use paywidget_core::money::Amount;
 use sha2::Digest;
+
+use crate::support::i18n::{t, tf};
 
 /// How many times a waiting page refreshes itself (every [`REFRESH_SECS`]) before it says the
 /// confirmation is late: about a minute.
@@ -76,9 +79,14 @@ pub fn platform_name(key: &str) -> String {
 }
 
 fn shell(title: &str, css: &str, refresh: Option<&str>, body: Markup) -> String {
+    shell_in(Lang::En, title, css, refresh, body)
+}
+
+/// The page around `body`, in `lang` (`<html lang dir>`).
+fn shell_in(lang: Lang, title: &str, css: &str, refresh: Option<&str>, body: Markup) -> String {
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(lang.tag()) dir=(lang.dir()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -98,48 +106,51 @@ fn shell(title: &str, css: &str, refresh: Option<&str>, body: Markup) -> String 
 }
 
 /// The page for `s` (its `wait`-th refresh while it waits), styled by `css` (the checkout's
-/// stylesheet URL); `portal` is the customer portal's URL, named on a recurring gift's page.
+/// stylesheet URL), in `lang`; `portal` is the customer portal's URL, named on a recurring
+/// gift's page.
 pub fn page(
     s: &SessionView<LicenceView, ReceiptView>,
     css: &str,
     wait: u32,
     portal: &str,
+    lang: Lang,
 ) -> String {
     if s.status.is_confirmed() {
-        return confirmation(s, css, portal);
+        return confirmation(s, css, portal, lang);
     }
     if matches!(s.status, SessionStatus::Declined | SessionStatus::Canceled) {
-        return shell(
-            "Payment not completed",
+        return shell_in(
+            lang,
+            &t(lang, "thanks_not_completed"),
             css,
             None,
             html! {
-                h1 class="pw-title" { "Payment not completed" }
-                p id="pw-thanks-status" role="alert" { "Your card was not charged." }
+                h1 class="pw-title" { (t(lang, "thanks_not_completed")) }
+                p id="pw-thanks-status" role="alert" { (t(lang, "thanks_not_charged")) }
             },
         );
     }
     // Open, processing, paid but not yet fulfilled: keep waiting, visibly.
     let late = wait >= MAX_WAITS;
     let next = format!("{REFRESH_SECS};url=/thanks/{}?wait={}", s.id, wait + 1);
-    shell(
-        "Confirming your payment",
+    shell_in(
+        lang,
+        &t(lang, "thanks_confirming"),
         css,
         (!late).then_some(next.as_str()),
         html! {
-            h1 class="pw-title" { "Confirming your payment" }
+            h1 class="pw-title" { (t(lang, "thanks_confirming")) }
             p id="pw-thanks-status" role="status" aria-live="polite" class="pw-working"
                 data-session=[(!late).then_some(&s.id)] data-wait=[(!late).then_some(wait)] {
                 @if late {
-                    "This is taking longer than usual. We will email you as soon as it is confirmed; "
-                    a href={ "/thanks/" (s.id) } { "check again" } "."
+                    (t(lang, "thanks_late")) " "
+                    a href={ "/thanks/" (s.id) } { (t(lang, "thanks_check_again")) }
                 } @else if s.status == SessionStatus::Processing {
                     // A bank debit (or a slow card network): it can take days, and the mail
                     // follows either way.
-                    "Your bank is confirming the payment. A bank debit can take a few days: we "
-                    "will email you as soon as it is confirmed."
+                    (t(lang, "thanks_bank_confirming"))
                 } @else {
-                    "Waiting for the payment processor's confirmation…"
+                    (t(lang, "thanks_waiting"))
                 }
             }
         },
@@ -189,43 +200,51 @@ pub fn not_found(css: &str) -> String {
     )
 }
 
-fn confirmation(s: &SessionView<LicenceView, ReceiptView>, css: &str, portal: &str) -> String {
+fn confirmation(
+    s: &SessionView<LicenceView, ReceiptView>,
+    css: &str,
+    portal: &str,
+    lang: Lang,
+) -> String {
     let total = s.total_amount();
     let emailed = html! {
-        @if let Some(to) = &s.emailed_to { p id="pw-emailed" { "We also emailed it to " (to) "." } }
+        @if let Some(to) = &s.emailed_to { p id="pw-emailed" { (tf(lang, "thanks_emailed", &[("email", to)])) } }
     };
+    let site = t(lang, "thanks_the_site");
     let back = html! {
         @if let Some(url) = &s.success_url {
-            p class="pw-back" { a id="pw-back" href=(url) { "Back to " (s.merchant_name.as_deref().unwrap_or("the site")) } }
+            p class="pw-back" { a id="pw-back" href=(url) { (tf(lang, "thanks_back", &[("name", s.merchant_name.as_deref().unwrap_or(&site))])) } }
         }
     };
     let recurring_link = html! {
-        " " a href=(portal) { "Change or cancel it in your account" } "."
+        " " a href=(portal) { (t(lang, "thanks_change_recurring")) }
     };
+    let yearly = s.frequency == paywidget_core::api::Frequency::Yearly;
     if let Some(licence) = &s.license {
-        return shell(
-            "Your licence key",
+        return shell_in(
+            lang,
+            &t(lang, "thanks_licence_title_short"),
             css,
             None,
             html! {
-                h1 class="pw-title" { "Thank you! Here is your licence key" }
+                h1 class="pw-title" { (t(lang, "thanks_licence_title")) }
                 @if licence.revoked {
                     p class="pw-problem" id="pw-revoked" role="alert" {
-                        "This licence has been revoked (the payment was refunded or disputed); it no longer activates."
+                        (t(lang, "thanks_revoked"))
                     }
                 }
                 pre class="pw-key" id="pw-licence-key" { (licence.key) }
-                button type="button" class="pw-pay" id="pw-copy" hidden { "Copy key" }
+                button type="button" class="pw-pay" id="pw-copy" hidden { (t(lang, "thanks_copy")) }
                 p role="status" aria-live="polite" id="pw-copied" {}
                 @if s.frequency.interval().is_some() {
                     p class="pw-next" id="pw-recurring" {
-                        "Your subscription renews " (s.frequency.every()) "." (recurring_link)
+                        (t(lang, if yearly { "thanks_renews_yearly" } else { "thanks_renews_monthly" })) (recurring_link)
                     }
                 }
                 (emailed)
                 @if !licence.instructions_html.is_empty() {
                     section class="pw-instructions" aria-labelledby="pw-setup-title" {
-                        h2 id="pw-setup-title" { "Setup" }
+                        h2 id="pw-setup-title" { (t(lang, "thanks_setup")) }
                         @for (platform, steps) in &licence.instructions_html {
                             section class="pw-panel" aria-labelledby={ "pw-setup-" (platform) } {
                                 h3 id={ "pw-setup-" (platform) } { (platform_name(platform)) }
@@ -252,44 +271,52 @@ fn confirmation(s: &SessionView<LicenceView, ReceiptView>, css: &str, portal: &s
         (!r.refunded && r.refunded_minor > 0 && r.refunded_minor < total.minor()).then(|| {
             let back = Amount::from_minor(r.refunded_minor, total.currency());
             let kept = Amount::from_minor(total.minor() - r.refunded_minor, total.currency());
-            format!("{back} of this donation was refunded; the receipt now stands for {kept}.")
+            tf(
+                lang,
+                "thanks_part_refunded",
+                &[("refunded", &back.to_string()), ("kept", &kept.to_string())],
+            )
         });
     let date = s
         .confirmed_at
         .map(crate::mail::civil_date)
         .unwrap_or_default();
-    shell(
-        if r.refunded {
-            "Donation refunded"
-        } else {
-            "Thank you"
-        },
+    shell_in(
+        lang,
+        &t(
+            lang,
+            if r.refunded {
+                "thanks_refunded_title"
+            } else {
+                "thanks_title_short"
+            },
+        ),
         css,
         None,
         html! {
-            h1 class="pw-title" { @if r.refunded { "Donation refunded" } @else { "Thank you for your donation" } }
+            h1 class="pw-title" { @if r.refunded { (t(lang, "thanks_refunded_title")) } @else { (t(lang, "thanks_title")) } }
             @if r.refunded {
                 p class="pw-problem" id="pw-refunded" role="alert" {
-                    @if disputed { "This donation is disputed with the card issuer; the receipt no longer stands." }
-                    @else { "This donation was refunded; the receipt no longer stands." }
+                    @if disputed { (t(lang, "thanks_disputed")) }
+                    @else { (t(lang, "thanks_refunded")) }
                 }
             }
             @if let Some(p) = part { p class="pw-next" id="pw-part-refunded" role="status" { (p) } }
             section class="pw-receipt" aria-labelledby="pw-receipt-title" {
-                h2 id="pw-receipt-title" { "Receipt" }
+                h2 id="pw-receipt-title" { (t(lang, "thanks_receipt")) }
                 dl {
-                    dt { "Receipt number" } dd id="pw-receipt-number" { (r.number) }
-                    dt { "Amount" } dd { (total) }
-                    dt { "Date" } dd { time id="pw-receipt-date" datetime=(date) data-local { (date) } }
-                    dt { "Organisation" } dd { (r.org_name.as_deref().unwrap_or_default()) }
+                    dt { (t(lang, "thanks_receipt_number")) } dd id="pw-receipt-number" { (r.number) }
+                    dt { (t(lang, "thanks_amount")) } dd { (total) }
+                    dt { (t(lang, "thanks_date")) } dd { time id="pw-receipt-date" datetime=(date) data-local { (date) } }
+                    dt { (t(lang, "thanks_organisation")) } dd { (r.org_name.as_deref().unwrap_or_default()) }
                 }
                 p class="pw-tax" { (r.tax_statement.as_deref().unwrap_or_default()) }
                 @if let Some(t) = &r.text { p class="pw-receipt-text" id="pw-receipt-text" { (t) } }
             }
             @if s.frequency.interval().is_some() {
                 p class="pw-next" id="pw-recurring" {
-                    "You give " (total) " " (s.frequency.every())
-                    ". Each gift gets its own receipt by email; you can cancel any time." (recurring_link)
+                    (tf(lang, if yearly { "thanks_gives_yearly" } else { "thanks_gives_monthly" }, &[("amount", &total.to_string())]))
+                    (recurring_link)
                 }
             }
             (emailed)

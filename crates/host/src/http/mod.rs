@@ -236,7 +236,7 @@ pub fn router(state: Arc<HostState>) -> Router {
         .route("/api/sessions/{id}", get(sessions::status))
         .route(
             "/thanks/{id}",
-            get(move |st, id, q| thanks::page(st, id, q, thanks_css.clone())),
+            get(move |st, id, q, headers| thanks::page(st, id, q, headers, thanks_css.clone())),
         )
         .route("/api/licenses/public-key", get(licences::public_key))
         .route("/api/licenses/verify", post(licences::verify))

@@ -18,7 +18,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use paywidget_core::api::{CampaignView, FormVariant};
-use paywidget_core::lang::Lang;
+use paywidget_core::lang::{accepted as accepted_languages, Lang};
 use paywidget_core::money::Currency;
 use tower::ServiceExt;
 
@@ -342,17 +342,6 @@ impl FormPages {
         }
         Some(page)
     }
-}
-
-/// The language tags of an `Accept-Language` header, in its order (browsers list them by
-/// preference), at most 10.
-fn accepted_languages(header: &str) -> impl Iterator<Item = &str> {
-    header
-        .split(',')
-        .filter_map(|part| part.split(';').next())
-        .map(str::trim)
-        .filter(|tag| !tag.is_empty() && tag.len() <= 35)
-        .take(10)
 }
 
 /// Each campaign's form pages: its variant's build (the full form where that variant's page is

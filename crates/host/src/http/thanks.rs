@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use paywidget_core::lang::{accepted, Lang};
 use serde::Deserialize;
 
 use crate::checkout::{self, thanks};
@@ -14,11 +15,14 @@ use crate::HostState;
 /// How long the first visit waits for the fulfilment before showing the waiting page.
 const FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// How many times a waiting page has refreshed itself.
+/// How many times a waiting page has refreshed itself, and the reader's language when the
+/// form was asked for one (`?locale=`).
 #[derive(Deserialize)]
 pub(super) struct WaitQuery {
     #[serde(default)]
     wait: Option<u32>,
+    #[serde(default)]
+    locale: Option<String>,
 }
 
 /// The confirmation page of session `id` (404 for a session this host does not know), in the
@@ -27,6 +31,7 @@ pub(super) async fn page(
     State(state): State<Arc<HostState>>,
     Path(id): Path<String>,
     Query(q): Query<WaitQuery>,
+    headers: axum::http::HeaderMap,
     css: Arc<str>,
 ) -> Response {
     // The first visit, straight after paying, waits briefly for the webhook's fulfilment
@@ -59,11 +64,25 @@ pub(super) async fn page(
                 .collect()
         })
         .unwrap_or_default();
+    // In the reader's language, as their form was: `?locale=`, their browser's, the
+    // merchant's.
+    let merchant_lang = state
+        .config
+        .merchant(&row.merchant)
+        .and_then(|m| m.local.locale())
+        .and_then(|l| Lang::parse(l.tag()))
+        .unwrap_or(Lang::En);
+    let languages = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let lang = Lang::choose(q.locale.as_deref(), accepted(languages), merchant_lang);
     let body = thanks::page(
         &view,
         &css,
         q.wait.unwrap_or(0).min(thanks::MAX_WAITS),
         "/portal",
+        lang,
     );
     respond(StatusCode::OK, body, &thanks::csp(&origins))
 }

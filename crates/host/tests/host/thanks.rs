@@ -152,3 +152,39 @@ async fn a_licence_page_names_platforms_as_people_write_them() {
         assert!(page.contains(&format!(">{name}</h3>")), "{name}: {page}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_confirmation_speaks_the_readers_language() {
+    let w = dashboard_world().await;
+    let paid = donation(&w, "winter", 2500, "ana@example.org", "Ana").await;
+    w.wait_status(&paid, "fulfilled").await;
+    let get = |path: String, language: &'static str| {
+        let http = w.http.clone();
+        let url = format!("{}{path}", w.host);
+        async move {
+            http.get(url)
+                .header("accept-language", language)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    // The browser's language: German; the receipt's figures as they are.
+    let de = get(format!("/thanks/{paid}"), "de-DE,de;q=0.9,en;q=0.5").await;
+    assert!(de.contains(r#"<html lang="de" dir="ltr">"#), "{de}");
+    assert!(!de.contains("Thank you for your donation"), "{de}");
+    assert!(de.contains("25.00 USD") && de.contains("HOPE-"), "{de}");
+    // The form's `?locale=` wins; Arabic reads right to left.
+    let ar = get(format!("/thanks/{paid}?locale=ar"), "de-DE").await;
+    assert!(ar.contains(r#"<html lang="ar" dir="rtl">"#), "{ar}");
+    // A language without a translation, or none: English.
+    let other = get(format!("/thanks/{paid}?locale=%3Cscript%3E"), "ko-KR").await;
+    assert!(other.contains(r#"<html lang="en" dir="ltr">"#));
+    assert!(other.contains("Thank you for your donation"));
+    // Still one script, by its hash, whatever the language.
+    let (_, csp, _) = thanks(&w, &format!("/thanks/{paid}?locale=ja")).await;
+    assert_eq!(csp.matches("'sha256-").count(), 1, "{csp}");
+}
