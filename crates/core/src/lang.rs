@@ -235,7 +235,10 @@ mod tests {
         let tags: Vec<&str> = accepted("ja-JP,ja;q=0.9, en;q=0.8,,*").collect();
         assert_eq!(tags, vec!["ja-JP", "ja", "en", "*"]);
         assert_eq!(accepted(&"x,".repeat(100)).count(), 10);
-        assert_eq!(Lang::choose(None, accepted("ko, he-IL;q=0.5"), Lang::En), Lang::He);
+        assert_eq!(
+            Lang::choose(None, accepted("ko, he-IL;q=0.5"), Lang::En),
+            Lang::He
+        );
     }
 
     #[test]

@@ -287,9 +287,15 @@ mod tests {
     fn a_page_in_another_language_says_so_and_carries_only_its_texts() {
         let template = r#"<!DOCTYPE html><html lang="en"><head></head><body></body></html>"#;
         let page = page_in(template, &campaign(), &campaign(), Lang::He);
-        assert!(page.starts_with(r#"<!DOCTYPE html><html lang="he" dir="rtl"><head>"#), "{page}");
+        assert!(
+            page.starts_with(r#"<!DOCTYPE html><html lang="he" dir="rtl"><head>"#),
+            "{page}"
+        );
         assert!(page.contains(&i18n::t(Lang::He, "email_receipt")));
-        assert!(!page.contains("Email (for your receipt)"), "no English in it");
+        assert!(
+            !page.contains("Email (for your receipt)"),
+            "no English in it"
+        );
         assert_eq!(page.matches(r#"id="pw-strings""#).count(), 1);
     }
 
