@@ -2532,3 +2532,73 @@ async fn an_arabic_checkout_reads_right_to_left_without_overlap_and_passes_axe()
     })
     .await;
 }
+
+/// Where the form's landmarks are on the page now (left, top, width, height each).
+const LANDMARKS: &str = "['h1.pw-title', '.pw-chips', 'input[type=email]', 'input[autocomplete=cc-number]', \
+    'input[autocomplete=cc-csc]', '.pw-pay', '.pw-secure'].map(css => { \
+    const r = document.querySelector('main:not([hidden]) ' + css).getBoundingClientRect(); \
+    return css + ' ' + [r.left, r.top, r.width, r.height].map(Math.round).join(','); }).join(' | ')";
+
+/// The app's landmarks at `url`, then the host's first view's (the served page written into
+/// the document without its loader): they must be the same, or the swap shifts the form.
+async fn assert_first_view_matches_the_app(client: &Client, url: &str) {
+    client.goto(url).await.unwrap();
+    wait_for(client, "#pw-email").await;
+    let app = js_string(client, LANDMARKS).await;
+    let first = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+             fetch(location.href).then(r => r.text()).then(html => {
+               document.open();
+               document.write(html.replace(/<script type="?module"?[^>]*>[\s\S]*?<\/script>/g, '')
+                                  .replace(/<link[^>]*preload[^>]*>/g, ''));
+               document.close();
+               const ready = () => document.styleSheets.length > 0 && document.readyState === 'complete';
+               const wait = () => ready() ? done(true) : setTimeout(wait, 20);
+               wait();
+             });"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.as_bool(), Some(true));
+    let host_view = js_string(client, LANDMARKS).await;
+    assert_eq!(host_view, app, "{url}: the first view and the app differ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_view_of_a_bank_or_multi_currency_campaign_is_where_the_app_draws() {
+    logs();
+    let s = world_with(WebhookTarget::Host, |gateway, dir| {
+        fixtures::checkout(gateway, dir, &support::dist_dir())
+            + r#"
+[[campaigns]]
+id = "euro"
+merchant = "hope"
+kind = "donation"
+title = "Winterhilfe"
+currency = "eur"
+suggested_amounts = [1000, 3000]
+sepa_debit = true
+
+[[campaigns]]
+id = "world"
+merchant = "hope"
+kind = "donation"
+title = "World appeal"
+currency = "usd"
+suggested_amounts = [1000, 2500]
+currencies = [{ currency = "jpy", suggested_amounts = [1000, 3000] }]
+"#
+    })
+    .await;
+    let host = s.host.clone();
+    with_phone_browser(|client| async move {
+        // "Pay with: Card | Bank account" is in the first view too.
+        assert_first_view_matches_the_app(&client, &format!("{host}/c/euro")).await;
+        // The currency select too, in the chosen currency.
+        assert_first_view_matches_the_app(&client, &format!("{host}/c/world?currency=jpy")).await;
+        assert_first_view_matches_the_app(&client, &format!("{host}/c/world")).await;
+    })
+    .await;
+}

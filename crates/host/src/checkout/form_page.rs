@@ -112,6 +112,7 @@ pub fn first_view_in(c: &CampaignView, lang: Lang) -> Markup {
                 h1 class="pw-title" { (c.title) }
                 @if donation {
                     @if c.frequencies.len() > 1 { (frequencies(c, first, lang)) }
+                    (currency_select(c, lang))
                     fieldset class="pw-amounts" {
                         legend class="pw-label" { (i18n::tf(lang, "amount_legend", &[("currency", c.currency.code())])) }
                         div class="pw-chips" {
@@ -131,6 +132,7 @@ pub fn first_view_in(c: &CampaignView, lang: Lang) -> Markup {
                         }
                     }
                 } @else {
+                    (currency_select(c, lang))
                     @if !c.tiers.is_empty() {
                         fieldset class="pw-amounts" {
                             legend class="pw-label" { (t("plan")) }
@@ -145,6 +147,17 @@ pub fn first_view_in(c: &CampaignView, lang: Lang) -> Markup {
                     p class="pw-price" { (i18n::tf(lang, "total", &[("amount", &price.map(|p| p.to_string()).unwrap_or_default())])) }
                 }
                 (field("email", &t(if donation { "email_receipt" } else { "email_licence" }), "email", "email", "email", ""))
+                @if c.sepa_debit && c.card_capture == CardCapture::Direct && c.currency.code() == "EUR" {
+                    fieldset class="pw-amounts" {
+                        legend class="pw-label" { (t("pay_with")) }
+                        div class="pw-chips" {
+                            input type="radio" class="pw-chip-input" name="pw-first-method" id="pw-first-method-card" checked;
+                            label class="pw-chip pw-chip-wide" for="pw-first-method-card" { (t("method_card")) }
+                            input type="radio" class="pw-chip-input" name="pw-first-method" id="pw-first-method-bank";
+                            label class="pw-chip pw-chip-wide" for="pw-first-method-bank" { (t("method_bank")) }
+                        }
+                    }
+                }
                 (field("name", &t("name_on_card"), "text", "", "cc-name", ""))
                 @if c.card_capture == CardCapture::GatewayFields {
                     div class="pw-gateway-fields" {}
@@ -180,6 +193,23 @@ pub fn first_view_in(c: &CampaignView, lang: Lang) -> Markup {
 
 fn seats(n: u16, lang: Lang) -> String {
     i18n::tn(lang, "seats", u64::from(n))
+}
+
+/// The currency select of a campaign in several currencies, as the app's `CurrencyPicker`
+/// draws it (nothing for a campaign in one).
+fn currency_select(c: &CampaignView, lang: Lang) -> Markup {
+    html! {
+        @if !c.currencies.is_empty() {
+            div class="pw-field" {
+                label class="pw-label" for="pw-first-currency" { (i18n::t(lang, "currency")) }
+                select id="pw-first-currency" class="pw-input pw-select" {
+                    @for currency in c.offered_currencies() {
+                        option value=(currency.code()) selected[currency == c.currency] { (currency.code()) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn frequencies(c: &CampaignView, first: Frequency, lang: Lang) -> Markup {
