@@ -37,14 +37,14 @@ fetch('/api/sessions/'+w.dataset.session+'?wait=2').then(r=>r.json()).then(s=>{n
 if(!['open','processing','requires_action','paid'].includes(s.status)||n>=30)location.replace(u+'?wait='+n);\
 else again()},again)};tick()}\
 for(const t of document.querySelectorAll('time[data-local]'))\
-t.textContent=new Date(t.dateTime+'T12:00:00').toLocaleDateString();\
+t.textContent=new Date(t.dateTime+'T12:00:00').toLocaleDateString(document.documentElement.lang);\
 const b=document.getElementById('pw-copy');\
 if(b){b.hidden=false;b.addEventListener('click',()=>{\
 const k=document.getElementById('pw-licence-key').textContent,\
 s=document.getElementById('pw-copied'),\
-no=()=>{s.textContent='Select the key and copy it'};\
+no=()=>{s.textContent=b.dataset.fail};\
 if(!navigator.clipboard){no();return}\
-navigator.clipboard.writeText(k).then(()=>{s.textContent='Copied'},no)})}";
+navigator.clipboard.writeText(k).then(()=>{s.textContent=b.dataset.done},no)})}";
 
 /// The page's Content-Security-Policy: the stylesheet from this origin, the one script by its
 /// hash, and framing by the merchant's own sites (the overlay shows this page too).
@@ -234,7 +234,8 @@ fn confirmation(
                     }
                 }
                 pre class="pw-key" id="pw-licence-key" { (licence.key) }
-                button type="button" class="pw-pay" id="pw-copy" hidden { (t(lang, "thanks_copy")) }
+                button type="button" class="pw-pay" id="pw-copy" hidden
+                    data-done=(t(lang, "thanks_copied")) data-fail=(t(lang, "thanks_copy_select")) { (t(lang, "thanks_copy")) }
                 p role="status" aria-live="polite" id="pw-copied" {}
                 @if s.frequency.interval().is_some() {
                     p class="pw-next" id="pw-recurring" {
