@@ -1835,40 +1835,13 @@ async fn the_form_paints_from_the_host_swaps_without_a_shift_and_fits_a_phone() 
     assert!(served.contains(r#"<h1 class="pw-title">Flood relief</h1>"#));
     with_phone_browser(|client| async move {
         // The first view alone, as a phone on a slow network shows it before the wasm: the
-        // served page written into this origin's document without its loader.
-        client.goto(&format!("{host}/c/relief")).await.unwrap();
-        wait_for(&client, "#pw-email").await;
-        const PLACES: &str = "['h1.pw-title', '.pw-chips', 'input[type=email]', 'input[autocomplete=cc-number]', \
-            'input[autocomplete=cc-csc]', '.pw-pay', '.pw-secure'].map(css => { \
-            const r = document.querySelector('main:not([hidden]) ' + css).getBoundingClientRect(); \
-            return css + ' ' + [r.left, r.top, r.width, r.height].map(Math.round).join(','); }).join(' | ')";
-        let app = js_string(&client, PLACES).await;
-        let first = client
-            .execute_async(
-                r#"const done = arguments[arguments.length - 1];
-                 fetch(location.pathname).then(r => r.text()).then(html => {
-                   document.open();
-                   document.write(html.replace(/<script type="?module"?[^>]*>[\s\S]*?<\/script>/g, '')
-                                      .replace(/<link[^>]*preload[^>]*>/g, ''));
-                   document.close();
-                   const ready = () => document.styleSheets.length > 0 && document.readyState === 'complete';
-                   const wait = () => ready() ? done(true) : setTimeout(wait, 20);
-                   wait();
-                 });"#,
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(first.as_bool(), Some(true));
+        // served page written into this origin's document without its loader, with everything
+        // where the app draws it.
+        assert_first_view_matches_the_app(&client, &format!("{host}/c/relief")).await;
         assert_eq!(
             js_string(&client, "document.querySelectorAll('#pw-first[inert]').length").await,
             "1",
             "only the first view, inert"
-        );
-        let host_view = js_string(&client, PLACES).await;
-        assert_eq!(
-            host_view, app,
-            "the host's first view and the app put everything in the same place"
         );
         screenshot(&client, "checkout-first-view-phone").await;
         // The real page: the app replaces the first view in the frame it mounts.
@@ -2104,17 +2077,7 @@ async fn axe_finds_nothing_on_the_checkouts_states_at_both_widths() {
 async fn sepa_servers() -> World {
     logs();
     world_with(WebhookTarget::Host, |gateway, dir| {
-        fixtures::checkout(gateway, dir, &support::dist_dir())
-            + r#"
-[[campaigns]]
-id = "euro"
-merchant = "hope"
-kind = "donation"
-title = "Winterhilfe"
-currency = "eur"
-suggested_amounts = [1000, 3000]
-sepa_debit = true
-"#
+        fixtures::checkout(gateway, dir, &support::dist_dir()) + fixtures::EURO_SEPA
     })
     .await
 }
@@ -2309,21 +2272,7 @@ async fn a_sepa_debit_the_bank_refuses_ends_in_the_failure_mail() {
 async fn world_campaign_servers() -> World {
     logs();
     world_with(WebhookTarget::Host, |gateway, dir| {
-        fixtures::checkout(gateway, dir, &support::dist_dir())
-            + r#"
-[[campaigns]]
-id = "world"
-merchant = "hope"
-kind = "donation"
-title = "World appeal"
-currency = "usd"
-suggested_amounts = [1000, 2500]
-min_amount = 500
-currencies = [
-  { currency = "jpy", suggested_amounts = [1000, 3000, 5000], min_amount = 500 },
-  { currency = "gbp", suggested_amounts = [1000, 2000] },
-]
-"#
+        fixtures::checkout(gateway, dir, &support::dist_dir()) + fixtures::WORLD
     })
     .await
 }
@@ -2571,25 +2520,8 @@ async fn the_first_view_of_a_bank_or_multi_currency_campaign_is_where_the_app_dr
     logs();
     let s = world_with(WebhookTarget::Host, |gateway, dir| {
         fixtures::checkout(gateway, dir, &support::dist_dir())
-            + r#"
-[[campaigns]]
-id = "euro"
-merchant = "hope"
-kind = "donation"
-title = "Winterhilfe"
-currency = "eur"
-suggested_amounts = [1000, 3000]
-sepa_debit = true
-
-[[campaigns]]
-id = "world"
-merchant = "hope"
-kind = "donation"
-title = "World appeal"
-currency = "usd"
-suggested_amounts = [1000, 2500]
-currencies = [{ currency = "jpy", suggested_amounts = [1000, 3000] }]
-"#
+            + fixtures::EURO_SEPA
+            + fixtures::WORLD
     })
     .await;
     let host = s.host.clone();

@@ -224,3 +224,32 @@ secret_key = "sk_test_e2e"
 publishable_key = "pk_test_e2e"
 webhook_secret = "whsec_e2e"
 "#;
+
+/// A euro donation campaign of Hope Shelter that also takes SEPA Direct Debit (`euro`).
+pub const EURO_SEPA: &str = r#"
+[[campaigns]]
+id = "euro"
+merchant = "hope"
+kind = "donation"
+title = "Winterhilfe"
+currency = "eur"
+suggested_amounts = [1000, 3000]
+sepa_debit = true
+"#;
+
+/// A dollar donation campaign of Hope Shelter that also takes yen and pounds (`world`), each
+/// with its own amounts, bounds and (pounds) fee rule.
+pub const WORLD: &str = r#"
+[[campaigns]]
+id = "world"
+merchant = "hope"
+kind = "donation"
+title = "World appeal"
+currency = "usd"
+suggested_amounts = [1000, 2500]
+min_amount = 500
+currencies = [
+  { currency = "jpy", suggested_amounts = [1000, 3000, 5000], min_amount = 500, max_amount = 1000000 },
+  { currency = "gbp", suggested_amounts = [1000, 2000], fee_coverage = { percent = 2.0, fixed = 20 } },
+]
+"#;

@@ -11,23 +11,9 @@ use serde_json::json;
 
 /// The host tests' fixture with a dollar campaign that also takes yen and pounds.
 pub(crate) fn with_world(gateway: &str, dir: &std::path::Path) -> String {
-    fixtures::host(gateway, dir) + WORLD
+    fixtures::host(gateway, dir) + fixtures::WORLD
 }
 
-const WORLD: &str = r#"
-[[campaigns]]
-id = "world"
-merchant = "hope"
-kind = "donation"
-title = "World appeal"
-currency = "usd"
-suggested_amounts = [1000, 2500]
-min_amount = 500
-currencies = [
-  { currency = "jpy", suggested_amounts = [1000, 3000, 5000], min_amount = 500, max_amount = 1000000 },
-  { currency = "gbp", suggested_amounts = [1000, 2000], fee_coverage = { percent = 2.0, fixed = 20 } },
-]
-"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_currency_is_charged_in_its_own_units_and_bounds() {
@@ -120,7 +106,7 @@ async fn the_form_page_comes_in_the_donors_currency() {
         .unwrap();
     }
     // The fixture's `dist` is this folder.
-    let text = fixtures::host(&w.gateway, w.dir.path()) + WORLD;
+    let text = fixtures::host(&w.gateway, w.dir.path()) + fixtures::WORLD;
     let config = HostConfig::parse(&text, |_| None).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (_state, base, _task) = start_host(config, listener).await;

@@ -12,32 +12,13 @@ use serde_json::{json, Value};
 
 /// The host tests' fixture with a campaign in euros.
 fn with_euros(gateway: &str, dir: &std::path::Path) -> String {
-    fixtures::host(gateway, dir)
-        + r#"
-[[campaigns]]
-id = "euro"
-merchant = "hope"
-kind = "donation"
-title = "Winterhilfe"
-currency = "eur"
-suggested_amounts = [1000, 3000]
-sepa_debit = true
-"#
+    fixtures::host(gateway, dir) + fixtures::EURO_SEPA
 }
 
-/// A gift of 30.00 EUR from the account `iban`, paid through the host: (session, pay answer).
-async fn gift(w: &World, iban: &str) -> (String, Value) {
-    let (code, s) = w
-        .api(
-            reqwest::Method::POST,
-            "/api/sessions",
-            Some(json!({ "campaign": "euro", "amount": 3000, "email": "jenny@example.org" })),
-        )
-        .await;
-    assert_eq!(code, 201, "{s}");
-    let session = s["id"].as_str().unwrap().to_owned();
-    let pm: Value = w
-        .http
+/// Jenny Rosen's account `iban` as a `sepa_debit` payment method, made with the publishable
+/// key as the page makes it.
+async fn sepa_method(w: &World, iban: &str) -> Value {
+    w.http
         .post(format!("{}/v1/payment_methods", w.gateway))
         .bearer_auth(PK)
         .form(&[
@@ -51,7 +32,21 @@ async fn gift(w: &World, iban: &str) -> (String, Value) {
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A gift of 30.00 EUR from the account `iban`, paid through the host: (session, pay answer).
+async fn gift(w: &World, iban: &str) -> (String, Value) {
+    let (code, s) = w
+        .api(
+            reqwest::Method::POST,
+            "/api/sessions",
+            Some(json!({ "campaign": "euro", "amount": 3000, "email": "jenny@example.org" })),
+        )
+        .await;
+    assert_eq!(code, 201, "{s}");
+    let session = s["id"].as_str().unwrap().to_owned();
+    let pm = sepa_method(w, iban).await;
     let paid: Value = w
         .http
         .post(format!("{}/api/sessions/{session}/pay", w.host))
@@ -187,17 +182,7 @@ async fn a_monthly_sepa_gift_renews_off_session_on_its_mandate() {
     let (w, clock) =
         paywidget_testkit::world::world_on_test_clock(WebhookTarget::Host, |g, d, c| {
             fixtures::recurring(g, d, c)
-                + r#"
-[[campaigns]]
-id = "euro"
-merchant = "hope"
-kind = "donation"
-title = "Winterhilfe"
-currency = "eur"
-suggested_amounts = [1000, 3000]
-frequencies = ["monthly"]
-sepa_debit = true
-"#
+                + &fixtures::EURO_SEPA.replace("sepa_debit", "frequencies = [\"monthly\"]\nsepa_debit")
         })
         .await;
     let (code, s) = w
@@ -209,22 +194,7 @@ sepa_debit = true
         .await;
     assert_eq!(code, 201, "{s}");
     let session = s["id"].as_str().unwrap().to_owned();
-    let pm: Value = w
-        .http
-        .post(format!("{}/v1/payment_methods", w.gateway))
-        .bearer_auth(PK)
-        .form(&[
-            ("type", "sepa_debit"),
-            ("sepa_debit[iban]", "DE89370400440532013000"),
-            ("billing_details[name]", "Jenny Rosen"),
-            ("billing_details[email]", "jenny@example.org"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pm = sepa_method(&w, "DE89370400440532013000").await;
     let (code, paid) = w.pay(&session, pm["id"].as_str().unwrap(), "first").await;
     assert_eq!(
         (code, paid["status"].as_str()),
