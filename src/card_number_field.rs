@@ -134,7 +134,7 @@ impl CardNumberField {
 
     /// The message for [`Self::visible_error`], as shown and announced to screen readers.
     pub fn error_message(&self) -> Option<String> {
-        self.visible_error().map(|e| e.to_string())
+        self.visible_error().map(|e| crate::i18n::t(e.key()))
     }
 }
 

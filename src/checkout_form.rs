@@ -3,6 +3,8 @@
 
 use paywidget_core::api::{CardField, DeclineCode};
 use paywidget_core::bank::Iban;
+
+use crate::i18n::{t, tf};
 use paywidget_core::card::{CardNumber, Cvc, Expiry, ExpiryError};
 use paywidget_core::money::{Amount, Currency, DecimalSeparator, FeeRule, MoneyError, ParseRules};
 
@@ -106,23 +108,24 @@ pub fn donation_amount(
         AmountChoice::Chip(minor) => Amount::from_minor(*minor, currency),
         AmountChoice::Custom(text) => {
             Amount::parse(text, currency, DecimalSeparator::Dot, ParseRules::default()).map_err(
-                |e| match e {
-                    MoneyError::Empty => "Choose or enter an amount.".to_owned(),
-                    other => other.to_string(),
+                |e: MoneyError| {
+                    let (key, args) = e.key();
+                    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    tf(key, &args)
                 },
             )?
         }
     };
     if amount.minor() < min {
-        return Err(format!(
-            "The smallest amount is {}.",
-            Amount::from_minor(min, currency).format_plain()
+        return Err(tf(
+            "err_amount_min",
+            &[("amount", &Amount::from_minor(min, currency).format_plain())],
         ));
     }
     if amount.minor() > max {
-        return Err(format!(
-            "The largest amount is {}.",
-            Amount::from_minor(max, currency).format_plain()
+        return Err(tf(
+            "err_amount_max",
+            &[("amount", &Amount::from_minor(max, currency).format_plain())],
         ));
     }
     Ok(amount)
@@ -231,11 +234,11 @@ fn contact_errors(entries: &Entries, errors: &mut Vec<(Field, String)>) {
     if !email_ok(&entries.email) {
         errors.push((
             Field::Email,
-            "Enter your email address, so we can send your receipt.".to_owned(),
+            t("error_email"),
         ));
     }
     if let Some(m) = name_problem(&entries.name) {
-        errors.push((Field::Name, m.to_owned()));
+        errors.push((Field::Name, m));
     }
 }
 
@@ -245,11 +248,11 @@ pub fn check_bank(entries: &Entries) -> Result<BankEntries, Vec<(Field, String)>
     if !email_ok(&entries.email) {
         errors.push((
             Field::Email,
-            "Enter your email address, so we can send your receipt.".to_owned(),
+            t("error_email"),
         ));
     }
     if let Some(m) = holder_problem(&entries.name) {
-        errors.push((Field::Name, m.to_owned()));
+        errors.push((Field::Name, m));
     }
     let iban = match iban_problem(&entries.iban) {
         None => Iban::parse(&entries.iban).ok(),
@@ -268,9 +271,9 @@ pub fn check_bank(entries: &Entries) -> Result<BankEntries, Vec<(Field, String)>
 }
 
 /// What is wrong with an account holder's name, if anything.
-pub fn holder_problem(name: &str) -> Option<&'static str> {
+pub fn holder_problem(name: &str) -> Option<String> {
     match name_problem(name) {
-        Some(_) if name.trim().is_empty() => Some("Enter the account holder's name."),
+        Some(_) if name.trim().is_empty() => Some(t("error_holder")),
         other => other,
     }
 }
@@ -280,8 +283,8 @@ pub fn holder_problem(name: &str) -> Option<&'static str> {
 pub fn iban_problem(text: &str) -> Option<String> {
     match Iban::parse(text) {
         Ok(iban) if iban.is_sepa() => None,
-        Ok(_) => Some(DeclineCode::InvalidIban.message().to_owned()),
-        Err(e) => Some(e.to_string()),
+        Ok(_) => Some(t("err_iban_not_sepa")),
+        Err(e) => Some(t(e.key())),
     }
 }
 
@@ -303,23 +306,19 @@ pub fn check(entries: &Entries, today: (u16, u8)) -> Result<CardEntries, Vec<(Fi
     let mut errors = Vec::new();
     contact_errors(entries, &mut errors);
     let number = CardNumber::parse(&entries.number)
-        .map_err(|e| errors.push((Field::Number, e.to_string())))
+        .map_err(|e| errors.push((Field::Number, t(e.key()))))
         .ok();
     let expiry = Expiry::parse_and_check(&entries.expiry, today.0, today.1)
         .map_err(|e| {
-            let msg = if e == ExpiryError::Empty {
-                "Enter your card's expiry date.".to_owned()
-            } else {
-                e.to_string()
-            };
+            let msg = t(e.key());
             errors.push((Field::Expiry, msg))
         })
         .ok();
     let cvc = Cvc::parse(&entries.cvc, number.as_ref().and_then(CardNumber::brand))
-        .map_err(|e| errors.push((Field::Cvc, e.to_string())))
+        .map_err(|e| errors.push((Field::Cvc, t(e.key()))))
         .ok();
     if let Some(m) = entries.postal.as_deref().and_then(postal_problem) {
-        errors.push((Field::Postal, m.to_owned()));
+        errors.push((Field::Postal, m));
     }
     match (number, expiry, cvc) {
         (Some(number), Some(expiry), Some(cvc)) if errors.is_empty() => Ok(CardEntries {
@@ -338,12 +337,12 @@ pub fn check(entries: &Entries, today: (u16, u8)) -> Result<CardEntries, Vec<(Fi
 }
 
 /// What is wrong with the name on the card, if anything.
-pub fn name_problem(name: &str) -> Option<&'static str> {
+pub fn name_problem(name: &str) -> Option<String> {
     let name = name.trim();
     if name.is_empty() {
-        Some("Enter the name on your card.")
+        Some(t("error_name"))
     } else if name.chars().count() > 100 {
-        Some("That name is too long (100 characters at most).")
+        Some(t("err_name_long"))
     } else {
         None
     }
@@ -351,17 +350,17 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
 
 /// What is wrong with a postal code, if anything: 2–10 letters, digits, spaces or hyphens
 /// (formats differ by country; the gateway checks it against the card).
-pub fn postal_problem(code: &str) -> Option<&'static str> {
+pub fn postal_problem(code: &str) -> Option<String> {
     let code = code.trim();
     if code.is_empty() {
-        Some("Enter your billing postal code.")
+        Some(t("err_postal_empty"))
     } else if code.len() < 2
         || code.len() > 10
         || !code
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
     {
-        Some("Enter a postal code like 94103 or SW1A 1AA.")
+        Some(t("err_postal_format"))
     } else {
         None
     }
@@ -560,11 +559,11 @@ mod tests {
         assert_eq!(card.name, "Ada Lovelace");
         assert_eq!(card.postal.as_deref(), Some("SW1A 1AA"));
         assert_eq!(
-            postal_problem("9"),
+            postal_problem("9").as_deref(),
             Some("Enter a postal code like 94103 or SW1A 1AA.")
         );
         assert_eq!(
-            postal_problem("94103<"),
+            postal_problem("94103<").as_deref(),
             Some("Enter a postal code like 94103 or SW1A 1AA.")
         );
         assert_eq!(postal_problem("94103"), None);

@@ -3,16 +3,20 @@
 //! `<script type="application/json" id="pw-strings">`; the form looks each word up there, so
 //! every language costs the wasm nothing.
 
+#[cfg(target_arch = "wasm32")]
 use std::cell::RefCell;
 
+#[cfg(target_arch = "wasm32")]
 use wasm_bindgen::JsValue;
 
+#[cfg(target_arch = "wasm32")]
 thread_local! {
     /// The texts, read from the page once (`None` until then).
     static TEXTS: RefCell<Option<JsValue>> = const { RefCell::new(None) };
 }
 
 /// Reads the page's texts (once).
+#[cfg(target_arch = "wasm32")]
 fn texts() -> JsValue {
     TEXTS.with(|cell| {
         cell.borrow_mut()
@@ -29,23 +33,38 @@ fn texts() -> JsValue {
 }
 
 /// Uses `json` (a translators' file) as the texts: for tests and pages the host did not write.
+#[cfg(target_arch = "wasm32")]
 pub fn install(json: &str) {
     let parsed = js_sys::JSON::parse(json).unwrap_or(JsValue::NULL);
     TEXTS.with(|cell| *cell.borrow_mut() = Some(parsed));
 }
 
+/// The text `key` from the page's texts.
+#[cfg(target_arch = "wasm32")]
+fn lookup(key: &str) -> Option<String> {
+    let all = texts();
+    if !all.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(&all, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_string())
+}
+
+/// Natively (the plain logic's unit tests) the texts are English's file.
+#[cfg(not(target_arch = "wasm32"))]
+fn lookup(key: &str) -> Option<String> {
+    static ENGLISH: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    ENGLISH
+        .get_or_init(|| serde_json::from_str(include_str!("../locales/en.json")).unwrap_or_default())
+        .get(key)
+        .cloned()
+}
+
 /// The text `key` (the key itself when the page has none: a test then fails on it).
 pub fn t(key: &str) -> String {
-    let all = texts();
-    if all.is_object() {
-        if let Some(text) = js_sys::Reflect::get(&all, &JsValue::from_str(key))
-            .ok()
-            .and_then(|v| v.as_string())
-        {
-            return text;
-        }
-    }
-    key.to_owned()
+    lookup(key).unwrap_or_else(|| key.to_owned())
 }
 
 /// [`t`] with its `{placeholders}` filled.
@@ -56,6 +75,9 @@ pub fn tf(key: &str, args: &[(&str, &str)]) -> String {
 /// A counted text, `{n}` filled: `base_<category>` by the page's language's plural rules
 /// (`<html lang>`, set by the host), else `base_other`.
 pub fn tn(base: &str, n: u64) -> String {
+    #[cfg(not(target_arch = "wasm32"))]
+    let lang = paywidget_core::lang::Lang::En;
+    #[cfg(target_arch = "wasm32")]
     let lang = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())

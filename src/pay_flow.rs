@@ -20,6 +20,7 @@ use paywidget_core::api::{
 use paywidget_core::money::Amount;
 
 use crate::api::FetchError;
+use crate::i18n::t;
 use crate::checkout_form::{decline_field, CardInput, Field};
 
 /// The calls the flow makes.
@@ -150,12 +151,6 @@ pub struct Order {
 const RETRIES: u32 = 4;
 const POLLS: u32 = 20;
 
-const UNREACHABLE_HOST: &str = "We couldn't reach the server. Check your connection and try again.";
-const UNREACHABLE_GATEWAY: &str =
-    "We couldn't reach the payment processor. Check your connection and try again.";
-const UNSOLVED: &str =
-    "We couldn't verify this browser just now. You have not been charged: press Pay again.";
-const STILL_LOST: &str = "We couldn't reach the server to finish your payment. You have not been charged twice: press Pay again when you are back online.";
 
 /// The session kept for an order (the same order after a reload reuses it).
 pub fn session_key(order: &Order) -> String {
@@ -222,7 +217,7 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                             Failure::Field(Field::Amount, message)
                         }
                         FetchError::Api { message, .. } => Failure::Message(message),
-                        FetchError::Network => Failure::Message(UNREACHABLE_HOST.into()),
+                        FetchError::Network => Failure::Message(t("net_host")),
                     })?;
                 self.storage.set(&session_key, &created.id);
                 created.id
@@ -246,7 +241,7 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                         FetchError::Api { code, message, .. } => {
                             about_field(code.as_str(), message)
                         }
-                        FetchError::Network => Failure::Message(UNREACHABLE_GATEWAY.into()),
+                        FetchError::Network => Failure::Message(t("net_gateway")),
                     })?;
                 let key = self.api.new_key();
                 self.storage
@@ -274,7 +269,7 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
                 .api
                 .solve(challenge, *difficulty)
                 .await
-                .map_err(|_| Failure::Message(UNSOLVED.into()))?;
+                .map_err(|_| Failure::Message(t("net_unsolved")))?;
             request.proof = Some(Proof {
                 challenge: challenge.clone(),
                 nonce,
@@ -323,7 +318,7 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
             }
             Ok(PayOutcome::Processing | PayOutcome::Unknown) => true,
             // Still challenged after its answers: nothing was charged; the next press retries.
-            Ok(PayOutcome::Challenge { .. }) => return Err(Failure::Message(UNSOLVED.into())),
+            Ok(PayOutcome::Challenge { .. }) => return Err(Failure::Message(t("net_unsolved"))),
             Err(FetchError::Network) => false,
         };
         report(if waiting {
@@ -382,7 +377,7 @@ impl<A: Api, S: Storage, Z: Sleeper> PayFlow<A, S, Z> {
             // The attempt stays stored: coming back to the form re-asks with the same key.
             Ok(Next::Confirmation(session.to_owned()))
         } else {
-            Err(Failure::Message(STILL_LOST.into()))
+            Err(Failure::Message(t("net_lost")))
         }
     }
 
@@ -824,7 +819,7 @@ mod tests {
     fn an_answer_lost_for_good_keeps_the_attempt_for_the_next_press() {
         let f = flow();
         let (result, _) = pay(&f);
-        assert_eq!(result, Err(Failure::Message(STILL_LOST.into())));
+        assert_eq!(result, Err(Failure::Message(t("net_lost"))));
         let stored = f.storage.get(&attempt_key("cs_1")).expect("kept");
         answer(&f, Ok(PayOutcome::Succeeded));
         let (result, _) = pay(&f);

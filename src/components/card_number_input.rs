@@ -89,7 +89,7 @@ pub fn CardNumberInput(
             } else {
                 f.visible_error()
             }
-            .map(|e| e.to_string())
+            .map(|e| crate::i18n::t(e.key()))
         })
     };
     let invalid = move || if error().is_some() { "true" } else { "false" };

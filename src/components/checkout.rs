@@ -163,19 +163,19 @@ pub fn Checkout(
     let check_expiry = Callback::new(move |text: String| {
         Expiry::parse_and_check(&text, today.0, today.1)
             .err()
-            .map(|e| e.to_string())
+            .map(|e| t(e.key()))
     });
     let check_cvc = Callback::new(move |text: String| {
         let brand = paywidget_core::card::Brand::detect(&paywidget_core::card::digits_only(
             &browser::input_value("pw-card-number"),
         ));
-        Cvc::parse(&text, brand).err().map(|e| e.to_string())
+        Cvc::parse(&text, brand).err().map(|e| t(e.key()))
     });
     let check_name = Callback::new(move |text: String| {
         if SEPA && offer_bank && method.get_untracked() == PayMethod::Bank {
-            checkout_form::holder_problem(&text).map(str::to_owned)
+            checkout_form::holder_problem(&text)
         } else {
-            checkout_form::name_problem(&text).map(str::to_owned)
+            checkout_form::name_problem(&text)
         }
     });
     // Only builds with bank debits carry the IBAN's rules (its country table).
@@ -187,7 +187,7 @@ pub fn Checkout(
         }
     });
     let check_postal =
-        Callback::new(|text: String| checkout_form::postal_problem(&text).map(str::to_owned));
+        Callback::new(|text: String| checkout_form::postal_problem(&text));
     let check_email = Callback::new(|text: String| {
         (!checkout_form::email_ok(&text)).then(|| t("error_email_like"))
     });
@@ -214,7 +214,7 @@ pub fn Checkout(
         } else {
             price()
                 .map(|p| Amount::from_minor(p, currency))
-                .ok_or_else(|| "This plan is not offered for that period.".to_owned())
+                .ok_or_else(|| t("err_plan_period"))
         };
         if let Err(m) = &amount {
             errors.push((Field::Amount, m.clone()));

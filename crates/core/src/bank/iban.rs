@@ -29,6 +29,20 @@ pub enum IbanError {
 }
 
 impl IbanError {
+    /// Its message's key in the checkout's translators' files (`locales/*.json`).
+    pub fn key(&self) -> &'static str {
+        match self {
+            IbanError::Empty => "err_iban_empty",
+            IbanError::InvalidCharacter => "err_iban_chars",
+            IbanError::UnknownCountry => "err_iban_country",
+            IbanError::Incomplete => "err_iban_incomplete",
+            IbanError::TooLong => "err_iban_long",
+            IbanError::Invalid => "err_iban_invalid",
+        }
+    }
+}
+
+impl IbanError {
     /// Whether typing more cannot fix it, so the form may say so while the payer types:
     /// never for [`Empty`](Self::Empty) and [`Incomplete`](Self::Incomplete).
     pub fn is_final(&self) -> bool {

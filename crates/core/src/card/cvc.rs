@@ -22,6 +22,18 @@ pub enum CvcError {
 }
 
 impl CvcError {
+    /// Its message's key in the checkout's translators' files (`locales/*.json`).
+    pub fn key(&self) -> &'static str {
+        match self {
+            CvcError::Empty => "err_cvc_empty",
+            CvcError::Incomplete => "err_cvc_incomplete",
+            CvcError::InvalidCharacter => "err_cvc_chars",
+            CvcError::TooLong => "err_cvc_long",
+        }
+    }
+}
+
+impl CvcError {
     /// Whether typing more digits cannot fix this: true for
     /// [`InvalidCharacter`](Self::InvalidCharacter) and [`TooLong`](Self::TooLong).
     pub fn is_final(&self) -> bool {

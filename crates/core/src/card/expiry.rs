@@ -35,6 +35,21 @@ pub enum ExpiryError {
 }
 
 impl ExpiryError {
+    /// Its message's key in the checkout's translators' files (`locales/*.json`).
+    pub fn key(&self) -> &'static str {
+        match self {
+            ExpiryError::Empty => "err_expiry_empty",
+            ExpiryError::Incomplete => "err_expiry_incomplete",
+            ExpiryError::InvalidCharacter => "err_expiry_format",
+            ExpiryError::InvalidMonth => "err_expiry_month",
+            ExpiryError::InvalidYear => "err_expiry_year",
+            ExpiryError::Expired => "err_expiry_past",
+            ExpiryError::TooFarAhead => "err_expiry_far",
+        }
+    }
+}
+
+impl ExpiryError {
     /// Whether typing more digits cannot fix this, so the UI may show it while the shopper
     /// is still typing. Only [`Empty`](Self::Empty) and [`Incomplete`](Self::Incomplete) are
     /// not final; in particular [`InvalidMonth`](Self::InvalidMonth) is reported as soon as

@@ -37,6 +37,19 @@ pub enum NumberError {
 }
 
 impl NumberError {
+    /// Its message's key in the checkout's translators' files (`locales/*.json`).
+    pub fn key(&self) -> &'static str {
+        match self {
+            NumberError::Empty => "err_card_number_empty",
+            NumberError::InvalidCharacter => "err_card_number_chars",
+            NumberError::Incomplete => "err_card_number_incomplete",
+            NumberError::Invalid { .. } => "err_card_number_invalid",
+            NumberError::TooLong => "err_card_number_long",
+        }
+    }
+}
+
+impl NumberError {
     /// Whether typing more digits cannot fix this, so the UI may show it while the shopper
     /// is still typing: always for [`InvalidCharacter`](Self::InvalidCharacter) and
     /// [`TooLong`](Self::TooLong), for [`Invalid`](Self::Invalid) once the typical length is

@@ -61,6 +61,35 @@ pub enum MoneyError {
     },
 }
 
+impl MoneyError {
+    /// Its message's key in the checkout's translators' files (`locales/*.json`), with the
+    /// values of its placeholders (`{currency}`, `{max}`).
+    pub fn key(&self) -> (&'static str, Vec<(&'static str, String)>) {
+        match self {
+            MoneyError::Empty => ("error_amount", vec![]),
+            MoneyError::InvalidCharacter => ("err_amount_chars", vec![]),
+            MoneyError::MisplacedSeparator => ("err_amount_separator", vec![]),
+            MoneyError::TooManyDecimals { currency, max: 0 } => (
+                "err_amount_no_decimals",
+                vec![("currency", currency.code().to_owned())],
+            ),
+            MoneyError::TooManyDecimals { currency, max } => (
+                "err_amount_decimals",
+                vec![
+                    ("currency", currency.code().to_owned()),
+                    ("max", max.to_string()),
+                ],
+            ),
+            MoneyError::Negative => ("err_amount_negative", vec![]),
+            MoneyError::Zero => ("err_amount_zero", vec![]),
+            // Not met while typing an amount: the form says it is too large either way.
+            MoneyError::Overflow
+            | MoneyError::UnknownCurrency(_)
+            | MoneyError::CurrencyMismatch { .. } => ("err_amount_large", vec![]),
+        }
+    }
+}
+
 fn too_many_decimals_message(currency: &Currency, max: u8) -> String {
     match max {
         0 => format!("{currency} amounts can't have decimal places."),
