@@ -5,7 +5,7 @@ use paywidget_core::api::{CardField, DeclineCode};
 use paywidget_core::bank::Iban;
 
 use crate::i18n::{t, tf};
-use paywidget_core::card::{CardNumber, Cvc, Expiry, ExpiryError};
+use paywidget_core::card::{CardNumber, Cvc, Expiry};
 use paywidget_core::money::{Amount, Currency, DecimalSeparator, FeeRule, MoneyError, ParseRules};
 
 /// A form field, in the order the page shows them (focus goes to the first invalid one).
@@ -110,7 +110,8 @@ pub fn donation_amount(
             Amount::parse(text, currency, DecimalSeparator::Dot, ParseRules::default()).map_err(
                 |e: MoneyError| {
                     let (key, args) = e.key();
-                    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    let args: Vec<(&str, &str)> =
+                        args.iter().map(|(k, v)| (*k, v.as_str())).collect();
                     tf(key, &args)
                 },
             )?
@@ -232,10 +233,7 @@ pub enum CardInput {
 /// The email and name checks both modes share.
 fn contact_errors(entries: &Entries, errors: &mut Vec<(Field, String)>) {
     if !email_ok(&entries.email) {
-        errors.push((
-            Field::Email,
-            t("error_email"),
-        ));
+        errors.push((Field::Email, t("error_email")));
     }
     if let Some(m) = name_problem(&entries.name) {
         errors.push((Field::Name, m));
@@ -246,10 +244,7 @@ fn contact_errors(entries: &Entries, errors: &mut Vec<(Field, String)>) {
 pub fn check_bank(entries: &Entries) -> Result<BankEntries, Vec<(Field, String)>> {
     let mut errors = Vec::new();
     if !email_ok(&entries.email) {
-        errors.push((
-            Field::Email,
-            t("error_email"),
-        ));
+        errors.push((Field::Email, t("error_email")));
     }
     if let Some(m) = holder_problem(&entries.name) {
         errors.push((Field::Name, m));

@@ -39,6 +39,10 @@ pub fn install(json: &str) {
     TEXTS.with(|cell| *cell.borrow_mut() = Some(parsed));
 }
 
+/// Natively the texts are always English's file: nothing to install.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn install(_json: &str) {}
+
 /// The text `key` from the page's texts.
 #[cfg(target_arch = "wasm32")]
 fn lookup(key: &str) -> Option<String> {
@@ -57,7 +61,9 @@ fn lookup(key: &str) -> Option<String> {
     static ENGLISH: std::sync::OnceLock<std::collections::HashMap<String, String>> =
         std::sync::OnceLock::new();
     ENGLISH
-        .get_or_init(|| serde_json::from_str(include_str!("../locales/en.json")).unwrap_or_default())
+        .get_or_init(|| {
+            serde_json::from_str(include_str!("../locales/en.json")).unwrap_or_default()
+        })
         .get(key)
         .cloned()
 }
@@ -90,4 +96,77 @@ pub fn tn(base: &str, n: u64) -> String {
         text = t(&[base, "_other"].concat());
     }
     paywidget_core::lang::fill(&text, &[("n", &n.to_string())])
+}
+
+#[cfg(test)]
+mod tests {
+    use paywidget_core::bank::IbanError;
+    use paywidget_core::card::{CvcError, ExpiryError, NumberError};
+    use paywidget_core::money::{Currency, MoneyError};
+
+    use super::*;
+
+    #[test]
+    fn every_field_error_has_its_text_and_english_says_what_core_says() {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for e in [
+            NumberError::Empty,
+            NumberError::InvalidCharacter,
+            NumberError::Incomplete,
+            NumberError::Invalid { final_: true },
+            NumberError::TooLong,
+        ] {
+            pairs.push((t(e.key()), e.to_string()));
+        }
+        for e in [
+            CvcError::Empty,
+            CvcError::Incomplete,
+            CvcError::InvalidCharacter,
+            CvcError::TooLong,
+        ] {
+            pairs.push((t(e.key()), e.to_string()));
+        }
+        for e in [
+            ExpiryError::Empty,
+            ExpiryError::Incomplete,
+            ExpiryError::InvalidCharacter,
+            ExpiryError::InvalidMonth,
+            ExpiryError::InvalidYear,
+            ExpiryError::Expired,
+            ExpiryError::TooFarAhead,
+        ] {
+            pairs.push((t(e.key()), e.to_string()));
+        }
+        for e in [
+            IbanError::Empty,
+            IbanError::InvalidCharacter,
+            IbanError::UnknownCountry,
+            IbanError::Incomplete,
+            IbanError::TooLong,
+            IbanError::Invalid,
+        ] {
+            pairs.push((t(e.key()), e.to_string()));
+        }
+        for e in [
+            MoneyError::InvalidCharacter,
+            MoneyError::MisplacedSeparator,
+            MoneyError::TooManyDecimals {
+                currency: Currency::Jpy,
+                max: 0,
+            },
+            MoneyError::TooManyDecimals {
+                currency: Currency::Usd,
+                max: 2,
+            },
+            MoneyError::Negative,
+            MoneyError::Zero,
+        ] {
+            let (key, args) = e.key();
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            pairs.push((tf(key, &args), e.to_string()));
+        }
+        for (text, core) in pairs {
+            assert_eq!(text, core, "the English file and core's message differ");
+        }
+    }
 }

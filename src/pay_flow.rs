@@ -20,8 +20,8 @@ use paywidget_core::api::{
 use paywidget_core::money::Amount;
 
 use crate::api::FetchError;
-use crate::i18n::t;
 use crate::checkout_form::{decline_field, CardInput, Field};
+use crate::i18n::t;
 
 /// The calls the flow makes.
 // The widget is single-threaded wasm: no `Send` bounds are wanted on these futures.
@@ -150,7 +150,6 @@ pub struct Order {
 /// How often network failures are retried, and how long a lost answer is looked for.
 const RETRIES: u32 = 4;
 const POLLS: u32 = 20;
-
 
 /// The session kept for an order (the same order after a reload reuses it).
 pub fn session_key(order: &Order) -> String {

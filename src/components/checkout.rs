@@ -186,8 +186,7 @@ pub fn Checkout(
             None
         }
     });
-    let check_postal =
-        Callback::new(|text: String| checkout_form::postal_problem(&text));
+    let check_postal = Callback::new(|text: String| checkout_form::postal_problem(&text));
     let check_email = Callback::new(|text: String| {
         (!checkout_form::email_ok(&text)).then(|| t("error_email_like"))
     });

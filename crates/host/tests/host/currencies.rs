@@ -14,7 +14,6 @@ pub(crate) fn with_world(gateway: &str, dir: &std::path::Path) -> String {
     fixtures::host(gateway, dir) + fixtures::WORLD
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_currency_is_charged_in_its_own_units_and_bounds() {
     let w = world_with(WebhookTarget::Host, with_world).await;

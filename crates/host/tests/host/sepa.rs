@@ -182,7 +182,8 @@ async fn a_monthly_sepa_gift_renews_off_session_on_its_mandate() {
     let (w, clock) =
         paywidget_testkit::world::world_on_test_clock(WebhookTarget::Host, |g, d, c| {
             fixtures::recurring(g, d, c)
-                + &fixtures::EURO_SEPA.replace("sepa_debit", "frequencies = [\"monthly\"]\nsepa_debit")
+                + &fixtures::EURO_SEPA
+                    .replace("sepa_debit", "frequencies = [\"monthly\"]\nsepa_debit")
         })
         .await;
     let (code, s) = w
