@@ -78,7 +78,7 @@ fn data_block(campaign: &CampaignView) -> String {
 /// The reader's language's texts as a data block (never executed). A `<` is written
 /// `\u003c`, as in the campaign's block.
 fn strings_block(lang: Lang) -> String {
-    let json = i18n::source(lang).trim().replace('<', "\\u003c");
+    let json = i18n::form_texts(lang).replace('<', "\\u003c");
     format!(r#"<script type="application/json" id="{STRINGS_ID}">{json}</script>"#)
 }
 

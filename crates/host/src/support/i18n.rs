@@ -25,6 +25,21 @@ pub fn source(lang: Lang) -> &'static str {
     }
 }
 
+/// The texts the checkout form uses in `lang`, as a JSON object: the file without the
+/// confirmation page's (`thanks_*`, rendered by the host), so the form page carries no more
+/// than it shows.
+pub fn form_texts(lang: Lang) -> String {
+    let texts: BTreeMap<&String, &String> = catalogues()
+        .get(&lang)
+        .map(|c| {
+            c.iter()
+                .filter(|(k, _)| !k.starts_with("thanks_"))
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::to_string(&texts).unwrap_or_else(|_| "{}".to_owned())
+}
+
 /// Every language's texts, parsed once.
 fn catalogues() -> &'static BTreeMap<Lang, BTreeMap<String, String>> {
     static ALL: OnceLock<BTreeMap<Lang, BTreeMap<String, String>>> = OnceLock::new();
